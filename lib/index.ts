@@ -1,0 +1,4 @@
+export { nativeInfo } from './native';
+export type { NativeInfo } from './native';
+export { isCrftbError } from './errors';
+export type { CrftbError } from './errors';

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Everything a fresh Debian 12 machine needs before crftb's tests or demo can run:
+# system packages, npm dependencies, the build, and a working CRIU. Idempotent. Run as root.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+# iproute2: network namespaces for multi-host tests; libcriu2: libcriu's RPC client, which the
+# addon dlopens; libcap2-bin: capability checks in `crftb doctor`; build tools for the addon.
+apt_packages=(iproute2 libcriu2 libcap2-bin make g++ python3 procps)
+missing=()
+for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+npm ci --no-audit --no-fund
+bash scripts/provision-criu.sh >/dev/null
+npm run compile
