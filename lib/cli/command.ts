@@ -17,3 +17,15 @@ export function printError(error: unknown): void {
   const e = error as { code?: string; message?: string };
   process.stderr.write(`crftb: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(error)}\n`);
 }
+
+/** Placeholder for a command whose subsystem has not landed yet. */
+export function notYet(name: string): Command {
+  return {
+    summary: '(not available in this build)',
+    usage: `Usage: crftb ${name}\n\nNot available in this build.`,
+    async run() {
+      printError({ code: 'ENOSYS', message: `'${name}' is not available in this build of crftb` });
+      return EXIT_FAILED;
+    },
+  };
+}

@@ -3,6 +3,18 @@ import { Command, EXIT_USAGE, printError, wantsHelp, EXIT_FAILED } from './comma
 // Commands load lazily so `crftb --help` does not pay for every subsystem.
 const commands: Record<string, () => Command> = {
   doctor: () => require('./commands/doctor').doctor,
+
+  events: () => require('./commands/events').events,
+
+  agent: () => require('./commands/agent').agent,
+
+  bootstrap: () => require('./commands/bootstrap').bootstrap,
+
+  checkpoint: () => require('./commands/checkpoint').checkpoint,
+
+  restart: () => require('./commands/restart').restart,
+
+  demo: () => require('./commands/demo').demo,
 };
 
 function usage(): string {

@@ -1,0 +1,3 @@
+import { Command, notYet } from '../command';
+
+export const events: Command = notYet('events');

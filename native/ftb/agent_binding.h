@@ -1,0 +1,6 @@
+#pragma once
+#include <napi.h>
+
+namespace crftb::ftb {
+void RegisterAgentBinding(Napi::Env env, Napi::Object exports);
+}

@@ -1,0 +1,7 @@
+#include "ftb/client_binding.h"
+
+namespace crftb::ftb {
+
+void RegisterClientBinding(Napi::Env env, Napi::Object exports) {}
+
+}  // namespace crftb::ftb
