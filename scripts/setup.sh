@@ -5,9 +5,10 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
-# iproute2: network namespaces for multi-host tests; libcriu2: libcriu's RPC client, which the
-# addon dlopens; libcap2-bin: capability checks in `crftb doctor`; build tools for the addon.
-apt_packages=(iproute2 libcriu2 libcap2-bin make g++ python3 procps)
+# iproute2: network namespaces for multi-host tests. criu: Debian 12 puts libcriu.so.2 (the RPC
+# client the addon dlopens) in this package; its own 3.17 binary fails on kernel 6.x, which is why
+# provision-criu.sh may add a private CRIU 4.1.1. libcap2-bin: capability checks in `crftb doctor`.
+apt_packages=(iproute2 criu libcap2-bin make g++ python3 procps)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
