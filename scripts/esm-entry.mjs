@@ -1,15 +1,9 @@
-// Writes the ESM entry point beside tsc's CommonJS output. The ESM file re-exports the CJS
-// module (Node detects tsc's named exports statically), so there is one copy of every class
-// and both `import` and `require` users share the same native handles.
+// Writes the ESM entry point beside tsc's CommonJS output. It re-exports the CJS module, whose
+// named exports (including tsc's `__exportStar` re-exports) Node discovers statically, so there
+// is one copy of every class and `import` and `require` users share the same native handles.
+// Nothing here loads the addon, so a sanitizer build or a missing build cannot break it.
 import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 
-const require = createRequire(import.meta.url);
 const dist = new URL('../dist/', import.meta.url);
-const names = Object.keys(require('../dist/index.js')).filter((n) => n !== 'default' && n !== '__esModule');
-const lines = names.map((n) => `export const ${n} = cjs.${n};`);
-writeFileSync(
-  new URL('index.mjs', dist),
-  `import cjs from './index.js';\n${lines.join('\n')}\nexport default cjs;\n`,
-);
-writeFileSync(new URL('index.d.mts', dist), `export * from './index.js';\nimport * as all from './index.js';\nexport default all;\n`);
+writeFileSync(new URL('index.mjs', dist), "export * from './index.js';\nexport { default } from './index.js';\n");
+writeFileSync(new URL('index.d.mts', dist), "export * from './index.js';\n");
