@@ -133,12 +133,12 @@ void BootstrapServer::Receive() {
     wire::BootstrapPacket request;
     memcpy(&request, buffer, sizeof request);
     const std::optional<wire::BootstrapPacket> reply = registry_.Handle(request);
+    Publish();  // before replying: whoever got the reply sees the new state in stats()
     bool sent = false;
     if (reply) {
       sent = sendto(fd_, &*reply, sizeof *reply, MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&from),
                     from_length) == static_cast<ssize_t>(sizeof *reply);
     }
-    Publish();
     std::lock_guard<std::mutex> lock(stats_mutex_);
     if (sent) ++stats_.replies;
     if (!reply) ++stats_.ignored;
