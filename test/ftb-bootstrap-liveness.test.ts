@@ -2,7 +2,7 @@
 // a TCP connect to its listener is refused; the server checks when someone reports it (CONN_FAIL,
 // an orphan naming its lost parent, a second root asking to register) and on a periodic sweep.
 // Agents here are real loopback listeners (alive) or ports we just closed (dead).
-import t from 'tap';
+import t, { Test } from 'tap';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { startBootstrap } from '../lib/ftb/bootstrap';
@@ -35,7 +35,7 @@ async function exchange(serverPort: number, request: Buffer, waitMs = 2000): Pro
   }
 }
 
-async function liveListener(t: Tap.Test): Promise<number> {
+async function liveListener(t: Test): Promise<number> {
   const server = net.createServer((s) => s.destroy());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.teardown(() => new Promise<void>((r) => server.close(() => r())));

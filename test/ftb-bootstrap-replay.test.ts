@@ -4,7 +4,7 @@
 // probes are off here: the captured agents (127.0.0.1:10809/10810) are not ours to connect to.
 // The one deliberate difference (capture 12: an agent re-registering as root over its own stale
 // entry is accepted, where FTB refused it forever) is asserted as such.
-import t from 'tap';
+import t, { Test } from 'tap';
 import dgram from 'node:dgram';
 import { startBootstrap, BootstrapServer } from '../lib/ftb/bootstrap';
 import { ftbRules } from '../lib/ftb/native';
@@ -43,7 +43,7 @@ function requests(records: CaptureRecord[]): { request: Buffer; reply: Buffer | 
   return out;
 }
 
-async function replay(t: Tap.Test, server: BootstrapServer, name: string, expectStaleRootFix = false) {
+async function replay(t: Test, server: BootstrapServer, name: string, expectStaleRootFix = false) {
   for (const [i, { request, reply }] of requests(readCapture(dir!, name)).entries()) {
     const ours = await exchange(server.address.port, request, reply ? 2000 : 200);
     const what = `${name} request ${i} (type ${request[0]})`;
