@@ -23,9 +23,28 @@ die() { echo "provision-criu: error: $*" >&2; exit 1; }
 
 criu_works() { "$1" check >/dev/null 2>&1; }
 
-if [ -x "$wrapper" ] && criu_works "$wrapper"; then
-  say "using the provisioned CRIU ($("$wrapper" --version | head -1))"
-  echo "$wrapper"; exit 0
+# The wrapper runs the prefix's criu with that release's own loader and libraries.
+# CRIU_FAULT=130 (CRIU's FI_NO_BREAKPOINTS) makes CRIU stop a task after its parasite with
+# PTRACE_SYSCALL instead of an x86 hardware breakpoint: on this project's VMs debug registers
+# never fire, and every dump hangs at "Waiting for <pid> to trap" without it.
+write_wrapper() {
+  mkdir -p "$cache/bin"
+  cat > "$wrapper.tmp" <<WRAP
+#!/bin/sh
+# crftb's private CRIU 4.1.1 (Debian 13 build) with its own loader and libraries.
+export CRIU_FAULT="\${CRIU_FAULT:-130}"
+exec "$prefix/usr/lib64/ld-linux-x86-64.so.2" --library-path "$prefix/usr/lib/x86_64-linux-gnu" "$prefix/usr/sbin/criu" "\$@"
+WRAP
+  chmod 0755 "$wrapper.tmp"
+  mv "$wrapper.tmp" "$wrapper"
+}
+
+if [ -x "$prefix/usr/sbin/criu" ]; then
+  write_wrapper  # cheap, and upgrades wrappers written by older versions of this script
+  if criu_works "$wrapper"; then
+    say "using the provisioned CRIU ($("$wrapper" --version | head -1))"
+    echo "$wrapper"; exit 0
+  fi
 fi
 if command -v criu >/dev/null 2>&1 && criu_works criu; then
   say "the system criu passes 'criu check'; keeping it"
@@ -68,14 +87,7 @@ for deb in "$apt_dir"/debs/*.deb; do dpkg-deb -x "$deb" "$prefix.tmp"; done
 rm -rf "$prefix"
 mv "$prefix.tmp" "$prefix"
 
-mkdir -p "$cache/bin"
-cat > "$wrapper.tmp" <<WRAP
-#!/bin/sh
-# crftb's private CRIU 4.1.1 (Debian 13 build) with its own loader and libraries.
-exec "$prefix/usr/lib64/ld-linux-x86-64.so.2" --library-path "$prefix/usr/lib/x86_64-linux-gnu" "$prefix/usr/sbin/criu" "\$@"
-WRAP
-chmod 0755 "$wrapper.tmp"
-mv "$wrapper.tmp" "$wrapper"
+write_wrapper
 
 "$wrapper" check >"$cache/check.log" 2>&1 || die "the provisioned CRIU fails 'criu check' (see $cache/check.log)"
 say "provisioned $("$wrapper" --version | head -1) at $wrapper"
