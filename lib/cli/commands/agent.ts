@@ -19,6 +19,7 @@ Options:
   --standalone             join no tree, even if a bootstrap server is configured
   --config FILE            read this file instead of FTB_CONFIG_FILE
   --client-queue-kib N     per-client send queue before events are dropped (default 4096)
+  --stats-interval MS      print the agent's counters every MS milliseconds
   --json                   one JSON object per line: listening, attached, parent-lost, closed`;
 
 export const agent: Command = {
@@ -36,6 +37,7 @@ export const agent: Command = {
         standalone: { type: 'boolean' },
         config: { type: 'string' },
         'client-queue-kib': { type: 'string' },
+        'stats-interval': { type: 'string' },
         json: { type: 'boolean' },
       },
     });
@@ -61,7 +63,14 @@ export const agent: Command = {
     write('listening', { address }, `crftb agent listening on ${address.host}:${address.port} as ${address.advertise || '(no address)'}, bootstrap ${address.bootstrap ?? 'none (standalone)'}`);
     running.on('tree', (e) => write(e.kind, { level: e.level, parent: e.parent || null, detail: e.detail }, `agent: ${e.detail}${e.level ? ` (level ${e.level})` : ''}`));
 
+    const every = integerOption('stats-interval', values['stats-interval']);
+    const ticker = every ? setInterval(() => {
+      const s = running.stats();
+      write('stats', { stats: s }, `agent: ${s.clients} clients, ${s.agents} agents, ${s.subscriptions} masks, ${s.eventsRouted} routed, ${s.eventsDropped} dropped`);
+    }, every) : null;
+
     const signal = await stopped;
+    if (ticker) clearInterval(ticker);
     await running.close();
     const stats = running.stats();
     write('closed', { signal, stats }, `agent stopped (${signal}): ${stats.eventsRouted} events routed, ${stats.eventsDropped} dropped`);
