@@ -48,6 +48,9 @@ export interface AgentStats {
   agents: number;
   /** Distinct subscription masks known to this agent (its own clients' and the tree's). */
   subscriptions: number;
+  /** Messages read from peers, of any type. */
+  messagesReceived: number;
+  /** NOTIFY messages read from peers. */
   eventsReceived: number;
   /** NOTIFY copies queued to subscribers and neighbour agents. */
   eventsRouted: number;

@@ -263,10 +263,8 @@ void Agent::ReadFrom(Conn& conn) {
       memcpy(&message, conn.in.data() + used, kMessageSize);
       used += kMessageSize;
       if (conn.closing) continue;  // after a manager's CLIENT_DEREG, further input is discarded
-      if (message.msg_type == wire::kNotify) {
-        std::lock_guard<std::mutex> lock(stats_mutex_);
-        ++stats_.events_received;
-      }
+      ++messages_received_;
+      if (message.msg_type == wire::kNotify) ++events_received_;
       if (!router_->OnMessage(id, message)) {
         CloseConn(id, true);  // unknown type: the stream has lost its framing
         return;
@@ -453,6 +451,8 @@ void Agent::UpdateCounts() {
   stats_.agents = router_->agents();
   stats_.subscriptions = router_->subscriptions();
   stats_.events_routed = router_->routed();
+  stats_.messages_received = messages_received_;
+  stats_.events_received = events_received_;
 }
 
 AgentStats Agent::stats() const {

@@ -40,6 +40,7 @@ struct AgentOptions {
 
 struct AgentStats {
   uint64_t connections = 0, clients = 0, agents = 0, subscriptions = 0;
+  uint64_t messages_received = 0;  // every 1336-byte message read, any type
   uint64_t events_received = 0, events_routed = 0, events_dropped = 0;
   uint64_t peers_rejected = 0;  // connections closed for a bad handshake or lost framing
   uint64_t reattachments = 0;
@@ -114,6 +115,7 @@ class Agent : private RouterSink {
   std::unique_ptr<AgentRouter> router_;
   std::unordered_map<ConnId, std::unique_ptr<Conn>> conns_;
   std::vector<ConnId> dirty_;  // connections with bytes to flush at the end of this round
+  uint64_t messages_received_ = 0, events_received_ = 0;  // loop thread only; published by UpdateCounts
   ConnId next_id_ = 16;        // small ids tag the listener and the wake-up fd in epoll
   std::thread thread_;
   std::unique_ptr<AgentAttacher> attacher_;

@@ -136,6 +136,7 @@ class AgentWrap : public Napi::ObjectWrap<AgentWrap> {
     out.Set("clients", double(s.clients));
     out.Set("agents", double(s.agents));
     out.Set("subscriptions", double(s.subscriptions));
+    out.Set("messagesReceived", double(s.messages_received));
     out.Set("eventsReceived", double(s.events_received));
     out.Set("eventsRouted", double(s.events_routed));
     out.Set("eventsDropped", double(s.events_dropped));
