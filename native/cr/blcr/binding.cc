@@ -168,7 +168,7 @@ Napi::Value CheckpointBinding(const Napi::CallbackInfo& info) {
   request.signal = static_cast<int>(IntegerOption(options, "signal", 0, -kMaxSignal, kMaxSignal));
   request.flags = CheckpointFlags(options);
   request.allow_self = BoolOption(options, "allowSelf", false);
-  request.timeout = std::chrono::milliseconds(IntegerOption(options, "timeoutMs", kDefaultTimeoutMs, 0, kMaxTimeoutMs));
+  request.timeout_ms = static_cast<int>(IntegerOption(options, "timeoutMs", kDefaultTimeoutMs, 0, kMaxTimeoutMs));
   return Start<CheckpointResult>(
       info.Env(), "crftb.blcrCheckpoint", [request](CheckpointResult* out) { return Checkpoint(request, out); },
       [](Napi::Env env, const CheckpointResult& r) {
@@ -190,7 +190,7 @@ Napi::Value RestartBinding(const Napi::CallbackInfo& info) {
   request.restore_pgid = BoolOption(options, "restorePgid", false);
   request.restore_sid = BoolOption(options, "restoreSid", false);
   request.relocate = RelocateOption(options);
-  request.timeout = std::chrono::milliseconds(IntegerOption(options, "timeoutMs", kDefaultTimeoutMs, 0, kMaxTimeoutMs));
+  request.timeout_ms = static_cast<int>(IntegerOption(options, "timeoutMs", kDefaultTimeoutMs, 0, kMaxTimeoutMs));
   return Start<RestartResult>(
       info.Env(), "crftb.blcrRestart", [request](RestartResult* out) { return Restart(request, out); },
       [](Napi::Env env, const RestartResult& r) {

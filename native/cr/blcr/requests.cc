@@ -13,26 +13,13 @@
 #include <sstream>
 
 #include "cr/blcr/errors.h"
+#include "ftb/net.h"  // UniqueFd and the poll-with-deadline helpers are shared, not FTB-specific
 
 namespace crftb::cr::blcr {
 namespace {
 
-// Owns one descriptor so that no error path below leaks it.
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
+using ftb::net::UniqueFd;
 
- private:
-  int fd_;
-};
 
 const char* ScopeName(Scope scope) {
   switch (scope) {
@@ -67,24 +54,19 @@ bool IsSelfOrAncestor(pid_t target) {
 // The request handle is the ctrl fd in every 0.8.x libcr (§6.1).
 int HandleFd(Handle handle) { return handle <= static_cast<Handle>(INT_MAX) ? static_cast<int>(handle) : -1; }
 
+int64_t DeadlineFor(int timeout_ms) {
+  return timeout_ms > 0 ? ftb::net::DeadlineAfter(timeout_ms) : ftb::net::kNoTimeout;
+}
+
 // 0 when the handle is readable (the request finished), ETIMEDOUT at the deadline, or the
-// errno of a broken wait. EINTR restarts the wait with the time that is left.
-int WaitReadable(int fd, Deadline deadline) {
-  for (;;) {
-    int timeout_ms = -1;
-    if (deadline != Deadline::max()) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count() + 1;
-      timeout_ms = left <= 0 ? 0 : static_cast<int>(std::min<int64_t>(left, INT_MAX));
-    }
-    struct pollfd watch = {fd, POLLIN, 0};
-    int ready = poll(&watch, 1, timeout_ms);
-    if (ready > 0) return (watch.revents & POLLNVAL) ? EBADF : 0;
-    if (ready == 0) {
-      if (Clock::now() >= deadline) return ETIMEDOUT;
-      continue;
-    }
-    if (errno != EINTR) return errno;
-  }
+// errno of a broken wait (EINTR is retried against the same deadline).
+int WaitForHandle(int fd, int64_t deadline_ms) {
+  if (fd < 0) return EBADF;
+  bool readable = false, woken = false;
+  Failure failure = ftb::net::WaitReadable(fd, -1, ftb::net::RemainingMs(deadline_ms), &readable, &woken);
+  if (!failure.ok()) return failure.errnum;
+  if (readable) return 0;
+  return ftb::net::RemainingMs(deadline_ms) == 0 ? ETIMEDOUT : EBADF;  // else poll said POLLNVAL
 }
 
 // The kernel's messages for a finished request; empty when there are none or they cannot be read.
@@ -104,9 +86,9 @@ Failure WithKernelLog(Failure failure, const std::string& log) {
   return failure;
 }
 
-Failure TimedOut(const std::string& what, std::chrono::milliseconds timeout) {
+Failure TimedOut(const std::string& what, int timeout_ms) {
   return Failure::Coded("ETIMEDOUT",
-                        what + " did not finish within " + std::to_string(timeout.count()) +
+                        what + " did not finish within " + std::to_string(timeout_ms) +
                             " ms. BLCR cannot cancel a request, so the kernel may still complete it; "
                             "raise the timeout if the job is large",
                         ETIMEDOUT);
@@ -140,10 +122,6 @@ Failure NormalizeRelocations(const std::vector<std::pair<std::string, std::strin
 }
 
 }  // namespace
-
-Deadline DeadlineAfter(std::chrono::milliseconds timeout) {
-  return timeout.count() <= 0 ? Deadline::max() : Clock::now() + timeout;
-}
 
 Failure RefuseOwnScope(Scope scope, pid_t target, bool allow_self) {
   if (target <= 0)
@@ -205,10 +183,10 @@ Failure Checkpoint(const CheckpointRequest& request, CheckpointResult* result) {
   args.fd = dest.get();
   args.signal = request.signal;
   // Recorded by the kernel for its own logs only; this engine enforces the deadline itself.
-  args.timeout = static_cast<unsigned>((request.timeout.count() + 999) / 1000);
+  args.timeout = request.timeout_ms > 0 ? static_cast<unsigned>((request.timeout_ms + 999) / 1000) : 0u;
   args.flags = request.flags | (request.allow_self ? 0u : kChkptProhibitSelf);
 
-  const Deadline deadline = DeadlineAfter(request.timeout);
+  const int64_t deadline = DeadlineFor(request.timeout_ms);
   Handle handle = 0;
   errno = 0;
   if (lib->request_checkpoint(&args, &handle) != 0) {
@@ -218,12 +196,12 @@ Failure Checkpoint(const CheckpointRequest& request, CheckpointResult* result) {
   }
 
   const int fd = HandleFd(handle);
-  if (int waited = WaitReadable(fd, deadline); waited != 0) {
+  if (int waited = WaitForHandle(fd, deadline); waited != 0) {
     // Never reap early: libcr would close the handle anyway and report EAGAIN (§4.2). Closing
     // the handle only drops our interest; the kernel keeps going.
     if (fd >= 0) close(fd);
     discard();
-    if (waited == ETIMEDOUT) return TimedOut(what, request.timeout);
+    if (waited == ETIMEDOUT) return TimedOut(what, request.timeout_ms);
     return Failure::FromErrno(waited, what + ": waiting for the request handle failed");
   }
 
@@ -292,16 +270,16 @@ Failure Restart(const RestartRequest& request, RestartResult* result) {
     args.relocate = header;
   }
 
-  const Deadline deadline = DeadlineAfter(request.timeout);
+  const int64_t deadline = DeadlineFor(request.timeout_ms);
   Handle handle = 0;
   errno = 0;
   if (lib->request_restart(&args, &handle) != 0) return FailureFrom(errno ? errno : EIO, what + " was refused");
   source.reset();  // the kernel has read what it needs, as BLCR's cr_restart assumes
 
   const int fd = HandleFd(handle);
-  if (int waited = WaitReadable(fd, deadline); waited != 0) {
+  if (int waited = WaitForHandle(fd, deadline); waited != 0) {
     if (fd >= 0) close(fd);
-    if (waited == ETIMEDOUT) return TimedOut(what, request.timeout);
+    if (waited == ETIMEDOUT) return TimedOut(what, request.timeout_ms);
     return Failure::FromErrno(waited, what + ": waiting for the request handle failed");
   }
 

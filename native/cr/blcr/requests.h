@@ -6,7 +6,6 @@
 
 #include <sys/types.h>
 
-#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,11 +15,6 @@
 #include "cr/blcr/library.h"
 
 namespace crftb::cr::blcr {
-
-using Clock = std::chrono::steady_clock;
-// Clock::time_point::max() = no deadline.
-using Deadline = Clock::time_point;
-Deadline DeadlineAfter(std::chrono::milliseconds timeout);  // 0 ms = no deadline
 
 struct ProbeResult {
   std::string library;  // the file that was loaded
@@ -39,7 +33,7 @@ struct CheckpointRequest {
   int signal = 0;            // signal for the targets after the checkpoint (negative = early)
   unsigned flags = 0;        // extra kChkpt* flags (ptrace handling, dump options)
   bool allow_self = false;   // permit a scope that contains this process, its group or session
-  std::chrono::milliseconds timeout{0};
+  int timeout_ms = 0;         // deadline for the whole request; 0 = none
 };
 
 struct CheckpointResult {
@@ -60,7 +54,7 @@ struct RestartRequest {
   bool restore_pgid = false;
   bool restore_sid = false;
   std::vector<std::pair<std::string, std::string>> relocate;  // (old, new) absolute path prefixes
-  std::chrono::milliseconds timeout{0};
+  int timeout_ms = 0;  // 0 = no deadline
 };
 
 struct RestartResult {
