@@ -5,15 +5,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { binding } from '../lib/native';
+import { cr as blcr } from '../lib/cr/native';
 import { cannotBuild } from './fixtures/libcr-double/double';
 
-interface BlcrBinding {
-  blcrProbe(options?: { libraryPath?: string }): Promise<unknown>;
-  blcrCheckpoint(options: Record<string, unknown>): Promise<unknown>;
-  blcrRestart(options: Record<string, unknown>): Promise<unknown>;
-}
-const blcr = binding as unknown as BlcrBinding;
 
 const installed = spawnSync('sh', ['-c', 'ldconfig -p | grep -q "libcr\\.so\\.0 "']).status === 0;
 const skipAbsent = installed || process.env.LD_LIBRARY_PATH?.includes('libcr') ? 'a libcr.so.0 is installed here' : undefined;
