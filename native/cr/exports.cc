@@ -2,12 +2,14 @@
 #include "cr/exports.h"
 
 #include "cr/bindings.h"
+#include "cr/blcr/binding.h"
 
 namespace crftb::cr {
 
 void RegisterExports(Napi::Env env, Napi::Object exports) {
   Napi::Object cr = Napi::Object::New(env);
   cr.Set("locateCriu", Napi::Function::New(env, LocateCriuBinding, "locateCriu"));
+  blcr::RegisterBindings(env, cr);
   exports.Set("cr", cr);
 }
 
