@@ -47,12 +47,68 @@ export interface BlcrRestartOptions {
   timeoutMs?: number;
 }
 
+export interface NativeFtbOptions {
+  agentHost?: string;
+  agentPort?: number;
+  connectTimeoutMs?: number;
+}
+
+export interface NativeCheckpointOptions {
+  engine?: string;
+  criu?: string;
+  libcriu?: string;
+  libcr?: string;
+  packageRoot: string;
+  scope?: string;
+  target?: number;
+  allowOwnGroup?: boolean;
+  dir?: string;
+  file?: string;
+  after?: 'leaveRunning' | 'stop' | 'kill';
+  timeoutMs?: number;
+  incremental?: boolean;
+  ftb?: boolean | NativeFtbOptions;
+}
+
+export interface NativeCheckpointResult {
+  restarted: boolean;
+  engine: string;
+  path: string;
+  generation: string;
+  images: string[];
+  bytes: number;
+  pids: number[];
+  incremental: boolean;
+  seconds: number;
+}
+
+export interface NativeRestartOptions {
+  engine?: string;
+  criu?: string;
+  libcriu?: string;
+  libcr?: string;
+  packageRoot: string;
+  dir?: string;
+  file?: string;
+  timeoutMs?: number;
+  ftb?: boolean | NativeFtbOptions;
+}
+
+export interface NativeRestartResult {
+  engine: string;
+  pid: number;
+  pids: number[];
+  seconds: number;
+}
+
 export interface CrBinding {
   locateCriu(explicitPath: string, packageRoot: string): CriuLocation;
   blcrProbe(options?: { libraryPath?: string }): Promise<BlcrProbe>;
   blcrCheckpoint(options: BlcrCheckpointOptions): Promise<{ path: string; kernelLog: string; restartedCopy: boolean }>;
   /** `pid` is the first restored child of this process (0 when none); the caller must wait for it. */
   blcrRestart(options: BlcrRestartOptions): Promise<{ pid: number; kernelLog: string }>;
+  checkpoint(options: NativeCheckpointOptions): Promise<NativeCheckpointResult>;
+  restart(options: NativeRestartOptions): Promise<NativeRestartResult>;
 }
 
 export const cr = binding.cr as CrBinding;

@@ -7,4 +7,8 @@ namespace crftb::cr {
 // locateCriu(explicitPath: string, packageRoot: string) -> { path, source }  (throws ENOENT...)
 Napi::Value LocateCriuBinding(const Napi::CallbackInfo& info);
 
+// checkpoint(options) -> Promise<result>; restart(options) -> Promise<result> (request_binding.cc)
+Napi::Value CheckpointBinding(const Napi::CallbackInfo& info);
+Napi::Value RestartBinding(const Napi::CallbackInfo& info);
+
 }  // namespace crftb::cr

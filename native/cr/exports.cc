@@ -10,6 +10,8 @@ void RegisterExports(Napi::Env env, Napi::Object exports) {
   Napi::Object cr = Napi::Object::New(env);
   cr.Set("locateCriu", Napi::Function::New(env, LocateCriuBinding, "locateCriu"));
   blcr::RegisterBindings(env, cr);
+  cr.Set("checkpoint", Napi::Function::New(env, CheckpointBinding, "checkpoint"));
+  cr.Set("restart", Napi::Function::New(env, RestartBinding, "restart"));
   exports.Set("cr", cr);
 }
 
