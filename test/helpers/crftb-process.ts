@@ -38,6 +38,24 @@ export class CrftbProcess {
     return new CrftbProcess(child);
   }
 
+  /**
+   * Starts a TypeScript fixture (test/fixtures/NAME.ts) as a child process with tap's TypeScript
+   * loader, optionally inside a network namespace; stdin stays open for commands.
+   */
+  static fixture(name: string, args: string[], options: { netns?: string } = {}): CrftbProcess {
+    const loader = process.execArgv.filter((a) => a.includes('@tapjs/typescript') || a === '--enable-source-maps');
+    const argv = [...loader, path.join(__dirname, '..', 'fixtures', `${name}.ts`), ...args];
+    const child = options.netns
+      ? spawn('ip', ['netns', 'exec', options.netns, process.execPath, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] })
+      : spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+    return new CrftbProcess(child);
+  }
+
+  /** Writes one JSON command line to the child's stdin (fixtures). */
+  command(value: unknown): void {
+    this.child.stdin!.write(`${JSON.stringify(value)}\n`);
+  }
+
   /** The first line (from `from` on) that satisfies `match`; rejects after `timeoutMs` or at exit. */
   async waitFor(match: (line: Line) => boolean, timeoutMs = 10000, from = 0): Promise<Line> {
     const deadline = Date.now() + timeoutMs;
