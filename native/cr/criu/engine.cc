@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
@@ -129,6 +131,31 @@ void ReapLibCriuLeftovers(const std::set<pid_t>& before) {
   }
 }
 
+// Whether the kernel tracks soft-dirty pages (CONFIG_MEM_SOFT_DIRTY), which CRIU's incremental
+// dumps (track-mem, parent images) need: clear the bits, dirty one page, and look for bit 55 of
+// its pagemap entry. Kernels without it accept the clear but never set the bit.
+bool SoftDirtyWorks() {
+  static const bool works = [] {
+    const long page = sysconf(_SC_PAGESIZE);
+    void* mem = aligned_alloc(page, page);
+    if (!mem) return false;
+    bool ok = false;
+    int refs = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+    int map = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (refs >= 0 && map >= 0 && write(refs, "4", 1) == 1) {
+      static_cast<volatile char*>(mem)[0] = 1;
+      uint64_t entry = 0;
+      off_t offset = static_cast<off_t>(reinterpret_cast<uintptr_t>(mem) / page * sizeof entry);
+      ok = pread(map, &entry, sizeof entry, offset) == sizeof entry && (entry >> 55 & 1);
+    }
+    if (refs >= 0) close(refs);
+    if (map >= 0) close(map);
+    free(mem);
+    return ok;
+  }();
+  return works;
+}
+
 // Runs `call` on its own thread; the eventfd turns readable when it has returned.
 Failure Launch(std::shared_ptr<Job> job, std::function<int()> call) {
   job->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -170,7 +197,7 @@ class CriuEngine : public Engine {
                    std::to_string(version % 100);
     out->library = lib_->path;
     out->self_checkpoint = true;
-    out->incremental = true;
+    out->incremental = SoftDirtyWorks();
     out->directory_images = true;
     out->publishes_ftb = false;
     return Failure::None();
