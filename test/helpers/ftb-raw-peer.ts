@@ -9,17 +9,21 @@ export const LOCATION_SIZE = 100;
 
 export class RawPeer {
   readonly socket: net.Socket;
-  private buffer = Buffer.alloc(0);
+  // Received bytes as a queue of chunks (no re-copying of a large backlog on every arrival).
+  private chunks: Buffer[] = [];
+  private length = 0;
+  private readonly onData = (chunk: Buffer) => {
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    this.wake();
+  };
   private waiters: (() => void)[] = [];
   ended = false;
 
   private constructor(socket: net.Socket) {
     this.socket = socket;
     socket.setNoDelay(true);
-    socket.on('data', (chunk) => {
-      this.buffer = Buffer.concat([this.buffer, chunk]);
-      this.wake();
-    });
+    socket.on('data', this.onData);
     socket.on('end', () => {
       this.ended = true;
       this.wake();
@@ -45,7 +49,7 @@ export class RawPeer {
   /** Next `size` bytes from the peer, or null on EOF / timeout. */
   async read(size: number, timeoutMs = 3000): Promise<Buffer | null> {
     const deadline = Date.now() + timeoutMs;
-    while (this.buffer.length < size) {
+    while (this.length < size) {
       if (this.ended) return null;
       const left = deadline - Date.now();
       if (left <= 0) return null;
@@ -57,9 +61,24 @@ export class RawPeer {
         });
       });
     }
-    const out = this.buffer.subarray(0, size);
-    this.buffer = this.buffer.subarray(size);
-    return Buffer.from(out);
+    const out = Buffer.alloc(size);
+    for (let at = 0; at < size;) {
+      const head = this.chunks[0];
+      const n = Math.min(head.length, size - at);
+      head.copy(out, at, 0, n);
+      at += n;
+      if (n === head.length) this.chunks.shift();
+      else this.chunks[0] = head.subarray(n);
+    }
+    this.length -= size;
+    return out;
+  }
+
+  /** Stops queueing received bytes (for callers that consume socket 'data' themselves). */
+  stopQueueing(): void {
+    this.socket.off('data', this.onData);
+    this.chunks = [];
+    this.length = 0;
   }
 
   /** Handshake; resolves with the agent's 100-byte location id. */
@@ -69,7 +88,7 @@ export class RawPeer {
   }
 
   pending(): number {
-    return this.buffer.length;
+    return this.length;
   }
 
   /** Resolves true once the agent has closed the connection. */
