@@ -1,1 +1,162 @@
-export {};
+/**
+ * The FTB agent (ftb_agent's role): routes events between local clients and the other agents of
+ * the tree. The event loop runs on a native thread; this wrapper only starts it, reports tree
+ * changes as events, and stops it. Compatible on the wire with FTB 0.6.2 agents and clients.
+ */
+import { EventEmitter } from 'node:events';
+import { binding } from '../native';
+
+export interface AgentOptions {
+  /** Address to listen on. Default 127.0.0.1 (FTB listens on every interface). */
+  host?: string;
+  /** TCP port. Default: FTB_AGENT_PORT, then FTB_CONFIG_FILE, then 10809. 0 = ephemeral. */
+  port?: number;
+  /** Address this agent gives peers and the bootstrap server. Default: the first non-loopback IPv4 address (FTB's rule). */
+  advertiseAddress?: string;
+  /** Bootstrap server address. Default: FTB_BSTRAP_SERVER, then FTB_CONFIG_FILE. */
+  bootstrapServer?: string;
+  /** Bootstrap server UDP port. Default: FTB_BSTRAP_PORT, then FTB_CONFIG_FILE, then 14455. */
+  bootstrapPort?: number;
+  /** false: a standalone agent that joins no tree (also the case when no bootstrap server is configured). */
+  bootstrap?: boolean;
+  /** Config file read instead of FTB_CONFIG_FILE. */
+  configFile?: string;
+  /** Bytes queued per client connection before NOTIFY copies are dropped (KiB). Default 4096. */
+  clientQueueKiB?: number;
+  /** Bytes queued per neighbour-agent connection before NOTIFY copies are dropped (KiB). Default 16384. */
+  agentQueueKiB?: number;
+  /** An accepted connection that does not complete the FTB handshake in time is closed. Default 10000. */
+  handshakeTimeoutMs?: number;
+  /** Timeout of the connection (and handshake) to a parent agent. Default 3000. */
+  connectTimeoutMs?: number;
+}
+
+export interface AgentAddress {
+  host: string;
+  port: number;
+  /** The address in this agent's location id and bootstrap registration. */
+  advertise: string;
+  /** "host:port" of the bootstrap server, or null for a standalone agent. */
+  bootstrap: string | null;
+}
+
+export interface AgentStats {
+  connections: number;
+  /** Registered client identities (one per FTB_Connect). */
+  clients: number;
+  /** Neighbouring agents (parent and children). */
+  agents: number;
+  /** Distinct subscription masks known to this agent (its own clients' and the tree's). */
+  subscriptions: number;
+  /** Messages read from peers, of any type. */
+  messagesReceived: number;
+  /** NOTIFY messages read from peers. */
+  eventsReceived: number;
+  /** NOTIFY copies queued to subscribers and neighbour agents. */
+  eventsRouted: number;
+  /** NOTIFY copies dropped because the receiver's queue was full. */
+  eventsDropped: number;
+  /** Connections closed for a bad handshake or a stream that lost its framing. */
+  peersRejected: number;
+  reattachments: number;
+  attached: boolean;
+  level: number;
+  parent: string | null;
+}
+
+export type AgentEventKind = 'attached' | 'parent-lost' | 'bootstrap-unreachable' | 'error';
+
+export interface AgentTreeEvent {
+  kind: AgentEventKind;
+  detail: string;
+  level: number;
+  /** For 'attached': the parent "host:port", '' when root. */
+  parent: string;
+}
+
+interface NativeAgent {
+  address(): AgentAddress;
+  stats(): AgentStats;
+  close(): Promise<void>;
+}
+
+const native = binding as unknown as {
+  FtbAgent: new (options: Record<string, unknown>, onEvent: (event: AgentTreeEvent) => void) => NativeAgent;
+};
+
+/**
+ * A running agent. Events: 'attached' (root or child, with level), 'parent-lost', 'bootstrap-unreachable',
+ * and 'tree' for all of them. Keeps the process alive until close() unless unref()'d.
+ */
+export class Agent extends EventEmitter {
+  readonly address: AgentAddress;
+  private readonly native: NativeAgent;
+  private keepAlive: NodeJS.Timeout | null;
+  private closing: Promise<void> | null = null;
+  private lastAttach: AgentTreeEvent | null = null;
+
+  constructor(options: AgentOptions = {}) {
+    super();
+    this.native = new native.FtbAgent(
+      {
+        host: options.host,
+        port: options.port,
+        advertise: options.advertiseAddress,
+        bootstrapHost: options.bootstrapServer,
+        bootstrapPort: options.bootstrapPort,
+        bootstrap: options.bootstrap,
+        configFile: options.configFile,
+        clientQueueKiB: options.clientQueueKiB,
+        agentQueueKiB: options.agentQueueKiB,
+        handshakeTimeoutMs: options.handshakeTimeoutMs,
+        connectTimeoutMs: options.connectTimeoutMs,
+      },
+      (event) => this.onTreeEvent(event),
+    );
+    this.address = this.native.address();
+    this.keepAlive = setInterval(() => {}, 1 << 30);
+  }
+
+  stats(): AgentStats {
+    return this.native.stats();
+  }
+
+  /** Resolves once the agent has a place in the tree (immediately for a standalone agent). */
+  attached(): Promise<AgentTreeEvent> {
+    if (this.stats().attached && this.lastAttach) return Promise.resolve(this.lastAttach);
+    return new Promise((resolve) => this.once('attached', resolve));
+  }
+
+  /** Leaves the tree (CLIENT_DEREG to neighbour agents, DEREG_REQ to the bootstrap server) and closes every socket. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = this.native.close().finally(() => {
+        if (this.keepAlive) clearInterval(this.keepAlive);
+        this.keepAlive = null;
+      });
+    }
+    return this.closing;
+  }
+
+  ref(): this {
+    this.keepAlive?.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.keepAlive?.unref();
+    return this;
+  }
+
+  private onTreeEvent(event: AgentTreeEvent): void {
+    if (event.kind === 'attached') this.lastAttach = event;
+    this.emit('tree', event);
+    // 'error' would throw without a listener; a failed loop is reported as 'tree' + stats().
+    if (event.kind !== 'error') this.emit(event.kind, event);
+  }
+}
+
+/** Starts an agent; resolves when it listens (use agent.attached() to wait for the tree). */
+export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
+  return new Agent(options);
+}

@@ -1,7 +1,18 @@
+// Registration only: the checkpoint/restart subsystem's functions live on `binding.cr`.
 #include "cr/exports.h"
+
+#include "cr/bindings.h"
+#include "cr/blcr/binding.h"
 
 namespace crftb::cr {
 
-void RegisterExports(Napi::Env env, Napi::Object exports) {}
+void RegisterExports(Napi::Env env, Napi::Object exports) {
+  Napi::Object cr = Napi::Object::New(env);
+  cr.Set("locateCriu", Napi::Function::New(env, LocateCriuBinding, "locateCriu"));
+  blcr::RegisterBindings(env, cr);
+  cr.Set("checkpoint", Napi::Function::New(env, CheckpointBinding, "checkpoint"));
+  cr.Set("restart", Napi::Function::New(env, RestartBinding, "restart"));
+  exports.Set("cr", cr);
+}
 
 }  // namespace crftb::cr

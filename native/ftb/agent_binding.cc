@@ -1,7 +1,191 @@
+// `binding.FtbAgent` and `binding.FtbBootstrapServer`: the agent and the bootstrap server as JS
+// objects. Construction binds the socket and starts the native threads; close() stops them on a
+// worker thread and resolves a Promise. Neither keeps the event loop alive by itself (the
+// TypeScript wrapper decides, like net.Server's ref/unref). An environment cleanup hook stops
+// whatever is still running when the JS environment goes away, so no thread outlives it.
 #include "ftb/agent_binding.h"
+
+#include <memory>
+#include <mutex>
+
+#include "common/error.h"
+#include "ftb/agent.h"
+#include "ftb/bootstrap_binding.h"
+#include "ftb/config.h"
+#include "ftb/js_options.h"
 
 namespace crftb::ftb {
 
-void RegisterAgentBinding(Napi::Env env, Napi::Object exports) {}
+namespace {
+
+// Carries agent events to JS; outlives the agent's threads, tolerates calls after close.
+struct EventBridge {
+  std::mutex mutex;
+  bool active = false;
+  Napi::ThreadSafeFunction tsfn;
+
+  void Post(const AgentEvent& event) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!active) return;
+    auto* copy = new AgentEvent(event);
+    if (tsfn.NonBlockingCall(copy, Deliver) != napi_ok) delete copy;
+  }
+  void Shut() {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!active) return;
+    active = false;
+    tsfn.Release();
+  }
+  static void Deliver(Napi::Env env, Napi::Function callback, AgentEvent* event) {
+    std::unique_ptr<AgentEvent> owned(event);
+    if (env == nullptr || callback.IsEmpty()) return;
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("kind", event->kind);
+    out.Set("detail", event->detail);
+    out.Set("level", event->level);
+    out.Set("parent", event->parent);
+    callback.Call({out});
+  }
+};
+
+class AgentWrap : public Napi::ObjectWrap<AgentWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "FtbAgent",
+                       {InstanceMethod<&AgentWrap::Address>("address"),
+                        InstanceMethod<&AgentWrap::Stats>("stats"),
+                        InstanceMethod<&AgentWrap::Close>("close")});
+  }
+
+  explicit AgentWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<AgentWrap>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject() || !info[1].IsFunction()) {
+      ThrowCoded(env, "EINVAL", "FtbAgent(options, onEvent): options object and callback required");
+    }
+    const Napi::Object js = info[0].As<Napi::Object>();
+    ConfigOverrides overrides;
+    overrides.agent_port = OptionalInt(js, "port", 0, 65535);
+    overrides.bootstrap_server = OptionalString(js, "bootstrapHost");
+    overrides.bootstrap_port = OptionalInt(js, "bootstrapPort", 1, 65535);
+    overrides.config_file = OptionalString(js, "configFile");
+    const Config config = ResolveConfig(overrides);
+
+    AgentOptions options;
+    options.host = OptionalString(js, "host").value_or("127.0.0.1");
+    options.port = config.agent_port;
+    options.advertise = OptionalString(js, "advertise").value_or("");
+    // No bootstrap server configured anywhere: a standalone agent (FTB would exit instead).
+    if (OptionalBool(js, "bootstrap").value_or(true) && config.has_bootstrap_server) {
+      options.bootstrap_host = config.bootstrap_server;
+      options.bootstrap_port = config.bootstrap_port;
+    }
+    if (auto kib = OptionalInt(js, "clientQueueKiB", 4, 1 << 20)) options.client_queue_bytes = size_t(*kib) << 10;
+    if (auto kib = OptionalInt(js, "agentQueueKiB", 4, 1 << 20)) options.agent_queue_bytes = size_t(*kib) << 10;
+    if (auto ms = OptionalInt(js, "handshakeTimeoutMs", 10, 3600000)) options.handshake_timeout_ms = *ms;
+    if (auto ms = OptionalInt(js, "connectTimeoutMs", 10, 600000)) options.connect_timeout_ms = *ms;
+
+    bridge_ = std::make_shared<EventBridge>();
+    bridge_->tsfn = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "crftb:agent-events", 0, 1);
+    bridge_->tsfn.Unref(env);
+    bridge_->active = true;
+
+    Failure failure;
+    std::shared_ptr<EventBridge> bridge = bridge_;
+    agent_ = Agent::Start(options, [bridge](const AgentEvent& event) { bridge->Post(event); }, &failure);
+    if (!agent_) {
+      bridge_->Shut();
+      Throw(env, failure);
+    }
+    bootstrap_ = options.bootstrap_host ? *options.bootstrap_host + ":" + std::to_string(options.bootstrap_port) : "";
+    napi_add_env_cleanup_hook(env, Cleanup, this);
+    hooked_ = true;
+    Ref();  // a running agent is not collected, even if JS drops every reference to it
+  }
+
+  ~AgentWrap() override {
+    Unhook();
+    if (agent_) agent_->Stop();
+    if (bridge_) bridge_->Shut();
+  }
+
+ private:
+  static void Cleanup(void* self) {
+    auto* wrap = static_cast<AgentWrap*>(self);
+    wrap->hooked_ = false;
+    if (wrap->agent_) wrap->agent_->Stop();
+  }
+  void Unhook() {
+    if (hooked_) napi_remove_env_cleanup_hook(Env(), Cleanup, this);
+    hooked_ = false;
+  }
+
+  Napi::Value Address(const Napi::CallbackInfo& info) {
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("host", agent_->host());
+    out.Set("port", agent_->port());
+    out.Set("advertise", agent_->advertise());
+    out.Set("bootstrap", bootstrap_.empty() ? info.Env().Null() : Napi::String::New(info.Env(), bootstrap_));
+    return out;
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    const AgentStats s = agent_->stats();
+    Napi::Env env = info.Env();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("connections", double(s.connections));
+    out.Set("clients", double(s.clients));
+    out.Set("agents", double(s.agents));
+    out.Set("subscriptions", double(s.subscriptions));
+    out.Set("messagesReceived", double(s.messages_received));
+    out.Set("eventsReceived", double(s.events_received));
+    out.Set("eventsRouted", double(s.events_routed));
+    out.Set("eventsDropped", double(s.events_dropped));
+    out.Set("peersRejected", double(s.peers_rejected));
+    out.Set("reattachments", double(s.reattachments));
+    out.Set("attached", s.attached);
+    out.Set("level", s.level);
+    out.Set("parent", s.parent.empty() ? env.Null() : Napi::String::New(env, s.parent));
+    return out;
+  }
+
+  class CloseWorker : public Napi::AsyncWorker {
+   public:
+    CloseWorker(AgentWrap* wrap, Napi::Promise::Deferred deferred)
+        : Napi::AsyncWorker(wrap->Env(), "crftb:agent-close"), wrap_(wrap), deferred_(deferred) {}
+    void Execute() override { wrap_->agent_->Stop(); }
+    void OnOK() override {
+      wrap_->bridge_->Shut();
+      wrap_->Unhook();
+      if (!wrap_->unreffed_) {
+        wrap_->unreffed_ = true;
+        wrap_->Unref();
+      }
+      deferred_.Resolve(Env().Undefined());
+    }
+
+   private:
+    AgentWrap* wrap_;
+    Napi::Promise::Deferred deferred_;
+  };
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    auto deferred = Napi::Promise::Deferred::New(info.Env());
+    (new CloseWorker(this, deferred))->Queue();
+    return deferred.Promise();
+  }
+
+  std::unique_ptr<Agent> agent_;
+  std::shared_ptr<EventBridge> bridge_;
+  std::string bootstrap_;
+  bool hooked_ = false;
+  bool unreffed_ = false;
+};
+
+}  // namespace
+
+void RegisterAgentBinding(Napi::Env env, Napi::Object exports) {
+  exports.Set("FtbAgent", AgentWrap::Define(env));
+  RegisterBootstrapBinding(env, exports);
+}
 
 }  // namespace crftb::ftb

@@ -1,3 +1,79 @@
-import { Command, notYet } from '../command';
+import { parseArgs } from 'node:util';
+import { Command, EXIT_OK } from '../command';
+import { integerOption, lineWriter, splitHostPort, untilSignal } from '../service';
+import { startAgent, AgentOptions } from '../../ftb/agent';
 
-export const agent: Command = notYet('agent');
+const usage = `Usage: crftb agent [options]
+
+Runs an FTB agent (wire-compatible with FTB 0.6.2's ftb_agent) until SIGINT or SIGTERM.
+Settings not given here come from FTB_AGENT_PORT, FTB_BSTRAP_SERVER, FTB_BSTRAP_PORT and
+FTB_CONFIG_FILE, as FTB reads them. Without any bootstrap server the agent runs standalone.
+
+Options:
+  --host ADDR              listen address (default 127.0.0.1; 0.0.0.0 for every interface)
+  --port N                 TCP port (default FTB_AGENT_PORT, else 10809; 0 = any free port)
+  --advertise ADDR         address given to peers and the bootstrap server
+                           (default: the first non-loopback IPv4 address, FTB's rule)
+  --bootstrap HOST[:PORT]  bootstrap server (default FTB_BSTRAP_SERVER)
+  --bootstrap-port N       bootstrap server UDP port (default FTB_BSTRAP_PORT, else 14455)
+  --standalone             join no tree, even if a bootstrap server is configured
+  --config FILE            read this file instead of FTB_CONFIG_FILE
+  --client-queue-kib N     per-client send queue before events are dropped (default 4096)
+  --stats-interval MS      print the agent's counters every MS milliseconds
+  --json                   one JSON object per line: listening, attached, parent-lost, closed`;
+
+export const agent: Command = {
+  summary: 'Run an FTB agent (joins the tree named by the bootstrap server)',
+  usage,
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        advertise: { type: 'string' },
+        bootstrap: { type: 'string' },
+        'bootstrap-port': { type: 'string' },
+        standalone: { type: 'boolean' },
+        config: { type: 'string' },
+        'client-queue-kib': { type: 'string' },
+        'stats-interval': { type: 'string' },
+        json: { type: 'boolean' },
+      },
+    });
+    const options: AgentOptions = {
+      host: values.host,
+      port: integerOption('port', values.port),
+      advertiseAddress: values.advertise,
+      bootstrapPort: integerOption('bootstrap-port', values['bootstrap-port']),
+      configFile: values.config,
+      clientQueueKiB: integerOption('client-queue-kib', values['client-queue-kib']),
+    };
+    if (values.bootstrap) {
+      const { host, port } = splitHostPort(values.bootstrap);
+      options.bootstrapServer = host;
+      if (port !== undefined) options.bootstrapPort = integerOption('bootstrap', String(port));
+    }
+    if (values.standalone) options.bootstrap = false;
+
+    const write = lineWriter(Boolean(values.json));
+    const stopped = untilSignal();
+    const running = await startAgent(options);
+    const { address } = running;
+    write('listening', { address }, `crftb agent listening on ${address.host}:${address.port} as ${address.advertise || '(no address)'}, bootstrap ${address.bootstrap ?? 'none (standalone)'}`);
+    running.on('tree', (e) => write(e.kind, { level: e.level, parent: e.parent || null, detail: e.detail }, `agent: ${e.detail}${e.level ? ` (level ${e.level})` : ''}`));
+
+    const every = integerOption('stats-interval', values['stats-interval']);
+    const ticker = every ? setInterval(() => {
+      const s = running.stats();
+      write('stats', { stats: s }, `agent: ${s.clients} clients, ${s.agents} agents, ${s.subscriptions} masks, ${s.eventsRouted} routed, ${s.eventsDropped} dropped`);
+    }, every) : null;
+
+    const signal = await stopped;
+    if (ticker) clearInterval(ticker);
+    await running.close();
+    const stats = running.stats();
+    write('closed', { signal, stats }, `agent stopped (${signal}): ${stats.eventsRouted} events routed, ${stats.eventsDropped} dropped`);
+    return EXIT_OK;
+  },
+};

@@ -1,3 +1,65 @@
-import { Command, notYet } from '../command';
+import { parseArgs } from 'node:util';
+import { isDeepStrictEqual } from 'node:util';
+import { Command, EXIT_OK } from '../command';
+import { integerOption, lineWriter, untilSignal } from '../service';
+import { startBootstrap, BootstrapAgentEntry } from '../../ftb/bootstrap';
 
-export const bootstrap: Command = notYet('bootstrap');
+const usage = `Usage: crftb bootstrap [options]
+
+Runs an FTB bootstrap server (wire-compatible with FTB 0.6.2's ftb_database_server) until
+SIGINT or SIGTERM. Agents ask it where to attach in the tree. Unlike FTB 0.6.2 it retires
+agents whose listener no longer answers, so a killed root does not block a new one.
+
+Options:
+  --host ADDR               address to bind (default 127.0.0.1; 0.0.0.0 for every interface)
+  --port N                  UDP port (default FTB_BSTRAP_PORT, else 14455; 0 = any free port)
+  --config FILE             read this file instead of FTB_CONFIG_FILE
+  --fanout N                preferred maximum children per agent (default: no limit)
+  --no-liveness             keep dead agents registered (FTB 0.6.2's behaviour)
+  --liveness-interval MS    period of the liveness sweep (default 5000; 0 = only on reports)
+  --json                    one JSON object per line: listening, agents (on every change), closed`;
+
+export const bootstrap: Command = {
+  summary: 'Run an FTB bootstrap server (hands out the agent tree)',
+  usage,
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        config: { type: 'string' },
+        fanout: { type: 'string' },
+        'no-liveness': { type: 'boolean' },
+        'liveness-interval': { type: 'string' },
+        json: { type: 'boolean' },
+      },
+    });
+    const write = lineWriter(Boolean(values.json));
+    const stopped = untilSignal();
+    const server = await startBootstrap({
+      host: values.host,
+      port: integerOption('port', values.port),
+      configFile: values.config,
+      fanout: integerOption('fanout', values.fanout),
+      liveness: !values['no-liveness'],
+      livenessIntervalMs: integerOption('liveness-interval', values['liveness-interval']),
+    });
+    write('listening', { address: server.address }, `crftb bootstrap server on ${server.address.host}:${server.address.port} (UDP)`);
+
+    let last: BootstrapAgentEntry[] = [];
+    const watch = setInterval(() => {
+      const { agents } = server.stats();
+      if (isDeepStrictEqual(agents, last)) return;
+      last = agents;
+      const tree = agents.map((a) => `${a.address}:${a.port}@${a.level}${a.parent ? `<-${a.parent}` : ''}`).join(' ');
+      write('agents', { agents }, `agents: ${tree || '(none)'}`);
+    }, 200);
+
+    const signal = await stopped;
+    clearInterval(watch);
+    await server.close();
+    write('closed', { signal, stats: server.stats() }, `bootstrap server stopped (${signal})`);
+    return EXIT_OK;
+  },
+};

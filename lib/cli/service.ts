@@ -1,0 +1,40 @@
+/**
+ * What the long-running commands (agent, bootstrap, events) share: one output line per
+ * happening — JSON objects with `--json` (for tests and machines), plain text otherwise — and a
+ * clean stop on SIGINT/SIGTERM.
+ */
+export type LineWriter = (event: string, fields: Record<string, unknown>, text: string) => void;
+
+export function lineWriter(json: boolean): LineWriter {
+  return (event, fields, text) => {
+    process.stdout.write(json ? `${JSON.stringify({ event, ...fields })}\n` : `${text}\n`);
+  };
+}
+
+/** Resolves with the signal name at the first SIGINT or SIGTERM; a second one exits at once. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let seen = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (seen) process.exit(130);
+      seen = true;
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+/** "host:port" or "host" → parts; the port stays undefined when absent. */
+export function splitHostPort(text: string): { host: string; port?: number } {
+  const at = text.lastIndexOf(':');
+  if (at < 0) return { host: text };
+  return { host: text.slice(0, at), port: Number(text.slice(at + 1)) };
+}
+
+export function integerOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw Object.assign(new Error(`--${name} needs an integer, got '${value}'`), { code: 'EINVAL' });
+  return n;
+}

@@ -1,0 +1,92 @@
+/**
+ * The FTB bootstrap server (ftb_database_server's role): tells agents where to attach in the
+ * tree. Served by a native thread; compatible on the wire with FTB 0.6.2 agents and clients.
+ * Unlike 0.6.2 it retires dead agents (see native/ftb/bootstrap_registry.h for the rule).
+ */
+import { binding } from '../native';
+
+export interface BootstrapOptions {
+  /** Address to bind. Default 127.0.0.1 (FTB binds every interface). */
+  host?: string;
+  /** UDP port. Default: FTB_BSTRAP_PORT, then FTB_CONFIG_FILE, then 14455. 0 = ephemeral. */
+  port?: number;
+  configFile?: string;
+  /** Preferred maximum children per agent (0 = no limit: everyone attaches to the shallowest agent). */
+  fanout?: number;
+  /** false: keep dead agents registered forever, as FTB 0.6.2 does. Default true. */
+  liveness?: boolean;
+  /** Period of the liveness sweep over all registered agents; 0 = only on reports. Default 5000. */
+  livenessIntervalMs?: number;
+  /** Connect timeout of one liveness probe. Default 500. */
+  probeTimeoutMs?: number;
+}
+
+export interface BootstrapAgentEntry {
+  address: string;
+  port: number;
+  level: number;
+  crossedOut: boolean;
+  children: number;
+  parent: string | null;
+}
+
+export interface BootstrapStats {
+  requests: number;
+  replies: number;
+  /** Requests that get no reply: CONN_FAIL, port-0 registrations, bad lengths, unknown types. */
+  unanswered: number;
+  /** Agents retired because their listener stopped answering. */
+  removedDead: number;
+  agents: BootstrapAgentEntry[];
+}
+
+interface NativeBootstrap {
+  address(): { host: string; port: number };
+  stats(): BootstrapStats;
+  close(): Promise<void>;
+}
+
+const native = binding as unknown as {
+  FtbBootstrapServer: new (options: Record<string, unknown>) => NativeBootstrap;
+};
+
+export class BootstrapServer {
+  readonly address: { host: string; port: number };
+  private readonly native: NativeBootstrap;
+  private keepAlive: NodeJS.Timeout | null;
+  private closing: Promise<void> | null = null;
+
+  constructor(options: BootstrapOptions = {}) {
+    this.native = new native.FtbBootstrapServer({ ...options });
+    this.address = this.native.address();
+    this.keepAlive = setInterval(() => {}, 1 << 30);
+  }
+
+  stats(): BootstrapStats {
+    return this.native.stats();
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = this.native.close().finally(() => {
+        if (this.keepAlive) clearInterval(this.keepAlive);
+        this.keepAlive = null;
+      });
+    }
+    return this.closing;
+  }
+
+  ref(): this {
+    this.keepAlive?.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.keepAlive?.unref();
+    return this;
+  }
+}
+
+export async function startBootstrap(options: BootstrapOptions = {}): Promise<BootstrapServer> {
+  return new BootstrapServer(options);
+}

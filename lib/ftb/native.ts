@@ -1,0 +1,66 @@
+// Typed view of the FTB parts of the addon (native/ftb/*_binding.cc). Only lib/ftb/ imports it.
+import { binding } from '../native';
+
+/** A wire struct as a flat object with dotted field names, e.g. `src.location.pid`. */
+export type WireObject = Record<string, string | number | Buffer>;
+export type WireKind = 'message' | 'handshake' | 'location' | 'bootstrap' | 'eventHandle' | 'event';
+
+export interface LayoutEntry {
+  size: number;
+  align: number;
+  /** field name → [offset, size] */
+  fields: Record<string, [number, number]>;
+}
+
+export interface ResolvedConfig {
+  agentPort: number;
+  bootstrapPort: number;
+  bootstrapServer: string | null;
+  agentPortSource: string;
+  bootstrapPortSource: string;
+  bootstrapServerSource: string;
+}
+
+export interface ConfigOverrides {
+  agentPort?: number;
+  bootstrapPort?: number;
+  bootstrapServer?: string;
+  configFile?: string;
+}
+
+/** `binding.ftbRules`: FTB's rules as implemented once in C++ (codes, names, masks, codec). */
+export interface FtbRulesBinding {
+  layout(): Record<string, LayoutEntry>;
+  decode(kind: WireKind, bytes: Buffer): WireObject;
+  encode(kind: WireKind, value: WireObject): Buffer;
+  normalize(kind: WireKind, bytes: Buffer): Buffer;
+  codeName(code: number): string | null;
+  parseEventSpace(space: string): { region: string; comp_cat: string; comp: string };
+  /** Throws FTB's error for a bad style/space/name/jobid; returns the style number. */
+  validateClient(style: string, eventSpace: string, clientName: string, jobId: string): number;
+  validateDeclaration(name: string, severity: string): void;
+  parseSubscription(text: string): WireObject;
+  matches(event: WireObject, mask: WireObject): boolean;
+  sameMask(a: WireObject, b: WireObject): { agent: boolean; libftbList: boolean };
+  resolveConfig(env: Record<string, string>, overrides?: ConfigOverrides): ResolvedConfig;
+  parseFtbAddress(text: string): string | null;
+  formatStartTime(epochSeconds: number): string;
+  processAddress(): string;
+  compareIds(a: WireObject, b: WireObject): {
+    sameFtbId: boolean;
+    sameLocation: boolean;
+    sameClientInProcess: boolean;
+    aIsAgent: boolean;
+    aIsManager: boolean;
+  };
+  managerClientId(ext: number): WireObject;
+  bootstrapExchange(
+    server: string,
+    port: number,
+    request: WireObject,
+    attemptTimeoutsMs: number[] | null,
+    wantReply: boolean,
+  ): Promise<WireObject | null>;
+}
+
+export const ftbRules = binding.ftbRules as FtbRulesBinding;

@@ -1,0 +1,14 @@
+// The JS-facing functions of the checkpoint/restart subsystem (each defined in its own file).
+#pragma once
+#include <napi.h>
+
+namespace crftb::cr {
+
+// locateCriu(explicitPath: string, packageRoot: string) -> { path, source }  (throws ENOENT...)
+Napi::Value LocateCriuBinding(const Napi::CallbackInfo& info);
+
+// checkpoint(options) -> Promise<result>; restart(options) -> Promise<result> (request_binding.cc)
+Napi::Value CheckpointBinding(const Napi::CallbackInfo& info);
+Napi::Value RestartBinding(const Napi::CallbackInfo& info);
+
+}  // namespace crftb::cr

@@ -1,0 +1,282 @@
+#include "cr/criu/engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <dirent.h>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "cr/criu/libcriu.h"
+
+namespace crftb::cr::criu {
+
+namespace {
+
+constexpr int kLogLevel = 4;  // CRIU_LOG_DEBUG: the log is the only diagnosis a failed dump gets
+
+// What a libcriu call leaves behind. Shared by the request thread and the Pending handle, so a
+// handle abandoned at its deadline can be destroyed while libcriu is still working.
+struct Job {
+  int event_fd = -1;
+  int rc = 0;
+  ~Job() {
+    if (event_fd >= 0) close(event_fd);
+  }
+};
+
+Failure LibCriuError(int rc, const std::string& what, const std::string& log) {
+  int err = rc < 0 ? -rc : EIO;
+  std::string message = what + " failed: " + strerror(err);
+  if (!log.empty()) message += "; CRIU's log is " + log;
+  return Failure::Coded(ErrnoName(err), message, err);
+}
+
+// Builds a libcriu options object that talks to `service` and reads/writes `dir_fd`.
+Failure NewOpts(const LibCriu* lib, const std::string& service, int dir_fd, const std::string& log,
+                Opts** out) {
+  Opts* opts = nullptr;
+  if (lib->init_opts(&opts) != 0 || !opts) return Failure::Coded("ENOMEM", "libcriu could not allocate options", ENOMEM);
+  if (lib->set_service_binary(opts, service.c_str()) != 0) {
+    lib->free_opts(opts);
+    return Failure::Coded("ENOMEM", "libcriu could not store the service binary path", ENOMEM);
+  }
+  if (dir_fd >= 0) {
+    lib->set_images_dir_fd(opts, dir_fd);
+    lib->set_work_dir_fd(opts, dir_fd);
+  }
+  lib->set_log_level(opts, kLogLevel);
+  if (!log.empty()) lib->set_log_file(opts, log.c_str());
+  *out = opts;
+  return Failure::None();
+}
+
+template <typename Base, typename Outcome>
+class PendingJob : public Base {
+ public:
+  PendingJob(std::shared_ptr<Job> job, std::string what, std::string log)
+      : job_(std::move(job)), what_(std::move(what)), log_(std::move(log)) {}
+  int ready_fd() const override { return job_->event_fd; }
+
+ protected:
+  std::shared_ptr<Job> job_;
+  std::string what_;
+  std::string log_;
+};
+
+class PendingDump : public PendingJob<PendingCheckpoint, CheckpointOutcome> {
+ public:
+  using PendingJob::PendingJob;
+  Failure Reap(CheckpointOutcome* out) override {
+    if (job_->rc < 0) return LibCriuError(job_->rc, what_, log_);
+    out->restarted = job_->rc == 1;  // libcriu's self-dump: 1 in the copy restored later
+    return Failure::None();
+  }
+};
+
+class PendingRestore : public PendingJob<PendingRestart, RestartOutcome> {
+ public:
+  using PendingJob::PendingJob;
+  Failure Reap(RestartOutcome* out) override {
+    if (job_->rc < 0) return LibCriuError(job_->rc, what_, log_);
+    out->pid = job_->rc;
+    out->children = false;  // restored by the service, then reparented: not ours to reap
+    return Failure::None();
+  }
+};
+
+// This process's children and their state letters, from /proc/self/task/*/children.
+std::set<pid_t> Children() {
+  std::set<pid_t> out;
+  if (DIR* tasks = opendir("/proc/self/task")) {
+    while (dirent* entry = readdir(tasks)) {
+      if (entry->d_name[0] == '.') continue;
+      std::ifstream list(std::string("/proc/self/task/") + entry->d_name + "/children");
+      pid_t pid;
+      while (list >> pid) out.insert(pid);
+    }
+    closedir(tasks);
+  }
+  return out;
+}
+
+std::string StatField(pid_t pid, bool want_state) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(file, line);
+  size_t open = line.find('('), close = line.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close + 2 >= line.size()) return "";
+  return want_state ? line.substr(close + 2, 1) : line.substr(open + 1, close - open - 1);
+}
+
+// libcriu forks to start its service and, after a self-dump, leaves that forked child unreaped
+// (a zombie of this process that never exec'd, so it bears our own command name). It holds our
+// session and group ids, so the pid of a killed original stays busy and a restore of it fails
+// with "Can't fork ... File exists". Reap exactly those: children that appeared during the
+// libcriu call, are zombies, and never exec'd. libuv's children exec at once, so they never match.
+void ReapLibCriuLeftovers(const std::set<pid_t>& before) {
+  const std::string self_comm = StatField(getpid(), false);
+  for (pid_t pid : Children()) {
+    if (before.count(pid) || StatField(pid, true) != "Z" || StatField(pid, false) != self_comm) continue;
+    waitpid(pid, nullptr, WNOHANG);
+  }
+}
+
+// Whether the kernel tracks soft-dirty pages (CONFIG_MEM_SOFT_DIRTY), which CRIU's incremental
+// dumps (track-mem, parent images) need: clear the bits, dirty one page, and look for bit 55 of
+// its pagemap entry. Kernels without it accept the clear but never set the bit.
+bool SoftDirtyWorks() {
+  static const bool works = [] {
+    const long page = sysconf(_SC_PAGESIZE);
+    void* mem = aligned_alloc(page, page);
+    if (!mem) return false;
+    bool ok = false;
+    int refs = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+    int map = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (refs >= 0 && map >= 0 && write(refs, "4", 1) == 1) {
+      static_cast<volatile char*>(mem)[0] = 1;
+      uint64_t entry = 0;
+      off_t offset = static_cast<off_t>(reinterpret_cast<uintptr_t>(mem) / page * sizeof entry);
+      ok = pread(map, &entry, sizeof entry, offset) == sizeof entry && (entry >> 55 & 1);
+    }
+    if (refs >= 0) close(refs);
+    if (map >= 0) close(map);
+    free(mem);
+    return ok;
+  }();
+  return works;
+}
+
+// Runs `call` on its own thread; the eventfd turns readable when it has returned.
+Failure Launch(std::shared_ptr<Job> job, std::function<int()> call) {
+  job->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (job->event_fd < 0) return Failure::FromErrno(errno, "eventfd for a CRIU request");
+  try {
+    std::thread([job, call = std::move(call)] {
+      std::set<pid_t> before = Children();
+      job->rc = call();
+      ReapLibCriuLeftovers(before);
+      uint64_t one = 1;
+      while (write(job->event_fd, &one, sizeof one) < 0 && errno == EINTR) {
+      }
+    }).detach();
+  } catch (const std::system_error& e) {
+    return Failure::Coded("EAGAIN", std::string("could not start a CRIU request thread: ") + e.what(), EAGAIN);
+  }
+  return Failure::None();
+}
+
+class CriuEngine : public Engine {
+ public:
+  explicit CriuEngine(EngineConfig config) : config_(std::move(config)) {}
+  const char* name() const override { return "criu"; }
+
+  Failure Probe(Capabilities* out) override {
+    if (Failure f = LoadLibCriu(config_.library, &lib_); !f.ok()) return f;
+    if (config_.service.empty())
+      return Failure::Coded("ENOSYS", "no criu binary for libcriu's service; run scripts/provision-criu.sh or set CRFTB_CRIU", ENOSYS);
+    Opts* opts = nullptr;
+    if (Failure f = NewOpts(lib_, config_.service, -1, "", &opts); !f.ok()) return f;
+    int version = lib_->get_version(opts);
+    lib_->free_opts(opts);
+    if (version <= 0)
+      return Failure::Coded("ENOSYS", "the CRIU service " + config_.service + " did not answer (" +
+                                          strerror(version < 0 ? -version : EIO) +
+                                          "); check it with `" + config_.service + " check`", ENOSYS);
+    out->engine = "criu";
+    out->version = std::to_string(version / 10000) + "." + std::to_string(version / 100 % 100) + "." +
+                   std::to_string(version % 100);
+    out->library = lib_->path;
+    out->self_checkpoint = true;
+    out->incremental = SoftDirtyWorks();
+    out->directory_images = true;
+    out->publishes_ftb = false;
+    return Failure::None();
+  }
+
+  Failure StartCheckpoint(const CheckpointSpec& spec, std::unique_ptr<PendingCheckpoint>* out) override {
+    int dir_fd = open(spec.destination.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) return Failure::FromErrno(errno, "cannot open the images directory " + spec.destination);
+    Opts* opts = nullptr;
+    if (Failure f = NewOpts(lib_, config_.service, dir_fd, spec.log_file, &opts); !f.ok()) {
+      close(dir_fd);
+      return f;
+    }
+    // A self-dump leaves the pid unset: the service then dumps its peer and answers the restored
+    // copy with "restored", which is how criu_dump() returns 1 there.
+    if (!spec.includes_self || spec.target != getpid()) lib_->set_pid(opts, spec.target);
+    lib_->set_leave_running(opts, spec.after != After::kKill);
+    lib_->set_track_mem(opts, spec.track_memory);
+    lib_->set_file_locks(opts, true);
+    if (!spec.parent.empty()) lib_->set_parent_images(opts, spec.parent.c_str());
+    auto job = std::make_shared<Job>();
+    const LibCriu* lib = lib_;
+    Failure f = Launch(job, [lib, opts, dir_fd] {
+      int rc = lib->dump(opts);
+      lib->free_opts(opts);
+      close(dir_fd);
+      return rc;
+    });
+    if (!f.ok()) {
+      lib_->free_opts(opts);
+      close(dir_fd);
+      return f;
+    }
+    std::string log = spec.log_file.empty() ? "" : spec.destination + "/" + spec.log_file;
+    *out = std::make_unique<PendingDump>(job, "CRIU dump of pid " + std::to_string(spec.target), log);
+    return Failure::None();
+  }
+
+  Failure StartRestart(const RestartSpec& spec, std::unique_ptr<PendingRestart>* out) override {
+    int dir_fd = open(spec.source.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) return Failure::FromErrno(errno, "cannot open the images directory " + spec.source);
+    struct stat st;
+    if (fstatat(dir_fd, "inventory.img", &st, 0) != 0) {
+      int err = errno;
+      close(dir_fd);
+      return Failure::Coded(ErrnoName(err), spec.source + " holds no CRIU images (no inventory.img): " + strerror(err), err);
+    }
+    Opts* opts = nullptr;
+    if (Failure f = NewOpts(lib_, config_.service, dir_fd, spec.log_file, &opts); !f.ok()) {
+      close(dir_fd);
+      return f;
+    }
+    auto job = std::make_shared<Job>();
+    const LibCriu* lib = lib_;
+    Failure f = Launch(job, [lib, opts, dir_fd] {
+      int rc = lib->restore(opts);
+      lib->free_opts(opts);
+      close(dir_fd);
+      return rc;
+    });
+    if (!f.ok()) {
+      lib_->free_opts(opts);
+      close(dir_fd);
+      return f;
+    }
+    std::string log = spec.log_file.empty() ? "" : spec.source + "/" + spec.log_file;
+    *out = std::make_unique<PendingRestore>(job, "CRIU restore from " + spec.source, log);
+    return Failure::None();
+  }
+
+ private:
+  EngineConfig config_;
+  const LibCriu* lib_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> MakeCriuEngine(const EngineConfig& config) {
+  return std::make_unique<CriuEngine>(config);
+}
+
+}  // namespace crftb::cr::criu

@@ -1,0 +1,79 @@
+#include "cr/criu_locator.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sstream>
+
+namespace crftb::cr {
+
+namespace {
+
+// 0 when `path` is an executable regular file, else the errno that explains why not.
+int CheckExecutable(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return errno;
+  if (!S_ISREG(st.st_mode)) return EACCES;
+  if (access(path.c_str(), X_OK) != 0) return errno;
+  return 0;
+}
+
+std::string Absolute(const std::string& path) {
+  if (!path.empty() && path[0] == '/') return path;
+  char* cwd = getcwd(nullptr, 0);
+  std::string out = cwd ? std::string(cwd) + "/" + path : path;
+  free(cwd);
+  return out;
+}
+
+Failure Unusable(const std::string& path, const std::string& origin, int err) {
+  return Failure::Coded(ErrnoName(err),
+                        "CRIU named by " + origin + " (" + path + ") is not an executable file: " +
+                            strerror(err) + "; fix or unset it",
+                        err);
+}
+
+}  // namespace
+
+Failure LocateCriu(const std::string& explicit_path, const std::string& package_root,
+                   CriuLocation* out) {
+  if (!explicit_path.empty()) {
+    if (int err = CheckExecutable(explicit_path)) return Unusable(explicit_path, "the criu option", err);
+    *out = {Absolute(explicit_path), "option"};
+    return Failure::None();
+  }
+  if (const char* env = getenv("CRFTB_CRIU"); env && *env) {
+    if (int err = CheckExecutable(env)) return Unusable(env, "CRFTB_CRIU", err);
+    *out = {Absolute(env), "env"};
+    return Failure::None();
+  }
+  if (!package_root.empty()) {
+    std::string provisioned = package_root + "/.cache/criu/bin/criu";
+    if (CheckExecutable(provisioned) == 0) {
+      *out = {provisioned, "provisioned"};
+      return Failure::None();
+    }
+  }
+  if (const char* path = getenv("PATH")) {
+    std::stringstream dirs(path);
+    std::string dir;
+    while (std::getline(dirs, dir, ':')) {
+      if (dir.empty()) continue;
+      std::string candidate = dir + "/criu";
+      if (CheckExecutable(candidate) == 0) {
+        *out = {Absolute(candidate), "path"};
+        return Failure::None();
+      }
+    }
+  }
+  return Failure::Coded("ENOENT",
+                        "CRIU was not found (no criu option, no CRFTB_CRIU, no " + package_root +
+                            "/.cache/criu/bin/criu, no criu on PATH); run scripts/provision-criu.sh "
+                            "as root, or set CRFTB_CRIU to a criu that passes `criu check`",
+                        ENOENT);
+}
+
+}  // namespace crftb::cr

@@ -1,0 +1,119 @@
+// The checkpoint engine interface: what the libcr request model (native/cr/request.h) needs from
+// an engine, and nothing more. Two engines implement it:
+//   - CRIU (native/cr/criu/), through libcriu.so.2 loaded with dlopen;
+//   - BLCR (native/cr/blcr/), through libcr.so.0 loaded with dlopen.
+//
+// The model is libcr's: a request returns a handle at once; the handle's fd becomes readable
+// (POLLIN) when the operation has finished; Reap() then collects the outcome exactly once. The
+// caller (request.cc, on a worker thread) enforces the deadline by polling that fd: neither
+// engine has a timeout or a cancel of its own (LIBCR-FACTS §6.5), so a request that misses its
+// deadline is abandoned, never interrupted, and its handle must stay safe to destroy while the
+// engine is still working (an engine thread owns what it needs through shared state).
+//
+// Events are not the engines' business: request.cc publishes CHKPT_* / RSTRT_* around Start()
+// and Reap(), closes the FTB connection before Start() of a checkpoint that includes this
+// process and reopens it after. An engine only says, through Capabilities::publishes_ftb, that
+// it already publishes them itself (a libcr built with FTB exports cri_ftb_init).
+//
+// Threading: every method may block (dlopen, kernel requests, a CRIU service round trip) and is
+// only ever called from a worker thread, never the JS thread. One Engine object serves one
+// request at a time; engines are cheap to construct (they load their library lazily in Probe).
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace crftb::cr {
+
+// libcr's scopes, with libcr's numbering (CR_SCOPE_*).
+enum class Scope : int { kProcess = 0, kProcessGroup = 1, kSession = 2, kTree = 3 };
+
+// What to do with the checkpointed processes afterwards (libcr's cr_signal, CRIU's
+// leave-running): keep running, stop (SIGSTOP) or kill (SIGKILL). A self-checkpoint that stops
+// or kills itself never sees its own result.
+enum class After : int { kLeaveRunning = 0, kStop = 1, kKill = 2 };
+
+struct Capabilities {
+  std::string engine;          // "criu" | "blcr"
+  std::string version;         // engine version as the engine reports it ("4.1.1", "0.8.5")
+  std::string library;         // the dlopen'ed library file
+  bool self_checkpoint = false;  // can checkpoint the calling process and be restarted from it
+  bool incremental = false;      // can write images relative to a parent checkpoint
+  bool directory_images = false;  // writes a directory of images (CRIU) vs one context file (BLCR)
+  bool publishes_ftb = false;    // the engine's library publishes CHKPT_*/RSTRT_* itself
+};
+
+struct EngineConfig {
+  std::string library;       // "" = the engine's default soname (libcriu.so.2 / libcr.so.0)
+  std::string service;       // CRIU only: the criu binary (native/cr/criu_locator.h finds it)
+};
+
+struct CheckpointSpec {
+  Scope scope = Scope::kProcess;
+  pid_t target = 0;          // resolved pid/pgid/sid: never 0 here (request.cc resolves "self")
+  bool includes_self = false;  // this process is inside the scope (the restarted copy returns)
+  std::string destination;   // CRIU: an empty directory created 0700; BLCR: a new file (0600)
+  After after = After::kLeaveRunning;
+  std::string parent;        // incremental: path of the parent images, relative to destination
+  bool track_memory = false;  // keep dirty-page tracking on so a later child can be incremental
+  std::string log_file;      // engine log, relative to the destination directory ("" = none)
+};
+
+struct CheckpointOutcome {
+  bool restarted = false;     // this process is the copy restored from these images
+  std::vector<pid_t> pids;    // processes included, when the engine can tell
+};
+
+struct RestartSpec {
+  std::string source;        // images directory (CRIU) or context file (BLCR)
+  std::string log_file;      // relative to the images directory for CRIU ("" = none)
+  After after = After::kLeaveRunning;  // kStop leaves the restored processes stopped
+};
+
+struct RestartOutcome {
+  pid_t pid = 0;              // the restored root process (0 when the engine cannot say)
+  std::vector<pid_t> pids;    // every restored process, when the engine can tell
+  bool children = false;      // restored processes are this process's children: reap them
+};
+
+// One outstanding request: libcr's checkpoint/restart handle.
+class Pending {
+ public:
+  virtual ~Pending() = default;
+  // Becomes readable (POLLIN) when the operation has finished. Owned by the Pending object.
+  virtual int ready_fd() const = 0;
+};
+
+class PendingCheckpoint : public Pending {
+ public:
+  // Call once, only after ready_fd() is readable.
+  virtual Failure Reap(CheckpointOutcome* out) = 0;
+};
+
+class PendingRestart : public Pending {
+ public:
+  virtual Failure Reap(RestartOutcome* out) = 0;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual const char* name() const = 0;
+  // Loads the library and asks the kernel side whether it answers. Failure codes: ENOSYS when
+  // the engine cannot work here (message says what to install), ELIBBAD for a wrong library.
+  virtual Failure Probe(Capabilities* out) = 0;
+  // Issues the request (like cr_request_checkpoint): returns quickly with a handle, or fails
+  // with the request-time errno (ESRCH, EPERM, EINVAL, ...). Probe() has succeeded before.
+  virtual Failure StartCheckpoint(const CheckpointSpec& spec, std::unique_ptr<PendingCheckpoint>* out) = 0;
+  virtual Failure StartRestart(const RestartSpec& spec, std::unique_ptr<PendingRestart>* out) = 0;
+};
+
+// The engine named "criu" or "blcr" (nullptr for any other name).
+std::unique_ptr<Engine> MakeEngine(const std::string& name, const EngineConfig& config);
+
+}  // namespace crftb::cr

@@ -1,0 +1,208 @@
+#include "cr/images.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+namespace crftb::cr {
+
+namespace {
+
+constexpr const char* kMetaFile = "crftb-generation";  // "<root pid> <track_memory 0|1>"
+
+std::string Absolute(const std::string& path) {
+  if (!path.empty() && path[0] == '/') return path;
+  char cwd[PATH_MAX];
+  return getcwd(cwd, sizeof cwd) ? std::string(cwd) + "/" + path : path;
+}
+
+std::string BaseName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string DirName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos || slash == 0 ? "/" : path.substr(0, slash);
+}
+
+void RemoveTree(const std::string& path) {
+  if (DIR* dir = opendir(path.c_str())) {
+    while (dirent* entry = readdir(dir)) {
+      std::string name = entry->d_name;
+      if (name == "." || name == "..") continue;
+      std::string child = path + "/" + name;
+      struct stat st;
+      if (lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        RemoveTree(child);
+      else
+        unlink(child.c_str());
+    }
+    closedir(dir);
+  }
+  rmdir(path.c_str());
+}
+
+// The generation number D currently points at, 0 when none.
+unsigned CurrentGeneration(const std::string& link) {
+  char target[PATH_MAX];
+  ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
+  if (n <= 0) return 0;
+  std::string value(target, n);
+  return static_cast<unsigned>(strtoul(BaseName(value).c_str(), nullptr, 10));
+}
+
+bool ReadMeta(const std::string& dir, pid_t* root, bool* tracked) {
+  std::ifstream meta(dir + "/" + kMetaFile);
+  int track = 0;
+  return static_cast<bool>(meta >> *root >> track) && (*tracked = track != 0, true);
+}
+
+}  // namespace
+
+Failure PrepareDirectory(const std::string& dir_arg, bool incremental, pid_t root, Generation* out) {
+  std::string link = Absolute(dir_arg);
+  while (link.size() > 1 && link.back() == '/') link.pop_back();
+  struct stat st;
+  if (lstat(link.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      // A plain directory the caller made for us (mkdtemp): fine while empty.
+      if (rmdir(link.c_str()) != 0)
+        return Failure::Coded(errno == ENOTEMPTY ? "EEXIST" : ErrnoName(errno),
+                              link + " is a directory crftb did not write; give a new path (crftb makes it "
+                                     "a link to its image generations) or remove it",
+                              errno == ENOTEMPTY ? EEXIST : errno);
+    } else if (!S_ISLNK(st.st_mode)) {
+      return Failure::Coded("EEXIST", link + " exists and is not a crftb images directory", EEXIST);
+    }
+  }
+  const std::string gens = link + ".gens";
+  if (mkdir(gens.c_str(), 0700) != 0 && errno != EEXIST)
+    return Failure::FromErrno(errno, "cannot create the images directory " + gens);
+  unsigned previous = CurrentGeneration(link);
+  unsigned next = previous + 1;
+  std::string path;
+  for (;; ++next) {  // skip numbers left behind by abandoned attempts
+    path = gens + "/" + std::to_string(next);
+    if (mkdir(path.c_str(), 0700) == 0) break;
+    if (errno != EEXIST) return Failure::FromErrno(errno, "cannot create the images directory " + path);
+  }
+  out->link = link;
+  out->path = path;
+  out->number = next;
+  out->is_file = false;
+  out->parent.clear();
+  if (incremental && previous > 0) {
+    pid_t previous_root = 0;
+    bool tracked = false;
+    if (ReadMeta(gens + "/" + std::to_string(previous), &previous_root, &tracked) && tracked &&
+        previous_root == root)
+      out->parent = "../" + std::to_string(previous);
+  }
+  return Failure::None();
+}
+
+Failure PrepareFile(const std::string& file_arg, Generation* out) {
+  std::string file = Absolute(file_arg);
+  out->link = file;
+  out->path = file + ".tmp-" + std::to_string(getpid());
+  out->is_file = true;
+  int fd = open(out->path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Failure::FromErrno(errno, "cannot create the checkpoint file " + out->path);
+  close(fd);
+  return Failure::None();
+}
+
+Failure Commit(const Generation& generation, pid_t root, bool track_memory) {
+  if (generation.is_file) {
+    if (rename(generation.path.c_str(), generation.link.c_str()) != 0)
+      return Failure::FromErrno(errno, "cannot move the checkpoint into place at " + generation.link);
+    return Failure::None();
+  }
+  {
+    std::ofstream meta(generation.path + "/" + kMetaFile);
+    meta << root << " " << (track_memory ? 1 : 0) << "\n";
+  }
+  const std::string gens_name = BaseName(generation.link) + ".gens";
+  const std::string target = gens_name + "/" + std::to_string(generation.number);
+  const std::string temp = generation.link + ".link-" + std::to_string(getpid());
+  unlink(temp.c_str());
+  if (symlink(target.c_str(), temp.c_str()) != 0 || rename(temp.c_str(), generation.link.c_str()) != 0) {
+    int err = errno;
+    unlink(temp.c_str());
+    return Failure::FromErrno(err, "cannot point " + generation.link + " at its new images");
+  }
+  // Keep the chain this generation reads from; everything else is superseded.
+  const std::string gens = DirName(generation.link) + "/" + gens_name;
+  unsigned keep_from = generation.number;
+  for (std::string parent = generation.parent; !parent.empty();) {
+    keep_from = static_cast<unsigned>(strtoul(parent.c_str() + 3, nullptr, 10));
+    char next[PATH_MAX];
+    ssize_t n = readlink((gens + "/" + std::to_string(keep_from) + "/parent").c_str(), next, sizeof next - 1);
+    parent = n > 3 ? std::string(next, n) : "";
+  }
+  if (DIR* dir = opendir(gens.c_str())) {
+    while (dirent* entry = readdir(dir)) {
+      char* end = nullptr;
+      unsigned long n = strtoul(entry->d_name, &end, 10);
+      if (*end != '\0' || entry->d_name[0] == '\0') continue;
+      if (n < keep_from) RemoveTree(gens + "/" + entry->d_name);
+    }
+    closedir(dir);
+  }
+  return Failure::None();
+}
+
+void Abandon(const Generation& generation) {
+  if (generation.is_file) {
+    unlink(generation.path.c_str());
+    return;
+  }
+  // Keep the engine's logs (the failure message points at them); drop the partial images.
+  if (DIR* dir = opendir(generation.path.c_str())) {
+    while (dirent* entry = readdir(dir)) {
+      std::string name = entry->d_name;
+      if (name == "." || name == ".." || (name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0)) continue;
+      std::string child = generation.path + "/" + name;
+      struct stat st;
+      if (lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        RemoveTree(child);
+      else
+        unlink(child.c_str());
+    }
+    closedir(dir);
+  }
+  rmdir(generation.path.c_str());  // succeeds only when no log was written
+}
+
+ImageFiles ListImages(const std::string& path) {
+  ImageFiles out;
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    out.files.push_back(BaseName(path));
+    out.bytes = st.st_size;
+    return out;
+  }
+  if (DIR* dir = opendir(path.c_str())) {
+    while (dirent* entry = readdir(dir)) {
+      std::string name = entry->d_name;
+      if (name == "." || name == ".." || name == kMetaFile) continue;
+      if (lstat((path + "/" + name).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+        out.files.push_back(name);
+        out.bytes += st.st_size;
+      }
+    }
+    closedir(dir);
+  }
+  return out;
+}
+
+}  // namespace crftb::cr

@@ -1,0 +1,215 @@
+#include "cr/request.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "cr/images.h"
+#include "cr/preflight.h"
+#include "cr/scope.h"
+
+namespace crftb::cr {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The deadline the engines do not have: poll the handle until it is readable or time is up. A
+// request that misses it keeps running in the engine (nothing can cancel it) and is abandoned.
+Failure AwaitReady(const Pending& pending, int timeout_ms, Clock::time_point start, const std::string& what) {
+  for (;;) {
+    int wait = -1;
+    if (timeout_ms > 0) {
+      auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+      wait = static_cast<int>(timeout_ms - elapsed);
+      if (wait <= 0) break;
+    }
+    pollfd p{pending.ready_fd(), POLLIN, 0};
+    int rc = poll(&p, 1, wait);
+    if (rc > 0) return Failure::None();
+    if (rc == 0) break;
+    if (errno != EINTR) return Failure::FromErrno(errno, "waiting for the " + what);
+  }
+  return Failure::Coded("ETIMEDOUT", "the " + what + " did not finish within " + std::to_string(timeout_ms) +
+                                         " ms (timeoutMs); the engine cannot cancel it, so it may still "
+                                         "complete in the background", ETIMEDOUT);
+}
+
+int ErrnoOf(const Failure& failure) { return failure.errnum > 0 ? failure.errnum : EIO; }
+
+// Publishes BEGIN on construction (unless the engine publishes itself), then exactly one END or
+// ERROR - or nothing at all when BEGIN did not go out, or when this is the restarted copy.
+class EventScope {
+ public:
+  EventScope(Operation op, const FtbSettings& settings, bool engine_publishes)
+      : op_(op), publisher_(ProcessPublisher(settings)) {
+    if (settings.enabled && !engine_publishes) begun_ = publisher_.Begin(op, &handle_);
+  }
+  Failure Fail(Failure failure) {
+    if (begun_ && !finished_) publisher_.Error(op_, handle_, ErrnoOf(failure));
+    finished_ = true;
+    return failure;
+  }
+  void Succeed() {
+    if (begun_ && !finished_) publisher_.End(op_, handle_);
+    finished_ = true;
+  }
+  void Silence() { finished_ = true; }
+  EventPublisher& publisher() { return publisher_; }
+
+ private:
+  Operation op_;
+  EventPublisher& publisher_;
+  ftb::wire::EventHandle handle_{};
+  bool begun_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+Failure SelectEngine(const std::string& name, const EngineConfig& criu, const EngineConfig& blcr,
+                     std::unique_ptr<Engine>* engine, Capabilities* caps) {
+  if (name == "criu" || name == "blcr") {
+    auto candidate = MakeEngine(name, name == "criu" ? criu : blcr);
+    if (!candidate)
+      return Failure::Coded("ENOSYS", "the " + name + " engine is not part of this build of crftb", ENOSYS);
+    if (Failure f = candidate->Probe(caps); !f.ok()) return f;
+    *engine = std::move(candidate);
+    return Failure::None();
+  }
+  if (name != "auto")
+    return Failure::Coded("EINVAL", "engine must be 'auto', 'criu' or 'blcr', not '" + name + "'", EINVAL);
+  std::string reasons;
+  for (const char* candidate_name : {"blcr", "criu"}) {
+    auto candidate = MakeEngine(candidate_name, std::string(candidate_name) == "criu" ? criu : blcr);
+    if (!candidate) continue;
+    Failure f = candidate->Probe(caps);
+    if (f.ok()) {
+      *engine = std::move(candidate);
+      return Failure::None();
+    }
+    reasons += std::string(reasons.empty() ? "" : "; ") + candidate_name + ": " + f.message;
+  }
+  return Failure::Coded("ENOSYS", "no checkpoint engine works on this machine (" + reasons +
+                                      "). Install CRIU (scripts/provision-criu.sh, or a criu that passes "
+                                      "`criu check`, plus libcriu.so.2) or BLCR's kernel module and libcr.so.0",
+                        ENOSYS);
+}
+
+Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result) {
+  std::unique_ptr<Engine> engine;
+  Capabilities caps;
+  Failure selected = SelectEngine(options.engine, options.criu, options.blcr, &engine, &caps);
+  EventScope events(Operation::kCheckpoint, options.ftb, selected.ok() && caps.publishes_ftb);
+  if (!selected.ok()) return events.Fail(selected);
+  result->engine = caps.engine;
+
+  if (caps.directory_images ? options.dir.empty() : options.file.empty())
+    return events.Fail(Failure::Coded("EINVAL", std::string("the ") + caps.engine + " engine writes " +
+                                                    (caps.directory_images ? "a directory of images: pass dir"
+                                                                           : "one context file: pass file"), EINVAL));
+  ResolvedScope scope;
+  if (Failure f = ResolveScope(options.scope, options.target, options.allow_own_group, &scope); !f.ok())
+    return events.Fail(f);
+  if (scope.includes_self && !caps.self_checkpoint)
+    return events.Fail(Failure::Coded("EOPNOTSUPP", "the " + caps.engine + " engine cannot checkpoint the "
+                                                    "calling process; checkpoint another process instead", EOPNOTSUPP));
+  if (caps.engine == "criu")
+    if (Failure f = CheckNoIoUring(scope.pids); !f.ok()) return events.Fail(f);
+
+  Generation generation;
+  Failure prepared = caps.directory_images
+                         ? PrepareDirectory(options.dir, options.incremental && caps.incremental, scope.root, &generation)
+                         : PrepareFile(options.file, &generation);
+  if (!prepared.ok()) return events.Fail(prepared);
+
+  CheckpointSpec spec;
+  spec.scope = options.scope;
+  spec.target = scope.root;
+  spec.includes_self = scope.includes_self;
+  spec.destination = generation.path;
+  spec.after = options.after;
+  spec.parent = generation.parent;
+  spec.track_memory = options.incremental && caps.incremental;
+  spec.log_file = caps.directory_images ? "dump.log" : "";
+
+  // A process that kills itself with its checkpoint never gets to commit afterwards.
+  const bool dies = scope.includes_self && options.after == After::kKill;
+  if (dies)
+    if (Failure f = Commit(generation, scope.root, spec.track_memory); !f.ok()) return events.Fail(f);
+
+  if (scope.includes_self) events.publisher().CloseForCheckpoint();
+  const auto start = Clock::now();
+  std::unique_ptr<PendingCheckpoint> pending;
+  Failure failure = engine->StartCheckpoint(spec, &pending);
+  if (failure.ok()) failure = AwaitReady(*pending, options.timeout_ms, start, "checkpoint");
+  CheckpointOutcome outcome;
+  if (failure.ok()) failure = pending->Reap(&outcome);
+  result->seconds = SecondsSince(start);
+  if (scope.includes_self) events.publisher().ReopenAfterCheckpoint();
+
+  result->path = generation.link;
+  result->generation = generation.path;
+  result->pids = outcome.pids.empty() ? scope.pids : outcome.pids;
+  result->incremental = !generation.parent.empty();
+  if (failure.ok() && outcome.restarted) {
+    // The copy restored from this checkpoint: the original already reported it.
+    result->restarted = true;
+    events.Silence();
+    return Failure::None();
+  }
+  if (!failure.ok()) {
+    if (failure.code != "ETIMEDOUT" && !dies) Abandon(generation);
+    return events.Fail(failure);
+  }
+  if (!dies)
+    if (Failure f = Commit(generation, scope.root, spec.track_memory); !f.ok()) return events.Fail(f);
+  ImageFiles images = ListImages(generation.path);
+  result->images = images.files;
+  result->bytes = images.bytes;
+  events.Succeed();
+  if (options.after == After::kStop) {
+    for (pid_t pid : result->pids)
+      if (pid != getpid()) kill(pid, SIGSTOP);
+    if (scope.includes_self) kill(getpid(), SIGSTOP);
+  }
+  return Failure::None();
+}
+
+Failure RunRestart(const RestartOptions& options, RestartResult* result) {
+  std::unique_ptr<Engine> engine;
+  Capabilities caps;
+  Failure selected = SelectEngine(options.engine, options.criu, options.blcr, &engine, &caps);
+  EventScope events(Operation::kRestart, options.ftb, selected.ok() && caps.publishes_ftb);
+  if (!selected.ok()) return events.Fail(selected);
+  result->engine = caps.engine;
+  RestartSpec spec;
+  spec.source = caps.directory_images ? options.dir : options.file;
+  if (spec.source.empty())
+    return events.Fail(Failure::Coded("EINVAL", std::string("the ") + caps.engine + " engine restarts from " +
+                                                    (caps.directory_images ? "a directory of images: pass dir"
+                                                                           : "a context file: pass file"), EINVAL));
+  spec.log_file = caps.directory_images ? "restore.log" : "";
+  const auto start = Clock::now();
+  std::unique_ptr<PendingRestart> pending;
+  Failure failure = engine->StartRestart(spec, &pending);
+  if (failure.ok()) failure = AwaitReady(*pending, options.timeout_ms, start, "restart");
+  RestartOutcome outcome;
+  if (failure.ok()) failure = pending->Reap(&outcome);
+  result->seconds = SecondsSince(start);
+  if (!failure.ok()) return events.Fail(failure);
+  result->pid = outcome.pid;
+  result->pids = !outcome.pids.empty() ? outcome.pids : outcome.pid > 0 ? ProcessTree(outcome.pid) : std::vector<pid_t>{};
+  events.Succeed();
+  return Failure::None();
+}
+
+}  // namespace crftb::cr

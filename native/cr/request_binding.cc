@@ -1,0 +1,202 @@
+// checkpoint(options) / restart(options): parse on the JS thread (bad input throws EINVAL before
+// anything happens), run the request model on libuv's pool, settle a promise on the JS thread.
+#include <errno.h>
+
+#include <functional>
+#include <new>
+
+#include "common/error.h"
+#include "cr/bindings.h"
+#include "cr/criu_locator.h"
+#include "cr/request.h"
+
+namespace crftb::cr {
+
+namespace {
+
+[[noreturn]] void Bad(Napi::Env env, const std::string& what) { Throw(env, Failure::Coded("EINVAL", what, EINVAL)); }
+
+class Options {
+ public:
+  Options(const Napi::CallbackInfo& info) : env_(info.Env()) {
+    if (info.Length() < 1 || !info[0].IsObject()) Bad(env_, "options must be an object");
+    object_ = info[0].As<Napi::Object>();
+  }
+  std::string String(const char* key, const std::string& fallback = "") const {
+    Napi::Value v = object_.Get(key);
+    if (v.IsUndefined() || v.IsNull()) return fallback;
+    if (!v.IsString()) Bad(env_, std::string("options.") + key + " must be a string");
+    return v.As<Napi::String>().Utf8Value();
+  }
+  bool Bool(const char* key, bool fallback = false) const {
+    Napi::Value v = object_.Get(key);
+    if (v.IsUndefined() || v.IsNull()) return fallback;
+    if (!v.IsBoolean()) Bad(env_, std::string("options.") + key + " must be a boolean");
+    return v.As<Napi::Boolean>().Value();
+  }
+  int64_t Integer(const char* key, int64_t fallback, int64_t min, int64_t max) const {
+    Napi::Value v = object_.Get(key);
+    if (v.IsUndefined() || v.IsNull()) return fallback;
+    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1e300;
+    if (d != static_cast<double>(static_cast<int64_t>(d)) || d < min || d > max)
+      Bad(env_, std::string("options.") + key + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    return static_cast<int64_t>(d);
+  }
+  FtbSettings Ftb() const {
+    FtbSettings ftb;
+    Napi::Value v = object_.Get("ftb");
+    if (v.IsUndefined() || v.IsNull()) return ftb;
+    if (v.IsBoolean()) {
+      ftb.enabled = v.As<Napi::Boolean>().Value();
+      return ftb;
+    }
+    if (!v.IsObject()) Bad(env_, "options.ftb must be a boolean or { agentHost, agentPort, connectTimeoutMs }");
+    Options inner(env_, v.As<Napi::Object>());
+    ftb.agent_host = inner.String("agentHost");
+    ftb.agent_port = static_cast<int>(inner.Integer("agentPort", 0, 0, 65535));
+    ftb.connect_timeout_ms = static_cast<int>(inner.Integer("connectTimeoutMs", 1000, 1, 600000));
+    return ftb;
+  }
+  // CRIU: the service binary by the one location rule; an unusable explicit one is an error.
+  EngineConfig Criu() const {
+    EngineConfig config;
+    config.library = String("libcriu");
+    CriuLocation location;
+    Failure f = LocateCriu(String("criu"), String("packageRoot"), &location);
+    if (!f.ok() && !String("criu").empty()) Throw(env_, f);
+    config.service = location.path;  // "" when none: the engine's probe says what to install
+    return config;
+  }
+
+ private:
+  Options(Napi::Env env, Napi::Object object) : env_(env), object_(object) {}
+  Napi::Env env_;
+  Napi::Object object_;
+};
+
+Scope ParseScope(Napi::Env env, const std::string& name) {
+  if (name == "process" || name.empty()) return Scope::kProcess;
+  if (name == "pgid") return Scope::kProcessGroup;
+  if (name == "session") return Scope::kSession;
+  if (name == "tree") return Scope::kTree;
+  Bad(env, "options.scope must be 'process', 'pgid', 'session' or 'tree'");
+}
+
+After ParseAfter(Napi::Env env, const std::string& name) {
+  if (name == "leaveRunning" || name.empty()) return After::kLeaveRunning;
+  if (name == "stop") return After::kStop;
+  if (name == "kill") return After::kKill;
+  Bad(env, "options.after must be 'leaveRunning', 'stop' or 'kill'");
+}
+
+Napi::Array Pids(Napi::Env env, const std::vector<pid_t>& pids) {
+  Napi::Array out = Napi::Array::New(env, pids.size());
+  for (size_t i = 0; i < pids.size(); ++i) out.Set(i, Napi::Number::New(env, pids[i]));
+  return out;
+}
+
+template <typename Result>
+class Worker : public Napi::AsyncWorker {
+ public:
+  using Work = std::function<Failure(Result*)>;
+  using Convert = std::function<Napi::Value(Napi::Env, const Result&)>;
+  Worker(Napi::Env env, const char* name, Work work, Convert convert)
+      : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)),
+        work_(std::move(work)), convert_(std::move(convert)) {}
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      failure_ = work_(&result_);
+    } catch (const std::bad_alloc&) {
+      failure_ = Failure::Coded("ENOMEM", "out of memory during a checkpoint/restart request", ENOMEM);
+    }
+  }
+  void OnOK() override {
+    if (failure_.ok())
+      deferred_.Resolve(convert_(Env(), result_));
+    else
+      deferred_.Reject(ToJsError(Env(), failure_).Value());
+  }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Work work_;
+  Convert convert_;
+  Result result_;
+  Failure failure_;
+};
+
+template <typename Result>
+Napi::Value Queue(Napi::Env env, const char* name, typename Worker<Result>::Work work,
+                  typename Worker<Result>::Convert convert) {
+  auto* worker = new Worker<Result>(env, name, std::move(work), std::move(convert));
+  worker->Queue();
+  return worker->Promise();
+}
+
+}  // namespace
+
+Napi::Value CheckpointBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Options o(info);
+  CheckpointOptions options;
+  options.engine = o.String("engine", "auto");
+  options.criu = o.Criu();
+  options.blcr.library = o.String("libcr");
+  options.scope = ParseScope(env, o.String("scope"));
+  options.target = static_cast<pid_t>(o.Integer("target", 0, 0, 4194304));
+  options.allow_own_group = o.Bool("allowOwnGroup");
+  options.dir = o.String("dir");
+  options.file = o.String("file");
+  if (options.dir.empty() == options.file.empty()) Bad(env, "pass exactly one of options.dir and options.file");
+  options.after = ParseAfter(env, o.String("after"));
+  options.timeout_ms = static_cast<int>(o.Integer("timeoutMs", 0, 0, 86400000));
+  options.incremental = o.Bool("incremental");
+  options.ftb = o.Ftb();
+  return Queue<CheckpointResult>(
+      env, "crftb.checkpoint", [options](CheckpointResult* r) { return RunCheckpoint(options, r); },
+      [](Napi::Env env, const CheckpointResult& r) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("restarted", r.restarted);
+        out.Set("engine", r.engine);
+        out.Set("path", r.path);
+        out.Set("generation", r.generation);
+        Napi::Array images = Napi::Array::New(env, r.images.size());
+        for (size_t i = 0; i < r.images.size(); ++i) images.Set(i, r.images[i]);
+        out.Set("images", images);
+        out.Set("bytes", Napi::Number::New(env, static_cast<double>(r.bytes)));
+        out.Set("pids", Pids(env, r.pids));
+        out.Set("incremental", r.incremental);
+        out.Set("seconds", r.seconds);
+        return out;
+      });
+}
+
+Napi::Value RestartBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Options o(info);
+  RestartOptions options;
+  options.engine = o.String("engine", "auto");
+  options.criu = o.Criu();
+  options.blcr.library = o.String("libcr");
+  options.dir = o.String("dir");
+  options.file = o.String("file");
+  if (options.dir.empty() == options.file.empty()) Bad(env, "pass exactly one of options.dir and options.file");
+  options.timeout_ms = static_cast<int>(o.Integer("timeoutMs", 0, 0, 86400000));
+  options.ftb = o.Ftb();
+  return Queue<RestartResult>(
+      env, "crftb.restart", [options](RestartResult* r) { return RunRestart(options, r); },
+      [](Napi::Env env, const RestartResult& r) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("engine", r.engine);
+        out.Set("pid", r.pid);
+        out.Set("pids", Pids(env, r.pids));
+        out.Set("seconds", r.seconds);
+        return out;
+      });
+}
+
+}  // namespace crftb::cr

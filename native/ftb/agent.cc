@@ -1,0 +1,465 @@
+#include "ftb/agent.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "ftb/agent_attach.h"
+#include "ftb/config.h"
+#include "ftb/identity.h"
+#include "ftb/net.h"
+
+namespace crftb::ftb {
+
+namespace {
+
+constexpr uint64_t kListenerTag = 1;
+constexpr uint64_t kWakeTag = 2;
+constexpr size_t kMessageSize = sizeof(wire::Message);
+constexpr size_t kHandshakeSize = sizeof(wire::Handshake);
+constexpr size_t kReadBuffer = kHandshakeSize + 48 * kMessageSize;
+constexpr int kListenBacklog = 128;  // FTB uses 5; a burst of clients should not see resets
+constexpr int kGoodbyeFlushMs = 500;
+
+int64_t NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+}  // namespace
+
+struct Agent::Conn {
+  ConnId id = 0;
+  int fd = -1;
+  bool open = false;     // handshake done
+  bool closing = false;  // close once `out` is written
+  bool polling_out = false;
+  int64_t accepted_ms = 0;
+  size_t limit = 0;
+  std::vector<uint8_t> in = std::vector<uint8_t>(kReadBuffer);
+  size_t in_len = 0;
+  std::vector<uint8_t> out;
+  size_t out_head = 0;
+  std::string parent_name;  // set on the connection to our parent
+  int parent_port = 0;
+
+  size_t pending() const { return out.size() - out_head; }
+};
+
+std::unique_ptr<Agent> Agent::Start(const AgentOptions& options, Listener listener, Failure* failure) {
+  std::unique_ptr<Agent> agent(new Agent(options, std::move(listener)));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  if (!ParseFtbAddress(options.host, &address.sin_addr)) {
+    *failure = Failure::Coded("EINVAL", "agent host '" + options.host +
+                                            "' is not an IPv4 address (FTB does no DNS lookups)");
+    return nullptr;
+  }
+  if (options.port < 0 || options.port > 65535) {
+    *failure = Failure::Coded("EINVAL", "agent port " + std::to_string(options.port) + " is outside 0-65535");
+    return nullptr;
+  }
+  if (options.bootstrap_host) {
+    in_addr ignored;
+    if (!ParseFtbAddress(*options.bootstrap_host, &ignored)) {
+      *failure = Failure::Coded("EINVAL", "bootstrap server '" + *options.bootstrap_host +
+                                              "' is not an IPv4 address or 'localhost'");
+      return nullptr;
+    }
+  }
+  net::UniqueFd listening;
+  if (Failure failed = net::ListenTcp(address.sin_addr, options.port, kListenBacklog, &listening); !failed.ok()) {
+    failed.message += " (another agent there? choose another port)";
+    *failure = failed;
+    return nullptr;
+  }
+  agent->listen_fd_ = listening.release();
+  agent->port_ = net::LocalPort(agent->listen_fd_);
+
+  agent->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  agent->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (agent->epoll_fd_ < 0 || agent->wake_fd_ < 0) {
+    *failure = Failure::FromErrno(errno, "cannot create the agent's event loop");
+    return nullptr;
+  }
+  epoll_event listen_event{EPOLLIN, {.u64 = kListenerTag}};
+  epoll_event wake_event{EPOLLIN, {.u64 = kWakeTag}};
+  epoll_ctl(agent->epoll_fd_, EPOLL_CTL_ADD, agent->listen_fd_, &listen_event);
+  epoll_ctl(agent->epoll_fd_, EPOLL_CTL_ADD, agent->wake_fd_, &wake_event);
+
+  // §2.4: peers compare the advertised address; loopback is never advertised unless told so.
+  agent->advertise_ = options.advertise.empty() ? ProcessAddress() : options.advertise;
+  agent->location_ = MakeLocation(agent->advertise_, FormatStartTime(time(nullptr)), getpid());
+  agent->router_ = std::make_unique<AgentRouter>(
+      MakeFtbId(agent->location_, ManagerClientId(kAgentManagerExt)), static_cast<RouterSink*>(agent.get()));
+
+  Agent* raw = agent.get();
+  agent->thread_ = std::thread([raw] { raw->Run(); });
+  if (options.bootstrap_host) {
+    agent->attacher_ = std::make_unique<AgentAttacher>(
+        raw, AttachConfig{*options.bootstrap_host, options.bootstrap_port, agent->advertise_,
+                          agent->port_, options.connect_timeout_ms});
+  } else {
+    raw->BecomeRoot(1);  // standalone: a one-node tree
+  }
+  return agent;
+}
+
+Agent::Agent(const AgentOptions& options, Listener listener)
+    : options_(options), listener_(std::move(listener)) {}
+
+Agent::~Agent() {
+  Stop();
+  if (listen_fd_ >= 0) close(listen_fd_);
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void Agent::Stop() {
+  std::lock_guard<std::mutex> lock(stop_mutex_);
+  if (stopped_) return;
+  stopped_ = true;
+  {
+    std::lock_guard<std::mutex> mailbox(mailbox_mutex_);
+    stop_requested_ = true;
+  }
+  if (wake_fd_ >= 0) {
+    const uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof one);
+  }
+  if (thread_.joinable()) thread_.join();  // says goodbye to neighbour agents, closes connections
+  if (attacher_) attacher_->Stop();        // DEREG_REQ to the bootstrap server
+  std::lock_guard<std::mutex> mailbox(mailbox_mutex_);
+  for (const ParentLink& link : mailbox_) close(link.fd);
+  mailbox_.clear();
+}
+
+void Agent::Report(const AgentEvent& event) {
+  if (listener_) listener_(event);
+}
+
+void Agent::AdoptParent(const ParentLink& link) {
+  std::lock_guard<std::mutex> lock(mailbox_mutex_);
+  if (stop_requested_) {
+    close(link.fd);
+    return;
+  }
+  mailbox_.push_back(link);
+  const uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof one);
+}
+
+void Agent::BecomeRoot(int level) {
+  {
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    stats_.attached = true;
+    stats_.level = level;
+    stats_.parent.clear();
+  }
+  Report(AgentEvent{"attached", "root of the tree", level, ""});
+}
+
+void Agent::Run() {
+  epoll_event events[128];
+  int64_t next_expiry = NowMs() + 500;
+  while (true) {
+    const int ready = epoll_wait(epoll_fd_, events, 128, 250);
+    if (ready < 0 && errno != EINTR) {
+      Report(AgentEvent{"error", std::string("event loop failed: ") + strerror(errno), 0, ""});
+      break;
+    }
+    bool stop = false;
+    for (int i = 0; i < ready; ++i) {
+      const uint64_t tag = events[i].data.u64;
+      if (tag == kListenerTag) {
+        Accept();
+      } else if (tag == kWakeTag) {
+        uint64_t value;
+        (void)!read(wake_fd_, &value, sizeof value);
+        std::lock_guard<std::mutex> lock(mailbox_mutex_);
+        stop = stop_requested_;
+      } else {
+        auto it = conns_.find(tag);
+        if (it == conns_.end()) continue;
+        Conn& conn = *it->second;
+        if (events[i].events & EPOLLOUT) Flush(conn);
+        if (conns_.count(tag) && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) ReadFrom(conn);
+      }
+    }
+    if (stop) break;
+    DrainMailbox();
+    std::vector<ConnId> dirty;
+    dirty.swap(dirty_);
+    for (ConnId id : dirty) {
+      auto it = conns_.find(id);
+      if (it != conns_.end() && !it->second->polling_out) Flush(*it->second);
+    }
+    if (NowMs() >= next_expiry) {
+      ExpireHandshakes();
+      next_expiry = NowMs() + 500;
+    }
+    UpdateCounts();
+  }
+  ShutdownTree();
+}
+
+void Agent::Accept() {
+  for (int budget = 64; budget > 0; --budget) {
+    net::UniqueFd accepted;
+    if (!net::AcceptTcp(listen_fd_, &accepted, nullptr).ok() || !accepted.valid()) {
+      return;  // nothing pending, or out of descriptors: try again on the next readiness
+    }
+    const int fd = accepted.release();
+    auto conn = std::make_unique<Conn>();
+    conn->id = next_id_++;
+    conn->fd = fd;
+    conn->accepted_ms = NowMs();
+    conn->limit = options_.client_queue_bytes;
+    epoll_event event{EPOLLIN, {.u64 = conn->id}};
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
+      close(fd);
+      continue;
+    }
+    conns_[conn->id] = std::move(conn);
+  }
+}
+
+void Agent::ReadFrom(Conn& conn) {
+  const ConnId id = conn.id;
+  for (int reads = 0; reads < 4; ++reads) {
+    const ssize_t got = recv(conn.fd, conn.in.data() + conn.in_len, conn.in.size() - conn.in_len, 0);
+    if (got == 0) {
+      CloseConn(id, false);  // EOF; a partial message in the buffer is discarded (§6.3)
+      return;
+    }
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      CloseConn(id, false);
+      return;
+    }
+    conn.in_len += static_cast<size_t>(got);
+    size_t used = 0;
+    if (!conn.open) {
+      if (!Handshake(conn)) {
+        CloseConn(id, true);
+        return;
+      }
+      if (!conn.open) continue;  // need more of the handshake
+      used = kHandshakeSize;
+    }
+    wire::Message message;
+    while (conn.in_len - used >= kMessageSize) {
+      memcpy(&message, conn.in.data() + used, kMessageSize);
+      used += kMessageSize;
+      if (conn.closing) continue;  // after a manager's CLIENT_DEREG, further input is discarded
+      ++messages_received_;
+      if (message.msg_type == wire::kNotify) ++events_received_;
+      if (!router_->OnMessage(id, message)) {
+        CloseConn(id, true);  // unknown type: the stream has lost its framing
+        return;
+      }
+    }
+    memmove(conn.in.data(), conn.in.data() + used, conn.in_len - used);
+    conn.in_len -= used;
+  }
+}
+
+bool Agent::Handshake(Conn& conn) {
+  if (conn.in_len >= sizeof(uint32_t)) {
+    uint32_t system_id;
+    memcpy(&system_id, conn.in.data(), sizeof system_id);
+    if (system_id != wire::kSystemId) return false;  // FTB closes without a reply
+  }
+  if (conn.in_len < kHandshakeSize) return true;
+  wire::Handshake handshake;
+  memcpy(&handshake, conn.in.data(), kHandshakeSize);
+  conn.open = true;
+  conn.out.insert(conn.out.end(), reinterpret_cast<const uint8_t*>(&location_),
+                  reinterpret_cast<const uint8_t*>(&location_) + sizeof location_);
+  dirty_.push_back(conn.id);
+  if (IsAgent(handshake.registration.src.client)) conn.limit = options_.agent_queue_bytes;
+  return router_->OnMessage(conn.id, handshake.registration);
+}
+
+void Agent::Send(ConnId id, const wire::Message& message, bool droppable) {
+  auto it = conns_.find(id);
+  if (it == conns_.end() || it->second->closing) return;
+  Conn& conn = *it->second;
+  if (droppable && conn.pending() + kMessageSize > conn.limit) {
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    ++stats_.events_dropped;
+    return;
+  }
+  if (conn.pending() == 0) dirty_.push_back(id);
+  const auto* bytes = reinterpret_cast<const uint8_t*>(&message);
+  conn.out.insert(conn.out.end(), bytes, bytes + kMessageSize);
+}
+
+void Agent::CloseAfterFlush(ConnId id) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  it->second->closing = true;
+  dirty_.push_back(id);
+}
+
+void Agent::Flush(Conn& conn) {
+  while (conn.pending() > 0) {
+    const ssize_t sent = send(conn.fd, conn.out.data() + conn.out_head, conn.pending(),
+                              MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent > 0) {
+      conn.out_head += static_cast<size_t>(sent);
+      continue;
+    }
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!conn.polling_out) {
+        epoll_event event{EPOLLIN | EPOLLOUT, {.u64 = conn.id}};
+        epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn.fd, &event);
+        conn.polling_out = true;
+      }
+      // Keep the queue compact so a slow reader costs at most its limit in memory.
+      if (conn.out_head > (1u << 20)) {
+        conn.out.erase(conn.out.begin(), conn.out.begin() + static_cast<long>(conn.out_head));
+        conn.out_head = 0;
+      }
+      return;
+    }
+    CloseConn(conn.id, false);  // the peer is gone
+    return;
+  }
+  conn.out.clear();
+  conn.out_head = 0;
+  if (conn.polling_out) {
+    epoll_event event{EPOLLIN, {.u64 = conn.id}};
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn.fd, &event);
+    conn.polling_out = false;
+  }
+  if (conn.closing) CloseConn(conn.id, false);
+}
+
+void Agent::CloseConn(ConnId id, bool rejected) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  std::unique_ptr<Conn> conn = std::move(it->second);
+  conns_.erase(it);
+  const bool was_parent = router_->IsParentConn(id);
+  router_->OnConnectionLost(id);
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn->fd, nullptr);
+  close(conn->fd);
+  if (rejected) {
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    ++stats_.peers_rejected;
+  }
+  if (was_parent) {
+    {
+      std::lock_guard<std::mutex> lock(stats_mutex_);
+      stats_.attached = false;
+      stats_.parent.clear();
+    }
+    Report(AgentEvent{"parent-lost", "lost the parent agent " + conn->parent_name + ":" +
+                                         std::to_string(conn->parent_port) + "; re-attaching",
+                      0, conn->parent_name + ":" + std::to_string(conn->parent_port)});
+    if (attacher_) attacher_->ParentLost(conn->parent_name, conn->parent_port);
+  }
+}
+
+void Agent::ExpireHandshakes() {
+  const int64_t now = NowMs();
+  std::vector<ConnId> expired;
+  for (const auto& [id, conn] : conns_) {
+    if (!conn->open && now - conn->accepted_ms > options_.handshake_timeout_ms) expired.push_back(id);
+  }
+  for (ConnId id : expired) CloseConn(id, true);
+}
+
+void Agent::DrainMailbox() {
+  std::vector<ParentLink> links;
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mutex_);
+    links.swap(mailbox_);
+  }
+  for (const ParentLink& link : links) {
+    const int flags = fcntl(link.fd, F_GETFL);
+    fcntl(link.fd, F_SETFL, flags | O_NONBLOCK);
+    auto conn = std::make_unique<Conn>();
+    conn->id = next_id_++;
+    conn->fd = link.fd;
+    conn->open = true;
+    conn->limit = options_.agent_queue_bytes;
+    conn->parent_name = link.name;
+    conn->parent_port = link.port;
+    epoll_event event{EPOLLIN, {.u64 = conn->id}};
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, link.fd, &event) != 0) {
+      close(link.fd);
+      if (attacher_) attacher_->ParentLost(link.name, link.port);
+      continue;
+    }
+    const ConnId id = conn->id;
+    conns_[id] = std::move(conn);
+    router_->AddParent(id, link.location);
+    const std::string parent = link.name + ":" + std::to_string(link.port);
+    {
+      std::lock_guard<std::mutex> lock(stats_mutex_);
+      stats_.attached = true;
+      stats_.level = link.level;
+      stats_.parent = parent;
+    }
+    Report(AgentEvent{"attached", "child of " + parent, link.level, parent});
+  }
+}
+
+void Agent::ShutdownTree() {
+  router_->SayGoodbye();
+  for (ConnId id : dirty_) {
+    auto it = conns_.find(id);
+    if (it != conns_.end()) it->second->closing = true;
+  }
+  const int64_t deadline = NowMs() + kGoodbyeFlushMs;
+  while (NowMs() < deadline) {
+    bool pending = false;
+    for (auto& [id, conn] : conns_) {
+      if (conn->pending() == 0) continue;
+      const ssize_t sent = send(conn->fd, conn->out.data() + conn->out_head, conn->pending(),
+                                MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (sent > 0) conn->out_head += static_cast<size_t>(sent);
+      if (sent < 0 && errno != EAGAIN && errno != EINTR) conn->out_head = conn->out.size();
+      pending = pending || conn->pending() > 0;
+    }
+    if (!pending) break;
+    epoll_event events[16];
+    epoll_wait(epoll_fd_, events, 16, 10);
+  }
+  for (auto& [id, conn] : conns_) close(conn->fd);
+  conns_.clear();
+}
+
+void Agent::UpdateCounts() {
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  stats_.connections = conns_.size();
+  stats_.clients = router_->clients();
+  stats_.agents = router_->agents();
+  stats_.subscriptions = router_->subscriptions();
+  stats_.events_routed = router_->routed();
+  stats_.messages_received = messages_received_;
+  stats_.events_received = events_received_;
+}
+
+AgentStats Agent::stats() const {
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  AgentStats out = stats_;
+  if (attacher_) out.reattachments = attacher_->reattachments();
+  return out;
+}
+
+}  // namespace crftb::ftb

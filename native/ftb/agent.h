@@ -1,0 +1,134 @@
+// The FTB agent (ftb_agent's role, PROTOCOL.md §6 and §8): a TCP listener and every connection
+// served by one epoll event loop on its own thread, routing with AgentRouter; a second thread
+// (AgentAttacher) talks to the bootstrap server and connects to parents, so routing never waits
+// for the tree. Writes are non-blocking into bounded per-connection queues: a peer that stops
+// reading loses NOTIFY copies (counted), never stalls the agent.
+#pragma once
+
+#include <stdint.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "common/error.h"
+#include "ftb/agent_router.h"
+#include "ftb/wire.h"
+
+namespace crftb::ftb {
+
+class AgentAttacher;
+
+struct AgentOptions {
+  std::string host = "127.0.0.1";  // where to listen; FTB listens on INADDR_ANY
+  int port = 0;                    // 0 = an ephemeral port
+  std::string advertise;           // our address for peers and the bootstrap server ("" = §2.4 rule)
+  // Bootstrap server; none = a standalone root that registers nowhere (FTB would exit).
+  std::optional<std::string> bootstrap_host;
+  int bootstrap_port = wire::kDefaultBootstrapPort;
+  size_t client_queue_bytes = 4u << 20;  // per client connection
+  size_t agent_queue_bytes = 16u << 20;  // per neighbour agent connection
+  int handshake_timeout_ms = 10000;      // an accepted socket that does not handshake is closed
+  int connect_timeout_ms = 3000;         // connecting to a parent
+};
+
+struct AgentStats {
+  uint64_t connections = 0, clients = 0, agents = 0, subscriptions = 0;
+  uint64_t messages_received = 0;  // every 1336-byte message read, any type
+  uint64_t events_received = 0, events_routed = 0, events_dropped = 0;
+  uint64_t peers_rejected = 0;  // connections closed for a bad handshake or lost framing
+  uint64_t reattachments = 0;
+  bool attached = false;  // root registered, or connected to a parent
+  int level = 0;          // 0 until attached
+  std::string parent;     // "host:port" or "" (root / standalone / detached)
+};
+
+// Reported from the agent's threads; the binding forwards them to JavaScript.
+struct AgentEvent {
+  std::string kind;    // "attached", "parent-lost", "bootstrap-unreachable", "error"
+  std::string detail;  // human text
+  int level = 0;
+  std::string parent;  // for "attached": "" when root
+};
+
+class Agent : private RouterSink {
+ public:
+  using Listener = std::function<void(const AgentEvent&)>;
+
+  static std::unique_ptr<Agent> Start(const AgentOptions& options, Listener listener, Failure* failure);
+  ~Agent() override;
+
+  // Shutdown (§8.5): CLIENT_DEREG to neighbouring agents, DEREG_REQ to the bootstrap server, all
+  // bounded to about a second; then every socket is closed. Idempotent; blocks until done.
+  void Stop();
+  const std::string& host() const { return options_.host; }
+  int port() const { return port_; }
+  const std::string& advertise() const { return advertise_; }
+  AgentStats stats() const;
+
+  // Called by the attacher thread.
+  struct ParentLink {
+    int fd;
+    wire::LocationId location;
+    std::string name;
+    int port;
+    int level;  // our level under this parent
+  };
+  void AdoptParent(const ParentLink& link);
+  void BecomeRoot(int level);
+  void Report(const AgentEvent& event);
+  const wire::LocationId& location() const { return location_; }
+
+ private:
+  struct Conn;
+
+  Agent(const AgentOptions& options, Listener listener);
+  void Run();
+  void Accept();
+  void ReadFrom(Conn& conn);
+  bool Handshake(Conn& conn);
+  void Flush(Conn& conn);
+  void CloseConn(ConnId id, bool rejected);
+  void ExpireHandshakes();
+  void DrainMailbox();
+  void ShutdownTree();
+  void UpdateCounts();
+
+  // RouterSink
+  void Send(ConnId conn, const wire::Message& message, bool droppable) override;
+  void CloseAfterFlush(ConnId conn) override;
+
+  AgentOptions options_;
+  Listener listener_;
+  std::string advertise_;
+  wire::LocationId location_;
+  int port_ = 0;
+  int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::unique_ptr<AgentRouter> router_;
+  std::unordered_map<ConnId, std::unique_ptr<Conn>> conns_;
+  std::vector<ConnId> dirty_;  // connections with bytes to flush at the end of this round
+  uint64_t messages_received_ = 0, events_received_ = 0;  // loop thread only; published by UpdateCounts
+  ConnId next_id_ = 16;        // small ids tag the listener and the wake-up fd in epoll
+  std::thread thread_;
+  std::unique_ptr<AgentAttacher> attacher_;
+
+  std::mutex mailbox_mutex_;  // attacher → loop
+  std::vector<ParentLink> mailbox_;
+  bool stop_requested_ = false;
+
+  std::mutex stop_mutex_;
+  bool stopped_ = false;
+
+  mutable std::mutex stats_mutex_;
+  AgentStats stats_;
+};
+
+}  // namespace crftb::ftb

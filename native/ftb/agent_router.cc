@@ -1,0 +1,213 @@
+#include "ftb/agent_router.h"
+
+#include <algorithm>
+
+#include "ftb/identity.h"
+#include "ftb/subscription.h"
+
+namespace crftb::ftb {
+
+bool AgentRouter::OnMessage(ConnId from, const wire::Message& message) {
+  switch (message.msg_type) {
+    case wire::kNotify:
+      Notify(from, message);
+      return true;
+    case wire::kClientReg:
+      if (Peer* peer = Register(from, message.src); peer && peer->is_agent) SendAllMasksTo(*peer);
+      return true;
+    case wire::kClientDereg:
+      Deregister(from, message);
+      return true;
+    case wire::kRegSubscription:
+      Subscribe(from, message);
+      return true;
+    case wire::kSubscriptionCancel:
+      Cancel(from, message);
+      return true;
+    case wire::kRegPublishableEvent:
+    case wire::kPublishableEventRegCancel:
+    case wire::kCleanupConn:  // agent-internal in FTB; honouring it from the wire lets any peer
+                              // evict others, so it is accepted and ignored like the two above
+      return true;
+    default:
+      return false;
+  }
+}
+
+AgentRouter::Peer* AgentRouter::Find(ConnId conn, const wire::FtbId& id) {
+  auto it = peers_by_conn_.find(conn);
+  if (it == peers_by_conn_.end()) return nullptr;
+  for (Peer* peer : it->second) {
+    if (SameFtbId(peer->id, id)) return peer;
+  }
+  return nullptr;
+}
+
+AgentRouter::Peer* AgentRouter::Register(ConnId conn, const wire::FtbId& id) {
+  if (Find(conn, id)) return nullptr;  // already known: FTB ignores it with a warning
+  auto peer = std::make_unique<Peer>(Peer{id, conn, IsAgent(id.client)});
+  Peer* raw = peer.get();
+  peers_.push_back(std::move(peer));
+  peers_by_conn_[conn].push_back(raw);
+  return raw;
+}
+
+void AgentRouter::AddParent(ConnId conn, const wire::LocationId& parent_location) {
+  parent_conn_ = conn;
+  has_parent_ = true;
+  Peer* parent = Register(conn, MakeFtbId(parent_location, ManagerClientId(kAgentManagerExt)));
+  // An orphan offers its masks to its new parent (§8.3); the parent offers its own in return
+  // when it processes our handshake registration.
+  if (parent) SendAllMasksTo(*parent);
+}
+
+void AgentRouter::Deregister(ConnId from, const wire::Message& message) {
+  Peer* peer = Find(from, message.src);
+  if (!peer) return;
+  const bool manager = IsManager(message.src.client);
+  RemovePeer(peer);
+  if (manager) sink_->CloseAfterFlush(from);
+}
+
+void AgentRouter::Subscribe(ConnId from, const wire::Message& message) {
+  Peer* peer = Find(from, message.src);
+  if (!peer) return;  // FTB requires CLIENT_REG before REG_SUBSCRIPTION
+  CatchEntry* entry = nullptr;
+  for (CatchEntry& candidate : catch_map_) {
+    if (SameMaskForAgent(candidate.mask, message.event)) {
+      entry = &candidate;
+      break;
+    }
+  }
+  if (!entry) {
+    catch_map_.push_back(CatchEntry{message.event, {}});
+    entry = &catch_map_.back();
+  }
+  if (std::find(entry->holders.begin(), entry->holders.end(), peer) != entry->holders.end()) return;
+  entry->holders.push_back(peer);
+  FloodToAgents(wire::kRegSubscription, message.event, from);
+}
+
+void AgentRouter::Cancel(ConnId from, const wire::Message& message) {
+  Peer* peer = Find(from, message.src);
+  if (!peer) return;
+  for (auto it = catch_map_.begin(); it != catch_map_.end(); ++it) {
+    if (!SameMaskForAgent(it->mask, message.event)) continue;
+    auto holder = std::find(it->holders.begin(), it->holders.end(), peer);
+    if (holder == it->holders.end()) return;
+    it->holders.erase(holder);
+    if (it->holders.empty()) {
+      const wire::Event mask = it->mask;
+      catch_map_.erase(it);
+      FloodToAgents(wire::kSubscriptionCancel, mask, from);
+    }
+    return;
+  }
+}
+
+void AgentRouter::Notify(ConnId from, const wire::Message& message) {
+  const uint64_t stamp = ++stamp_;
+  wire::Message out = message;  // src and the whole event travel verbatim
+  for (CatchEntry& entry : catch_map_) {
+    if (!Matches(message.event, entry.mask)) continue;
+    for (Peer* catcher : entry.holders) {
+      if (catcher->stamp == stamp) continue;  // one copy per catcher, however many masks match
+      catcher->stamp = stamp;
+      if (catcher->is_agent && catcher->conn == from) continue;  // never echo to the sender agent
+      out.dst = catcher->id;
+      sink_->Send(catcher->conn, out, /*droppable=*/true);
+      ++routed_;
+    }
+  }
+}
+
+void AgentRouter::OnConnectionLost(ConnId conn) {
+  auto it = peers_by_conn_.find(conn);
+  if (it != peers_by_conn_.end()) {
+    const std::vector<Peer*> lost = it->second;
+    for (Peer* peer : lost) RemovePeer(peer);
+    peers_by_conn_.erase(conn);
+  }
+  if (has_parent_ && parent_conn_ == conn) has_parent_ = false;
+}
+
+void AgentRouter::RemovePeer(Peer* peer) {
+  DropMasksOf(peer);
+  const ConnId conn = peer->conn;
+  auto& on_conn = peers_by_conn_[conn];
+  on_conn.erase(std::remove(on_conn.begin(), on_conn.end(), peer), on_conn.end());
+  if (on_conn.empty()) peers_by_conn_.erase(conn);
+  peers_.remove_if([peer](const std::unique_ptr<Peer>& p) { return p.get() == peer; });
+}
+
+void AgentRouter::DropMasksOf(Peer* peer) {
+  for (auto it = catch_map_.begin(); it != catch_map_.end();) {
+    auto holder = std::find(it->holders.begin(), it->holders.end(), peer);
+    if (holder == it->holders.end()) {
+      ++it;
+      continue;
+    }
+    it->holders.erase(holder);
+    if (!it->holders.empty()) {
+      ++it;
+      continue;
+    }
+    const wire::Event mask = it->mask;
+    it = catch_map_.erase(it);
+    FloodToAgents(wire::kSubscriptionCancel, mask, peer->conn);
+  }
+}
+
+void AgentRouter::FloodToAgents(int32_t type, const wire::Event& mask, ConnId except) {
+  for (const auto& peer : peers_) {
+    if (!peer->is_agent || peer->conn == except) continue;
+    sink_->Send(peer->conn, ControlMessage(type, peer->id, &mask), /*droppable=*/false);
+  }
+}
+
+void AgentRouter::SendAllMasksTo(const Peer& agent) {
+  for (const CatchEntry& entry : catch_map_) {
+    // A mask this neighbour alone holds came from it; offering it back would be an echo.
+    if (entry.holders.size() == 1 && entry.holders[0]->conn == agent.conn) continue;
+    sink_->Send(agent.conn, ControlMessage(wire::kRegSubscription, agent.id, &entry.mask), false);
+  }
+}
+
+void AgentRouter::SayGoodbye() {
+  for (const auto& peer : peers_) {
+    if (peer->is_agent) sink_->Send(peer->conn, ControlMessage(wire::kClientDereg, peer->id, nullptr), false);
+  }
+}
+
+wire::Message AgentRouter::ControlMessage(int32_t type, const wire::FtbId& dst, const wire::Event* mask) const {
+  wire::Message message;
+  memset(&message, 0, sizeof message);  // FTB leaves these bytes undefined; zeros are deterministic
+  message.msg_type = type;
+  message.src = self_;
+  message.dst = dst;
+  if (mask) {
+    message.event = *mask;
+    // Only the 8 strings of a mask are significant (§4.8).
+    message.event.seqnum = 0;
+    message.event.event_type = 0;
+    memset(message.event.payload, 0, sizeof message.event.payload);
+    message.event.padding = 0;
+  }
+  return message;
+}
+
+size_t AgentRouter::clients() const {
+  size_t count = 0;
+  for (const auto& peer : peers_) {
+    if (!IsManager(peer->id.client) && !peer->is_agent) ++count;
+  }
+  return count;
+}
+
+size_t AgentRouter::agents() const {
+  size_t count = 0;
+  for (const auto& peer : peers_) count += peer->is_agent ? 1 : 0;
+  return count;
+}
+
+}  // namespace crftb::ftb

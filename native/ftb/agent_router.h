@@ -1,0 +1,95 @@
+// An agent's routing state and rules (PROTOCOL.md §8.2–§8.4): the peers registered on each
+// connection, the catch map (mask → peers holding it), and what each received message makes
+// the agent send. No sockets and no threads: the event loop owns one router, feeds it messages
+// and hands what it emits to per-connection queues.
+//
+// Peers are scoped to the connection they registered on (FTB keeps one global table), so a
+// client that re-registers on a new connection before its old one is noticed dead still works,
+// and a peer can never deregister somebody else's identity.
+#pragma once
+
+#include <stdint.h>
+
+#include <list>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "ftb/wire.h"
+
+namespace crftb::ftb {
+
+using ConnId = uint64_t;
+
+class RouterSink {
+ public:
+  virtual ~RouterSink() = default;
+  // `droppable`: a NOTIFY copy that may be dropped when `conn`'s queue is full. Control messages
+  // (subscriptions, deregistrations) are never dropped: losing one would corrupt a neighbour's
+  // catch map.
+  virtual void Send(ConnId conn, const wire::Message& message, bool droppable) = 0;
+  // Close `conn` once what is queued for it has been written (a manager's CLIENT_DEREG).
+  virtual void CloseAfterFlush(ConnId conn) = 0;
+};
+
+class AgentRouter {
+ public:
+  AgentRouter(const wire::FtbId& self, RouterSink* sink) : self_(self), sink_(sink) {}
+
+  // Handles one message received on `from`. Returns false for a message type the agent does
+  // not know: its sender has lost the framing and should be dropped.
+  bool OnMessage(ConnId from, const wire::Message& message);
+  // The connection is gone (FTB's internal CLEANUP_CONN): forget its peers and their masks.
+  void OnConnectionLost(ConnId conn);
+  // A parent connection was established: register the parent and offer it every known mask.
+  void AddParent(ConnId conn, const wire::LocationId& parent_location);
+  // Shutdown (§8.5): tell every neighbouring agent we leave.
+  void SayGoodbye();
+
+  bool IsParentConn(ConnId conn) const { return parent_conn_ == conn && has_parent_; }
+  void ForgetParent() { has_parent_ = false; }
+  const wire::FtbId& self() const { return self_; }
+
+  size_t clients() const;         // registered client identities (not managers, not agents)
+  size_t agents() const;          // neighbouring agents
+  size_t subscriptions() const { return catch_map_.size(); }
+  uint64_t routed() const { return routed_; }
+
+ private:
+  struct Peer {
+    wire::FtbId id;
+    ConnId conn;
+    bool is_agent;
+    uint64_t stamp = 0;  // last NOTIFY this peer was picked for (de-duplication)
+  };
+  struct CatchEntry {
+    wire::Event mask;
+    std::vector<Peer*> holders;
+  };
+
+  Peer* Find(ConnId conn, const wire::FtbId& id);
+  Peer* Register(ConnId conn, const wire::FtbId& id);
+  void Deregister(ConnId from, const wire::Message& message);
+  void Subscribe(ConnId from, const wire::Message& message);
+  void Cancel(ConnId from, const wire::Message& message);
+  void Notify(ConnId from, const wire::Message& message);
+  // Removes `peer` from every catch entry, cancelling masks nobody holds any more.
+  void DropMasksOf(Peer* peer);
+  void RemovePeer(Peer* peer);
+  // Sends `type` with `mask` from this agent to every neighbouring agent except those on `except`.
+  void FloodToAgents(int32_t type, const wire::Event& mask, ConnId except);
+  void SendAllMasksTo(const Peer& agent);
+  wire::Message ControlMessage(int32_t type, const wire::FtbId& dst, const wire::Event* mask) const;
+
+  const wire::FtbId self_;
+  RouterSink* const sink_;
+  std::list<std::unique_ptr<Peer>> peers_;
+  std::unordered_map<ConnId, std::vector<Peer*>> peers_by_conn_;
+  std::list<CatchEntry> catch_map_;
+  uint64_t stamp_ = 0;
+  uint64_t routed_ = 0;
+  ConnId parent_conn_ = 0;
+  bool has_parent_ = false;
+};
+
+}  // namespace crftb::ftb

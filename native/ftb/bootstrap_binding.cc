@@ -1,0 +1,131 @@
+#include "ftb/bootstrap_binding.h"
+
+#include <memory>
+
+#include "common/error.h"
+#include "ftb/bootstrap_server.h"
+#include "ftb/config.h"
+#include "ftb/js_options.h"
+
+namespace crftb::ftb {
+
+namespace {
+
+class BootstrapWrap : public Napi::ObjectWrap<BootstrapWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "FtbBootstrapServer",
+                       {InstanceMethod<&BootstrapWrap::Address>("address"),
+                        InstanceMethod<&BootstrapWrap::Stats>("stats"),
+                        InstanceMethod<&BootstrapWrap::Close>("close")});
+  }
+
+  explicit BootstrapWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BootstrapWrap>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject()) ThrowCoded(env, "EINVAL", "FtbBootstrapServer(options): options object required");
+    const Napi::Object js = info[0].As<Napi::Object>();
+    ConfigOverrides overrides;
+    overrides.bootstrap_port = OptionalInt(js, "port", 0, 65535);
+    overrides.config_file = OptionalString(js, "configFile");
+    BootstrapServerOptions options;
+    options.port = ResolveConfig(overrides).bootstrap_port;
+    options.host = OptionalString(js, "host").value_or("127.0.0.1");
+    options.fanout = static_cast<unsigned>(OptionalInt(js, "fanout", 0, 1 << 20).value_or(0));
+    options.liveness = OptionalBool(js, "liveness").value_or(true);
+    options.liveness_interval_ms = OptionalInt(js, "livenessIntervalMs", 0, 86400000).value_or(5000);
+    options.probe_timeout_ms = OptionalInt(js, "probeTimeoutMs", 1, 60000).value_or(500);
+
+    Failure failure;
+    server_ = BootstrapServer::Start(options, &failure);
+    if (!server_) Throw(env, failure);
+    napi_add_env_cleanup_hook(env, Cleanup, this);
+    hooked_ = true;
+    Ref();
+  }
+
+  ~BootstrapWrap() override {
+    Unhook();
+    if (server_) server_->Stop();
+  }
+
+ private:
+  static void Cleanup(void* self) {
+    auto* wrap = static_cast<BootstrapWrap*>(self);
+    wrap->hooked_ = false;
+    if (wrap->server_) wrap->server_->Stop();
+  }
+  void Unhook() {
+    if (hooked_) napi_remove_env_cleanup_hook(Env(), Cleanup, this);
+    hooked_ = false;
+  }
+
+  Napi::Value Address(const Napi::CallbackInfo& info) {
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("host", server_->host());
+    out.Set("port", server_->port());
+    return out;
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const BootstrapServerStats s = server_->stats();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("requests", double(s.requests));
+    out.Set("replies", double(s.replies));
+    out.Set("unanswered", double(s.ignored));
+    out.Set("removedDead", double(s.removed_dead));
+    Napi::Array agents = Napi::Array::New(env, s.entries.size());
+    for (size_t i = 0; i < s.entries.size(); ++i) {
+      const BootstrapEntry& e = s.entries[i];
+      Napi::Object entry = Napi::Object::New(env);
+      entry.Set("address", e.addr.name);
+      entry.Set("port", e.addr.port);
+      entry.Set("level", double(e.level));
+      entry.Set("crossedOut", e.crossed_out);
+      entry.Set("children", double(i < s.children.size() ? s.children[i] : 0));
+      entry.Set("parent", e.parent ? Napi::Value(Napi::String::New(env, e.parent->name + ":" +
+                                                                          std::to_string(e.parent->port)))
+                                   : env.Null());
+      agents.Set(i, entry);
+    }
+    out.Set("agents", agents);
+    return out;
+  }
+
+  class CloseWorker : public Napi::AsyncWorker {
+   public:
+    CloseWorker(BootstrapWrap* wrap, Napi::Promise::Deferred deferred)
+        : Napi::AsyncWorker(wrap->Env(), "crftb:bootstrap-close"), wrap_(wrap), deferred_(deferred) {}
+    void Execute() override { wrap_->server_->Stop(); }
+    void OnOK() override {
+      wrap_->Unhook();
+      if (!wrap_->unreffed_) {
+        wrap_->unreffed_ = true;
+        wrap_->Unref();
+      }
+      deferred_.Resolve(Env().Undefined());
+    }
+
+   private:
+    BootstrapWrap* wrap_;
+    Napi::Promise::Deferred deferred_;
+  };
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    auto deferred = Napi::Promise::Deferred::New(info.Env());
+    (new CloseWorker(this, deferred))->Queue();
+    return deferred.Promise();
+  }
+
+  std::unique_ptr<BootstrapServer> server_;
+  bool hooked_ = false;
+  bool unreffed_ = false;
+};
+
+}  // namespace
+
+void RegisterBootstrapBinding(Napi::Env env, Napi::Object exports) {
+  exports.Set("FtbBootstrapServer", BootstrapWrap::Define(env));
+}
+
+}  // namespace crftb::ftb

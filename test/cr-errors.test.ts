@@ -1,0 +1,88 @@
+// Failures of checkpoint()/restart() reach JS as coded errors with the right errno, and bad input
+// is refused before anything happens. No process of this test is ever checkpointed: targets are
+// detached children started here.
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { checkpoint, restart } from '../lib/index';
+import { fixtures, killStarted, startDetached, tempDir, waitFor, readNumber } from './fixtures/cr/detached';
+
+t.teardown(killStarted);
+
+t.test('restart from a directory without images: ENOENT', async (t) => {
+  const dir = tempDir('cr-err');
+  await t.rejects(restart({ dir: path.join(dir, 'nothing-here') }), { code: 'ENOENT', errno: 2 });
+  fs.mkdirSync(path.join(dir, 'empty'));
+  await t.rejects(restart({ dir: path.join(dir, 'empty') }), { code: 'ENOENT', message: /no CRIU images/ });
+});
+
+t.test('checkpoint of a pid that is gone: ESRCH', async (t) => {
+  const dir = tempDir('cr-err');
+  const child = startDetached(path.join(fixtures, 'counter.js'), [path.join(dir, 'n')], dir);
+  process.kill(child.pid, 'SIGKILL');
+  await child.exited;
+  await t.rejects(checkpoint({ target: child.pid, dir: path.join(dir, 'images') }), { code: 'ESRCH', errno: 3 });
+  t.notOk(fs.existsSync(path.join(dir, 'images')), 'no images directory is left behind');
+});
+
+t.test('checkpoint into an unwritable directory fails with its errno, and the previous good checkpoint stays', async (t) => {
+  const dir = tempDir('cr-err');
+  const counter = path.join(dir, 'n');
+  const child = startDetached(path.join(fixtures, 'counter.js'), [counter], dir);
+  await waitFor('the counter', () => readNumber(counter) > 2);
+  const images = path.join(dir, 'images');
+  const first = await checkpoint({ target: child.pid, dir: images });
+  t.equal(first.restarted, false);
+  t.ok(fs.existsSync(path.join(images, 'inventory.img')));
+  // Root ignores mode bits, so "unwritable" here is sysfs (EPERM as root, EACCES otherwise) and a
+  // path below a regular file (ENOTDIR).
+  await t.rejects(checkpoint({ target: child.pid, dir: '/sys/crftb-cannot-write-here' }), { code: /^(EPERM|EACCES)$/ });
+  const file = path.join(dir, 'plain-file');
+  fs.writeFileSync(file, '');
+  await t.rejects(checkpoint({ target: child.pid, dir: path.join(file, 'images') }), { code: 'ENOTDIR', errno: 20 });
+  t.equal(fs.realpathSync(images), first.generation, 'the last good checkpoint is untouched');
+});
+
+t.test('a failing dump leaves the previous good checkpoint in place', async (t) => {
+  const dir = tempDir('cr-err');
+  const counter = path.join(dir, 'n');
+  const child = startDetached(path.join(fixtures, 'counter.js'), [counter], dir);
+  await waitFor('the counter', () => readNumber(counter) > 2);
+  const images = path.join(dir, 'images');
+  const first = await checkpoint({ target: child.pid, dir: images });
+  // A deadline too short for any dump: the request is abandoned with ETIMEDOUT.
+  await t.rejects(checkpoint({ target: child.pid, dir: images, timeoutMs: 1 }), { code: 'ETIMEDOUT', errno: 110 });
+  t.equal(fs.realpathSync(images), first.generation, 'dir still points at the first checkpoint');
+  t.ok(fs.existsSync(path.join(images, 'inventory.img')));
+  await new Promise((r) => setTimeout(r, 1500)); // let the abandoned dump finish before teardown
+});
+
+t.test('engine missing: ENOSYS saying what to install', async (t) => {
+  const dir = tempDir('cr-err');
+  await t.rejects(checkpoint({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', target: 1, dir: path.join(dir, 'i') }), {
+    code: 'ENOSYS',
+    errno: 38,
+    message: /install/,
+  });
+  await t.rejects(restart({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', dir }), { code: 'ENOSYS', errno: 38 });
+  await t.rejects(checkpoint({ engine: 'auto', libcriu: '/nonexistent/libcriu.so.2', libcr: '/nonexistent/libcr.so.0', target: 1, dir: path.join(dir, 'i') }), {
+    code: 'ENOSYS',
+    message: /no checkpoint engine works/,
+  });
+});
+
+t.test('scopes reaching this process group or session are refused without allowOwnGroup', async (t) => {
+  const dir = tempDir('cr-err');
+  await t.rejects(checkpoint({ scope: 'session', dir: path.join(dir, 'i') }), { code: 'EDEADLK', message: /allowOwnGroup/ });
+  await t.rejects(checkpoint({ scope: 'pgid', dir: path.join(dir, 'i') }), { code: 'EDEADLK' });
+  await t.rejects(checkpoint({ scope: 'tree', target: process.ppid, dir: path.join(dir, 'i') }), { code: 'EDEADLK' });
+});
+
+t.test('bad input is EINVAL before any work', async (t) => {
+  await t.rejects(checkpoint({ dir: '/tmp/x', file: '/tmp/y' } as never), { code: 'EINVAL' });
+  await t.rejects(checkpoint({ scope: 'galaxy' as never, dir: '/tmp/x' }), { code: 'EINVAL' });
+  await t.rejects(checkpoint({ target: -4, dir: '/tmp/x' }), { code: 'EINVAL' });
+  await t.rejects(checkpoint({ stop: true, kill: true, dir: '/tmp/x' }), { code: 'EINVAL' });
+  await t.rejects(checkpoint({ engine: 'magic' as never, target: 1, dir: '/tmp/x' }), { code: 'EINVAL' });
+  await t.rejects(restart({} as never), { code: 'EINVAL' });
+});

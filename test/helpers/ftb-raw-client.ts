@@ -1,0 +1,120 @@
+// A minimal FTB client process made of raw frames (every byte built by the addon's one codec,
+// ftbRules.encode): handshake as a client process (manager ext 1), CLIENT_REG, REG_SUBSCRIPTION,
+// NOTIFY. Lets agent tests drive real TCP traffic without depending on crftb's client library.
+import { ftbRules, WireObject } from '../../lib/ftb/native';
+import { RawPeer, MESSAGE_SIZE } from './ftb-raw-peer';
+
+const NOTIFY = 0x01, CLIENT_REG = 0x11, CLIENT_DEREG = 0x12, REG_SUBSCRIPTION = 0x22;
+
+export interface Identity {
+  eventSpace: string;
+  clientName: string;
+  jobId?: string;
+}
+
+export class RawClient {
+  readonly peer: RawPeer;
+  readonly pid: number;
+  readonly host: string;
+  readonly start: string;
+  agentLocation: WireObject | null = null;
+  private seq = 0;
+
+  constructor(peer: RawPeer, pid: number, host = '127.0.0.1') {
+    this.peer = peer;
+    this.pid = pid;
+    this.host = host;
+    this.start = ftbRules.formatStartTime(Math.floor(Date.now() / 1000));
+  }
+
+  /** Connects and handshakes as a client process with a made-up pid (several per test process). */
+  static async connect(port: number, pid: number, host = '127.0.0.1'): Promise<RawClient> {
+    const client = new RawClient(await RawPeer.connect(port, host), pid);
+    const reply = await client.peer.handshake(ftbRules.encode('handshake', {
+      system_id: 1,
+      ...client.location('location.'),
+      'registration.msg_type': CLIENT_REG,
+      ...client.manager('registration.src.'),
+    }));
+    if (!reply) throw new Error('the agent did not answer the handshake');
+    client.agentLocation = ftbRules.decode('location', reply);
+    return client;
+  }
+
+  location(prefix: string): WireObject {
+    return { [`${prefix}hostname`]: this.host, [`${prefix}pid_starttime`]: this.start, [`${prefix}pid`]: this.pid };
+  }
+
+  manager(prefix: string): WireObject {
+    return {
+      ...this.location(`${prefix}location.`),
+      [`${prefix}client.comp_cat`]: 'FTB_COMP_CAT_BACKPLANE',
+      [`${prefix}client.comp`]: 'FTB_COMP_MANAGER',
+      [`${prefix}client.ext`]: 1,
+    };
+  }
+
+  id(prefix: string, who: Identity): WireObject {
+    const space = ftbRules.parseEventSpace(who.eventSpace);
+    return {
+      ...this.location(`${prefix}location.`),
+      [`${prefix}client.region`]: space.region,
+      [`${prefix}client.comp_cat`]: space.comp_cat,
+      [`${prefix}client.comp`]: space.comp,
+      [`${prefix}client.client_name`]: who.clientName,
+      [`${prefix}client.ext`]: 0,
+    };
+  }
+
+  private send(type: number, who: Identity | null, event: WireObject = {}): void {
+    this.peer.write(ftbRules.encode('message', {
+      msg_type: type,
+      ...(who ? this.id('src.', who) : this.manager('src.')),
+      ...(this.agentLocation ? Object.fromEntries(Object.entries(this.agentLocation).map(([k, v]) => [`dst.location.${k}`, v])) : {}),
+      ...event,
+    }));
+  }
+
+  register(who: Identity): void {
+    this.send(CLIENT_REG, who);
+  }
+
+  deregister(who: Identity | null): void {
+    this.send(CLIENT_DEREG, who);
+  }
+
+  subscribe(who: Identity, subscription: string): void {
+    const mask = ftbRules.parseSubscription(subscription);
+    this.send(REG_SUBSCRIPTION, who, Object.fromEntries(Object.entries(mask).map(([k, v]) => [`event.${k}`, v])));
+  }
+
+  /** Publishes as FTB_Publish would; returns the seqnum used. */
+  publish(who: Identity, name: string, severity: string, eventType: number, payload: Buffer = Buffer.alloc(368)): number {
+    const space = ftbRules.parseEventSpace(who.eventSpace);
+    this.seq = (this.seq + 1) & 0xffff;
+    this.send(NOTIFY, who, {
+      'event.region': space.region,
+      'event.comp_cat': space.comp_cat,
+      'event.comp': space.comp,
+      'event.event_name': name,
+      'event.severity': severity,
+      'event.client_jobid': who.jobId ?? '',
+      'event.client_name': who.clientName,
+      'event.hostname': this.host,
+      'event.seqnum': this.seq,
+      'event.event_type': eventType,
+      'event.payload': payload,
+    });
+    return this.seq;
+  }
+
+  /** Next delivered message, decoded; null on timeout or EOF. */
+  async next(timeoutMs = 5000): Promise<WireObject | null> {
+    const bytes = await this.peer.read(MESSAGE_SIZE, timeoutMs);
+    return bytes ? ftbRules.decode('message', bytes) : null;
+  }
+
+  close(): void {
+    this.peer.close();
+  }
+}
