@@ -131,7 +131,7 @@ export class LauncherNode {
     const ranks = this.localRanks();
     const results = await Promise.allSettled(
       ranks.map((r) =>
-        checkpoint({ ...this.options.checkpoint, target: r.pid, scope: 'tree', dir: rankDirectory(dir, this.options.node, r.rank) }),
+        checkpoint({ ftb: this.ftb(), ...this.options.checkpoint, target: r.pid, scope: 'tree', dir: rankDirectory(dir, this.options.node, r.rank) }),
       ),
     );
     return this.record('checkpoint', dir, ranks, results.map((r) => (r.status === 'rejected' ? r.reason : null)));
@@ -140,12 +140,18 @@ export class LauncherNode {
   private async restartRanks(dir: string): Promise<NodeOperationRecord> {
     const ranks = this.localRanks();
     const results = await Promise.allSettled(
-      ranks.map((r) => restartDetailed({ ...this.options.restart, dir: rankDirectory(dir, this.options.node, r.rank) })),
+      ranks.map((r) => restartDetailed({ ftb: this.ftb(), ...this.options.restart, dir: rankDirectory(dir, this.options.node, r.rank) })),
     );
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') this.ranks.set(ranks[i].rank, r.value.pid);
     });
     return this.record('restart', dir, this.localRanks(), results.map((r) => (r.status === 'rejected' ? r.reason : null)));
+  }
+
+  // The ranks' BLCR events go to the node's own agent unless the caller says otherwise.
+  private ftb(): { agentHost?: string; agentPort?: number } | undefined {
+    const { agentHost, agentPort } = this.options.ftb ?? {};
+    return agentHost === undefined && agentPort === undefined ? undefined : { agentHost, agentPort };
   }
 
   private record(op: Operation, dir: string, ranks: RankRecord[], errors: unknown[]): NodeOperationRecord {
