@@ -64,3 +64,29 @@ export interface FtbRulesBinding {
 }
 
 export const ftbRules = binding.ftbRules as FtbRulesBinding;
+
+/** One FTB client (native/ftb/client_binding.cc). */
+export interface FtbClientNative {
+  declare(events: { name: string; severity: string }[]): void;
+  declareSchemaFile(path: string): void;
+  publish(name: string, eventType: number, payload?: Buffer): Buffer;
+  subscribe(text: string, withCallback: boolean): number;
+  poll(subscriptionId: number): import('./types').FtbEvent | null;
+  unsubscribe(subscriptionId: number): void;
+  close(): Promise<void>;
+  stats(): import('./types').FtbClientStats;
+  ref(): void;
+  unref(): void;
+}
+
+export interface FtbClientNativeClass {
+  connect(
+    info: import('./types').FtbClientInfo,
+    options: import('./types').FtbConnectOptions,
+    onEvent: (subscriptionId: number, event: import('./types').FtbEvent | null) => void,
+  ): Promise<FtbClientNative>;
+  connectionStats(): import('./types').FtbConnectionStats;
+  compareEventHandles(a: Buffer, b: Buffer): boolean;
+}
+
+export const FtbClientNativeClass = binding.FtbClientNative as FtbClientNativeClass;

@@ -1,11 +1,447 @@
+// JS face of the FTB client (client.h): `binding.FtbClientNative`. Blocking steps (connect,
+// disconnect) run in AsyncWorkers; publish/subscribe/poll are non-blocking and run inline.
+// Callback events travel from the I/O thread to JS through one ThreadSafeFunction per client,
+// called with NonBlockingCall into a bounded queue (a full queue drops and counts, never blocks
+// the I/O thread). The TSFN is unref'd unless the TS layer has live listeners.
 #include "ftb/client_binding.h"
 
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "ftb/client.h"
+#include "ftb/codes.h"
+#include "ftb/js_codec.h"
 #include "ftb/rules_binding.h"
 
 namespace crftb::ftb {
+namespace {
+
+constexpr size_t kDefaultCallbackQueue = 65536;
+
+class FtbClientNative;
+
+// Per JS environment (main thread, each worker): the class constructor. Kept in a map rather
+// than in the env's single instance-data slot, which other subsystems may use.
+struct EnvClients {
+  Napi::FunctionReference ctor;
+};
+std::mutex envs_mu;
+std::map<napi_env, EnvClients*> envs;
+
+EnvClients* ClientsOf(napi_env env) {
+  std::lock_guard<std::mutex> lock(envs_mu);
+  auto it = envs.find(env);
+  return it == envs.end() ? nullptr : it->second;
+}
+
+Napi::Object EventToJs(Napi::Env env, const ReceivedEvent& r) {
+  const wire::Event& e = r.event;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("space", e.region.get() + "." + e.comp_cat.get() + "." + e.comp.get());
+  o.Set("region", e.region.get());
+  o.Set("category", e.comp_cat.get());
+  o.Set("component", e.comp.get());
+  o.Set("name", e.event_name.get());
+  o.Set("severity", e.severity.get());
+  o.Set("clientName", e.client_name.get());
+  o.Set("jobId", e.client_jobid.get());
+  o.Set("hostname", e.hostname.get());
+  o.Set("clientExtension", static_cast<double>(r.client_extension));
+  o.Set("sourceHost", r.source.hostname.get());
+  o.Set("sourcePid", static_cast<double>(r.source.pid));
+  o.Set("sourceStartTime", r.source.pid_starttime.get());
+  o.Set("seqnum", static_cast<double>(e.seqnum));
+  o.Set("eventType", static_cast<double>(e.event_type));
+  o.Set("payload", Napi::Buffer<uint8_t>::Copy(env, e.payload, sizeof(e.payload)));
+  wire::EventHandle handle;
+  if (EventHandleFromReceived(e, r.source, r.client_extension, &handle).ok()) {
+    o.Set("handle", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(&handle),
+                                                 sizeof(handle)));
+  } else {
+    o.Set("handle", env.Null());
+  }
+  return o;
+}
+
+std::string StringOption(Napi::Object o, const char* key, const std::string& fallback = "") {
+  if (!o.Has(key) || o.Get(key).IsUndefined() || o.Get(key).IsNull()) return fallback;
+  return o.Get(key).ToString().Utf8Value();
+}
+
+std::optional<int> IntOption(Napi::Object o, const char* key) {
+  if (!o.Has(key) || !o.Get(key).IsNumber()) return std::nullopt;
+  return o.Get(key).ToNumber().Int32Value();
+}
+
+class ConnectWorker;
+class CloseWorker;
+
+class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(
+        env, "FtbClientNative",
+        {StaticMethod("connect", &FtbClientNative::Connect),
+         StaticMethod("connectionStats", &FtbClientNative::ConnectionStatsJs),
+         StaticMethod("compareEventHandles", &FtbClientNative::CompareHandles),
+         InstanceMethod("declare", &FtbClientNative::Declare),
+         InstanceMethod("declareSchemaFile", &FtbClientNative::DeclareSchemaFile),
+         InstanceMethod("publish", &FtbClientNative::Publish),
+         InstanceMethod("subscribe", &FtbClientNative::Subscribe),
+         InstanceMethod("poll", &FtbClientNative::Poll),
+         InstanceMethod("unsubscribe", &FtbClientNative::Unsubscribe),
+         InstanceMethod("close", &FtbClientNative::Close),
+         InstanceMethod("stats", &FtbClientNative::Stats),
+         InstanceMethod("ref", &FtbClientNative::Ref),
+         InstanceMethod("unref", &FtbClientNative::Unref)});
+  }
+
+  FtbClientNative(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FtbClientNative>(info) {
+    // new FtbClientNative(external<shared_ptr<Client>>, onEvent, callbackQueueLimit)
+    auto* client = info[0].As<Napi::External<std::shared_ptr<Client>>>().Data();
+    client_ = *client;
+    size_t limit = info[2].IsNumber() ? info[2].ToNumber().Uint32Value() : kDefaultCallbackQueue;
+    tsfn_ = Napi::ThreadSafeFunction::New(info.Env(), info[1].As<Napi::Function>(),
+                                          "crftb-ftb-events", limit == 0 ? 1 : limit, 1);
+    tsfn_.Unref(info.Env());
+    // Registered after the TSFN, so it runs before the TSFN's own teardown: at process or worker
+    // exit the client is disconnected (I/O thread joined) while its TSFN is still valid.
+    cleanup_ = info.Env().AddCleanupHook(&FtbClientNative::OnEnvCleanup, this);
+    has_cleanup_ = true;
+    auto* flag = &poll_signal_pending_;
+    Napi::ThreadSafeFunction tsfn = tsfn_;
+    client_->SetPollReady([tsfn, flag](const ReceivedEvent&) mutable {
+      if (flag->exchange(true)) return true;  // one wake-up in flight is enough
+      napi_status s = tsfn.NonBlockingCall(
+          static_cast<ReceivedEvent*>(nullptr), [flag](Napi::Env env, Napi::Function fn, ReceivedEvent*) {
+            flag->store(false);
+            fn.Call({Napi::Number::New(env, 0), env.Null()});
+          });
+      if (s != napi_ok) flag->store(false);
+      return true;
+    });
+  }
+
+  ~FtbClientNative() override {
+    if (has_cleanup_) cleanup_.Remove(Env());
+    has_cleanup_ = false;
+    Shutdown();
+  }
+
+  static void OnEnvCleanup(FtbClientNative* self) {
+    self->has_cleanup_ = false;
+    self->Shutdown();
+  }
+
+  // Disconnects (if still connected) and releases the TSFN; safe to call twice.
+  void Shutdown() {
+    if (client_) {
+      client_->Disconnect();
+      client_.reset();
+    }
+    if (!released_) {
+      released_ = true;
+      tsfn_.Release();
+    }
+  }
+
+  // close(): the CloseWorker disconnects, then releases the TSFN it takes over from here — in
+  // that order, so no I/O-thread callback can touch a released TSFN.
+  void HandOver(std::shared_ptr<Client>* client, std::optional<Napi::ThreadSafeFunction>* tsfn) {
+    *client = std::move(client_);
+    client_.reset();
+    if (!released_) {
+      released_ = true;
+      *tsfn = tsfn_;
+    }
+  }
+
+ private:
+  Client& Live(Napi::Env env) {
+    if (!client_) Throw(env, CodeFailure(kErrInvalidHandle, "this FTB client is closed"));
+    return *client_;
+  }
+
+  static Napi::Value Connect(const Napi::CallbackInfo& info);
+  static Napi::Value ConnectionStatsJs(const Napi::CallbackInfo& info) {
+    ConnectionStats s = Client::ProcessConnection();
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("connected", s.connected);
+    o.Set("fd", s.fd);
+    o.Set("agent", s.agent);
+    o.Set("reconnects", static_cast<double>(s.reconnects));
+    o.Set("losses", static_cast<double>(s.losses));
+    o.Set("backlogBytes", static_cast<double>(s.backlog_bytes));
+    return o;
+  }
+
+  static Napi::Value CompareHandles(const Napi::CallbackInfo& info) {
+    auto a = info[0].As<Napi::Buffer<uint8_t>>();
+    auto b = info[1].As<Napi::Buffer<uint8_t>>();
+    if (a.Length() != sizeof(wire::EventHandle) || b.Length() != sizeof(wire::EventHandle)) {
+      Throw(info.Env(), CodeFailure(kErrInvalidHandle, "event handles are 360 bytes"));
+    }
+    wire::EventHandle x, y;
+    memcpy(&x, a.Data(), sizeof(x));
+    memcpy(&y, b.Data(), sizeof(y));
+    return Napi::Boolean::New(info.Env(), EventHandlesEqual(x, y));
+  }
+
+  Napi::Value Declare(const Napi::CallbackInfo& info) {
+    Napi::Array list = info[0].As<Napi::Array>();
+    std::vector<EventDeclaration> events;
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      Napi::Object e = list.Get(i).As<Napi::Object>();
+      events.push_back({StringOption(e, "name"), StringOption(e, "severity")});
+    }
+    Failure f = Live(info.Env()).Declare(events);
+    if (!f.ok()) Throw(info.Env(), f);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value DeclareSchemaFile(const Napi::CallbackInfo& info) {
+    Failure f = Live(info.Env()).DeclareSchemaFile(info[0].ToString());
+    if (!f.ok()) Throw(info.Env(), f);
+    return info.Env().Undefined();
+  }
+
+  // publish(name, eventType, payload?) → 360-byte event handle
+  Napi::Value Publish(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint8_t* data = nullptr;
+    size_t length = 0;
+    if (info[2].IsBuffer()) {
+      auto payload = info[2].As<Napi::Buffer<uint8_t>>();
+      data = payload.Data();
+      length = payload.Length();
+    }
+    wire::EventHandle handle;
+    Failure f = Live(env).Publish(info[0].ToString(), info[1].ToNumber().Int32Value(), data,
+                                  length, &handle);
+    if (!f.ok()) Throw(env, f);
+    return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(&handle),
+                                       sizeof(handle));
+  }
+
+  // subscribe(text, withCallback) → subscription id
+  Napi::Value Subscribe(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    SubscribeCallback callback;
+    if (info[1].ToBoolean()) {
+      Napi::ThreadSafeFunction tsfn = tsfn_;
+      callback = [tsfn](const ReceivedEvent& event) mutable {
+        auto* copy = new ReceivedEvent(event);
+        napi_status s = tsfn.NonBlockingCall(copy, [](Napi::Env env, Napi::Function fn, ReceivedEvent* e) {
+          std::unique_ptr<ReceivedEvent> owned(e);
+          if (env == nullptr) return;
+          fn.Call({Napi::Number::New(env, static_cast<double>(e->subscription_id)), EventToJs(env, *e)});
+        });
+        if (s != napi_ok) {
+          delete copy;
+          return false;
+        }
+        return true;
+      };
+    }
+    uint64_t id = 0;
+    Failure f = Live(env).Subscribe(info[0].ToString(), std::move(callback), &id);
+    if (!f.ok() && id == 0) Throw(env, f);
+    if (!f.ok()) {  // stored locally (re-sent after reconnect) but not sent now: report both
+      Napi::Error e = ToJsError(env, f);
+      e.Set("subscriptionId", Napi::Number::New(env, static_cast<double>(id)));
+      throw e;
+    }
+    return Napi::Number::New(env, static_cast<double>(id));
+  }
+
+  Napi::Value Poll(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ReceivedEvent event;
+    Failure f = Live(env).Poll(static_cast<uint64_t>(info[0].ToNumber().Int64Value()), &event);
+    if (f.errnum == kGotNoEvent) return env.Null();
+    if (!f.ok()) Throw(env, f);
+    return EventToJs(env, event);
+  }
+
+  Napi::Value Unsubscribe(const Napi::CallbackInfo& info) {
+    Failure f = Live(info.Env()).Unsubscribe(static_cast<uint64_t>(info[0].ToNumber().Int64Value()));
+    if (!f.ok()) Throw(info.Env(), f);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info);
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    if (!client_) {
+      o.Set("closed", true);
+      return o;
+    }
+    ClientStats s = client_->Stats();
+    o.Set("closed", false);
+    o.Set("published", static_cast<double>(s.published));
+    o.Set("received", static_cast<double>(s.received));
+    o.Set("callbackDelivered", static_cast<double>(s.callback_delivered));
+    o.Set("callbackDropped", static_cast<double>(s.callback_dropped));
+    o.Set("pollQueued", static_cast<double>(s.poll_queued));
+    o.Set("pollDropped", static_cast<double>(s.poll_dropped));
+    o.Set("discarded", static_cast<double>(s.discarded));
+    o.Set("pollQueueLength", static_cast<double>(s.poll_queue_length));
+    o.Set("pollQueueCapacity", static_cast<double>(s.poll_queue_capacity));
+    return o;
+  }
+
+  Napi::Value Ref(const Napi::CallbackInfo& info) {
+    if (!released_) tsfn_.Ref(info.Env());
+    return info.Env().Undefined();
+  }
+  Napi::Value Unref(const Napi::CallbackInfo& info) {
+    if (!released_) tsfn_.Unref(info.Env());
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<Client> client_;
+  Napi::ThreadSafeFunction tsfn_;
+  bool released_ = false;
+  std::atomic<bool> poll_signal_pending_{false};
+  Napi::Env::CleanupHook<void (*)(FtbClientNative*), FtbClientNative> cleanup_;
+  bool has_cleanup_ = false;
+};
+
+
+class ConnectWorker : public Napi::AsyncWorker {
+ public:
+  ConnectWorker(Napi::Env env, ClientInfo info, ConnectOptions options, Napi::Function ctor,
+                Napi::Function on_event, uint32_t queue_limit)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
+        info_(std::move(info)), options_(std::move(options)), queue_limit_(queue_limit) {
+    ctor_ = Napi::Persistent(ctor);
+    on_event_ = Napi::Persistent(on_event);
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { failure_ = Client::Connect(info_, options_, &client_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (!failure_.ok()) {
+      deferred_.Reject(ToJsError(env, failure_).Value());
+      return;
+    }
+    auto external = Napi::External<std::shared_ptr<Client>>::New(env, &client_);
+    Napi::Object obj = ctor_.New({external, on_event_.Value(), Napi::Number::New(env, queue_limit_)});
+    deferred_.Resolve(obj);
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  ClientInfo info_;
+  ConnectOptions options_;
+  uint32_t queue_limit_;
+  Napi::FunctionReference ctor_;
+  Napi::FunctionReference on_event_;
+  std::shared_ptr<Client> client_;
+  Failure failure_;
+};
+
+// connect(clientInfo, options, onEvent) → Promise<FtbClientNative>
+Napi::Value FtbClientNative::Connect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object ci = info[0].As<Napi::Object>();
+  Napi::Object op = info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
+  ClientInfo client;
+  client.event_space = StringOption(ci, "eventSpace");
+  client.client_name = StringOption(ci, "clientName");
+  client.jobid = StringOption(ci, "jobId");
+  client.subscription_style = StringOption(ci, "subscriptionStyle", "FTB_SUBSCRIPTION_NONE");
+  client.polling_queue_len = IntOption(ci, "pollingQueueLength").value_or(0);
+  ConnectOptions options;
+  if (op.Has("agentHost") && op.Get("agentHost").IsString()) options.agent_host = StringOption(op, "agentHost");
+  options.agent_port = IntOption(op, "agentPort");
+  options.config.bootstrap_port = IntOption(op, "bootstrapPort");
+  if (op.Has("bootstrapServer") && op.Get("bootstrapServer").IsString()) {
+    options.config.bootstrap_server = StringOption(op, "bootstrapServer");
+  }
+  if (op.Has("configFile") && op.Get("configFile").IsString()) {
+    options.config.config_file = StringOption(op, "configFile");
+  }
+  options.connect_timeout_ms = IntOption(op, "connectTimeoutMs").value_or(options.connect_timeout_ms);
+  if (op.Has("reconnect")) options.reconnect = op.Get("reconnect").ToBoolean();
+  options.reconnect_initial_ms = IntOption(op, "reconnectInitialMs").value_or(options.reconnect_initial_ms);
+  options.reconnect_max_ms = IntOption(op, "reconnectMaxMs").value_or(options.reconnect_max_ms);
+  options.host_address = StringOption(op, "hostAddress");
+  if (auto backlog = IntOption(op, "sendBacklogBytes")) options.send_backlog_bytes = *backlog;
+  const uint32_t queue_limit = IntOption(op, "callbackQueueLimit").value_or(kDefaultCallbackQueue);
+  auto* worker = new ConnectWorker(env, client, options, ClientsOf(env)->ctor.Value(),
+                                   info[2].As<Napi::Function>(), queue_limit);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+class CloseWorker : public Napi::AsyncWorker {
+ public:
+  CloseWorker(Napi::Env env, std::shared_ptr<Client> client,
+              std::optional<Napi::ThreadSafeFunction> tsfn)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
+        client_(std::move(client)), tsfn_(tsfn) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { failure_ = client_->Disconnect(); }
+  void OnOK() override {
+    client_.reset();
+    if (tsfn_) tsfn_->Release();
+    if (failure_.ok() || failure_.code == "FTB_ERR_NETWORK_GENERAL") {
+      deferred_.Resolve(Env().Undefined());  // local cleanup is done either way
+    } else {
+      deferred_.Reject(ToJsError(Env(), failure_).Value());
+    }
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<Client> client_;
+  std::optional<Napi::ThreadSafeFunction> tsfn_;
+  Failure failure_;
+};
+
+Napi::Value FtbClientNative::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!client_) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Resolve(env.Undefined());
+    return d.Promise();
+  }
+  std::shared_ptr<Client> client;
+  std::optional<Napi::ThreadSafeFunction> tsfn;
+  HandOver(&client, &tsfn);
+  auto* worker = new CloseWorker(env, std::move(client), tsfn);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+}  // namespace
 
 void RegisterClientBinding(Napi::Env env, Napi::Object exports) {
   RegisterRulesBinding(env, exports);
+  Napi::Function ctor = FtbClientNative::Init(env);
+  auto* clients = new EnvClients();
+  clients->ctor = Napi::Persistent(ctor);
+  {
+    std::lock_guard<std::mutex> lock(envs_mu);
+    envs[env] = clients;
+  }
+  napi_env raw = env;
+  env.AddCleanupHook([clients, raw]() {
+    {
+      std::lock_guard<std::mutex> lock(envs_mu);
+      envs.erase(raw);
+    }
+    clients->ctor.Reset();
+    delete clients;
+  });
+  exports.Set("FtbClientNative", ctor);
 }
 
 }  // namespace crftb::ftb
