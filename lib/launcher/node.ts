@@ -2,6 +2,7 @@
 // daemon, e.g. an MPI proxy), holding the node's ranks. On a job-wide request it checkpoints or
 // restarts its local ranks through crftb's libcr API — which publishes the BLCR CHKPT_*/RSTRT_*
 // events of each rank itself — and answers the coordinator with one NODE_* event.
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { checkpoint, restartDetailed, type CheckpointOptions, type RestartOptions } from '../cr';
 import { FtbClient, type FtbReceivedEvent, type FtbSubscription } from '../ftb/client';
@@ -129,6 +130,8 @@ export class LauncherNode {
   // Ranks are dumped concurrently, so the job is frozen for about as long as its slowest rank.
   private async checkpointRanks(dir: string): Promise<NodeOperationRecord> {
     const ranks = this.localRanks();
+    // Image directories hold whole memories: the node's directory is private like each rank's.
+    await mkdir(path.join(dir, this.options.node), { recursive: true, mode: 0o700 }).catch(() => undefined);
     const results = await Promise.allSettled(
       ranks.map((r) =>
         checkpoint({ ftb: this.ftb(), ...this.options.checkpoint, target: r.pid, scope: 'tree', dir: rankDirectory(dir, this.options.node, r.rank) }),
