@@ -109,6 +109,8 @@ export interface CrBinding {
   blcrRestart(options: BlcrRestartOptions): Promise<{ pid: number; kernelLog: string }>;
   checkpoint(options: NativeCheckpointOptions): Promise<NativeCheckpointResult>;
   restart(options: NativeRestartOptions): Promise<NativeRestartResult>;
+  eventPayload(kind: 'end' | 'error', handle: Buffer, errno?: number): Buffer;
+  publisherStats(): { published: number; dropped: number; suppressed: number; reconnects: number };
 }
 
 export const cr = binding.cr as CrBinding;

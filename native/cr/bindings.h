@@ -11,4 +11,8 @@ Napi::Value LocateCriuBinding(const Napi::CallbackInfo& info);
 Napi::Value CheckpointBinding(const Napi::CallbackInfo& info);
 Napi::Value RestartBinding(const Napi::CallbackInfo& info);
 
+// eventPayload(kind, handle, errno?) -> Buffer(368); publisherStats() (payload_binding.cc)
+Napi::Value EventPayloadBinding(const Napi::CallbackInfo& info);
+Napi::Value PublisherStatsBinding(const Napi::CallbackInfo& info);
+
 }  // namespace crftb::cr

@@ -12,6 +12,8 @@ void RegisterExports(Napi::Env env, Napi::Object exports) {
   blcr::RegisterBindings(env, cr);
   cr.Set("checkpoint", Napi::Function::New(env, CheckpointBinding, "checkpoint"));
   cr.Set("restart", Napi::Function::New(env, RestartBinding, "restart"));
+  cr.Set("eventPayload", Napi::Function::New(env, EventPayloadBinding, "eventPayload"));
+  cr.Set("publisherStats", Napi::Function::New(env, PublisherStatsBinding, "publisherStats"));
   exports.Set("cr", cr);
 }
 
