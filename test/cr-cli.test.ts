@@ -14,7 +14,7 @@ t.test('checkpoint --kill then restart brings the process back', async (t) => {
   const child = startDetached(path.join(fixtures, 'counter.js'), [counter], dir);
   await waitFor('the counter', () => readNumber(counter) > 3);
   const images = path.join(dir, 'images');
-  const result = JSON.parse(crftb(['checkpoint', '--pid', String(child.pid), '--dir', images, '--kill', '--json']));
+  const result = JSON.parse(crftb(['checkpoint', String(child.pid), '--dir', images, '--kill', '--json']));
   t.same(result.pids, [child.pid]);
   await child.exited;
   await waitReaped(child.pid);

@@ -1,57 +1,79 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE, printError } from '../command';
-import { checkpoint as run, CheckpointOptions, Scope } from '../../cr';
+import { showProgress } from '../progress';
+import { checkpoint as run, CheckpointOptions, EngineName } from '../../cr';
 
-const scopes: Record<string, Scope> = { '--pid': 'process', '--pgid': 'pgid', '--sid': 'session', '--tree': 'tree' };
+const usage = [
+  'Usage: crftb checkpoint PID [--tree | --pgid | --session] (--dir DIR | --file FILE) [options]',
+  '',
+  'Checkpoints process PID (default), the tree rooted at PID, process group PID or session PID',
+  "(BLCR's cr_checkpoint). The images replace DIR's previous checkpoint only on success.",
+  '',
+  '  --kill | --stop        afterwards kill or stop the checkpointed processes (default: leave running)',
+  '  --timeout MS           give up waiting after MS milliseconds',
+  "  --incremental          write only pages changed since DIR's previous checkpoint (CRIU)",
+  '  --engine auto|criu|blcr',
+  "  --allow-own-group      allow a scope that reaches this shell's process group or session",
+  '  --no-ftb               do not publish FTB events',
+  '  --json                 print the result as JSON',
+  '',
+  'Exit codes: 0 checkpointed, 1 the checkpoint failed, 2 usage error.',
+].join('\n');
 
 export const checkpoint: Command = {
   summary: 'Checkpoint a process, process group, session or tree (BLCR cr_checkpoint)',
-  usage: [
-    'Usage: crftb checkpoint (--pid|--pgid|--sid|--tree) ID (--dir DIR | --file FILE) [options]',
-    '',
-    '  --kill | --stop        afterwards kill or stop the checkpointed processes (default: leave running)',
-    '  --timeout MS           give up waiting after MS milliseconds',
-    '  --incremental          write only pages changed since DIR\'s previous checkpoint (CRIU)',
-    '  --engine auto|criu|blcr',
-    '  --allow-own-group      allow a scope that reaches this shell\'s process group or session',
-    '  --no-ftb               do not publish FTB events',
-    '  --json                 print the result as JSON',
-  ].join('\n'),
+  usage,
   async run(args) {
-    const options: CheckpointOptions = {};
+    let options: CheckpointOptions;
     let json = false;
-    for (let i = 0; i < args.length; i += 1) {
-      const a = args[i];
-      const value = () => {
-        const v = args[++i];
-        if (v === undefined) throw Object.assign(new Error(`${a} needs a value`), { usage: true });
-        return v;
+    try {
+      const { values, positionals } = parseArgs({
+        args,
+        allowPositionals: true,
+        options: {
+          tree: { type: 'boolean' },
+          pgid: { type: 'boolean' },
+          session: { type: 'boolean' },
+          dir: { type: 'string' },
+          file: { type: 'string' },
+          kill: { type: 'boolean' },
+          stop: { type: 'boolean' },
+          timeout: { type: 'string' },
+          incremental: { type: 'boolean' },
+          engine: { type: 'string' },
+          'allow-own-group': { type: 'boolean' },
+          'no-ftb': { type: 'boolean' },
+          json: { type: 'boolean' },
+        },
+      });
+      const scopes = [values.tree && 'tree', values.pgid && 'pgid', values.session && 'session'].filter(Boolean);
+      if (scopes.length > 1) throw new Error('choose one of --tree, --pgid and --session');
+      const target = Number(positionals[0]);
+      if (positionals.length !== 1 || !Number.isInteger(target) || target <= 0) throw new Error('name one PID to checkpoint');
+      if (!values.dir && !values.file) throw new Error('pass --dir DIR (CRIU) or --file FILE (BLCR)');
+      options = {
+        target,
+        scope: (scopes[0] as CheckpointOptions['scope']) || 'process',
+        dir: values.dir,
+        file: values.file,
+        kill: values.kill,
+        stop: values.stop,
+        timeoutMs: values.timeout === undefined ? undefined : Number(values.timeout),
+        incremental: values.incremental,
+        engine: values.engine as EngineName | undefined,
+        allowOwnGroup: values['allow-own-group'],
+        ftb: values['no-ftb'] ? false : undefined,
       };
-      try {
-        if (a in scopes) {
-          options.scope = scopes[a];
-          options.target = Number(value());
-        } else if (a === '--dir') options.dir = value();
-        else if (a === '--file') options.file = value();
-        else if (a === '--kill') options.kill = true;
-        else if (a === '--stop') options.stop = true;
-        else if (a === '--timeout') options.timeoutMs = Number(value());
-        else if (a === '--incremental') options.incremental = true;
-        else if (a === '--engine') options.engine = value() as CheckpointOptions['engine'];
-        else if (a === '--allow-own-group') options.allowOwnGroup = true;
-        else if (a === '--no-ftb') options.ftb = false;
-        else if (a === '--json') json = true;
-        else throw Object.assign(new Error(`unknown option ${a}`), { usage: true });
-      } catch (error) {
-        process.stderr.write(`crftb checkpoint: ${(error as Error).message}\n${this.usage}\n`);
-        return EXIT_USAGE;
-      }
-    }
-    if (!options.target || !Number.isInteger(options.target) || options.target <= 0) {
-      process.stderr.write(`crftb checkpoint: name what to checkpoint with --pid, --pgid, --sid or --tree\n${this.usage}\n`);
+      json = Boolean(values.json);
+    } catch (error) {
+      process.stderr.write(`crftb checkpoint: ${(error as Error).message}\n\n${usage}\n`);
       return EXIT_USAGE;
     }
+    const stop = showProgress(`checkpointing ${options.target}`, options.dir && path.dirname(path.resolve(options.dir)));
     try {
       const result = await run(options);
+      stop();
       if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
       else
         process.stdout.write(
@@ -59,6 +81,7 @@ export const checkpoint: Command = {
         );
       return EXIT_OK;
     } catch (error) {
+      stop();
       printError(error);
       return EXIT_FAILED;
     }
