@@ -4,61 +4,18 @@
 // async iterators, explicit resource management.
 import { EventEmitter } from 'node:events';
 import { codedError } from '../errors';
-import { ftbRules, FtbClientNativeClass, type FtbClientNative } from './native';
+import { FtbClientNativeClass, type FtbClientNative } from './native';
+import { FtbEventHandle, ReceivedEvent, RECORD_SIZE, type FtbReceivedEvent } from './event';
 import type {
   FtbClientInfo,
   FtbClientStats,
   FtbConnectionStats,
   FtbConnectOptions,
-  FtbEvent,
   FtbEventDeclaration,
 } from './types';
 
 export * from './types';
-
-/** FTB_event_handle_t: 360 bytes, travels at the start of type-2 payloads. */
-export class FtbEventHandle {
-  constructor(readonly bytes: Buffer) {
-    if (bytes.length !== 360) throw codedError('FTB_ERR_INVALID_HANDLE', 'an FTB event handle is 360 bytes', -9);
-  }
-  private decoded(): Record<string, string | number | Buffer> {
-    return ftbRules.decode('eventHandle', this.bytes);
-  }
-  get eventName(): string {
-    return this.decoded().event_name as string;
-  }
-  get severity(): string {
-    return this.decoded().severity as string;
-  }
-  get seqnum(): number {
-    return this.decoded().seqnum as number;
-  }
-  get space(): string {
-    const d = this.decoded();
-    return `${d['client.region']}.${d['client.comp_cat']}.${d['client.comp']}`;
-  }
-  get clientName(): string {
-    return this.decoded()['client.client_name'] as string;
-  }
-  get sourceHost(): string {
-    return this.decoded()['location.hostname'] as string;
-  }
-  get sourcePid(): number {
-    return this.decoded()['location.pid'] as number;
-  }
-  /** FTB_Compare_event_handles() == FTB_SUCCESS. */
-  equals(other: FtbEventHandle | Buffer): boolean {
-    return FtbClientNativeClass.compareEventHandles(this.bytes, other instanceof FtbEventHandle ? other.bytes : other);
-  }
-}
-
-export interface FtbReceivedEvent extends Omit<FtbEvent, 'handle'> {
-  handle: FtbEventHandle | null;
-}
-
-function wrapEvent(event: FtbEvent): FtbReceivedEvent {
-  return { ...event, handle: event.handle ? new FtbEventHandle(event.handle) : null };
-}
+export { FtbEventHandle, type FtbReceivedEvent } from './event';
 
 export type SubscriptionKind = 'callback' | 'polling';
 
@@ -198,7 +155,7 @@ export class FtbClient {
   connect(): Promise<this> {
     if (this.native) return Promise.resolve(this);
     if (!this.connecting) {
-      this.connecting = FtbClientNativeClass.connect(this.info, this.options, (id, event) => this.onNative(id, event)).then(
+      this.connecting = FtbClientNativeClass.connect(this.info, this.options, (ids, records, readable) => this.onNative(ids, records, readable)).then(
         (native) => {
           this.native = native;
           this.connecting = null;
@@ -264,8 +221,8 @@ export class FtbClient {
 
   /** FTB_Poll_event. */
   poll(subscription: FtbSubscription): FtbReceivedEvent | null {
-    const event = this.live().poll(subscription.id);
-    return event ? wrapEvent(event) : null;
+    const record = this.live().poll(subscription.id);
+    return record ? new ReceivedEvent(record) : null;
   }
 
   /** @internal */
@@ -307,11 +264,13 @@ export class FtbClient {
     }
   }
 
-  private onNative(subscriptionId: number, event: FtbEvent | null): void {
-    if (event === null) {
-      for (const sub of this.subscriptions.values()) sub.readable();
-      return;
+  private onNative(ids: Uint32Array | null, records: Buffer | null, readable: boolean): void {
+    if (ids && records) {
+      for (let i = 0; i < ids.length; i++) {
+        const record = records.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE);
+        this.subscriptions.get(ids[i])?.deliver(new ReceivedEvent(record));
+      }
     }
-    this.subscriptions.get(subscriptionId)?.deliver(wrapEvent(event));
+    if (readable) for (const sub of this.subscriptions.values()) sub.readable();
   }
 }

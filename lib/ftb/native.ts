@@ -71,7 +71,8 @@ export interface FtbClientNative {
   declareSchemaFile(path: string): void;
   publish(name: string, eventType: number, payload?: Buffer): Buffer;
   subscribe(text: string, withCallback: boolean): number;
-  poll(subscriptionId: number): import('./types').FtbEvent | null;
+  /** The oldest matching queued event as a 1336-byte received-event record, or null. */
+  poll(subscriptionId: number): Buffer | null;
   unsubscribe(subscriptionId: number): void;
   close(): Promise<void>;
   stats(): import('./types').FtbClientStats;
@@ -83,10 +84,12 @@ export interface FtbClientNativeClass {
   connect(
     info: import('./types').FtbClientInfo,
     options: import('./types').FtbConnectOptions,
-    onEvent: (subscriptionId: number, event: import('./types').FtbEvent | null) => void,
+    /** Batches: subscription ids, their 1336-byte records back to back; `readable` = the polling queue got events. */
+    onEvents: (subscriptionIds: Uint32Array | null, records: Buffer | null, readable: boolean) => void,
   ): Promise<FtbClientNative>;
   connectionStats(): import('./types').FtbConnectionStats;
   compareEventHandles(a: Buffer, b: Buffer): boolean;
+  eventHandleOf(record: Buffer): Buffer | null;
 }
 
 export const FtbClientNativeClass = binding.FtbClientNative as FtbClientNativeClass;

@@ -1,8 +1,9 @@
 // JS face of the FTB client (client.h): `binding.FtbClientNative`. Blocking steps (connect,
 // disconnect) run in AsyncWorkers; publish/subscribe/poll are non-blocking and run inline.
-// Callback events travel from the I/O thread to JS through one ThreadSafeFunction per client,
-// called with NonBlockingCall into a bounded queue (a full queue drops and counts, never blocks
-// the I/O thread). The TSFN is unref'd unless the TS layer has live listeners.
+// Callback events travel from the I/O thread to JS through one ThreadSafeFunction per client:
+// the I/O thread appends to a bounded batch and issues at most one NonBlockingCall at a time (a
+// full batch drops and counts, never blocks the I/O thread). The TSFN is unref'd unless the TS
+// layer has live listeners.
 #include "ftb/client_binding.h"
 
 #include <atomic>
@@ -36,34 +37,30 @@ EnvClients* ClientsOf(napi_env env) {
   return it == envs.end() ? nullptr : it->second;
 }
 
-Napi::Object EventToJs(Napi::Env env, const ReceivedEvent& r) {
-  const wire::Event& e = r.event;
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("space", e.region.get() + "." + e.comp_cat.get() + "." + e.comp.get());
-  o.Set("region", e.region.get());
-  o.Set("category", e.comp_cat.get());
-  o.Set("component", e.comp.get());
-  o.Set("name", e.event_name.get());
-  o.Set("severity", e.severity.get());
-  o.Set("clientName", e.client_name.get());
-  o.Set("jobId", e.client_jobid.get());
-  o.Set("hostname", e.hostname.get());
-  o.Set("clientExtension", static_cast<double>(r.client_extension));
-  o.Set("sourceHost", r.source.hostname.get());
-  o.Set("sourcePid", static_cast<double>(r.source.pid));
-  o.Set("sourceStartTime", r.source.pid_starttime.get());
-  o.Set("seqnum", static_cast<double>(e.seqnum));
-  o.Set("eventType", static_cast<double>(e.event_type));
-  o.Set("payload", Napi::Buffer<uint8_t>::Copy(env, e.payload, sizeof(e.payload)));
-  wire::EventHandle handle;
-  if (EventHandleFromReceived(e, r.source, r.client_extension, &handle).ok()) {
-    o.Set("handle", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(&handle),
-                                                 sizeof(handle)));
-  } else {
-    o.Set("handle", env.Null());
-  }
-  return o;
+// A received event as JS sees it: a 1336-byte wire::Message holding the event, the publisher's
+// location (src.location) and extension (src.client.ext); lib/ftb/client.ts decodes fields
+// lazily with the offsets the addon reports (ftbRules.layout()), so no layout is restated in TS.
+void AppendCompact(const ReceivedEvent& r, std::vector<uint8_t>* out) {
+  wire::Message m;
+  memset(&m, 0, sizeof(m));
+  m.msg_type = wire::kNotify;
+  m.src.location = r.source;
+  m.src.client.ext = r.client_extension;
+  m.event = r.event;
+  const auto* bytes = reinterpret_cast<const uint8_t*>(&m);
+  out->insert(out->end(), bytes, bytes + sizeof(m));
 }
+
+// Events waiting for the JS thread. The I/O thread appends; one TSFN call at a time carries the
+// whole batch, so a burst costs one wake-up of the event loop, not one per event.
+struct Batch {
+  std::mutex mu;
+  std::vector<uint8_t> bytes;
+  std::vector<uint32_t> ids;
+  bool readable = false;     // the polling queue got something
+  bool call_pending = false;
+  size_t limit = 0;          // events per batch before new ones are dropped
+};
 
 std::string StringOption(Napi::Object o, const char* key, const std::string& fallback = "") {
   if (!o.Has(key) || o.Get(key).IsUndefined() || o.Get(key).IsNull()) return fallback;
@@ -86,6 +83,7 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
         {StaticMethod("connect", &FtbClientNative::Connect),
          StaticMethod("connectionStats", &FtbClientNative::ConnectionStatsJs),
          StaticMethod("compareEventHandles", &FtbClientNative::CompareHandles),
+         StaticMethod("eventHandleOf", &FtbClientNative::HandleOf),
          InstanceMethod("declare", &FtbClientNative::Declare),
          InstanceMethod("declareSchemaFile", &FtbClientNative::DeclareSchemaFile),
          InstanceMethod("publish", &FtbClientNative::Publish),
@@ -104,24 +102,57 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
     client_ = *client;
     size_t limit = info[2].IsNumber() ? info[2].ToNumber().Uint32Value() : kDefaultCallbackQueue;
     tsfn_ = Napi::ThreadSafeFunction::New(info.Env(), info[1].As<Napi::Function>(),
-                                          "crftb-ftb-events", limit == 0 ? 1 : limit, 1);
+                                          "crftb-ftb-events", 0, 1);
     tsfn_.Unref(info.Env());
+    batch_ = std::make_shared<Batch>();
+    batch_->limit = limit == 0 ? 1 : limit;
     // Registered after the TSFN, so it runs before the TSFN's own teardown: at process or worker
     // exit the client is disconnected (I/O thread joined) while its TSFN is still valid.
     cleanup_ = info.Env().AddCleanupHook(&FtbClientNative::OnEnvCleanup, this);
     has_cleanup_ = true;
-    auto* flag = &poll_signal_pending_;
     Napi::ThreadSafeFunction tsfn = tsfn_;
-    client_->SetPollReady([tsfn, flag](const ReceivedEvent&) mutable {
-      if (flag->exchange(true)) return true;  // one wake-up in flight is enough
-      napi_status s = tsfn.NonBlockingCall(
-          static_cast<ReceivedEvent*>(nullptr), [flag](Napi::Env env, Napi::Function fn, ReceivedEvent*) {
-            flag->store(false);
-            fn.Call({Napi::Number::New(env, 0), env.Null()});
-          });
-      if (s != napi_ok) flag->store(false);
+    std::shared_ptr<Batch> batch = batch_;
+    client_->SetPollReady([tsfn, batch](const ReceivedEvent&) mutable {
+      std::lock_guard<std::mutex> lock(batch->mu);
+      batch->readable = true;
+      Schedule(tsfn, batch);
       return true;
     });
+  }
+
+  // Called with batch->mu held, on the I/O thread: one TSFN call in flight at most.
+  static void Schedule(Napi::ThreadSafeFunction& tsfn, const std::shared_ptr<Batch>& batch) {
+    if (batch->call_pending) return;
+    batch->call_pending = true;
+    std::shared_ptr<Batch> keep = batch;
+    napi_status s = tsfn.NonBlockingCall(static_cast<int*>(nullptr), [keep](Napi::Env env, Napi::Function fn, int*) {
+      std::vector<uint8_t> bytes;
+      std::vector<uint32_t> ids;
+      bool readable;
+      {
+        std::lock_guard<std::mutex> lock(keep->mu);
+        bytes.swap(keep->bytes);
+        ids.swap(keep->ids);
+        readable = keep->readable;
+        keep->readable = false;
+        keep->call_pending = false;
+      }
+      if (env == nullptr) return;
+      Napi::Value events = env.Null();
+      Napi::Value subs = env.Null();
+      if (!ids.empty()) {
+        events = Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+        auto array = Napi::Uint32Array::New(env, ids.size());
+        memcpy(array.Data(), ids.data(), ids.size() * sizeof(uint32_t));
+        subs = array;
+      }
+      fn.Call({subs, events, Napi::Boolean::New(env, readable)});
+    });
+    if (s != napi_ok) {
+      batch->call_pending = false;
+      batch->bytes.clear();
+      batch->ids.clear();
+    }
   }
 
   ~FtbClientNative() override {
@@ -189,6 +220,22 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
     return Napi::Boolean::New(info.Env(), EventHandlesEqual(x, y));
   }
 
+  // eventHandleOf(compact 1336-byte event) → 360-byte handle, or null (event space unusable)
+  static Napi::Value HandleOf(const Napi::CallbackInfo& info) {
+    auto bytes = info[0].As<Napi::Buffer<uint8_t>>();
+    if (bytes.Length() != sizeof(wire::Message)) {
+      ThrowCoded(info.Env(), "ERR_INVALID_ARG_VALUE", "a received event is 1336 bytes");
+    }
+    wire::Message m;
+    memcpy(&m, bytes.Data(), sizeof(m));
+    wire::EventHandle handle;
+    if (!EventHandleFromReceived(m.event, m.src.location, m.src.client.ext, &handle).ok()) {
+      return info.Env().Null();
+    }
+    return Napi::Buffer<uint8_t>::Copy(info.Env(), reinterpret_cast<const uint8_t*>(&handle),
+                                       sizeof(handle));
+  }
+
   Napi::Value Declare(const Napi::CallbackInfo& info) {
     Napi::Array list = info[0].As<Napi::Array>();
     std::vector<EventDeclaration> events;
@@ -231,17 +278,13 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
     SubscribeCallback callback;
     if (info[1].ToBoolean()) {
       Napi::ThreadSafeFunction tsfn = tsfn_;
-      callback = [tsfn](const ReceivedEvent& event) mutable {
-        auto* copy = new ReceivedEvent(event);
-        napi_status s = tsfn.NonBlockingCall(copy, [](Napi::Env env, Napi::Function fn, ReceivedEvent* e) {
-          std::unique_ptr<ReceivedEvent> owned(e);
-          if (env == nullptr) return;
-          fn.Call({Napi::Number::New(env, static_cast<double>(e->subscription_id)), EventToJs(env, *e)});
-        });
-        if (s != napi_ok) {
-          delete copy;
-          return false;
-        }
+      std::shared_ptr<Batch> batch = batch_;
+      callback = [tsfn, batch](const ReceivedEvent& event) mutable {
+        std::lock_guard<std::mutex> lock(batch->mu);
+        if (batch->ids.size() >= batch->limit) return false;  // JS is not keeping up: drop, count
+        AppendCompact(event, &batch->bytes);
+        batch->ids.push_back(static_cast<uint32_t>(event.subscription_id));
+        Schedule(tsfn, batch);
         return true;
       };
     }
@@ -262,7 +305,9 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
     Failure f = Live(env).Poll(static_cast<uint64_t>(info[0].ToNumber().Int64Value()), &event);
     if (f.errnum == kGotNoEvent) return env.Null();
     if (!f.ok()) Throw(env, f);
-    return EventToJs(env, event);
+    std::vector<uint8_t> bytes;
+    AppendCompact(event, &bytes);
+    return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
   }
 
   Napi::Value Unsubscribe(const Napi::CallbackInfo& info) {
@@ -306,7 +351,7 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
   std::shared_ptr<Client> client_;
   Napi::ThreadSafeFunction tsfn_;
   bool released_ = false;
-  std::atomic<bool> poll_signal_pending_{false};
+  std::shared_ptr<Batch> batch_;
   Napi::Env::CleanupHook<void (*)(FtbClientNative*), FtbClientNative> cleanup_;
   bool has_cleanup_ = false;
 };
