@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@ namespace {
 constexpr size_t kMessageSize = sizeof(wire::Message);
 constexpr size_t kInboxMessages = 256;
 constexpr int kStopFlushMs = 2000;
+constexpr int64_t kBurstWindowNs = 20000;
 
 std::string Endpoint(const in_addr& address, int port) {
   char text[INET_ADDRSTRLEN] = {};
@@ -194,15 +196,22 @@ Failure Connection::SendLocked(wire::Message* message) {
                                                where_ + ")");
   }
   message->dst.location = agent_;
-  if (backlog_.size() - backlog_sent_ + sizeof(*message) > options_.send_backlog_bytes) {
+  if (QueuedLocked() + sizeof(*message) > options_.send_backlog_bytes) {
     return CodeFailure(kErrNetworkGeneral,
                        "the FTB agent at " + where_ + " is not reading: " +
-                           std::to_string(backlog_.size() - backlog_sent_) +
+                           std::to_string(QueuedLocked()) +
                            " bytes are waiting to be sent; message not sent");
   }
   const char* bytes = reinterpret_cast<const char*>(message);
   size_t sent = 0;
-  if (backlog_sent_ == backlog_.size()) {
+  // A message right after another (a burst) joins the backlog, which the I/O thread writes in
+  // large chunks: one syscall for many messages. An isolated message goes out at once.
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  const int64_t now_ns = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  const bool burst = now_ns - last_send_ns_ < kBurstWindowNs;
+  last_send_ns_ = now_ns;
+  if (QueuedLocked() == 0 && !burst) {
     Failure failed = net::SendSome(fd_.get(), bytes, sizeof(*message), &sent);
     if (!failed.ok()) {
       LoseLocked(failed.message);
@@ -211,9 +220,9 @@ Failure Connection::SendLocked(wire::Message* message) {
     }
     if (sent == sizeof(*message)) return Failure::None();
   }
-  const bool was_empty = backlog_sent_ == backlog_.size();
-  backlog_.append(bytes + sent, sizeof(*message) - sent);
-  if (was_empty) Wake();  // the I/O thread starts watching POLLOUT
+  const bool was_empty = pending_.empty();
+  pending_.append(bytes + sent, sizeof(*message) - sent);
+  if (was_empty) Wake();  // the I/O thread picks it up
   return Failure::None();
 }
 
@@ -225,16 +234,33 @@ void Connection::LoseLocked(const std::string& why) {
   Wake();
 }
 
-void Connection::FlushLocked() {
-  if (!fd_.valid() || backlog_sent_ == backlog_.size()) return;
-  size_t sent = 0;
-  Failure failed = net::SendSome(fd_.get(), backlog_.data() + backlog_sent_,
-                                 backlog_.size() - backlog_sent_, &sent);
-  backlog_sent_ += sent;
-  if (backlog_sent_ == backlog_.size()) {
-    backlog_.clear();
-    backlog_sent_ = 0;
+void Connection::DropQueuedLocked() {
+  pending_.clear();
+  flushing_left_ = 0;  // flushing_ itself belongs to the I/O thread, which resets it
+}
+
+// I/O thread only: writes as much queued output as the socket takes, without holding the lock
+// during the write (senders keep appending to pending_ meanwhile).
+void Connection::Flush() {
+  int fd;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!fd_.valid()) return;
+    fd = fd_.get();
+    if (flushing_left_ == 0) {
+      flushing_.clear();
+      flushing_done_ = 0;
+      flushing_.swap(pending_);
+      flushing_left_ = flushing_.size();
+    }
+    if (flushing_left_ == 0) return;
   }
+  size_t sent = 0;
+  Failure failed = net::SendSome(fd, flushing_.data() + flushing_done_,
+                                 flushing_.size() - flushing_done_, &sent);
+  std::lock_guard<std::mutex> lock(mu_);
+  flushing_done_ += sent;
+  if (flushing_left_ != 0) flushing_left_ = flushing_.size() - flushing_done_;
   if (!failed.ok()) LoseLocked(failed.message);
 }
 
@@ -267,8 +293,9 @@ bool Connection::Reconnect(int* delay_ms) {
   fd_ = std::move(fd);
   agent_ = agent;
   where_ = where;
-  backlog_.clear();
-  backlog_sent_ = 0;
+  DropQueuedLocked();
+  flushing_.clear();
+  flushing_done_ = 0;
   inbox_used_ = 0;
   ++reconnects_;
   *delay_ms = options_.reconnect_initial_ms;
@@ -307,7 +334,7 @@ void Connection::Run() {
     bool want_out;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      const bool flushed = backlog_sent_ == backlog_.size();
+      const bool flushed = QueuedLocked() == 0;
       if (stopping_) {
         if (stop_deadline == net::kNoTimeout) stop_deadline = net::DeadlineAfter(kStopFlushMs);
         if (!fd_.valid() || flushed || net::RemainingMs(stop_deadline) == 0) return;
@@ -342,10 +369,7 @@ void Connection::Run() {
       uint64_t drain;
       while (read(wake_.get(), &drain, sizeof(drain)) > 0) {}
     }
-    if (p[0].revents & POLLOUT) {
-      std::lock_guard<std::mutex> lock(mu_);
-      FlushLocked();
-    }
+    if (p[0].revents & POLLOUT) Flush();
     bool lost = (p[0].revents & (POLLERR | POLLNVAL)) != 0;
     if (!lost && (p[0].revents & (POLLIN | POLLHUP))) lost = !ReadAndDispatch();
     if (lost) {
@@ -354,8 +378,9 @@ void Connection::Run() {
         fd_.reset();
         ++losses_;
       }
-      backlog_.clear();
-      backlog_sent_ = 0;
+      DropQueuedLocked();
+      flushing_.clear();
+      flushing_done_ = 0;
       inbox_used_ = 0;
       delay_ms = options_.reconnect_initial_ms;
     }
@@ -389,7 +414,7 @@ ConnectionStats Connection::Stats() const {
   s.agent = where_;
   s.reconnects = reconnects_;
   s.losses = losses_;
-  s.backlog_bytes = backlog_.size() - backlog_sent_;
+  s.backlog_bytes = QueuedLocked();
   return s;
 }
 

@@ -72,7 +72,7 @@ class Connection {
   Failure SendLocked(wire::Message* message);
   void LoseLocked(const std::string& why);
   bool ReadAndDispatch();
-  void FlushLocked();
+  void Flush();
 
   const ConnectOptions options_;
   const wire::LocationId me_;
@@ -82,8 +82,16 @@ class Connection {
   net::UniqueFd fd_;
   wire::LocationId agent_;
   std::string where_;
-  std::string backlog_;
-  size_t backlog_sent_ = 0;
+  // Output not yet taken by the socket, in order: `flushing_` (owned by the I/O thread, written
+  // without the lock; flushing_left_ bytes remain, updated under the lock) then `pending_`
+  // (appended by senders). The I/O thread swaps pending_ into flushing_ when the latter is done.
+  std::string pending_;
+  std::string flushing_;
+  size_t flushing_done_ = 0;
+  size_t flushing_left_ = 0;
+  size_t QueuedLocked() const { return pending_.size() + flushing_left_; }
+  void DropQueuedLocked();
+  int64_t last_send_ns_ = 0;
   std::vector<std::shared_ptr<ConnectionClient>> clients_;
   bool stopping_ = false;
   uint64_t reconnects_ = 0;
