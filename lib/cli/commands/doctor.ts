@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { Command } from '../command';
 import { nativeInfo } from '../../native';
 import { locateCriu } from '../../criu/locate';
-import { cr } from '../../cr/native';
+import { probeEngine } from '../../cr/probe';
 import { FtbClient } from '../../ftb/client';
 
 const run = promisify(execFile);
@@ -70,7 +70,7 @@ async function criu(): Promise<Check[]> {
 
 async function blcr(): Promise<Check> {
   try {
-    const probe = await cr.blcrProbe();
+    const probe = await probeEngine({ engine: 'blcr' });
     return { name: 'blcr', status: 'ok', detail: `${probe.library}${probe.publishesFtb ? ' (publishes FTB events itself)' : ''}` };
   } catch (error) {
     const e = error as { code?: string; message: string };
