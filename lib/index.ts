@@ -6,3 +6,5 @@ export type { CrftbError } from './errors';
 export * from './ftb';
 
 export * from './cr';
+
+export * from './launcher';

@@ -5,53 +5,17 @@
 // again to the same subscriber, which never lost its connection. Skipped, with the kernel's
 // reason, where network namespaces, veth or bridges are refused.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { CrftbProcess } from './helpers/crftb-process';
+import { TestNetwork } from './helpers/netns';
 
-const prefix = `crftb-${process.pid}`;
-const sw = `${prefix}-sw`;
-const hosts = [0, 1, 2].map((i) => ({ ns: `${prefix}-h${i}`, ip: `10.213.0.${i + 1}` }));
+const network = new TestNetwork('tree', 3, '10.213.0');
+const hosts = network.hosts;
 
-function ip(...args: string[]): void {
-  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-function teardownNetwork(): void {
-  for (const ns of [sw, ...hosts.map((h) => h.ns)]) {
-    try {
-      ip('netns', 'del', ns);
-    } catch {
-      // not created
-    }
-  }
-}
-
-function setupNetwork(): string | null {
-  try {
-    ip('netns', 'add', sw);
-    ip('-n', sw, 'link', 'add', 'br0', 'type', 'bridge');
-    ip('-n', sw, 'link', 'set', 'br0', 'up');
-    hosts.forEach((h, i) => {
-      ip('netns', 'add', h.ns);
-      ip('-n', sw, 'link', 'add', `s${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.ns);
-      ip('-n', sw, 'link', 'set', `s${i}`, 'master', 'br0', 'up');
-      ip('-n', h.ns, 'addr', 'add', `${h.ip}/24`, 'dev', 'eth0');
-      ip('-n', h.ns, 'link', 'set', 'eth0', 'up');
-      ip('-n', h.ns, 'link', 'set', 'lo', 'up');
-    });
-    return null;
-  } catch (error) {
-    teardownNetwork();
-    const e = error as { stderr?: Buffer; message: string };
-    return `the kernel refused to build the test network (${(e.stderr?.toString() || e.message).trim()})`;
-  }
-}
-
-const refused = process.getuid?.() === 0 ? setupNetwork() : 'network namespaces need root';
+const refused = network.setup();
 if (refused) {
   t.test('agent tree across network namespaces', { skip: refused }, async () => {});
 } else {
-  t.teardown(teardownNetwork);
+  t.teardown(() => network.teardown());
   t.test('killing the middle agent: the tree heals and events flow again', async (t) => {
     const procs: CrftbProcess[] = [];
     t.teardown(async () => {

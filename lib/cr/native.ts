@@ -6,45 +6,27 @@ export interface CriuLocation {
   source: 'option' | 'env' | 'provisioned' | 'path';
 }
 
-/** BLCR engine (native/cr/blcr). `libraryPath` defaults to `libcr.so.0` on the library search path. */
-export interface BlcrProbe {
-  engine: 'blcr';
-  /** The libcr file that was loaded (symlinks resolved). */
+/** What an engine can do here, as its probe found it (native/cr/engine.h Capabilities). */
+export interface EngineCapabilities {
+  engine: 'criu' | 'blcr';
+  /** As the engine reports it (CRIU's version; for BLCR, libcr's own version from its file name). */
+  version: string;
+  /** The library that was loaded (libcriu.so.2 / libcr.so.0, symlinks resolved). */
   library: string;
-  /** libcr was built with FTB support and publishes CHKPT_/RSTRT_ events itself. */
+  selfCheckpoint: boolean;
+  incremental: boolean;
+  /** CRIU writes a directory of images (pass `dir`); BLCR one context file (pass `file`). */
+  directoryImages: boolean;
+  /** The engine's library publishes CHKPT_ and RSTRT_ FTB events itself, so crftb does not. */
   publishesFtb: boolean;
-  clientId: number;
 }
 
-export interface BlcrCheckpointOptions {
-  libraryPath?: string;
-  scope?: 'process' | 'pgid' | 'session' | 'tree';
-  target: number;
-  /** Context file; written as a temp file beside it and renamed on success. */
-  path: string;
-  /** Signal for the targets after the checkpoint; negative = sent right after the dump. */
-  signal?: number;
-  ptraced?: 'error' | 'allow' | 'skip';
-  ptracer?: 'error' | 'skip';
-  saveExecutable?: boolean;
-  savePrivateMappings?: boolean;
-  saveSharedMappings?: boolean;
-  /** Permit a scope containing this process, its group or session. */
-  allowSelf?: boolean;
-  /** Deadline enforced by the engine (default 60000; 0 = none). */
-  timeoutMs?: number;
-}
-
-export interface BlcrRestartOptions {
-  libraryPath?: string;
-  path: string;
-  signal?: number;
-  restorePid?: boolean;
-  restorePgid?: boolean;
-  restoreSid?: boolean;
-  /** Up to 16 [oldPrefix, newPrefix] absolute path pairs. */
-  relocate?: Array<[string, string]>;
-  timeoutMs?: number;
+export interface NativeProbeOptions {
+  engine?: string;
+  criu?: string;
+  libcriu?: string;
+  libcr?: string;
+  packageRoot: string;
 }
 
 export interface NativeFtbOptions {
@@ -103,12 +85,12 @@ export interface NativeRestartResult {
 
 export interface CrBinding {
   locateCriu(explicitPath: string, packageRoot: string): CriuLocation;
-  blcrProbe(options?: { libraryPath?: string }): Promise<BlcrProbe>;
-  blcrCheckpoint(options: BlcrCheckpointOptions): Promise<{ path: string; kernelLog: string; restartedCopy: boolean }>;
-  /** `pid` is the first restored child of this process (0 when none); the caller must wait for it. */
-  blcrRestart(options: BlcrRestartOptions): Promise<{ pid: number; kernelLog: string }>;
+  /** The engine `engine` ('auto' by default) would use here, or ENOSYS saying what to install. */
+  probeEngine(options: NativeProbeOptions): Promise<EngineCapabilities>;
   checkpoint(options: NativeCheckpointOptions): Promise<NativeCheckpointResult>;
   restart(options: NativeRestartOptions): Promise<NativeRestartResult>;
+  eventPayload(kind: 'end' | 'error', handle: Buffer, errno?: number): Buffer;
+  publisherStats(): { published: number; dropped: number; suppressed: number; reconnects: number };
 }
 
 export const cr = binding.cr as CrBinding;

@@ -1,1 +1,276 @@
-export {};
+// The FTB client for JavaScript: libftb's semantics (PROTOCOL.md §7, §10–§12) over the native
+// client (native/ftb/client.h). Every rule (names, masks, codes) lives in C++; this file only
+// shapes the API: promises for the blocking steps, subscriptions that are both EventEmitters and
+// async iterators, explicit resource management.
+import { EventEmitter } from 'node:events';
+import { codedError } from '../errors';
+import { FtbClientNativeClass, type FtbClientNative } from './native';
+import { FtbEventHandle, ReceivedEvent, RECORD_SIZE, type FtbReceivedEvent } from './event';
+import type {
+  FtbClientInfo,
+  FtbClientStats,
+  FtbConnectionStats,
+  FtbConnectOptions,
+  FtbEventDeclaration,
+} from './types';
+
+export * from './types';
+export { FtbEventHandle, type FtbReceivedEvent } from './event';
+
+export type SubscriptionKind = 'callback' | 'polling';
+
+/**
+ * A subscription: emits 'event' for each delivery (callback subscriptions) and can be consumed
+ * with `for await`. Polling subscriptions also offer poll(); iterating one polls whenever the
+ * client's queue receives something.
+ */
+export class FtbSubscription extends EventEmitter implements AsyncIterable<FtbReceivedEvent> {
+  private buffered: FtbReceivedEvent[] = [];
+  private waiters: ((r: IteratorResult<FtbReceivedEvent>) => void)[] = [];
+  private closed = false;
+  /** Events an iterator-only consumer left behind beyond `iteratorBufferLimit` (dropped). */
+  droppedByIterator = 0;
+  iteratorBufferLimit = 65536;
+
+  constructor(
+    private readonly client: FtbClient,
+    readonly id: number,
+    readonly kind: SubscriptionKind,
+    readonly subscription: string,
+  ) {
+    super();
+  }
+
+  get active(): boolean {
+    return !this.closed;
+  }
+
+  /** FTB_Poll_event for this subscription: the oldest matching queued event, or null. */
+  poll(): FtbReceivedEvent | null {
+    return this.client.poll(this);
+  }
+
+  /** FTB_Unsubscribe. */
+  unsubscribe(): void {
+    if (this.closed) throw codedError('FTB_ERR_INVALID_HANDLE', 'subscription already cancelled', -9);
+    this.client.unsubscribeNative(this);
+  }
+
+  /** @internal */
+  deliver(event: FtbReceivedEvent): void {
+    if (this.closed) return;
+    this.emit('event', event);
+    const waiter = this.waiters.shift();
+    if (waiter) waiter({ value: event, done: false });
+    else if (this.iterating > 0) {
+      if (this.buffered.length >= this.iteratorBufferLimit) {
+        this.buffered.shift();
+        this.droppedByIterator++;
+      }
+      this.buffered.push(event);
+    }
+  }
+
+  /** @internal the client's polling queue got events: feed waiting iterators. */
+  readable(): void {
+    if (this.kind !== 'polling' || this.closed) return;
+    this.emit('readable');
+    while (this.waiters.length > 0) {
+      const event = this.poll();
+      if (!event) break;
+      this.waiters.shift()!({ value: event, done: false });
+    }
+  }
+
+  /** @internal */
+  end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const waiter of this.waiters.splice(0)) waiter({ value: undefined, done: true });
+    this.emit('close');
+  }
+
+  private iterating = 0;
+
+  [Symbol.asyncIterator](): AsyncIterator<FtbReceivedEvent> {
+    this.iterating++;
+    this.client.refresh();
+    const next = (): Promise<IteratorResult<FtbReceivedEvent>> => {
+      const ready = this.buffered.shift() ?? (this.kind === 'polling' && !this.closed ? this.poll() : null);
+      if (ready) return Promise.resolve({ value: ready, done: false });
+      if (this.closed) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve) => {
+        this.waiters.push(resolve);
+        this.client.refresh();
+      });
+    };
+    const stop = async (): Promise<IteratorResult<FtbReceivedEvent>> => {
+      this.iterating--;
+      this.client.refresh();
+      return { value: undefined, done: true };
+    };
+    return { next, return: stop };
+  }
+
+  /** @internal: does this subscription need the process kept alive? */
+  get waiting(): boolean {
+    return !this.closed && (this.waiters.length > 0 || (this.kind === 'callback' && this.listenerCount('event') > 0));
+  }
+}
+
+export interface PublishOptions {
+  /** 1 (default) = event, 2 = response. */
+  eventType?: number;
+  /** ≤ 368 bytes; the rest is zero. */
+  payload?: Buffer | Uint8Array | string;
+}
+
+export interface SubscribeOptions {
+  /** Default: 'callback' when the client's style allows it, else 'polling'. */
+  kind?: SubscriptionKind;
+}
+
+/** One FTB client (FTB_Connect … FTB_Disconnect). All clients of a process share one connection. */
+export class FtbClient {
+  private native: FtbClientNative | null = null;
+  private readonly subscriptions = new Map<number, FtbSubscription>();
+  private connecting: Promise<this> | null = null;
+  private refd = false;
+
+  constructor(
+    readonly info: FtbClientInfo,
+    readonly options: FtbConnectOptions = {},
+  ) {}
+
+  static async connect(info: FtbClientInfo, options: FtbConnectOptions = {}): Promise<FtbClient> {
+    return new FtbClient(info, options).connect();
+  }
+
+  /** Process-wide connection state (shared by all clients). */
+  static connectionStats(): FtbConnectionStats {
+    return FtbClientNativeClass.connectionStats();
+  }
+
+  /** FTB_Connect: validates the client info, connects (bounded by connectTimeoutMs), registers. */
+  connect(): Promise<this> {
+    if (this.native) return Promise.resolve(this);
+    if (!this.connecting) {
+      this.connecting = FtbClientNativeClass.connect(this.info, this.options, (ids, records, readable) => this.onNative(ids, records, readable)).then(
+        (native) => {
+          this.native = native;
+          this.connecting = null;
+          return this;
+        },
+        (error: unknown) => {
+          this.connecting = null;
+          throw error;
+        },
+      );
+    }
+    return this.connecting;
+  }
+
+  get connected(): boolean {
+    return this.native !== null;
+  }
+
+  private live(): FtbClientNative {
+    if (!this.native) throw codedError('FTB_ERR_INVALID_HANDLE', 'FTB client is not connected (call connect() first, or it was closed)', -9);
+    return this.native;
+  }
+
+  /** FTB_Declare_publishable_events: an inline list, or `{ schemaFile }`. Nothing is sent. */
+  declare(events: FtbEventDeclaration[] | { schemaFile: string }): void {
+    const native = this.live();
+    if (Array.isArray(events)) native.declare(events);
+    else native.declareSchemaFile(events.schemaFile);
+  }
+
+  /** FTB_Publish: returns the event handle. Never waits for the network. */
+  publish(name: string, options: PublishOptions = {}): FtbEventHandle {
+    const payload = options.payload === undefined ? undefined : typeof options.payload === 'string' ? Buffer.from(options.payload) : Buffer.isBuffer(options.payload) ? options.payload : Buffer.from(options.payload);
+    return new FtbEventHandle(this.live().publish(name, options.eventType ?? 1, payload));
+  }
+
+  /** FTB_Subscribe with FTB's subscription-string syntax ('' = everything). */
+  subscribe(subscription: string, options: SubscribeOptions = {}): FtbSubscription {
+    const native = this.live();
+    const style = String(this.info.subscriptionStyle ?? 'FTB_SUBSCRIPTION_NONE').toUpperCase();
+    const kind = options.kind ?? (style === 'FTB_SUBSCRIPTION_NOTIFY' || style === 'FTB_SUBSCRIPTION_BOTH' ? 'callback' : 'polling');
+    let id: number;
+    try {
+      id = native.subscribe(subscription, kind === 'callback');
+    } catch (error) {
+      const stored = (error as { subscriptionId?: number }).subscriptionId;
+      if (stored === undefined) throw error;
+      // Stored locally and re-sent after reconnecting; tell the caller it is not active yet.
+      id = stored;
+      const sub = new FtbSubscription(this, id, kind, subscription);
+      this.subscriptions.set(id, sub);
+      this.refresh();
+      queueMicrotask(() => sub.emit('warning', error));
+      return sub;
+    }
+    const sub = new FtbSubscription(this, id, kind, subscription);
+    sub.on('newListener', () => queueMicrotask(() => this.refresh()));
+    sub.on('removeListener', () => queueMicrotask(() => this.refresh()));
+    this.subscriptions.set(id, sub);
+    this.refresh();
+    return sub;
+  }
+
+  /** FTB_Poll_event. */
+  poll(subscription: FtbSubscription): FtbReceivedEvent | null {
+    const record = this.live().poll(subscription.id);
+    return record ? new ReceivedEvent(record) : null;
+  }
+
+  /** @internal */
+  unsubscribeNative(subscription: FtbSubscription): void {
+    this.live().unsubscribe(subscription.id);
+    this.subscriptions.delete(subscription.id);
+    subscription.end();
+    this.refresh();
+  }
+
+  stats(): FtbClientStats {
+    return this.native ? this.native.stats() : { closed: true };
+  }
+
+  /** FTB_Disconnect. Ends every subscription. Idempotent. */
+  async close(): Promise<void> {
+    if (this.connecting) await this.connecting.catch(() => undefined);
+    const native = this.native;
+    if (!native) return;
+    this.native = null;
+    for (const sub of this.subscriptions.values()) sub.end();
+    this.subscriptions.clear();
+    await native.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** @internal keeps the process alive only while someone waits for events. */
+  refresh(): void {
+    if (!this.native) return;
+    let want = false;
+    for (const sub of this.subscriptions.values()) want = want || sub.waiting;
+    if (want !== this.refd) {
+      this.refd = want;
+      if (want) this.native.ref();
+      else this.native.unref();
+    }
+  }
+
+  private onNative(ids: Uint32Array | null, records: Buffer | null, readable: boolean): void {
+    if (ids && records) {
+      for (let i = 0; i < ids.length; i++) {
+        const record = records.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE);
+        this.subscriptions.get(ids[i])?.deliver(new ReceivedEvent(record));
+      }
+    }
+    if (readable) for (const sub of this.subscriptions.values()) sub.readable();
+  }
+}

@@ -64,3 +64,32 @@ export interface FtbRulesBinding {
 }
 
 export const ftbRules = binding.ftbRules as FtbRulesBinding;
+
+/** One FTB client (native/ftb/client_binding.cc). */
+export interface FtbClientNative {
+  declare(events: { name: string; severity: string }[]): void;
+  declareSchemaFile(path: string): void;
+  publish(name: string, eventType: number, payload?: Buffer): Buffer;
+  subscribe(text: string, withCallback: boolean): number;
+  /** The oldest matching queued event as a 1336-byte received-event record, or null. */
+  poll(subscriptionId: number): Buffer | null;
+  unsubscribe(subscriptionId: number): void;
+  close(): Promise<void>;
+  stats(): import('./types').FtbClientStats;
+  ref(): void;
+  unref(): void;
+}
+
+export interface FtbClientNativeClass {
+  connect(
+    info: import('./types').FtbClientInfo,
+    options: import('./types').FtbConnectOptions,
+    /** Batches: subscription ids, their 1336-byte records back to back; `readable` = the polling queue got events. */
+    onEvents: (subscriptionIds: Uint32Array | null, records: Buffer | null, readable: boolean) => void,
+  ): Promise<FtbClientNative>;
+  connectionStats(): import('./types').FtbConnectionStats;
+  compareEventHandles(a: Buffer, b: Buffer): boolean;
+  eventHandleOf(record: Buffer): Buffer | null;
+}
+
+export const FtbClientNativeClass = binding.FtbClientNative as FtbClientNativeClass;

@@ -10,5 +10,11 @@ Napi::Value LocateCriuBinding(const Napi::CallbackInfo& info);
 // checkpoint(options) -> Promise<result>; restart(options) -> Promise<result> (request_binding.cc)
 Napi::Value CheckpointBinding(const Napi::CallbackInfo& info);
 Napi::Value RestartBinding(const Napi::CallbackInfo& info);
+// probeEngine(options) -> Promise<capabilities>: the engine selection without a request
+Napi::Value ProbeEngineBinding(const Napi::CallbackInfo& info);
+
+// eventPayload(kind, handle, errno?) -> Buffer(368); publisherStats() (payload_binding.cc)
+Napi::Value EventPayloadBinding(const Napi::CallbackInfo& info);
+Napi::Value PublisherStatsBinding(const Napi::CallbackInfo& info);
 
 }  // namespace crftb::cr

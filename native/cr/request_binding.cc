@@ -199,4 +199,30 @@ Napi::Value RestartBinding(const Napi::CallbackInfo& info) {
       });
 }
 
+Napi::Value ProbeEngineBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Options o(info);
+  const std::string name = o.String("engine", "auto");
+  const EngineConfig criu = o.Criu();
+  EngineConfig blcr;
+  blcr.library = o.String("libcr");
+  return Queue<Capabilities>(
+      env, "crftb.probeEngine",
+      [name, criu, blcr](Capabilities* caps) {
+        std::unique_ptr<Engine> engine;
+        return SelectEngine(name, criu, blcr, &engine, caps);
+      },
+      [](Napi::Env env, const Capabilities& caps) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("engine", caps.engine);
+        out.Set("version", caps.version);
+        out.Set("library", caps.library);
+        out.Set("selfCheckpoint", caps.self_checkpoint);
+        out.Set("incremental", caps.incremental);
+        out.Set("directoryImages", caps.directory_images);
+        out.Set("publishesFtb", caps.publishes_ftb);
+        return out;
+      });
+}
+
 }  // namespace crftb::cr

@@ -1,11 +1,492 @@
+// JS face of the FTB client (client.h): `binding.FtbClientNative`. Blocking steps (connect,
+// disconnect) run in AsyncWorkers; publish/subscribe/poll are non-blocking and run inline.
+// Callback events travel from the I/O thread to JS through one ThreadSafeFunction per client:
+// the I/O thread appends to a bounded batch and issues at most one NonBlockingCall at a time (a
+// full batch drops and counts, never blocks the I/O thread). The TSFN is unref'd unless the TS
+// layer has live listeners.
 #include "ftb/client_binding.h"
 
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "ftb/client.h"
+#include "ftb/codes.h"
+#include "ftb/js_codec.h"
 #include "ftb/rules_binding.h"
 
 namespace crftb::ftb {
+namespace {
+
+constexpr size_t kDefaultCallbackQueue = 65536;
+
+class FtbClientNative;
+
+// Per JS environment (main thread, each worker): the class constructor. Kept in a map rather
+// than in the env's single instance-data slot, which other subsystems may use.
+struct EnvClients {
+  Napi::FunctionReference ctor;
+};
+std::mutex envs_mu;
+std::map<napi_env, EnvClients*> envs;
+
+EnvClients* ClientsOf(napi_env env) {
+  std::lock_guard<std::mutex> lock(envs_mu);
+  auto it = envs.find(env);
+  return it == envs.end() ? nullptr : it->second;
+}
+
+// A received event as JS sees it: a 1336-byte wire::Message holding the event, the publisher's
+// location (src.location) and extension (src.client.ext); lib/ftb/client.ts decodes fields
+// lazily with the offsets the addon reports (ftbRules.layout()), so no layout is restated in TS.
+void AppendCompact(const ReceivedEvent& r, std::vector<uint8_t>* out) {
+  wire::Message m;
+  memset(&m, 0, sizeof(m));
+  m.msg_type = wire::kNotify;
+  m.src.location = r.source;
+  m.src.client.ext = r.client_extension;
+  m.event = r.event;
+  const auto* bytes = reinterpret_cast<const uint8_t*>(&m);
+  out->insert(out->end(), bytes, bytes + sizeof(m));
+}
+
+// Events waiting for the JS thread. The I/O thread appends; one TSFN call at a time carries the
+// whole batch, so a burst costs one wake-up of the event loop, not one per event.
+struct Batch {
+  std::mutex mu;
+  std::vector<uint8_t> bytes;
+  std::vector<uint32_t> ids;
+  bool readable = false;     // the polling queue got something
+  bool call_pending = false;
+  size_t limit = 0;          // events per batch before new ones are dropped
+};
+
+std::string StringOption(Napi::Object o, const char* key, const std::string& fallback = "") {
+  if (!o.Has(key) || o.Get(key).IsUndefined() || o.Get(key).IsNull()) return fallback;
+  return o.Get(key).ToString().Utf8Value();
+}
+
+std::optional<int> IntOption(Napi::Object o, const char* key) {
+  if (!o.Has(key) || !o.Get(key).IsNumber()) return std::nullopt;
+  return o.Get(key).ToNumber().Int32Value();
+}
+
+class ConnectWorker;
+class CloseWorker;
+
+class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(
+        env, "FtbClientNative",
+        {StaticMethod("connect", &FtbClientNative::Connect),
+         StaticMethod("connectionStats", &FtbClientNative::ConnectionStatsJs),
+         StaticMethod("compareEventHandles", &FtbClientNative::CompareHandles),
+         StaticMethod("eventHandleOf", &FtbClientNative::HandleOf),
+         InstanceMethod("declare", &FtbClientNative::Declare),
+         InstanceMethod("declareSchemaFile", &FtbClientNative::DeclareSchemaFile),
+         InstanceMethod("publish", &FtbClientNative::Publish),
+         InstanceMethod("subscribe", &FtbClientNative::Subscribe),
+         InstanceMethod("poll", &FtbClientNative::Poll),
+         InstanceMethod("unsubscribe", &FtbClientNative::Unsubscribe),
+         InstanceMethod("close", &FtbClientNative::Close),
+         InstanceMethod("stats", &FtbClientNative::Stats),
+         InstanceMethod("ref", &FtbClientNative::Ref),
+         InstanceMethod("unref", &FtbClientNative::Unref)});
+  }
+
+  FtbClientNative(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FtbClientNative>(info) {
+    // new FtbClientNative(external<shared_ptr<Client>>, onEvent, callbackQueueLimit)
+    auto* client = info[0].As<Napi::External<std::shared_ptr<Client>>>().Data();
+    client_ = *client;
+    size_t limit = info[2].IsNumber() ? info[2].ToNumber().Uint32Value() : kDefaultCallbackQueue;
+    tsfn_ = Napi::ThreadSafeFunction::New(info.Env(), info[1].As<Napi::Function>(),
+                                          "crftb-ftb-events", 0, 1);
+    tsfn_.Unref(info.Env());
+    batch_ = std::make_shared<Batch>();
+    batch_->limit = limit == 0 ? 1 : limit;
+    // Registered after the TSFN, so it runs before the TSFN's own teardown: at process or worker
+    // exit the client is disconnected (I/O thread joined) while its TSFN is still valid.
+    cleanup_ = info.Env().AddCleanupHook(&FtbClientNative::OnEnvCleanup, this);
+    has_cleanup_ = true;
+    Napi::ThreadSafeFunction tsfn = tsfn_;
+    std::shared_ptr<Batch> batch = batch_;
+    client_->SetPollReady([tsfn, batch](const ReceivedEvent&) mutable {
+      std::lock_guard<std::mutex> lock(batch->mu);
+      batch->readable = true;
+      Schedule(tsfn, batch);
+      return true;
+    });
+  }
+
+  // Called with batch->mu held, on the I/O thread: one TSFN call in flight at most.
+  static void Schedule(Napi::ThreadSafeFunction& tsfn, const std::shared_ptr<Batch>& batch) {
+    if (batch->call_pending) return;
+    batch->call_pending = true;
+    std::shared_ptr<Batch> keep = batch;
+    napi_status s = tsfn.NonBlockingCall(static_cast<int*>(nullptr), [keep](Napi::Env env, Napi::Function fn, int*) {
+      std::vector<uint8_t> bytes;
+      std::vector<uint32_t> ids;
+      bool readable;
+      {
+        std::lock_guard<std::mutex> lock(keep->mu);
+        bytes.swap(keep->bytes);
+        ids.swap(keep->ids);
+        readable = keep->readable;
+        keep->readable = false;
+        keep->call_pending = false;
+      }
+      if (env == nullptr) return;
+      Napi::Value events = env.Null();
+      Napi::Value subs = env.Null();
+      if (!ids.empty()) {
+        events = Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+        auto array = Napi::Uint32Array::New(env, ids.size());
+        memcpy(array.Data(), ids.data(), ids.size() * sizeof(uint32_t));
+        subs = array;
+      }
+      fn.Call({subs, events, Napi::Boolean::New(env, readable)});
+    });
+    if (s != napi_ok) {
+      batch->call_pending = false;
+      batch->bytes.clear();
+      batch->ids.clear();
+    }
+  }
+
+  ~FtbClientNative() override {
+    if (has_cleanup_) cleanup_.Remove(Env());
+    has_cleanup_ = false;
+    Shutdown();
+  }
+
+  static void OnEnvCleanup(FtbClientNative* self) {
+    self->has_cleanup_ = false;
+    self->Shutdown();
+  }
+
+  // Disconnects (if still connected) and releases the TSFN; safe to call twice.
+  void Shutdown() {
+    if (client_) {
+      client_->Disconnect();
+      client_.reset();
+    }
+    if (!released_) {
+      released_ = true;
+      tsfn_.Release();
+    }
+  }
+
+  // close(): the CloseWorker disconnects, then releases the TSFN it takes over from here — in
+  // that order, so no I/O-thread callback can touch a released TSFN.
+  void HandOver(std::shared_ptr<Client>* client, std::optional<Napi::ThreadSafeFunction>* tsfn) {
+    *client = std::move(client_);
+    client_.reset();
+    if (!released_) {
+      released_ = true;
+      *tsfn = tsfn_;
+    }
+  }
+
+ private:
+  Client& Live(Napi::Env env) {
+    if (!client_) Throw(env, CodeFailure(kErrInvalidHandle, "this FTB client is closed"));
+    return *client_;
+  }
+
+  static Napi::Value Connect(const Napi::CallbackInfo& info);
+  static Napi::Value ConnectionStatsJs(const Napi::CallbackInfo& info) {
+    ConnectionStats s = Client::ProcessConnection();
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("connected", s.connected);
+    o.Set("fd", s.fd);
+    o.Set("agent", s.agent);
+    o.Set("reconnects", static_cast<double>(s.reconnects));
+    o.Set("losses", static_cast<double>(s.losses));
+    o.Set("backlogBytes", static_cast<double>(s.backlog_bytes));
+    return o;
+  }
+
+  static Napi::Value CompareHandles(const Napi::CallbackInfo& info) {
+    auto a = info[0].As<Napi::Buffer<uint8_t>>();
+    auto b = info[1].As<Napi::Buffer<uint8_t>>();
+    if (a.Length() != sizeof(wire::EventHandle) || b.Length() != sizeof(wire::EventHandle)) {
+      Throw(info.Env(), CodeFailure(kErrInvalidHandle, "event handles are 360 bytes"));
+    }
+    wire::EventHandle x, y;
+    memcpy(&x, a.Data(), sizeof(x));
+    memcpy(&y, b.Data(), sizeof(y));
+    return Napi::Boolean::New(info.Env(), EventHandlesEqual(x, y));
+  }
+
+  // eventHandleOf(compact 1336-byte event) → 360-byte handle, or null (event space unusable)
+  static Napi::Value HandleOf(const Napi::CallbackInfo& info) {
+    auto bytes = info[0].As<Napi::Buffer<uint8_t>>();
+    if (bytes.Length() != sizeof(wire::Message)) {
+      ThrowCoded(info.Env(), "ERR_INVALID_ARG_VALUE", "a received event is 1336 bytes");
+    }
+    wire::Message m;
+    memcpy(&m, bytes.Data(), sizeof(m));
+    wire::EventHandle handle;
+    if (!EventHandleFromReceived(m.event, m.src.location, m.src.client.ext, &handle).ok()) {
+      return info.Env().Null();
+    }
+    return Napi::Buffer<uint8_t>::Copy(info.Env(), reinterpret_cast<const uint8_t*>(&handle),
+                                       sizeof(handle));
+  }
+
+  Napi::Value Declare(const Napi::CallbackInfo& info) {
+    Napi::Array list = info[0].As<Napi::Array>();
+    std::vector<EventDeclaration> events;
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      Napi::Object e = list.Get(i).As<Napi::Object>();
+      events.push_back({StringOption(e, "name"), StringOption(e, "severity")});
+    }
+    Failure f = Live(info.Env()).Declare(events);
+    if (!f.ok()) Throw(info.Env(), f);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value DeclareSchemaFile(const Napi::CallbackInfo& info) {
+    Failure f = Live(info.Env()).DeclareSchemaFile(info[0].ToString());
+    if (!f.ok()) Throw(info.Env(), f);
+    return info.Env().Undefined();
+  }
+
+  // publish(name, eventType, payload?) → 360-byte event handle
+  Napi::Value Publish(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint8_t* data = nullptr;
+    size_t length = 0;
+    if (info[2].IsBuffer()) {
+      auto payload = info[2].As<Napi::Buffer<uint8_t>>();
+      data = payload.Data();
+      length = payload.Length();
+    }
+    wire::EventHandle handle;
+    Failure f = Live(env).Publish(info[0].ToString(), info[1].ToNumber().Int32Value(), data,
+                                  length, &handle);
+    if (!f.ok()) Throw(env, f);
+    return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(&handle),
+                                       sizeof(handle));
+  }
+
+  // subscribe(text, withCallback) → subscription id
+  Napi::Value Subscribe(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    SubscribeCallback callback;
+    if (info[1].ToBoolean()) {
+      Napi::ThreadSafeFunction tsfn = tsfn_;
+      std::shared_ptr<Batch> batch = batch_;
+      callback = [tsfn, batch](const ReceivedEvent& event) mutable {
+        std::lock_guard<std::mutex> lock(batch->mu);
+        if (batch->ids.size() >= batch->limit) return false;  // JS is not keeping up: drop, count
+        AppendCompact(event, &batch->bytes);
+        batch->ids.push_back(static_cast<uint32_t>(event.subscription_id));
+        Schedule(tsfn, batch);
+        return true;
+      };
+    }
+    uint64_t id = 0;
+    Failure f = Live(env).Subscribe(info[0].ToString(), std::move(callback), &id);
+    if (!f.ok() && id == 0) Throw(env, f);
+    if (!f.ok()) {  // stored locally (re-sent after reconnect) but not sent now: report both
+      Napi::Error e = ToJsError(env, f);
+      e.Set("subscriptionId", Napi::Number::New(env, static_cast<double>(id)));
+      throw e;
+    }
+    return Napi::Number::New(env, static_cast<double>(id));
+  }
+
+  Napi::Value Poll(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ReceivedEvent event;
+    Failure f = Live(env).Poll(static_cast<uint64_t>(info[0].ToNumber().Int64Value()), &event);
+    if (f.errnum == kGotNoEvent) return env.Null();
+    if (!f.ok()) Throw(env, f);
+    std::vector<uint8_t> bytes;
+    AppendCompact(event, &bytes);
+    return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+  }
+
+  Napi::Value Unsubscribe(const Napi::CallbackInfo& info) {
+    Failure f = Live(info.Env()).Unsubscribe(static_cast<uint64_t>(info[0].ToNumber().Int64Value()));
+    if (!f.ok()) Throw(info.Env(), f);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info);
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    if (!client_) {
+      o.Set("closed", true);
+      return o;
+    }
+    ClientStats s = client_->Stats();
+    o.Set("closed", false);
+    o.Set("published", static_cast<double>(s.published));
+    o.Set("received", static_cast<double>(s.received));
+    o.Set("callbackDelivered", static_cast<double>(s.callback_delivered));
+    o.Set("callbackDropped", static_cast<double>(s.callback_dropped));
+    o.Set("pollQueued", static_cast<double>(s.poll_queued));
+    o.Set("pollDropped", static_cast<double>(s.poll_dropped));
+    o.Set("discarded", static_cast<double>(s.discarded));
+    o.Set("pollQueueLength", static_cast<double>(s.poll_queue_length));
+    o.Set("pollQueueCapacity", static_cast<double>(s.poll_queue_capacity));
+    return o;
+  }
+
+  Napi::Value Ref(const Napi::CallbackInfo& info) {
+    if (!released_) tsfn_.Ref(info.Env());
+    return info.Env().Undefined();
+  }
+  Napi::Value Unref(const Napi::CallbackInfo& info) {
+    if (!released_) tsfn_.Unref(info.Env());
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<Client> client_;
+  Napi::ThreadSafeFunction tsfn_;
+  bool released_ = false;
+  std::shared_ptr<Batch> batch_;
+  Napi::Env::CleanupHook<void (*)(FtbClientNative*), FtbClientNative> cleanup_;
+  bool has_cleanup_ = false;
+};
+
+
+class ConnectWorker : public Napi::AsyncWorker {
+ public:
+  ConnectWorker(Napi::Env env, ClientInfo info, ConnectOptions options, Napi::Function ctor,
+                Napi::Function on_event, uint32_t queue_limit)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
+        info_(std::move(info)), options_(std::move(options)), queue_limit_(queue_limit) {
+    ctor_ = Napi::Persistent(ctor);
+    on_event_ = Napi::Persistent(on_event);
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { failure_ = Client::Connect(info_, options_, &client_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (!failure_.ok()) {
+      deferred_.Reject(ToJsError(env, failure_).Value());
+      return;
+    }
+    auto external = Napi::External<std::shared_ptr<Client>>::New(env, &client_);
+    Napi::Object obj = ctor_.New({external, on_event_.Value(), Napi::Number::New(env, queue_limit_)});
+    deferred_.Resolve(obj);
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  ClientInfo info_;
+  ConnectOptions options_;
+  uint32_t queue_limit_;
+  Napi::FunctionReference ctor_;
+  Napi::FunctionReference on_event_;
+  std::shared_ptr<Client> client_;
+  Failure failure_;
+};
+
+// connect(clientInfo, options, onEvent) → Promise<FtbClientNative>
+Napi::Value FtbClientNative::Connect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object ci = info[0].As<Napi::Object>();
+  Napi::Object op = info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
+  ClientInfo client;
+  client.event_space = StringOption(ci, "eventSpace");
+  client.client_name = StringOption(ci, "clientName");
+  client.jobid = StringOption(ci, "jobId");
+  client.subscription_style = StringOption(ci, "subscriptionStyle", "FTB_SUBSCRIPTION_NONE");
+  client.polling_queue_len = IntOption(ci, "pollingQueueLength").value_or(0);
+  ConnectOptions options;
+  if (op.Has("agentHost") && op.Get("agentHost").IsString()) options.agent_host = StringOption(op, "agentHost");
+  options.agent_port = IntOption(op, "agentPort");
+  options.config.bootstrap_port = IntOption(op, "bootstrapPort");
+  if (op.Has("bootstrapServer") && op.Get("bootstrapServer").IsString()) {
+    options.config.bootstrap_server = StringOption(op, "bootstrapServer");
+  }
+  if (op.Has("configFile") && op.Get("configFile").IsString()) {
+    options.config.config_file = StringOption(op, "configFile");
+  }
+  options.connect_timeout_ms = IntOption(op, "connectTimeoutMs").value_or(options.connect_timeout_ms);
+  if (op.Has("reconnect")) options.reconnect = op.Get("reconnect").ToBoolean();
+  options.reconnect_initial_ms = IntOption(op, "reconnectInitialMs").value_or(options.reconnect_initial_ms);
+  options.reconnect_max_ms = IntOption(op, "reconnectMaxMs").value_or(options.reconnect_max_ms);
+  options.host_address = StringOption(op, "hostAddress");
+  if (auto backlog = IntOption(op, "sendBacklogBytes")) options.send_backlog_bytes = *backlog;
+  const uint32_t queue_limit = IntOption(op, "callbackQueueLimit").value_or(kDefaultCallbackQueue);
+  auto* worker = new ConnectWorker(env, client, options, ClientsOf(env)->ctor.Value(),
+                                   info[2].As<Napi::Function>(), queue_limit);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+class CloseWorker : public Napi::AsyncWorker {
+ public:
+  CloseWorker(Napi::Env env, std::shared_ptr<Client> client,
+              std::optional<Napi::ThreadSafeFunction> tsfn)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
+        client_(std::move(client)), tsfn_(tsfn) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { failure_ = client_->Disconnect(); }
+  void OnOK() override {
+    client_.reset();
+    if (tsfn_) tsfn_->Release();
+    if (failure_.ok() || failure_.code == "FTB_ERR_NETWORK_GENERAL") {
+      deferred_.Resolve(Env().Undefined());  // local cleanup is done either way
+    } else {
+      deferred_.Reject(ToJsError(Env(), failure_).Value());
+    }
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<Client> client_;
+  std::optional<Napi::ThreadSafeFunction> tsfn_;
+  Failure failure_;
+};
+
+Napi::Value FtbClientNative::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!client_) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Resolve(env.Undefined());
+    return d.Promise();
+  }
+  std::shared_ptr<Client> client;
+  std::optional<Napi::ThreadSafeFunction> tsfn;
+  HandOver(&client, &tsfn);
+  auto* worker = new CloseWorker(env, std::move(client), tsfn);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+}  // namespace
 
 void RegisterClientBinding(Napi::Env env, Napi::Object exports) {
   RegisterRulesBinding(env, exports);
+  Napi::Function ctor = FtbClientNative::Init(env);
+  auto* clients = new EnvClients();
+  clients->ctor = Napi::Persistent(ctor);
+  {
+    std::lock_guard<std::mutex> lock(envs_mu);
+    envs[env] = clients;
+  }
+  napi_env raw = env;
+  env.AddCleanupHook([clients, raw]() {
+    {
+      std::lock_guard<std::mutex> lock(envs_mu);
+      envs.erase(raw);
+    }
+    clients->ctor.Reset();
+    delete clients;
+  });
+  exports.Set("FtbClientNative", ctor);
 }
 
 }  // namespace crftb::ftb

@@ -200,6 +200,22 @@ Failure ReadFull(int fd, void* data, size_t length, int64_t deadline_ms, bool* c
   return Failure::None();
 }
 
+Failure SendSome(int fd, const void* data, size_t length, size_t* sent) {
+  *sent = 0;
+  const char* p = static_cast<const char*>(data);
+  while (*sent < length) {
+    ssize_t n = send(fd, p + *sent, length - *sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      *sent += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Failure::None();
+    return Failure::FromErrno(n < 0 ? errno : EPIPE, "writing to FTB peer");
+  }
+  return Failure::None();
+}
+
 Failure ReadSome(int fd, void* data, size_t capacity, size_t* got) {
   *got = 0;
   for (;;) {

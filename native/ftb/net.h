@@ -68,6 +68,9 @@ Failure WriteFull(int fd, const void* data, size_t length, int64_t deadline_ms);
 // message saying the peer closed the connection; *clean_eof tells the two apart when given.
 Failure ReadFull(int fd, void* data, size_t length, int64_t deadline_ms,
                  bool* clean_eof = nullptr);
+// Sends what the socket takes now without waiting (MSG_DONTWAIT|MSG_NOSIGNAL, EINTR retried);
+// *sent may be anything from 0 to length. Errors other than EAGAIN are failures.
+Failure SendSome(int fd, const void* data, size_t length, size_t* sent);
 // Reads what is available now (0 bytes when nothing is). EOF → ECONNRESET.
 Failure ReadSome(int fd, void* data, size_t capacity, size_t* got);
 

@@ -1,3 +1,45 @@
-import { Command, notYet } from '../command';
+import { Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE, printError } from '../command';
+import { restartDetailed, RestartOptions } from '../../cr';
 
-export const restart: Command = notYet('restart');
+export const restart: Command = {
+  summary: 'Restart processes from a checkpoint (BLCR cr_restart); prints the restored pids',
+  usage: [
+    'Usage: crftb restart (--dir DIR | --file FILE) [--engine auto|criu|blcr] [--timeout MS] [--no-ftb] [--json]',
+    '',
+    'The restored processes run detached from this command, with the pids they had.',
+  ].join('\n'),
+  async run(args) {
+    const options: RestartOptions = {};
+    let json = false;
+    for (let i = 0; i < args.length; i += 1) {
+      const a = args[i];
+      const next = args[i + 1];
+      if ((a === '--dir' || a === '--file' || a === '--engine' || a === '--timeout') && next === undefined) {
+        process.stderr.write(`crftb restart: ${a} needs a value\n${this.usage}\n`);
+        return EXIT_USAGE;
+      }
+      if (a === '--dir') options.dir = args[++i];
+      else if (a === '--file') options.file = args[++i];
+      else if (a === '--engine') options.engine = args[++i] as RestartOptions['engine'];
+      else if (a === '--timeout') options.timeoutMs = Number(args[++i]);
+      else if (a === '--no-ftb') options.ftb = false;
+      else if (a === '--json') json = true;
+      else {
+        process.stderr.write(`crftb restart: unknown option ${a}\n${this.usage}\n`);
+        return EXIT_USAGE;
+      }
+    }
+    if (!options.dir && !options.file) {
+      process.stderr.write(`crftb restart: pass --dir or --file\n${this.usage}\n`);
+      return EXIT_USAGE;
+    }
+    try {
+      const result = await restartDetailed(options);
+      process.stdout.write(json ? `${JSON.stringify(result)}\n` : `restarted ${result.pids.join(' ')} with ${result.engine} in ${result.seconds.toFixed(3)} s\n`);
+      return EXIT_OK;
+    } catch (error) {
+      printError(error);
+      return EXIT_FAILED;
+    }
+  },
+};

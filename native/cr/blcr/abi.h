@@ -17,7 +17,8 @@ using Handle = unsigned long;
 
 constexpr int kArgsVersion = 1;  // CR_CHECKPOINT_ARGS_VERSION == CR_RESTART_ARGS_VERSION
 
-enum Scope : int { kScopeProc = 0, kScopePgrp = 1, kScopeSess = 2, kScopeTree = 3 };
+// cr_scope_t: CR_SCOPE_PROC, _PGRP, _SESS, _TREE.
+constexpr int kScopeProc = 0, kScopePgrp = 1, kScopeSess = 2, kScopeTree = 3;
 
 // cr_checkpoint_args_t
 struct CheckpointArgs {

@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -22,7 +23,7 @@ namespace crftb::cr::criu {
 
 namespace {
 
-constexpr int kLogLevel = 4;  // CRIU_LOG_DEBUG: the log is the only diagnosis a failed dump gets
+constexpr int kLogLevel = 2;  // CRIU_LOG_WARN, the CLI's default: debug logging slows big dumps
 
 // What a libcriu call leaves behind. Shared by the request thread and the Pending handle, so a
 // handle abandoned at its deadline can be destroyed while libcriu is still working.
@@ -184,10 +185,23 @@ class CriuEngine : public Engine {
     if (Failure f = LoadLibCriu(config_.library, &lib_); !f.ok()) return f;
     if (config_.service.empty())
       return Failure::Coded("ENOSYS", "no criu binary for libcriu's service; run scripts/provision-criu.sh or set CRFTB_CRIU", ENOSYS);
-    Opts* opts = nullptr;
-    if (Failure f = NewOpts(lib_, config_.service, -1, "", &opts); !f.ok()) return f;
-    int version = lib_->get_version(opts);
-    lib_->free_opts(opts);
+    // Asking the version starts a CRIU service; do it once per service binary, not per request.
+    static std::mutex mutex;
+    static std::map<std::string, int> versions;
+    int version;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      auto it = versions.find(config_.service);
+      if (it != versions.end()) {
+        version = it->second;
+      } else {
+        Opts* opts = nullptr;
+        if (Failure f = NewOpts(lib_, config_.service, -1, "", &opts); !f.ok()) return f;
+        version = lib_->get_version(opts);
+        lib_->free_opts(opts);
+        if (version > 0) versions[config_.service] = version;
+      }
+    }
     if (version <= 0)
       return Failure::Coded("ENOSYS", "the CRIU service " + config_.service + " did not answer (" +
                                           strerror(version < 0 ? -version : EIO) +

@@ -1,0 +1,27 @@
+// Bench target: holds a heap of argv[3] MiB (every page written), and on each SIGUSR2 checkpoints
+// itself into argv[2]/self (incrementally after the first), appending {wallMs, seconds, bytes,
+// incremental} to argv[2]/status.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const { checkpoint } = require(path.join(__dirname, '..', 'dist'));
+
+const [work, mib] = [process.argv[2], Number(process.argv[3])];
+const heap = Buffer.alloc(mib * 1024 * 1024);
+for (let i = 0; i < heap.length; i += 4096) heap[i] = (i >> 12) & 0xff || 1;
+let tick = 0;
+setInterval(() => {
+  heap[(++tick * 4096) % heap.length] ^= 1; // a few dirty pages between checkpoints
+}, 10);
+const status = (o) => fs.appendFileSync(path.join(work, 'status'), `${JSON.stringify(o)}\n`);
+process.on('SIGUSR2', async () => {
+  const start = process.hrtime.bigint();
+  try {
+    const r = await checkpoint({ dir: path.join(work, 'self'), incremental: true, ftb: false });
+    if (r.restarted) return;
+    status({ wallMs: Number(process.hrtime.bigint() - start) / 1e6, seconds: r.seconds, bytes: r.bytes, incremental: r.incremental });
+  } catch (e) {
+    status({ error: `${e.code}: ${e.message}` });
+  }
+});
+status({ ready: true });

@@ -1,0 +1,91 @@
+// Shared pieces of the FTB benches: a `crftb agent` child process, a publisher child process
+// (this file run as a script), percentiles, and the real FTB 0.6.2 figures from perf.md.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const root = path.join(here, '..');
+const require = createRequire(import.meta.url);
+export const crftb = require(path.join(root, 'dist', 'index.js'));
+
+/** Starts `crftb agent` on a free port; resolves { port, stop }. */
+export async function startAgentProcess() {
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'crftb.js'), 'agent', '--port', '0', '--advertise', '127.0.0.1', '--standalone', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: child.stdout });
+  const port = await new Promise((resolve, reject) => {
+    lines.on('line', (l) => {
+      const j = JSON.parse(l);
+      if (j.event === 'listening') resolve(j.address.port);
+    });
+    child.on('exit', (code) => reject(new Error(`agent exited (${code})`)));
+  });
+  return { port, stop: () => new Promise((r) => { child.on('exit', r); child.kill('SIGTERM'); }) };
+}
+
+/** Runs the publisher child: resolves with its summary line once it has published `count` events. */
+export function runPublisher(port, rate, count, startDelayMs = 300) {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'publish', String(port), String(rate), String(count), String(startDelayMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    readline.createInterface({ input: child.stdout }).on('line', (l) => resolve(JSON.parse(l)));
+    child.on('exit', (code) => code !== 0 && reject(new Error(`publisher exited (${code})`)));
+  });
+}
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export const realFtb = {
+  note: 'real FTB 0.6.2 on this machine kind, from /work/shared/ftb/perf.md (not re-measured here)',
+  latency: { 20: { p50: '176-230 us', p99: '242-391 us' }, 1000: { p50: '18.2 ms', p99: '35-37 ms' } },
+  throughput: 'callback subscriber 91k-109k events/s received (publisher 108k-117k/s)',
+};
+
+// ---- publisher child ------------------------------------------------------------------------
+async function publish(port, rate, count, startDelayMs) {
+  const client = await crftb.FtbClient.connect({ eventSpace: 'BENCH.PERF.PUB', clientName: 'bpub' }, { agentHost: '127.0.0.1', agentPort: port });
+  client.declare([{ name: 'BENCH_EV', severity: 'info' }]);
+  await new Promise((r) => setTimeout(r, startDelayMs));
+  const payload = Buffer.alloc(12);
+  let retries = 0;
+  const started = process.hrtime.bigint();
+  const intervalNs = rate > 0 ? BigInt(Math.round(1e9 / rate)) : 0n;
+  for (let i = 0; i < count; i++) {
+    if (intervalNs > 0n) {
+      const due = started + intervalNs * BigInt(i);
+      for (;;) {
+        const left = due - process.hrtime.bigint();
+        if (left <= 0n) break;
+        if (left > 2000000n) await new Promise((r) => setTimeout(r, Number(left / 1000000n) - 1));
+      }
+    }
+    for (;;) {
+      payload.writeBigUInt64LE(process.hrtime.bigint(), 0);
+      payload.writeUInt32LE(i, 8);
+      try {
+        client.publish('BENCH_EV', { payload });
+        break;
+      } catch (error) {
+        if (error.code !== 'FTB_ERR_NETWORK_GENERAL') throw error;
+        retries++; // the agent has not taken our backlog yet: back-pressure, try again
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await new Promise((r) => setTimeout(r, 200));
+  await client.close();
+  process.stdout.write(`${JSON.stringify({ published: count, seconds, rate: count / seconds, retries })}\n`);
+}
+
+if (process.argv[2] === 'publish') {
+  const [port, rate, count, delay] = process.argv.slice(3).map(Number);
+  publish(port, rate, count, delay).catch((e) => {
+    process.stderr.write(`${e.stack}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,38 @@
+// Sustained events/s through the project's agent: an unthrottled publisher process, a callback
+// subscriber (this process); perf.md's method: rate = (received - 1) / (last - first receive).
+// Run: npm run build:ts && node bench/ftb-throughput.mjs [events]
+import { crftb, realFtb, runPublisher, startAgentProcess } from './ftb-bench-common.mjs';
+
+const count = Number(process.argv[2] ?? 200000);
+const agent = await startAgentProcess();
+const sub = await crftb.FtbClient.connect(
+  { eventSpace: 'BENCH.PERF.SUB', clientName: 'bsubc', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
+  { agentHost: '127.0.0.1', agentPort: agent.port, callbackQueueLimit: 1 << 20 },
+);
+const subscription = sub.subscribe('event_space=BENCH.PERF.PUB,event_name=BENCH_EV');
+let received = 0;
+let first = 0n;
+let last = 0n;
+let outOfOrder = 0;
+let expected = 0;
+subscription.on('event', (e) => {
+  last = process.hrtime.bigint();
+  if (received === 0) first = last;
+  received++;
+  const i = e.payload.readUInt32LE(8);
+  if (i !== expected) outOfOrder++;
+  expected = i + 1;
+});
+
+const pub = await runPublisher(agent.port, 0, count);
+const deadline = Date.now() + 10000;
+while (received < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+const seconds = Number(last - first) / 1e9;
+const stats = sub.stats();
+console.log('FTB sustained throughput (crftb client + crftb agent, 3 processes, loopback)');
+console.log(`  published ${pub.published} in ${pub.seconds.toFixed(2)} s (${Math.round(pub.rate)} events/s, ${pub.retries} back-pressure retries)`);
+console.log(`  received ${received}/${count} (${count - received} lost, ${outOfOrder} gaps), ${Math.round((received - 1) / seconds)} events/s at the subscriber`);
+console.log(`  subscriber stats: callbackDropped ${stats.callbackDropped}, discarded ${stats.discarded}`);
+console.log(`  real FTB 0.6.2: ${realFtb.throughput}  (${realFtb.note})`);
+await sub.close();
+await agent.stop();

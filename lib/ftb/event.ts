@@ -1,0 +1,136 @@
+// Received events: a view over the 1336-byte record the addon hands over (a wire message whose
+// src holds the publisher's location and extension). Fields decode on first access, at the
+// offsets the addon reports for its own structs, so the layout is stated only in native/ftb/wire.h.
+import { ftbRules, FtbClientNativeClass } from './native';
+import type { FtbEvent } from './types';
+
+export const RECORD_SIZE = 1336;
+
+let fields: Record<string, [number, number]> | null = null;
+function at(name: string): [number, number] {
+  fields ??= ftbRules.layout().Message.fields;
+  return fields[name];
+}
+
+/** FTB_event_handle_t: 360 bytes, travels at the start of type-2 payloads. */
+export class FtbEventHandle {
+  constructor(readonly bytes: Buffer) {
+    if (bytes.length !== 360) {
+      const error = new Error('an FTB event handle is 360 bytes') as Error & { code: string; errno: number };
+      error.code = 'FTB_ERR_INVALID_HANDLE';
+      error.errno = -9;
+      throw error;
+    }
+  }
+  private get decoded(): Record<string, string | number | Buffer> {
+    return ftbRules.decode('eventHandle', this.bytes);
+  }
+  get eventName(): string {
+    return this.decoded.event_name as string;
+  }
+  get severity(): string {
+    return this.decoded.severity as string;
+  }
+  get seqnum(): number {
+    return this.decoded.seqnum as number;
+  }
+  get space(): string {
+    const d = this.decoded;
+    return `${d['client.region']}.${d['client.comp_cat']}.${d['client.comp']}`;
+  }
+  get clientName(): string {
+    return this.decoded['client.client_name'] as string;
+  }
+  get sourceHost(): string {
+    return this.decoded['location.hostname'] as string;
+  }
+  get sourcePid(): number {
+    return this.decoded['location.pid'] as number;
+  }
+  /** FTB_Compare_event_handles() == FTB_SUCCESS. */
+  equals(other: FtbEventHandle | Buffer): boolean {
+    return FtbClientNativeClass.compareEventHandles(this.bytes, other instanceof FtbEventHandle ? other.bytes : other);
+  }
+}
+
+export interface FtbReceivedEvent extends Omit<FtbEvent, 'handle'> {
+  handle: FtbEventHandle | null;
+  /** The raw received-event record (1336 bytes). */
+  readonly record: Buffer;
+}
+
+export class ReceivedEvent implements FtbReceivedEvent {
+  constructor(readonly record: Buffer) {}
+
+  private str(name: string): string {
+    const [offset, size] = at(name);
+    const end = this.record.indexOf(0, offset);
+    return this.record.toString('utf8', offset, end < 0 || end > offset + size ? offset + size : end);
+  }
+  private int(name: string): number {
+    const [offset, size] = at(name);
+    if (size === 1) return this.record.readUInt8(offset);
+    if (size === 2) return this.record.readUInt16LE(offset);
+    return this.record.readInt32LE(offset);
+  }
+
+  get region(): string {
+    return this.str('event.region');
+  }
+  get category(): string {
+    return this.str('event.comp_cat');
+  }
+  get component(): string {
+    return this.str('event.comp');
+  }
+  get space(): string {
+    return `${this.region}.${this.category}.${this.component}`;
+  }
+  get name(): string {
+    return this.str('event.event_name');
+  }
+  get severity(): string {
+    return this.str('event.severity');
+  }
+  get clientName(): string {
+    return this.str('event.client_name');
+  }
+  get jobId(): string {
+    return this.str('event.client_jobid');
+  }
+  get hostname(): string {
+    return this.str('event.hostname');
+  }
+  get clientExtension(): number {
+    return this.int('src.client.ext');
+  }
+  get sourceHost(): string {
+    return this.str('src.location.hostname');
+  }
+  get sourcePid(): number {
+    return this.int('src.location.pid');
+  }
+  get sourceStartTime(): string {
+    return this.str('src.location.pid_starttime');
+  }
+  get seqnum(): number {
+    return this.int('event.seqnum');
+  }
+  get eventType(): number {
+    return this.int('event.event_type');
+  }
+  /** All 368 payload bytes (a view of the record). */
+  get payload(): Buffer {
+    const [offset, size] = at('event.payload');
+    return this.record.subarray(offset, offset + size);
+  }
+  /** FTB_Get_event_handle; null when the event space does not parse. */
+  get handle(): FtbEventHandle | null {
+    const bytes = FtbClientNativeClass.eventHandleOf(this.record);
+    return bytes ? new FtbEventHandle(bytes) : null;
+  }
+  toJSON(): Record<string, unknown> {
+    const { region, category, component, space, name, severity, clientName, jobId, hostname, clientExtension, sourceHost, sourcePid, sourceStartTime, seqnum, eventType } = this;
+    return { space, region, category, component, name, severity, clientName, jobId, hostname, clientExtension, sourceHost, sourcePid, sourceStartTime, seqnum, eventType };
+  }
+}

@@ -1,0 +1,160 @@
+// The coordinator half of a launcher plugin (the part that lives in mpirun or its equivalent):
+// one request event to every node of a job, one answer per node, one job-level result event —
+// the "global snapshot complete" that Open MPI's SnapC and MVAPICH2's FTB C/R provided.
+import { FtbClient, FtbEventHandle, type FtbReceivedEvent } from '../ftb/client';
+import type { FtbConnectOptions } from '../ftb/types';
+import { codedError } from '../errors';
+import {
+  COORDINATOR_EVENTS,
+  decodeNodeAnswer,
+  encodeJobResult,
+  encodeRequest,
+  JOB_RESULT_EVENT,
+  LAUNCHER_EVENT_SPACE,
+  NODE_RESULT_EVENT,
+  type Operation,
+  REQUEST_EVENT,
+} from './protocol';
+
+export interface JobCoordinatorOptions {
+  /** Job id (FTB jobid, ≤ 15 characters), shared with the job's launcher nodes. */
+  job: string;
+  /** FTB client name of the coordinator (default `coordinator`). */
+  name?: string;
+  ftb?: FtbConnectOptions;
+}
+
+export interface JobOperationOptions {
+  /** The job's nodes (their launcher-node names). */
+  nodes: string[];
+  /** Image root: node N's rank R goes to `<dir>/<N>/rank-<R>`. */
+  dir: string;
+  /** How long to wait for every node's answer (default 120 s). */
+  timeoutMs?: number;
+}
+
+export interface NodeResult {
+  node: string;
+  /** The node's address as written in its event. */
+  host: string;
+  ok: boolean;
+  errno: number;
+  ranks: number;
+}
+
+export interface JobResult {
+  op: Operation;
+  job: string;
+  ok: boolean;
+  /** 0, the first failing node's errno, or ETIMEDOUT (110) when nodes did not answer in time. */
+  errno: number;
+  nodes: NodeResult[];
+  /** Nodes that did not answer before the deadline. */
+  missing: string[];
+  /** Handle of the request event; the job result event's payload starts with it. */
+  request: FtbEventHandle;
+  seconds: number;
+}
+
+const ETIMEDOUT = 110;
+
+export class JobCoordinator {
+  private pending: { onAnswer(event: FtbReceivedEvent, ok: boolean): void } | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly client: FtbClient,
+    readonly job: string,
+  ) {}
+
+  static async start(options: JobCoordinatorOptions): Promise<JobCoordinator> {
+    const client = await FtbClient.connect(
+      {
+        eventSpace: LAUNCHER_EVENT_SPACE,
+        clientName: options.name ?? 'coordinator',
+        jobId: options.job,
+        subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY',
+      },
+      options.ftb,
+    );
+    client.declare(COORDINATOR_EVENTS);
+    const coordinator = new JobCoordinator(client, options.job);
+    for (const op of ['checkpoint', 'restart'] as const) {
+      for (const [name, ok] of [[NODE_RESULT_EVENT[op].ok, true], [NODE_RESULT_EVENT[op].error, false]] as const) {
+        const sub = client.subscribe(`event_space=${LAUNCHER_EVENT_SPACE}, jobid=${options.job}, event_name=${name}`);
+        sub.on('event', (event: FtbReceivedEvent) => coordinator.pending?.onAnswer(event, ok));
+      }
+    }
+    return coordinator;
+  }
+
+  /** Checkpoints every rank of every node as one job. */
+  checkpoint(options: JobOperationOptions): Promise<JobResult> {
+    return this.serialize(() => this.run('checkpoint', options));
+  }
+
+  /** Restarts every rank of every node from the job's images. */
+  restart(options: JobOperationOptions): Promise<JobResult> {
+    return this.serialize(() => this.run('restart', options));
+  }
+
+  private serialize<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async run(op: Operation, options: JobOperationOptions): Promise<JobResult> {
+    const nodes = [...new Set(options.nodes)];
+    if (nodes.length === 0) throw codedError('EINVAL', 'a job operation needs at least one node', 22);
+    const payload = encodeRequest({ op, dir: options.dir, nodes });
+    const started = process.hrtime.bigint();
+    const answers = new Map<string, NodeResult>();
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    // publish() returns the handle synchronously and deliveries reach JS only on a later turn of
+    // the event loop, so the handle is always known before the first answer is examined.
+    let requestHandle: FtbEventHandle | null = null;
+    this.pending = {
+      onAnswer: (event, ok) => {
+        if (!requestHandle || event.eventType !== 2 || !nodes.includes(event.clientName)) return;
+        const answer = decodeNodeAnswer(event.payload);
+        if (!requestHandle.equals(answer.requestHandle)) return;
+        if (answers.has(event.clientName)) return;
+        answers.set(event.clientName, { node: event.clientName, host: event.hostname, ok, errno: ok ? 0 : answer.errno, ranks: answer.ranks });
+        if (answers.size === nodes.length) finish();
+      },
+    };
+    const timer = setTimeout(finish, options.timeoutMs ?? 120_000);
+    try {
+      requestHandle = this.client.publish(REQUEST_EVENT[op], { eventType: 1, payload });
+      await done;
+    } finally {
+      clearTimeout(timer);
+      this.pending = null;
+    }
+    const missing = nodes.filter((n) => !answers.has(n));
+    const failed = [...answers.values()].find((a) => !a.ok);
+    const errno = failed ? failed.errno : missing.length > 0 ? ETIMEDOUT : 0;
+    const ok = errno === 0;
+    this.client.publish(ok ? JOB_RESULT_EVENT[op].ok : JOB_RESULT_EVENT[op].error, {
+      eventType: 2,
+      payload: encodeJobResult(requestHandle!.bytes, errno),
+    });
+    return {
+      op,
+      job: this.job,
+      ok,
+      errno,
+      nodes: nodes.filter((n) => answers.has(n)).map((n) => answers.get(n)!),
+      missing,
+      request: requestHandle!,
+      seconds: Number(process.hrtime.bigint() - started) / 1e9,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    await this.client.close();
+  }
+}

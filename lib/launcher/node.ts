@@ -1,0 +1,173 @@
+// The per-node half of a launcher plugin: one per node of a job (beside the launcher's own node
+// daemon, e.g. an MPI proxy), holding the node's ranks. On a job-wide request it checkpoints or
+// restarts its local ranks through crftb's libcr API — which publishes the BLCR CHKPT_*/RSTRT_*
+// events of each rank itself — and answers the coordinator with one NODE_* event.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { checkpoint, restartDetailed, type CheckpointOptions, type RestartOptions } from '../cr';
+import { FtbClient, type FtbReceivedEvent, type FtbSubscription } from '../ftb/client';
+import type { FtbConnectOptions } from '../ftb/types';
+import { codedError, type CrftbError } from '../errors';
+import {
+  decodeRequest,
+  encodeNodeAnswer,
+  LAUNCHER_EVENT_SPACE,
+  NODE_EVENTS,
+  NODE_RESULT_EVENT,
+  type JobRequest,
+  type Operation,
+  REQUEST_EVENT,
+} from './protocol';
+
+export interface LauncherNodeOptions {
+  /** Job id (FTB jobid, ≤ 15 characters); the coordinator uses the same. */
+  job: string;
+  /** This node's name (FTB client name, ≤ 15 characters), as the coordinator lists it. */
+  node: string;
+  /** Where the node's FTB agent is (default: FTB's own resolution). */
+  ftb?: FtbConnectOptions;
+  /** Extra checkpoint options for every rank (engine, criu binary, timeoutMs, ...). */
+  checkpoint?: Omit<CheckpointOptions, 'target' | 'dir' | 'file' | 'scope'>;
+  restart?: Omit<RestartOptions, 'dir' | 'file'>;
+}
+
+export interface RankRecord {
+  rank: number;
+  pid: number;
+}
+
+export interface NodeOperationRecord {
+  op: Operation;
+  dir: string;
+  ok: boolean;
+  errno: number;
+  ranks: RankRecord[];
+  error?: CrftbError;
+}
+
+/** Where a rank's images live below a job's image root. */
+export function rankDirectory(jobDir: string, node: string, rank: number): string {
+  return path.join(jobDir, node, `rank-${rank}`);
+}
+
+function errnoOf(error: unknown): number {
+  const e = error as { errno?: number };
+  return typeof e.errno === 'number' && e.errno > 0 ? e.errno : 5; /* EIO */
+}
+
+export class LauncherNode {
+  private readonly ranks = new Map<number, number>();
+  private busy: Promise<void> = Promise.resolve();
+  private subscriptions: FtbSubscription[] = [];
+  /** The last operation of each kind, for the launcher's own bookkeeping and tests. */
+  readonly history: NodeOperationRecord[] = [];
+
+  private constructor(
+    private readonly client: FtbClient,
+    readonly options: LauncherNodeOptions,
+  ) {}
+
+  static async start(options: LauncherNodeOptions): Promise<LauncherNode> {
+    const client = await FtbClient.connect(
+      { eventSpace: LAUNCHER_EVENT_SPACE, clientName: options.node, jobId: options.job, subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
+      options.ftb,
+    );
+    client.declare(NODE_EVENTS);
+    const node = new LauncherNode(client, options);
+    for (const op of ['checkpoint', 'restart'] as const) {
+      const sub = client.subscribe(`event_space=${LAUNCHER_EVENT_SPACE}, jobid=${options.job}, event_name=${REQUEST_EVENT[op]}`);
+      sub.on('event', (event: FtbReceivedEvent) => node.enqueue(op, event));
+      node.subscriptions.push(sub);
+    }
+    return node;
+  }
+
+  /** Registers a local rank (a process this launcher started). */
+  addRank(rank: number, pid: number): void {
+    if (!Number.isInteger(rank) || rank < 0) throw codedError('EINVAL', `rank must be a non-negative integer, got ${rank}`, 22);
+    if (!Number.isInteger(pid) || pid <= 0) throw codedError('EINVAL', `pid must be a positive integer, got ${pid}`, 22);
+    this.ranks.set(rank, pid);
+  }
+
+  removeRank(rank: number): void {
+    this.ranks.delete(rank);
+  }
+
+  localRanks(): RankRecord[] {
+    return [...this.ranks].map(([rank, pid]) => ({ rank, pid })).sort((a, b) => a.rank - b.rank);
+  }
+
+  /** Requests are served one at a time, in arrival order. */
+  private enqueue(op: Operation, event: FtbReceivedEvent): void {
+    this.busy = this.busy.then(() => this.serve(op, event)).catch(() => undefined);
+  }
+
+  /** Resolves when every request received so far has been answered. */
+  idle(): Promise<void> {
+    return this.busy;
+  }
+
+  private async serve(op: Operation, event: FtbReceivedEvent): Promise<void> {
+    if (!event.handle) return;
+    let request: JobRequest;
+    try {
+      request = decodeRequest(op, event.payload);
+    } catch (error) {
+      this.answer(op, event.handle.bytes, errnoOf(error), 0);
+      return;
+    }
+    if (!request.nodes.includes(this.options.node)) return;
+    const record = op === 'checkpoint' ? await this.checkpointRanks(request.dir) : await this.restartRanks(request.dir);
+    this.history.push(record);
+    this.answer(op, event.handle.bytes, record.errno, record.ranks.length);
+  }
+
+  private answer(op: Operation, requestHandle: Buffer, errno: number, ranks: number): void {
+    const name = errno === 0 ? NODE_RESULT_EVENT[op].ok : NODE_RESULT_EVENT[op].error;
+    this.client.publish(name, { eventType: 2, payload: encodeNodeAnswer({ requestHandle, errno, ranks }) });
+  }
+
+  // Ranks are dumped concurrently, so the job is frozen for about as long as its slowest rank.
+  private async checkpointRanks(dir: string): Promise<NodeOperationRecord> {
+    const ranks = this.localRanks();
+    // Image directories hold whole memories: the node's directory is private like each rank's.
+    await mkdir(path.join(dir, this.options.node), { recursive: true, mode: 0o700 }).catch(() => undefined);
+    const results = await Promise.allSettled(
+      ranks.map((r) =>
+        checkpoint({ ftb: this.ftb(), ...this.options.checkpoint, target: r.pid, scope: 'tree', dir: rankDirectory(dir, this.options.node, r.rank) }),
+      ),
+    );
+    return this.record('checkpoint', dir, ranks, results.map((r) => (r.status === 'rejected' ? r.reason : null)));
+  }
+
+  private async restartRanks(dir: string): Promise<NodeOperationRecord> {
+    const ranks = this.localRanks();
+    const results = await Promise.allSettled(
+      ranks.map((r) => restartDetailed({ ftb: this.ftb(), ...this.options.restart, dir: rankDirectory(dir, this.options.node, r.rank) })),
+    );
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') this.ranks.set(ranks[i].rank, r.value.pid);
+    });
+    return this.record('restart', dir, this.localRanks(), results.map((r) => (r.status === 'rejected' ? r.reason : null)));
+  }
+
+  // The ranks' BLCR events go to the node's own agent unless the caller says otherwise.
+  private ftb(): { agentHost?: string; agentPort?: number } | undefined {
+    const { agentHost, agentPort } = this.options.ftb ?? {};
+    return agentHost === undefined && agentPort === undefined ? undefined : { agentHost, agentPort };
+  }
+
+  private record(op: Operation, dir: string, ranks: RankRecord[], errors: unknown[]): NodeOperationRecord {
+    const first = errors.find((e) => e !== null) as CrftbError | undefined;
+    if (ranks.length === 0) {
+      const error = codedError('ESRCH', `node ${this.options.node} has no ranks to ${op}`, 3);
+      return { op, dir, ok: false, errno: 3, ranks, error };
+    }
+    return { op, dir, ok: !first, errno: first ? errnoOf(first) : 0, ranks, error: first };
+  }
+
+  async close(): Promise<void> {
+    await this.busy;
+    await this.client.close();
+  }
+}

@@ -1,0 +1,112 @@
+// The launcher protocol: how a job coordinator and per-node launcher daemons agree, over FTB, on
+// a job-wide checkpoint or restart. Modelled on MVAPICH2's FTB-coordinated C/R (a request event,
+// per-node results, one job-level result) with BLCR's correlation rule: every result event is
+// type 2 and its payload starts with the 360-byte handle of the request it answers.
+//
+// All events live in one event space; the job is the FTB `jobid` of every client, so agents
+// route a job's traffic only to that job's coordinator and nodes.
+import { codedError } from '../errors';
+import { FTB_EVENT_HANDLE_SIZE, FTB_PAYLOAD_SIZE } from '../ftb/types';
+
+export const LAUNCHER_EVENT_SPACE = 'CRFTB.launcher.job';
+
+export type Operation = 'checkpoint' | 'restart';
+
+export const REQUEST_EVENT: Record<Operation, string> = {
+  checkpoint: 'JOB_CHKPT_REQUEST',
+  restart: 'JOB_RSTRT_REQUEST',
+};
+export const NODE_RESULT_EVENT: Record<Operation, { ok: string; error: string }> = {
+  checkpoint: { ok: 'NODE_CHKPT_END', error: 'NODE_CHKPT_ERROR' },
+  restart: { ok: 'NODE_RSTRT_END', error: 'NODE_RSTRT_ERROR' },
+};
+export const JOB_RESULT_EVENT: Record<Operation, { ok: string; error: string }> = {
+  checkpoint: { ok: 'JOB_CHKPT_END', error: 'JOB_CHKPT_ERROR' },
+  restart: { ok: 'JOB_RSTRT_END', error: 'JOB_RSTRT_ERROR' },
+};
+
+export const COORDINATOR_EVENTS = [
+  { name: REQUEST_EVENT.checkpoint, severity: 'info' },
+  { name: REQUEST_EVENT.restart, severity: 'info' },
+  { name: JOB_RESULT_EVENT.checkpoint.ok, severity: 'info' },
+  { name: JOB_RESULT_EVENT.checkpoint.error, severity: 'error' },
+  { name: JOB_RESULT_EVENT.restart.ok, severity: 'info' },
+  { name: JOB_RESULT_EVENT.restart.error, severity: 'error' },
+];
+export const NODE_EVENTS = [
+  { name: NODE_RESULT_EVENT.checkpoint.ok, severity: 'info' },
+  { name: NODE_RESULT_EVENT.checkpoint.error, severity: 'error' },
+  { name: NODE_RESULT_EVENT.restart.ok, severity: 'info' },
+  { name: NODE_RESULT_EVENT.restart.error, severity: 'error' },
+];
+
+/** What a request asks of the nodes. `dir` is the job's image root; each node writes below it. */
+export interface JobRequest {
+  op: Operation;
+  /** Image root; node N's rank R lives in `<dir>/<N>/rank-<R>`. */
+  dir: string;
+  /** The nodes that must answer (their FTB client names). */
+  nodes: string[];
+}
+
+/** Request payload: compact JSON, NUL-padded to the 368 payload bytes. */
+export function encodeRequest(request: JobRequest): Buffer {
+  const text = JSON.stringify({ d: request.dir, n: request.nodes });
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length > FTB_PAYLOAD_SIZE) {
+    throw codedError(
+      'ENAMETOOLONG',
+      `the request does not fit an FTB payload (${bytes.length} > ${FTB_PAYLOAD_SIZE} bytes): use a shorter image directory or fewer, shorter node names`,
+    );
+  }
+  const payload = Buffer.alloc(FTB_PAYLOAD_SIZE);
+  bytes.copy(payload);
+  return payload;
+}
+
+export function decodeRequest(op: Operation, payload: Buffer): JobRequest {
+  const end = payload.indexOf(0);
+  const text = payload.subarray(0, end < 0 ? payload.length : end).toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw codedError('EBADMSG', 'launcher request payload is not JSON');
+  }
+  const { d, n } = parsed as { d?: unknown; n?: unknown };
+  if (typeof d !== 'string' || !Array.isArray(n) || !n.every((x) => typeof x === 'string')) {
+    throw codedError('EBADMSG', 'launcher request payload lacks a directory or node list');
+  }
+  return { op, dir: d, nodes: n as string[] };
+}
+
+/** A node's answer: request handle, errno (0 on success), number of ranks handled. */
+export interface NodeAnswer {
+  requestHandle: Buffer;
+  errno: number;
+  ranks: number;
+}
+
+export function encodeNodeAnswer(answer: NodeAnswer): Buffer {
+  const payload = Buffer.alloc(FTB_PAYLOAD_SIZE);
+  answer.requestHandle.copy(payload, 0, 0, FTB_EVENT_HANDLE_SIZE);
+  payload.writeInt32LE(answer.errno, FTB_EVENT_HANDLE_SIZE);
+  payload.writeUInt32LE(answer.ranks, FTB_EVENT_HANDLE_SIZE + 4);
+  return payload;
+}
+
+export function decodeNodeAnswer(payload: Buffer): NodeAnswer {
+  return {
+    requestHandle: Buffer.from(payload.subarray(0, FTB_EVENT_HANDLE_SIZE)),
+    errno: payload.readInt32LE(FTB_EVENT_HANDLE_SIZE),
+    ranks: payload.readUInt32LE(FTB_EVENT_HANDLE_SIZE + 4),
+  };
+}
+
+/** Job result payload: the request handle and an errno, exactly BLCR's ERROR layout. */
+export function encodeJobResult(requestHandle: Buffer, errno: number): Buffer {
+  const payload = Buffer.alloc(FTB_PAYLOAD_SIZE);
+  requestHandle.copy(payload, 0, 0, FTB_EVENT_HANDLE_SIZE);
+  payload.writeInt32LE(errno, FTB_EVENT_HANDLE_SIZE);
+  return payload;
+}

@@ -1,0 +1,400 @@
+#include "ftb/client.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <deque>
+#include <mutex>
+
+#include "ftb/codes.h"
+#include "ftb/connection.h"
+#include "ftb/identity.h"
+#include "ftb/names.h"
+#include "ftb/schema_file.h"
+#include "ftb/subscription.h"
+
+namespace crftb::ftb {
+namespace {
+
+constexpr size_t kMaxDeclaredEvents = 100;
+constexpr int kDefaultPollingQueue = 64;
+
+// The process' connection and the lock that serialises connecting and disconnecting.
+std::mutex process_mu;
+std::shared_ptr<Connection> process_connection;
+
+Failure NotConnected() {
+  return CodeFailure(kErrInvalidHandle, "this FTB client is disconnected");
+}
+
+}  // namespace
+
+struct Client::State : ConnectionClient {
+  struct Subscription {
+    uint64_t id;
+    wire::Event mask;
+    SubscribeCallback callback;  // empty for polling subscriptions
+  };
+
+  ClientInfo info;
+  Style style = kStyleNone;
+  wire::ClientId id{};
+  std::shared_ptr<Connection> connection;
+
+  mutable std::mutex mu;  // everything below
+  bool connected = false;
+  std::vector<EventDeclaration> declared;
+  uint16_t seqnum = 0;
+  uint64_t next_subscription = 1;
+  std::vector<Subscription> subscriptions;
+  std::deque<ReceivedEvent> polling_queue;
+  size_t polling_capacity = kDefaultPollingQueue;
+  ClientStats stats;
+
+  // Held while a callback runs, so Unsubscribe/Disconnect can wait for it to finish.
+  std::mutex dispatch_mu;
+
+  const wire::ClientId& client_id() const override { return id; }
+
+  std::vector<wire::Event> SubscriptionMasks() const override {
+    std::lock_guard<std::mutex> lock(mu);
+    std::vector<wire::Event> masks;
+    for (int pass = 0; pass < 2; ++pass) {
+      for (const auto& s : subscriptions) {
+        if (static_cast<bool>(s.callback) == (pass == 1)) masks.push_back(s.mask);
+      }
+    }
+    return masks;
+  }
+
+  void Deliver(const wire::Message& message) override {
+    ReceivedEvent event;
+    event.event = message.event;
+    event.source = message.src.location;
+    event.client_extension = message.src.client.ext;
+    event.subscription_id = 0;
+    SubscribeCallback callback;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!connected) return;
+      ++stats.received;
+      if (CanNotify(style)) {
+        for (const auto& s : subscriptions) {  // first matching callback only (§12.1)
+          if (s.callback && Matches(message.event, s.mask)) {
+            callback = s.callback;
+            event.subscription_id = s.id;
+            break;
+          }
+        }
+      }
+      if (!callback) {
+        if (!CanPoll(style)) {
+          ++stats.discarded;
+          return;
+        }
+        if (polling_queue.size() >= polling_capacity) {  // drop-oldest, FTB's policy
+          polling_queue.pop_front();
+          ++stats.poll_dropped;
+        }
+        polling_queue.push_back(event);
+        ++stats.poll_queued;
+        callback = poll_ready;
+        if (!callback) return;
+      }
+    }
+    std::lock_guard<std::mutex> running(dispatch_mu);
+    bool accepted;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!connected) return;
+      if (event.subscription_id != 0) {
+        bool live = false;
+        for (const auto& s : subscriptions) live = live || s.id == event.subscription_id;
+        if (!live) return;
+      }
+    }
+    accepted = callback(event);
+    if (event.subscription_id != 0) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (accepted) {
+        ++stats.callback_delivered;
+      } else {
+        ++stats.callback_dropped;
+      }
+    }
+  }
+
+  // Optional: called (on the I/O thread, must not block) when the polling queue got an event,
+  // with subscription_id 0. Set before subscribing; used by the JS binding to wake pollers.
+  SubscribeCallback poll_ready;
+
+  wire::Message NewMessage(int32_t type) const {
+    wire::Message m;
+    memset(&m, 0, sizeof(m));
+    m.msg_type = type;
+    m.src = MakeFtbId(connection->me(), id);
+    return m;
+  }
+
+  // One declaration; *duplicate when the name was already declared (ignoring case).
+  Failure DeclareOneLocked(const std::string& name, const std::string& severity,
+                           bool* duplicate) {
+    *duplicate = false;
+    if (declared.size() >= kMaxDeclaredEvents) {
+      return CodeFailure(kErrGeneral, "a client may declare at most 100 events");
+    }
+    Failure bad = ValidateDeclaration(name, severity);
+    if (!bad.ok()) return bad;
+    for (const auto& d : declared) {
+      if (SameName(d.name, name)) {
+        *duplicate = true;
+        return Failure::None();
+      }
+    }
+    declared.push_back({name, severity});
+    return Failure::None();
+  }
+};
+
+Failure Client::Connect(const ClientInfo& info, const ConnectOptions& options,
+                        std::shared_ptr<Client>* out) {
+  Style style;
+  Failure bad = ParseSubscriptionStyle(info.subscription_style, &style);
+  if (bad.ok()) bad = ParseEventSpace(info.event_space, nullptr);
+  if (bad.ok()) bad = ValidateClientName(info.client_name);
+  if (bad.ok()) bad = ValidateJobId(info.jobid);
+  if (!bad.ok()) return bad;
+  EventSpace space;
+  ParseEventSpace(info.event_space, &space);
+
+  auto state = std::make_shared<State>();
+  state->info = info;
+  state->style = style;
+  state->id = MakeClientId(space, info.client_name, 0);
+  if (info.polling_queue_len > 0) state->polling_capacity = info.polling_queue_len;
+  state->stats.poll_queue_capacity = state->polling_capacity;
+
+  std::lock_guard<std::mutex> lock(process_mu);
+  if (process_connection && process_connection->Find(state->id)) {
+    return CodeFailure(kErrDupCall, "a client " + info.event_space + "/" + info.client_name +
+                                        " (same category, component and name) is already "
+                                        "connected in this process");
+  }
+  if (!process_connection) {
+    if (!options.host_address.empty()) SetProcessAddressOverride(options.host_address);
+    const wire::LocationId me = MakeLocation(ProcessAddress(), FormatStartTime(time(nullptr)),
+                                             getpid());
+    net::UniqueFd fd;
+    wire::LocationId agent;
+    std::string where;
+    Failure failed = OpenAgentConnection(options, me, net::DeadlineAfter(options.connect_timeout_ms),
+                                         &fd, &agent, &where);
+    if (!failed.ok()) return failed;
+    process_connection = std::make_shared<Connection>(options, me, std::move(fd), agent, where);
+  }
+  state->connection = process_connection;
+  state->connected = true;
+  process_connection->Add(state);
+  wire::Message reg = state->NewMessage(wire::kClientReg);
+  Failure sent = process_connection->Send(&reg);
+  if (!sent.ok() && sent.code != "FTB_ERR_NETWORK_NO_ROUTE") {
+    // Registration did not go out; keep FTB's contract of returning the send result, but do
+    // not leave a half-registered client behind.
+    process_connection->Remove(state.get());
+    state->connected = false;
+    if (process_connection->ClientCount() == 0) {
+      process_connection->Stop();
+      process_connection.reset();
+    }
+    return sent;
+  }
+  out->reset(new Client(state));
+  return Failure::None();
+}
+
+Client::~Client() {
+  if (state_) Disconnect();
+}
+
+Failure Client::Declare(const std::vector<EventDeclaration>& events) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  if (!state_->connected) return NotConnected();
+  for (const auto& e : events) {
+    bool duplicate;
+    Failure bad = state_->DeclareOneLocked(e.name, e.severity, &duplicate);
+    if (!bad.ok()) return bad;
+    if (duplicate) break;  // FTB: a duplicate ends the list, successfully
+  }
+  return Failure::None();
+}
+
+Failure Client::DeclareSchemaFile(const std::string& path) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  if (!state_->connected) return NotConnected();
+  return ParseSchemaFile(path, state_->info.event_space,
+                         [this](const std::string& name, const std::string& severity) {
+                           bool duplicate;
+                           return state_->DeclareOneLocked(name, severity, &duplicate);
+                         });
+}
+
+Failure Client::Publish(const std::string& event_name, int event_type, const void* payload,
+                        size_t payload_len, wire::EventHandle* handle) {
+  Failure bad = ValidatePublishName(event_name);
+  if (!bad.ok()) return bad;
+  wire::Message m;
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    if (!state_->connected) return NotConnected();
+    const EventDeclaration* declared = nullptr;
+    for (const auto& d : state_->declared) {
+      if (SameName(d.name, event_name)) {
+        declared = &d;
+        break;
+      }
+    }
+    if (declared == nullptr) {
+      return CodeFailure(kErrInvalidEventName, "event '" + event_name +
+                                                   "' was not declared by this client; declare "
+                                                   "it before publishing");
+    }
+    bad = ValidateEventType(event_type);
+    if (!bad.ok()) return bad;
+    if (payload_len > wire::kPayloadSize) {
+      return CodeFailure(kErrInvalidValue, "payload of " + std::to_string(payload_len) +
+                                               " bytes exceeds FTB's 368 bytes");
+    }
+    m = state_->NewMessage(wire::kNotify);
+    m.event.region = state_->id.region;
+    m.event.comp_cat = state_->id.comp_cat;
+    m.event.comp = state_->id.comp;
+    m.event.event_name.set(event_name);
+    m.event.severity.set(declared->severity);
+    m.event.client_jobid.set(state_->info.jobid);
+    m.event.client_name = state_->id.client_name;
+    m.event.hostname = state_->connection->me().hostname;
+    m.event.seqnum = ++state_->seqnum;
+    m.event.event_type = static_cast<uint8_t>(event_type);
+    if (payload_len > 0) memcpy(m.event.payload, payload, payload_len);
+    ++state_->stats.published;
+  }
+  if (handle != nullptr) *handle = MakeEventHandle(m.event, state_->id, state_->connection->me());
+  return state_->connection->Send(&m);
+}
+
+Failure Client::Subscribe(const std::string& subscription, SubscribeCallback callback,
+                          uint64_t* id) {
+  wire::Message m;
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    if (!state_->connected) return NotConnected();
+    if (callback ? !CanNotify(state_->style) : !CanPoll(state_->style)) {
+      return CodeFailure(kErrNotSupported,
+                         std::string(callback ? "callback" : "polling") +
+                             " subscriptions need a client connected with style " +
+                             (callback ? "FTB_SUBSCRIPTION_NOTIFY or _BOTH"
+                                       : "FTB_SUBSCRIPTION_POLLING or _BOTH") +
+                             ", this one is " + StyleName(state_->style));
+    }
+    wire::Event mask;
+    Failure bad = ParseSubscription(subscription, &mask);
+    if (!bad.ok()) return bad;
+    const uint64_t new_id = state_->next_subscription++;
+    state_->subscriptions.push_back({new_id, mask, std::move(callback)});
+    if (id != nullptr) *id = new_id;
+    m = state_->NewMessage(wire::kRegSubscription);
+    m.event = mask;
+  }
+  // Like FTB, the subscription stays stored when the send fails (it is re-sent on reconnect).
+  return state_->connection->Send(&m);
+}
+
+Failure Client::Poll(uint64_t subscription_id, ReceivedEvent* out) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  if (!state_->connected) return NotConnected();
+  if (!CanPoll(state_->style)) {
+    return CodeFailure(kErrNotSupported, "polling needs style FTB_SUBSCRIPTION_POLLING or _BOTH");
+  }
+  const wire::Event* mask = nullptr;
+  for (const auto& s : state_->subscriptions) {
+    if (s.id == subscription_id && !s.callback) mask = &s.mask;
+  }
+  if (mask == nullptr) {
+    return CodeFailure(kErrInvalidHandle, "no such polling subscription (unsubscribed?)");
+  }
+  auto& queue = state_->polling_queue;
+  for (auto it = queue.begin(); it != queue.end(); ++it) {
+    if (Matches(it->event, *mask)) {
+      *out = *it;
+      out->subscription_id = subscription_id;
+      queue.erase(it);
+      return Failure::None();
+    }
+  }
+  return CodeFailure(kGotNoEvent, "no event");
+}
+
+Failure Client::Unsubscribe(uint64_t subscription_id) {
+  wire::Message m;
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    if (!state_->connected) return NotConnected();
+    auto& subs = state_->subscriptions;
+    auto it = std::find_if(subs.begin(), subs.end(),
+                           [&](const auto& s) { return s.id == subscription_id; });
+    if (it == subs.end()) {
+      return CodeFailure(kErrInvalidHandle, "no such subscription (already unsubscribed?)");
+    }
+    m = state_->NewMessage(wire::kSubscriptionCancel);
+    m.event = it->mask;
+    subs.erase(it);
+  }
+  { std::lock_guard<std::mutex> wait_for_running_callback(state_->dispatch_mu); }
+  return state_->connection->Send(&m);
+}
+
+Failure Client::Disconnect() {
+  std::lock_guard<std::mutex> process(process_mu);
+  wire::Message m;
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    if (!state_->connected) return NotConnected();
+    state_->connected = false;
+    state_->subscriptions.clear();
+    state_->polling_queue.clear();
+    m = state_->NewMessage(wire::kClientDereg);
+  }
+  { std::lock_guard<std::mutex> wait_for_running_callback(state_->dispatch_mu); }
+  auto connection = state_->connection;
+  Failure sent = connection->Send(&m);
+  connection->Remove(state_.get());
+  if (connection->ClientCount() == 0) {
+    connection->Stop();
+    if (process_connection == connection) process_connection.reset();
+  }
+  if (sent.code == "FTB_ERR_NETWORK_NO_ROUTE") return Failure::None();  // nothing to tell
+  return sent;
+}
+
+ClientStats Client::Stats() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  ClientStats s = state_->stats;
+  s.poll_queue_length = state_->polling_queue.size();
+  return s;
+}
+
+ConnectionStats Client::ProcessConnection() {
+  std::lock_guard<std::mutex> lock(process_mu);
+  if (!process_connection) return ConnectionStats{};
+  return process_connection->Stats();
+}
+
+const wire::ClientId& Client::id() const { return state_->id; }
+int Client::style() const { return state_->style; }
+
+void Client::SetPollReady(SubscribeCallback callback) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->poll_ready = std::move(callback);
+}
+
+}  // namespace crftb::ftb

@@ -1,0 +1,421 @@
+#include "ftb/connection.h"
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "ftb/codes.h"
+#include "ftb/identity.h"
+
+namespace crftb::ftb {
+namespace {
+
+constexpr size_t kMessageSize = sizeof(wire::Message);
+constexpr size_t kInboxMessages = 256;
+constexpr int kStopFlushMs = 2000;
+constexpr int64_t kBurstWindowNs = 20000;
+
+std::string Endpoint(const in_addr& address, int port) {
+  char text[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &address, text, sizeof(text));
+  return std::string(text) + ":" + std::to_string(port);
+}
+
+// §6.2: system id, own location, CLIENT_REG of the process manager (ext 1); the agent answers
+// with its 100-byte location.
+Failure Handshake(int fd, const wire::LocationId& me, int64_t deadline,
+                  wire::LocationId* agent) {
+  wire::Handshake hello;
+  memset(&hello, 0, sizeof(hello));
+  hello.system_id = wire::kSystemId;
+  hello.location = me;
+  hello.registration.msg_type = wire::kClientReg;
+  hello.registration.src = MakeFtbId(me, ManagerClientId(kClientProcessManagerExt));
+  Failure failed = net::WriteFull(fd, &hello, sizeof(hello), deadline);
+  if (failed.ok()) failed = net::ReadFull(fd, agent, sizeof(*agent), deadline);
+  if (!failed.ok()) {
+    return CodeFailure(kErrGeneral, "FTB agent accepted the connection but the handshake failed (" +
+                                        failed.message + ")");
+  }
+  return Failure::None();
+}
+
+Failure ConnectAndHandshake(const in_addr& address, int port, const wire::LocationId& me,
+                            int64_t deadline, net::UniqueFd* fd, wire::LocationId* agent) {
+  net::UniqueFd socket;
+  Failure failed = net::ConnectTcp(address, port, net::RemainingMs(deadline), &socket);
+  if (!failed.ok()) return failed;
+  failed = Handshake(socket.get(), me, deadline, agent);
+  if (!failed.ok()) return failed;
+  *fd = std::move(socket);
+  return Failure::None();
+}
+
+// FTB's bootstrap schedule, cut to what is left of the caller's deadline.
+std::vector<int> BootstrapTimeoutsWithin(int64_t deadline) {
+  std::vector<int> out;
+  int left = net::RemainingMs(deadline);
+  for (int t : net::FtbBootstrapTimeouts()) {
+    if (left <= 0) break;
+    out.push_back(std::min(t, left));
+    left -= out.back();
+  }
+  return out;
+}
+
+}  // namespace
+
+Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationId& me,
+                            int64_t deadline, net::UniqueFd* fd, wire::LocationId* agent,
+                            std::string* where) {
+  const Config config = ResolveConfig(options.config);
+  const int port = options.agent_port.value_or(config.agent_port);
+  in_addr address;
+  if (options.agent_host) {
+    if (!ParseFtbAddress(*options.agent_host, &address)) {
+      return CodeFailure(kErrInvalidValue, "agent host '" + *options.agent_host +
+                                               "' is neither 'localhost' nor an IPv4 address");
+    }
+    *where = Endpoint(address, port);
+    Failure failed = ConnectAndHandshake(address, port, me, deadline, fd, agent);
+    if (failed.ok() || failed.code == "FTB_ERR_GENERAL") return failed;
+    return CodeFailure(kErrNetworkNoRoute, "no FTB agent at " + *where + ": " + failed.message);
+  }
+  address.s_addr = htonl(INADDR_LOOPBACK);
+  *where = Endpoint(address, port);
+  Failure local = ConnectAndHandshake(address, port, me, deadline, fd, agent);
+  if (local.ok() || local.code == "FTB_ERR_GENERAL") return local;
+  std::string tried = "local agent " + *where + ": " + local.message;
+  if (!config.has_bootstrap_server) {
+    return CodeFailure(kErrNetworkNoRoute,
+                       "no FTB agent reachable (" + tried +
+                           "); no bootstrap server configured (FTB_BSTRAP_SERVER) to ask for one");
+  }
+  in_addr server;
+  if (!ParseFtbAddress(config.bootstrap_server, &server)) {
+    return CodeFailure(kErrNetworkNoRoute, "no FTB agent reachable (" + tried +
+                                               "); bootstrap server '" + config.bootstrap_server +
+                                               "' is neither 'localhost' nor an IPv4 address");
+  }
+  // §9.5: ADDR_REQ with the process address and FTB_AGENT_PORT, level 65535.
+  wire::BootstrapPacket request;
+  memset(&request, 0, sizeof(request));
+  request.type = wire::kAddrReq;
+  request.addr.name = me.hostname;
+  request.addr.port = config.agent_port;
+  request.level = 65535;
+  wire::BootstrapPacket reply;
+  const std::string bootstrap = Endpoint(server, config.bootstrap_port);
+  Failure asked = net::BootstrapExchange(server, config.bootstrap_port, request, &reply,
+                                         BootstrapTimeoutsWithin(deadline));
+  if (!asked.ok()) {
+    return CodeFailure(kErrNetworkNoRoute, "no FTB agent reachable (" + tried +
+                                               "); bootstrap server " + bootstrap + ": " +
+                                               asked.message);
+  }
+  if (reply.type != wire::kAddrRep || reply.parent_addr.port == 0) {
+    return CodeFailure(kErrNetworkNoRoute, "no FTB agent reachable (" + tried +
+                                               "); bootstrap server " + bootstrap +
+                                               " knows no agent");
+  }
+  in_addr named;
+  if (!ParseFtbAddress(reply.parent_addr.name.get(), &named)) {
+    return CodeFailure(kErrNetworkNoRoute, "bootstrap server " + bootstrap +
+                                               " named an unusable agent address '" +
+                                               reply.parent_addr.name.get() + "'");
+  }
+  *where = Endpoint(named, reply.parent_addr.port);
+  Failure failed = ConnectAndHandshake(named, reply.parent_addr.port, me, deadline, fd, agent);
+  if (failed.ok() || failed.code == "FTB_ERR_GENERAL") return failed;
+  // Tell the server, as FTB does (CONN_FAIL carries the failed address in addr).
+  wire::BootstrapPacket conn_fail;
+  memset(&conn_fail, 0, sizeof(conn_fail));
+  conn_fail.type = wire::kConnFail;
+  conn_fail.addr = reply.parent_addr;
+  net::BootstrapExchange(server, config.bootstrap_port, conn_fail, nullptr, {});
+  return CodeFailure(kErrNetworkNoRoute, "no FTB agent reachable (" + tried + "; agent " +
+                                             *where + " named by the bootstrap server: " +
+                                             failed.message + ")");
+}
+
+Connection::Connection(const ConnectOptions& options, const wire::LocationId& me,
+                       net::UniqueFd fd, const wire::LocationId& agent, const std::string& where)
+    : options_(options), me_(me), fd_(std::move(fd)), agent_(agent), where_(where),
+      wake_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), inbox_(kInboxMessages * kMessageSize) {
+  manager_ = MakeFtbId(me_, ManagerClientId(kClientProcessManagerExt));
+  thread_ = std::thread([this] { Run(); });
+}
+
+Connection::~Connection() {
+  if (thread_.joinable()) Stop();
+}
+
+void Connection::Wake() {
+  uint64_t one = 1;
+  if (wake_.valid()) (void)!write(wake_.get(), &one, sizeof(one));
+}
+
+void Connection::Add(std::shared_ptr<ConnectionClient> client) {
+  std::lock_guard<std::mutex> lock(mu_);
+  clients_.push_back(std::move(client));
+}
+
+void Connection::Remove(const ConnectionClient* client) {
+  std::lock_guard<std::mutex> lock(mu_);
+  clients_.erase(std::remove_if(clients_.begin(), clients_.end(),
+                                [client](const auto& c) { return c.get() == client; }),
+                 clients_.end());
+}
+
+size_t Connection::ClientCount() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return clients_.size();
+}
+
+std::shared_ptr<ConnectionClient> Connection::Find(const wire::ClientId& id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& c : clients_) {
+    if (SameClientInProcess(c->client_id(), id)) return c;
+  }
+  return nullptr;
+}
+
+Failure Connection::Send(wire::Message* message) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return SendLocked(message);
+}
+
+Failure Connection::SendLocked(wire::Message* message) {
+  if (!fd_.valid()) {
+    return CodeFailure(kErrNetworkNoRoute, "not connected to an FTB agent (reconnecting to " +
+                                               where_ + ")");
+  }
+  message->dst.location = agent_;
+  if (QueuedLocked() + sizeof(*message) > options_.send_backlog_bytes) {
+    return CodeFailure(kErrNetworkGeneral,
+                       "the FTB agent at " + where_ + " is not reading: " +
+                           std::to_string(QueuedLocked()) +
+                           " bytes are waiting to be sent; message not sent");
+  }
+  const char* bytes = reinterpret_cast<const char*>(message);
+  size_t sent = 0;
+  // A message right after another (a burst) joins the backlog, which the I/O thread writes in
+  // large chunks: one syscall for many messages. An isolated message goes out at once.
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  const int64_t now_ns = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  const bool burst = now_ns - last_send_ns_ < kBurstWindowNs;
+  last_send_ns_ = now_ns;
+  if (QueuedLocked() == 0 && !burst) {
+    Failure failed = net::SendSome(fd_.get(), bytes, sizeof(*message), &sent);
+    if (!failed.ok()) {
+      LoseLocked(failed.message);
+      return CodeFailure(kErrNetworkGeneral, "sending to the FTB agent at " + where_ +
+                                                 " failed: " + failed.message);
+    }
+    if (sent == sizeof(*message)) return Failure::None();
+  }
+  const bool was_empty = pending_.empty();
+  pending_.append(bytes + sent, sizeof(*message) - sent);
+  if (was_empty) Wake();  // the I/O thread picks it up
+  return Failure::None();
+}
+
+void Connection::LoseLocked(const std::string& why) {
+  if (!fd_.valid()) return;
+  // The I/O thread may be polling this fd: shut it down so it sees the loss, and let that thread
+  // (which owns reads) close it.
+  shutdown(fd_.get(), SHUT_RDWR);
+  Wake();
+}
+
+void Connection::DropQueuedLocked() {
+  pending_.clear();
+  flushing_left_ = 0;  // flushing_ itself belongs to the I/O thread, which resets it
+}
+
+// I/O thread only: writes as much queued output as the socket takes, without holding the lock
+// during the write (senders keep appending to pending_ meanwhile).
+void Connection::Flush() {
+  int fd;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!fd_.valid()) return;
+    fd = fd_.get();
+    if (flushing_left_ == 0) {
+      flushing_.clear();
+      flushing_done_ = 0;
+      flushing_.swap(pending_);
+      flushing_left_ = flushing_.size();
+    }
+    if (flushing_left_ == 0) return;
+  }
+  size_t sent = 0;
+  Failure failed = net::SendSome(fd, flushing_.data() + flushing_done_,
+                                 flushing_.size() - flushing_done_, &sent);
+  std::lock_guard<std::mutex> lock(mu_);
+  flushing_done_ += sent;
+  if (flushing_left_ != 0) flushing_left_ = flushing_.size() - flushing_done_;
+  if (!failed.ok()) LoseLocked(failed.message);
+}
+
+void Connection::ReRegisterLocked() {
+  for (const auto& client : clients_) {
+    wire::Message reg;
+    memset(&reg, 0, sizeof(reg));
+    reg.msg_type = wire::kClientReg;
+    reg.src = MakeFtbId(me_, client->client_id());
+    SendLocked(&reg);
+    for (const wire::Event& mask : client->SubscriptionMasks()) {
+      wire::Message sub;
+      memset(&sub, 0, sizeof(sub));
+      sub.msg_type = wire::kRegSubscription;
+      sub.src = reg.src;
+      sub.event = mask;
+      SendLocked(&sub);
+    }
+  }
+}
+
+bool Connection::Reconnect(int* delay_ms) {
+  net::UniqueFd fd;
+  wire::LocationId agent;
+  std::string where;
+  Failure failed = OpenAgentConnection(options_, me_, net::DeadlineAfter(options_.connect_timeout_ms),
+                                       &fd, &agent, &where);
+  if (!failed.ok()) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  fd_ = std::move(fd);
+  agent_ = agent;
+  where_ = where;
+  DropQueuedLocked();
+  flushing_.clear();
+  flushing_done_ = 0;
+  inbox_used_ = 0;
+  ++reconnects_;
+  *delay_ms = options_.reconnect_initial_ms;
+  ReRegisterLocked();
+  return true;
+}
+
+// Reads everything available and dispatches whole messages. False when the connection is lost.
+bool Connection::ReadAndDispatch() {
+  for (int round = 0; round < 64; ++round) {
+    size_t got = 0;
+    Failure failed = net::ReadSome(fd_.get(), inbox_.data() + inbox_used_,
+                                   inbox_.size() - inbox_used_, &got);
+    if (!failed.ok()) return false;
+    if (got == 0) return true;
+    inbox_used_ += got;
+    size_t at = 0;
+    while (inbox_used_ - at >= kMessageSize) {
+      wire::Message message;
+      memcpy(&message, inbox_.data() + at, kMessageSize);
+      at += kMessageSize;
+      if (message.msg_type != wire::kNotify) continue;  // FTB's client ignores anything else
+      if (auto client = Find(message.dst.client)) client->Deliver(message);
+    }
+    memmove(inbox_.data(), inbox_.data() + at, inbox_used_ - at);
+    inbox_used_ -= at;
+  }
+  return true;
+}
+
+void Connection::Run() {
+  int delay_ms = options_.reconnect_initial_ms;
+  int64_t stop_deadline = net::kNoTimeout;
+  for (;;) {
+    int fd;
+    bool want_out;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      const bool flushed = QueuedLocked() == 0;
+      if (stopping_) {
+        if (stop_deadline == net::kNoTimeout) stop_deadline = net::DeadlineAfter(kStopFlushMs);
+        if (!fd_.valid() || flushed || net::RemainingMs(stop_deadline) == 0) return;
+      }
+      fd = fd_.valid() ? fd_.get() : -1;
+      want_out = !flushed;
+    }
+    if (fd < 0) {
+      if (!options_.reconnect) {
+        bool readable, woken;
+        net::WaitReadable(wake_.get(), -1, 1000, &readable, &woken);
+        uint64_t drain;
+        while (read(wake_.get(), &drain, sizeof(drain)) > 0) {}
+        continue;
+      }
+      bool readable, woken;
+      net::WaitReadable(wake_.get(), -1, delay_ms, &readable, &woken);
+      uint64_t drain;
+      while (read(wake_.get(), &drain, sizeof(drain)) > 0) {}
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_) return;
+      }
+      if (!Reconnect(&delay_ms)) delay_ms = std::min(delay_ms * 2, options_.reconnect_max_ms);
+      continue;
+    }
+    struct pollfd p[2] = {{fd, static_cast<short>(POLLIN | (want_out ? POLLOUT : 0)), 0},
+                          {wake_.get(), POLLIN, 0}};
+    int rc = poll(p, 2, stop_deadline == net::kNoTimeout ? -1 : 50);
+    if (rc < 0) continue;  // EINTR
+    if (p[1].revents & POLLIN) {
+      uint64_t drain;
+      while (read(wake_.get(), &drain, sizeof(drain)) > 0) {}
+    }
+    if (p[0].revents & POLLOUT) Flush();
+    bool lost = (p[0].revents & (POLLERR | POLLNVAL)) != 0;
+    if (!lost && (p[0].revents & (POLLIN | POLLHUP))) lost = !ReadAndDispatch();
+    if (lost) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (fd_.valid()) {
+        fd_.reset();
+        ++losses_;
+      }
+      DropQueuedLocked();
+      flushing_.clear();
+      flushing_done_ = 0;
+      inbox_used_ = 0;
+      delay_ms = options_.reconnect_initial_ms;
+    }
+  }
+}
+
+void Connection::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) {
+      wire::Message dereg;
+      memset(&dereg, 0, sizeof(dereg));
+      dereg.msg_type = wire::kClientDereg;
+      dereg.src = manager_;
+      SendLocked(&dereg);
+      stopping_ = true;
+    }
+  }
+  Wake();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  fd_.reset();
+  clients_.clear();
+}
+
+ConnectionStats Connection::Stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  ConnectionStats s;
+  s.connected = fd_.valid();
+  s.fd = fd_.get();
+  s.agent = where_;
+  s.reconnects = reconnects_;
+  s.losses = losses_;
+  s.backlog_bytes = QueuedLocked();
+  return s;
+}
+
+}  // namespace crftb::ftb

@@ -1,0 +1,106 @@
+// The process' one TCP connection to an FTB agent (PROTOCOL.md §6, §9.5, §12.2–12.4), shared by
+// all clients of the process, and its I/O thread. Internal to the client (client.cc); see
+// client.h for the model and the guarantees.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/error.h"
+#include "ftb/client.h"
+#include "ftb/config.h"
+#include "ftb/net.h"
+#include "ftb/wire.h"
+
+namespace crftb::ftb {
+
+// What the connection needs from a client: its registration and subscriptions (re-sent after
+// a reconnect) and somewhere to deliver NOTIFYs addressed to it.
+class ConnectionClient {
+ public:
+  virtual ~ConnectionClient() = default;
+  virtual const wire::ClientId& client_id() const = 0;
+  // Masks of live subscriptions, polling ones first (FTB's re-registration order).
+  virtual std::vector<wire::Event> SubscriptionMasks() const = 0;
+  // Called on the I/O thread for each NOTIFY whose dst names this client.
+  virtual void Deliver(const wire::Message& message) = 0;
+};
+
+// Opens a connection to an agent: explicit address, or 127.0.0.1:<agent port> then the agent
+// named by the bootstrap server; handshake included. Bounded by deadline_ms (absolute,
+// net::NowMs clock).
+Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationId& me,
+                            int64_t deadline_ms, net::UniqueFd* fd, wire::LocationId* agent,
+                            std::string* where);
+
+class Connection {
+ public:
+  // Takes an open, handshaken socket and starts the I/O thread.
+  Connection(const ConnectOptions& options, const wire::LocationId& me, net::UniqueFd fd,
+             const wire::LocationId& agent, const std::string& where);
+  ~Connection();  // Stop() must have been called
+
+  const wire::LocationId& me() const { return me_; }
+
+  void Add(std::shared_ptr<ConnectionClient> client);
+  void Remove(const ConnectionClient* client);
+  size_t ClientCount() const;
+  std::shared_ptr<ConnectionClient> Find(const wire::ClientId& id) const;
+
+  // Sends one message without waiting: msg.dst.location is set to the agent's location; bytes
+  // the socket does not take go to the backlog. FTB_ERR_NETWORK_NO_ROUTE when there is no
+  // connection (reconnecting), FTB_ERR_NETWORK_GENERAL when the backlog is full or the write
+  // failed (the connection is then dropped and re-established by the I/O thread).
+  Failure Send(wire::Message* message);
+
+  // Sends the manager's CLIENT_DEREG, flushes (bounded), stops and joins the I/O thread, closes
+  // the socket.
+  void Stop();
+
+  ConnectionStats Stats() const;
+
+ private:
+  void Run();
+  void Wake();
+  bool Reconnect(int* delay_ms);
+  void ReRegisterLocked();
+  Failure SendLocked(wire::Message* message);
+  void LoseLocked(const std::string& why);
+  bool ReadAndDispatch();
+  void Flush();
+
+  const ConnectOptions options_;
+  const wire::LocationId me_;
+  wire::FtbId manager_;
+
+  mutable std::mutex mu_;
+  net::UniqueFd fd_;
+  wire::LocationId agent_;
+  std::string where_;
+  // Output not yet taken by the socket, in order: `flushing_` (owned by the I/O thread, written
+  // without the lock; flushing_left_ bytes remain, updated under the lock) then `pending_`
+  // (appended by senders). The I/O thread swaps pending_ into flushing_ when the latter is done.
+  std::string pending_;
+  std::string flushing_;
+  size_t flushing_done_ = 0;
+  size_t flushing_left_ = 0;
+  size_t QueuedLocked() const { return pending_.size() + flushing_left_; }
+  void DropQueuedLocked();
+  int64_t last_send_ns_ = 0;
+  std::vector<std::shared_ptr<ConnectionClient>> clients_;
+  bool stopping_ = false;
+  uint64_t reconnects_ = 0;
+  uint64_t losses_ = 0;
+
+  net::UniqueFd wake_;
+  std::vector<char> inbox_;
+  size_t inbox_used_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace crftb::ftb

@@ -1,0 +1,77 @@
+// Publishing never waits for the network: bursts are coalesced and arrive whole and in order;
+// an agent that stops reading makes publish fail fast (bounded backlog), not block.
+import t from 'tap';
+import net from 'node:net';
+import { FtbClient } from '../lib/ftb/client';
+import { ftbRules } from '../lib/ftb/native';
+import { startFtbPeer } from './helpers/ftb-peer';
+
+async function until(check: () => boolean, timeoutMs = 10000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (check()) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+t.test('a burst of 20,000 publishes arrives complete and in order', async (t) => {
+  const peer = await startFtbPeer();
+  t.teardown(peer.close);
+  const client = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.BURST', clientName: 'b' }, { agentHost: '127.0.0.1', agentPort: peer.port, sendBacklogBytes: 64 << 20 });
+  t.teardown(() => client.close());
+  client.declare([{ name: 'EV', severity: 'info' }]);
+  const payload = Buffer.alloc(4);
+  for (let i = 0; i < 20000; i++) {
+    payload.writeUInt32LE(i, 0);
+    client.publish('EV', { payload });
+  }
+  t.ok(await until(() => peer.messages.length === 20001), 'CLIENT_REG + 20,000 NOTIFYs');
+  let inOrder = true;
+  for (let i = 0; i < 20000; i++) {
+    const m = peer.messages[i + 1];
+    if ((m['event.payload'] as Buffer).readUInt32LE(0) !== i || m['event.seqnum'] !== ((i + 1) & 0xffff)) inOrder = false;
+  }
+  t.ok(inOrder, 'payloads and seqnums in publish order, none torn');
+});
+
+t.test('an agent that stops reading: publish fails fast with FTB_ERR_NETWORK_GENERAL', async (t) => {
+  // accepts and answers the handshake, then never reads again
+  const location = ftbRules.encode('location', { hostname: '127.0.0.1', pid_starttime: 'x', pid: 1 });
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((s) => {
+    sockets.push(s);
+    s.once('data', () => {
+      s.write(location);
+      s.pause();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  const client = await FtbClient.connect(
+    { eventSpace: 'CRFTB.TEST.STUCK', clientName: 's' },
+    { agentHost: '127.0.0.1', agentPort: (server.address() as net.AddressInfo).port, sendBacklogBytes: 256 << 10 },
+  );
+  client.declare([{ name: 'EV', severity: 'info' }]);
+  const started = Date.now();
+  let error: { code?: string; message?: string } | null = null;
+  let published = 0;
+  for (let i = 0; i < 1000000 && !error; i++) {
+    try {
+      client.publish('EV');
+      published++;
+    } catch (e) {
+      error = e as { code?: string };
+    }
+    if (i % 1000 === 0) await new Promise((r) => setImmediate(r));
+  }
+  t.match(error, { code: 'FTB_ERR_NETWORK_GENERAL', message: /not reading/ }, `failed after ${published} publishes`);
+  t.ok(Date.now() - started < 10000, 'no publish blocked');
+  t.ok(FtbClient.connectionStats().backlogBytes <= 256 << 10, 'backlog stays within its bound');
+  const closing = Date.now();
+  await client.close();
+  t.ok(Date.now() - closing < 5000, 'close gives up flushing after a bounded time');
+});

@@ -1,0 +1,71 @@
+// How the FTB client ends: explicit disposal, process exit with a live subscription, and the
+// addon in a worker thread that goes away — never a hang, never a crash, the agent sees the
+// connection close.
+import t from 'tap';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { FtbClient } from '../lib/ftb/client';
+import { startFtbPeer } from './helpers/ftb-peer';
+
+const dist = path.join(__dirname, '..', 'dist', 'index.js');
+
+async function until(check: () => boolean, timeoutMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (check()) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+t.test('Symbol.asyncDispose closes the client and ends its subscriptions', async (t) => {
+  const peer = await startFtbPeer();
+  t.teardown(peer.close);
+  const client = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.DISPOSE', clientName: 'd', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' }, { agentHost: '127.0.0.1', agentPort: peer.port });
+  const sub = client.subscribe('');
+  const iterator = sub[Symbol.asyncIterator]();
+  const pending = iterator.next();
+  await client[Symbol.asyncDispose]();
+  t.same(await pending, { value: undefined, done: true }, 'a waiting iterator finishes');
+  t.notOk(client.connected);
+  t.throws(() => client.publish('X'), { code: 'FTB_ERR_INVALID_HANDLE' });
+  await client.close();
+  t.ok(await until(() => peer.messages.some((m) => m.msg_type === 0x12 && m['src.client.ext'] === 1)), 'manager CLIENT_DEREG sent');
+});
+
+t.test('process.exit() with a live callback subscription exits cleanly', async (t) => {
+  const peer = await startFtbPeer();
+  t.teardown(peer.close);
+  const script = `
+    const { FtbClient } = require(${JSON.stringify(dist)});
+    FtbClient.connect({ eventSpace: 'CRFTB.TEST.EXIT', clientName: 'e', subscriptionStyle: 'FTB_SUBSCRIPTION_BOTH' },
+                      { agentHost: '127.0.0.1', agentPort: ${peer.port} })
+      .then((c) => { c.subscribe('').on('event', () => {}); c.subscribe('', { kind: 'polling' }); setTimeout(() => process.exit(3), 50); });`;
+  const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = execFile(process.execPath, ['-e', script], { timeout: 10000 }, (_error, _stdout, stderr) => resolve({ code: child.exitCode, stderr }));
+  });
+  t.equal(result.code, 3, `exit code kept, no crash (stderr: ${result.stderr})`);
+  t.ok(await until(() => peer.sockets.length === 1 && (peer.sockets[0].destroyed || peer.sockets[0].readableEnded)), 'the agent side sees the connection end');
+});
+
+t.test('a worker thread that uses the client and terminates leaves the process healthy', async (t) => {
+  const peer = await startFtbPeer();
+  t.teardown(peer.close);
+  const worker = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     const { FtbClient } = require(${JSON.stringify(dist)});
+     FtbClient.connect({ eventSpace: 'CRFTB.TEST.WORKER', clientName: 'w', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
+                       { agentHost: '127.0.0.1', agentPort: ${peer.port} })
+       .then((c) => { c.subscribe('').on('event', () => {}); parentPort.postMessage('ready'); });`,
+    { eval: true },
+  );
+  await new Promise((resolve) => worker.once('message', resolve));
+  t.equal(FtbClient.connectionStats().connected, true, 'the process connection is up (shared with the worker)');
+  await worker.terminate();
+  t.ok(await until(() => !FtbClient.connectionStats().connected), 'terminating the worker disconnected its client');
+  t.ok(await until(() => peer.messages.filter((m) => m.msg_type === 0x12).length === 2), 'client and manager CLIENT_DEREG sent');
+  // and this thread can still use FTB
+  const again = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.WORKER', clientName: 'main' }, { agentHost: '127.0.0.1', agentPort: peer.port });
+  await again.close();
+});
