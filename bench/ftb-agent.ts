@@ -19,7 +19,7 @@ async function tree(agents: number, queueKiB?: number) {
   const ports: number[] = [];
   for (let i = 0; i < agents; i++) {
     const agent = CrftbProcess.start(['agent', '--port', '0', '--advertise', '127.0.0.1', '--bootstrap', `127.0.0.1:${bport}`, '--stats-interval', '100',
-      ...(queueKiB ? ['--client-queue-kib', String(queueKiB)] : [])]);
+      ...(queueKiB ? ['--client-queue-kib', String(queueKiB), '--agent-queue-kib', String(queueKiB)] : [])]);
     procs.push(agent);
     ports.push((await agent.listening()).port);
     await agent.waitFor((l) => l.event === 'attached');

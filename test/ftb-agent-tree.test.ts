@@ -2,9 +2,10 @@
 // checkpoint events published by a client of agent A reach subscribers on agent B (and only the
 // ones they asked for), byte-exact in the fields FTB defines. Then the processes stop on SIGTERM,
 // promptly and cleanly. Clients are raw TCP peers built with the addon's codec.
-import t, { Test } from 'tap';
+import t from 'tap';
 import { ftbRules, WireObject } from '../lib/ftb/native';
 import { CrftbProcess } from './helpers/crftb-process';
+import { startTree, masksAtLeast } from './helpers/ftb-tree';
 import { RawClient } from './helpers/ftb-raw-client';
 
 const BLCR = { eventSpace: 'FTB.checkpoint_sw.blcr', clientName: '', jobId: '' };
@@ -28,27 +29,6 @@ function followUp(begin: { name: string; seqnum: number; pid: number; start: str
   handle.copy(payload);
   if (errno !== undefined) payload.writeInt32LE(errno, handle.length);
   return payload;
-}
-
-export async function startTree(t: Test, agents: number) {
-  const bootstrap = CrftbProcess.start(['bootstrap', '--port', '0', '--liveness-interval', '500']);
-  t.teardown(() => bootstrap.stop('SIGKILL'));
-  const { port: bootstrapPort } = await bootstrap.listening();
-  const started: { proc: CrftbProcess; port: number }[] = [];
-  for (let i = 0; i < agents; i++) {
-    const proc = CrftbProcess.start(['agent', '--port', '0', '--advertise', '127.0.0.1',
-      '--bootstrap', `127.0.0.1:${bootstrapPort}`, '--stats-interval', '100']);
-    t.teardown(() => proc.stop('SIGKILL'));
-    const { port } = await proc.listening();
-    await proc.waitFor((l) => l.event === 'attached');
-    started.push({ proc, port });
-  }
-  return { bootstrap, bootstrapPort, agents: started };
-}
-
-/** Waits until the agent's periodic stats line shows at least `n` subscription masks. */
-export function masksAtLeast(proc: CrftbProcess, n: number) {
-  return proc.waitFor((l) => l.event === 'stats' && l.stats.subscriptions >= n, 10000);
 }
 
 t.test('six checkpoint events cross a two-agent tree to the subscribers that asked for them', async (t) => {

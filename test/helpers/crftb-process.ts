@@ -82,6 +82,11 @@ export class CrftbProcess {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
   }
 
+  /** Resolves with how the process ended, without signalling it. */
+  exit() {
+    return this.exited;
+  }
+
   /** Sends `signal` and resolves with how the process ended. */
   async stop(signal: NodeJS.Signals = 'SIGTERM') {
     this.signal(signal);

@@ -19,6 +19,7 @@ Options:
   --standalone             join no tree, even if a bootstrap server is configured
   --config FILE            read this file instead of FTB_CONFIG_FILE
   --client-queue-kib N     per-client send queue before events are dropped (default 4096)
+  --agent-queue-kib N      per-neighbour-agent send queue before events are dropped (default 16384)
   --stats-interval MS      print the agent's counters every MS milliseconds
   --json                   one JSON object per line: listening, attached, parent-lost, closed`;
 
@@ -37,6 +38,7 @@ export const agent: Command = {
         standalone: { type: 'boolean' },
         config: { type: 'string' },
         'client-queue-kib': { type: 'string' },
+        'agent-queue-kib': { type: 'string' },
         'stats-interval': { type: 'string' },
         json: { type: 'boolean' },
       },
@@ -48,6 +50,7 @@ export const agent: Command = {
       bootstrapPort: integerOption('bootstrap-port', values['bootstrap-port']),
       configFile: values.config,
       clientQueueKiB: integerOption('client-queue-kib', values['client-queue-kib']),
+      agentQueueKiB: integerOption('agent-queue-kib', values['agent-queue-kib']),
     };
     if (values.bootstrap) {
       const { host, port } = splitHostPort(values.bootstrap);
