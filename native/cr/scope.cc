@@ -84,6 +84,14 @@ Failure ResolveScope(Scope scope, pid_t target, bool allow_own_group, ResolvedSc
       case Scope::kSession: target = getsid(0); break;
     }
   }
+  // The caller's own group or session is refused before anything else is looked at, so the
+  // answer does not depend on who else happens to be in it (or whether its leader still lives).
+  if (!allow_own_group && ((scope == Scope::kProcessGroup && target == getpgrp()) ||
+                           (scope == Scope::kSession && target == getsid(0))))
+    return Failure::Coded("EDEADLK", std::string("the ") + ScopeName(scope) + " scope of " + std::to_string(target) +
+                                         " is this process's own " +
+                                         (scope == Scope::kSession ? "session" : "process group") +
+                                         "; pass allowOwnGroup: true if that is really meant", EDEADLK);
   auto all = AllProcesses();
   ProcInfo root_info;
   if (!all.count(target) || !ReadStat(target, &root_info))
