@@ -91,6 +91,8 @@ export interface CrBinding {
   restart(options: NativeRestartOptions): Promise<NativeRestartResult>;
   eventPayload(kind: 'end' | 'error', handle: Buffer, errno?: number): Buffer;
   publisherStats(): { published: number; dropped: number; suppressed: number; reconnects: number };
+  /** The checkpoint manifest's hash; `implementation` is 'sha-ni' or 'portable' (CRFTB_SHA256_PORTABLE=1). */
+  sha256(data: Buffer | string): { hex: string; implementation: 'sha-ni' | 'portable' };
 }
 
 export const cr = binding.cr as CrBinding;

@@ -17,4 +17,7 @@ Napi::Value ProbeEngineBinding(const Napi::CallbackInfo& info);
 Napi::Value EventPayloadBinding(const Napi::CallbackInfo& info);
 Napi::Value PublisherStatsBinding(const Napi::CallbackInfo& info);
 
+// sha256(data) -> { hex, implementation } (sha256_binding.cc)
+Napi::Value Sha256Binding(const Napi::CallbackInfo& info);
+
 }  // namespace crftb::cr

@@ -13,6 +13,7 @@ void RegisterExports(Napi::Env env, Napi::Object exports) {
   cr.Set("eventPayload", Napi::Function::New(env, EventPayloadBinding, "eventPayload"));
   cr.Set("publisherStats", Napi::Function::New(env, PublisherStatsBinding, "publisherStats"));
   cr.Set("probeEngine", Napi::Function::New(env, ProbeEngineBinding, "probeEngine"));
+  cr.Set("sha256", Napi::Function::New(env, Sha256Binding, "sha256"));
   exports.Set("cr", cr);
 }
 

@@ -11,12 +11,17 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
+
+#include "cr/manifest.h"
 
 namespace crftb::cr {
 
 namespace {
 
-constexpr const char* kMetaFile = "crftb-generation";  // "<root pid> <track_memory 0|1>"
+// "<root pid> <track_memory 0|1>\npids <pid>...\nmanifest <0|1>\n"; the first line alone in
+// generations written before the manifest existed.
+constexpr const char* kMetaFile = "crftb-generation";
 
 std::string Absolute(const std::string& path) {
   if (!path.empty() && path[0] == '/') return path;
@@ -61,9 +66,37 @@ unsigned CurrentGeneration(const std::string& link) {
 }
 
 bool ReadMeta(const std::string& dir, pid_t* root, bool* tracked) {
-  std::ifstream meta(dir + "/" + kMetaFile);
-  int track = 0;
-  return static_cast<bool>(meta >> *root >> track) && (*tracked = track != 0, true);
+  GenerationRecord record;
+  if (!ReadGenerationRecord(dir, &record)) return false;
+  *root = record.root;
+  *tracked = record.track_memory;
+  return true;
+}
+
+Failure WriteRecord(const std::string& dir, const GenerationRecord& record) {
+  std::string text = std::to_string(record.root) + " " + (record.track_memory ? "1" : "0") + "\npids";
+  for (pid_t pid : record.pids) text += " " + std::to_string(pid);
+  text += std::string("\nmanifest ") + (record.manifest ? "1" : "0") + "\n";
+  const std::string path = dir + "/" + kMetaFile;
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return Failure::FromErrno(errno, "cannot write " + path);
+  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  int err = errno;
+  close(fd);
+  return ok ? Failure::None() : Failure::FromErrno(err ? err : EIO, "cannot write " + path);
+}
+
+// "pid N is alive (comm)" when it is, or "" when the pid is free for a restore.
+std::string PidInUse(pid_t pid) {
+  std::ifstream stat_file("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat_file, line)) return "";
+  size_t open_paren = line.find('('), close_paren = line.rfind(')');
+  if (open_paren == std::string::npos || close_paren == std::string::npos || close_paren + 2 >= line.size()) return "";
+  std::string comm = line.substr(open_paren + 1, close_paren - open_paren - 1);
+  if (line[close_paren + 2] == 'Z')
+    return "pid " + std::to_string(pid) + " (" + comm + ") has exited but its parent has not reaped it yet";
+  return "pid " + std::to_string(pid) + " (" + comm + ") is still running";
 }
 
 }  // namespace
@@ -121,16 +154,57 @@ Failure PrepareFile(const std::string& file_arg, Generation* out) {
   return Failure::None();
 }
 
-Failure Commit(const Generation& generation, pid_t root, bool track_memory) {
+bool ReadGenerationRecord(const std::string& dir, GenerationRecord* out) {
+  std::ifstream meta(dir + "/" + kMetaFile);
+  int track = 0;
+  if (!(meta >> out->root >> track)) return false;
+  out->track_memory = track != 0;
+  out->pids.clear();
+  out->manifest = false;  // generations older than the manifest have only the first line
+  std::string line, word;
+  std::getline(meta, line);
+  while (std::getline(meta, line)) {
+    std::istringstream fields(line);
+    fields >> word;
+    if (word == "pids") {
+      for (pid_t pid; fields >> pid;) out->pids.push_back(pid);
+    } else if (word == "manifest") {
+      int value = 0;
+      fields >> value;
+      out->manifest = value != 0;
+    }
+  }
+  if (out->pids.empty()) out->pids.push_back(out->root);
+  return true;
+}
+
+Failure CheckRestorable(const std::string& dir) {
+  GenerationRecord record;
+  struct stat st;
+  const bool recorded = ReadGenerationRecord(dir, &record);
+  const bool has_manifest = stat((dir + "/" + kManifestFile).c_str(), &st) == 0;
+  if (recorded ? record.manifest || has_manifest : has_manifest)
+    if (Failure f = VerifyManifest(dir); !f.ok()) return f;
+  if (!recorded) return Failure::None();
+  for (pid_t pid : record.pids) {
+    std::string busy = PidInUse(pid);
+    if (!busy.empty())
+      return Failure::Coded("EBUSY", "cannot restart from " + dir + ": " + busy +
+                                         ", and the restore needs that pid; stop the original first "
+                                         "(restarting while it runs would give two copies)", EBUSY);
+  }
+  return Failure::None();
+}
+
+Failure Commit(const Generation& generation, const GenerationRecord& record) {
   if (generation.is_file) {
     if (rename(generation.path.c_str(), generation.link.c_str()) != 0)
       return Failure::FromErrno(errno, "cannot move the checkpoint into place at " + generation.link);
     return Failure::None();
   }
-  {
-    std::ofstream meta(generation.path + "/" + kMetaFile);
-    meta << root << " " << (track_memory ? 1 : 0) << "\n";
-  }
+  if (Failure f = WriteRecord(generation.path, record); !f.ok()) return f;
+  if (record.manifest)
+    if (Failure f = WriteManifest(generation.path); !f.ok()) return f;
   const std::string gens_name = BaseName(generation.link) + ".gens";
   const std::string target = gens_name + "/" + std::to_string(generation.number);
   const std::string temp = generation.link + ".link-" + std::to_string(getpid());
@@ -194,7 +268,7 @@ ImageFiles ListImages(const std::string& path) {
   if (DIR* dir = opendir(path.c_str())) {
     while (dirent* entry = readdir(dir)) {
       std::string name = entry->d_name;
-      if (name == "." || name == ".." || name == kMetaFile) continue;
+      if (name == "." || name == ".." || name == kMetaFile || name == kManifestFile) continue;
       if (lstat((path + "/" + name).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
         out.files.push_back(name);
         out.bytes += st.st_size;

@@ -30,9 +30,27 @@ struct Generation {
 Failure PrepareDirectory(const std::string& dir, bool incremental, pid_t root, Generation* out);
 Failure PrepareFile(const std::string& file, Generation* out);
 
+// What a generation records about itself (file crftb-generation, 0600, beside its images).
+struct GenerationRecord {
+  pid_t root = 0;
+  bool track_memory = false;      // the next checkpoint can be incremental over this one
+  std::vector<pid_t> pids;        // every checkpointed process: a restore needs these pids free
+  bool manifest = true;           // a checksum manifest was written (not for a self-kill dump,
+                                  // committed before its images exist)
+};
+
 // Points D at the generation (or renames the temp file into place) and drops what is no longer
-// needed. `track_memory` is recorded so the next checkpoint can be incremental over this one.
-Failure Commit(const Generation& generation, pid_t root, bool track_memory);
+// needed. With `record.manifest`, the images are complete: their checksum manifest is written
+// first, so D never points at images without one.
+Failure Commit(const Generation& generation, const GenerationRecord& record);
+
+// The record of the generation in `dir` (false when crftb did not write it).
+bool ReadGenerationRecord(const std::string& dir, GenerationRecord* out);
+
+// Before a restore from `dir`: its images match their manifest (EBADMSG naming the file if not)
+// and none of the processes it restores is alive (EBUSY naming the pid). Images crftb did not
+// write are left to the engine.
+Failure CheckRestorable(const std::string& dir);
 
 // Removes what a failed checkpoint wrote, except the engine's log.
 void Abandon(const Generation& generation);

@@ -143,8 +143,12 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
 
   // A process that kills itself with its checkpoint never gets to commit afterwards.
   const bool dies = scope.includes_self && options.after == After::kKill;
+  GenerationRecord record{scope.root, spec.track_memory, scope.pids, !dies};
   if (dies)
-    if (Failure f = Commit(generation, scope.root, spec.track_memory); !f.ok()) return events.Fail(f);
+    if (Failure f = Commit(generation, record); !f.ok()) {
+      Abandon(generation);
+      return events.Fail(f);
+    }
 
   if (scope.includes_self) events.publisher().CloseForCheckpoint();
   const auto start = Clock::now();
@@ -170,8 +174,12 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
     if (failure.code != "ETIMEDOUT" && !dies) Abandon(generation);
     return events.Fail(failure);
   }
+  record.pids = result->pids;
   if (!dies)
-    if (Failure f = Commit(generation, scope.root, spec.track_memory); !f.ok()) return events.Fail(f);
+    if (Failure f = Commit(generation, record); !f.ok()) {
+      Abandon(generation);  // e.g. no room left for the manifest: D keeps its last good images
+      return events.Fail(f);
+    }
   ImageFiles images = ListImages(generation.path);
   result->images = images.files;
   result->bytes = images.bytes;
@@ -198,6 +206,8 @@ Failure RunRestart(const RestartOptions& options, RestartResult* result) {
                                                     (caps.directory_images ? "a directory of images: pass dir"
                                                                            : "a context file: pass file"), EINVAL));
   spec.log_file = caps.directory_images ? "restore.log" : "";
+  if (caps.directory_images)
+    if (Failure f = CheckRestorable(spec.source); !f.ok()) return events.Fail(f);
   const auto start = Clock::now();
   std::unique_ptr<PendingRestart> pending;
   Failure failure = engine->StartRestart(spec, &pending);

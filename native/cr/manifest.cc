@@ -1,0 +1,209 @@
+#include "cr/manifest.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
+#include <set>
+#include <vector>
+
+#include "common/sha256.h"
+#include "ftb/net.h"  // UniqueFd is shared, not FTB-specific
+
+namespace crftb::cr {
+
+namespace {
+
+using ftb::net::UniqueFd;
+
+constexpr const char* kHeader = "crftb-manifest 1";
+constexpr int kMaxChain = 64;  // incremental parents followed; CRIU's own chains are far shorter
+
+struct Entry {
+  std::string hash;
+  unsigned long long size = 0;
+};
+
+bool EndsWith(const std::string& s, const char* suffix) {
+  size_t n = strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+// Files that are not images: engine logs, the restore's statistics, the manifest itself.
+bool NotAnImage(const std::string& name) {
+  return EndsWith(name, ".log") || name == "stats-restore" || name == kManifestFile ||
+         name.rfind(std::string(kManifestFile) + ".tmp", 0) == 0;
+}
+
+Failure BadMessage(const std::string& message) { return Failure::Coded("EBADMSG", message, EBADMSG); }
+
+// Regular files of the directory by name (symlinks such as "parent" are not files here).
+Failure ListFiles(int dir_fd, const std::string& dir, std::vector<std::string>* out) {
+  int copy = fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) return Failure::FromErrno(errno, "cannot read the images directory " + dir);
+  DIR* listing = fdopendir(copy);
+  if (!listing) {
+    int err = errno;
+    close(copy);
+    return Failure::FromErrno(err, "cannot read the images directory " + dir);
+  }
+  while (dirent* entry = readdir(listing)) {
+    std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    if (fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) out->push_back(name);
+  }
+  closedir(listing);
+  return Failure::None();
+}
+
+Failure HashFile(int dir_fd, const std::string& dir, const std::string& name, Entry* out) {
+  UniqueFd fd(openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return Failure::FromErrno(errno, "cannot read the image " + dir + "/" + name);
+  Sha256 hash;
+  std::vector<uint8_t> buffer(1 << 20);
+  unsigned long long size = 0;
+  for (;;) {
+    ssize_t n = read(fd.get(), buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Failure::FromErrno(errno, "cannot read the image " + dir + "/" + name);
+    if (n == 0) break;
+    hash.Update(buffer.data(), static_cast<size_t>(n));
+    size += static_cast<unsigned long long>(n);
+  }
+  out->hash = hash.HexFinal();
+  out->size = size;
+  return Failure::None();
+}
+
+Failure WriteAll(int fd, const std::string& text, const std::string& path) {
+  for (size_t done = 0; done < text.size();) {
+    ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Failure::FromErrno(errno, "cannot write the checkpoint manifest " + path);
+    done += static_cast<size_t>(n);
+  }
+  return Failure::None();
+}
+
+Failure ReadManifest(int dir_fd, const std::string& dir, std::map<std::string, Entry>* out) {
+  const std::string path = dir + "/" + kManifestFile;
+  UniqueFd fd(openat(dir_fd, kManifestFile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT)
+      return BadMessage(dir + " was written by crftb but has no checksum manifest (" + kManifestFile +
+                        "): the checkpoint is incomplete or was altered; restart from another checkpoint");
+    return Failure::FromErrno(errno, "cannot read the checkpoint manifest " + path);
+  }
+  std::string text;
+  char chunk[4096];
+  for (;;) {
+    ssize_t n = read(fd.get(), chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Failure::FromErrno(errno, "cannot read the checkpoint manifest " + path);
+    if (n == 0) break;
+    text.append(chunk, static_cast<size_t>(n));
+    if (text.size() > (16u << 20)) return BadMessage("the checkpoint manifest " + path + " is implausibly large");
+  }
+  size_t line_start = 0;
+  bool header = true;
+  while (line_start < text.size()) {
+    size_t end = text.find('\n', line_start);
+    if (end == std::string::npos) return BadMessage("the checkpoint manifest " + path + " is truncated");
+    std::string line = text.substr(line_start, end - line_start);
+    line_start = end + 1;
+    if (header) {
+      if (line != kHeader) return BadMessage(path + " is not a crftb checkpoint manifest (first line '" + line.substr(0, 40) + "')");
+      header = false;
+      continue;
+    }
+    // "<64 hex> <size> <name>"
+    size_t space = line.find(' ', 65);
+    char* size_end = nullptr;
+    unsigned long long size = line.size() > 66 && line[64] == ' ' ? strtoull(line.c_str() + 65, &size_end, 10) : 0;
+    if (!size_end || space == std::string::npos || size_end != line.c_str() + space ||
+        line.find_first_not_of("0123456789abcdef") < 64)
+      return BadMessage("the checkpoint manifest " + path + " has a malformed line: '" + line.substr(0, 100) + "'");
+    std::string name = line.substr(space + 1);
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
+      return BadMessage("the checkpoint manifest " + path + " names a file outside its directory: '" + name + "'");
+    (*out)[name] = Entry{line.substr(0, 64), size};
+  }
+  if (header) return BadMessage("the checkpoint manifest " + path + " is empty");
+  return Failure::None();
+}
+
+Failure VerifyOne(const std::string& dir, int depth) {
+  UniqueFd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd.valid()) return Failure::FromErrno(errno, "cannot open the images directory " + dir);
+  std::map<std::string, Entry> expected;
+  if (Failure f = ReadManifest(dir_fd.get(), dir, &expected); !f.ok()) return f;
+  std::vector<std::string> present;
+  if (Failure f = ListFiles(dir_fd.get(), dir, &present); !f.ok()) return f;
+  for (const std::string& name : present)
+    if (!NotAnImage(name) && !expected.count(name))
+      return BadMessage(dir + "/" + name + " is not in the checkpoint manifest: the images were altered after "
+                        "the checkpoint; restart from another checkpoint");
+  for (const auto& [name, want] : expected) {
+    struct stat st;
+    if (fstatat(dir_fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+      return BadMessage("the image " + dir + "/" + name + " listed in the checkpoint manifest is missing");
+    if (static_cast<unsigned long long>(st.st_size) != want.size)
+      return BadMessage("the image " + dir + "/" + name + " is " + std::to_string(st.st_size) + " bytes, the manifest says " +
+                        std::to_string(want.size) + ": it was truncated or changed after the checkpoint");
+    Entry got;
+    if (Failure f = HashFile(dir_fd.get(), dir, name, &got); !f.ok()) return f;
+    if (got.size != want.size || got.hash != want.hash)
+      return BadMessage("the image " + dir + "/" + name + " does not match its SHA-256 in the checkpoint manifest: "
+                        "it was changed after the checkpoint");
+  }
+  char parent[PATH_MAX];
+  ssize_t n = readlinkat(dir_fd.get(), "parent", parent, sizeof parent - 1);
+  if (n > 0) {
+    if (depth >= kMaxChain) return BadMessage(dir + " has a chain of more than " + std::to_string(kMaxChain) + " parent images");
+    std::string target(parent, static_cast<size_t>(n));
+    return VerifyOne(target[0] == '/' ? target : dir + "/" + target, depth + 1);
+  }
+  return Failure::None();
+}
+
+}  // namespace
+
+Failure WriteManifest(const std::string& dir) {
+  UniqueFd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd.valid()) return Failure::FromErrno(errno, "cannot open the images directory " + dir);
+  std::vector<std::string> names;
+  if (Failure f = ListFiles(dir_fd.get(), dir, &names); !f.ok()) return f;
+  std::string text = std::string(kHeader) + "\n";
+  std::set<std::string> sorted(names.begin(), names.end());
+  for (const std::string& name : sorted) {
+    if (NotAnImage(name)) continue;
+    if (name.find('\n') != std::string::npos)
+      return BadMessage("the images directory " + dir + " holds a file whose name has a newline");
+    Entry entry;
+    if (Failure f = HashFile(dir_fd.get(), dir, name, &entry); !f.ok()) return f;
+    text += entry.hash + " " + std::to_string(entry.size) + " " + name + "\n";
+  }
+  const std::string temp = std::string(kManifestFile) + ".tmp";
+  const std::string path = dir + "/" + kManifestFile;
+  UniqueFd fd(openat(dir_fd.get(), temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd.valid()) return Failure::FromErrno(errno, "cannot write the checkpoint manifest " + path);
+  Failure written = WriteAll(fd.get(), text, path);
+  if (written.ok() && fsync(fd.get()) != 0) written = Failure::FromErrno(errno, "cannot write the checkpoint manifest " + path);
+  fd.reset();
+  if (written.ok() && renameat(dir_fd.get(), temp.c_str(), dir_fd.get(), kManifestFile) != 0)
+    written = Failure::FromErrno(errno, "cannot write the checkpoint manifest " + path);
+  if (!written.ok()) unlinkat(dir_fd.get(), temp.c_str(), 0);
+  return written;
+}
+
+Failure VerifyManifest(const std::string& dir) { return VerifyOne(dir, 0); }
+
+}  // namespace crftb::cr

@@ -1,0 +1,29 @@
+// The checksum manifest of a checkpoint: written when a generation of images is committed, checked
+// before anything is restored from it, so a truncated or altered image is refused with EBADMSG
+// naming the file instead of being handed to the engine (which may restore a subtly wrong process
+// or crash half-way through).
+//
+// The file is `crftb-manifest` (mode 0600) inside the generation directory, one line per regular
+// file: "<sha256 hex> <size> <name>", after a first line "crftb-manifest 1". Engine logs (*.log)
+// are not images and are left out, as is what a restore writes there (stats-restore). An
+// incremental generation's parent (the "parent" link) is verified the same way, down the chain.
+// This detects accidents (a full disk, a half-copied directory, bit rot), not an attacker who can
+// rewrite the manifest too: images are protected by their 0700 directory, not by this file.
+#pragma once
+
+#include <string>
+
+#include "common/error.h"
+
+namespace crftb::cr {
+
+constexpr const char* kManifestFile = "crftb-manifest";
+
+// Hashes every regular file of `dir` (but logs) into `dir`/crftb-manifest, atomically.
+Failure WriteManifest(const std::string& dir);
+
+// EBADMSG naming the first file that is missing, extra, of the wrong size or the wrong hash (or
+// the manifest itself when it is missing or unreadable); ENOENT when `dir` itself is missing.
+Failure VerifyManifest(const std::string& dir);
+
+}  // namespace crftb::cr
