@@ -13,16 +13,18 @@ export const crftb = require(path.join(root, 'dist', 'index.js'));
 
 /** Starts `crftb agent` on a free port; resolves { port, stop }. */
 export async function startAgentProcess() {
-  const child = spawn(process.execPath, [path.join(root, 'bin', 'crftb.js'), 'agent', '--port', '0', '--advertise', '127.0.0.1', '--standalone', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'crftb.js'), 'agent', '--port', '0', '--advertise', '127.0.0.1', '--standalone', '--json', '--stats-interval', '250'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout });
+  let stats = null;
   const port = await new Promise((resolve, reject) => {
     lines.on('line', (l) => {
       const j = JSON.parse(l);
       if (j.event === 'listening') resolve(j.address.port);
+      if (j.stats) stats = j.stats;
     });
     child.on('exit', (code) => reject(new Error(`agent exited (${code})`)));
   });
-  return { port, stop: () => new Promise((r) => { child.on('exit', r); child.kill('SIGTERM'); }) };
+  return { port, stats: () => stats, stop: () => new Promise((r) => { child.on('exit', r); child.kill('SIGTERM'); }) };
 }
 
 /** Runs the publisher child: resolves with its summary line once it has published `count` events. */

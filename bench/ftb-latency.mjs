@@ -33,5 +33,6 @@ for (const { rate, count } of runs) {
   );
 }
 console.log(`  (${realFtb.note})`);
+console.log(`  load average while measuring: ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} cores`);
 await sub.close();
 await agent.stop();

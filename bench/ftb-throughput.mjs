@@ -33,6 +33,10 @@ console.log('FTB sustained throughput (crftb client + crftb agent, 3 processes, 
 console.log(`  published ${pub.published} in ${pub.seconds.toFixed(2)} s (${Math.round(pub.rate)} events/s, ${pub.retries} back-pressure retries)`);
 console.log(`  received ${received}/${count} (${count - received} lost, ${outOfOrder} gaps), ${Math.round((received - 1) / seconds)} events/s at the subscriber`);
 console.log(`  subscriber stats: callbackDropped ${stats.callbackDropped}, discarded ${stats.discarded}`);
+await new Promise((r) => setTimeout(r, 300));
+const agentStats = agent.stats();
+if (agentStats) console.log(`  agent stats: ${agentStats.eventsReceived} received, ${agentStats.eventsRouted} routed, ${agentStats.eventsDropped} dropped (its per-client queue was full)`);
+console.log(`  load average while measuring: ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} cores`);
 console.log(`  real FTB 0.6.2: ${realFtb.throughput}  (${realFtb.note})`);
 await sub.close();
 await agent.stop();

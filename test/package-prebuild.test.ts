@@ -8,7 +8,8 @@ import path from 'node:path';
 
 const root = path.join(__dirname, '..');
 
-t.test('npm pack + install --ignore-scripts loads the prebuild', async (t) => {
+// prebuildify compiles the whole addon again: allow for a slow, busy machine.
+t.test('npm pack + install --ignore-scripts loads the prebuild', { timeout: 900_000 }, async (t) => {
   const work = mkdtempSync(path.join(os.tmpdir(), 'crftb-pack-'));
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
   execFileSync('npm', ['run', 'prebuild'], { cwd: root, stdio: 'pipe' });

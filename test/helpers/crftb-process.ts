@@ -56,8 +56,11 @@ export class CrftbProcess {
     this.child.stdin!.write(`${JSON.stringify(value)}\n`);
   }
 
-  /** The first line (from `from` on) that satisfies `match`; rejects after `timeoutMs` or at exit. */
-  async waitFor(match: (line: Line) => boolean, timeoutMs = 10000, from = 0): Promise<Line> {
+  /**
+   * The first line (from `from` on) that satisfies `match`; rejects after `timeoutMs` or at exit.
+   * The default allows for a TypeScript fixture starting under tap's loader on a busy machine.
+   */
+  async waitFor(match: (line: Line) => boolean, timeoutMs = 30000, from = 0): Promise<Line> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.lines.slice(from).find(match);
