@@ -19,9 +19,17 @@ namespace {
 constexpr size_t kMaxDeclaredEvents = 100;
 constexpr int kDefaultPollingQueue = 64;
 
-// The process' connection and the lock that serialises connecting and disconnecting.
+// The process' connection. process_mu serialises Connect/Disconnect (it is held during a first
+// connect, which may take up to its timeout); pointer_mu only guards reads of the pointer, so
+// ProcessConnection() never waits for a connect in progress.
 std::mutex process_mu;
+std::mutex pointer_mu;
 std::shared_ptr<Connection> process_connection;
+
+void SetProcessConnection(std::shared_ptr<Connection> connection) {
+  std::lock_guard<std::mutex> lock(pointer_mu);
+  process_connection = std::move(connection);
+}
 
 Failure NotConnected() {
   return CodeFailure(kErrInvalidHandle, "this FTB client is disconnected");
@@ -190,7 +198,7 @@ Failure Client::Connect(const ClientInfo& info, const ConnectOptions& options,
     Failure failed = OpenAgentConnection(options, me, net::DeadlineAfter(options.connect_timeout_ms),
                                          &fd, &agent, &where);
     if (!failed.ok()) return failed;
-    process_connection = std::make_shared<Connection>(options, me, std::move(fd), agent, where);
+    SetProcessConnection(std::make_shared<Connection>(options, me, std::move(fd), agent, where));
   }
   state->connection = process_connection;
   state->connected = true;
@@ -204,7 +212,7 @@ Failure Client::Connect(const ClientInfo& info, const ConnectOptions& options,
     state->connected = false;
     if (process_connection->ClientCount() == 0) {
       process_connection->Stop();
-      process_connection.reset();
+      SetProcessConnection(nullptr);
     }
     return sent;
   }
@@ -370,7 +378,7 @@ Failure Client::Disconnect() {
   connection->Remove(state_.get());
   if (connection->ClientCount() == 0) {
     connection->Stop();
-    if (process_connection == connection) process_connection.reset();
+    if (process_connection == connection) SetProcessConnection(nullptr);
   }
   if (sent.code == "FTB_ERR_NETWORK_NO_ROUTE") return Failure::None();  // nothing to tell
   return sent;
@@ -384,9 +392,13 @@ ClientStats Client::Stats() const {
 }
 
 ConnectionStats Client::ProcessConnection() {
-  std::lock_guard<std::mutex> lock(process_mu);
-  if (!process_connection) return ConnectionStats{};
-  return process_connection->Stats();
+  std::shared_ptr<Connection> connection;
+  {
+    std::lock_guard<std::mutex> lock(pointer_mu);
+    connection = process_connection;
+  }
+  if (!connection) return ConnectionStats{};
+  return connection->Stats();
 }
 
 const wire::ClientId& Client::id() const { return state_->id; }

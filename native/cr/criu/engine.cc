@@ -17,6 +17,7 @@
 #include <set>
 #include <thread>
 
+#include "cr/criu/dump_failure.h"
 #include "cr/criu/libcriu.h"
 
 namespace crftb::cr::criu {
@@ -76,12 +77,17 @@ class PendingJob : public Base {
 
 class PendingDump : public PendingJob<PendingCheckpoint, CheckpointOutcome> {
  public:
-  using PendingJob::PendingJob;
+  PendingDump(std::shared_ptr<Job> job, std::string what, std::string log, pid_t target, std::string destination)
+      : PendingJob(std::move(job), std::move(what), std::move(log)), target_(target), destination_(std::move(destination)) {}
   Failure Reap(CheckpointOutcome* out) override {
-    if (job_->rc < 0) return LibCriuError(job_->rc, what_, log_);
+    if (job_->rc < 0) return ExplainDumpFailure(LibCriuError(job_->rc, what_, log_), target_, destination_);
     out->restarted = job_->rc == 1;  // libcriu's self-dump: 1 in the copy restored later
     return Failure::None();
   }
+
+ private:
+  pid_t target_;
+  std::string destination_;
 };
 
 class PendingRestore : public PendingJob<PendingRestart, RestartOutcome> {
@@ -246,7 +252,8 @@ class CriuEngine : public Engine {
       return f;
     }
     std::string log = spec.log_file.empty() ? "" : spec.destination + "/" + spec.log_file;
-    *out = std::make_unique<PendingDump>(job, "CRIU dump of pid " + std::to_string(spec.target), log);
+    const pid_t target = spec.includes_self && spec.target == getpid() ? 0 : spec.target;
+    *out = std::make_unique<PendingDump>(job, "CRIU dump of pid " + std::to_string(spec.target), log, target, spec.destination);
     return Failure::None();
   }
 
