@@ -1,7 +1,9 @@
 // Events/s through one crftb agent and across a two-agent tree, plus latency at fixed rates.
 // Agents (and the bootstrap server) are `crftb` processes on loopback; the publisher and the
 // subscriber are raw FTB clients in this process, so the figures are the agent's, not a client
-// library's. Run: npm run bench:agent   (prints figures; asserts nothing)
+// library's. Run after `npm run compile`: npm run bench:agent  (BENCH_EVENTS=n to change the
+// count; prints figures, asserts nothing; the machine's load average is printed beside them).
+import os from 'node:os';
 import { ftbRules } from '../lib/ftb/native';
 import { CrftbProcess } from '../test/helpers/crftb-process';
 import { RawClient } from '../test/helpers/ftb-raw-client';
@@ -160,6 +162,7 @@ async function scenario(name: string, agents: number) {
 }
 
 async function main() {
+  console.log(`load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs`);
   await scenario('one agent', 1);
   await scenario('two-agent tree (publisher on the root, subscriber on the child)', 2);
 }

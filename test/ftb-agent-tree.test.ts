@@ -3,6 +3,9 @@
 // ones they asked for), byte-exact in the fields FTB defines. Then the processes stop on SIGTERM,
 // promptly and cleanly. Clients are raw TCP peers built with the addon's codec.
 import t from 'tap';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ftbRules, WireObject } from '../lib/ftb/native';
 import { CrftbProcess } from './helpers/crftb-process';
 import { startTree, masksAtLeast } from './helpers/ftb-tree';
@@ -125,4 +128,34 @@ t.test('a SIGKILLed parent: the child re-attaches, local subscribers see only a 
   const got = await sub.next();
   t.equal(got?.['event.event_name'], 'CHKPT_BEGIN', 'the subscriber, never disconnected, gets the event');
   t.notOk(sub.peer.ended, 'its connection to B was never closed');
+});
+
+t.test('configuration as FTB reads it: environment, then FTB_CONFIG_FILE', async (t) => {
+  const bootstrap = CrftbProcess.start(['bootstrap', '--port', '0']);
+  t.teardown(() => bootstrap.stop('SIGKILL'));
+  const { port: bootstrapPort } = await bootstrap.listening();
+
+  const env = { ...process.env, FTB_BSTRAP_SERVER: '127.0.0.1', FTB_BSTRAP_PORT: String(bootstrapPort), FTB_AGENT_PORT: '0' };
+  const fromEnv = CrftbProcess.start(['agent', '--advertise', '127.0.0.1'], { env });
+  t.teardown(() => fromEnv.stop('SIGKILL'));
+  const address = await fromEnv.listening();
+  t.equal((address as { bootstrap?: string }).bootstrap, `127.0.0.1:${bootstrapPort}`, 'bootstrap server from FTB_BSTRAP_SERVER/FTB_BSTRAP_PORT');
+  t.not(address.port, 10809, 'FTB_AGENT_PORT=0 gives a free port, not the default');
+  t.equal((await fromEnv.waitFor((l) => l.event === 'attached')).level, 1);
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crftb-config-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'ftb.conf');
+  fs.writeFileSync(file, `FTB_BSTRAP_SERVER=127.0.0.1\nFTB_BSTRAP_PORT=${bootstrapPort}\nFTB_AGENT_PORT=0\n`);
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FTB_')));
+  const fromFile = CrftbProcess.start(['agent', '--advertise', '127.0.0.1'], { env: { ...clean, FTB_CONFIG_FILE: file } });
+  t.teardown(() => fromFile.stop('SIGKILL'));
+  const second = await fromFile.listening();
+  t.equal((second as { bootstrap?: string }).bootstrap, `127.0.0.1:${bootstrapPort}`, 'bootstrap server from the config file');
+  const attached = await fromFile.waitFor((l) => l.event === 'attached');
+  t.equal(attached.parent, `127.0.0.1:${address.port}`, 'and it joins the tree under the first agent');
+
+  const standalone = CrftbProcess.start(['agent', '--port', '0', '--advertise', '127.0.0.1'], { env: clean });
+  t.teardown(() => standalone.stop('SIGKILL'));
+  t.equal(((await standalone.listening()) as { bootstrap?: string }).bootstrap, null, 'no bootstrap server anywhere: a standalone agent');
 });

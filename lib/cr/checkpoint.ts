@@ -7,7 +7,15 @@ import { cr, NativeCheckpointResult, NativeFtbOptions, NativeRestartResult } fro
 export type Scope = 'process' | 'pgid' | 'session' | 'tree';
 export type EngineName = 'auto' | 'criu' | 'blcr';
 
-/** FTB event publishing: false turns it off; an object names the agent. */
+/**
+ * BLCR's FTB events (CHKPT_/RSTRT_ BEGIN, END, ERROR in FTB.checkpoint_sw.blcr), published from
+ * the request's worker thread. false turns them off; true (default) finds the agent as FTB does
+ * (FTB_AGENT_PORT, FTB_CONFIG_FILE, bootstrap server); an object names it. The process keeps one
+ * FTB connection, shared with its own FtbClients (when one connected first, events travel on it);
+ * it is closed for a checkpoint of this process and reopened after. FTB being absent never fails
+ * or delays a request beyond connectTimeoutMs (default 1000; a failed connect is not retried for
+ * 5 s): undeliverable events are counted in publisherStats().dropped.
+ */
 export type FtbOption = boolean | NativeFtbOptions;
 
 export interface CheckpointOptions {
@@ -145,4 +153,15 @@ export async function restartDetailed(options: RestartOptions): Promise<RestartR
     ftb: options.ftb,
   });
   return result;
+}
+
+export type PublisherStats = ReturnType<typeof cr.publisherStats>;
+
+/**
+ * Counters of this process's CHKPT_/RSTRT_ event publisher: events published, dropped (FTB absent,
+ * down or refusing), suppressed (the engine's libcr publishes them itself) and reconnects after a
+ * checkpoint of this process.
+ */
+export function publisherStats(): PublisherStats {
+  return cr.publisherStats();
 }

@@ -1,5 +1,5 @@
-export { checkpoint, restart, restartDetailed } from './checkpoint';
-export type { CheckpointOptions, CheckpointResult, RestartOptions, RestartResult, Scope, EngineName, FtbOption } from './checkpoint';
+export { checkpoint, restart, restartDetailed, publisherStats } from './checkpoint';
+export type { PublisherStats, CheckpointOptions, CheckpointResult, RestartOptions, RestartResult, Scope, EngineName, FtbOption } from './checkpoint';
 export { onCheckpoint, criticalSection } from './critical';
 export { probeEngine } from './probe';
 export type { ProbeOptions } from './probe';

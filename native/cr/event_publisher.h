@@ -10,6 +10,9 @@
 // global one), at most one END or ERROR per BEGIN, and no END/ERROR for a BEGIN that was not
 // published. FTB being absent or down never fails a checkpoint: every event that could not be
 // published is counted in Stats::dropped.
+// The copy restored from a self-checkpoint publishes nothing for that request: the original
+// published its END (or ERROR), and BLCR's libcr does the same (a reap that returns
+// CR_ERESTARTED publishes nothing, LIBCR-FACTS §8.2).
 #pragma once
 
 #include <stdint.h>
@@ -49,6 +52,8 @@ class EventPublisher {
   virtual bool Begin(Operation op, ftb::wire::EventHandle* handle) = 0;
   virtual void End(Operation op, const ftb::wire::EventHandle& begin) = 0;
   virtual void Error(Operation op, const ftb::wire::EventHandle& begin, int32_t errnum) = 0;
+  // One event left to the engine's libcr, which publishes it itself (Stats::suppressed).
+  virtual void CountSuppressed() = 0;
   // Around a checkpoint that includes this process: close the connection so no FTB socket is
   // dumped, then reopen it (in the original and in the restored copy alike).
   virtual void CloseForCheckpoint() = 0;

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <system_error>
+#include <thread>
 
 #include "cr/images.h"
 #include "cr/preflight.h"
@@ -45,33 +47,75 @@ Failure AwaitReady(const Pending& pending, int timeout_ms, Clock::time_point sta
 
 int ErrnoOf(const Failure& failure) { return failure.errnum > 0 ? failure.errnum : EIO; }
 
-// Publishes BEGIN on construction (unless the engine publishes itself), then exactly one END or
-// ERROR - or nothing at all when BEGIN did not go out, or when this is the restarted copy.
+// Publishes BEGIN on construction, then exactly one END or ERROR - or nothing at all when BEGIN
+// did not go out, or when this is the restarted copy. When the engine's libcr publishes the
+// events itself, nothing is published here and its events are counted as suppressed.
 class EventScope {
  public:
   EventScope(Operation op, const FtbSettings& settings, bool engine_publishes)
-      : op_(op), publisher_(ProcessPublisher(settings)) {
-    if (settings.enabled && !engine_publishes) begun_ = publisher_.Begin(op, &handle_);
+      : op_(op), publisher_(ProcessPublisher(settings)), suppressed_(settings.enabled && engine_publishes) {
+    if (suppressed_) publisher_.CountSuppressed();
+    else if (settings.enabled) begun_ = publisher_.Begin(op, &handle_);
   }
   Failure Fail(Failure failure) {
-    if (begun_ && !finished_) publisher_.Error(op_, handle_, ErrnoOf(failure));
-    finished_ = true;
+    Finish([&] { publisher_.Error(op_, handle_, ErrnoOf(failure)); });
     return failure;
   }
   void Succeed() {
-    if (begun_ && !finished_) publisher_.End(op_, handle_);
-    finished_ = true;
+    Finish([&] { publisher_.End(op_, handle_); });
   }
   void Silence() { finished_ = true; }
   EventPublisher& publisher() { return publisher_; }
+  // Hands the terminal event to whoever finishes the request later (an abandoned self-dump).
+  struct Handoff {
+    Operation op;
+    EventPublisher* publisher;
+    bool begun;
+    ftb::wire::EventHandle handle;
+  };
+  Handoff Release() {
+    Handoff out{op_, &publisher_, begun_ && !finished_, handle_};
+    finished_ = true;
+    return out;
+  }
 
  private:
+  template <typename Publish>
+  void Finish(Publish publish) {
+    if (finished_) return;
+    finished_ = true;
+    if (suppressed_) publisher_.CountSuppressed();
+    else if (begun_) publish();
+  }
   Operation op_;
   EventPublisher& publisher_;
+  bool suppressed_;
   ftb::wire::EventHandle handle_{};
   bool begun_ = false;
   bool finished_ = false;
 };
+
+// A self-checkpoint that missed its deadline is still being dumped: the FTB connection stays
+// closed until the engine is done (no socket may enter the image), and then the original
+// publishes the ERROR the request thread could not send; the copy restored from those images
+// publishes nothing, as after any self-checkpoint.
+void ReopenWhenDumped(std::unique_ptr<PendingCheckpoint> pending, EventScope::Handoff events) {
+  try {
+    std::thread([pending = std::move(pending), events] {
+      pollfd p{pending->ready_fd(), POLLIN, 0};
+      while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+      }
+      CheckpointOutcome outcome;
+      const bool restarted = pending->Reap(&outcome).ok() && outcome.restarted;
+      events.publisher->ReopenAfterCheckpoint();
+      if (events.begun && !restarted) events.publisher->Error(events.op, events.handle, ETIMEDOUT);
+    }).detach();
+  } catch (const std::system_error&) {
+    // No thread: reopen now rather than never; the dump may then fail on the socket.
+    events.publisher->ReopenAfterCheckpoint();
+    if (events.begun) events.publisher->Error(events.op, events.handle, ETIMEDOUT);
+  }
+}
 
 }  // namespace
 
@@ -154,10 +198,20 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
   const auto start = Clock::now();
   std::unique_ptr<PendingCheckpoint> pending;
   Failure failure = engine->StartCheckpoint(spec, &pending);
-  if (failure.ok()) failure = AwaitReady(*pending, options.timeout_ms, start, "checkpoint");
+  bool abandoned = false;  // missed the deadline: the engine is still at work
+  if (failure.ok()) {
+    failure = AwaitReady(*pending, options.timeout_ms, start, "checkpoint");
+    abandoned = failure.code == "ETIMEDOUT";
+  }
   CheckpointOutcome outcome;
   if (failure.ok()) failure = pending->Reap(&outcome);
   result->seconds = SecondsSince(start);
+  if (scope.includes_self && abandoned) {
+    result->path = generation.link;
+    result->generation = generation.path;
+    ReopenWhenDumped(std::move(pending), events.Release());
+    return failure;
+  }
   if (scope.includes_self) events.publisher().ReopenAfterCheckpoint();
 
   result->path = generation.link;

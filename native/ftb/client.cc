@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <mutex>
 
@@ -25,6 +27,8 @@ constexpr int kDefaultPollingQueue = 64;
 std::mutex process_mu;
 std::mutex pointer_mu;
 std::shared_ptr<Connection> process_connection;
+int process_suspensions = 0;              // SuspendProcessConnection calls not yet resumed
+std::condition_variable process_resumed;  // process_suspensions went to 0
 
 void SetProcessConnection(std::shared_ptr<Connection> connection) {
   std::lock_guard<std::mutex> lock(pointer_mu);
@@ -182,7 +186,15 @@ Failure Client::Connect(const ClientInfo& info, const ConnectOptions& options,
   if (info.polling_queue_len > 0) state->polling_capacity = info.polling_queue_len;
   state->stats.poll_queue_capacity = state->polling_capacity;
 
-  std::lock_guard<std::mutex> lock(process_mu);
+  std::unique_lock<std::mutex> lock(process_mu);
+  if (!process_connection && process_suspensions > 0) {
+    // A checkpoint of this process is running: a socket opened now would be in its image.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.connect_timeout_ms);
+    if (!process_resumed.wait_until(lock, until, [] { return process_suspensions == 0; })) {
+      return CodeFailure(kErrNetworkNoRoute, "not connected: a checkpoint of this process was still "
+                                             "running when the connect timeout expired");
+    }
+  }
   if (process_connection && process_connection->Find(state->id)) {
     return CodeFailure(kErrDupCall, "a client " + info.event_space + "/" + info.client_name +
                                         " (same category, component and name) is already "
@@ -399,6 +411,19 @@ ConnectionStats Client::ProcessConnection() {
   }
   if (!connection) return ConnectionStats{};
   return connection->Stats();
+}
+
+bool Client::SuspendProcessConnection(int flush_ms) {
+  std::lock_guard<std::mutex> lock(process_mu);
+  if (process_suspensions++ > 0 || !process_connection) return false;
+  return process_connection->Suspend(flush_ms);
+}
+
+bool Client::ResumeProcessConnection(int connect_timeout_ms) {
+  std::lock_guard<std::mutex> lock(process_mu);
+  if (process_suspensions == 0 || --process_suspensions > 0) return false;
+  process_resumed.notify_all();
+  return process_connection ? process_connection->Resume(connect_timeout_ms) : false;
 }
 
 const wire::ClientId& Client::id() const { return state_->id; }

@@ -133,6 +133,16 @@ class Client {
 
   ClientStats Stats() const;
   static ConnectionStats ProcessConnection();
+
+  // Around a checkpoint that includes this process (native/cr/request.cc): no FTB socket may be
+  // in its image. SuspendProcessConnection flushes what is queued (bounded by flush_ms), closes
+  // the agent socket and holds off reconnecting; a Connect that would open a new connection
+  // meanwhile waits (within its connect timeout). ResumeProcessConnection reconnects — in the
+  // original and in the copy restored from the images alike — bounded by connect_timeout_ms,
+  // re-registering every client and subscription (when it fails the I/O thread keeps retrying).
+  // Calls nest; only the outermost pair acts. They return whether a socket was closed / opened.
+  static bool SuspendProcessConnection(int flush_ms);
+  static bool ResumeProcessConnection(int connect_timeout_ms);
   const wire::ClientId& id() const;
   int style() const;
 

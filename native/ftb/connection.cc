@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "ftb/codes.h"
 #include "ftb/identity.h"
@@ -261,6 +262,7 @@ void Connection::Flush() {
   std::lock_guard<std::mutex> lock(mu_);
   flushing_done_ += sent;
   if (flushing_left_ != 0) flushing_left_ = flushing_.size() - flushing_done_;
+  if (QueuedLocked() == 0) changed_.notify_all();
   if (!failed.ok()) LoseLocked(failed.message);
 }
 
@@ -282,14 +284,22 @@ void Connection::ReRegisterLocked() {
   }
 }
 
-bool Connection::Reconnect(int* delay_ms) {
+bool Connection::Reconnect(int* delay_ms, bool resuming, int timeout_ms) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || (suspended_ && !resuming)) return false;
+    connecting_ = true;
+  }
   net::UniqueFd fd;
   wire::LocationId agent;
   std::string where;
-  Failure failed = OpenAgentConnection(options_, me_, net::DeadlineAfter(options_.connect_timeout_ms),
-                                       &fd, &agent, &where);
-  if (!failed.ok()) return false;
+  Failure failed = OpenAgentConnection(options_, me_, net::DeadlineAfter(timeout_ms), &fd, &agent,
+                                       &where);
   std::lock_guard<std::mutex> lock(mu_);
+  connecting_ = false;
+  changed_.notify_all();
+  // A checkpoint that began while this thread was connecting must not find the new socket.
+  if (!failed.ok() || stopping_ || (suspended_ && !resuming) || fd_.valid()) return false;
   fd_ = std::move(fd);
   agent_ = agent;
   where_ = where;
@@ -343,22 +353,23 @@ void Connection::Run() {
       want_out = !flushed;
     }
     if (fd < 0) {
-      if (!options_.reconnect) {
-        bool readable, woken;
-        net::WaitReadable(wake_.get(), -1, 1000, &readable, &woken);
-        uint64_t drain;
-        while (read(wake_.get(), &drain, sizeof(drain)) > 0) {}
-        continue;
+      bool hold;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        hold = suspended_ || !options_.reconnect;
       }
       bool readable, woken;
-      net::WaitReadable(wake_.get(), -1, delay_ms, &readable, &woken);
+      net::WaitReadable(wake_.get(), -1, hold ? 1000 : delay_ms, &readable, &woken);
       uint64_t drain;
       while (read(wake_.get(), &drain, sizeof(drain)) > 0) {}
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (stopping_) return;
+        if (suspended_ || fd_.valid() || !options_.reconnect) continue;
       }
-      if (!Reconnect(&delay_ms)) delay_ms = std::min(delay_ms * 2, options_.reconnect_max_ms);
+      if (!Reconnect(&delay_ms, false, options_.connect_timeout_ms)) {
+        delay_ms = std::min(delay_ms * 2, options_.reconnect_max_ms);
+      }
       continue;
     }
     struct pollfd p[2] = {{fd, static_cast<short>(POLLIN | (want_out ? POLLOUT : 0)), 0},
@@ -372,17 +383,24 @@ void Connection::Run() {
     if (p[0].revents & POLLOUT) Flush();
     bool lost = (p[0].revents & (POLLERR | POLLNVAL)) != 0;
     if (!lost && (p[0].revents & (POLLIN | POLLHUP))) lost = !ReadAndDispatch();
-    if (lost) {
+    bool closing;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closing = closing_ && fd_.valid();
+    }
+    if (lost || closing) {
       std::lock_guard<std::mutex> lock(mu_);
       if (fd_.valid()) {
         fd_.reset();
-        ++losses_;
+        if (!closing_) ++losses_;  // closed for a checkpoint is not a loss
       }
+      closing_ = false;
       DropQueuedLocked();
       flushing_.clear();
       flushing_done_ = 0;
       inbox_used_ = 0;
       delay_ms = options_.reconnect_initial_ms;
+      changed_.notify_all();
     }
   }
 }
@@ -404,6 +422,44 @@ void Connection::Stop() {
   std::lock_guard<std::mutex> lock(mu_);
   fd_.reset();
   clients_.clear();
+}
+
+bool Connection::Suspend(int flush_ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  suspended_ = true;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(flush_ms);
+  // What was published just before (the checkpoint's BEGIN) goes out before the socket closes.
+  if (QueuedLocked() > 0) Wake();
+  changed_.wait_until(lock, until, [this] { return stopping_ || !fd_.valid() || QueuedLocked() == 0; });
+  // A reconnect in progress is bounded by its connect timeout and then discards its socket.
+  changed_.wait(lock, [this] { return !connecting_; });
+  if (stopping_ || !fd_.valid()) return false;
+  // The I/O thread owns the fd while it polls it: ask it to close the socket and wait until it has.
+  closing_ = true;
+  shutdown(fd_.get(), SHUT_RDWR);
+  lock.unlock();
+  Wake();
+  lock.lock();
+  changed_.wait(lock, [this] { return !fd_.valid() || stopping_; });
+  return true;
+}
+
+bool Connection::Resume(int connect_timeout_ms) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || fd_.valid()) {
+      suspended_ = false;
+      return false;
+    }
+  }
+  int delay_ms = options_.reconnect_initial_ms;
+  const bool opened = Reconnect(&delay_ms, true, connect_timeout_ms);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    suspended_ = false;
+  }
+  Wake();  // the I/O thread polls the new socket, or goes back to retrying with back-off
+  return opened;
 }
 
 ConnectionStats Connection::Stats() const {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -62,12 +63,22 @@ class Connection {
   // the socket.
   void Stop();
 
+  // Around a checkpoint of this process (client.h, SuspendProcessConnection): Suspend flushes
+  // the backlog (bounded by flush_ms), waits out a reconnect in progress, has the I/O thread
+  // close the socket and holds off reconnecting, so no agent socket exists while the process is
+  // dumped. Resume reconnects on the calling thread (bounded by connect_timeout_ms), re-sending
+  // every registration and subscription; when that fails the I/O thread keeps retrying. Both
+  // return whether a socket was closed / opened.
+  bool Suspend(int flush_ms);
+  bool Resume(int connect_timeout_ms);
+
   ConnectionStats Stats() const;
 
  private:
   void Run();
   void Wake();
-  bool Reconnect(int* delay_ms);
+  // resuming: called by Resume (while suspended) rather than by the I/O thread.
+  bool Reconnect(int* delay_ms, bool resuming, int timeout_ms);
   void ReRegisterLocked();
   Failure SendLocked(wire::Message* message);
   void LoseLocked(const std::string& why);
@@ -94,6 +105,10 @@ class Connection {
   int64_t last_send_ns_ = 0;
   std::vector<std::shared_ptr<ConnectionClient>> clients_;
   bool stopping_ = false;
+  bool suspended_ = false;   // no socket may be opened (a checkpoint of this process is running)
+  bool connecting_ = false;  // the I/O thread is opening a socket outside mu_
+  bool closing_ = false;     // Suspend asked the I/O thread to close the socket
+  std::condition_variable changed_;  // fd_, backlog_ or connecting_ changed
   uint64_t reconnects_ = 0;
   uint64_t losses_ = 0;
 

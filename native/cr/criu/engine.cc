@@ -7,18 +7,15 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <dirent.h>
-#include <fstream>
 #include <map>
 #include <mutex>
-#include <set>
 #include <thread>
 
 #include "cr/criu/dump_failure.h"
 #include "cr/criu/libcriu.h"
+#include "cr/criu/service.h"
 
 namespace crftb::cr::criu {
 
@@ -43,15 +40,10 @@ Failure LibCriuError(int rc, const std::string& what, const std::string& log) {
   return Failure::Coded(ErrnoName(err), message, err);
 }
 
-// Builds a libcriu options object that talks to `service` and reads/writes `dir_fd`.
-Failure NewOpts(const LibCriu* lib, const std::string& service, int dir_fd, const std::string& log,
-                Opts** out) {
+// Builds a libcriu options object that reads/writes `dir_fd`.
+Failure NewOpts(const LibCriu* lib, int dir_fd, const std::string& log, Opts** out) {
   Opts* opts = nullptr;
   if (lib->init_opts(&opts) != 0 || !opts) return Failure::Coded("ENOMEM", "libcriu could not allocate options", ENOMEM);
-  if (lib->set_service_binary(opts, service.c_str()) != 0) {
-    lib->free_opts(opts);
-    return Failure::Coded("ENOMEM", "libcriu could not store the service binary path", ENOMEM);
-  }
   if (dir_fd >= 0) {
     lib->set_images_dir_fd(opts, dir_fd);
     lib->set_work_dir_fd(opts, dir_fd);
@@ -101,43 +93,6 @@ class PendingRestore : public PendingJob<PendingRestart, RestartOutcome> {
   }
 };
 
-// This process's children and their state letters, from /proc/self/task/*/children.
-std::set<pid_t> Children() {
-  std::set<pid_t> out;
-  if (DIR* tasks = opendir("/proc/self/task")) {
-    while (dirent* entry = readdir(tasks)) {
-      if (entry->d_name[0] == '.') continue;
-      std::ifstream list(std::string("/proc/self/task/") + entry->d_name + "/children");
-      pid_t pid;
-      while (list >> pid) out.insert(pid);
-    }
-    closedir(tasks);
-  }
-  return out;
-}
-
-std::string StatField(pid_t pid, bool want_state) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(file, line);
-  size_t open = line.find('('), close = line.rfind(')');
-  if (open == std::string::npos || close == std::string::npos || close + 2 >= line.size()) return "";
-  return want_state ? line.substr(close + 2, 1) : line.substr(open + 1, close - open - 1);
-}
-
-// libcriu forks to start its service and, after a self-dump, leaves that forked child unreaped
-// (a zombie of this process that never exec'd, so it bears our own command name). It holds our
-// session and group ids, so the pid of a killed original stays busy and a restore of it fails
-// with "Can't fork ... File exists". Reap exactly those: children that appeared during the
-// libcriu call, are zombies, and never exec'd. libuv's children exec at once, so they never match.
-void ReapLibCriuLeftovers(const std::set<pid_t>& before) {
-  const std::string self_comm = StatField(getpid(), false);
-  for (pid_t pid : Children()) {
-    if (before.count(pid) || StatField(pid, true) != "Z" || StatField(pid, false) != self_comm) continue;
-    waitpid(pid, nullptr, WNOHANG);
-  }
-}
-
 // Whether the kernel tracks soft-dirty pages (CONFIG_MEM_SOFT_DIRTY), which CRIU's incremental
 // dumps (track-mem, parent images) need: clear the bits, dirty one page, and look for bit 55 of
 // its pagemap entry. Kernels without it accept the clear but never set the bit.
@@ -163,15 +118,24 @@ bool SoftDirtyWorks() {
   return works;
 }
 
+// One libcriu call against a CRIU service crftb started (service.h: no socket of it leaks into
+// children spawned meanwhile). -errno when the service cannot be started.
+int CallService(const LibCriu* lib, Opts* opts, const std::string& binary, bool detach, int (*call)(Opts*)) {
+  Service service;
+  if (Failure f = Service::Start(binary, detach, &service); !f.ok()) return -(f.errnum > 0 ? f.errnum : EIO);
+  lib->set_service_fd(opts, service.TakeFd());  // libcriu closes it when the call returns
+  int rc = call(opts);
+  service.Wait();
+  return rc;
+}
+
 // Runs `call` on its own thread; the eventfd turns readable when it has returned.
 Failure Launch(std::shared_ptr<Job> job, std::function<int()> call) {
   job->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (job->event_fd < 0) return Failure::FromErrno(errno, "eventfd for a CRIU request");
   try {
     std::thread([job, call = std::move(call)] {
-      std::set<pid_t> before = Children();
       job->rc = call();
-      ReapLibCriuLeftovers(before);
       uint64_t one = 1;
       while (write(job->event_fd, &one, sizeof one) < 0 && errno == EINTR) {
       }
@@ -202,8 +166,8 @@ class CriuEngine : public Engine {
         version = it->second;
       } else {
         Opts* opts = nullptr;
-        if (Failure f = NewOpts(lib_, config_.service, -1, "", &opts); !f.ok()) return f;
-        version = lib_->get_version(opts);
+        if (Failure f = NewOpts(lib_, -1, "", &opts); !f.ok()) return f;
+        version = CallService(lib_, opts, config_.service, false, lib_->get_version);
         lib_->free_opts(opts);
         if (version > 0) versions[config_.service] = version;
       }
@@ -227,21 +191,22 @@ class CriuEngine : public Engine {
     int dir_fd = open(spec.destination.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir_fd < 0) return Failure::FromErrno(errno, "cannot open the images directory " + spec.destination);
     Opts* opts = nullptr;
-    if (Failure f = NewOpts(lib_, config_.service, dir_fd, spec.log_file, &opts); !f.ok()) {
+    if (Failure f = NewOpts(lib_, dir_fd, spec.log_file, &opts); !f.ok()) {
       close(dir_fd);
       return f;
     }
     // A self-dump leaves the pid unset: the service then dumps its peer and answers the restored
     // copy with "restored", which is how criu_dump() returns 1 there.
-    if (!spec.includes_self || spec.target != getpid()) lib_->set_pid(opts, spec.target);
+    const bool self = spec.includes_self && spec.target == getpid();
+    if (!self) lib_->set_pid(opts, spec.target);
     lib_->set_leave_running(opts, spec.after != After::kKill);
     lib_->set_track_mem(opts, spec.track_memory);
     lib_->set_file_locks(opts, true);
     if (!spec.parent.empty()) lib_->set_parent_images(opts, spec.parent.c_str());
     auto job = std::make_shared<Job>();
     const LibCriu* lib = lib_;
-    Failure f = Launch(job, [lib, opts, dir_fd] {
-      int rc = lib->dump(opts);
+    Failure f = Launch(job, [lib, opts, dir_fd, self, service = config_.service] {
+      int rc = CallService(lib, opts, service, self, lib->dump);
       lib->free_opts(opts);
       close(dir_fd);
       return rc;
@@ -267,14 +232,14 @@ class CriuEngine : public Engine {
       return Failure::Coded(ErrnoName(err), spec.source + " holds no CRIU images (no inventory.img): " + strerror(err), err);
     }
     Opts* opts = nullptr;
-    if (Failure f = NewOpts(lib_, config_.service, dir_fd, spec.log_file, &opts); !f.ok()) {
+    if (Failure f = NewOpts(lib_, dir_fd, spec.log_file, &opts); !f.ok()) {
       close(dir_fd);
       return f;
     }
     auto job = std::make_shared<Job>();
     const LibCriu* lib = lib_;
-    Failure f = Launch(job, [lib, opts, dir_fd] {
-      int rc = lib->restore(opts);
+    Failure f = Launch(job, [lib, opts, dir_fd, service = config_.service] {
+      int rc = CallService(lib, opts, service, false, lib->restore);
       lib->free_opts(opts);
       close(dir_fd);
       return rc;

@@ -41,7 +41,7 @@ Failure LoadLibCriu(const std::string& library, const LibCriu** out) {
   std::string missing;
   Bind(handle, "criu_local_init_opts", &lib.init_opts, &missing);
   Bind(handle, "criu_local_free_opts", &lib.free_opts, &missing);
-  Bind(handle, "criu_local_set_service_binary", &lib.set_service_binary, &missing);
+  Bind(handle, "criu_local_set_service_fd", &lib.set_service_fd, &missing);
   Bind(handle, "criu_local_set_pid", &lib.set_pid, &missing);
   Bind(handle, "criu_local_set_images_dir_fd", &lib.set_images_dir_fd, &missing);
   Bind(handle, "criu_local_set_work_dir_fd", &lib.set_work_dir_fd, &missing);

@@ -15,7 +15,7 @@ struct Opts;  // libcriu's opaque `criu_opts`
 struct LibCriu {
   int (*init_opts)(Opts** opts);
   void (*free_opts)(Opts* opts);
-  int (*set_service_binary)(Opts* opts, const char* path);
+  void (*set_service_fd)(Opts* opts, int fd);  // CRIU_COMM_FD: a service crftb started (service.h)
   void (*set_pid)(Opts* opts, int pid);
   void (*set_images_dir_fd)(Opts* opts, int fd);
   void (*set_work_dir_fd)(Opts* opts, int fd);

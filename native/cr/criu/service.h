@@ -1,0 +1,39 @@
+// The CRIU service (`criu swrk <fd>`) for one libcriu call, started by crftb rather than by
+// libcriu. libcriu's own launcher (CRIU_COMM_BIN) makes its socketpair without SOCK_CLOEXEC, so
+// every child this process spawned while a checkpoint ran inherited the service socket. Here the
+// pair is close-on-exec from birth; only the service's end is made inheritable, inside the forked
+// child just before exec. libcriu gets our end through criu_local_set_service_fd (CRIU_COMM_FD)
+// and closes it when the call returns.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "common/error.h"
+
+namespace crftb::cr::criu {
+
+class Service {
+ public:
+  // detach: a self-dump, which must not find the service among this process's children (CRIU
+  // dumps the target's whole subtree): it runs as an orphaned grandchild in a new session, as
+  // libcriu does it.
+  static Failure Start(const std::string& binary, bool detach, Service* out);
+
+  Service() = default;
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+  ~Service();
+
+  // Our end of the pair; ownership passes to libcriu with the call.
+  int TakeFd();
+  // After the call: reaps the service when it is our child (it exits when libcriu hangs up).
+  void Wait();
+
+ private:
+  int fd_ = -1;
+  pid_t child_ = 0;  // a service that is our own child, still to reap
+};
+
+}  // namespace crftb::cr::criu
