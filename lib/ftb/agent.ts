@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { binding } from '../native';
+import { ServiceLifetime } from './lifetime';
 
 export interface AgentOptions {
   /** Address to listen on. Default 127.0.0.1 (FTB listens on every interface). */
@@ -91,8 +92,7 @@ const native = binding as unknown as {
 export class Agent extends EventEmitter {
   readonly address: AgentAddress;
   private readonly native: NativeAgent;
-  private keepAlive: NodeJS.Timeout | null;
-  private closing: Promise<void> | null = null;
+  private readonly lifetime = new ServiceLifetime();
   private lastAttach: AgentTreeEvent | null = null;
 
   constructor(options: AgentOptions = {}) {
@@ -114,7 +114,6 @@ export class Agent extends EventEmitter {
       (event) => this.onTreeEvent(event),
     );
     this.address = this.native.address();
-    this.keepAlive = setInterval(() => {}, 1 << 30);
   }
 
   stats(): AgentStats {
@@ -129,22 +128,16 @@ export class Agent extends EventEmitter {
 
   /** Leaves the tree (CLIENT_DEREG to neighbour agents, DEREG_REQ to the bootstrap server) and closes every socket. */
   close(): Promise<void> {
-    if (!this.closing) {
-      this.closing = this.native.close().finally(() => {
-        if (this.keepAlive) clearInterval(this.keepAlive);
-        this.keepAlive = null;
-      });
-    }
-    return this.closing;
+    return this.lifetime.close(() => this.native.close());
   }
 
   ref(): this {
-    this.keepAlive?.ref();
+    this.lifetime.ref();
     return this;
   }
 
   unref(): this {
-    this.keepAlive?.unref();
+    this.lifetime.unref();
     return this;
   }
 

@@ -4,6 +4,7 @@
  * Unlike 0.6.2 it retires dead agents (see native/ftb/bootstrap_registry.h for the rule).
  */
 import { binding } from '../native';
+import { ServiceLifetime } from './lifetime';
 
 export interface BootstrapOptions {
   /** Address to bind. Default 127.0.0.1 (FTB binds every interface). */
@@ -53,13 +54,11 @@ const native = binding as unknown as {
 export class BootstrapServer {
   readonly address: { host: string; port: number };
   private readonly native: NativeBootstrap;
-  private keepAlive: NodeJS.Timeout | null;
-  private closing: Promise<void> | null = null;
+  private readonly lifetime = new ServiceLifetime();
 
   constructor(options: BootstrapOptions = {}) {
     this.native = new native.FtbBootstrapServer({ ...options });
     this.address = this.native.address();
-    this.keepAlive = setInterval(() => {}, 1 << 30);
   }
 
   stats(): BootstrapStats {
@@ -67,22 +66,16 @@ export class BootstrapServer {
   }
 
   close(): Promise<void> {
-    if (!this.closing) {
-      this.closing = this.native.close().finally(() => {
-        if (this.keepAlive) clearInterval(this.keepAlive);
-        this.keepAlive = null;
-      });
-    }
-    return this.closing;
+    return this.lifetime.close(() => this.native.close());
   }
 
   ref(): this {
-    this.keepAlive?.ref();
+    this.lifetime.ref();
     return this;
   }
 
   unref(): this {
-    this.keepAlive?.unref();
+    this.lifetime.unref();
     return this;
   }
 }
