@@ -13,6 +13,7 @@
 #include "ftb/bootstrap_binding.h"
 #include "ftb/config.h"
 #include "ftb/js_options.h"
+#include "ftb/service_wrap.h"
 
 namespace crftb::ftb {
 
@@ -48,16 +49,16 @@ struct EventBridge {
   }
 };
 
-class AgentWrap : public Napi::ObjectWrap<AgentWrap> {
+class AgentWrap : public ServiceWrap<AgentWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "FtbAgent",
                        {InstanceMethod<&AgentWrap::Address>("address"),
                         InstanceMethod<&AgentWrap::Stats>("stats"),
-                        InstanceMethod<&AgentWrap::Close>("close")});
+                        InstanceMethod("close", &AgentWrap::Close)});
   }
 
-  explicit AgentWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<AgentWrap>(info) {
+  explicit AgentWrap(const Napi::CallbackInfo& info) : ServiceWrap<AgentWrap>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject() || !info[1].IsFunction()) {
       ThrowCoded(env, "EINVAL", "FtbAgent(options, onEvent): options object and callback required");
@@ -97,9 +98,7 @@ class AgentWrap : public Napi::ObjectWrap<AgentWrap> {
       Throw(env, failure);
     }
     bootstrap_ = options.bootstrap_host ? *options.bootstrap_host + ":" + std::to_string(options.bootstrap_port) : "";
-    napi_add_env_cleanup_hook(env, Cleanup, this);
-    hooked_ = true;
-    Ref();  // a running agent is not collected, even if JS drops every reference to it
+    Hold(env);  // a running agent is not collected, even if JS drops every reference to it
   }
 
   ~AgentWrap() override {
@@ -109,15 +108,11 @@ class AgentWrap : public Napi::ObjectWrap<AgentWrap> {
   }
 
  private:
-  static void Cleanup(void* self) {
-    auto* wrap = static_cast<AgentWrap*>(self);
-    wrap->hooked_ = false;
-    if (wrap->agent_) wrap->agent_->Stop();
+  friend class ServiceWrap<AgentWrap>;
+  void StopService() {
+    if (agent_) agent_->Stop();
   }
-  void Unhook() {
-    if (hooked_) napi_remove_env_cleanup_hook(Env(), Cleanup, this);
-    hooked_ = false;
-  }
+  void OnStopped() { bridge_->Shut(); }
 
   Napi::Value Address(const Napi::CallbackInfo& info) {
     Napi::Object out = Napi::Object::New(info.Env());
@@ -148,37 +143,9 @@ class AgentWrap : public Napi::ObjectWrap<AgentWrap> {
     return out;
   }
 
-  class CloseWorker : public Napi::AsyncWorker {
-   public:
-    CloseWorker(AgentWrap* wrap, Napi::Promise::Deferred deferred)
-        : Napi::AsyncWorker(wrap->Env(), "crftb:agent-close"), wrap_(wrap), deferred_(deferred) {}
-    void Execute() override { wrap_->agent_->Stop(); }
-    void OnOK() override {
-      wrap_->bridge_->Shut();
-      wrap_->Unhook();
-      if (!wrap_->unreffed_) {
-        wrap_->unreffed_ = true;
-        wrap_->Unref();
-      }
-      deferred_.Resolve(Env().Undefined());
-    }
-
-   private:
-    AgentWrap* wrap_;
-    Napi::Promise::Deferred deferred_;
-  };
-
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    auto deferred = Napi::Promise::Deferred::New(info.Env());
-    (new CloseWorker(this, deferred))->Queue();
-    return deferred.Promise();
-  }
-
   std::unique_ptr<Agent> agent_;
   std::shared_ptr<EventBridge> bridge_;
   std::string bootstrap_;
-  bool hooked_ = false;
-  bool unreffed_ = false;
 };
 
 }  // namespace

@@ -6,21 +6,22 @@
 #include "ftb/bootstrap_server.h"
 #include "ftb/config.h"
 #include "ftb/js_options.h"
+#include "ftb/service_wrap.h"
 
 namespace crftb::ftb {
 
 namespace {
 
-class BootstrapWrap : public Napi::ObjectWrap<BootstrapWrap> {
+class BootstrapWrap : public ServiceWrap<BootstrapWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "FtbBootstrapServer",
                        {InstanceMethod<&BootstrapWrap::Address>("address"),
                         InstanceMethod<&BootstrapWrap::Stats>("stats"),
-                        InstanceMethod<&BootstrapWrap::Close>("close")});
+                        InstanceMethod("close", &BootstrapWrap::Close)});
   }
 
-  explicit BootstrapWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BootstrapWrap>(info) {
+  explicit BootstrapWrap(const Napi::CallbackInfo& info) : ServiceWrap<BootstrapWrap>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) ThrowCoded(env, "EINVAL", "FtbBootstrapServer(options): options object required");
     const Napi::Object js = info[0].As<Napi::Object>();
@@ -38,9 +39,7 @@ class BootstrapWrap : public Napi::ObjectWrap<BootstrapWrap> {
     Failure failure;
     server_ = BootstrapServer::Start(options, &failure);
     if (!server_) Throw(env, failure);
-    napi_add_env_cleanup_hook(env, Cleanup, this);
-    hooked_ = true;
-    Ref();
+    Hold(env);
   }
 
   ~BootstrapWrap() override {
@@ -49,14 +48,9 @@ class BootstrapWrap : public Napi::ObjectWrap<BootstrapWrap> {
   }
 
  private:
-  static void Cleanup(void* self) {
-    auto* wrap = static_cast<BootstrapWrap*>(self);
-    wrap->hooked_ = false;
-    if (wrap->server_) wrap->server_->Stop();
-  }
-  void Unhook() {
-    if (hooked_) napi_remove_env_cleanup_hook(Env(), Cleanup, this);
-    hooked_ = false;
+  friend class ServiceWrap<BootstrapWrap>;
+  void StopService() {
+    if (server_) server_->Stop();
   }
 
   Napi::Value Address(const Napi::CallbackInfo& info) {
@@ -92,34 +86,7 @@ class BootstrapWrap : public Napi::ObjectWrap<BootstrapWrap> {
     return out;
   }
 
-  class CloseWorker : public Napi::AsyncWorker {
-   public:
-    CloseWorker(BootstrapWrap* wrap, Napi::Promise::Deferred deferred)
-        : Napi::AsyncWorker(wrap->Env(), "crftb:bootstrap-close"), wrap_(wrap), deferred_(deferred) {}
-    void Execute() override { wrap_->server_->Stop(); }
-    void OnOK() override {
-      wrap_->Unhook();
-      if (!wrap_->unreffed_) {
-        wrap_->unreffed_ = true;
-        wrap_->Unref();
-      }
-      deferred_.Resolve(Env().Undefined());
-    }
-
-   private:
-    BootstrapWrap* wrap_;
-    Napi::Promise::Deferred deferred_;
-  };
-
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    auto deferred = Napi::Promise::Deferred::New(info.Env());
-    (new CloseWorker(this, deferred))->Queue();
-    return deferred.Promise();
-  }
-
   std::unique_ptr<BootstrapServer> server_;
-  bool hooked_ = false;
-  bool unreffed_ = false;
 };
 
 }  // namespace
