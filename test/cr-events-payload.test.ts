@@ -1,6 +1,7 @@
 // The END/ERROR payloads of BLCR's FTB schema: BEGIN's 360-byte event handle at offset 0, then for
 // ERROR a 4-byte errno in host byte order at 360, the rest of the 368 bytes zero.
 import t from 'tap';
+import net from 'node:net';
 import { cr } from '../lib/cr/native';
 import { checkpoint } from '../lib/index';
 
@@ -36,8 +37,15 @@ t.test('bad payload input is EINVAL', async (t) => {
 });
 
 t.test('with no FTB reachable, a failed request still fails with its own error and events are counted as dropped', async (t) => {
+  // A free port nothing listens on (never FTB's default ports: other agents may run on them).
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const agentPort = (probe.address() as net.AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  const ftb = { agentHost: '127.0.0.1', agentPort };
   const before = cr.publisherStats().dropped;
-  await t.rejects(checkpoint({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', target: 1, dir: '/tmp/crftb-none' }), { code: 'ENOSYS' });
-  t.ok(cr.publisherStats().dropped > before, 'the undeliverable BEGIN was counted');
+  await t.rejects(checkpoint({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', target: 1, dir: '/tmp/crftb-none', ftb }), { code: 'ENOSYS' });
+  t.equal(cr.publisherStats().dropped, before + 1, 'the undeliverable BEGIN was counted (and no ERROR for it)');
   await t.rejects(checkpoint({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', target: 1, dir: '/tmp/crftb-none', ftb: false }), { code: 'ENOSYS' });
+  t.equal(cr.publisherStats().dropped, before + 1, 'ftb: false publishes nothing and drops nothing');
 });
