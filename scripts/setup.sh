@@ -9,6 +9,8 @@ cd "$repo"
 # client the addon dlopens) in this package; its own 3.17 binary fails on kernel 6.x, which is why
 # provision-criu.sh may add a private CRIU 4.1.1. libcap2-bin: capability checks in `crftb doctor`.
 apt_packages=(iproute2 criu libcap2-bin make g++ python3 procps)
+# clang + compiler-rt: the libFuzzer harnesses (npm run fuzz), only for long runs (CRFTB_LONG=1).
+[ "${CRFTB_LONG:-}" = 1 ] && apt_packages+=(clang libclang-rt-14-dev)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

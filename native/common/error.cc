@@ -1,21 +1,8 @@
 #include "common/error.h"
 
-#include <string.h>
+// Failure, FromErrno, Coded and ErrnoName are defined in failure.cc.
 
 namespace crftb {
-
-std::string ErrnoName(int err) {
-  const char* name = strerrorname_np(err);
-  return name ? std::string(name) : "E" + std::to_string(err);
-}
-
-Failure Failure::FromErrno(int err, const std::string& what) {
-  return Failure{ErrnoName(err), what + ": " + strerror(err), err};
-}
-
-Failure Failure::Coded(const std::string& code, const std::string& message, int errnum) {
-  return Failure{code, message, errnum};
-}
 
 Napi::Error ToJsError(Napi::Env env, const Failure& failure) {
   Napi::Error error = Napi::Error::New(env, failure.message);
