@@ -191,6 +191,12 @@ t.test('failed requests publish BEGIN then ERROR with their errno', async (t) =>
   // Root ignores mode bits: sysfs is what cannot be written here (EPERM as root, EACCES otherwise).
   await t.test('unwritable directory: CHKPT_ERROR(EPERM/EACCES)', (t) =>
     expectError(t, 'CHKPT', () => checkpoint({ target: target.pid, dir: '/sys/crftb-cannot-write-here', ftb }), /^(EPERM|EACCES)$/));
+  // Refusals of the restart checks (native/cr/images.h CheckRestorable) are reported like any failure.
+  const images = path.join(dir, 'good');
+  await checkpoint({ target: target.pid, dir: images, ftb: false });
+  await t.test('original still running: RSTRT_ERROR(EBUSY)', (t) => expectError(t, 'RSTRT', () => restart({ dir: images, ftb }), 'EBUSY'));
+  fs.appendFileSync(path.join(images, 'inventory.img'), 'x');
+  await t.test('altered images: RSTRT_ERROR(EBADMSG)', (t) => expectError(t, 'RSTRT', () => restart({ dir: images, ftb }), 'EBADMSG'));
   await t.test('engine missing: CHKPT_ERROR(ENOSYS) and RSTRT_ERROR(ENOSYS)', async (t) => {
     await expectError(t, 'CHKPT', () => checkpoint({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', target: target.pid, dir: path.join(dir, 'i'), ftb }), 'ENOSYS');
     await expectError(t, 'RSTRT', () => restart({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', dir, ftb }), 'ENOSYS');

@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <sstream>
 
+#include "common/read_file.h"
 #include "cr/manifest.h"
 
 namespace crftb::cr {
@@ -88,9 +88,8 @@ Failure WriteRecord(const std::string& dir, const GenerationRecord& record) {
 
 // "pid N is alive (comm)" when it is, or "" when the pid is free for a restore.
 std::string PidInUse(pid_t pid) {
-  std::ifstream stat_file("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
-  if (!std::getline(stat_file, line)) return "";
+  if (!ReadWholeFile("/proc/" + std::to_string(pid) + "/stat", &line) || line.empty()) return "";
   size_t open_paren = line.find('('), close_paren = line.rfind(')');
   if (open_paren == std::string::npos || close_paren == std::string::npos || close_paren + 2 >= line.size()) return "";
   std::string comm = line.substr(open_paren + 1, close_paren - open_paren - 1);
@@ -155,7 +154,9 @@ Failure PrepareFile(const std::string& file_arg, Generation* out) {
 }
 
 bool ReadGenerationRecord(const std::string& dir, GenerationRecord* out) {
-  std::ifstream meta(dir + "/" + kMetaFile);
+  std::string text;
+  if (!ReadWholeFile(dir + "/" + kMetaFile, &text, 1 << 20)) return false;
+  std::istringstream meta(text);
   int track = 0;
   if (!(meta >> out->root >> track)) return false;
   out->track_memory = track != 0;

@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include <fstream>
+#include <sstream>
 #include <string>
+
+#include "common/read_file.h"
 
 namespace crftb::cr {
 
@@ -27,8 +29,9 @@ bool HasIoUring(pid_t pid) {
     closedir(fds);
     if (found) return true;
   }
-  std::ifstream maps(base + "/maps");
-  std::string line;
+  std::string text, line;
+  ReadWholeFile(base + "/maps", &text);
+  std::istringstream maps(text);
   while (std::getline(maps, line))
     if (line.find("io_uring") != std::string::npos) return true;
   return false;

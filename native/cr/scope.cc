@@ -8,10 +8,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
+
+#include "common/read_file.h"
 
 namespace crftb::cr {
 
@@ -22,8 +23,9 @@ struct ProcInfo {
 };
 
 bool ReadStat(pid_t pid, ProcInfo* out) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
+  std::string text, line;
+  ReadWholeFile("/proc/" + std::to_string(pid) + "/stat", &text);
+  std::istringstream file(text);
   if (!std::getline(file, line)) return false;
   size_t close = line.rfind(')');  // the command name may contain spaces and parentheses
   if (close == std::string::npos) return false;

@@ -3,8 +3,9 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 
-#include <fstream>
+#include <sstream>
 
+#include "common/read_file.h"
 #include "ftb/wire.h"
 
 namespace crftb::ftb {
@@ -19,8 +20,9 @@ constexpr const char* kBootstrapServerKey = "FTB_BSTRAP_SERVER";
 // (FTB reads past its buffer there).
 std::optional<std::string> FromFile(const std::string& path, const char* key) {
   if (path.empty()) return std::nullopt;
-  std::ifstream in(path);
-  std::string line;
+  std::string text, line;
+  ReadWholeFile(path, &text);
+  std::istringstream in(text);
   while (std::getline(in, line)) {
     const size_t at = line.find(key);
     if (at == std::string::npos) continue;

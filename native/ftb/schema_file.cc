@@ -1,9 +1,9 @@
 #include "ftb/schema_file.h"
 
-#include <fstream>
 #include <sstream>
 #include <vector>
 
+#include "common/read_file.h"
 #include "ftb/codes.h"
 #include "ftb/names.h"
 
@@ -19,8 +19,9 @@ Failure Invalid(const std::string& path, const std::string& why) {
 Failure ParseSchemaFile(
     const std::string& path, const std::string& own_event_space,
     const std::function<Failure(const std::string&, const std::string&)>& declare) {
-  std::ifstream in(path);
-  if (!in) return Invalid(path, "cannot be read");
+  std::string text;
+  if (!ReadWholeFile(path, &text)) return Invalid(path, "cannot be read");
+  std::istringstream in(text);
   std::vector<std::string> words;
   std::string line;
   while (std::getline(in, line)) {

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <sys/statvfs.h>
 
-#include <fstream>
+#include "common/read_file.h"
 
 namespace crftb::cr::criu {
 
@@ -14,9 +14,8 @@ namespace {
 constexpr unsigned long long kNearlyFull = 4ull << 20;
 
 bool Gone(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
-  if (!std::getline(stat, line)) return true;
+  if (!ReadWholeFile("/proc/" + std::to_string(pid) + "/stat", &line) || line.empty()) return true;
   size_t close = line.rfind(')');
   return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
 }
