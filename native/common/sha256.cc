@@ -121,6 +121,7 @@ Sha256::Sha256()
 void Sha256::Blocks(const uint8_t* data, size_t count) { crftb::Blocks()(state_, data, count); }
 
 void Sha256::Update(const void* data_arg, size_t size) {
+  if (size == 0) return;  // an empty Buffer's data may be null, which memcpy must never get
   const uint8_t* data = static_cast<const uint8_t*>(data_arg);
   total_ += size;
   if (buffered_ > 0) {
