@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -146,6 +147,24 @@ Failure Launch(std::shared_ptr<Job> job, std::function<int()> call) {
   return Failure::None();
 }
 
+// Starts `call` (a dump or a restore) against a fresh service on its own thread. `opts` and
+// `dir_fd` belong to the request from here on: freed when the call returns, or at once when it
+// cannot be started.
+Failure LaunchCall(const LibCriu* lib, Opts* opts, int dir_fd, const std::string& service, bool detach,
+                   int (*call)(Opts*), std::shared_ptr<Job> job) {
+  Failure f = Launch(std::move(job), [lib, opts, dir_fd, service, detach, call] {
+    int rc = CallService(lib, opts, service, detach, call);
+    lib->free_opts(opts);
+    close(dir_fd);
+    return rc;
+  });
+  if (!f.ok()) {
+    lib->free_opts(opts);
+    close(dir_fd);
+  }
+  return f;
+}
+
 class CriuEngine : public Engine {
  public:
   explicit CriuEngine(EngineConfig config) : config_(std::move(config)) {}
@@ -204,18 +223,7 @@ class CriuEngine : public Engine {
     lib_->set_file_locks(opts, true);
     if (!spec.parent.empty()) lib_->set_parent_images(opts, spec.parent.c_str());
     auto job = std::make_shared<Job>();
-    const LibCriu* lib = lib_;
-    Failure f = Launch(job, [lib, opts, dir_fd, self, service = config_.service] {
-      int rc = CallService(lib, opts, service, self, lib->dump);
-      lib->free_opts(opts);
-      close(dir_fd);
-      return rc;
-    });
-    if (!f.ok()) {
-      lib_->free_opts(opts);
-      close(dir_fd);
-      return f;
-    }
+    if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, self, lib_->dump, job); !f.ok()) return f;
     std::string log = spec.log_file.empty() ? "" : spec.destination + "/" + spec.log_file;
     const pid_t target = spec.includes_self && spec.target == getpid() ? 0 : spec.target;
     *out = std::make_unique<PendingDump>(job, "CRIU dump of pid " + std::to_string(spec.target), log, target, spec.destination);
@@ -237,18 +245,7 @@ class CriuEngine : public Engine {
       return f;
     }
     auto job = std::make_shared<Job>();
-    const LibCriu* lib = lib_;
-    Failure f = Launch(job, [lib, opts, dir_fd, service = config_.service] {
-      int rc = CallService(lib, opts, service, false, lib->restore);
-      lib->free_opts(opts);
-      close(dir_fd);
-      return rc;
-    });
-    if (!f.ok()) {
-      lib_->free_opts(opts);
-      close(dir_fd);
-      return f;
-    }
+    if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, false, lib_->restore, job); !f.ok()) return f;
     std::string log = spec.log_file.empty() ? "" : spec.source + "/" + spec.log_file;
     *out = std::make_unique<PendingRestore>(job, "CRIU restore from " + spec.source, log);
     return Failure::None();
