@@ -15,13 +15,11 @@
 #include <vector>
 
 #include "common/sha256.h"
-#include "ftb/net.h"  // UniqueFd is shared, not FTB-specific
+#include "common/unique_fd.h"
 
 namespace crftb::cr {
 
 namespace {
-
-using ftb::net::UniqueFd;
 
 constexpr const char* kHeader = "crftb-manifest 1";
 constexpr int kMaxChain = 64;  // incremental parents followed; CRIU's own chains are far shorter

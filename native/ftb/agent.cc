@@ -13,6 +13,8 @@
 
 #include <algorithm>
 
+#include "common/deadline.h"
+#include "common/unique_fd.h"
 #include "ftb/agent_attach.h"
 #include "ftb/config.h"
 #include "ftb/identity.h"
@@ -29,12 +31,6 @@ constexpr size_t kHandshakeSize = sizeof(wire::Handshake);
 constexpr size_t kReadBuffer = kHandshakeSize + 48 * kMessageSize;
 constexpr int kListenBacklog = 128;  // FTB uses 5; a burst of clients should not see resets
 constexpr int kGoodbyeFlushMs = 500;
-
-int64_t NowMs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 }  // namespace
 
@@ -77,7 +73,7 @@ std::unique_ptr<Agent> Agent::Start(const AgentOptions& options, Listener listen
       return nullptr;
     }
   }
-  net::UniqueFd listening;
+  UniqueFd listening;
   if (Failure failed = net::ListenTcp(address.sin_addr, options.port, kListenBacklog, &listening); !failed.ok()) {
     failed.message += " (another agent there? choose another port)";
     *failure = failed;
@@ -215,7 +211,7 @@ void Agent::Run() {
 
 void Agent::Accept() {
   for (int budget = 64; budget > 0; --budget) {
-    net::UniqueFd accepted;
+    UniqueFd accepted;
     if (!net::AcceptTcp(listen_fd_, &accepted, nullptr).ok() || !accepted.valid()) {
       return;  // nothing pending, or out of descriptors: try again on the next readiness
     }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "common/deadline.h"
+#include "common/unique_fd.h"
 #include "ftb/agent.h"
 #include "ftb/config.h"
 #include "ftb/identity.h"
@@ -156,7 +158,7 @@ bool AgentAttacher::AttachOnce() {
 bool AgentAttacher::ConnectToParent(const std::string& name, int port, int parent_level) {
   in_addr address;
   if (!ParseFtbAddress(name, &address)) return false;
-  net::UniqueFd fd;
+  UniqueFd fd;
   if (!net::ConnectTcp(address, port, config_.connect_timeout_ms, &fd).ok()) return false;
 
   const wire::LocationId& self = agent_->location();
@@ -166,7 +168,7 @@ bool AgentAttacher::ConnectToParent(const std::string& name, int port, int paren
   handshake.location = self;
   handshake.registration.msg_type = wire::kClientReg;
   handshake.registration.src = MakeFtbId(self, ManagerClientId(kAgentManagerExt));
-  const int64_t deadline = net::DeadlineAfter(config_.connect_timeout_ms);
+  const int64_t deadline = DeadlineAfter(config_.connect_timeout_ms);
   wire::LocationId parent_location;
   if (!net::WriteFull(fd.get(), &handshake, sizeof handshake, deadline).ok() ||
       !net::ReadFull(fd.get(), &parent_location, sizeof parent_location, deadline).ok()) {

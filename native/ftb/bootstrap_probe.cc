@@ -4,22 +4,12 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/deadline.h"
 #include "ftb/config.h"
 
 namespace crftb::ftb {
-
-namespace {
-
-int64_t NowMs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-}  // namespace
 
 std::vector<ProbeResult> ProbeAgents(const std::vector<BootstrapEndpoint>& endpoints, int timeout_ms) {
   std::vector<ProbeResult> results(endpoints.size(), ProbeResult::kRefused);

@@ -6,9 +6,10 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/deadline.h"
+#include "common/unique_fd.h"
 #include "ftb/bootstrap_probe.h"
 #include "ftb/config.h"
 #include "ftb/net.h"
@@ -16,12 +17,6 @@
 namespace crftb::ftb {
 
 namespace {
-
-int64_t NowMs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 BootstrapRegistryOptions RegistryOptions(const BootstrapServerOptions& options) {
   BootstrapRegistryOptions out;
@@ -51,7 +46,7 @@ std::unique_ptr<BootstrapServer> BootstrapServer::Start(const BootstrapServerOpt
                                             " is outside 0-65535");
     return nullptr;
   }
-  net::UniqueFd socket_fd;
+  UniqueFd socket_fd;
   if (Failure failed = net::BindUdp(address.sin_addr, options.port, &socket_fd); !failed.ok()) {
     failed.message += " (is another bootstrap server using it? choose another port)";
     *failure = failed;

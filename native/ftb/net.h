@@ -1,8 +1,9 @@
 // Socket helpers shared by the FTB client, agent and bootstrap server. Every descriptor is
 // created close-on-exec and non-blocking (SOCK_CLOEXEC|SOCK_NONBLOCK at birth, accept4 for
-// accepted ones) and owned by a UniqueFd, so no error path can leak or double-close it.
-// Blocking behaviour is built with poll() and explicit deadlines: nothing here waits forever
-// unless the caller passes kNoTimeout, and nothing calls exit().
+// accepted ones) and owned by a UniqueFd (common/unique_fd.h), so no error path can leak or
+// double-close it. Blocking behaviour is built with poll() and explicit deadlines
+// (common/deadline.h): nothing here waits forever unless the caller passes kNoTimeout, and
+// nothing calls exit().
 #pragma once
 
 #include <netinet/in.h>
@@ -10,44 +11,20 @@
 
 #include <vector>
 
+#include "common/deadline.h"
 #include "common/error.h"
+#include "common/unique_fd.h"
 #include "ftb/wire.h"
 
 namespace crftb::ftb::net {
 
-constexpr int kNoTimeout = -1;
-
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) reset(other.release());
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
-
-// Milliseconds on CLOCK_MONOTONIC; deadlines are absolute values of this clock.
-int64_t NowMs();
-// Milliseconds left until `deadline_ms` (≥ 0), or kNoTimeout when deadline_ms is kNoTimeout.
-int RemainingMs(int64_t deadline_ms);
-int64_t DeadlineAfter(int timeout_ms);  // kNoTimeout stays kNoTimeout
+// The socket calls below take UniqueFd and deadlines (common/); client and connection code
+// spells them net::UniqueFd, net::DeadlineAfter, ..., which these keep valid.
+using crftb::DeadlineAfter;
+using crftb::kNoTimeout;
+using crftb::NowMs;
+using crftb::RemainingMs;
+using crftb::UniqueFd;
 
 // TCP connect with a deadline; TCP_NODELAY set. Failures: ECONNREFUSED, ETIMEDOUT, ...
 Failure ConnectTcp(const in_addr& address, int port, int timeout_ms, UniqueFd* out);

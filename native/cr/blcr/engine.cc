@@ -8,15 +8,13 @@
 
 #include <climits>
 
+#include "common/unique_fd.h"
 #include "cr/blcr/abi.h"
 #include "cr/blcr/errors.h"
 #include "cr/blcr/library.h"
-#include "ftb/net.h"  // UniqueFd is shared, not FTB-specific
 
 namespace crftb::cr::blcr {
 namespace {
-
-using ftb::net::UniqueFd;
 
 // The request handle is the ctrl fd in every 0.8.x libcr (§6.1).
 int HandleFd(Handle handle) { return handle <= static_cast<Handle>(INT_MAX) ? static_cast<int>(handle) : -1; }
