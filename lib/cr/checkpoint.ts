@@ -159,7 +159,8 @@ export type PublisherStats = ReturnType<typeof cr.publisherStats>;
 
 /**
  * Counters of this process's CHKPT_/RSTRT_ event publisher: events published, dropped (FTB absent,
- * down or refusing), suppressed (the engine's libcr publishes them itself) and reconnects after a
+ * down or refusing; an END/ERROR whose BEGIN could not leave is withheld, so that no subscriber
+ * sees an END without its BEGIN, and counted here too), suppressed (the engine's libcr publishes them itself) and reconnects after a
  * checkpoint of this process.
  */
 export function publisherStats(): PublisherStats {

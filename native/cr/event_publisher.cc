@@ -2,7 +2,7 @@
 // publish-only) on the process's one FTB connection (ftb/client.h), connected on the first event
 // and kept. FTB never decides a checkpoint's outcome: a connect that fails is not retried for a
 // while (so checkpoints without an agent do not each wait for it), and every event that cannot
-// be published is counted as dropped.
+// be published - or is withheld because its BEGIN could not be - is counted as dropped.
 #include "cr/event_publisher.h"
 
 #include <algorithm>
@@ -73,6 +73,11 @@ class FtbPublisher : public EventPublisher {
   void CountSuppressed() override {
     std::lock_guard<std::mutex> lock(mutex_);
     ++stats_.suppressed;
+  }
+
+  void CountWithheld() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++stats_.dropped;
   }
 
   // The whole process connection goes, not only this client's: the application's own FTB

@@ -37,7 +37,8 @@ const char* ErrorEventName(Operation op);
 
 struct PublisherStats {
   uint64_t published = 0;
-  uint64_t dropped = 0;      // events FTB could not take (absent, down, refused)
+  uint64_t dropped = 0;      // events that never left: FTB could not take them (absent, down,
+                             // refused), or an END/ERROR withheld because its BEGIN did not leave
   uint64_t suppressed = 0;   // events not published because the engine's libcr publishes them
   uint64_t reconnects = 0;   // connections reopened after a checkpoint of this process
 };
@@ -48,12 +49,15 @@ class EventPublisher {
  public:
   virtual ~EventPublisher() = default;
   // Publishes BEGIN. Returns false (and counts a drop) when it could not; then the request
-  // publishes no END/ERROR either.
+  // publishes no END/ERROR either, and counts it with CountWithheld().
   virtual bool Begin(Operation op, ftb::wire::EventHandle* handle) = 0;
   virtual void End(Operation op, const ftb::wire::EventHandle& begin) = 0;
   virtual void Error(Operation op, const ftb::wire::EventHandle& begin, int32_t errnum) = 0;
   // One event left to the engine's libcr, which publishes it itself (Stats::suppressed).
   virtual void CountSuppressed() = 0;
+  // The END or ERROR of a request whose BEGIN did not leave: never published (no subscriber may
+  // see an END without its BEGIN), so it is dropped too, and counted as such.
+  virtual void CountWithheld() = 0;
   // Around a checkpoint that includes this process: close the connection so no FTB socket is
   // dumped, then reopen it (in the original and in the restored copy alike).
   virtual void CloseForCheckpoint() = 0;

@@ -47,13 +47,26 @@ Failure AwaitReady(const Pending& pending, int timeout_ms, Clock::time_point sta
 
 int ErrnoOf(const Failure& failure) { return failure.errnum > 0 ? failure.errnum : EIO; }
 
-// Publishes BEGIN on construction, then exactly one END or ERROR - or nothing at all when BEGIN
-// did not go out, or when this is the restarted copy. When the engine's libcr publishes the
-// events itself, nothing is published here and its events are counted as suppressed.
+// How a request's one terminal event leaves: left to the engine's libcr, published after its
+// BEGIN, or - when BEGIN did not go out - withheld and counted as dropped.
+template <typename Publish>
+void Conclude(EventPublisher& publisher, bool suppressed, bool begun, Publish publish) {
+  if (suppressed) publisher.CountSuppressed();
+  else if (begun) publish();
+  else publisher.CountWithheld();
+}
+
+// Publishes BEGIN on construction, then exactly one END or ERROR - or, when BEGIN did not go out,
+// none (the withheld END/ERROR is counted as dropped: every event of a request is either
+// published or counted). The restarted copy publishes nothing. When the engine's libcr publishes
+// the events itself, nothing is published here and its events are counted as suppressed.
 class EventScope {
  public:
   EventScope(Operation op, const FtbSettings& settings, bool engine_publishes)
-      : op_(op), publisher_(ProcessPublisher(settings)), suppressed_(settings.enabled && engine_publishes) {
+      : op_(op),
+        publisher_(ProcessPublisher(settings)),
+        enabled_(settings.enabled),
+        suppressed_(settings.enabled && engine_publishes) {
     if (suppressed_) publisher_.CountSuppressed();
     else if (settings.enabled) begun_ = publisher_.Begin(op, &handle_);
   }
@@ -70,11 +83,13 @@ class EventScope {
   struct Handoff {
     Operation op;
     EventPublisher* publisher;
+    bool owed;  // the terminal event is still to be published or counted
+    bool suppressed;
     bool begun;
     ftb::wire::EventHandle handle;
   };
   Handoff Release() {
-    Handoff out{op_, &publisher_, begun_ && !finished_, handle_};
+    Handoff out{op_, &publisher_, enabled_ && !finished_, suppressed_, begun_, handle_};
     finished_ = true;
     return out;
   }
@@ -84,16 +99,23 @@ class EventScope {
   void Finish(Publish publish) {
     if (finished_) return;
     finished_ = true;
-    if (suppressed_) publisher_.CountSuppressed();
-    else if (begun_) publish();
+    if (enabled_) Conclude(publisher_, suppressed_, begun_, publish);
   }
   Operation op_;
   EventPublisher& publisher_;
+  bool enabled_;
   bool suppressed_;
   ftb::wire::EventHandle handle_{};
   bool begun_ = false;
   bool finished_ = false;
 };
+
+// The terminal event of a request abandoned at its deadline, as EventScope::Fail would have sent it.
+void FinishTimedOut(const EventScope::Handoff& events) {
+  if (!events.owed) return;
+  Conclude(*events.publisher, events.suppressed, events.begun,
+           [&] { events.publisher->Error(events.op, events.handle, ETIMEDOUT); });
+}
 
 // A self-checkpoint that missed its deadline is still being dumped: the FTB connection stays
 // closed until the engine is done (no socket may enter the image), and then the original
@@ -108,12 +130,12 @@ void ReopenWhenDumped(std::unique_ptr<PendingCheckpoint> pending, EventScope::Ha
       CheckpointOutcome outcome;
       const bool restarted = pending->Reap(&outcome).ok() && outcome.restarted;
       events.publisher->ReopenAfterCheckpoint();
-      if (events.begun && !restarted) events.publisher->Error(events.op, events.handle, ETIMEDOUT);
+      if (!restarted) FinishTimedOut(events);
     }).detach();
   } catch (const std::system_error&) {
     // No thread: reopen now rather than never; the dump may then fail on the socket.
     events.publisher->ReopenAfterCheckpoint();
-    if (events.begun) events.publisher->Error(events.op, events.handle, ETIMEDOUT);
+    FinishTimedOut(events);
   }
 }
 
