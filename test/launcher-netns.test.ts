@@ -64,12 +64,12 @@ if (refused) {
 
     const count = (node: string, rank: number) => Number(readFileSync(path.join(work, `${node}-rank-${rank}.count`), 'utf8') || 0);
     const images = path.join(work, 'images');
-    coordinator.command({ op: 'checkpoint', nodes: ['n1', 'n2'], dir: images, timeoutMs: 90000 });
+    coordinator.command({ op: 'checkpoint', nodes: ['n1', 'n2'], name: 'gen1', timeoutMs: 90000 });
     const checkpointed = (await coordinator.waitFor((l) => l.event === 'result', 100000)).result;
     t.equal(checkpointed.ok, true, `job checkpoint succeeded: ${JSON.stringify(checkpointed)}`);
     t.same(checkpointed.nodes.map((n: { node: string; ranks: number }) => [n.node, n.ranks]).sort(), [['n1', 2], ['n2', 2]], 'both nodes answered for two ranks each');
     t.same(checkpointed.nodes.map((n: { host: string }) => n.host).sort(), [hosts[1].ip, hosts[2].ip], 'answers came from the two hosts');
-    for (const n of nodes) for (const r of n.ranks) t.ok(statSync(path.join(images, n.name, `rank-${r}`)).isDirectory(), `images of ${n.name} rank ${r}`);
+    for (const n of nodes) for (const r of n.ranks) t.ok(statSync(path.join(images, 'job7', 'gen1', n.name, `rank-${r}`)).isDirectory(), `images of ${n.name} rank ${r} below the node's own image root`);
 
     const begins = () => watcher.lines.filter((l) => l.event === 'notify' && l.name === 'CHKPT_BEGIN').length;
     const ends = () => watcher.lines.filter((l) => l.event === 'notify' && l.name === 'CHKPT_END').length;
@@ -84,7 +84,7 @@ if (refused) {
     await sleep(300);
     const atKill = nodes.flatMap((n) => n.ranks.map((r) => count(n.name, r)));
 
-    coordinator.command({ op: 'restart', nodes: ['n1', 'n2'], dir: images, timeoutMs: 90000 });
+    coordinator.command({ op: 'restart', nodes: ['n1', 'n2'], name: 'gen1', timeoutMs: 90000 });
     const restarted = (await coordinator.waitFor((l) => l.event === 'result' && l.result.op === 'restart', 100000)).result;
     t.equal(restarted.ok, true, `job restart succeeded: ${JSON.stringify(restarted)}`);
     await sleep(300);

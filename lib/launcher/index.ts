@@ -1,5 +1,5 @@
 export { JobCoordinator } from './job';
 export type { JobCoordinatorOptions, JobOperationOptions, JobResult, NodeResult } from './job';
-export { LauncherNode, rankDirectory } from './node';
+export { LauncherNode, nodeDirectory, rankDirectory } from './node';
 export type { LauncherNodeOptions, NodeOperationRecord, RankRecord } from './node';
-export { LAUNCHER_EVENT_SPACE } from './protocol';
+export { checkCheckpointName, LAUNCHER_EVENT_SPACE } from './protocol';

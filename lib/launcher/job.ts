@@ -27,8 +27,12 @@ export interface JobCoordinatorOptions {
 export interface JobOperationOptions {
   /** The job's nodes (their launcher-node names). */
   nodes: string[];
-  /** Image root: node N's rank R goes to `<dir>/<N>/rank-<R>`. */
-  dir: string;
+  /**
+   * The checkpoint's name (default `latest`): one plain path component. Each node keeps it under
+   * its own image root, as `<imageRoot>/<job>/<name>/<node>/rank-<R>`; a new checkpoint of the
+   * same name replaces the previous one only once it succeeded.
+   */
+  name?: string;
   /** How long to wait for every node's answer (default 120 s). */
   timeoutMs?: number;
 }
@@ -107,7 +111,7 @@ export class JobCoordinator {
   private async run(op: Operation, options: JobOperationOptions): Promise<JobResult> {
     const nodes = [...new Set(options.nodes)];
     if (nodes.length === 0) throw codedError('EINVAL', 'a job operation needs at least one node', 22);
-    const payload = encodeRequest({ op, dir: options.dir, nodes });
+    const payload = encodeRequest({ op, name: options.name ?? 'latest', nodes });
     const started = process.hrtime.bigint();
     const answers = new Map<string, NodeResult>();
     let finish!: () => void;

@@ -1,7 +1,8 @@
 // The per-node half of a launcher plugin: one per node of a job (beside the launcher's own node
 // daemon, e.g. an MPI proxy), holding the node's ranks. On a job-wide request it checkpoints or
 // restarts its local ranks through crftb's libcr API — which publishes the BLCR CHKPT_*/RSTRT_*
-// events of each rank itself — and answers the coordinator with one NODE_* event.
+// events of each rank itself — and answers the coordinator with one NODE_* event. Where images
+// go is this node's own configuration (imageRoot); a request only names the checkpoint.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { checkpoint, restartDetailed, type CheckpointOptions, type RestartOptions } from '../cr';
@@ -9,6 +10,7 @@ import { FtbClient, type FtbReceivedEvent, type FtbSubscription } from '../ftb/c
 import type { FtbConnectOptions } from '../ftb/types';
 import { codedError, type CrftbError } from '../errors';
 import {
+  checkCheckpointName,
   decodeRequest,
   encodeNodeAnswer,
   LAUNCHER_EVENT_SPACE,
@@ -24,6 +26,11 @@ export interface LauncherNodeOptions {
   job: string;
   /** This node's name (FTB client name, ≤ 15 characters), as the coordinator lists it. */
   node: string;
+  /**
+   * This node's image root. Checkpoint `name` of rank R goes to
+   * `<imageRoot>/<job>/<name>/<node>/rank-<R>` (see rankDirectory); requests never carry a path.
+   */
+  imageRoot: string;
   /** Where the node's FTB agent is (default: FTB's own resolution). */
   ftb?: FtbConnectOptions;
   /** Extra checkpoint options for every rank (engine, criu binary, timeoutMs, ...). */
@@ -38,6 +45,9 @@ export interface RankRecord {
 
 export interface NodeOperationRecord {
   op: Operation;
+  /** The checkpoint's name, as requested. */
+  name: string;
+  /** Its directory on this node: `<imageRoot>/<job>/<name>/<node>`. */
   dir: string;
   ok: boolean;
   errno: number;
@@ -45,9 +55,14 @@ export interface NodeOperationRecord {
   error?: CrftbError;
 }
 
-/** Where a rank's images live below a job's image root. */
-export function rankDirectory(jobDir: string, node: string, rank: number): string {
-  return path.join(jobDir, node, `rank-${rank}`);
+/** Where a node keeps one checkpoint of a job: `<imageRoot>/<job>/<name>/<node>`. */
+export function nodeDirectory(imageRoot: string, job: string, name: string, node: string): string {
+  return path.join(path.resolve(imageRoot), checkCheckpointName(job, 'job'), checkCheckpointName(name), checkCheckpointName(node, 'node'));
+}
+
+/** Where a rank's images live: `<imageRoot>/<job>/<name>/<node>/rank-<R>`. */
+export function rankDirectory(imageRoot: string, job: string, name: string, node: string, rank: number): string {
+  return path.join(nodeDirectory(imageRoot, job, name, node), `rank-${rank}`);
 }
 
 function errnoOf(error: unknown): number {
@@ -68,6 +83,10 @@ export class LauncherNode {
   ) {}
 
   static async start(options: LauncherNodeOptions): Promise<LauncherNode> {
+    if (typeof options.imageRoot !== 'string' || options.imageRoot === '') {
+      throw codedError('EINVAL', 'LauncherNode needs imageRoot: the directory of this node under which checkpoints are written', 22);
+    }
+    nodeDirectory(options.imageRoot, options.job, 'x', options.node); // job and node must be plain names too
     const client = await FtbClient.connect(
       { eventSpace: LAUNCHER_EVENT_SPACE, clientName: options.node, jobId: options.job, subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
       options.ftb,
@@ -117,7 +136,7 @@ export class LauncherNode {
       return;
     }
     if (!request.nodes.includes(this.options.node)) return;
-    const record = op === 'checkpoint' ? await this.checkpointRanks(request.dir) : await this.restartRanks(request.dir);
+    const record = op === 'checkpoint' ? await this.checkpointRanks(request.name) : await this.restartRanks(request.name);
     this.history.push(record);
     this.answer(op, event.handle.bytes, record.errno, record.ranks.length);
   }
@@ -128,27 +147,30 @@ export class LauncherNode {
   }
 
   // Ranks are dumped concurrently, so the job is frozen for about as long as its slowest rank.
-  private async checkpointRanks(dir: string): Promise<NodeOperationRecord> {
-    const ranks = this.localRanks();
-    // Image directories hold whole memories: the node's directory is private like each rank's.
-    await mkdir(path.join(dir, this.options.node), { recursive: true, mode: 0o700 }).catch(() => undefined);
-    const results = await Promise.allSettled(
-      ranks.map((r) =>
-        checkpoint({ ftb: this.ftb(), ...this.options.checkpoint, target: r.pid, scope: 'tree', dir: rankDirectory(dir, this.options.node, r.rank) }),
-      ),
-    );
-    return this.record('checkpoint', dir, ranks, results.map((r) => (r.status === 'rejected' ? r.reason : null)));
+  private rankDirectory(name: string, rank: number): string {
+    return rankDirectory(this.options.imageRoot, this.options.job, name, this.options.node, rank);
   }
 
-  private async restartRanks(dir: string): Promise<NodeOperationRecord> {
+  private async checkpointRanks(name: string): Promise<NodeOperationRecord> {
+    const ranks = this.localRanks();
+    const dir = nodeDirectory(this.options.imageRoot, this.options.job, name, this.options.node);
+    // Image directories hold whole memories: the node's directory is private like each rank's.
+    await mkdir(dir, { recursive: true, mode: 0o700 }).catch(() => undefined);
+    const results = await Promise.allSettled(
+      ranks.map((r) => checkpoint({ ftb: this.ftb(), ...this.options.checkpoint, target: r.pid, scope: 'tree', dir: this.rankDirectory(name, r.rank) })),
+    );
+    return this.record('checkpoint', name, ranks, results.map((r) => (r.status === 'rejected' ? r.reason : null)));
+  }
+
+  private async restartRanks(name: string): Promise<NodeOperationRecord> {
     const ranks = this.localRanks();
     const results = await Promise.allSettled(
-      ranks.map((r) => restartDetailed({ ftb: this.ftb(), ...this.options.restart, dir: rankDirectory(dir, this.options.node, r.rank) })),
+      ranks.map((r) => restartDetailed({ ftb: this.ftb(), ...this.options.restart, dir: this.rankDirectory(name, r.rank) })),
     );
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') this.ranks.set(ranks[i].rank, r.value.pid);
     });
-    return this.record('restart', dir, this.localRanks(), results.map((r) => (r.status === 'rejected' ? r.reason : null)));
+    return this.record('restart', name, this.localRanks(), results.map((r) => (r.status === 'rejected' ? r.reason : null)));
   }
 
   // The ranks' BLCR events go to the node's own agent unless the caller says otherwise.
@@ -157,13 +179,14 @@ export class LauncherNode {
     return agentHost === undefined && agentPort === undefined ? undefined : { agentHost, agentPort };
   }
 
-  private record(op: Operation, dir: string, ranks: RankRecord[], errors: unknown[]): NodeOperationRecord {
+  private record(op: Operation, name: string, ranks: RankRecord[], errors: unknown[]): NodeOperationRecord {
     const first = errors.find((e) => e !== null) as CrftbError | undefined;
+    const dir = nodeDirectory(this.options.imageRoot, this.options.job, name, this.options.node);
     if (ranks.length === 0) {
       const error = codedError('ESRCH', `node ${this.options.node} has no ranks to ${op}`, 3);
-      return { op, dir, ok: false, errno: 3, ranks, error };
+      return { op, name, dir, ok: false, errno: 3, ranks, error };
     }
-    return { op, dir, ok: !first, errno: first ? errnoOf(first) : 0, ranks, error: first };
+    return { op, name, dir, ok: !first, errno: first ? errnoOf(first) : 0, ranks, error: first };
   }
 
   async close(): Promise<void> {

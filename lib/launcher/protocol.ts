@@ -5,6 +5,10 @@
 //
 // All events live in one event space; the job is the FTB `jobid` of every client, so agents
 // route a job's traffic only to that job's coordinator and nodes.
+//
+// FTB has no authentication: anyone who reaches an agent can publish a request. So a request
+// never carries a path. It names a checkpoint with one plain path component, checked here on
+// both sides, and each node places the images below an image root of its own configuration.
 import { codedError } from '../errors';
 import { FTB_EVENT_HANDLE_SIZE, FTB_PAYLOAD_SIZE } from '../ftb/types';
 
@@ -40,23 +44,41 @@ export const NODE_EVENTS = [
   { name: NODE_RESULT_EVENT.restart.error, severity: 'error' },
 ];
 
-/** What a request asks of the nodes. `dir` is the job's image root; each node writes below it. */
+/** What a request asks of the nodes. */
 export interface JobRequest {
   op: Operation;
-  /** Image root; node N's rank R lives in `<dir>/<N>/rank-<R>`. */
-  dir: string;
+  /** The checkpoint's name: one path component (see checkCheckpointName), never a path. */
+  name: string;
   /** The nodes that must answer (their FTB client names). */
   nodes: string[];
 }
 
+const CHECKPOINT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+
+/**
+ * Throws EINVAL unless `name` is a checkpoint name: 1-64 of [A-Za-z0-9_.-], not starting with
+ * a dot or dash, so it is one path component that cannot be `.`, `..`, hidden or an option.
+ */
+export function checkCheckpointName(name: unknown, what = 'checkpoint name'): string {
+  if (typeof name !== 'string' || !CHECKPOINT_NAME.test(name)) {
+    throw codedError(
+      'EINVAL',
+      `${what} must be 1-64 letters, digits, '_', '.' or '-', not starting with '.' or '-' (got ${JSON.stringify(name)}); it names a directory, never a path`,
+      22,
+    );
+  }
+  return name;
+}
+
 /** Request payload: compact JSON, NUL-padded to the 368 payload bytes. */
 export function encodeRequest(request: JobRequest): Buffer {
-  const text = JSON.stringify({ d: request.dir, n: request.nodes });
+  checkCheckpointName(request.name);
+  const text = JSON.stringify({ c: request.name, n: request.nodes });
   const bytes = Buffer.from(text, 'utf8');
   if (bytes.length > FTB_PAYLOAD_SIZE) {
     throw codedError(
       'ENAMETOOLONG',
-      `the request does not fit an FTB payload (${bytes.length} > ${FTB_PAYLOAD_SIZE} bytes): use a shorter image directory or fewer, shorter node names`,
+      `the request does not fit an FTB payload (${bytes.length} > ${FTB_PAYLOAD_SIZE} bytes): use fewer or shorter node names`,
     );
   }
   const payload = Buffer.alloc(FTB_PAYLOAD_SIZE);
@@ -73,11 +95,11 @@ export function decodeRequest(op: Operation, payload: Buffer): JobRequest {
   } catch {
     throw codedError('EBADMSG', 'launcher request payload is not JSON');
   }
-  const { d, n } = parsed as { d?: unknown; n?: unknown };
-  if (typeof d !== 'string' || !Array.isArray(n) || !n.every((x) => typeof x === 'string')) {
-    throw codedError('EBADMSG', 'launcher request payload lacks a directory or node list');
+  const { c, n } = (parsed ?? {}) as { c?: unknown; n?: unknown };
+  if (typeof c !== 'string' || !Array.isArray(n) || !n.every((x) => typeof x === 'string')) {
+    throw codedError('EBADMSG', 'launcher request payload lacks a checkpoint name or node list');
   }
-  return { op, dir: d, nodes: n as string[] };
+  return { op, name: checkCheckpointName(c, 'the requested checkpoint name'), nodes: n as string[] };
 }
 
 /** A node's answer: request handle, errno (0 on success), number of ranks handled. */
