@@ -1,6 +1,7 @@
-// Bench target: holds a heap of argv[3] MiB (every page written), and on each SIGUSR2 checkpoints
-// itself into argv[2]/self (incrementally after the first), appending {wallMs, seconds, bytes,
-// incremental} to argv[2]/status.
+// Bench target (started with setsid by bench/checkpoint.js, stdio on a file): holds a heap of
+// argv[3] MiB (every page written), and on each SIGUSR2 checkpoints itself into argv[2]/self as
+// argv[2]/request says ({ incremental }), appending {wallMs, seconds, bytes, incremental} to
+// argv[2]/status.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -15,9 +16,13 @@ setInterval(() => {
 }, 10);
 const status = (o) => fs.appendFileSync(path.join(work, 'status'), `${JSON.stringify(o)}\n`);
 process.on('SIGUSR2', async () => {
+  let incremental = false;
+  try {
+    incremental = JSON.parse(fs.readFileSync(path.join(work, 'request'), 'utf8')).incremental === true;
+  } catch {}
   const start = process.hrtime.bigint();
   try {
-    const r = await checkpoint({ dir: path.join(work, 'self'), incremental: true, ftb: false });
+    const r = await checkpoint({ dir: path.join(work, 'self'), incremental, ftb: false });
     if (r.restarted) return;
     status({ wallMs: Number(process.hrtime.bigint() - start) / 1e6, seconds: r.seconds, bytes: r.bytes, incremental: r.incremental });
   } catch (e) {

@@ -1,7 +1,13 @@
 #!/usr/bin/env node
-// Checkpoint/restart wall times: crftb's self-checkpoint (libcriu) and restart() next to the criu
-// CLI on the same process, and a raw copy of the same image bytes.
+// Checkpoint/restart wall times: crftb's self-checkpoint (libcriu) next to the criu CLI on the same
+// process, an incremental second checkpoint, restart() next to `criu restore`, and a raw copy of
+// the same image bytes.
 //   node bench/checkpoint.js [MiB ...]        (default: 10 100 1024; needs root and a built dist/)
+//   CRFTB_BENCH_RUNS=N                         measured pairs per size (default 7)
+// Fairness: the target (a setsid'd child, stdio on a file) is the same process for both; the first
+// self-checkpoint (which loads libcriu and starts CRFTB's CRIU service) and one CLI dump are
+// warm-ups reported apart; then self and CLI full dumps alternate (ABBA, so a load trend hits
+// both alike), each CLI dump into a fresh directory; the table gives medians and both image sizes.
 // Targets: self-checkpoint <= 1.15x the CLI dump; incremental second checkpoint <= 0.3x a full one.
 'use strict';
 const { spawn, execFileSync } = require('node:child_process');
@@ -13,6 +19,12 @@ const { restart, locateCriu } = require(path.join(__dirname, '..', 'dist'));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const criu = locateCriu().path;
+const runs = Math.max(1, Number(process.env.CRFTB_BENCH_RUNS) || 7);
+const load = () => os.loadavg()[0].toFixed(1);
+const median = (xs) => {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
 function lines(file) {
   try {
@@ -26,7 +38,7 @@ async function until(what, check, ms = 120000) {
   const end = Date.now() + ms;
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
+    await sleep(5);
   }
 }
 
@@ -36,7 +48,7 @@ function dirBytes(dir) {
   let total = 0;
   for (const f of fs.readdirSync(dir)) {
     const st = fs.lstatSync(path.join(dir, f));
-    if (st.isFile()) total += st.size;
+    if (st.isFile() && !f.endsWith('.log')) total += st.size;
   }
   return total;
 }
@@ -45,35 +57,63 @@ async function measure(mib) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'crftb-bench-'));
   const out = fs.openSync(path.join(work, 'child.log'), 'a');
   const child = spawn(process.execPath, [path.join(__dirname, 'checkpoint-child.js'), work, String(mib)], {
-    detached: true,
+    detached: true, // setsid: the child's own session, never this one
     stdio: ['ignore', out, out],
     env: { ...process.env, UV_USE_IO_URING: '0' },
   });
+  fs.closeSync(out);
   const exited = new Promise((r) => child.once('exit', r));
   const statusFile = path.join(work, 'status');
-  const pids = [child.pid];
+  let asked = 0;
+  const self = async (incremental = false) => {
+    fs.writeFileSync(path.join(work, 'request'), JSON.stringify({ incremental }));
+    asked += 1;
+    process.kill(child.pid, 'SIGUSR2');
+    await until('a self-checkpoint', () => lines(statusFile).length >= asked + 1);
+    const s = lines(statusFile)[asked];
+    if (s.error) throw new Error(s.error);
+    return s;
+  };
+  let cliN = 0;
+  const cli = () => {
+    const dir = path.join(work, `cli-${++cliN}`);
+    fs.mkdirSync(dir, { mode: 0o700 });
+    const t = now();
+    execFileSync(criu, ['dump', '-t', String(child.pid), '-D', dir, '--leave-running', '-o', 'dump.log'], { stdio: 'ignore' });
+    return { ms: now() - t, dir, bytes: dirBytes(dir) };
+  };
   try {
     await until('the child to fill its heap', () => lines(statusFile).length >= 1);
-    const ask = async (n) => {
-      process.kill(child.pid, 'SIGUSR2');
-      await until('a self-checkpoint', () => lines(statusFile).length >= n + 1);
-      const s = lines(statusFile)[n];
-      if (s.error) throw new Error(s.error);
-      return s;
-    };
-    const full = await ask(1);
+    const first = await self();
+    fs.rmSync(cli().dir, { recursive: true });
+    const selfMs = [];
+    const cliMs = [];
+    let selfBytes = 0;
+    let last;
+    for (let i = 0; i < runs; i += 1) {
+      const pair = i % 2 ? ['cli', 'self'] : ['self', 'cli'];
+      for (const which of pair) {
+        await sleep(100);
+        if (which === 'self') {
+          const s = await self();
+          selfMs.push(s.wallMs);
+          selfBytes = s.bytes;
+        } else {
+          const c = cli();
+          cliMs.push(c.ms);
+          if (last) fs.rmSync(last.dir, { recursive: true });
+          last = c;
+        }
+      }
+    }
+    await sleep(100);
+    const full = await self();
     await sleep(200);
-    const second = await ask(2);
-
-    const cliDir = path.join(work, 'cli');
-    fs.mkdirSync(cliDir, { mode: 0o700 });
-    let t = now();
-    execFileSync(criu, ['dump', '-t', String(child.pid), '-D', cliDir, '--leave-running', '-o', 'dump.log'], { stdio: 'ignore' });
-    const cliDump = now() - t;
+    const second = await self(true);
 
     const copyDir = path.join(work, 'copy');
-    t = now();
-    fs.cpSync(cliDir, copyDir, { recursive: true });
+    let t = now();
+    fs.cpSync(last.dir, copyDir, { recursive: true });
     execFileSync('sync', ['-f', copyDir]);
     const rawCopy = now() - t;
 
@@ -86,36 +126,42 @@ async function measure(mib) {
     process.kill(pid, 'SIGKILL');
     await reaped(pid);
     t = now();
-    execFileSync(criu, ['restore', '-D', cliDir, '-d', '-o', 'restore.log'], { stdio: 'ignore' });
+    execFileSync(criu, ['restore', '-D', last.dir, '-d', '-o', 'restore.log'], { stdio: 'ignore' });
     const cliRestore = now() - t;
     process.kill(child.pid, 'SIGKILL');
     await reaped(child.pid);
-    return { mib, full, second, cliDump, rawCopy, selfRestart, cliRestore, bytes: dirBytes(cliDir) };
+    return {
+      mib, first, selfMed: median(selfMs), cliMed: median(cliMs), selfMs, cliMs, full, second, rawCopy,
+      selfRestart, cliRestore, selfBytes, cliBytes: last.bytes,
+    };
   } finally {
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {}
-    }
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {}
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
 
 (async () => {
   const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
-  const f = (ms) => `${ms.toFixed(1)} ms`.padStart(11);
-  console.log(`crftb checkpoint bench (CRIU ${execFileSync(criu, ['--version']).toString().split('\n')[0].replace('Version: ', '')}, ${criu})`);
-  console.log('heap     | self ckpt | criu dump | ratio | incr 2nd (ratio)        | raw copy  | restart() | criu restore | images');
+  const f = (ms) => `${ms.toFixed(1)} ms`.padStart(10);
+  const mb = (b) => `${(b / 1048576).toFixed(1)}`;
+  console.log(`crftb checkpoint bench (CRIU ${execFileSync(criu, ['--version']).toString().split('\n')[0].replace('Version: ', '')}, ${criu}), ` +
+    `${os.cpus().length} CPUs, medians of ${runs} alternating pairs`);
+  console.log('heap     | self ckpt | criu dump | ratio | 1st self  | incr 2nd (vs full)    | raw copy  | restart() | criu restore | images self/cli MiB | load');
   for (const mib of sizes.length ? sizes : [10, 100, 1024]) {
+    const before = load();
     const r = await measure(mib);
-    const ratio = r.full.wallMs / r.cliDump;
+    const ratio = r.selfMed / r.cliMed;
     const incr = r.second.wallMs / r.full.wallMs;
     console.log(
-      `${String(mib).padStart(5)} MiB|${f(r.full.wallMs)}|${f(r.cliDump)}| ${ratio.toFixed(2)}x |${f(r.second.wallMs)} ${incr.toFixed(2)}x ${r.second.incremental ? 'incr' : 'FULL (no soft-dirty)'}`.padEnd(88) +
-        `|${f(r.rawCopy)}|${f(r.selfRestart)}|${f(r.cliRestore)}  | ${(r.bytes / 1048576).toFixed(0)} MiB`,
+      `${String(mib).padStart(5)} MiB|${f(r.selfMed)}|${f(r.cliMed)}| ${ratio.toFixed(2)}x |${f(r.first.wallMs)}|${f(r.second.wallMs)} ${incr.toFixed(2)}x ${r.second.incremental ? 'incr' : 'FULL'}`.padEnd(97) +
+        `|${f(r.rawCopy)}|${f(r.selfRestart)}|${f(r.cliRestore)}    | ${mb(r.selfBytes)} / ${mb(r.cliBytes)}`.padEnd(22) + ` | ${before}..${load()}`,
     );
+    if (process.env.CRFTB_BENCH_VERBOSE)
+      console.log(`  self: ${r.selfMs.map((x) => x.toFixed(0)).join(' ')}\n  cli:  ${r.cliMs.map((x) => x.toFixed(0)).join(' ')}`);
   }
-  console.log('targets: self ckpt <= 1.15x criu dump; incremental 2nd <= 0.3x full (needs CONFIG_MEM_SOFT_DIRTY)');
+  console.log('targets: self ckpt <= 1.15x criu dump; incremental 2nd <= 0.3x full (needs CONFIG_MEM_SOFT_DIRTY; FULL = none here)');
 })().catch((e) => {
   console.error(e);
   process.exit(1);

@@ -120,10 +120,13 @@ bool SoftDirtyWorks() {
 }
 
 // One libcriu call against a CRIU service crftb started (service.h: no socket of it leaks into
-// children spawned meanwhile). -errno when the service cannot be started.
-int CallService(const LibCriu* lib, Opts* opts, const std::string& binary, bool detach, int (*call)(Opts*)) {
+// children spawned meanwhile). A self-dump (`self`) goes to this process's long-lived service
+// (daemon.h), or to one of its own when that cannot be had. -errno when no service can be started.
+int CallService(const LibCriu* lib, Opts* opts, const std::string& binary, bool self, int (*call)(Opts*)) {
   Service service;
-  if (Failure f = Service::Start(binary, detach, &service); !f.ok()) return -(f.errnum > 0 ? f.errnum : EIO);
+  Failure f = self ? Service::Connect(binary, &service) : Failure::Coded("ENOENT", "not a self-dump", ENOENT);
+  if (!f.ok()) f = Service::Start(binary, self, &service);
+  if (!f.ok()) return -(f.errnum > 0 ? f.errnum : EIO);
   lib->set_service_fd(opts, service.TakeFd());  // libcriu closes it when the call returns
   int rc = call(opts);
   service.Wait();
@@ -147,13 +150,13 @@ Failure Launch(std::shared_ptr<Job> job, std::function<int()> call) {
   return Failure::None();
 }
 
-// Starts `call` (a dump or a restore) against a fresh service on its own thread. `opts` and
+// Starts `call` (a dump or a restore) on its own thread (`self`: a self-dump, see CallService). `opts` and
 // `dir_fd` belong to the request from here on: freed when the call returns, or at once when it
 // cannot be started.
-Failure LaunchCall(const LibCriu* lib, Opts* opts, int dir_fd, const std::string& service, bool detach,
+Failure LaunchCall(const LibCriu* lib, Opts* opts, int dir_fd, const std::string& service, bool self,
                    int (*call)(Opts*), std::shared_ptr<Job> job) {
-  Failure f = Launch(std::move(job), [lib, opts, dir_fd, service, detach, call] {
-    int rc = CallService(lib, opts, service, detach, call);
+  Failure f = Launch(std::move(job), [lib, opts, dir_fd, service, self, call] {
+    int rc = CallService(lib, opts, service, self, call);
     lib->free_opts(opts);
     close(dir_fd);
     return rc;

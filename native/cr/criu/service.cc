@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cr/criu/daemon.h"
+
 namespace crftb::cr::criu {
 
 namespace {
@@ -61,6 +63,11 @@ Failure Service::Start(const std::string& binary, bool detach, Service* out) {
     out->child_ = child;
   }
   return Failure::None();
+}
+
+Failure Service::Connect(const std::string& binary, Service* out) {
+  constexpr int kStartMs = 10000;  // criu's start-up probes the kernel: seconds on a loaded machine
+  return ConnectDaemon(binary, kStartMs, &out->fd_);
 }
 
 Service::~Service() {
