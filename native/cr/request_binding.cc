@@ -57,6 +57,22 @@ class Options {
     ftb.connect_timeout_ms = static_cast<int>(inner.Integer("connectTimeoutMs", 1000, 1, 600000));
     return ftb;
   }
+  // The engine asked for and where each engine's library is (checkpoint, restart, probe).
+  void Engines(std::string* name, EngineConfig* criu, EngineConfig* blcr) const {
+    *name = String("engine", "auto");
+    *criu = Criu();
+    blcr->library = String("libcr");
+  }
+  // Exactly one of dir (CRIU images) and file (BLCR context file), for checkpoint and restart.
+  void Images(std::string* dir, std::string* file) const {
+    *dir = String("dir");
+    *file = String("file");
+    if (dir->empty() == file->empty()) Bad(env_, "pass exactly one of options.dir and options.file");
+  }
+  int TimeoutMs() const { return static_cast<int>(Integer("timeoutMs", 0, 0, 86400000)); }
+
+ private:
+  Options(Napi::Env env, Napi::Object object) : env_(env), object_(object) {}
   // CRIU: the service binary by the one location rule; an unusable explicit one is an error.
   EngineConfig Criu() const {
     EngineConfig config;
@@ -67,9 +83,6 @@ class Options {
     config.service = location.path;  // "" when none: the engine's probe says what to install
     return config;
   }
-
- private:
-  Options(Napi::Env env, Napi::Object object) : env_(env), object_(object) {}
   Napi::Env env_;
   Napi::Object object_;
 };
@@ -143,17 +156,13 @@ Napi::Value CheckpointBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Options o(info);
   CheckpointOptions options;
-  options.engine = o.String("engine", "auto");
-  options.criu = o.Criu();
-  options.blcr.library = o.String("libcr");
+  o.Engines(&options.engine, &options.criu, &options.blcr);
   options.scope = ParseScope(env, o.String("scope"));
   options.target = static_cast<pid_t>(o.Integer("target", 0, 0, 4194304));
   options.allow_own_group = o.Bool("allowOwnGroup");
-  options.dir = o.String("dir");
-  options.file = o.String("file");
-  if (options.dir.empty() == options.file.empty()) Bad(env, "pass exactly one of options.dir and options.file");
+  o.Images(&options.dir, &options.file);
   options.after = ParseAfter(env, o.String("after"));
-  options.timeout_ms = static_cast<int>(o.Integer("timeoutMs", 0, 0, 86400000));
+  options.timeout_ms = o.TimeoutMs();
   options.incremental = o.Bool("incremental");
   options.ftb = o.Ftb();
   return Queue<CheckpointResult>(
@@ -179,13 +188,9 @@ Napi::Value RestartBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Options o(info);
   RestartOptions options;
-  options.engine = o.String("engine", "auto");
-  options.criu = o.Criu();
-  options.blcr.library = o.String("libcr");
-  options.dir = o.String("dir");
-  options.file = o.String("file");
-  if (options.dir.empty() == options.file.empty()) Bad(env, "pass exactly one of options.dir and options.file");
-  options.timeout_ms = static_cast<int>(o.Integer("timeoutMs", 0, 0, 86400000));
+  o.Engines(&options.engine, &options.criu, &options.blcr);
+  o.Images(&options.dir, &options.file);
+  options.timeout_ms = o.TimeoutMs();
   options.ftb = o.Ftb();
   return Queue<RestartResult>(
       env, "crftb.restart", [options](RestartResult* r) { return RunRestart(options, r); },
@@ -202,10 +207,9 @@ Napi::Value RestartBinding(const Napi::CallbackInfo& info) {
 Napi::Value ProbeEngineBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Options o(info);
-  const std::string name = o.String("engine", "auto");
-  const EngineConfig criu = o.Criu();
-  EngineConfig blcr;
-  blcr.library = o.String("libcr");
+  std::string name;
+  EngineConfig criu, blcr;
+  o.Engines(&name, &criu, &blcr);
   return Queue<Capabilities>(
       env, "crftb.probeEngine",
       [name, criu, blcr](Capabilities* caps) {
