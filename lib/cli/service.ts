@@ -3,6 +3,16 @@
  * happening — JSON objects with `--json` (for tests and machines), plain text otherwise — and a
  * clean stop on SIGINT/SIGTERM.
  */
+
+/** The parseArgs options every service command takes, with one meaning: where to bind, FTB's
+ * config file, and JSON lines. */
+export const serviceOptions = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  config: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
 export type LineWriter = (event: string, fields: Record<string, unknown>, text: string) => void;
 
 export function lineWriter(json: boolean): LineWriter {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { Command, EXIT_OK } from '../command';
-import { integerOption, lineWriter, splitHostPort, untilSignal } from '../service';
+import { integerOption, lineWriter, serviceOptions, splitHostPort, untilSignal } from '../service';
 import { startAgent, AgentOptions } from '../../ftb/agent';
 
 const usage = `Usage: crftb agent [options]
@@ -30,17 +30,14 @@ export const agent: Command = {
     const { values } = parseArgs({
       args,
       options: {
-        host: { type: 'string' },
-        port: { type: 'string' },
+        ...serviceOptions,
         advertise: { type: 'string' },
         bootstrap: { type: 'string' },
         'bootstrap-port': { type: 'string' },
         standalone: { type: 'boolean' },
-        config: { type: 'string' },
         'client-queue-kib': { type: 'string' },
         'agent-queue-kib': { type: 'string' },
         'stats-interval': { type: 'string' },
-        json: { type: 'boolean' },
       },
     });
     const options: AgentOptions = {

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { isDeepStrictEqual } from 'node:util';
 import { Command, EXIT_OK } from '../command';
-import { integerOption, lineWriter, untilSignal } from '../service';
+import { integerOption, lineWriter, serviceOptions, untilSignal } from '../service';
 import { startBootstrap, BootstrapAgentEntry } from '../../ftb/bootstrap';
 
 const usage = `Usage: crftb bootstrap [options]
@@ -26,13 +26,10 @@ export const bootstrap: Command = {
     const { values } = parseArgs({
       args,
       options: {
-        host: { type: 'string' },
-        port: { type: 'string' },
-        config: { type: 'string' },
+        ...serviceOptions,
         fanout: { type: 'string' },
         'no-liveness': { type: 'boolean' },
         'liveness-interval': { type: 'string' },
-        json: { type: 'boolean' },
       },
     });
     const write = lineWriter(Boolean(values.json));
