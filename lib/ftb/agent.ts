@@ -3,9 +3,8 @@
  * the tree. The event loop runs on a native thread; this wrapper only starts it, reports tree
  * changes as events, and stops it. Compatible on the wire with FTB 0.6.2 agents and clients.
  */
-import { EventEmitter } from 'node:events';
 import { binding } from '../native';
-import { ServiceLifetime } from './lifetime';
+import { NativeService } from './lifetime';
 
 export interface AgentOptions {
   /** Address to listen on. Default 127.0.0.1 (FTB listens on every interface). */
@@ -89,10 +88,9 @@ const native = binding as unknown as {
  * A running agent. Events: 'attached' (root or child, with level), 'parent-lost', 'bootstrap-unreachable',
  * and 'tree' for all of them. Keeps the process alive until close() unless unref()'d.
  */
-export class Agent extends EventEmitter {
+export class Agent extends NativeService {
   readonly address: AgentAddress;
   private readonly native: NativeAgent;
-  private readonly lifetime = new ServiceLifetime();
   private lastAttach: AgentTreeEvent | null = null;
 
   constructor(options: AgentOptions = {}) {
@@ -127,18 +125,8 @@ export class Agent extends EventEmitter {
   }
 
   /** Leaves the tree (CLIENT_DEREG to neighbour agents, DEREG_REQ to the bootstrap server) and closes every socket. */
-  close(): Promise<void> {
-    return this.lifetime.close(() => this.native.close());
-  }
-
-  ref(): this {
-    this.lifetime.ref();
-    return this;
-  }
-
-  unref(): this {
-    this.lifetime.unref();
-    return this;
+  protected stopNative(): Promise<void> {
+    return this.native.close();
   }
 
   private onTreeEvent(event: AgentTreeEvent): void {

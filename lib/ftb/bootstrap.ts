@@ -4,7 +4,7 @@
  * Unlike 0.6.2 it retires dead agents (see native/ftb/bootstrap_registry.h for the rule).
  */
 import { binding } from '../native';
-import { ServiceLifetime } from './lifetime';
+import { NativeService } from './lifetime';
 
 export interface BootstrapOptions {
   /** Address to bind. Default 127.0.0.1 (FTB binds every interface). */
@@ -51,12 +51,12 @@ const native = binding as unknown as {
   FtbBootstrapServer: new (options: Record<string, unknown>) => NativeBootstrap;
 };
 
-export class BootstrapServer {
+export class BootstrapServer extends NativeService {
   readonly address: { host: string; port: number };
   private readonly native: NativeBootstrap;
-  private readonly lifetime = new ServiceLifetime();
 
   constructor(options: BootstrapOptions = {}) {
+    super();
     this.native = new native.FtbBootstrapServer({ ...options });
     this.address = this.native.address();
   }
@@ -65,18 +65,8 @@ export class BootstrapServer {
     return this.native.stats();
   }
 
-  close(): Promise<void> {
-    return this.lifetime.close(() => this.native.close());
-  }
-
-  ref(): this {
-    this.lifetime.ref();
-    return this;
-  }
-
-  unref(): this {
-    this.lifetime.unref();
-    return this;
+  protected stopNative(): Promise<void> {
+    return this.native.close();
   }
 }
 
