@@ -47,18 +47,8 @@ export interface CheckpointOptions {
   libcr?: string;
 }
 
-export interface CheckpointResult {
-  /** true in the copy restored from this checkpoint, false in the process that made it. */
-  restarted: boolean;
-  engine: string;
-  path: string;
-  generation: string;
-  images: string[];
-  bytes: number;
-  pids: number[];
-  incremental: boolean;
-  seconds: number;
-}
+/** What the addon resolves with (lib/cr/native.ts documents the fields). */
+export type CheckpointResult = NativeCheckpointResult;
 
 export interface RestartOptions {
   dir?: string;
@@ -71,14 +61,7 @@ export interface RestartOptions {
   libcr?: string;
 }
 
-export interface RestartResult {
-  engine: string;
-  /** The restored root process. */
-  pid: number;
-  /** Every restored process, root first. */
-  pids: number[];
-  seconds: number;
-}
+export type RestartResult = NativeRestartResult;
 
 function afterOf(options: CheckpointOptions): 'leaveRunning' | 'stop' | 'kill' {
   const chosen = [options.leaveRunning && 'leaveRunning', options.stop && 'stop', options.kill && 'kill'].filter(Boolean);

@@ -53,6 +53,7 @@ export interface NativeCheckpointOptions {
 }
 
 export interface NativeCheckpointResult {
+  /** true in the copy restored from this checkpoint, false in the process that made it. */
   restarted: boolean;
   engine: string;
   path: string;
@@ -78,7 +79,9 @@ export interface NativeRestartOptions {
 
 export interface NativeRestartResult {
   engine: string;
+  /** The restored root process. */
   pid: number;
+  /** Every restored process, root first. */
   pids: number[];
   seconds: number;
 }
