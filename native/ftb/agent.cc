@@ -56,13 +56,8 @@ std::unique_ptr<Agent> Agent::Start(const AgentOptions& options, Listener listen
   std::unique_ptr<Agent> agent(new Agent(options, std::move(listener)));
   sockaddr_in address{};
   address.sin_family = AF_INET;
-  if (!ParseFtbAddress(options.host, &address.sin_addr)) {
-    *failure = Failure::Coded("EINVAL", "agent host '" + options.host +
-                                            "' is not an IPv4 address (FTB does no DNS lookups)");
-    return nullptr;
-  }
-  if (options.port < 0 || options.port > 65535) {
-    *failure = Failure::Coded("EINVAL", "agent port " + std::to_string(options.port) + " is outside 0-65535");
+  if (Failure bad = ParseListenAddress("agent", options.host, options.port, &address.sin_addr); !bad.ok()) {
+    *failure = bad;
     return nullptr;
   }
   if (options.bootstrap_host) {

@@ -36,14 +36,10 @@ std::unique_ptr<BootstrapServer> BootstrapServer::Start(const BootstrapServerOpt
                                                         Failure* failure) {
   sockaddr_in address{};
   address.sin_family = AF_INET;
-  if (!ParseFtbAddress(options.host, &address.sin_addr)) {
-    *failure = Failure::Coded("EINVAL", "bootstrap server host '" + options.host +
-                                            "' is not an IPv4 address (FTB does no DNS lookups)");
-    return nullptr;
-  }
-  if (options.port < 0 || options.port > 65535) {
-    *failure = Failure::Coded("EINVAL", "bootstrap port " + std::to_string(options.port) +
-                                            " is outside 0-65535");
+  if (Failure bad = ParseListenAddress("bootstrap server", options.host, options.port,
+                                       &address.sin_addr);
+      !bad.ok()) {
+    *failure = bad;
     return nullptr;
   }
   UniqueFd socket_fd;

@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 
+#include "common/error.h"
+
 namespace crftb::ftb {
 
 struct ConfigOverrides {
@@ -43,5 +45,10 @@ int ParsePort(const std::string& text);
 // allowed). No DNS. Returns false for anything else — unlike FTB, which silently reuses the
 // previous address.
 bool ParseFtbAddress(const std::string& text, in_addr* out);
+
+// The address a listener (`what`: "agent", "bootstrap server") binds: `host` as ParseFtbAddress
+// reads it and a port in 0-65535 (0 = any free one). EINVAL saying which is wrong otherwise.
+Failure ParseListenAddress(const std::string& what, const std::string& host, int port,
+                           in_addr* out);
 
 }  // namespace crftb::ftb
