@@ -24,6 +24,18 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// Where a request's images are for this engine: dir (a directory of images, CRIU) or file (a
+// context file, BLCR). EINVAL naming the option to pass when the request gave only the other.
+Failure ImagesPath(const Capabilities& caps, const std::string& dir, const std::string& file,
+                   const char* verb, std::string* path) {
+  *path = caps.directory_images ? dir : file;
+  if (!path->empty()) return Failure::None();
+  return Failure::Coded("EINVAL", "the " + caps.engine + " engine " + verb +
+                                      (caps.directory_images ? " a directory of images: pass dir"
+                                                             : " a context file: pass file"),
+                        EINVAL);
+}
+
 // The deadline the engines do not have: poll the handle until it is readable or time is up. A
 // request that misses it keeps running in the engine (nothing can cancel it) and is abandoned.
 Failure AwaitReady(const Pending& pending, int timeout_ms, Clock::time_point start, const std::string& what) {
@@ -178,10 +190,8 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
   if (!selected.ok()) return events.Fail(selected);
   result->engine = caps.engine;
 
-  if (caps.directory_images ? options.dir.empty() : options.file.empty())
-    return events.Fail(Failure::Coded("EINVAL", std::string("the ") + caps.engine + " engine writes " +
-                                                    (caps.directory_images ? "a directory of images: pass dir"
-                                                                           : "one context file: pass file"), EINVAL));
+  std::string images_path;
+  if (Failure f = ImagesPath(caps, options.dir, options.file, "writes", &images_path); !f.ok()) return events.Fail(f);
   ResolvedScope scope;
   if (Failure f = ResolveScope(options.scope, options.target, options.allow_own_group, &scope); !f.ok())
     return events.Fail(f);
@@ -193,8 +203,8 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
 
   Generation generation;
   Failure prepared = caps.directory_images
-                         ? PrepareDirectory(options.dir, options.incremental && caps.incremental, scope.root, &generation)
-                         : PrepareFile(options.file, &generation);
+                         ? PrepareDirectory(images_path, options.incremental && caps.incremental, scope.root, &generation)
+                         : PrepareFile(images_path, &generation);
   if (!prepared.ok()) return events.Fail(prepared);
 
   CheckpointSpec spec;
@@ -276,11 +286,8 @@ Failure RunRestart(const RestartOptions& options, RestartResult* result) {
   if (!selected.ok()) return events.Fail(selected);
   result->engine = caps.engine;
   RestartSpec spec;
-  spec.source = caps.directory_images ? options.dir : options.file;
-  if (spec.source.empty())
-    return events.Fail(Failure::Coded("EINVAL", std::string("the ") + caps.engine + " engine restarts from " +
-                                                    (caps.directory_images ? "a directory of images: pass dir"
-                                                                           : "a context file: pass file"), EINVAL));
+  if (Failure f = ImagesPath(caps, options.dir, options.file, "restarts from", &spec.source); !f.ok())
+    return events.Fail(f);
   spec.log_file = caps.directory_images ? "restore.log" : "";
   if (caps.directory_images)
     if (Failure f = CheckRestorable(spec.source); !f.ok()) return events.Fail(f);
