@@ -39,11 +39,15 @@ std::string DirName(const std::string& path) {
   return slash == std::string::npos || slash == 0 ? "/" : path.substr(0, slash);
 }
 
-void RemoveTree(const std::string& path) {
+bool IsLog(const std::string& name) { return name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0; }
+
+// Removes `path` and all below it, except the entries directly in it that `keep` names (then
+// `path` itself stays too, since rmdir fails on what is left).
+void RemoveTree(const std::string& path, bool (*keep)(const std::string& name) = nullptr) {
   if (DIR* dir = opendir(path.c_str())) {
     while (dirent* entry = readdir(dir)) {
       std::string name = entry->d_name;
-      if (name == "." || name == "..") continue;
+      if (name == "." || name == ".." || (keep && keep(name))) continue;
       std::string child = path + "/" + name;
       struct stat st;
       if (lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
@@ -241,21 +245,9 @@ void Abandon(const Generation& generation) {
     unlink(generation.path.c_str());
     return;
   }
-  // Keep the engine's logs (the failure message points at them); drop the partial images.
-  if (DIR* dir = opendir(generation.path.c_str())) {
-    while (dirent* entry = readdir(dir)) {
-      std::string name = entry->d_name;
-      if (name == "." || name == ".." || (name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0)) continue;
-      std::string child = generation.path + "/" + name;
-      struct stat st;
-      if (lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-        RemoveTree(child);
-      else
-        unlink(child.c_str());
-    }
-    closedir(dir);
-  }
-  rmdir(generation.path.c_str());  // succeeds only when no log was written
+  // Keep the engine's logs (the failure message points at them); drop the partial images. The
+  // directory goes too when no log was written.
+  RemoveTree(generation.path, IsLog);
 }
 
 ImageFiles ListImages(const std::string& path) {
