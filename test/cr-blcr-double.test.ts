@@ -212,7 +212,21 @@ t.test('libcr.so.0 test double', { skip }, async (t) => {
     t.match(log.find('cr_request_restart')[0], `fd_path=${context} source_head=CONTEXT_FROM_A_TEST signal=0 flags=0x2 relocate=0[] -> 0`,
       'the initializer keeps CR_RSTRT_RESTORE_PID');
     t.match(log.find('cr_reap_restart')[0], `-> ${out.value!.pid} errno=0`);
+    t.equal(out.value!.exited, 'promise', 'the result has an exited promise, as the restored process is our child');
+    t.same(out.exited, { code: null, signal: 'SIGKILL' }, 'it settles with the signal that ended the restored child');
+    t.equal(out.stateAfterExit, 'gone', 'and the child was reaped, not left a zombie');
   });
+
+  t.test('a restored child that exits by itself is reaped and its exit code reported', async (t) => {
+    const s = scenario(double, { LIBCR_DOUBLE_RESTART_CHILD: '1', LIBCR_DOUBLE_RESTART_CHILD_EXIT: '7' });
+    const context = path.join(s.work, 'job.ctx');
+    writeFileSync(context, 'CONTEXT FROM A TEST\n');
+    const out = s.restart({ file: context });
+    t.notOk(out.error);
+    t.same(out.exited, { code: 7, signal: null }, 'exit status 7 reaches JS');
+    t.equal(out.stateAfterExit, 'gone', 'no zombie is left behind');
+  });
+
 
   t.test('restart errors at request and reap time, and a directory source', async (t) => {
     const s = scenario(double, { LIBCR_DOUBLE_REQUEST_ERRNO: '2359' });

@@ -1,4 +1,5 @@
 // checkpoint() and restart(): BLCR's libcr request API over the addon's engines (CRIU, BLCR).
+import os from 'node:os';
 import { codedError } from '../errors';
 import { packageRoot } from '../native';
 import { runSelfCheckpoint } from './critical';
@@ -61,7 +62,25 @@ export interface RestartOptions {
   libcr?: string;
 }
 
-export type RestartResult = NativeRestartResult;
+export interface RestartResult extends Omit<NativeRestartResult, 'exited'> {
+  /**
+   * When the restored root is a child of this process (the BLCR engine: libcr forks the restored
+   * processes from the requester), crftb waits for it so it never lingers as a zombie, and this
+   * settles when it ends. Undefined when it is not this process's child (CRIU restores detached).
+   * Waiting never keeps the event loop alive, and the promise never rejects (code and signal are
+   * both null if the end could not be observed, e.g. a waitpid(-1) elsewhere took it).
+   */
+  exited?: Promise<RestoredExit>;
+}
+
+export interface RestoredExit {
+  /** Exit code, or null when a signal ended it. */
+  code: number | null;
+  /** The signal that ended it, or null. */
+  signal: NodeJS.Signals | null;
+}
+
+const signalNames = new Map(Object.entries(os.constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]));
 
 function afterOf(options: CheckpointOptions): 'leaveRunning' | 'stop' | 'kill' {
   const chosen = [options.leaveRunning && 'leaveRunning', options.stop && 'stop', options.kill && 'kill'].filter(Boolean);
@@ -135,7 +154,12 @@ export async function restartDetailed(options: RestartOptions): Promise<RestartR
     timeoutMs: options.timeoutMs,
     ftb: options.ftb,
   });
-  return result;
+  const { exited, ...rest } = result;
+  if (!exited) return rest;
+  return {
+    ...rest,
+    exited: exited.then(({ code, signal }) => ({ code, signal: signal === null ? null : signalNames.get(signal) ?? null })),
+  };
 }
 
 export type PublisherStats = ReturnType<typeof cr.publisherStats>;

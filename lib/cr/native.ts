@@ -84,6 +84,8 @@ export interface NativeRestartResult {
   /** Every restored process, root first. */
   pids: number[];
   seconds: number;
+  /** Only when the restored root is this process's child (BLCR): its end, signal as a number. */
+  exited?: Promise<{ code: number | null; signal: number | null }>;
 }
 
 export interface CrBinding {

@@ -300,6 +300,7 @@ Failure RunRestart(const RestartOptions& options, RestartResult* result) {
   result->seconds = SecondsSince(start);
   if (!failure.ok()) return events.Fail(failure);
   result->pid = outcome.pid;
+  result->children = outcome.children && outcome.pid > 0;
   result->pids = !outcome.pids.empty() ? outcome.pids : outcome.pid > 0 ? ProcessTree(outcome.pid) : std::vector<pid_t>{};
   events.Succeed();
   return Failure::None();

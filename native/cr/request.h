@@ -55,6 +55,7 @@ struct RestartResult {
   std::string engine;
   pid_t pid = 0;
   std::vector<pid_t> pids;
+  bool children = false;  // `pid` is this process's child: someone must wait for it
   double seconds = 0;
 };
 

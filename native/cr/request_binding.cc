@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "cr/bindings.h"
+#include "cr/child_reaper.h"
 #include "cr/criu_locator.h"
 #include "cr/request.h"
 
@@ -200,6 +201,7 @@ Napi::Value RestartBinding(const Napi::CallbackInfo& info) {
         out.Set("pid", r.pid);
         out.Set("pids", Pids(env, r.pids));
         out.Set("seconds", r.seconds);
+        if (r.children) out.Set("exited", WatchRestoredChild(env, r.pid));
         return out;
       });
 }
