@@ -1,9 +1,9 @@
 // The client side of capture 02 (polling subscriber, then publisher), replayed against a real TCP
 // listener written here: every byte our client sends must equal the normalized golden message
 // once the values that differ between runs (start time, pid) are put back to the capture's.
-import t from 'tap';
+import t, { Test } from 'tap';
 import net from 'node:net';
-import { FtbClient } from '../lib/ftb/client';
+import { FtbClient, type FtbClientInfo } from '../lib/ftb/client';
 import { ftbRules, type WireObject } from '../lib/ftb/native';
 import { capturesDir, capturesMissing, readGoldens, type Golden } from './helpers/captures';
 import { StreamReader } from './helpers/stream-reader';
@@ -40,6 +40,21 @@ if (!dir) {
   t.test('capture replay', { skip: capturesMissing }, async () => {});
 } else {
   const g = new Map<number, Golden>(readGoldens(dir).map((x) => [x.number, x]));
+
+  // A client connected to a listener that takes its handshake and answers with golden 10 (the
+  // agent's location id), as capture 02's agent did.
+  async function connectToReplay(t: Test, info: FtbClientInfo) {
+    const peer = await serveOnce();
+    t.teardown(peer.close);
+    const connecting = FtbClient.connect(info, {
+      agentHost: '127.0.0.1', agentPort: peer.port, hostAddress: '127.0.0.1', reconnect: false,
+    });
+    const socket = await peer.socket;
+    const reader = new StreamReader(socket);
+    await reader.read(1440);
+    socket.write(g.get(10)!.raw);
+    return { client: await connecting, socket, reader };
+  }
 
   t.test('capture 02, subscriber side: handshake, CLIENT_REG, REG_SUBSCRIPTION, poll, cancel, deregister', async (t) => {
     const peer = await serveOnce();
@@ -90,17 +105,7 @@ if (!dir) {
   });
 
   t.test('capture 02, publisher side: declare sends nothing, NOTIFY equals golden 14', async (t) => {
-    const peer = await serveOnce();
-    t.teardown(peer.close);
-    const connecting = FtbClient.connect(
-      { eventSpace: 'FTB.TEST.PUB', clientName: 'pub1', jobId: 'job42' },
-      { agentHost: '127.0.0.1', agentPort: peer.port, hostAddress: '127.0.0.1', reconnect: false },
-    );
-    const socket = await peer.socket;
-    const reader = new StreamReader(socket);
-    await reader.read(1440);
-    socket.write(g.get(10)!.raw);
-    const client = await connecting;
+    const { client, reader } = await connectToReplay(t, { eventSpace: 'FTB.TEST.PUB', clientName: 'pub1', jobId: 'job42' });
     const reg = withLocations('message', await reader.read(1336), g.get(13)!.normalized);
     t.ok(reg.equals(g.get(13)!.normalized), `CLIENT_REG = golden 13 (${diff(reg, g.get(13)!.normalized)})`);
     client.declare([{ name: 'TEST_EVENT', severity: 'warning' }]);
@@ -116,17 +121,9 @@ if (!dir) {
   });
 
   t.test('capture 03, callback subscriber: REG_SUBSCRIPTION golden 19, golden 20 reaches the callback', async (t) => {
-    const peer = await serveOnce();
-    t.teardown(peer.close);
-    const connecting = FtbClient.connect(
-      { eventSpace: 'FTB.TEST.CB', clientName: 'sub_cb', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
-      { agentHost: '127.0.0.1', agentPort: peer.port, hostAddress: '127.0.0.1', reconnect: false },
-    );
-    const socket = await peer.socket;
-    const reader = new StreamReader(socket);
-    await reader.read(1440);
-    socket.write(g.get(10)!.raw);
-    const client = await connecting;
+    const { client, socket, reader } = await connectToReplay(t, {
+      eventSpace: 'FTB.TEST.CB', clientName: 'sub_cb', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY',
+    });
     await reader.read(1336);
     const sub = client.subscribe('severity=warning');
     t.equal(sub.kind, 'callback');
