@@ -60,6 +60,18 @@ async function restoresFrom(t: Test, images: string, generation: string, target:
   process.kill(restored.pid, 'SIGKILL');
 }
 
+// A target holding 256 MiB of heap (its dump takes long enough to be interrupted) and a first,
+// good checkpoint of it in <work>/images.
+async function heapWithGoodCheckpoint() {
+  const work = tempDir('cr-faults');
+  const counter = path.join(work, 'n');
+  const target = startDetached(path.join(fixtures, 'heap.js'), [counter, '256'], work);
+  await waitFor('the heap to be filled', () => readNumber(counter) > 2, 30000);
+  const images = path.join(work, 'images');
+  const good = await checkpoint({ target: target.pid, dir: images });
+  return { counter, target, images, good };
+}
+
 const notRoot = process.getuid?.() !== 0 ? 'mounting a small tmpfs needs root' : false;
 
 t.test('the images file system fills up: ENOSPC, previous checkpoint kept and restorable', { skip: notRoot }, async (t) => {
@@ -89,12 +101,7 @@ t.test('the images file system fills up: ENOSPC, previous checkpoint kept and re
 });
 
 t.test('the target exits mid-dump: ESRCH, previous checkpoint kept and restorable', async (t) => {
-  const work = tempDir('cr-faults');
-  const counter = path.join(work, 'n');
-  const target = startDetached(path.join(fixtures, 'heap.js'), [counter, '256'], work);
-  await waitFor('the heap to be filled', () => readNumber(counter) > 2, 30000);
-  const images = path.join(work, 'images');
-  const good = await checkpoint({ target: target.pid, dir: images });
+  const { counter, target, images, good } = await heapWithGoodCheckpoint();
   const fds = fdCount();
   const attempt = checkpoint({ target: target.pid, dir: images });
   await dumping(images, good.generation);
@@ -105,12 +112,7 @@ t.test('the target exits mid-dump: ESRCH, previous checkpoint kept and restorabl
 });
 
 t.test('the CRIU service is killed mid-dump: ECOMM, target unharmed, previous checkpoint kept and restorable', async (t) => {
-  const work = tempDir('cr-faults');
-  const counter = path.join(work, 'n');
-  const target = startDetached(path.join(fixtures, 'heap.js'), [counter, '256'], work);
-  await waitFor('the heap to be filled', () => readNumber(counter) > 2, 30000);
-  const images = path.join(work, 'images');
-  const good = await checkpoint({ target: target.pid, dir: images });
+  const { counter, target, images, good } = await heapWithGoodCheckpoint();
   const fds = fdCount();
   const before = new Set(children());
   const attempt = checkpoint({ target: target.pid, dir: images });
