@@ -5,7 +5,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkpoint, restart } from '../lib/index';
-import { fixtures, killStarted, startDetached, tempDir, waitFor, readNumber } from './fixtures/cr/detached';
+import { fixtures, killStarted, startCounter, startDetached, tempDir } from './fixtures/cr/detached';
 
 t.teardown(killStarted);
 
@@ -27,9 +27,7 @@ t.test('checkpoint of a pid that is gone: ESRCH', async (t) => {
 
 t.test('checkpoint into an unwritable directory fails with its errno, and the previous good checkpoint stays', async (t) => {
   const dir = tempDir('cr-err');
-  const counter = path.join(dir, 'n');
-  const child = startDetached(path.join(fixtures, 'counter.js'), [counter], dir);
-  await waitFor('the counter', () => readNumber(counter) > 2);
+  const child = await startCounter(dir);
   const images = path.join(dir, 'images');
   const first = await checkpoint({ target: child.pid, dir: images });
   t.equal(first.restarted, false);
@@ -45,9 +43,7 @@ t.test('checkpoint into an unwritable directory fails with its errno, and the pr
 
 t.test('a failing dump leaves the previous good checkpoint in place', async (t) => {
   const dir = tempDir('cr-err');
-  const counter = path.join(dir, 'n');
-  const child = startDetached(path.join(fixtures, 'counter.js'), [counter], dir);
-  await waitFor('the counter', () => readNumber(counter) > 2);
+  const child = await startCounter(dir);
   const images = path.join(dir, 'images');
   const first = await checkpoint({ target: child.pid, dir: images });
   // A deadline too short for any dump: the request is abandoned with ETIMEDOUT.

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { checkpoint, publisherStats, restart, startAgent } from '../lib/index';
-import { adopt, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitGone } from './fixtures/cr/detached';
+import { adopt, fixtures, killStarted, startCounter, tempDir, waitGone } from './fixtures/cr/detached';
 
 t.teardown(killStarted);
 
@@ -31,9 +31,7 @@ async function silentServer(): Promise<{ port: number; accepted: () => number; c
 
 async function counterChild(prefix: string): Promise<{ dir: string; pid: number; exited: Promise<void> }> {
   const dir = tempDir(prefix);
-  const counter = path.join(dir, 'n');
-  const child = startDetached(path.join(fixtures, 'counter.js'), [counter], dir);
-  await waitFor('the counter', () => readNumber(counter) > 2);
+  const child = await startCounter(dir);
   return { dir, pid: child.pid, exited: child.exited };
 }
 

@@ -7,10 +7,9 @@
 import t, { Test } from 'tap';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { checkpoint, restart, restartDetailed, publisherStats, FtbClient, FtbEventHandle, startAgent, type Agent, type FtbReceivedEvent } from '../lib/index';
-import { adopt, alive, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitGone } from './fixtures/cr/detached';
+import { adopt, alive, ask, fixtures, killStarted, readNumber, readStatuses, startCounter, startDetached, tempDir, waitFor, waitGone } from './fixtures/cr/detached';
 
 const BLCR = 'FTB.CHECKPOINT_SW.BLCR';
 
@@ -25,13 +24,7 @@ interface Status {
   ftbConnection?: { connected: boolean; reconnects: number };
 }
 
-function statuses(work: string): Status[] {
-  try {
-    return fs.readFileSync(path.join(work, 'status'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  } catch {
-    return [];
-  }
-}
+const statuses = (work: string) => readStatuses<Status>(work);
 
 function lines(file: string): string[] {
   try {
@@ -39,16 +32,6 @@ function lines(file: string): string[] {
   } catch {
     return [];
   }
-}
-
-function ask(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let data = '';
-    socket.on('data', (d) => (data += d));
-    socket.on('end', () => resolve(data.trim()));
-    socket.on('error', reject);
-  });
 }
 
 // Socket inodes a process holds, from its fd table.
@@ -184,9 +167,7 @@ async function expectError(t: Test, prefix: 'CHKPT' | 'RSTRT', request: () => Pr
 
 t.test('failed requests publish BEGIN then ERROR with their errno', async (t) => {
   const dir = tempDir('cr-events-err');
-  const counter = path.join(dir, 'n');
-  const target = startDetached(path.join(fixtures, 'counter.js'), [counter], dir);
-  await waitFor('the counter', () => readNumber(counter) > 2);
+  const target = await startCounter(dir);
 
   await t.test('missing images: RSTRT_ERROR(ENOENT)', (t) => expectError(t, 'RSTRT', () => restart({ dir: path.join(dir, 'nothing-here'), ftb }), 'ENOENT'));
   // Root ignores mode bits: sysfs is what cannot be written here (EPERM as root, EACCES otherwise).
@@ -210,9 +191,7 @@ t.test('failed requests publish BEGIN then ERROR with their errno', async (t) =>
 
 t.test("a child spawned while a checkpoint runs inherits none of crftb's sockets", async (t) => {
   const dir = tempDir('cr-events-fd');
-  const counter = path.join(dir, 'n');
-  const target = startDetached(path.join(fixtures, 'counter.js'), [counter], dir);
-  await waitFor('the counter', () => readNumber(counter) > 2);
+  const target = await startCounter(dir);
   const ours = [...sockets('self')].filter((s) => !inherited.has(s));
   t.ok(ours.length >= 3, `crftb holds ${ours.length} sockets in this process (agent listener and connections, FTB client)`);
 

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkpoint, restartDetailed } from '../lib/index';
-import { adopt, alive, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitGone } from './fixtures/cr/detached';
+import { adopt, alive, fixtures, killStarted, readNumber, startCounter, tempDir, waitFor, waitGone } from './fixtures/cr/detached';
 
 t.teardown(killStarted);
 
@@ -35,9 +35,7 @@ async function refused(t: Test, images: string, pid: number, what: string, chang
 
 t.test('a checkpoint writes a manifest of every image (0600, in a 0700 directory)', async (t) => {
   const work = tempDir('cr-manifest');
-  const counter = path.join(work, 'n');
-  const child = startDetached(path.join(fixtures, 'counter.js'), [counter], work);
-  await waitFor('the counter', () => readNumber(counter) > 2);
+  const child = await startCounter(work);
   const images = path.join(work, 'images');
   const result = await checkpoint({ target: child.pid, dir: images });
   const gen = result.generation;
@@ -62,9 +60,8 @@ t.test('a checkpoint writes a manifest of every image (0600, in a 0700 directory
 
 t.test('restart refuses running originals and altered images, restores nothing, then restores the intact images', async (t) => {
   const work = tempDir('cr-manifest');
-  const counter = path.join(work, 'n');
-  const child = startDetached(path.join(fixtures, 'counter.js'), [counter], work);
-  await waitFor('the counter', () => readNumber(counter) > 2);
+  const child = await startCounter(work);
+  const { counter } = child;
   const images = path.join(work, 'images');
   const result = await checkpoint({ target: child.pid, dir: images });
 

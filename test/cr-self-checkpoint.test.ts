@@ -3,10 +3,9 @@
 // copy's pending checkpoint() resolves with restarted: true and it keeps working.
 import t from 'tap';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { restartDetailed } from '../lib/index';
-import { adopt, alive, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitGone } from './fixtures/cr/detached';
+import { adopt, alive, ask, fixtures, killStarted, readNumber, readStatuses, startDetached, tempDir, waitFor, waitGone } from './fixtures/cr/detached';
 
 t.teardown(killStarted);
 
@@ -21,23 +20,7 @@ interface Status {
   result?: { images: string[]; bytes: number; pids: number[]; path: string; generation: string };
 }
 
-function statuses(work: string): Status[] {
-  try {
-    return fs.readFileSync(path.join(work, 'status'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  } catch {
-    return [];
-  }
-}
-
-function ask(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let data = '';
-    socket.on('data', (d) => (data += d));
-    socket.on('end', () => resolve(data.trim()));
-    socket.on('error', reject);
-  });
-}
+const statuses = (work: string) => readStatuses<Status>(work);
 
 t.test('self-checkpoint, kill, restart: the restored copy resumes with restarted: true', async (t) => {
   const work = tempDir('cr-self');

@@ -8,19 +8,13 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { restartDetailed } from '../lib/index';
-import { adopt, alive, fixtures, killStarted, startDetached, tempDir, waitFor, waitReaped } from './fixtures/cr/detached';
+import { adopt, alive, fixtures, killStarted, readStatuses, startDetached, tempDir, waitFor, waitReaped } from './fixtures/cr/detached';
 
 t.teardown(killStarted);
 
 interface Status { pid: number; phase?: string; n?: number; restarted?: boolean; code?: string; message?: string }
 
-const statuses = (work: string): Status[] => {
-  try {
-    return fs.readFileSync(path.join(work, 'status'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  } catch {
-    return [];
-  }
-};
+const statuses = (work: string) => readStatuses<Status>(work);
 
 const cmdline = (pid: number) => { try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'); } catch { return []; } };
 const stat = (pid: number) => { try { return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); } catch { return []; } };
