@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "common/read_file.h"
+#include "common/unique_fd.h"
 
 namespace crftb::cr::criu {
 
@@ -64,23 +65,34 @@ int TryConnect(const std::string& path, int* fd) {
   return 0;
 }
 
-// In the forked children of a multi-threaded process: async-signal-safe calls only.
-[[noreturn]] void ExecWatchdog(char* const argv[], int null_fd) {
+// In the forked children: reports errno on `status_fd` and ends.
+[[noreturn]] void Fail(int status_fd) {
+  int err = errno;
+  ssize_t ignored = write(status_fd, &err, sizeof err);
+  (void)ignored;
+  _exit(127);
+}
+
+// In the forked children of a multi-threaded process: async-signal-safe calls only. `status_fd`
+// (close-on-exec) carries the errno of a start that failed before exec; a successful exec closes it.
+[[noreturn]] void ExecWatchdog(char* const argv[], int null_fd, int status_fd) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);  // CRIU needs SIGCHLD; a worker thread may block it
   pid_t grandchild = fork();
-  if (grandchild < 0) _exit(127);
+  if (grandchild < 0) Fail(status_fd);
   if (grandchild > 0) _exit(0);  // the watchdog is nobody's child of ours
   setsid();
-  if (chdir("/") != 0) _exit(127);
-  if (dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 || dup2(null_fd, 2) < 0) _exit(127);
+  if (chdir("/") != 0) Fail(status_fd);
+  if (dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 || dup2(null_fd, 2) < 0) Fail(status_fd);
+  if (status_fd != 3 && dup3(status_fd, 3, O_CLOEXEC) < 0) Fail(status_fd);
+  status_fd = 3;  // pipe2 made it close-on-exec; a dup3 keeps that
   // Nothing of ours may outlive us in the daemon: descriptors the process inherited without
   // close-on-exec included.
-  if (syscall(SYS_close_range, 3u, ~0u, 0u) != 0)
-    for (int fd = 3; fd < 65536; ++fd) close(fd);
+  if (syscall(SYS_close_range, 4u, ~0u, 0u) != 0)
+    for (int fd = 4; fd < 65536; ++fd) close(fd);
   execv(argv[0], argv);
-  _exit(127);
+  Fail(status_fd);
 }
 
 Failure StartDaemon(const std::string& binary, std::string start_time, std::string* dir) {
@@ -92,22 +104,27 @@ Failure StartDaemon(const std::string& binary, std::string start_time, std::stri
   std::string sh = "/bin/sh", dash_c = "-c", script = kWatchdog, criu = binary, owner = std::to_string(getpid());
   char* const argv[] = {sh.data(), dash_c.data(), script.data(), criu.data(), socket_path.data(), owner.data(),
                         start_time.data(), dir->data(), nullptr};
-  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (null_fd < 0) {
-    int err = errno;
+  auto give_up = [&](int err, const std::string& what) {
     rmdir(dir->c_str());
-    return Failure::FromErrno(err, "cannot open /dev/null for the CRIU service");
-  }
+    dir->clear();
+    return Failure::FromErrno(err, what);
+  };
+  UniqueFd null_fd(open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!null_fd.valid()) return give_up(errno, "cannot open /dev/null for the CRIU service");
+  int status[2];
+  if (pipe2(status, O_CLOEXEC) != 0) return give_up(errno, "cannot start the CRIU service " + binary);
+  UniqueFd status_read(status[0]), status_write(status[1]);
   pid_t child = fork();
-  if (child == 0) ExecWatchdog(argv, null_fd);
-  int err = errno;
-  close(null_fd);
-  if (child < 0) {
-    rmdir(dir->c_str());
-    return Failure::FromErrno(err, "cannot start the CRIU service " + binary);
-  }
+  if (child == 0) ExecWatchdog(argv, null_fd.get(), status_write.get());
+  if (child < 0) return give_up(errno, "cannot start the CRIU service " + binary);
+  status_write.reset();
   while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
   }
+  int err = 0;
+  ssize_t n;
+  while ((n = read(status_read.get(), &err, sizeof err)) < 0 && errno == EINTR) {
+  }
+  if (n == static_cast<ssize_t>(sizeof err)) return give_up(err, "cannot start the CRIU service's watchdog /bin/sh");
   return Failure::None();
 }
 
@@ -116,9 +133,16 @@ std::mutex& Mutex() {
   return *mutex;
 }
 
+using Clock = std::chrono::steady_clock;
+
+// After a daemon that could not be started: self-dumps use a service of their own meanwhile
+// rather than waiting for another failed start each time.
+constexpr auto kRetryAfter = std::chrono::seconds(60);
+
 struct Daemon {
   std::string dir;         // its private directory, "" when none is running
   std::string owner_time;  // our start time when it was started: a restored copy differs
+  Clock::time_point retry_after{};
 };
 
 std::map<std::string, Daemon>& Daemons() {  // by criu binary
@@ -136,23 +160,26 @@ Failure ConnectDaemon(const std::string& binary, int start_ms, int* fd) {
   // that one is the original's to stop, so the copy starts its own.
   const std::string now = OwnStartTime();
   if (!dir.empty() && now == daemon.owner_time && TryConnect(dir + "/service.sock", fd) == 0) return Failure::None();
+  if (Clock::now() < daemon.retry_after && now == daemon.owner_time)
+    return Failure::Coded("ECOMM", "the CRIU service " + binary + " could not be started a moment ago", ECOMM);
   daemon.owner_time = now;
-  if (Failure f = StartDaemon(binary, now, &dir); !f.ok()) {
-    dir.clear();
-    return f;
+  Failure failure = StartDaemon(binary, now, &dir);
+  if (failure.ok()) {
+    const std::string path = dir + "/service.sock";
+    const auto deadline = Clock::now() + std::chrono::milliseconds(start_ms);
+    int err = 0;
+    struct stat st;
+    while ((err = TryConnect(path, fd)) == ENOENT || err == ECONNREFUSED) {
+      // The watchdog removes the directory as soon as the daemon dies (a criu that cannot start).
+      if (stat(dir.c_str(), &st) != 0 || Clock::now() > deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (err == 0) return Failure::None();
+    failure = Failure::Coded("ECOMM", "the CRIU service " + binary + " did not come up (" + strerror(err) + ")", ECOMM);
   }
-  const std::string path = dir + "/service.sock";
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(start_ms);
-  int err = 0;
-  struct stat st;
-  while ((err = TryConnect(path, fd)) == ENOENT || err == ECONNREFUSED) {
-    // The watchdog removes the directory as soon as the daemon dies (a criu that cannot start).
-    if (stat(dir.c_str(), &st) != 0 || std::chrono::steady_clock::now() > deadline) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  if (err == 0) return Failure::None();
   dir.clear();
-  return Failure::Coded("ECOMM", "the CRIU service " + binary + " did not come up (" + strerror(err) + ")", ECOMM);
+  daemon.retry_after = Clock::now() + kRetryAfter;
+  return failure;
 }
 
 }  // namespace crftb::cr::criu
