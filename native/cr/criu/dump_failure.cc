@@ -1,7 +1,11 @@
 #include "cr/criu/dump_failure.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/statvfs.h>
+
+#include <sstream>
 
 #include "common/read_file.h"
 
@@ -13,11 +17,29 @@ namespace {
 // chunks of up to a few MiB).
 constexpr unsigned long long kNearlyFull = 4ull << 20;
 
+constexpr unsigned long kPfExiting = 0x4;  // the kernel's PF_EXITING task flag
+constexpr unsigned long long kSigKill = 1ull << (9 - 1);
+
+// Exited, or on its way out: a SIGKILLed process with a large address space is still tearing it
+// down (neither gone nor a zombie yet) when CRIU has already given up on it.
 bool Gone(pid_t pid) {
+  const std::string proc = "/proc/" + std::to_string(pid);
   std::string line;
-  if (!ReadWholeFile("/proc/" + std::to_string(pid) + "/stat", &line) || line.empty()) return true;
+  if (!ReadWholeFile(proc + "/stat", &line) || line.empty()) return true;
   size_t close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
+  if (close == std::string::npos || close + 2 >= line.size()) return false;
+  std::istringstream fields(line.substr(close + 2));
+  std::string state, skip;
+  unsigned long flags = 0;
+  fields >> state >> skip >> skip >> skip >> skip >> skip >> flags;  // fields 3..9 of proc(5)
+  if (state == "Z" || state == "X" || (flags & kPfExiting)) return true;
+  std::string status;
+  if (!ReadWholeFile(proc + "/status", &status)) return true;
+  for (const char* key : {"\nSigPnd:", "\nShdPnd:"}) {
+    size_t at = status.find(key);
+    if (at != std::string::npos && (strtoull(status.c_str() + at + strlen(key), nullptr, 16) & kSigKill)) return true;
+  }
+  return false;
 }
 
 }  // namespace
