@@ -1,5 +1,5 @@
-// A process's self-checkpoints share one long-lived CRIU service that crftb starts on first use
-// (native/cr/criu/daemon.h): outside the process's tree and session, in a private 0700 directory,
+// A process's self-checkpoints share one long-lived CRIU service that crftb starts right after the
+// first one (native/cr/criu/daemon.h): outside the process's tree and session, in a private 0700 directory,
 // reused by the next checkpoint, started anew when it died, and gone (with its directory) soon
 // after the process is; a copy restored from a checkpoint starts its own. Every process looked at
 // is one this test started or one crftb started for it (found by the watchdog's arguments, which
@@ -39,6 +39,12 @@ function daemonsOf(owner: number): Daemon[] {
   return out;
 }
 
+/** Waits until `owner` has a CRIU service up (started after a self-checkpoint that had none). */
+async function serviceOf(owner: number): Promise<Daemon[]> {
+  await waitFor(`a CRIU service for pid ${owner}`, () => daemonsOf(owner).some((d) => d.service > 0), 30000);
+  return daemonsOf(owner);
+}
+
 function ancestors(pid: number): number[] {
   const out: number[] = [];
   for (let p = Number(stat(pid)[1]); p > 1; p = Number(stat(p)[1])) out.push(p);
@@ -57,7 +63,7 @@ t.test('self-checkpoints share one CRIU service outside the tree; it is replaced
   };
 
   t.same(await ask(child.pid, 1), { pid: child.pid, n: 1, restarted: false }, 'the first self-checkpoint succeeds');
-  const [first, ...others] = daemonsOf(child.pid);
+  const [first, ...others] = await serviceOf(child.pid);
   t.same(others, [], 'one CRIU service serves the process');
   t.ok(first.service > 0 && alive(first.service), `it runs (pid ${first.service})`);
   t.notOk(ancestors(first.service).includes(child.pid), 'it is not in the process tree of the process (a self-dump covers that tree)');
@@ -73,7 +79,7 @@ t.test('self-checkpoints share one CRIU service outside the tree; it is replaced
   process.kill(first.service, 'SIGKILL');
   await waitFor('its watchdog to clean up', () => !alive(first.watchdog) && !fs.existsSync(first.dir));
   t.same(await ask(child.pid, 3), { pid: child.pid, n: 3, restarted: false }, 'a self-checkpoint after the service died succeeds');
-  const [second, ...more] = daemonsOf(child.pid);
+  const [second, ...more] = await serviceOf(child.pid);
   t.same(more, [], 'again one service');
   t.ok(second.service > 0 && second.service !== first.service, 'a new one');
 
@@ -89,7 +95,7 @@ t.test('self-checkpoints share one CRIU service outside the tree; it is replaced
   await waitFor('the restored copy to resolve its checkpoint', () => statuses(work).filter((s) => s.n === 3).length === 2);
   t.same(statuses(work).filter((s) => s.n === 3)[1], { pid: child.pid, n: 3, restarted: true }, 'with restarted: true');
   t.same(await ask(restored.pid, 4), { pid: child.pid, n: 4, restarted: false }, 'the restored copy checkpoints itself');
-  const [third, ...rest] = daemonsOf(restored.pid);
+  const [third, ...rest] = await serviceOf(restored.pid);
   t.same(rest, [], 'with one service');
   t.ok(third.service > 0 && third.service !== second.service, 'of its own');
   process.kill(restored.pid, 'SIGKILL');

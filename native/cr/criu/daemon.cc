@@ -142,6 +142,8 @@ constexpr auto kRetryAfter = std::chrono::seconds(60);
 struct Daemon {
   std::string dir;         // its private directory, "" when none is running
   std::string owner_time;  // our start time when it was started: a restored copy differs
+  Clock::time_point started{};
+  bool served = false;     // it answered once: a later failure means it died, not that it cannot start
   Clock::time_point retry_after{};
 };
 
@@ -155,31 +157,38 @@ std::map<std::string, Daemon>& Daemons() {  // by criu binary
 Failure ConnectDaemon(const std::string& binary, int start_ms, int* fd) {
   std::lock_guard<std::mutex> lock(Mutex());
   Daemon& daemon = Daemons()[binary];
-  std::string& dir = daemon.dir;
   // A copy restored from a checkpoint has the original's memory, the original's daemon among it;
   // that one is the original's to stop, so the copy starts its own.
-  const std::string now = OwnStartTime();
-  if (!dir.empty() && now == daemon.owner_time && TryConnect(dir + "/service.sock", fd) == 0) return Failure::None();
-  if (Clock::now() < daemon.retry_after && now == daemon.owner_time)
-    return Failure::Coded("ECOMM", "the CRIU service " + binary + " could not be started a moment ago", ECOMM);
-  daemon.owner_time = now;
-  Failure failure = StartDaemon(binary, now, &dir);
-  if (failure.ok()) {
-    const std::string path = dir + "/service.sock";
-    const auto deadline = Clock::now() + std::chrono::milliseconds(start_ms);
-    int err = 0;
-    struct stat st;
-    while ((err = TryConnect(path, fd)) == ENOENT || err == ECONNREFUSED) {
-      // The watchdog removes the directory as soon as the daemon dies (a criu that cannot start).
-      if (stat(dir.c_str(), &st) != 0 || Clock::now() > deadline) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    if (err == 0) return Failure::None();
-    failure = Failure::Coded("ECOMM", "the CRIU service " + binary + " did not come up (" + strerror(err) + ")", ECOMM);
+  if (daemon.dir.empty() || OwnStartTime() != daemon.owner_time)
+    return Failure::Coded("ENOENT", "no CRIU service of this process yet", ENOENT);
+  const std::string path = daemon.dir + "/service.sock";
+  const auto deadline = daemon.started + std::chrono::milliseconds(start_ms);
+  int err = 0;
+  struct stat st;
+  while ((err = TryConnect(path, fd)) == ENOENT || err == ECONNREFUSED) {
+    // Still starting, or gone: the watchdog removes the directory as soon as the daemon dies.
+    if (stat(daemon.dir.c_str(), &st) != 0 || Clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  dir.clear();
-  daemon.retry_after = Clock::now() + kRetryAfter;
-  return failure;
+  if (err == 0) {
+    daemon.served = true;
+    return Failure::None();
+  }
+  if (!daemon.served) daemon.retry_after = Clock::now() + kRetryAfter;  // it never came up
+  daemon.dir.clear();
+  return Failure::Coded("ECOMM", "the CRIU service " + binary + " is gone or did not come up (" + strerror(err) + ")", ECOMM);
+}
+
+void StartDaemonIfNone(const std::string& binary) {
+  std::lock_guard<std::mutex> lock(Mutex());
+  Daemon& daemon = Daemons()[binary];
+  const std::string now = OwnStartTime();
+  if (!daemon.dir.empty() && now == daemon.owner_time) return;
+  if (now == daemon.owner_time && Clock::now() < daemon.retry_after) return;
+  daemon = Daemon{};
+  daemon.owner_time = now;
+  daemon.started = Clock::now();
+  if (!StartDaemon(binary, now, &daemon.dir).ok()) daemon.retry_after = Clock::now() + kRetryAfter;
 }
 
 }  // namespace crftb::cr::criu

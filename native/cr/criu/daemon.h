@@ -1,7 +1,8 @@
 // The long-lived CRIU service (`criu service --address`) that serves this process's
 // self-checkpoints. A per-request `criu swrk` costs a double fork of the whole (large) Node process
-// plus loading and initialising criu on every checkpoint; the daemon is started once, and CRIU
-// forks an already initialised worker of itself for each connection. CRIU refuses to serve more
+// plus loading and initialising criu on every checkpoint; the daemon is started once, right after
+// the process's first self-checkpoint (which still uses its own service), and CRIU forks an
+// already initialised worker of itself for each connection. CRIU refuses to serve more
 // than one dump on a `swrk` connection (keep_open), hence a daemon rather than a kept connection.
 //
 // It runs outside this process's tree (double fork, own session: a self-dump covers the caller's
@@ -17,10 +18,16 @@
 
 namespace crftb::cr::criu {
 
-// A close-on-exec connection to this process's daemon for `binary` in *fd, starting the daemon
-// when there is none yet, it died, or this is a copy restored from a checkpoint (whose daemon
-// belonged to the original). Fails when it does not come up within `start_ms`; the caller then
-// falls back to a per-request service.
+// A close-on-exec connection to this process's daemon for `binary` in *fd, waiting for it while
+// it is still starting (up to `start_ms` after its start). ENOENT when this process has none (not
+// started yet, or this is a copy restored from a checkpoint, whose daemon belonged to the
+// original); ECOMM when it died or never came up. The caller then uses a per-request service.
 Failure ConnectDaemon(const std::string& binary, int start_ms, int* fd);
+
+// After a self-dump that had no daemon: starts one for the next, so that its start-up (criu
+// probing the kernel) never lies on a checkpoint's path. Not again for a minute after one that
+// could not be started. Holds the same lock as ConnectDaemon, so no dump begins while the start's
+// intermediate child still exists.
+void StartDaemonIfNone(const std::string& binary);
 
 }  // namespace crftb::cr::criu

@@ -12,8 +12,10 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
+#include "cr/criu/daemon.h"
 #include "cr/criu/dump_failure.h"
 #include "cr/criu/libcriu.h"
 #include "cr/criu/service.h"
@@ -121,15 +123,24 @@ bool SoftDirtyWorks() {
 
 // One libcriu call against a CRIU service crftb started (service.h: no socket of it leaks into
 // children spawned meanwhile). A self-dump (`self`) goes to this process's long-lived service
-// (daemon.h), or to one of its own when that cannot be had. -errno when no service can be started.
+// (daemon.h); the first one, or one after that service is gone, uses a service of its own and
+// starts the long-lived one afterwards. -errno when no service can be started.
 int CallService(const LibCriu* lib, Opts* opts, const std::string& binary, bool self, int (*call)(Opts*)) {
   Service service;
   Failure f = self ? Service::Connect(binary, &service) : Failure::Coded("ENOENT", "not a self-dump", ENOENT);
+  const bool start_daemon = self && !f.ok();
   if (!f.ok()) f = Service::Start(binary, self, &service);
   if (!f.ok()) return -(f.errnum > 0 ? f.errnum : EIO);
   lib->set_service_fd(opts, service.TakeFd());  // libcriu closes it when the call returns
   int rc = call(opts);
   service.Wait();
+  if (start_daemon) {
+    try {
+      std::thread(StartDaemonIfNone, binary).detach();  // its fork and exec stay off this request
+    } catch (const std::system_error&) {
+      StartDaemonIfNone(binary);
+    }
+  }
   return rc;
 }
 

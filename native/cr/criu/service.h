@@ -20,8 +20,8 @@ class Service {
   // dumps the target's whole subtree): it runs as an orphaned grandchild in a new session, as
   // libcriu does it.
   static Failure Start(const std::string& binary, bool detach, Service* out);
-  // A connection to this process's long-lived service for self-dumps (daemon.h), started on first
-  // use; nothing to reap afterwards.
+  // A connection to this process's long-lived service for self-dumps (daemon.h), when it has one;
+  // nothing to reap afterwards.
   static Failure Connect(const std::string& binary, Service* out);
 
   Service() = default;
