@@ -35,7 +35,7 @@ console.log(`  received ${received}/${count} (${count - received} lost, ${outOfO
 console.log(`  subscriber stats: callbackDropped ${stats.callbackDropped}, discarded ${stats.discarded}`);
 await new Promise((r) => setTimeout(r, 300));
 const agentStats = agent.stats();
-if (agentStats) console.log(`  agent stats: ${agentStats.eventsReceived} received, ${agentStats.eventsRouted} routed, ${agentStats.eventsDropped} dropped (its per-client queue was full)`);
+if (agentStats) console.log(`  agent stats: ${agentStats.eventsReceived} received, ${agentStats.eventsRouted} routed, ${agentStats.eventsDropped} dropped (its per-client queue was full), ${agentStats.backpressurePauses} back-pressure pauses`);
 console.log(`  load average while measuring: ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} cores`);
 console.log(`  real FTB 0.6.2: ${realFtb.throughput}  (${realFtb.note})`);
 await sub.close();

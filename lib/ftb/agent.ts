@@ -54,8 +54,13 @@ export interface AgentStats {
   eventsReceived: number;
   /** NOTIFY copies queued to subscribers and neighbour agents. */
   eventsRouted: number;
-  /** NOTIFY copies dropped because the receiver's queue was full. */
+  /** NOTIFY copies dropped because the receiver's queue was full and it had stopped reading. */
   eventsDropped: number;
+  /**
+   * Times a connection was not read for a while because a reader it sends to had a full queue
+   * but was still draining (back-pressure instead of dropping, at most 250 ms each).
+   */
+  backpressurePauses: number;
   /** Connections closed for a bad handshake or a stream that lost its framing. */
   peersRejected: number;
   reattachments: number;

@@ -28,7 +28,13 @@ constexpr uint64_t kListenerTag = 1;
 constexpr uint64_t kWakeTag = 2;
 constexpr size_t kMessageSize = sizeof(wire::Message);
 constexpr size_t kHandshakeSize = sizeof(wire::Handshake);
-constexpr size_t kReadBuffer = kHandshakeSize + 48 * kMessageSize;
+// One read takes up to 256 messages into a buffer shared by all connections; a connection keeps
+// only its partial frame (at most a handshake) between reads.
+constexpr size_t kReadBuffer = kHandshakeSize + 256 * kMessageSize;
+// Back-pressure bound: a publisher whose events a subscriber's full queue cannot take stops being
+// read while that subscriber still drains, but never for longer than this, and not at all for a
+// subscriber that wrote nothing for this long (stuck: its copies are dropped instead).
+constexpr int64_t kStallMs = 250;
 constexpr int kListenBacklog = 128;  // FTB uses 5; a burst of clients should not see resets
 constexpr int kGoodbyeFlushMs = 500;
 
@@ -42,8 +48,11 @@ struct Agent::Conn {
   bool polling_out = false;
   int64_t accepted_ms = 0;
   size_t limit = 0;
-  std::vector<uint8_t> in = std::vector<uint8_t>(kReadBuffer);
-  size_t in_len = 0;
+  std::vector<uint8_t> in;  // a partial frame left by the last read
+  int64_t drained_ms = 0;    // last time its queue was empty or the socket took bytes
+  bool paused = false;       // not read: it feeds a full queue (back-pressure)
+  ConnId paused_for = 0;     // that queue's connection
+  int64_t paused_ms = 0;
   std::vector<uint8_t> out;
   size_t out_head = 0;
   std::string parent_name;  // set on the connection to our parent
@@ -107,7 +116,7 @@ std::unique_ptr<Agent> Agent::Start(const AgentOptions& options, Listener listen
 }
 
 Agent::Agent(const AgentOptions& options, Listener listener)
-    : options_(options), listener_(std::move(listener)) {}
+    : options_(options), listener_(std::move(listener)), read_buf_(kReadBuffer) {}
 
 Agent::~Agent() {
   Stop();
@@ -164,7 +173,7 @@ void Agent::Run() {
   epoll_event events[128];
   int64_t next_expiry = NowMs() + 500;
   while (true) {
-    const int ready = epoll_wait(epoll_fd_, events, 128, 250);
+    const int ready = epoll_wait(epoll_fd_, events, 128, paused_.empty() ? 250 : 10);
     if (ready < 0 && errno != EINTR) {
       Report(AgentEvent{"error", std::string("event loop failed: ") + strerror(errno), 0, ""});
       break;
@@ -184,7 +193,12 @@ void Agent::Run() {
         if (it == conns_.end()) continue;
         Conn& conn = *it->second;
         if (events[i].events & EPOLLOUT) Flush(conn);
-        if (conns_.count(tag) && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) ReadFrom(conn);
+        if (!conns_.count(tag)) continue;
+        if (conn.paused && (events[i].events & (EPOLLHUP | EPOLLERR))) {
+          conn.paused = false;  // read it to its end rather than be woken for it in a loop
+          Watch(conn);
+        }
+        if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) ReadFrom(conn);
       }
     }
     if (stop) break;
@@ -195,6 +209,7 @@ void Agent::Run() {
       auto it = conns_.find(id);
       if (it != conns_.end() && !it->second->polling_out) Flush(*it->second);
     }
+    if (!paused_.empty()) ResumePaused();
     if (NowMs() >= next_expiry) {
       ExpireHandshakes();
       next_expiry = NowMs() + 500;
@@ -227,8 +242,11 @@ void Agent::Accept() {
 
 void Agent::ReadFrom(Conn& conn) {
   const ConnId id = conn.id;
-  for (int reads = 0; reads < 4; ++reads) {
-    const ssize_t got = recv(conn.fd, conn.in.data() + conn.in_len, conn.in.size() - conn.in_len, 0);
+  uint8_t* const buf = read_buf_.data();
+  for (int reads = 0; reads < 4 && !conn.paused; ++reads) {
+    size_t len = conn.in.size();
+    if (len > 0) memcpy(buf, conn.in.data(), len);
+    const ssize_t got = recv(conn.fd, buf + len, read_buf_.size() - len, 0);
     if (got == 0) {
       CloseConn(id, false);  // EOF; a partial message in the buffer is discarded (§6.3)
       return;
@@ -239,42 +257,49 @@ void Agent::ReadFrom(Conn& conn) {
       CloseConn(id, false);
       return;
     }
-    conn.in_len += static_cast<size_t>(got);
+    len += static_cast<size_t>(got);
     size_t used = 0;
     if (!conn.open) {
-      if (!Handshake(conn)) {
+      if (!Handshake(conn, buf, len)) {
         CloseConn(id, true);
         return;
       }
-      if (!conn.open) continue;  // need more of the handshake
+      if (!conn.open) {  // need more of the handshake
+        conn.in.assign(buf, buf + len);
+        continue;
+      }
       used = kHandshakeSize;
     }
+    reading_ = id;
+    pause_for_ = 0;
     wire::Message message;
-    while (conn.in_len - used >= kMessageSize) {
-      memcpy(&message, conn.in.data() + used, kMessageSize);
+    while (len - used >= kMessageSize) {
+      memcpy(&message, buf + used, kMessageSize);
       used += kMessageSize;
       if (conn.closing) continue;  // after a manager's CLIENT_DEREG, further input is discarded
       ++messages_received_;
       if (message.msg_type == wire::kNotify) ++events_received_;
       if (!router_->OnMessage(id, message)) {
+        reading_ = 0;
         CloseConn(id, true);  // unknown type: the stream has lost its framing
         return;
       }
     }
-    memmove(conn.in.data(), conn.in.data() + used, conn.in_len - used);
-    conn.in_len -= used;
+    reading_ = 0;
+    conn.in.assign(buf + used, buf + len);
+    if (pause_for_ != 0) Pause(conn, pause_for_);
   }
 }
 
-bool Agent::Handshake(Conn& conn) {
-  if (conn.in_len >= sizeof(uint32_t)) {
+bool Agent::Handshake(Conn& conn, const uint8_t* data, size_t len) {
+  if (len >= sizeof(uint32_t)) {
     uint32_t system_id;
-    memcpy(&system_id, conn.in.data(), sizeof system_id);
+    memcpy(&system_id, data, sizeof system_id);
     if (system_id != wire::kSystemId) return false;  // FTB closes without a reply
   }
-  if (conn.in_len < kHandshakeSize) return true;
+  if (len < kHandshakeSize) return true;
   wire::Handshake handshake;
-  memcpy(&handshake, conn.in.data(), kHandshakeSize);
+  memcpy(&handshake, data, kHandshakeSize);
   conn.open = true;
   conn.out.insert(conn.out.end(), reinterpret_cast<const uint8_t*>(&location_),
                   reinterpret_cast<const uint8_t*>(&location_) + sizeof location_);
@@ -288,13 +313,62 @@ void Agent::Send(ConnId id, const wire::Message& message, bool droppable) {
   if (it == conns_.end() || it->second->closing) return;
   Conn& conn = *it->second;
   if (droppable && conn.pending() + kMessageSize > conn.limit) {
-    std::lock_guard<std::mutex> lock(stats_mutex_);
-    ++stats_.events_dropped;
-    return;
+    // A reader that still drains gets the copy and its publisher waits (is not read) until the
+    // queue has room; a stuck reader, or one already twice over its limit, loses it.
+    const bool draining = reading_ != 0 && reading_ != id &&
+                          conn.pending() + kMessageSize <= 2 * conn.limit &&
+                          NowMs() - conn.drained_ms < kStallMs;
+    if (!draining) {
+      std::lock_guard<std::mutex> lock(stats_mutex_);
+      ++stats_.events_dropped;
+      return;
+    }
+    pause_for_ = id;
   }
-  if (conn.pending() == 0) dirty_.push_back(id);
+  if (conn.pending() == 0) {
+    dirty_.push_back(id);
+    conn.drained_ms = NowMs();
+  }
   const auto* bytes = reinterpret_cast<const uint8_t*>(&message);
   conn.out.insert(conn.out.end(), bytes, bytes + kMessageSize);
+}
+
+void Agent::Watch(Conn& conn) {
+  epoll_event event{(conn.paused ? 0u : static_cast<uint32_t>(EPOLLIN)) |
+                        (conn.polling_out ? static_cast<uint32_t>(EPOLLOUT) : 0u),
+                    {.u64 = conn.id}};
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn.fd, &event);
+}
+
+void Agent::Pause(Conn& conn, ConnId full) {
+  if (conn.paused) return;
+  conn.paused = true;
+  conn.paused_for = full;
+  conn.paused_ms = NowMs();
+  Watch(conn);
+  paused_.push_back(conn.id);
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  ++stats_.backpressure_pauses;
+}
+
+void Agent::ResumePaused() {
+  const int64_t now = NowMs();
+  for (size_t i = 0; i < paused_.size();) {
+    auto it = conns_.find(paused_[i]);
+    if (it != conns_.end()) {
+      Conn& conn = *it->second;
+      auto full = conns_.find(conn.paused_for);
+      const bool room = full == conns_.end() || full->second->pending() <= full->second->limit / 2;
+      if (!room && now - conn.paused_ms < kStallMs) {
+        ++i;
+        continue;
+      }
+      conn.paused = false;
+      Watch(conn);
+    }
+    paused_[i] = paused_.back();
+    paused_.pop_back();
+  }
 }
 
 void Agent::CloseAfterFlush(ConnId id) {
@@ -310,14 +384,14 @@ void Agent::Flush(Conn& conn) {
                               MSG_NOSIGNAL | MSG_DONTWAIT);
     if (sent > 0) {
       conn.out_head += static_cast<size_t>(sent);
+      conn.drained_ms = NowMs();
       continue;
     }
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       if (!conn.polling_out) {
-        epoll_event event{EPOLLIN | EPOLLOUT, {.u64 = conn.id}};
-        epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn.fd, &event);
         conn.polling_out = true;
+        Watch(conn);
       }
       // Keep the queue compact so a slow reader costs at most its limit in memory.
       if (conn.out_head > (1u << 20)) {
@@ -332,9 +406,8 @@ void Agent::Flush(Conn& conn) {
   conn.out.clear();
   conn.out_head = 0;
   if (conn.polling_out) {
-    epoll_event event{EPOLLIN, {.u64 = conn.id}};
-    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn.fd, &event);
     conn.polling_out = false;
+    Watch(conn);
   }
   if (conn.closing) CloseConn(conn.id, false);
 }

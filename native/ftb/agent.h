@@ -1,8 +1,10 @@
 // The FTB agent (ftb_agent's role, PROTOCOL.md §6 and §8): a TCP listener and every connection
 // served by one epoll event loop on its own thread, routing with AgentRouter; a second thread
 // (AgentAttacher) talks to the bootstrap server and connects to parents, so routing never waits
-// for the tree. Writes are non-blocking into bounded per-connection queues: a peer that stops
-// reading loses NOTIFY copies (counted), never stalls the agent.
+// for the tree. Writes are non-blocking into bounded per-connection queues. When a reader's queue
+// is full but it still drains, the connection the event came from is not read for a while
+// (TCP back-pressure on the publisher, bounded in time); a peer that stops reading loses NOTIFY
+// copies (counted), and never stalls the agent or anybody else for more than that bound.
 #pragma once
 
 #include <stdint.h>
@@ -42,6 +44,9 @@ struct AgentStats {
   uint64_t connections = 0, clients = 0, agents = 0, subscriptions = 0;
   uint64_t messages_received = 0;  // every 1336-byte message read, any type
   uint64_t events_received = 0, events_routed = 0, events_dropped = 0;
+  // times a connection was not read because a reader it feeds had a full queue (back-pressure
+  // instead of dropping; bounded to kStallMs each, see agent.cc)
+  uint64_t backpressure_pauses = 0;
   uint64_t peers_rejected = 0;  // connections closed for a bad handshake or lost framing
   uint64_t reattachments = 0;
   bool attached = false;  // root registered, or connected to a parent
@@ -92,7 +97,12 @@ class Agent : private RouterSink {
   void Run();
   void Accept();
   void ReadFrom(Conn& conn);
-  bool Handshake(Conn& conn);
+  bool Handshake(Conn& conn, const uint8_t* data, size_t len);
+  // Back-pressure: stop reading `conn` (it feeds `full`, whose queue is full) / read again
+  // whatever has room or waited kStallMs; Watch sets the epoll interest from the state.
+  void Pause(Conn& conn, ConnId full);
+  void ResumePaused();
+  void Watch(Conn& conn);
   void Flush(Conn& conn);
   void CloseConn(ConnId id, bool rejected);
   void ExpireHandshakes();
@@ -115,6 +125,10 @@ class Agent : private RouterSink {
   std::unique_ptr<AgentRouter> router_;
   std::unordered_map<ConnId, std::unique_ptr<Conn>> conns_;
   std::vector<ConnId> dirty_;  // connections with bytes to flush at the end of this round
+  std::vector<ConnId> paused_;  // connections not read for back-pressure
+  std::vector<uint8_t> read_buf_;
+  ConnId reading_ = 0;    // the connection whose messages are being routed
+  ConnId pause_for_ = 0;  // set by Send: reading_ fed this full queue
   uint64_t messages_received_ = 0, events_received_ = 0;  // loop thread only; published by UpdateCounts
   ConnId next_id_ = 16;        // small ids tag the listener and the wake-up fd in epoll
   std::thread thread_;

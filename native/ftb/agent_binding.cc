@@ -135,6 +135,7 @@ class AgentWrap : public ServiceWrap<AgentWrap> {
     out.Set("eventsReceived", double(s.events_received));
     out.Set("eventsRouted", double(s.events_routed));
     out.Set("eventsDropped", double(s.events_dropped));
+    out.Set("backpressurePauses", double(s.backpressure_pauses));
     out.Set("peersRejected", double(s.peers_rejected));
     out.Set("reattachments", double(s.reattachments));
     out.Set("attached", s.attached);

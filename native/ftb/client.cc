@@ -45,7 +45,9 @@ struct Client::State : ConnectionClient {
   struct Subscription {
     uint64_t id;
     wire::Event mask;
-    SubscribeCallback callback;  // empty for polling subscriptions
+    // Null for polling subscriptions. Shared so that delivering an event copies a pointer, not
+    // the std::function (whose captures would be heap-allocated once per event).
+    std::shared_ptr<const SubscribeCallback> callback;
   };
 
   ClientInfo info;
@@ -85,7 +87,7 @@ struct Client::State : ConnectionClient {
     event.source = message.src.location;
     event.client_extension = message.src.client.ext;
     event.subscription_id = 0;
-    SubscribeCallback callback;
+    std::shared_ptr<const SubscribeCallback> callback;
     {
       std::lock_guard<std::mutex> lock(mu);
       if (!connected) return;
@@ -125,7 +127,7 @@ struct Client::State : ConnectionClient {
         if (!live) return;
       }
     }
-    accepted = callback(event);
+    accepted = (*callback)(event);
     if (event.subscription_id != 0) {
       std::lock_guard<std::mutex> lock(mu);
       if (accepted) {
@@ -138,7 +140,13 @@ struct Client::State : ConnectionClient {
 
   // Optional: called (on the I/O thread, must not block) when the polling queue got an event,
   // with subscription_id 0. Set before subscribing; used by the JS binding to wake pollers.
-  SubscribeCallback poll_ready;
+  std::shared_ptr<const SubscribeCallback> poll_ready;
+
+  std::function<bool()> consumer_behind;  // guarded by mu (lock order: connection, mu, consumer's)
+  bool ConsumerBehind() const override {
+    std::lock_guard<std::mutex> lock(mu);
+    return consumer_behind && consumer_behind();
+  }
 
   wire::Message NewMessage(int32_t type) const {
     wire::Message m;
@@ -320,7 +328,9 @@ Failure Client::Subscribe(const std::string& subscription, SubscribeCallback cal
     Failure bad = ParseSubscription(subscription, &mask);
     if (!bad.ok()) return bad;
     const uint64_t new_id = state_->next_subscription++;
-    state_->subscriptions.push_back({new_id, mask, std::move(callback)});
+    state_->subscriptions.push_back(
+        {new_id, mask,
+         callback ? std::make_shared<const SubscribeCallback>(std::move(callback)) : nullptr});
     if (id != nullptr) *id = new_id;
     m = state_->NewMessage(wire::kRegSubscription);
     m.event = mask;
@@ -429,9 +439,19 @@ bool Client::ResumeProcessConnection(int connect_timeout_ms) {
 const wire::ClientId& Client::id() const { return state_->id; }
 int Client::style() const { return state_->style; }
 
+void Client::SetConsumerBehind(std::function<bool()> behind) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->consumer_behind = std::move(behind);
+}
+
+void Client::ConsumerCaughtUp() {
+  if (state_->connection) state_->connection->Wake();
+}
+
 void Client::SetPollReady(SubscribeCallback callback) {
   std::lock_guard<std::mutex> lock(state_->mu);
-  state_->poll_ready = std::move(callback);
+  state_->poll_ready =
+      callback ? std::make_shared<const SubscribeCallback>(std::move(callback)) : nullptr;
 }
 
 }  // namespace crftb::ftb

@@ -131,6 +131,14 @@ class Client {
   // with subscription_id 0 — lets a consumer wake its pollers instead of spinning.
   void SetPollReady(SubscribeCallback callback);
 
+  // Flow control for a callback consumer on another thread (the JS binding): `behind` is asked
+  // on the I/O thread before each read and must not block. While it returns true for any client,
+  // the process connection reads nothing more from the agent, which then holds publishers back
+  // (for a bounded time; a reader stuck longer loses copies at the agent, counted there).
+  // ConsumerCaughtUp() tells the I/O thread to ask again now rather than within 10 ms.
+  void SetConsumerBehind(std::function<bool()> behind);
+  void ConsumerCaughtUp();
+
   ClientStats Stats() const;
   static ConnectionStats ProcessConnection();
 

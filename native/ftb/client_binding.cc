@@ -6,6 +6,7 @@
 // layer has live listeners.
 #include "ftb/client_binding.h"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -40,27 +41,42 @@ EnvClients* ClientsOf(napi_env env) {
 // A received event as JS sees it: a 1336-byte wire::Message holding the event, the publisher's
 // location (src.location) and extension (src.client.ext); lib/ftb/client.ts decodes fields
 // lazily with the offsets the addon reports (ftbRules.layout()), so no layout is restated in TS.
+// Written in place at the end of `out` (no temporary message, no second copy).
 void AppendCompact(const ReceivedEvent& r, std::vector<uint8_t>* out) {
-  wire::Message m;
-  memset(&m, 0, sizeof(m));
-  m.msg_type = wire::kNotify;
-  m.src.location = r.source;
-  m.src.client.ext = r.client_extension;
-  m.event = r.event;
-  const auto* bytes = reinterpret_cast<const uint8_t*>(&m);
-  out->insert(out->end(), bytes, bytes + sizeof(m));
+  const size_t at = out->size();
+  out->resize(at + sizeof(wire::Message));  // zero-filled: dst and the rest of src stay zero
+  auto* m = reinterpret_cast<wire::Message*>(out->data() + at);
+  m->msg_type = wire::kNotify;
+  m->src.location = r.source;
+  m->src.client.ext = r.client_extension;
+  m->event = r.event;
 }
 
+// Events per Buffer handed to JS: 64 records (85 KB) stay below malloc's mmap threshold, so a
+// flood does not map and fault in fresh pages for every batch.
+constexpr size_t kEventsPerJsCall = 64;
+
 // Events waiting for the JS thread. The I/O thread appends; one TSFN call at a time carries the
-// whole batch, so a burst costs one wake-up of the event loop, not one per event.
+// whole batch, so a burst costs one wake-up of the event loop, not one per event. The JS thread
+// swaps `bytes` with `spare` and gives it back emptied, so both keep their capacity: a steady
+// stream allocates nothing per batch.
 struct Batch {
   std::mutex mu;
   std::vector<uint8_t> bytes;
   std::vector<uint32_t> ids;
+  std::vector<uint8_t> spare_bytes;
+  std::vector<uint32_t> spare_ids;
   bool readable = false;     // the polling queue got something
   bool call_pending = false;
   size_t limit = 0;          // events per batch before new ones are dropped
+  size_t behind = 0;         // from this many on, the I/O thread stops reading (back-pressure)
+  std::weak_ptr<Client> client;  // woken when JS takes a batch that held it back
 };
+
+// JS is "behind" once this many events wait for it (or callbackQueueLimit, when smaller): the
+// I/O thread then leaves the rest in the socket, so a flood is paced by JS instead of being
+// buffered without bound here or dropped.
+constexpr size_t kBehindEvents = 4096;
 
 std::string StringOption(Napi::Object o, const char* key, const std::string& fallback = "") {
   if (!o.Has(key) || o.Get(key).IsUndefined() || o.Get(key).IsNull()) return fallback;
@@ -106,6 +122,8 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
     tsfn_.Unref(info.Env());
     batch_ = std::make_shared<Batch>();
     batch_->limit = limit == 0 ? 1 : limit;
+    batch_->behind = std::min(batch_->limit, kBehindEvents);
+    batch_->client = client_;
     // Registered after the TSFN, so it runs before the TSFN's own teardown: at process or worker
     // exit the client is disconnected (I/O thread joined) while its TSFN is still valid.
     cleanup_ = info.Env().AddCleanupHook(&FtbClientNative::OnEnvCleanup, this);
@@ -118,6 +136,10 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
       Schedule(tsfn, batch);
       return true;
     });
+    client_->SetConsumerBehind([batch] {
+      std::lock_guard<std::mutex> lock(batch->mu);
+      return batch->call_pending && batch->ids.size() >= batch->behind;
+    });
   }
 
   // Called with batch->mu held, on the I/O thread: one TSFN call in flight at most.
@@ -129,24 +151,43 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
       std::vector<uint8_t> bytes;
       std::vector<uint32_t> ids;
       bool readable;
+      bool was_behind;
       {
         std::lock_guard<std::mutex> lock(keep->mu);
+        was_behind = keep->ids.size() >= keep->behind;
+        bytes.swap(keep->spare_bytes);
+        ids.swap(keep->spare_ids);
         bytes.swap(keep->bytes);
         ids.swap(keep->ids);
         readable = keep->readable;
         keep->readable = false;
         keep->call_pending = false;
       }
-      if (env == nullptr) return;
-      Napi::Value events = env.Null();
-      Napi::Value subs = env.Null();
-      if (!ids.empty()) {
-        events = Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
-        auto array = Napi::Uint32Array::New(env, ids.size());
-        memcpy(array.Data(), ids.data(), ids.size() * sizeof(uint32_t));
-        subs = array;
+      if (was_behind) {
+        if (auto client = keep->client.lock()) client->ConsumerCaughtUp();
       }
-      fn.Call({subs, events, Napi::Boolean::New(env, readable)});
+      if (env != nullptr) {
+        for (size_t first = 0; first < ids.size() || (first == 0 && readable); first += kEventsPerJsCall) {
+          Napi::Value events = env.Null();
+          Napi::Value subs = env.Null();
+          const size_t n = std::min(kEventsPerJsCall, ids.size() - std::min(first, ids.size()));
+          if (n > 0) {
+            events = Napi::Buffer<uint8_t>::Copy(env, bytes.data() + first * sizeof(wire::Message),
+                                                 n * sizeof(wire::Message));
+            auto array = Napi::Uint32Array::New(env, n);
+            memcpy(array.Data(), ids.data() + first, n * sizeof(uint32_t));
+            subs = array;
+          }
+          const bool last = first + kEventsPerJsCall >= ids.size();
+          fn.Call({subs, events, Napi::Boolean::New(env, readable && last)});
+          if (last) break;
+        }
+      }
+      bytes.clear();
+      ids.clear();
+      std::lock_guard<std::mutex> lock(keep->mu);
+      keep->spare_bytes.swap(bytes);
+      keep->spare_ids.swap(ids);
     });
     if (s != napi_ok) {
       batch->call_pending = false;

@@ -313,9 +313,19 @@ bool Connection::Reconnect(int* delay_ms, bool resuming, int timeout_ms) {
   return true;
 }
 
-// Reads everything available and dispatches whole messages. False when the connection is lost.
+bool Connection::AnyConsumerBehind() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& c : clients_) {
+    if (c->ConsumerBehind()) return true;
+  }
+  return false;
+}
+
+// Reads everything available (until a consumer is behind) and dispatches whole messages. False
+// when the connection is lost.
 bool Connection::ReadAndDispatch() {
   for (int round = 0; round < 64; ++round) {
+    if (round > 0 && AnyConsumerBehind()) return true;
     size_t got = 0;
     Failure failed = net::ReadSome(fd_.get(), inbox_.data() + inbox_used_,
                                    inbox_.size() - inbox_used_, &got);
@@ -372,9 +382,12 @@ void Connection::Run() {
       }
       continue;
     }
-    struct pollfd p[2] = {{fd, static_cast<short>(POLLIN | (want_out ? POLLOUT : 0)), 0},
-                          {wake_.get(), POLLIN, 0}};
-    int rc = poll(p, 2, stop_deadline == net::kNoTimeout ? -1 : 50);
+    // A consumer that is behind is not fed more: the socket is not read (TCP back-pressure).
+    const bool hold_reads = AnyConsumerBehind();
+    struct pollfd p[2] = {
+        {fd, static_cast<short>((hold_reads ? 0 : POLLIN) | (want_out ? POLLOUT : 0)), 0},
+        {wake_.get(), POLLIN, 0}};
+    int rc = poll(p, 2, stop_deadline != net::kNoTimeout ? 50 : hold_reads ? 10 : -1);
     if (rc < 0) continue;  // EINTR
     if (p[1].revents & POLLIN) {
       uint64_t drain;

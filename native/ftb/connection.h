@@ -30,6 +30,10 @@ class ConnectionClient {
   virtual std::vector<wire::Event> SubscriptionMasks() const = 0;
   // Called on the I/O thread for each NOTIFY whose dst names this client.
   virtual void Deliver(const wire::Message& message) = 0;
+  // Asked on the I/O thread before each read (must not block): true while this client's
+  // consumer is behind. The connection then reads nothing until woken (Wake) or 10 ms later,
+  // so TCP holds the agent back instead of events piling up here.
+  virtual bool ConsumerBehind() const { return false; }
 };
 
 // Opens a connection to an agent: explicit address, or 127.0.0.1:<agent port> then the agent
@@ -74,9 +78,12 @@ class Connection {
 
   ConnectionStats Stats() const;
 
+  // Wakes the I/O thread (output queued, a consumer caught up, a state change).
+  void Wake();
+
  private:
   void Run();
-  void Wake();
+  bool AnyConsumerBehind() const;
   // resuming: called by Resume (while suspended) rather than by the I/O thread.
   bool Reconnect(int* delay_ms, bool resuming, int timeout_ms);
   void ReRegisterLocked();
