@@ -58,7 +58,7 @@ export interface AgentStats {
   eventsDropped: number;
   /**
    * Times a connection was not read for a while because a reader it sends to had a full queue
-   * but was still draining (back-pressure instead of dropping, at most 250 ms each).
+   * but was still draining (back-pressure instead of dropping, at most 1 s each).
    */
   backpressurePauses: number;
   /** Connections closed for a bad handshake or a stream that lost its framing. */

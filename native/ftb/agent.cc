@@ -34,7 +34,7 @@ constexpr size_t kReadBuffer = kHandshakeSize + 256 * kMessageSize;
 // Back-pressure bound: a publisher whose events a subscriber's full queue cannot take stops being
 // read while that subscriber still drains, but never for longer than this, and not at all for a
 // subscriber that wrote nothing for this long (stuck: its copies are dropped instead).
-constexpr int64_t kStallMs = 250;
+constexpr int64_t kStallMs = 1000;
 constexpr int kListenBacklog = 128;  // FTB uses 5; a burst of clients should not see resets
 constexpr int kGoodbyeFlushMs = 500;
 
@@ -257,6 +257,7 @@ void Agent::ReadFrom(Conn& conn) {
       CloseConn(id, false);
       return;
     }
+    const bool drained = static_cast<size_t>(got) < read_buf_.size() - len;  // nothing more now
     len += static_cast<size_t>(got);
     size_t used = 0;
     if (!conn.open) {
@@ -288,6 +289,7 @@ void Agent::ReadFrom(Conn& conn) {
     reading_ = 0;
     conn.in.assign(buf + used, buf + len);
     if (pause_for_ != 0) Pause(conn, pause_for_);
+    if (drained) return;  // epoll is level-triggered: no second recv just to see EAGAIN
   }
 }
 

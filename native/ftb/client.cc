@@ -87,6 +87,9 @@ struct Client::State : ConnectionClient {
     event.source = message.src.location;
     event.client_extension = message.src.client.ext;
     event.subscription_id = 0;
+    // Held across lookup and call, so Unsubscribe/Disconnect (which take it after removing the
+    // subscription) never return while a callback they removed may still run.
+    std::lock_guard<std::mutex> running(dispatch_mu);
     std::shared_ptr<const SubscribeCallback> callback;
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -116,17 +119,7 @@ struct Client::State : ConnectionClient {
         if (!callback) return;
       }
     }
-    std::lock_guard<std::mutex> running(dispatch_mu);
     bool accepted;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      if (!connected) return;
-      if (event.subscription_id != 0) {
-        bool live = false;
-        for (const auto& s : subscriptions) live = live || s.id == event.subscription_id;
-        if (!live) return;
-      }
-    }
     accepted = (*callback)(event);
     if (event.subscription_id != 0) {
       std::lock_guard<std::mutex> lock(mu);

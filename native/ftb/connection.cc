@@ -331,17 +331,27 @@ bool Connection::ReadAndDispatch() {
                                    inbox_.size() - inbox_used_, &got);
     if (!failed.ok()) return false;
     if (got == 0) return true;
+    const bool drained = got < inbox_.size() - inbox_used_;  // the socket had no more
     inbox_used_ += got;
     size_t at = 0;
+    // Consecutive messages mostly go to the same client: look it up once for the run. (A client
+    // removed meanwhile ignores deliveries: Deliver checks that it is still connected.)
+    std::shared_ptr<ConnectionClient> client;
+    wire::ClientId client_id;
     while (inbox_used_ - at >= kMessageSize) {
       wire::Message message;
       memcpy(&message, inbox_.data() + at, kMessageSize);
       at += kMessageSize;
       if (message.msg_type != wire::kNotify) continue;  // FTB's client ignores anything else
-      if (auto client = Find(message.dst.client)) client->Deliver(message);
+      if (!client || !SameClientInProcess(client_id, message.dst.client)) {
+        client = Find(message.dst.client);
+        client_id = message.dst.client;
+      }
+      if (client) client->Deliver(message);
     }
     memmove(inbox_.data(), inbox_.data() + at, inbox_used_ - at);
     inbox_used_ -= at;
+    if (drained) return true;  // no second recv just to learn that (level-triggered poll)
   }
   return true;
 }
