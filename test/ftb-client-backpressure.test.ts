@@ -1,10 +1,13 @@
 // Publishing never waits for the network: bursts are coalesced and arrive whole and in order;
-// an agent that stops reading makes publish fail fast (bounded backlog), not block.
+// an agent that stops reading makes publish fail fast (bounded backlog), not block. Receiving:
+// a JS listener slower than the flood paces it (flow control through the agent), losing nothing.
 import t from 'tap';
 import net from 'node:net';
 import { FtbClient } from '../lib/ftb/client';
 import { ftbRules } from '../lib/ftb/native';
 import { startFtbPeer } from './helpers/ftb-peer';
+import { startAgent } from '../lib/ftb/agent';
+import { RawClient } from './helpers/ftb-raw-client';
 
 async function until(check: () => boolean, timeoutMs = 10000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -74,4 +77,57 @@ t.test('an agent that stops reading: publish fails fast with FTB_ERR_NETWORK_GEN
   const closing = Date.now();
   await client.close();
   t.ok(Date.now() - closing < 5000, 'close gives up flushing after a bounded time');
+});
+
+t.test('a JS listener slower than a flood gets every event: the client stops reading, the agent holds the publisher back', async (t) => {
+  const agent = await startAgent({ port: 0, bootstrap: false, advertiseAddress: '127.0.0.1' });
+  agent.unref();
+  t.teardown(() => agent.close());
+  // callbackQueueLimit far below the flood: without flow control the client would drop
+  const client = await FtbClient.connect(
+    { eventSpace: 'CRFTB.TEST.SLOWJS', clientName: 'slow', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
+    { agentHost: '127.0.0.1', agentPort: agent.address.port, callbackQueueLimit: 1000 },
+  );
+  t.teardown(() => client.close());
+  const total = 20000;
+  let got = 0;
+  let ordered = true;
+  let last = 0;
+  const done = new Promise<void>((resolve) => {
+    client.subscribe('event_name=FLOOD').on('event', (e) => {
+      const until = process.hrtime.bigint() + 30000n;  // a listener that takes 30 µs per event
+      while (process.hrtime.bigint() < until);
+      if (e.seqnum !== ((last + 1) & 0xffff)) ordered = false;
+      last = e.seqnum;
+      if (++got === total) resolve();
+    });
+  });
+  t.ok(await until(() => agent.stats().subscriptions >= 1), 'subscribed at the agent');
+
+  const pub = await RawClient.connect(agent.address.port, 53001);
+  t.teardown(() => pub.close());
+  const who = { eventSpace: 'CRFTB.TEST.FLOODER', clientName: 'f' };
+  pub.register(who);
+  const space = ftbRules.parseEventSpace(who.eventSpace);
+  const frame = ftbRules.encode('message', {
+    msg_type: 1, ...pub.id('src.', who),
+    'event.region': space.region, 'event.comp_cat': space.comp_cat, 'event.comp': space.comp,
+    'event.event_name': 'FLOOD', 'event.severity': 'info', 'event.client_name': who.clientName,
+    'event.hostname': '127.0.0.1', 'event.event_type': 1,
+  });
+  const [seqAt] = ftbRules.layout().Message.fields['event.seqnum'];
+  const flood = Buffer.alloc(total * frame.length);
+  for (let i = 0; i < total; i++) {
+    frame.copy(flood, i * frame.length);
+    flood.writeUInt16LE((i + 1) & 0xffff, i * frame.length + seqAt);
+  }
+  pub.peer.socket.write(flood);
+
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 60000)))]);
+  clearTimeout(timer);
+  t.equal(got, total, 'every event reached the listener');
+  t.ok(ordered, 'in order, without gaps or duplicates');
+  t.equal(client.stats().callbackDropped, 0, 'the client dropped nothing');
+  t.equal(agent.stats().eventsDropped, 0, 'the agent dropped nothing');
 });

@@ -70,6 +70,8 @@ export interface FtbClientNative {
   declare(events: { name: string; severity: string }[]): void;
   declareSchemaFile(path: string): void;
   publish(name: string, eventType: number, payload?: Buffer): Buffer;
+  /** Writes the 360-byte handle into `out` at `offset` instead of returning a new Buffer. */
+  publish(name: string, eventType: number, payload: Buffer | undefined, out: Buffer, offset: number): undefined;
   subscribe(text: string, withCallback: boolean): number;
   /** The oldest matching queued event as a 1336-byte received-event record, or null. */
   poll(subscriptionId: number): Buffer | null;

@@ -316,9 +316,10 @@ void Agent::Send(ConnId id, const wire::Message& message, bool droppable) {
   Conn& conn = *it->second;
   if (droppable && conn.pending() + kMessageSize > conn.limit) {
     // A reader that still drains gets the copy and its publisher waits (is not read) until the
-    // queue has room; a stuck reader, or one already twice over its limit, loses it.
+    // queue has room; a stuck reader, or one far over its limit (each publisher adds at most
+    // one read's worth before it is paused), loses it.
     const bool draining = reading_ != 0 && reading_ != id &&
-                          conn.pending() + kMessageSize <= 2 * conn.limit &&
+                          conn.pending() + kMessageSize <= 2 * conn.limit + kReadBuffer &&
                           NowMs() - conn.drained_ms < kStallMs;
     if (!draining) {
       std::lock_guard<std::mutex> lock(stats_mutex_);

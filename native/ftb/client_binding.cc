@@ -73,9 +73,10 @@ struct Batch {
   std::weak_ptr<Client> client;  // woken when JS takes a batch that held it back
 };
 
-// JS is "behind" once this many events wait for it (or callbackQueueLimit, when smaller): the
-// I/O thread then leaves the rest in the socket, so a flood is paced by JS instead of being
-// buffered without bound here or dropped.
+// JS is "behind" once this many events wait for it (or half of callbackQueueLimit, when
+// smaller: the I/O thread checks between reads of up to 256 events, and the other half absorbs
+// that): the I/O thread then leaves the rest in the socket, so a flood is paced by JS instead of
+// being buffered without bound here or dropped.
 constexpr size_t kBehindEvents = 4096;
 
 std::string StringOption(Napi::Object o, const char* key, const std::string& fallback = "") {
@@ -122,7 +123,7 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
     tsfn_.Unref(info.Env());
     batch_ = std::make_shared<Batch>();
     batch_->limit = limit == 0 ? 1 : limit;
-    batch_->behind = std::min(batch_->limit, kBehindEvents);
+    batch_->behind = std::max<size_t>(1, std::min(batch_->limit / 2, kBehindEvents));
     batch_->client = client_;
     // Registered after the TSFN, so it runs before the TSFN's own teardown: at process or worker
     // exit the client is disconnected (I/O thread joined) while its TSFN is still valid.
@@ -295,7 +296,9 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
     return info.Env().Undefined();
   }
 
-  // publish(name, eventType, payload?) → 360-byte event handle
+  // publish(name, eventType, payload?, out?, offset?) → 360-byte event handle, or undefined
+  // when written into `out` at `offset` (the TS layer hands out views of a shared pool, which
+  // saves a Buffer allocation per publish).
   Napi::Value Publish(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const uint8_t* data = nullptr;
@@ -309,6 +312,15 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
     Failure f = Live(env).Publish(info[0].ToString(), info[1].ToNumber().Int32Value(), data,
                                   length, &handle);
     if (!f.ok()) Throw(env, f);
+    if (info[3].IsBuffer()) {
+      auto out = info[3].As<Napi::Buffer<uint8_t>>();
+      const double offset = info[4].IsNumber() ? info[4].As<Napi::Number>().DoubleValue() : -1;
+      if (!(offset >= 0) || offset + sizeof(handle) > out.Length()) {
+        ThrowCoded(env, "ERR_OUT_OF_RANGE", "no room for a 360-byte event handle at that offset");
+      }
+      memcpy(out.Data() + static_cast<size_t>(offset), &handle, sizeof(handle));
+      return env.Undefined();
+    }
     return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(&handle),
                                        sizeof(handle));
   }
