@@ -1,13 +1,17 @@
 // Sustained events/s through the project's agent: an unthrottled publisher process, a callback
-// subscriber (this process); perf.md's method: rate = (received - 1) / (last - first receive).
+// subscriber (this process, default options); perf.md's method: rate = (received - 1) / (last -
+// first receive), counted in the JS listener. "None lost" means received == published: flow
+// control (client and agent) holds the publisher back, whose publish() then throws
+// FTB_ERR_NETWORK_GENERAL and is retried (counted as back-pressure retries).
 // Run: npm run build:ts && node bench/ftb-throughput.mjs [events]
-import { crftb, realFtb, runPublisher, startAgentProcess } from './ftb-bench-common.mjs';
+import { crftb, load, realFtb, runPublisher, startAgentProcess } from './ftb-bench-common.mjs';
 
 const count = Number(process.argv[2] ?? 200000);
+const before = load();
 const agent = await startAgentProcess();
 const sub = await crftb.FtbClient.connect(
   { eventSpace: 'BENCH.PERF.SUB', clientName: 'bsubc', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
-  { agentHost: '127.0.0.1', agentPort: agent.port, callbackQueueLimit: 1 << 20 },
+  { agentHost: '127.0.0.1', agentPort: agent.port },
 );
 const subscription = sub.subscribe('event_space=BENCH.PERF.PUB,event_name=BENCH_EV');
 let received = 0;
@@ -30,13 +34,14 @@ while (received < count && Date.now() < deadline) await new Promise((r) => setTi
 const seconds = Number(last - first) / 1e9;
 const stats = sub.stats();
 console.log('FTB sustained throughput (crftb client + crftb agent, 3 processes, loopback)');
+console.log(`  ${before} before`);
 console.log(`  published ${pub.published} in ${pub.seconds.toFixed(2)} s (${Math.round(pub.rate)} events/s, ${pub.retries} back-pressure retries)`);
 console.log(`  received ${received}/${count} (${count - received} lost, ${outOfOrder} gaps), ${Math.round((received - 1) / seconds)} events/s at the subscriber`);
 console.log(`  subscriber stats: callbackDropped ${stats.callbackDropped}, discarded ${stats.discarded}`);
 await new Promise((r) => setTimeout(r, 300));
 const agentStats = agent.stats();
 if (agentStats) console.log(`  agent stats: ${agentStats.eventsReceived} received, ${agentStats.eventsRouted} routed, ${agentStats.eventsDropped} dropped (its per-client queue was full), ${agentStats.backpressurePauses} back-pressure pauses`);
-console.log(`  load average while measuring: ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} cores`);
+console.log(`  ${load()} after`);
 console.log(`  real FTB 0.6.2: ${realFtb.throughput}  (${realFtb.note})`);
 await sub.close();
 await agent.stop();

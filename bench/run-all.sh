@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 echo "== FTB publish -> callback latency";  node bench/ftb-latency.mjs
+echo "== the same, agent and subscriber under SCHED_FIFO (the code's cost, not the machine's load)"
+node bench/ftb-latency.mjs --rt
 echo "== FTB sustained throughput";         node bench/ftb-throughput.mjs
 echo "== FTB agent, one agent and a tree";  npm run -s bench:agent
 echo "== checkpoint / restart";             node bench/checkpoint.js ${CRFTB_BENCH_MIB:-10 100 1024}
