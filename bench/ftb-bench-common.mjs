@@ -1,6 +1,7 @@
 // Shared pieces of the FTB benches: a `crftb agent` child process, a publisher child process
 // (this file run as a script), percentiles, and the real FTB 0.6.2 figures from perf.md.
 import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -31,10 +32,11 @@ export async function startAgentProcess() {
 /**
  * `--rt`: puts every thread of `pid` under SCHED_FIFO priority 10 (chrt), so a measurement shows
  * this code's cost rather than how long the other programs on a shared machine keep it waiting.
- * Only for processes that sleep between events (the agent, the subscriber), never a spinning one.
+ * Only for processes that sleep between events (the agent, the subscriber), never a spinning one:
+ * reset-on-fork (-R), so the publishers they spawn run as SCHED_OTHER.
  */
 export function realtime(pid) {
-  const r = spawnSync('chrt', ['-a', '-f', '-p', '10', String(pid)], { encoding: 'utf8' });
+  const r = spawnSync('chrt', ['-a', '-f', '-R', '-p', '10', String(pid)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`chrt failed for ${pid}: ${r.stderr || r.error}`);
 }
 
@@ -52,6 +54,30 @@ export function runPublisher(port, rate, count, startDelayMs = 300) {
   });
 }
 
+/**
+ * The platform's floor for the same measurement: one plain loopback TCP hop (TCP_NODELAY) from a
+ * Node child paced exactly like the publisher to this process's 'data' listener, no FTB at all.
+ * Resolves with the sorted latencies (µs).
+ */
+export async function measureLoopbackHop(rate, count) {
+  const latencies = [];
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    let pending = Buffer.alloc(0);
+    socket.on('data', (chunk) => {
+      const now = process.hrtime.bigint();
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      for (; pending.length >= 8; pending = pending.subarray(8)) latencies.push(Number(now - pending.readBigUInt64LE(0)) / 1000);
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'hop', String(server.address().port), String(rate), String(count), '300'], { stdio: 'inherit' });
+  await new Promise((r) => child.on('exit', r));
+  await new Promise((r) => setTimeout(r, 100));
+  server.close();
+  return latencies.sort((a, b) => a - b);
+}
+
 export function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -64,6 +90,32 @@ export const realFtb = {
 };
 
 // ---- publisher child ------------------------------------------------------------------------
+/** Waits until event i of a run at `rate`/s is due: timers, then a spin for the last 2 ms. */
+async function pace(started, rate, i) {
+  if (!(rate > 0)) return;
+  const due = started + BigInt(Math.round(1e9 / rate)) * BigInt(i);
+  for (;;) {
+    const left = due - process.hrtime.bigint();
+    if (left <= 0n) break;
+    if (left > 2000000n) await new Promise((r) => setTimeout(r, Number(left / 1000000n) - 1));
+  }
+}
+
+async function hop(port, rate, count, startDelayMs) {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  socket.setNoDelay(true);
+  await new Promise((r) => setTimeout(r, startDelayMs));
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) {
+    await pace(started, rate, i);
+    const stamp = Buffer.alloc(8);
+    stamp.writeBigUInt64LE(process.hrtime.bigint());
+    socket.write(stamp);
+  }
+  await new Promise((r) => socket.end(r));
+}
+
 async function publish(port, rate, count, startDelayMs) {
   const client = await crftb.FtbClient.connect({ eventSpace: 'BENCH.PERF.PUB', clientName: 'bpub' }, { agentHost: '127.0.0.1', agentPort: port });
   client.declare([{ name: 'BENCH_EV', severity: 'info' }]);
@@ -71,16 +123,8 @@ async function publish(port, rate, count, startDelayMs) {
   const payload = Buffer.alloc(12);
   let retries = 0;
   const started = process.hrtime.bigint();
-  const intervalNs = rate > 0 ? BigInt(Math.round(1e9 / rate)) : 0n;
   for (let i = 0; i < count; i++) {
-    if (intervalNs > 0n) {
-      const due = started + intervalNs * BigInt(i);
-      for (;;) {
-        const left = due - process.hrtime.bigint();
-        if (left <= 0n) break;
-        if (left > 2000000n) await new Promise((r) => setTimeout(r, Number(left / 1000000n) - 1));
-      }
-    }
+    await pace(started, rate, i);
     for (;;) {
       payload.writeBigUInt64LE(process.hrtime.bigint(), 0);
       payload.writeUInt32LE(i, 8);
@@ -98,6 +142,14 @@ async function publish(port, rate, count, startDelayMs) {
   await new Promise((r) => setTimeout(r, 200));
   await client.close();
   process.stdout.write(`${JSON.stringify({ published: count, seconds, rate: count / seconds, retries })}\n`);
+}
+
+if (process.argv[2] === 'hop') {
+  const [port, rate, count, delay] = process.argv.slice(3).map(Number);
+  hop(port, rate, count, delay).catch((e) => {
+    process.stderr.write(`${e.stack}\n`);
+    process.exit(1);
+  });
 }
 
 if (process.argv[2] === 'publish') {
