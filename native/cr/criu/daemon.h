@@ -24,8 +24,8 @@ namespace crftb::cr::criu {
 // original); ECOMM when it died or never came up. The caller then uses a per-request service.
 Failure ConnectDaemon(const std::string& binary, int start_ms, int* fd);
 
-// After a self-dump that had no daemon: starts one for the next, so that its start-up (criu
-// probing the kernel) never lies on a checkpoint's path. Not again for a minute after one that
+// After a self-dump that had no daemon: starts one for the next, without waiting for it, so that
+// its start-up (criu probing the kernel) never lies on a checkpoint's path. Not again for a minute after one that
 // could not be started. Holds the same lock as ConnectDaemon, so no dump begins while the start's
 // intermediate child still exists.
 void StartDaemonIfNone(const std::string& binary);

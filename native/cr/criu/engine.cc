@@ -124,7 +124,8 @@ bool SoftDirtyWorks() {
 // One libcriu call against a CRIU service crftb started (service.h: no socket of it leaks into
 // children spawned meanwhile). A self-dump (`self`) goes to this process's long-lived service
 // (daemon.h); the first one, or one after that service is gone, uses a service of its own and
-// starts the long-lived one afterwards. -errno when no service can be started.
+// then starts the long-lived one (not waiting for it to come up). -errno when no service can be
+// started.
 int CallService(const LibCriu* lib, Opts* opts, const std::string& binary, bool self, int (*call)(Opts*)) {
   Service service;
   Failure f = self ? Service::Connect(binary, &service) : Failure::Coded("ENOENT", "not a self-dump", ENOENT);
@@ -134,13 +135,10 @@ int CallService(const LibCriu* lib, Opts* opts, const std::string& binary, bool 
   lib->set_service_fd(opts, service.TakeFd());  // libcriu closes it when the call returns
   int rc = call(opts);
   service.Wait();
-  if (start_daemon) {
-    try {
-      std::thread(StartDaemonIfNone, binary).detach();  // its fork and exec stay off this request
-    } catch (const std::system_error&) {
-      StartDaemonIfNone(binary);
-    }
-  }
+  // Only in the original (rc 0): the copy restored from these images must come back with no
+  // child of ours, and starting it here, before the request resolves, leaves none behind (the
+  // start's intermediate process is reaped before it returns).
+  if (start_daemon && rc == 0) StartDaemonIfNone(binary);
   return rc;
 }
 
