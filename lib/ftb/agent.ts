@@ -117,6 +117,7 @@ export class Agent extends NativeService {
       (event) => this.onTreeEvent(event),
     );
     this.address = this.native.address();
+    this.holdProcess();
   }
 
   stats(): AgentStats {

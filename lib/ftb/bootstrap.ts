@@ -59,6 +59,7 @@ export class BootstrapServer extends NativeService {
     super();
     this.native = new native.FtbBootstrapServer({ ...options });
     this.address = this.native.address();
+    this.holdProcess();
   }
 
   stats(): BootstrapStats {

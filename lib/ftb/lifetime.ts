@@ -1,17 +1,25 @@
 import { EventEmitter } from 'node:events';
 
 /**
- * The JS-side lifetime of a native service (agent, bootstrap server) whose work runs on its own
- * native thread: keeps the process alive until close() unless unref()'d, and makes close()
- * idempotent — every caller gets the same promise.
+ * Base of the JS objects that front a native service whose work runs on its own native thread
+ * (Agent, BootstrapServer): keeps the process alive until close() unless unref()'d, and makes
+ * close() idempotent — every caller gets the same promise. Subclasses say how the native side
+ * stops, and call holdProcess() once it runs: a service whose native side failed to start
+ * holds nothing, so the process can still exit.
  */
-export class ServiceLifetime {
-  private keepAlive: NodeJS.Timeout | null = setInterval(() => {}, 1 << 30);
+export abstract class NativeService extends EventEmitter {
+  private keepAlive: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
 
-  close(stop: () => Promise<void>): Promise<void> {
+  protected abstract stopNative(): Promise<void>;
+
+  protected holdProcess(): void {
+    this.keepAlive = setInterval(() => {}, 1 << 30);
+  }
+
+  close(): Promise<void> {
     if (!this.closing) {
-      this.closing = stop().finally(() => {
+      this.closing = this.stopNative().finally(() => {
         if (this.keepAlive) clearInterval(this.keepAlive);
         this.keepAlive = null;
       });
@@ -19,35 +27,13 @@ export class ServiceLifetime {
     return this.closing;
   }
 
-  ref(): void {
-    this.keepAlive?.ref();
-  }
-
-  unref(): void {
-    this.keepAlive?.unref();
-  }
-}
-
-/**
- * Base of the JS objects that front a native service (Agent, BootstrapServer): close() once for
- * every caller, ref()/unref() on the keep-alive. Subclasses say how the native side stops.
- */
-export abstract class NativeService extends EventEmitter {
-  private readonly lifetime = new ServiceLifetime();
-
-  protected abstract stopNative(): Promise<void>;
-
-  close(): Promise<void> {
-    return this.lifetime.close(() => this.stopNative());
-  }
-
   ref(): this {
-    this.lifetime.ref();
+    this.keepAlive?.ref();
     return this;
   }
 
   unref(): this {
-    this.lifetime.unref();
+    this.keepAlive?.unref();
     return this;
   }
 }
