@@ -3,9 +3,10 @@
 // detached children started here.
 import t from 'tap';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { checkpoint, restart } from '../lib/index';
-import { fixtures, killStarted, startCounter, startDetached, tempDir } from './fixtures/cr/detached';
+import { alive, fixtures, killStarted, readNumber, startCounter, startDetached, tempDir, waitFor } from './fixtures/cr/detached';
 
 t.teardown(killStarted);
 
@@ -81,4 +82,25 @@ t.test('bad input is EINVAL before any work', async (t) => {
   await t.rejects(checkpoint({ stop: true, kill: true, dir: '/tmp/x' }), { code: 'EINVAL' });
   await t.rejects(checkpoint({ engine: 'magic' as never, target: 1, dir: '/tmp/x' }), { code: 'EINVAL' });
   await t.rejects(restart({} as never), { code: 'EINVAL' });
+});
+
+t.test('a failure CRIU explains in its log: the message carries CRIU\'s logged reasons', async (t) => {
+  const dir = tempDir('cr-err');
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((s) => sockets.push(s.on('error', () => {})));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    server.close();
+    for (const s of sockets) s.destroy();
+  });
+  const counter = path.join(dir, 'n');
+  const child = startDetached(path.join(fixtures, 'tcp-client.js'), [counter, String((server.address() as net.AddressInfo).port)], dir);
+  await waitFor('the connected client to count', () => readNumber(counter) > 2);
+  const failed = await checkpoint({ target: child.pid, dir: path.join(dir, 'images') }).then(
+    () => null,
+    (e: Error & { code?: string }) => e,
+  );
+  t.ok(failed, 'an established TCP connection cannot be dumped without tcp-established');
+  t.match(failed?.message, /CRIU's log is \/\S+dump\.log; it says: Error \(criu\/[\w./-]+:\d+\): .*TCP/i, `the message quotes CRIU's cause: ${failed?.message}`);
+  t.ok(alive(child.pid), 'the target keeps running');
 });

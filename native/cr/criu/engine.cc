@@ -14,7 +14,9 @@
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <vector>
 
+#include "common/read_file.h"
 #include "cr/criu/daemon.h"
 #include "cr/criu/dump_failure.h"
 #include "cr/criu/libcriu.h"
@@ -36,10 +38,32 @@ struct Job {
   }
 };
 
+// CRIU's reasons for a failure, from its log: the last few "Error (criu/file.c:line): why" lines
+// before its closing "Dumping FAILED." / "Restoring FAILED.", without timestamps. CRIU logs a
+// cause and then its consequences (and sometimes a harmless error first), so the last three
+// together say why; "" when the log has none.
+std::string LoggedReasons(const std::string& log) {
+  constexpr size_t kReasons = 3;
+  std::string text;
+  if (log.empty() || !ReadWholeFile(log, &text, 16u << 20)) return "";
+  std::vector<std::string> reasons;
+  for (size_t at = text.find("Error ("); at != std::string::npos; at = text.find("Error (", at + 1)) {
+    size_t end = text.find('\n', at);
+    std::string line = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    if (line.size() >= 7 && line.compare(line.size() - 7, 7, "FAILED.") == 0) break;
+    reasons.push_back(std::move(line));
+  }
+  std::string out;
+  for (size_t k = reasons.size() > kReasons ? reasons.size() - kReasons : 0; k < reasons.size(); ++k)
+    out += (out.empty() ? "" : " | ") + reasons[k];
+  return out;
+}
+
 Failure LibCriuError(int rc, const std::string& what, const std::string& log) {
   int err = rc < 0 ? -rc : EIO;
   std::string message = what + " failed: " + strerror(err);
   if (!log.empty()) message += "; CRIU's log is " + log;
+  if (std::string why = LoggedReasons(log); !why.empty()) message += "; it says: " + why;
   return Failure::Coded(ErrnoName(err), message, err);
 }
 
