@@ -40,7 +40,7 @@ if (refused) {
       const agent = started(CrftbProcess.start(['agent', '--host', h.ip, '--port', '0', '--advertise', h.ip,
         '--bootstrap', `${hosts[0].ip}:${bootstrapPort}`], { netns: h.ns }));
       agentPorts.push((await agent.listening()).port);
-      await agent.waitFor((l) => l.event === 'attached', 15000);
+      await agent.waitFor((l) => l.event === 'attached', 60000);
     }
 
     const watcher = started(CrftbProcess.fixture('ftb-peer', [hosts[0].ip, String(agentPorts[0]), '43001'], { netns: hosts[0].ns }));
@@ -54,12 +54,13 @@ if (refused) {
       return { name: `n${i}`, node, ranks: [2 * (i - 1), 2 * (i - 1) + 1] };
     });
     for (const n of nodes) {
-      await n.node.waitFor((l) => l.event === 'ready', 15000);
+      // Start-up (Node, TypeScript loader, addon, FTB handshake) took over 15 s at load 12-14.
+      await n.node.waitFor((l) => l.event === 'ready', 60000);
       n.node.command({ op: 'start', ranks: n.ranks });
       await n.node.waitFor((l) => l.event === 'ranks');
     }
     const coordinator = started(CrftbProcess.fixture('launcher-coordinator', ['job7', hosts[0].ip, String(agentPorts[0])], { netns: hosts[0].ns }));
-    await coordinator.waitFor((l) => l.event === 'ready', 15000);
+    await coordinator.waitFor((l) => l.event === 'ready', 60000);
     await sleep(500); // subscriptions travel the tree before the first request
 
     const count = (node: string, rank: number) => Number(readFileSync(path.join(work, `${node}-rank-${rank}.count`), 'utf8') || 0);
