@@ -4,7 +4,7 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { locateCriu } from '../lib/criu/locate';
-import { alive, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitGone } from './fixtures/cr/detached';
+import { alive, criuEnv, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitGone } from './fixtures/cr/detached';
 
 t.teardown(killStarted);
 
@@ -28,7 +28,7 @@ t.test('the CRIU finder obeys option, CRFTB_CRIU, provisioned wrapper, PATH', as
 
 t.test('criu check passes', async (t) => {
   const criu = locateCriu().path;
-  const out = execFileSync(criu, ['check'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  const out = execFileSync(criu, ['check'], { stdio: ['ignore', 'pipe', 'pipe'], env: criuEnv() }).toString();
   t.match(out, /Looks good/);
 });
 
@@ -41,12 +41,12 @@ t.test('criu CLI dumps and restores a detached Node process', async (t) => {
   await waitFor('the counter to start', () => readNumber(counter) > 3);
 
   execFileSync('mkdir', ['-m', '0700', images]);
-  execFileSync(criu, ['dump', '-t', String(child.pid), '-D', images, '-o', 'dump.log', '-v4'], { stdio: 'ignore', timeout: 60000 });
+  execFileSync(criu, ['dump', '-t', String(child.pid), '-D', images, '-o', 'dump.log', '-v4'], { stdio: 'ignore', timeout: 60000, env: criuEnv() });
   await child.exited; // the dump (without --leave-running) killed it; its pid is reaped and free again
   const atDump = readNumber(counter);
   t.notOk(alive(child.pid), 'the dump stopped the process');
 
-  execFileSync(criu, ['restore', '-D', images, '-d', '-o', 'restore.log', '-v4'], { stdio: 'ignore', timeout: 60000 });
+  execFileSync(criu, ['restore', '-D', images, '-d', '-o', 'restore.log', '-v4'], { stdio: 'ignore', timeout: 60000, env: criuEnv() });
   t.ok(alive(child.pid), 'the restored process has the same pid');
   await waitFor('the counter to rise after restore', () => readNumber(counter) > atDump + 5);
   t.pass(`counter went from ${atDump} to ${readNumber(counter)} after restore`);

@@ -20,6 +20,7 @@
 
 #include "common/read_file.h"
 #include "common/unique_fd.h"
+#include "cr/criu/service_env.h"
 
 namespace crftb::cr::criu {
 
@@ -75,7 +76,7 @@ int TryConnect(const std::string& path, int* fd) {
 
 // In the forked children of a multi-threaded process: async-signal-safe calls only. `status_fd`
 // (close-on-exec) carries the errno of a start that failed before exec; a successful exec closes it.
-[[noreturn]] void ExecWatchdog(char* const argv[], int null_fd, int status_fd) {
+[[noreturn]] void ExecWatchdog(char* const argv[], char* const envp[], int null_fd, int status_fd) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);  // CRIU needs SIGCHLD; a worker thread may block it
@@ -91,7 +92,7 @@ int TryConnect(const std::string& path, int* fd) {
   // close-on-exec included.
   if (syscall(SYS_close_range, 4u, ~0u, 0u) != 0)
     for (int fd = 4; fd < 65536; ++fd) close(fd);
-  execv(argv[0], argv);
+  execve(argv[0], argv, envp);
   Fail(status_fd);
 }
 
@@ -114,8 +115,9 @@ Failure StartDaemon(const std::string& binary, std::string start_time, std::stri
   int status[2];
   if (pipe2(status, O_CLOEXEC) != 0) return give_up(errno, "cannot start the CRIU service " + binary);
   UniqueFd status_read(status[0]), status_write(status[1]);
+  ServiceEnvironment env;
   pid_t child = fork();
-  if (child == 0) ExecWatchdog(argv, null_fd.get(), status_write.get());
+  if (child == 0) ExecWatchdog(argv, env.get(), null_fd.get(), status_write.get());
   if (child < 0) return give_up(errno, "cannot start the CRIU service " + binary);
   status_write.reset();
   while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {

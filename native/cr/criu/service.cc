@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cr/criu/daemon.h"
+#include "cr/criu/service_env.h"
 
 namespace crftb::cr::criu {
 
@@ -19,7 +20,8 @@ void WaitChild(pid_t pid) {
 }
 
 // In the forked child of a multi-threaded process: async-signal-safe calls only.
-[[noreturn]] void ExecService(const char* binary, char* const argv[], int service_end, bool detach) {
+[[noreturn]] void ExecService(const char* binary, char* const argv[], char* const envp[], int service_end,
+                              bool detach) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);  // CRIU needs SIGCHLD; a worker thread may block it
@@ -32,7 +34,7 @@ void WaitChild(pid_t pid) {
   }
   int flags = fcntl(service_end, F_GETFD);
   if (flags < 0 || fcntl(service_end, F_SETFD, flags & ~FD_CLOEXEC) < 0) _exit(127);
-  execv(binary, argv);
+  execve(binary, argv, envp);
   _exit(127);
 }
 
@@ -47,6 +49,7 @@ Failure Service::Start(const std::string& binary, bool detach, Service* out) {
   std::string path = binary;
   char swrk[] = "swrk";
   char* const argv[] = {path.data(), swrk, fd_text.data(), nullptr};
+  ServiceEnvironment env;
   pid_t child = fork();
   if (child < 0) {
     int err = errno;
@@ -54,7 +57,7 @@ Failure Service::Start(const std::string& binary, bool detach, Service* out) {
     close(pair[1]);
     return Failure::FromErrno(err, "starting the CRIU service " + binary);
   }
-  if (child == 0) ExecService(path.c_str(), argv, pair[1], detach);
+  if (child == 0) ExecService(path.c_str(), argv, env.get(), pair[1], detach);
   close(pair[1]);
   out->fd_ = pair[0];
   if (detach) {
