@@ -38,7 +38,9 @@ async function counterChild(prefix: string): Promise<{ dir: string; pid: number;
 t.test('an agent that never answers: checkpoints and restart succeed, events are dropped, the connect is tried once', async (t) => {
   const silent = await silentServer();
   t.teardown(silent.close);
-  const ftb = { agentHost: '127.0.0.1', agentPort: silent.port, connectTimeoutMs: 300 };
+  // A failed connect is remembered for retryAfterMs: long here, so that however slow the machine
+  // (or an ASan build), every later request falls inside it.
+  const ftb = { agentHost: '127.0.0.1', agentPort: silent.port, connectTimeoutMs: 300, retryAfterMs: 600000 };
   const { dir, pid, exited } = await counterChild('cr-ftb-down');
   const images = path.join(dir, 'images');
 
@@ -62,6 +64,10 @@ t.test('an agent that never answers: checkpoints and restart succeed, events are
   adopt(restored);
   t.equal(restored, pid, 'restart() succeeded too');
   t.equal(publisherStats().dropped - afterFirst.dropped, 4, 'and its RSTRT_BEGIN and RSTRT_END were counted as dropped');
+  t.equal(silent.accepted(), 1, 'still without trying the agent again');
+
+  await checkpoint({ target: restored, dir: images, ftb: { ...ftb, retryAfterMs: 0 } });
+  t.equal(silent.accepted(), 2, 'retryAfterMs: 0 makes the next request try the agent again');
   process.kill(restored, 'SIGKILL');
 });
 

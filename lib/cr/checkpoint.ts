@@ -15,7 +15,7 @@ export type EngineName = 'auto' | 'criu' | 'blcr';
  * FTB connection, shared with its own FtbClients (when one connected first, events travel on it);
  * it is closed for a checkpoint of this process and reopened after. FTB being absent never fails
  * or delays a request beyond connectTimeoutMs (default 1000; a failed connect is not retried for
- * 5 s): undeliverable events are counted in publisherStats().dropped.
+ * retryAfterMs, default 5000): undeliverable events are counted in publisherStats().dropped.
  */
 export type FtbOption = boolean | NativeFtbOptions;
 

@@ -32,7 +32,10 @@ export interface NativeProbeOptions {
 export interface NativeFtbOptions {
   agentHost?: string;
   agentPort?: number;
+  /** How long one connect attempt may take (default 1000 ms). */
   connectTimeoutMs?: number;
+  /** How long a failed connect is remembered: requests meanwhile drop their events at once (default 5000 ms; 0 tries every time). */
+  retryAfterMs?: number;
 }
 
 export interface NativeCheckpointOptions {

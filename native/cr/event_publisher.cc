@@ -20,8 +20,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr char kEventSpace[] = "FTB.checkpoint_sw.blcr";
-// How long a failed connect is remembered before the next event tries again.
-constexpr auto kRetryAfter = std::chrono::seconds(5);
 // How long the BEGIN queued just before a dump may take to leave before the socket is closed.
 constexpr int kFlushBeforeDumpMs = 500;
 
@@ -42,7 +40,9 @@ class FtbPublisher : public EventPublisher {
  public:
   void Configure(const FtbSettings& settings) {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!settings.enabled || SameAgent(settings, settings_)) return;
+    if (!settings.enabled) return;
+    settings_.retry_after_ms = settings.retry_after_ms;  // the latest request's choice
+    if (SameAgent(settings, settings_)) return;
     // Another agent: forget the old client and any remembered failure. (The process connection
     // is shared with the application's own FTB clients; it moves only once all of them have left.)
     if (client_) client_->Disconnect();
@@ -104,7 +104,7 @@ class FtbPublisher : public EventPublisher {
  private:
   bool ConnectLocked() {
     if (client_) return true;
-    if (failed_at_ && Clock::now() - *failed_at_ < kRetryAfter) return false;
+    if (failed_at_ && Clock::now() - *failed_at_ < std::chrono::milliseconds(settings_.retry_after_ms)) return false;
     ftb::ClientInfo info;
     info.event_space = kEventSpace;
     info.subscription_style = "FTB_SUBSCRIPTION_NONE";

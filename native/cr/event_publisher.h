@@ -71,6 +71,7 @@ struct FtbSettings {
   std::string agent_host;  // "" = FTB's own resolution (FTB_AGENT_PORT, config file, bootstrap)
   int agent_port = 0;
   int connect_timeout_ms = 1000;
+  int retry_after_ms = 5000;  // how long a failed connect is remembered before the next try
 };
 
 // The process-wide publisher, (re)configured by `settings` (a change of agent reconnects).

@@ -51,11 +51,12 @@ class Options {
       ftb.enabled = v.As<Napi::Boolean>().Value();
       return ftb;
     }
-    if (!v.IsObject()) Bad(env_, "options.ftb must be a boolean or { agentHost, agentPort, connectTimeoutMs }");
+    if (!v.IsObject()) Bad(env_, "options.ftb must be a boolean or { agentHost, agentPort, connectTimeoutMs, retryAfterMs }");
     Options inner(env_, v.As<Napi::Object>());
     ftb.agent_host = inner.String("agentHost");
     ftb.agent_port = static_cast<int>(inner.Integer("agentPort", 0, 0, 65535));
     ftb.connect_timeout_ms = static_cast<int>(inner.Integer("connectTimeoutMs", 1000, 1, 600000));
+    ftb.retry_after_ms = static_cast<int>(inner.Integer("retryAfterMs", 5000, 0, 86400000));
     return ftb;
   }
   // The engine asked for and where each engine's library is (checkpoint, restart, probe).
