@@ -12,10 +12,10 @@ import { RawClient } from './helpers/ftb-raw-client';
 import { RawPeer, MESSAGE_SIZE } from './helpers/ftb-raw-peer';
 
 const FRAMES = Number(process.env.CRFTB_FUZZ_FRAMES ?? 100000);
-// Three quarters of the frames may not grow the agent by more than this: a leak of ~112 bytes per
+// Three quarters of the frames may not grow the agent by more than this: a leak of ~220 bytes per
 // frame (a subscription, a queued message, a peer record never freed) would exceed it, while the
-// agent process's own noise (V8 heap resizing, allocator caches) measured under 2.5 MiB.
-const GROWTH_LIMIT_KIB = 8192;
+// agent process's own noise (V8 heap resizing, allocator caches) measured up to 5 MiB.
+const GROWTH_LIMIT_KIB = 16384;
 const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 const VALID_TYPES = [0x01, 0x11, 0x12, 0x13, 0x21, 0x22, 0x23, 0x24];
 
@@ -130,8 +130,12 @@ t.test(`${FRAMES} fuzzed frames, then a well-behaved subscriber is still served 
   t.ok(read >= FRAMES, `the agent read ${read} fuzzed frames (${sent} sent over ${connections} connections)`);
   await agent.waitFor((l) => l.event === 'stats', 5000, agent.lines.length); // the closes are processed
   const endKiB = rssKiB(agent.child.pid!);
+  // Under npm run test:asan the agent's freed memory sits in ASan's quarantine (up to 256 MiB), so
+  // its RSS says nothing about leaks there; the normal run makes this check.
+  const sanitized = process.env.CRFTB_SANITIZED === '1';
   t.ok(endKiB - warmKiB < GROWTH_LIMIT_KIB,
-    `no memory growth: agent RSS ${warmKiB} KiB after a quarter of the frames, ${endKiB} KiB after all (limit +${GROWTH_LIMIT_KIB} KiB)`);
+    `no memory growth: agent RSS ${warmKiB} KiB after a quarter of the frames, ${endKiB} KiB after all (limit +${GROWTH_LIMIT_KIB} KiB)`,
+    { skip: sanitized && 'ASan quarantine keeps freed memory resident; checked by the unsanitized run' });
 
   t.equal(agent.child.exitCode, null, 'the agent is still running');
   t.notOk(good.peer.ended, 'the good subscriber was never disconnected');
