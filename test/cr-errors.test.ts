@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { checkpoint, restart } from '../lib/index';
-import { alive, fixtures, killStarted, readNumber, startCounter, startDetached, tempDir, waitFor } from './fixtures/cr/detached';
+import { cr } from '../lib/cr/native';
+import { alive, fixtures, killStarted, readNumber, readStatuses, startCounter, startDetached, tempDir, waitFor } from './fixtures/cr/detached';
 
 t.teardown(killStarted);
 
@@ -51,28 +52,37 @@ t.test('a failing dump leaves the previous good checkpoint in place', async (t) 
   await t.rejects(checkpoint({ target: child.pid, dir: images, timeoutMs: 1 }), { code: 'ETIMEDOUT', errno: 110 });
   t.equal(fs.realpathSync(images), first.generation, 'dir still points at the first checkpoint');
   t.ok(fs.existsSync(path.join(images, 'inventory.img')));
-  await new Promise((r) => setTimeout(r, 1500)); // let the abandoned dump finish before teardown
+  t.ok(await cr.drainAbandoned(60000), 'an abandoned dump, if one started, ends');
 });
 
 t.test('engine missing: ENOSYS saying what to install', async (t) => {
   const dir = tempDir('cr-err');
-  await t.rejects(checkpoint({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', target: 1, dir: path.join(dir, 'i') }), {
+  const { pid: target } = await startCounter(dir);
+  await t.rejects(checkpoint({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', target, dir: path.join(dir, 'i') }), {
     code: 'ENOSYS',
     errno: 38,
     message: /install/,
   });
   await t.rejects(restart({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', dir }), { code: 'ENOSYS', errno: 38 });
-  await t.rejects(checkpoint({ engine: 'auto', libcriu: '/nonexistent/libcriu.so.2', libcr: '/nonexistent/libcr.so.0', target: 1, dir: path.join(dir, 'i') }), {
+  await t.rejects(checkpoint({ engine: 'auto', libcriu: '/nonexistent/libcriu.so.2', libcr: '/nonexistent/libcr.so.0', target, dir: path.join(dir, 'i') }), {
     code: 'ENOSYS',
     message: /no checkpoint engine works/,
   });
 });
 
-t.test('scopes reaching this process group or session are refused without allowOwnGroup', async (t) => {
+t.test('scopes reaching the caller\'s own group, session or ancestors are refused without allowOwnGroup', async (t) => {
+  // Asked by a child in a session of its own (setsid), never by this test runner: had the refusal
+  // regressed, the dump would reach only processes this test started.
   const dir = tempDir('cr-err');
-  await t.rejects(checkpoint({ scope: 'session', dir: path.join(dir, 'i') }), { code: 'EDEADLK', message: /allowOwnGroup/ });
-  await t.rejects(checkpoint({ scope: 'pgid', dir: path.join(dir, 'i') }), { code: 'EDEADLK' });
-  await t.rejects(checkpoint({ scope: 'tree', target: process.ppid, dir: path.join(dir, 'i') }), { code: 'EDEADLK' });
+  const child = startDetached(path.join(fixtures, 'own-group.js'), [dir], dir);
+  await waitFor('the refusals', () => readStatuses<{ phase: string }>(dir).some((s) => s.phase === 'refusals'), 30000);
+  const { results } = readStatuses<{ phase: string; results: Record<string, { code: string; message: string }> }>(dir).find((s) => s.phase === 'refusals')!;
+  t.match(results.session, { code: 'EDEADLK', message: /own session; pass allowOwnGroup/ }, 'its own session');
+  t.match(results.pgid, { code: 'EDEADLK', message: /own process group/ }, 'its own process group');
+  t.match(results.ancestorTree, { code: 'EDEADLK' }, "the tree of its child's parent, from that child");
+  t.ok(alive(child.pid), 'the asking process was not dumped or killed');
+  t.same(fs.readdirSync(dir).filter((f) => /^(session|pgid|tree)/.test(f)), [], 'no images were written');
+  process.kill(child.pid, 'SIGKILL');
 });
 
 t.test('bad input is EINVAL before any work', async (t) => {
@@ -80,7 +90,8 @@ t.test('bad input is EINVAL before any work', async (t) => {
   await t.rejects(checkpoint({ scope: 'galaxy' as never, dir: '/tmp/x' }), { code: 'EINVAL' });
   await t.rejects(checkpoint({ target: -4, dir: '/tmp/x' }), { code: 'EINVAL' });
   await t.rejects(checkpoint({ stop: true, kill: true, dir: '/tmp/x' }), { code: 'EINVAL' });
-  await t.rejects(checkpoint({ engine: 'magic' as never, target: 1, dir: '/tmp/x' }), { code: 'EINVAL' });
+  const { pid: target } = await startCounter(tempDir('cr-err'));
+  await t.rejects(checkpoint({ engine: 'magic' as never, target, dir: '/tmp/x' }), { code: 'EINVAL' });
   await t.rejects(restart({} as never), { code: 'EINVAL' });
 });
 

@@ -4,6 +4,9 @@ import t from 'tap';
 import net from 'node:net';
 import { cr } from '../lib/cr/native';
 import { checkpoint } from '../lib/index';
+import { killStarted, startCounter, tempDir } from './fixtures/cr/detached';
+
+t.teardown(killStarted);
 
 function handle(): Buffer {
   const h = Buffer.alloc(360);
@@ -44,8 +47,9 @@ t.test('with no FTB reachable, a failed request still fails with its own error a
   await new Promise((resolve) => probe.close(resolve));
   const ftb = { agentHost: '127.0.0.1', agentPort };
   const before = cr.publisherStats().dropped;
-  await t.rejects(checkpoint({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', target: 1, dir: '/tmp/crftb-none', ftb }), { code: 'ENOSYS' });
+  const { pid: target } = await startCounter(tempDir('cr-payload')); // never asked for: the engine is missing
+  await t.rejects(checkpoint({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', target, dir: '/tmp/crftb-none', ftb }), { code: 'ENOSYS' });
   t.equal(cr.publisherStats().dropped, before + 2, 'the undeliverable BEGIN and its withheld ERROR were counted (no ERROR is sent without its BEGIN)');
-  await t.rejects(checkpoint({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', target: 1, dir: '/tmp/crftb-none', ftb: false }), { code: 'ENOSYS' });
+  await t.rejects(checkpoint({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', target, dir: '/tmp/crftb-none', ftb: false }), { code: 'ENOSYS' });
   t.equal(cr.publisherStats().dropped, before + 2, 'ftb: false publishes nothing and drops nothing');
 });

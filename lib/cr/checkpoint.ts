@@ -3,7 +3,8 @@ import os from 'node:os';
 import { codedError } from '../errors';
 import { packageRoot } from '../native';
 import { runSelfCheckpoint } from './critical';
-import { cr, NativeCheckpointResult, NativeFtbOptions, NativeRestartResult } from './native';
+import { asAbortError, checkSignal, Interrupt } from './interrupt';
+import { cr, NativeCheckpointResult, NativeFtbOptions, NativeRequest, NativeRestartResult } from './native';
 
 export type Scope = 'process' | 'pgid' | 'session' | 'tree';
 export type EngineName = 'auto' | 'criu' | 'blcr';
@@ -27,13 +28,24 @@ export interface CheckpointOptions {
   dir?: string;
   /** Context file (BLCR). */
   file?: string;
-  /** Afterwards: keep running (default), stop (SIGSTOP) or kill the checkpointed processes. */
+  /**
+   * Afterwards: keep running (default), stop (SIGSTOP) or kill (SIGKILL) the checkpointed
+   * processes. crftb stops or kills them only once their images are committed, and never when
+   * the request was interrupted: the engine dumps them leave-running, they are stopped at once
+   * (a window of about a millisecond), committed, then killed or left stopped.
+   */
   leaveRunning?: boolean;
   stop?: boolean;
   kill?: boolean;
-  /** Deadline for the whole request; the engine cannot cancel, so a late one is abandoned. */
+  /**
+   * Deadline for the whole request, from the call: waiting for critical sections and
+   * onCheckpoint callbacks, the dump, and the commit. At the deadline the call rejects
+   * ETIMEDOUT and the processes are left running; a dump still in progress cannot be stopped, so
+   * it finishes in the background and its images are removed. If the images were already
+   * complete, they are committed and the error has `committed: true` and `path`.
+   */
   timeoutMs?: number;
-  /** Rejects with ABORT_ERR if aborted before the checkpoint starts (or while it runs). */
+  /** Aborting rejects with an AbortError (code ABORT_ERR), with the same guarantee as timeoutMs. */
   signal?: AbortSignal;
   /** CRIU: write only pages changed since this directory's previous checkpoint of the same process. */
   incremental?: boolean;
@@ -56,7 +68,13 @@ export interface RestartOptions {
   file?: string;
   engine?: EngineName;
   ftb?: FtbOption;
+  /**
+   * Deadline for the restart. At the deadline (or when `signal` aborts) the call rejects; a
+   * restore still in progress cannot be stopped, so whatever it restores is killed when it ends:
+   * a rejected restart leaves nothing restored, and the images are untouched.
+   */
   timeoutMs?: number;
+  signal?: AbortSignal;
   criu?: string;
   libcriu?: string;
   libcr?: string;
@@ -88,22 +106,18 @@ function afterOf(options: CheckpointOptions): 'leaveRunning' | 'stop' | 'kill' {
   return (chosen[0] as 'leaveRunning' | 'stop' | 'kill' | undefined) ?? 'leaveRunning';
 }
 
-function abortError(signal: AbortSignal): Error {
-  const error = codedError('ABORT_ERR', 'the checkpoint was aborted', undefined);
-  error.name = 'AbortError';
-  (error as Error & { cause?: unknown }).cause = signal.reason;
-  return error;
-}
-
-// Rejects as soon as `signal` aborts; the native request itself cannot be cancelled and finishes
-// (or times out) in the background.
-function abortable<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return work;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
+// Runs a cancellable native request: an abort cancels it, and the call settles when the native
+// side has decided what the request leaves (never earlier, so nothing is decided behind the
+// caller's back).
+async function settle<T>(request: NativeRequest<T>, interrupt: Interrupt): Promise<T> {
+  const stop = interrupt.onAbort(() => request.cancel());
+  try {
+    return await request.promise;
+  } catch (error) {
+    throw asAbortError(error, interrupt.signal);
+  } finally {
+    stop();
+  }
 }
 
 function includesSelf(options: CheckpointOptions): boolean {
@@ -113,26 +127,33 @@ function includesSelf(options: CheckpointOptions): boolean {
 /** Checkpoints this process (default) or another pid / process group / session / tree. */
 export async function checkpoint(options: CheckpointOptions): Promise<CheckpointResult> {
   if (typeof options !== 'object' || options === null) throw codedError('EINVAL', 'checkpoint() needs an options object', 22);
-  if (options.signal?.aborted) throw abortError(options.signal);
-  const request = () =>
-    cr.checkpoint({
-      engine: options.engine,
-      criu: options.criu,
-      libcriu: options.libcriu,
-      libcr: options.libcr,
-      packageRoot,
-      scope: options.scope,
-      target: options.target,
-      allowOwnGroup: options.allowOwnGroup,
-      dir: options.dir,
-      file: options.file,
-      after: afterOf(options),
-      timeoutMs: options.timeoutMs,
-      incremental: options.incremental,
-      ftb: options.ftb,
-    });
-  const run: () => Promise<NativeCheckpointResult> = includesSelf(options) ? () => runSelfCheckpoint(request) : request;
-  return abortable(run(), options.signal);
+  const interrupt = new Interrupt(options.timeoutMs, checkSignal(options.signal), 'checkpoint');
+  interrupt.check();
+  const after = afterOf(options);
+  const request = () => {
+    interrupt.check();
+    return settle(
+      cr.checkpoint({
+        engine: options.engine,
+        criu: options.criu,
+        libcriu: options.libcriu,
+        libcr: options.libcr,
+        packageRoot,
+        scope: options.scope,
+        target: options.target,
+        allowOwnGroup: options.allowOwnGroup,
+        dir: options.dir,
+        file: options.file,
+        after,
+        timeoutMs: options.timeoutMs,
+        elapsedMs: interrupt.elapsedMs(),
+        incremental: options.incremental,
+        ftb: options.ftb,
+      }),
+      interrupt,
+    );
+  };
+  return includesSelf(options) ? runSelfCheckpoint(request, interrupt) : request();
 }
 
 /** Restarts from a checkpoint; resolves to the restored pid. */
@@ -143,7 +164,9 @@ export async function restart(options: RestartOptions): Promise<number> {
 /** restart() with every restored pid and the engine's timing. */
 export async function restartDetailed(options: RestartOptions): Promise<RestartResult> {
   if (typeof options !== 'object' || options === null) throw codedError('EINVAL', 'restart() needs an options object', 22);
-  const result: NativeRestartResult = await cr.restart({
+  const interrupt = new Interrupt(options.timeoutMs, checkSignal(options.signal), 'restart');
+  interrupt.check();
+  const result: NativeRestartResult = await settle(cr.restart({
     engine: options.engine,
     criu: options.criu,
     libcriu: options.libcriu,
@@ -153,7 +176,7 @@ export async function restartDetailed(options: RestartOptions): Promise<RestartR
     file: options.file,
     timeoutMs: options.timeoutMs,
     ftb: options.ftb,
-  });
+  }), interrupt);
   const { exited, ...rest } = result;
   if (!exited) return rest;
   return {

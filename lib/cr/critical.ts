@@ -12,6 +12,8 @@
 // ctx.checkpoint() (or settled without calling it); "after" parts run innermost first, like
 // nested cr_checkpoint() calls.
 
+import type { Interrupt } from './interrupt';
+
 export interface CheckpointOutcome {
   restarted: boolean;
 }
@@ -52,16 +54,22 @@ export async function criticalSection<T>(fn: () => T | Promise<T>): Promise<T> {
 
 /**
  * Runs `dump` as a checkpoint of this process: after critical sections drain and callbacks
- * reach their checkpoint point; then tells the callbacks the outcome.
+ * reach their checkpoint point; then tells the callbacks the outcome. `interrupt` (the request's
+ * timeoutMs and signal) covers the waits: a critical section that never ends or a callback that
+ * never reaches its checkpoint makes the call reject at the deadline with nothing dumped, and the
+ * callbacks that are waiting in ctx.checkpoint() get the same error. In the original, a
+ * callback's "after" part that is still running at the deadline makes the call reject too (the
+ * checkpoint itself is then committed, and the error says so).
  */
-export async function runSelfCheckpoint<R extends CheckpointOutcome>(dump: () => Promise<R>): Promise<R> {
-  while (pending) await pending.catch(() => undefined);
+export async function runSelfCheckpoint<R extends CheckpointOutcome>(dump: () => Promise<R>, interrupt?: Interrupt): Promise<R> {
+  const wait = <T>(work: Promise<T>): Promise<T> => (interrupt ? interrupt.race(work) : work);
+  while (pending) await wait(pending.catch(() => undefined));
   let release!: () => void;
   pending = new Promise<void>((resolve) => (release = resolve));
+  const resumes: Array<(o: CheckpointOutcome | Error) => void> = [];
   try {
-    if (active > 0) await new Promise<void>((resolve) => idle.push(resolve));
+    if (active > 0) await wait(new Promise<void>((resolve) => idle.push(resolve)));
     const order = callbacks.slice().reverse();
-    const resumes: Array<(o: CheckpointOutcome | Error) => void> = [];
     const finished: Promise<unknown>[] = [];
     for (const cb of order) {
       let reached!: () => void;
@@ -80,7 +88,7 @@ export async function runSelfCheckpoint<R extends CheckpointOutcome>(dump: () =>
       };
       const done = Promise.resolve().then(() => cb(ctx));
       finished.push(done.catch(() => undefined));
-      await Promise.race([atCheckpoint, done.then(() => undefined, () => undefined)]);
+      await wait(Promise.race([atCheckpoint, done.then(() => undefined, () => undefined)]));
     }
     let result: R;
     try {
@@ -88,15 +96,29 @@ export async function runSelfCheckpoint<R extends CheckpointOutcome>(dump: () =>
     } catch (error) {
       for (let i = resumes.length - 1; i >= 0; i -= 1) {
         resumes[i](error as Error);
-        await finished[i];
+        await wait(finished[i]).catch(() => undefined);  // the dump's error is the one to report
       }
       throw error;
     }
-    for (let i = resumes.length - 1; i >= 0; i -= 1) {
-      resumes[i]({ restarted: result.restarted });
-      await finished[i];
+    // The request completed (the addon had seen no interrupt by its end), so only an interrupt
+    // that comes while "after" parts run makes the call reject; in a restored copy the clock has
+    // jumped past any deadline, so its "after" parts are not timed.
+    const timed = !result.restarted && interrupt !== undefined && !interrupt.happened();
+    const after = <T>(work: Promise<T>): Promise<T> => (timed ? wait(work) : work);
+    const outcome = { restarted: result.restarted };
+    for (let i = finished.length - 1; i >= 0; i -= 1) {
+      resumes[i](outcome);
+      await after(finished[i]).catch((error: Error) => {
+        Object.assign(error, { committed: true, path: (result as { path?: string }).path });
+        error.message += ' (in the onCheckpoint callbacks after the checkpoint, which was committed)';
+        throw error;
+      });
     }
     return result;
+  } catch (error) {
+    // Interrupted: whoever waits in ctx.checkpoint() learns it (a settled outcome stays as it is).
+    for (let i = resumes.length - 1; i >= 0; i -= 1) resumes[i](error as Error);
+    throw error;
   } finally {
     pending = null;
     release();

@@ -51,6 +51,8 @@ export interface NativeCheckpointOptions {
   file?: string;
   after?: 'leaveRunning' | 'stop' | 'kill';
   timeoutMs?: number;
+  /** Of timeoutMs, what JavaScript already used (waiting for critical sections and callbacks). */
+  elapsedMs?: number;
   incremental?: boolean;
   ftb?: boolean | NativeFtbOptions;
 }
@@ -91,12 +93,20 @@ export interface NativeRestartResult {
   exited?: Promise<{ code: number | null; signal: number | null }>;
 }
 
+/** A native request JavaScript can cancel (native/cr/interrupt.h). */
+export interface NativeRequest<T> {
+  promise: Promise<T>;
+  cancel(): void;
+}
+
 export interface CrBinding {
   locateCriu(explicitPath: string, packageRoot: string): CriuLocation;
   /** The engine `engine` ('auto' by default) would use here, or ENOSYS saying what to install. */
   probeEngine(options: NativeProbeOptions): Promise<EngineCapabilities>;
-  checkpoint(options: NativeCheckpointOptions): Promise<NativeCheckpointResult>;
-  restart(options: NativeRestartOptions): Promise<NativeRestartResult>;
+  checkpoint(options: NativeCheckpointOptions): NativeRequest<NativeCheckpointResult>;
+  restart(options: NativeRestartOptions): NativeRequest<NativeRestartResult>;
+  /** Resolves true once no interrupted request's engine is still at work (false after timeoutMs). */
+  drainAbandoned(timeoutMs: number): Promise<boolean>;
   eventPayload(kind: 'end' | 'error', handle: Buffer, errno?: number): Buffer;
   publisherStats(): { published: number; dropped: number; suppressed: number; reconnects: number };
   /** The checkpoint manifest's hash; `implementation` is 'sha-ni' or 'portable' (CRFTB_SHA256_PORTABLE=1). */

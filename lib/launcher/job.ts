@@ -4,7 +4,9 @@
 import { FtbClient, FtbEventHandle, type FtbReceivedEvent } from '../ftb/client';
 import type { FtbConnectOptions } from '../ftb/types';
 import { codedError } from '../errors';
+import { abortError, checkSignal } from '../cr/interrupt';
 import {
+  CANCEL_EVENT,
   COORDINATOR_EVENTS,
   decodeNodeAnswer,
   encodeJobResult,
@@ -33,8 +35,17 @@ export interface JobOperationOptions {
    * same name replaces the previous one only once it succeeded.
    */
   name?: string;
-  /** How long to wait for every node's answer (default 120 s). */
+  /**
+   * How long to wait for every node's answer (default 120 s). At the deadline the nodes still
+   * working are told to stop (JOB_CANCEL): they leave their ranks running. The result then has
+   * errno ETIMEDOUT and lists them as missing.
+   */
   timeoutMs?: number;
+  /**
+   * Aborting tells the nodes to stop (JOB_CANCEL: ranks left running), publishes the job's ERROR
+   * with ECANCELED, and rejects with an AbortError.
+   */
+  signal?: AbortSignal;
 }
 
 export interface NodeResult {
@@ -61,6 +72,7 @@ export interface JobResult {
 }
 
 const ETIMEDOUT = 110;
+const ECANCELED = 125;
 
 export class JobCoordinator {
   private pending: { onAnswer(event: FtbReceivedEvent, ok: boolean): void } | null = null;
@@ -111,6 +123,8 @@ export class JobCoordinator {
   private async run(op: Operation, options: JobOperationOptions): Promise<JobResult> {
     const nodes = [...new Set(options.nodes)];
     if (nodes.length === 0) throw codedError('EINVAL', 'a job operation needs at least one node', 22);
+    const signal = checkSignal(options.signal);
+    if (signal?.aborted) throw abortError(signal, `job ${op}`);
     const payload = encodeRequest({ op, name: options.name ?? 'latest', nodes });
     const started = process.hrtime.bigint();
     const answers = new Map<string, NodeResult>();
@@ -130,21 +144,28 @@ export class JobCoordinator {
       },
     };
     const timer = setTimeout(finish, options.timeoutMs ?? 120_000);
+    signal?.addEventListener('abort', finish, { once: true });
     try {
       requestHandle = this.client.publish(REQUEST_EVENT[op], { eventType: 1, payload });
       await done;
     } finally {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', finish);
       this.pending = null;
     }
     const missing = nodes.filter((n) => !answers.has(n));
+    const aborted = Boolean(signal?.aborted) && missing.length > 0;
+    if (missing.length > 0) {
+      this.client.publish(CANCEL_EVENT, { eventType: 1, payload: encodeJobResult(requestHandle!.bytes, aborted ? ECANCELED : ETIMEDOUT) });
+    }
     const failed = [...answers.values()].find((a) => !a.ok);
-    const errno = failed ? failed.errno : missing.length > 0 ? ETIMEDOUT : 0;
+    const errno = aborted ? ECANCELED : failed ? failed.errno : missing.length > 0 ? ETIMEDOUT : 0;
     const ok = errno === 0;
     this.client.publish(ok ? JOB_RESULT_EVENT[op].ok : JOB_RESULT_EVENT[op].error, {
       eventType: 2,
       payload: encodeJobResult(requestHandle!.bytes, errno),
     });
+    if (aborted) throw abortError(signal!, `job ${op}`);
     return {
       op,
       job: this.job,

@@ -10,7 +10,9 @@ import { FtbClient, type FtbReceivedEvent, type FtbSubscription } from '../ftb/c
 import type { FtbConnectOptions } from '../ftb/types';
 import { codedError, type CrftbError } from '../errors';
 import {
+  CANCEL_EVENT,
   checkCheckpointName,
+  decodeNodeAnswer,
   decodeRequest,
   encodeNodeAnswer,
   LAUNCHER_EVENT_SPACE,
@@ -66,14 +68,21 @@ export function rankDirectory(imageRoot: string, job: string, name: string, node
 }
 
 function errnoOf(error: unknown): number {
-  const e = error as { errno?: number };
+  const e = error as { errno?: number; code?: string };
+  if (e.code === 'ABORT_ERR') return 125; // ECANCELED: the coordinator cancelled the request
   return typeof e.errno === 'number' && e.errno > 0 ? e.errno : 5; /* EIO */
 }
+
+// Requests cancelled before this node got to them (a bounded memory of recent cancels).
+const REMEMBERED_CANCELS = 64;
 
 export class LauncherNode {
   private readonly ranks = new Map<number, number>();
   private busy: Promise<void> = Promise.resolve();
   private subscriptions: FtbSubscription[] = [];
+  /** The request being served, so a JOB_CANCEL for it can abort its checkpoints or restarts. */
+  private current: { handle: Buffer; controller: AbortController } | null = null;
+  private cancelled: Buffer[] = [];
   /** The last operation of each kind, for the launcher's own bookkeeping and tests. */
   readonly history: NodeOperationRecord[] = [];
 
@@ -98,6 +107,9 @@ export class LauncherNode {
       sub.on('event', (event: FtbReceivedEvent) => node.enqueue(op, event));
       node.subscriptions.push(sub);
     }
+    const cancels = client.subscribe(`event_space=${LAUNCHER_EVENT_SPACE}, jobid=${options.job}, event_name=${CANCEL_EVENT}`);
+    cancels.on('event', (event: FtbReceivedEvent) => node.cancel(decodeNodeAnswer(event.payload).requestHandle));
+    node.subscriptions.push(cancels);
     return node;
   }
 
@@ -126,8 +138,15 @@ export class LauncherNode {
     return this.busy;
   }
 
+  private cancel(handle: Buffer): void {
+    if (this.current?.handle.equals(handle)) this.current.controller.abort(codedError('ECANCELED', 'the coordinator cancelled the request', 125));
+    this.cancelled.push(handle);
+    if (this.cancelled.length > REMEMBERED_CANCELS) this.cancelled.shift();
+  }
+
   private async serve(op: Operation, event: FtbReceivedEvent): Promise<void> {
     if (!event.handle) return;
+    const handle = event.handle.bytes;
     let request: JobRequest;
     try {
       request = decodeRequest(op, event.payload);
@@ -136,9 +155,20 @@ export class LauncherNode {
       return;
     }
     if (!request.nodes.includes(this.options.node)) return;
-    const record = op === 'checkpoint' ? await this.checkpointRanks(request.name) : await this.restartRanks(request.name);
+    if (this.cancelled.some((c) => c.equals(handle))) {
+      this.answer(op, handle, 125, 0);
+      return;
+    }
+    const controller = new AbortController();
+    this.current = { handle, controller };
+    let record: NodeOperationRecord;
+    try {
+      record = op === 'checkpoint' ? await this.checkpointRanks(request.name, controller.signal) : await this.restartRanks(request.name, controller.signal);
+    } finally {
+      this.current = null;
+    }
     this.history.push(record);
-    this.answer(op, event.handle.bytes, record.errno, record.ranks.length);
+    this.answer(op, handle, record.errno, record.ranks.length);
   }
 
   private answer(op: Operation, requestHandle: Buffer, errno: number, ranks: number): void {
@@ -151,21 +181,21 @@ export class LauncherNode {
     return rankDirectory(this.options.imageRoot, this.options.job, name, this.options.node, rank);
   }
 
-  private async checkpointRanks(name: string): Promise<NodeOperationRecord> {
+  private async checkpointRanks(name: string, signal: AbortSignal): Promise<NodeOperationRecord> {
     const ranks = this.localRanks();
     const dir = nodeDirectory(this.options.imageRoot, this.options.job, name, this.options.node);
     // Image directories hold whole memories: the node's directory is private like each rank's.
     await mkdir(dir, { recursive: true, mode: 0o700 }).catch(() => undefined);
     const results = await Promise.allSettled(
-      ranks.map((r) => checkpoint({ ftb: this.ftb(), ...this.options.checkpoint, target: r.pid, scope: 'tree', dir: this.rankDirectory(name, r.rank) })),
+      ranks.map((r) => checkpoint({ ftb: this.ftb(), ...this.options.checkpoint, target: r.pid, scope: 'tree', dir: this.rankDirectory(name, r.rank), signal })),
     );
     return this.record('checkpoint', name, ranks, results.map((r) => (r.status === 'rejected' ? r.reason : null)));
   }
 
-  private async restartRanks(name: string): Promise<NodeOperationRecord> {
+  private async restartRanks(name: string, signal: AbortSignal): Promise<NodeOperationRecord> {
     const ranks = this.localRanks();
     const results = await Promise.allSettled(
-      ranks.map((r) => restartDetailed({ ftb: this.ftb(), ...this.options.restart, dir: this.rankDirectory(name, r.rank) })),
+      ranks.map((r) => restartDetailed({ ftb: this.ftb(), ...this.options.restart, dir: this.rankDirectory(name, r.rank), signal })),
     );
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') this.ranks.set(ranks[i].rank, r.value.pid);

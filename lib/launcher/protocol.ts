@@ -29,7 +29,17 @@ export const JOB_RESULT_EVENT: Record<Operation, { ok: string; error: string }> 
   restart: { ok: 'JOB_RSTRT_END', error: 'JOB_RSTRT_ERROR' },
 };
 
+/**
+ * The coordinator gave up on a request (its signal aborted, or its deadline passed): payload as a
+ * job result (the request's handle, then ECANCELED or ETIMEDOUT). A node still working on that
+ * request aborts it: its ranks are left running (crftb's cancellation guarantee) and it answers
+ * with the error. Anyone who reaches the agent could send one (FTB has no authentication); the
+ * worst it does is leave a job running un-checkpointed.
+ */
+export const CANCEL_EVENT = 'JOB_CANCEL';
+
 export const COORDINATOR_EVENTS = [
+  { name: CANCEL_EVENT, severity: 'warning' },
   { name: REQUEST_EVENT.checkpoint, severity: 'info' },
   { name: REQUEST_EVENT.restart, severity: 'info' },
   { name: JOB_RESULT_EVENT.checkpoint.ok, severity: 'info' },

@@ -12,6 +12,7 @@ Napi::Value CheckpointBinding(const Napi::CallbackInfo& info);
 Napi::Value RestartBinding(const Napi::CallbackInfo& info);
 // probeEngine(options) -> Promise<capabilities>: the engine selection without a request
 Napi::Value ProbeEngineBinding(const Napi::CallbackInfo& info);
+Napi::Value DrainAbandonedBinding(const Napi::CallbackInfo& info);
 
 // eventPayload(kind, handle, errno?) -> Buffer(368); publisherStats() (payload_binding.cc)
 Napi::Value EventPayloadBinding(const Napi::CallbackInfo& info);

@@ -59,6 +59,9 @@ struct CheckpointSpec {
   bool includes_self = false;  // this process is inside the scope (the restarted copy returns)
   std::string destination;   // CRIU: an empty directory created 0700; BLCR: a new file (0600)
   After after = After::kLeaveRunning;
+  // Sent SIGSTOP once the images are written and before the engine lets them run again (CRIU's
+  // post-dump notification), so they stop without running past their images; "" = none.
+  std::vector<pid_t> stop_after_dump;
   std::string parent;        // incremental: path of the parent images, relative to destination
   bool track_memory = false;  // keep dirty-page tracking on so a later child can be incremental
   std::string log_file;      // engine log, relative to the destination directory ("" = none)

@@ -10,6 +10,7 @@ void RegisterExports(Napi::Env env, Napi::Object exports) {
   cr.Set("locateCriu", Napi::Function::New(env, LocateCriuBinding, "locateCriu"));
   cr.Set("checkpoint", Napi::Function::New(env, CheckpointBinding, "checkpoint"));
   cr.Set("restart", Napi::Function::New(env, RestartBinding, "restart"));
+  cr.Set("drainAbandoned", Napi::Function::New(env, DrainAbandonedBinding, "drainAbandoned"));
   cr.Set("eventPayload", Napi::Function::New(env, EventPayloadBinding, "eventPayload"));
   cr.Set("publisherStats", Napi::Function::New(env, PublisherStatsBinding, "publisherStats"));
   cr.Set("probeEngine", Napi::Function::New(env, ProbeEngineBinding, "probeEngine"));

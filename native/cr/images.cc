@@ -13,14 +13,16 @@
 #include <sstream>
 
 #include "common/read_file.h"
+#include "common/unique_fd.h"
 #include "cr/manifest.h"
+#include "cr/trusted_path.h"
 
 namespace crftb::cr {
 
 namespace {
 
-// "<root pid> <track_memory 0|1>\npids <pid>...\nmanifest <0|1>\n"; the first line alone in
-// generations written before the manifest existed.
+// "<root pid> <track_memory 0|1>\npids <pid>...\n". (Earlier versions added "manifest <0|1>";
+// it is ignored: whether a manifest is needed never depends on what the directory says.)
 constexpr const char* kMetaFile = "crftb-generation";
 
 std::string Absolute(const std::string& path) {
@@ -60,13 +62,45 @@ void RemoveTree(const std::string& path, bool (*keep)(const std::string& name) =
   rmdir(path.c_str());
 }
 
-// The generation number D currently points at, 0 when none.
-unsigned CurrentGeneration(const std::string& link) {
+// The generation number a crftb link's target names ("<base of D>.gens/<n>"), 0 when the
+// target has any other form (then it is not crftb's link).
+unsigned GenerationOfTarget(const std::string& link, const std::string& target) {
+  const std::string prefix = BaseName(link) + ".gens/";
+  if (target.compare(0, prefix.size(), prefix) != 0 || target.size() == prefix.size() || target.size() > prefix.size() + 9)
+    return 0;
+  const std::string digits = target.substr(prefix.size());
+  if (digits.find_first_not_of("0123456789") != std::string::npos) return 0;
+  return static_cast<unsigned>(strtoul(digits.c_str(), nullptr, 10));
+}
+
+std::string ReadLink(const std::string& link) {
   char target[PATH_MAX];
   ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
-  if (n <= 0) return 0;
-  std::string value(target, n);
-  return static_cast<unsigned>(strtoul(BaseName(value).c_str(), nullptr, 10));
+  return n > 0 ? std::string(target, static_cast<size_t>(n)) : "";
+}
+
+// D as it stands: absent (*number 0), or a trusted crftb link to generation *number. EPERM for a
+// link of someone else's, EEXIST for anything that is not crftb's link; an empty directory the
+// caller made for us (mkdtemp) is removed and counts as absent.
+Failure InspectLink(const std::string& link, unsigned* number) {
+  *number = 0;
+  struct stat st;
+  if (lstat(link.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Failure::None();
+    return Failure::FromErrno(errno, "cannot inspect " + link);
+  }
+  if (Failure f = CheckTrusted(st, link); !f.ok()) return f;
+  if (S_ISDIR(st.st_mode)) {
+    if (rmdir(link.c_str()) != 0)
+      return Failure::Coded(errno == ENOTEMPTY ? "EEXIST" : ErrnoName(errno),
+                            link + " is a directory crftb did not write; give a new path (crftb makes it "
+                                   "a link to its image generations) or remove it",
+                            errno == ENOTEMPTY ? EEXIST : errno);
+    return Failure::None();
+  }
+  if (S_ISLNK(st.st_mode)) *number = GenerationOfTarget(link, ReadLink(link));
+  if (*number == 0) return Failure::Coded("EEXIST", link + " exists and is not a crftb images directory", EEXIST);
+  return Failure::None();
 }
 
 bool ReadMeta(const std::string& dir, pid_t* root, bool* tracked) {
@@ -80,9 +114,9 @@ bool ReadMeta(const std::string& dir, pid_t* root, bool* tracked) {
 Failure WriteRecord(const std::string& dir, const GenerationRecord& record) {
   std::string text = std::to_string(record.root) + " " + (record.track_memory ? "1" : "0") + "\npids";
   for (pid_t pid : record.pids) text += " " + std::to_string(pid);
-  text += std::string("\nmanifest ") + (record.manifest ? "1" : "0") + "\n";
+  text += "\n";
   const std::string path = dir + "/" + kMetaFile;
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return Failure::FromErrno(errno, "cannot write " + path);
   bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   int err = errno;
@@ -107,41 +141,49 @@ std::string PidInUse(pid_t pid) {
 Failure PrepareDirectory(const std::string& dir_arg, bool incremental, pid_t root, Generation* out) {
   std::string link = Absolute(dir_arg);
   while (link.size() > 1 && link.back() == '/') link.pop_back();
-  struct stat st;
-  if (lstat(link.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) {
-      // A plain directory the caller made for us (mkdtemp): fine while empty.
-      if (rmdir(link.c_str()) != 0)
-        return Failure::Coded(errno == ENOTEMPTY ? "EEXIST" : ErrnoName(errno),
-                              link + " is a directory crftb did not write; give a new path (crftb makes it "
-                                     "a link to its image generations) or remove it",
-                              errno == ENOTEMPTY ? EEXIST : errno);
-    } else if (!S_ISLNK(st.st_mode)) {
-      return Failure::Coded("EEXIST", link + " exists and is not a crftb images directory", EEXIST);
-    }
-  }
+  unsigned previous = 0;
+  if (Failure f = InspectLink(link, &previous); !f.ok()) return f;
   const std::string gens = link + ".gens";
   if (mkdir(gens.c_str(), 0700) != 0 && errno != EEXIST)
     return Failure::FromErrno(errno, "cannot create the images directory " + gens);
-  unsigned previous = CurrentGeneration(link);
-  unsigned next = previous + 1;
-  std::string path;
-  for (;; ++next) {  // skip numbers left behind by abandoned attempts
-    path = gens + "/" + std::to_string(next);
-    if (mkdir(path.c_str(), 0700) == 0) break;
-    if (errno != EEXIST) return Failure::FromErrno(errno, "cannot create the images directory " + path);
+  int raw_fd = -1;
+  if (Failure f = OpenTrustedDir(gens, &raw_fd); !f.ok()) return f;
+  UniqueFd gens_fd(raw_fd);
+  ImagesLock lock;
+  if (Failure f = ImagesLock::Acquire(gens_fd.get(), gens, link, &lock); !f.ok()) return f;
+  // Under the lock nothing else writes here: whatever lies above the current generation was left
+  // by an attempt that failed (its log) or was abandoned by a process that died.
+  if (DIR* listing = opendir(gens.c_str())) {
+    while (dirent* entry = readdir(listing)) {
+      char* end = nullptr;
+      unsigned long n = strtoul(entry->d_name, &end, 10);
+      if (*end == '\0' && entry->d_name[0] != '\0' && n > previous) RemoveTree(gens + "/" + entry->d_name);
+    }
+    closedir(listing);
   }
+  unsigned next = previous + 1;
+  for (;; ++next) {
+    if (mkdirat(gens_fd.get(), std::to_string(next).c_str(), 0700) == 0) break;
+    if (errno != EEXIST) return Failure::FromErrno(errno, "cannot create the images directory " + gens + "/" + std::to_string(next));
+  }
+  const std::string path = gens + "/" + std::to_string(next);
+  if (Failure f = OpenTrustedDirAt(gens_fd.get(), std::to_string(next), path, &raw_fd); !f.ok()) return f;
+  close(raw_fd);
   out->link = link;
   out->path = path;
   out->number = next;
   out->is_file = false;
   out->parent.clear();
+  out->lock = std::move(lock);
   if (incremental && previous > 0) {
     pid_t previous_root = 0;
     bool tracked = false;
-    if (ReadMeta(gens + "/" + std::to_string(previous), &previous_root, &tracked) && tracked &&
-        previous_root == root)
-      out->parent = "../" + std::to_string(previous);
+    const std::string previous_path = gens + "/" + std::to_string(previous);
+    if (OpenTrustedDirAt(gens_fd.get(), std::to_string(previous), previous_path, &raw_fd).ok()) {
+      close(raw_fd);
+      if (ReadMeta(previous_path, &previous_root, &tracked) && tracked && previous_root == root)
+        out->parent = "../" + std::to_string(previous);
+    }
   }
   return Failure::None();
 }
@@ -151,7 +193,8 @@ Failure PrepareFile(const std::string& file_arg, Generation* out) {
   out->link = file;
   out->path = file + ".tmp-" + std::to_string(getpid());
   out->is_file = true;
-  int fd = open(out->path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  unlink(out->path.c_str());  // our own leftover, from a request of this pid that died
+  int fd = open(out->path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return Failure::FromErrno(errno, "cannot create the checkpoint file " + out->path);
   close(fd);
   return Failure::None();
@@ -165,51 +208,72 @@ bool ReadGenerationRecord(const std::string& dir, GenerationRecord* out) {
   if (!(meta >> out->root >> track)) return false;
   out->track_memory = track != 0;
   out->pids.clear();
-  out->manifest = false;  // generations older than the manifest have only the first line
   std::string line, word;
   std::getline(meta, line);
   while (std::getline(meta, line)) {
     std::istringstream fields(line);
     fields >> word;
-    if (word == "pids") {
+    if (word == "pids")
       for (pid_t pid; fields >> pid;) out->pids.push_back(pid);
-    } else if (word == "manifest") {
-      int value = 0;
-      fields >> value;
-      out->manifest = value != 0;
-    }
   }
   if (out->pids.empty()) out->pids.push_back(out->root);
   return true;
 }
 
-Failure CheckRestorable(const std::string& dir) {
-  GenerationRecord record;
+Failure CheckRestorable(const std::string& dir_arg, const std::string& log, std::string* images) {
+  std::string dir = Absolute(dir_arg);
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   struct stat st;
-  const bool recorded = ReadGenerationRecord(dir, &record);
-  const bool has_manifest = stat((dir + "/" + kManifestFile).c_str(), &st) == 0;
-  if (recorded ? record.manifest || has_manifest : has_manifest)
-    if (Failure f = VerifyManifest(dir); !f.ok()) return f;
-  if (!recorded) return Failure::None();
-  for (pid_t pid : record.pids) {
-    std::string busy = PidInUse(pid);
-    if (!busy.empty())
-      return Failure::Coded("EBUSY", "cannot restart from " + dir + ": " + busy +
-                                         ", and the restore needs that pid; stop the original first "
-                                         "(restarting while it runs would give two copies)", EBUSY);
+  if (lstat(dir.c_str(), &st) != 0) return Failure::FromErrno(errno, "cannot restart from " + dir);
+  int raw_fd = -1;
+  bool crftb_link = false;
+  if (S_ISLNK(st.st_mode)) {
+    if (Failure f = CheckTrusted(st, dir); !f.ok()) return f;
+    const unsigned number = GenerationOfTarget(dir, ReadLink(dir));
+    if (number == 0)
+      return Failure::Coded("EINVAL", "cannot restart from " + dir + ": it is a symlink crftb did not make; "
+                                      "pass the images directory itself", EINVAL);
+    const std::string gens = dir + ".gens";
+    if (Failure f = OpenTrustedDir(gens, &raw_fd); !f.ok()) return f;
+    UniqueFd gens_fd(raw_fd);
+    *images = gens + "/" + std::to_string(number);
+    if (Failure f = OpenTrustedDirAt(gens_fd.get(), std::to_string(number), *images, &raw_fd); !f.ok()) return f;
+    crftb_link = true;
+  } else {
+    *images = dir;
+    if (Failure f = OpenTrustedDir(dir, &raw_fd); !f.ok()) return f;
+  }
+  UniqueFd images_fd(raw_fd);
+  GenerationRecord record;
+  const bool recorded = ReadGenerationRecord(*images, &record);
+  const bool has_manifest = fstatat(images_fd.get(), kManifestFile, &st, AT_SYMLINK_NOFOLLOW) == 0;
+  if (crftb_link || recorded || has_manifest)
+    if (Failure f = VerifyManifest(*images); !f.ok()) return f;
+  if (recorded)
+    for (pid_t pid : record.pids) {
+      std::string busy = PidInUse(pid);
+      if (!busy.empty())
+        return Failure::Coded("EBUSY", "cannot restart from " + dir + ": " + busy +
+                                           ", and the restore needs that pid; stop the original first "
+                                           "(restarting while it runs would give two copies)", EBUSY);
+    }
+  if (!log.empty()) {
+    if (unlinkat(images_fd.get(), log.c_str(), 0) != 0 && errno != ENOENT)
+      return Failure::FromErrno(errno, "cannot replace the old log " + *images + "/" + log);
+    UniqueFd log_fd(openat(images_fd.get(), log.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!log_fd.valid()) return Failure::FromErrno(errno, "cannot create the log " + *images + "/" + log);
   }
   return Failure::None();
 }
 
-Failure Commit(const Generation& generation, const GenerationRecord& record) {
+Failure Commit(Generation& generation, const GenerationRecord& record) {
   if (generation.is_file) {
     if (rename(generation.path.c_str(), generation.link.c_str()) != 0)
       return Failure::FromErrno(errno, "cannot move the checkpoint into place at " + generation.link);
     return Failure::None();
   }
   if (Failure f = WriteRecord(generation.path, record); !f.ok()) return f;
-  if (record.manifest)
-    if (Failure f = WriteManifest(generation.path); !f.ok()) return f;
+  if (Failure f = WriteManifest(generation.path); !f.ok()) return f;
   const std::string gens_name = BaseName(generation.link) + ".gens";
   const std::string target = gens_name + "/" + std::to_string(generation.number);
   const std::string temp = generation.link + ".link-" + std::to_string(getpid());
@@ -237,17 +301,19 @@ Failure Commit(const Generation& generation, const GenerationRecord& record) {
     }
     closedir(dir);
   }
+  generation.lock.Release();
   return Failure::None();
 }
 
-void Abandon(const Generation& generation) {
+void Abandon(Generation& generation) {
   if (generation.is_file) {
     unlink(generation.path.c_str());
     return;
   }
-  // Keep the engine's logs (the failure message points at them); drop the partial images. The
-  // directory goes too when no log was written.
+  // Keep the engine's logs (the failure message points at them) until the next checkpoint into D
+  // removes them; drop the partial images. The directory goes too when no log was written.
   RemoveTree(generation.path, IsLog);
+  generation.lock.Release();
 }
 
 ImageFiles ListImages(const std::string& path) {

@@ -6,6 +6,13 @@
 // the generations the new one does not need are removed. An incremental generation names its
 // parent as "../<n-1>" (CRIU's parent-images link), so the chain stays on disk while it is used.
 // A checkpoint "file" F is written as F.tmp-<pid> and renamed over F on success.
+//
+// Trust: D, D.gens and every generation must belong to the caller's effective uid and be
+// writable by nobody else (trusted_path.h), or they are refused with EPERM; generations are made
+// with mkdir (exclusive) and opened without following symlinks. One checkpoint at a time writes
+// into D (images_lock.h). A generation is restored only after its manifest checks out, and
+// nothing inside it can switch that check off: a generation reached through a crftb link always
+// needs its manifest (manifest.h also refuses symlinks, devices and unlisted files).
 #pragma once
 
 #include <sys/types.h>
@@ -14,6 +21,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "cr/images_lock.h"
 
 namespace crftb::cr {
 
@@ -23,10 +31,13 @@ struct Generation {
   std::string parent;    // "../<n>" when incremental over the previous generation, else ""
   bool is_file = false;
   unsigned number = 0;
+  ImagesLock lock;       // held from PrepareDirectory until the generation is committed or removed
 };
 
-// Creates the next generation for D. With `incremental`, the previous generation becomes the
-// parent when it recorded the same `root` pid and asked for memory tracking.
+// Creates the next generation for D, after removing what earlier failed or abandoned attempts
+// left above the current one. With `incremental`, the previous generation becomes the parent
+// when it recorded the same `root` pid and asked for memory tracking. EPERM for an untrusted D,
+// D.gens or generation; EBUSY while another checkpoint writes into D.
 Failure PrepareDirectory(const std::string& dir, bool incremental, pid_t root, Generation* out);
 Failure PrepareFile(const std::string& file, Generation* out);
 
@@ -35,25 +46,25 @@ struct GenerationRecord {
   pid_t root = 0;
   bool track_memory = false;      // the next checkpoint can be incremental over this one
   std::vector<pid_t> pids;        // every checkpointed process: a restore needs these pids free
-  bool manifest = true;           // a checksum manifest was written (not for a self-kill dump,
-                                  // committed before its images exist)
 };
 
 // Points D at the generation (or renames the temp file into place) and drops what is no longer
-// needed. With `record.manifest`, the images are complete: their checksum manifest is written
-// first, so D never points at images without one.
-Failure Commit(const Generation& generation, const GenerationRecord& record);
+// needed. The images' checksum manifest is written first, so D never points at images without
+// one.
+Failure Commit(Generation& generation, const GenerationRecord& record);
 
 // The record of the generation in `dir` (false when crftb did not write it).
 bool ReadGenerationRecord(const std::string& dir, GenerationRecord* out);
 
-// Before a restore from `dir`: its images match their manifest (EBADMSG naming the file if not)
-// and none of the processes it restores is alive (EBUSY naming the pid). Images crftb did not
-// write are left to the engine.
-Failure CheckRestorable(const std::string& dir);
+// Before a restore from `dir`: it is trusted (EPERM), its images match their manifest (EBADMSG
+// naming the file if not) and none of the processes it restores is alive (EBUSY naming the pid).
+// A plain directory holding no crftb file (images of the criu CLI) is left to the engine. Then
+// `log` (the engine's log, "" = none) is made afresh inside it as a new regular file, so the
+// engine never writes through something planted there. *images is the generation directory.
+Failure CheckRestorable(const std::string& dir, const std::string& log, std::string* images);
 
-// Removes what a failed checkpoint wrote, except the engine's log.
-void Abandon(const Generation& generation);
+// Removes what a failed checkpoint wrote, except the engine's log, and releases D's lock.
+void Abandon(Generation& generation);
 
 struct ImageFiles {
   std::vector<std::string> files;  // names inside the generation directory

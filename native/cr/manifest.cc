@@ -16,6 +16,7 @@
 
 #include "common/sha256.h"
 #include "common/unique_fd.h"
+#include "cr/trusted_path.h"
 
 namespace crftb::cr {
 
@@ -42,8 +43,8 @@ bool NotAnImage(const std::string& name) {
 
 Failure BadMessage(const std::string& message) { return Failure::Coded("EBADMSG", message, EBADMSG); }
 
-// Regular files of the directory by name (symlinks such as "parent" are not files here).
-Failure ListFiles(int dir_fd, const std::string& dir, std::vector<std::string>* out) {
+// A listing of `dir_fd` from its start, through a copy of the descriptor (closedir closes it).
+Failure OpenListing(int dir_fd, const std::string& dir, DIR** out) {
   int copy = fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
   if (copy < 0) return Failure::FromErrno(errno, "cannot read the images directory " + dir);
   DIR* listing = fdopendir(copy);
@@ -52,6 +53,15 @@ Failure ListFiles(int dir_fd, const std::string& dir, std::vector<std::string>* 
     close(copy);
     return Failure::FromErrno(err, "cannot read the images directory " + dir);
   }
+  rewinddir(listing);  // the copy shares its position with dir_fd, which another listing may have moved
+  *out = listing;
+  return Failure::None();
+}
+
+// Regular files of the directory by name (symlinks such as "parent" are not files here).
+Failure ListFiles(int dir_fd, const std::string& dir, std::vector<std::string>* out) {
+  DIR* listing = nullptr;
+  if (Failure f = OpenListing(dir_fd, dir, &listing); !f.ok()) return f;
   while (dirent* entry = readdir(listing)) {
     std::string name = entry->d_name;
     if (name == "." || name == "..") continue;
@@ -138,9 +148,44 @@ Failure ReadManifest(int dir_fd, const std::string& dir, std::map<std::string, E
   return Failure::None();
 }
 
+// What may stand in a generation besides its listed images: regular files only, and one
+// "parent" link of the form "../<n>" (CRIU's parent images, inside the same D.gens). Anything
+// else - a symlink, a device, a fifo, a directory - was not written by a checkpoint.
+Failure CheckEntries(int dir_fd, const std::string& dir, std::string* parent) {
+  DIR* listing = nullptr;
+  if (Failure f = OpenListing(dir_fd, dir, &listing); !f.ok()) return f;
+  Failure failure;
+  while (dirent* entry = readdir(listing)) {
+    std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    if (fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone meanwhile
+    if (S_ISREG(st.st_mode)) continue;
+    if (S_ISLNK(st.st_mode) && name == "parent") {
+      char target[64];
+      ssize_t n = readlinkat(dir_fd, "parent", target, sizeof target - 1);
+      std::string value = n > 0 ? std::string(target, static_cast<size_t>(n)) : "";
+      if (value.size() > 3 && value.size() < 13 && value.compare(0, 3, "../") == 0 &&
+          value.find_first_not_of("0123456789", 3) == std::string::npos) {
+        *parent = value;
+        continue;
+      }
+    }
+    failure = BadMessage(dir + "/" + name + " is " + (S_ISLNK(st.st_mode) ? "a symlink" : S_ISDIR(st.st_mode) ? "a directory" : "a special file") +
+                         ", which no checkpoint writes: the images were altered after the checkpoint; "
+                         "restart from another checkpoint");
+    break;
+  }
+  closedir(listing);
+  return failure;
+}
+
 Failure VerifyOne(const std::string& dir, int depth) {
-  UniqueFd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir_fd.valid()) return Failure::FromErrno(errno, "cannot open the images directory " + dir);
+  int raw_fd = -1;
+  if (Failure f = OpenTrustedDir(dir, &raw_fd); !f.ok()) return f;
+  UniqueFd dir_fd(raw_fd);
+  std::string parent;
+  if (Failure f = CheckEntries(dir_fd.get(), dir, &parent); !f.ok()) return f;
   std::map<std::string, Entry> expected;
   if (Failure f = ReadManifest(dir_fd.get(), dir, &expected); !f.ok()) return f;
   std::vector<std::string> present;
@@ -162,12 +207,10 @@ Failure VerifyOne(const std::string& dir, int depth) {
       return BadMessage("the image " + dir + "/" + name + " does not match its SHA-256 in the checkpoint manifest: "
                         "it was changed after the checkpoint");
   }
-  char parent[PATH_MAX];
-  ssize_t n = readlinkat(dir_fd.get(), "parent", parent, sizeof parent - 1);
-  if (n > 0) {
+  if (!parent.empty()) {
     if (depth >= kMaxChain) return BadMessage(dir + " has a chain of more than " + std::to_string(kMaxChain) + " parent images");
-    std::string target(parent, static_cast<size_t>(n));
-    return VerifyOne(target[0] == '/' ? target : dir + "/" + target, depth + 1);
+    size_t slash = dir.rfind('/');
+    return VerifyOne((slash == std::string::npos ? std::string(".") : dir.substr(0, slash)) + "/" + parent.substr(3), depth + 1);
   }
   return Failure::None();
 }

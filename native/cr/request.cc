@@ -4,12 +4,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <system_error>
 #include <thread>
 
+#include "cr/abandoned.h"
 #include "cr/images.h"
 #include "cr/preflight.h"
 #include "cr/scope.h"
@@ -36,28 +38,11 @@ Failure ImagesPath(const Capabilities& caps, const std::string& dir, const std::
                         EINVAL);
 }
 
-// The deadline the engines do not have: poll the handle until it is readable or time is up. A
-// request that misses it keeps running in the engine (nothing can cancel it) and is abandoned.
-Failure AwaitReady(const Pending& pending, int timeout_ms, Clock::time_point start, const std::string& what) {
-  for (;;) {
-    int wait = -1;
-    if (timeout_ms > 0) {
-      auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-      wait = static_cast<int>(timeout_ms - elapsed);
-      if (wait <= 0) break;
-    }
-    pollfd p{pending.ready_fd(), POLLIN, 0};
-    int rc = poll(&p, 1, wait);
-    if (rc > 0) return Failure::None();
-    if (rc == 0) break;
-    if (errno != EINTR) return Failure::FromErrno(errno, "waiting for the " + what);
-  }
-  return Failure::Coded("ETIMEDOUT", "the " + what + " did not finish within " + std::to_string(timeout_ms) +
-                                         " ms (timeoutMs); the engine cannot cancel it, so it may still "
-                                         "complete in the background", ETIMEDOUT);
+// The errno an ERROR event carries: an abort is ECANCELED.
+int ErrnoOf(const Failure& failure) {
+  if (failure.code == "ABORT_ERR") return ECANCELED;
+  return failure.errnum > 0 ? failure.errnum : EIO;
 }
-
-int ErrnoOf(const Failure& failure) { return failure.errnum > 0 ? failure.errnum : EIO; }
 
 // How a request's one terminal event leaves: left to the engine's libcr, published after its
 // BEGIN, or - when BEGIN did not go out - withheld and counted as dropped.
@@ -122,32 +107,74 @@ class EventScope {
   bool finished_ = false;
 };
 
-// The terminal event of a request abandoned at its deadline, as EventScope::Fail would have sent it.
-void FinishTimedOut(const EventScope::Handoff& events) {
+// The terminal event of a request abandoned while its engine worked, as EventScope::Fail would
+// have sent it.
+void FinishAbandoned(const EventScope::Handoff& events, int err) {
   if (!events.owed) return;
-  Conclude(*events.publisher, events.suppressed, events.begun,
-           [&] { events.publisher->Error(events.op, events.handle, ETIMEDOUT); });
+  Conclude(*events.publisher, events.suppressed, events.begun, [&] { events.publisher->Error(events.op, events.handle, err); });
 }
 
-// A self-checkpoint that missed its deadline is still being dumped: the FTB connection stays
-// closed until the engine is done (no socket may enter the image), and then the original
-// publishes the ERROR the request thread could not send; the copy restored from those images
-// publishes nothing, as after any self-checkpoint.
-void ReopenWhenDumped(std::unique_ptr<PendingCheckpoint> pending, EventScope::Handoff events) {
-  try {
-    std::thread([pending = std::move(pending), events] {
-      pollfd p{pending->ready_fd(), POLLIN, 0};
-      while (poll(&p, 1, -1) < 0 && errno == EINTR) {
-      }
-      CheckpointOutcome outcome;
-      const bool restarted = pending->Reap(&outcome).ok() && outcome.restarted;
-      events.publisher->ReopenAfterCheckpoint();
-      if (!restarted) FinishTimedOut(events);
-    }).detach();
-  } catch (const std::system_error&) {
-    // No thread: reopen now rather than never; the dump may then fail on the socket.
-    events.publisher->ReopenAfterCheckpoint();
-    FinishTimedOut(events);
+// A checkpoint interrupted while the engine is still dumping: the engine cannot be stopped, so a
+// thread waits for it and then removes what it wrote (the processes were dumped leave-running,
+// so they run on untouched). For a self-dump the FTB connection stays closed until the engine is
+// done (no socket may enter the image), then the original publishes the ERROR the request
+// thread could not send; the copy restored from those images publishes nothing.
+void FinishCheckpointLater(std::unique_ptr<PendingCheckpoint> pending, Generation generation, bool self,
+                           std::vector<pid_t> stopped, EventScope::Handoff events, int err) {
+  auto finish = [pending = std::shared_ptr<PendingCheckpoint>(std::move(pending)),
+                 generation = std::make_shared<Generation>(std::move(generation)), self, stopped, events, err] {
+    pollfd p{pending->ready_fd(), POLLIN, 0};
+    while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+    CheckpointOutcome outcome;
+    const bool restarted = pending->Reap(&outcome).ok() && outcome.restarted;
+    if (restarted) return;  // the copy: its original cleans up
+    for (pid_t pid : stopped) kill(pid, SIGCONT);  // the engine may have stopped them at its end
+    Abandon(*generation);
+    if (self) events.publisher->ReopenAfterCheckpoint();
+    FinishAbandoned(events, err);
+  };
+  RunAbandoned(std::move(finish));
+}
+
+// A restart interrupted while the engine is still restoring: once it is done, what it restored is
+// killed, so that a rejected restart leaves nothing restored (and a retry finds the pids free).
+void FinishRestartLater(std::unique_ptr<PendingRestart> pending) {
+  RunAbandoned([pending = std::shared_ptr<PendingRestart>(std::move(pending))] {
+    pollfd p{pending->ready_fd(), POLLIN, 0};
+    while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+    RestartOutcome outcome;
+    if (!pending->Reap(&outcome).ok() || outcome.pid <= 0) return;
+    std::vector<pid_t> pids = outcome.pids.empty() ? ProcessTree(outcome.pid) : outcome.pids;
+    for (pid_t pid : pids) kill(pid, SIGKILL);
+    if (outcome.children) waitpid(outcome.pid, nullptr, 0);
+  });
+}
+
+constexpr int kSelfDumpGraceMs = 250;
+
+bool ReadyWithin(int fd, int timeout_ms) {
+  pollfd p{fd, POLLIN, 0};
+  int rc;
+  while ((rc = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) {
+  }
+  return rc > 0;
+}
+
+// Sends `sig` to every checkpointed process but this one.
+void SignalOthers(const std::vector<pid_t>& pids, int sig) {
+  for (pid_t pid : pids)
+    if (pid != getpid()) kill(pid, sig);
+}
+
+// After SIGKILL: waits (bounded) until each pid is dead, so a restart right after can begin. A
+// zombie counts as dead here; its parent, not crftb, reaps it.
+void AwaitDeath(const std::vector<pid_t>& pids) {
+  const auto give_up = Clock::now() + std::chrono::seconds(2);
+  for (pid_t pid : pids) {
+    if (pid == getpid()) continue;
+    while (ProcessRunning(pid) && Clock::now() < give_up) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
 }
 
@@ -183,6 +210,7 @@ Failure SelectEngine(const std::string& name, const EngineConfig& criu, const En
 }
 
 Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result) {
+  const Interrupt interrupt(options.timeout_ms, options.elapsed_ms, options.cancel);
   std::unique_ptr<Engine> engine;
   Capabilities caps;
   Failure selected = SelectEngine(options.engine, options.criu, options.blcr, &engine, &caps);
@@ -206,44 +234,58 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
                          ? PrepareDirectory(images_path, options.incremental && caps.incremental, scope.root, &generation)
                          : PrepareFile(images_path, &generation);
   if (!prepared.ok()) return events.Fail(prepared);
+  if (Failure f = interrupt.Check("checkpoint"); !f.ok()) {
+    Abandon(generation);
+    return events.Fail(f);
+  }
 
+  // The engine always leaves the processes running: a process is stopped or killed by crftb, and
+  // only once its images are committed, so an interrupted or failed request never loses it.
   CheckpointSpec spec;
   spec.scope = options.scope;
   spec.target = scope.root;
   spec.includes_self = scope.includes_self;
   spec.destination = generation.path;
-  spec.after = options.after;
+  spec.after = After::kLeaveRunning;
+  const bool halt = options.after != After::kLeaveRunning;
+  if (halt)
+    for (pid_t pid : scope.pids)
+      if (pid != getpid()) spec.stop_after_dump.push_back(pid);
   spec.parent = generation.parent;
   spec.track_memory = options.incremental && caps.incremental;
   spec.log_file = caps.directory_images ? "dump.log" : "";
-
-  // A process that kills itself with its checkpoint never gets to commit afterwards.
-  const bool dies = scope.includes_self && options.after == After::kKill;
-  GenerationRecord record{scope.root, spec.track_memory, scope.pids, !dies};
-  if (dies)
-    if (Failure f = Commit(generation, record); !f.ok()) {
-      Abandon(generation);
-      return events.Fail(f);
-    }
 
   if (scope.includes_self) events.publisher().CloseForCheckpoint();
   const auto start = Clock::now();
   std::unique_ptr<PendingCheckpoint> pending;
   Failure failure = engine->StartCheckpoint(spec, &pending);
-  bool abandoned = false;  // missed the deadline: the engine is still at work
   if (failure.ok()) {
-    failure = AwaitReady(*pending, options.timeout_ms, start, "checkpoint");
-    abandoned = failure.code == "ETIMEDOUT";
+    failure = interrupt.Wait(pending->ready_fd(), "checkpoint");
+    // A self-dump freezes this thread too, so the deadline can pass unseen while frozen, and in
+    // the copy restored later the clock has jumped: wait a moment for the engine's answer before
+    // abandoning, so neither abandons a dump that has already finished.
+    if (IsInterruption(failure) && scope.includes_self && ReadyWithin(pending->ready_fd(), kSelfDumpGraceMs))
+      failure = Failure::None();
+    if (IsInterruption(failure)) {
+      // The engine is still at work: nothing can stop it, so it finishes in the background and
+      // its images are removed; the processes keep running.
+      result->seconds = SecondsSince(start);
+      failure.message += "; the processes were left running, and what the unfinished dump writes is removed when it ends";
+      if (!scope.includes_self) events.Fail(failure);
+      if (generation.is_file && !scope.includes_self) {
+        // A context file (BLCR) is one temp file: unlinked now, whatever the kernel still writes
+        // into it is gone with it, and the handle is released at once.
+        Abandon(generation);
+        return failure;
+      }
+      FinishCheckpointLater(std::move(pending), std::move(generation), scope.includes_self, spec.stop_after_dump,
+                            events.Release(), ErrnoOf(failure));
+      return failure;
+    }
   }
   CheckpointOutcome outcome;
   if (failure.ok()) failure = pending->Reap(&outcome);
   result->seconds = SecondsSince(start);
-  if (scope.includes_self && abandoned) {
-    result->path = generation.link;
-    result->generation = generation.path;
-    ReopenWhenDumped(std::move(pending), events.Release());
-    return failure;
-  }
   if (scope.includes_self) events.publisher().ReopenAfterCheckpoint();
 
   result->path = generation.link;
@@ -257,28 +299,45 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
     return Failure::None();
   }
   if (!failure.ok()) {
-    if (failure.code != "ETIMEDOUT" && !dies) Abandon(generation);
+    if (halt) SignalOthers(spec.stop_after_dump, SIGCONT);
+    Abandon(generation);
     return events.Fail(failure);
   }
-  record.pids = result->pids;
-  if (!dies)
-    if (Failure f = Commit(generation, record); !f.ok()) {
-      Abandon(generation);  // e.g. no room left for the manifest: D keeps its last good images
-      return events.Fail(f);
-    }
+  // Stopped at once (the engine may have done it already, before letting them run), so that they
+  // do not run on past their images while those are committed.
+  if (halt) SignalOthers(result->pids, SIGSTOP);
+  GenerationRecord record{scope.root, spec.track_memory, result->pids};
+  if (Failure f = Commit(generation, record); !f.ok()) {
+    if (halt) SignalOthers(result->pids, SIGCONT);
+    Abandon(generation);  // e.g. no room left for the manifest: D keeps its last good images
+    return events.Fail(f);
+  }
   ImageFiles images = ListImages(generation.path);
   result->images = images.files;
   result->bytes = images.bytes;
+  if (Failure f = interrupt.Check("checkpoint"); !f.ok()) {
+    // Too late to undo: the images are complete and committed. Say so, and leave the processes
+    // as they were before the request.
+    if (halt) SignalOthers(result->pids, SIGCONT);
+    result->committed = true;
+    f.message += " after its images were written: they were committed as " + generation.link +
+                 " (restartable), and the processes were left running";
+    events.Succeed();
+    return f;
+  }
   events.Succeed();
-  if (options.after == After::kStop) {
-    for (pid_t pid : result->pids)
-      if (pid != getpid()) kill(pid, SIGSTOP);
-    if (scope.includes_self) kill(getpid(), SIGSTOP);
+  if (options.after == After::kKill) {
+    SignalOthers(result->pids, SIGKILL);
+    AwaitDeath(result->pids);
+    if (scope.includes_self) kill(getpid(), SIGKILL);
+  } else if (options.after == After::kStop && scope.includes_self) {
+    kill(getpid(), SIGSTOP);
   }
   return Failure::None();
 }
 
 Failure RunRestart(const RestartOptions& options, RestartResult* result) {
+  const Interrupt interrupt(options.timeout_ms, 0, options.cancel);
   std::unique_ptr<Engine> engine;
   Capabilities caps;
   Failure selected = SelectEngine(options.engine, options.criu, options.blcr, &engine, &caps);
@@ -290,11 +349,20 @@ Failure RunRestart(const RestartOptions& options, RestartResult* result) {
     return events.Fail(f);
   spec.log_file = caps.directory_images ? "restore.log" : "";
   if (caps.directory_images)
-    if (Failure f = CheckRestorable(spec.source); !f.ok()) return events.Fail(f);
+    if (Failure f = CheckRestorable(spec.source, spec.log_file, &spec.source); !f.ok()) return events.Fail(f);
+  if (Failure f = interrupt.Check("restart"); !f.ok()) return events.Fail(f);
   const auto start = Clock::now();
   std::unique_ptr<PendingRestart> pending;
   Failure failure = engine->StartRestart(spec, &pending);
-  if (failure.ok()) failure = AwaitReady(*pending, options.timeout_ms, start, "restart");
+  if (failure.ok()) {
+    failure = interrupt.Wait(pending->ready_fd(), "restart");
+    if (IsInterruption(failure)) {
+      result->seconds = SecondsSince(start);
+      failure.message += "; what the unfinished restore brings back is killed when it ends";
+      FinishRestartLater(std::move(pending));
+      return events.Fail(failure);
+    }
+  }
   RestartOutcome outcome;
   if (failure.ok()) failure = pending->Reap(&outcome);
   result->seconds = SecondsSince(start);

@@ -1,6 +1,12 @@
 // libcr's request model, engine-independent: resolve the scope, publish BEGIN, run the engine's
-// request with a deadline this layer enforces (poll on the handle's fd), reap, publish END or
+// request with a deadline and a cancel this layer enforces (interrupt.h), reap, publish END or
 // ERROR, and move the images into place only on success. Blocking: runs on a worker thread.
+//
+// Cancellation never loses a process: the engine always dumps leave-running; crftb stops or
+// kills the processes itself, after their images are committed, and only if the request was not
+// interrupted by then. An interrupted request leaves the processes running; its unfinished
+// images are removed once the engine is done (abandoned.h), or, when the interrupt came after
+// they were complete, they are committed and the error says so (CheckpointResult::committed).
 #pragma once
 
 #include <sys/types.h>
@@ -11,6 +17,7 @@
 #include "common/error.h"
 #include "cr/engine.h"
 #include "cr/event_publisher.h"
+#include "cr/interrupt.h"
 
 namespace crftb::cr {
 
@@ -25,6 +32,8 @@ struct CheckpointOptions {
   std::string file;             // ... or context file (BLCR)
   After after = After::kLeaveRunning;
   int timeout_ms = 0;           // 0 = no deadline
+  int elapsed_ms = 0;           // of timeout_ms, used before the request (waiting for callbacks)
+  std::shared_ptr<CancelSignal> cancel;  // null = cannot be cancelled
   bool incremental = false;
   FtbSettings ftb;
 };
@@ -39,6 +48,7 @@ struct CheckpointResult {
   std::vector<pid_t> pids;
   bool incremental = false;     // written relative to a parent checkpoint
   double seconds = 0;           // engine request to reap
+  bool committed = false;       // set on an interrupted request whose images were committed anyway
 };
 
 struct RestartOptions {
@@ -48,6 +58,7 @@ struct RestartOptions {
   std::string dir;
   std::string file;
   int timeout_ms = 0;
+  std::shared_ptr<CancelSignal> cancel;
   FtbSettings ftb;
 };
 

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "cr/bindings.h"
+#include "cr/abandoned.h"
 #include "cr/child_reaper.h"
 #include "cr/criu_locator.h"
 #include "cr/request.h"
@@ -115,10 +116,13 @@ class Worker : public Napi::AsyncWorker {
  public:
   using Work = std::function<Failure(Result*)>;
   using Convert = std::function<Napi::Value(Napi::Env, const Result&)>;
-  Worker(Napi::Env env, const char* name, Work work, Convert convert)
+  // Adds what the result says to the error of a failed request (e.g. images committed anyway).
+  using Annotate = std::function<void(Napi::Env, Napi::Object, const Result&)>;
+  Worker(Napi::Env env, const char* name, Work work, Convert convert, Annotate annotate)
       : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)),
-        work_(std::move(work)), convert_(std::move(convert)) {}
+        work_(std::move(work)), convert_(std::move(convert)), annotate_(std::move(annotate)) {}
   Napi::Promise Promise() const { return deferred_.Promise(); }
+  void CloseWhenSettled(std::shared_ptr<CancelSignal> signal) { cancel_ = std::move(signal); }
 
  protected:
   void Execute() override {
@@ -129,27 +133,52 @@ class Worker : public Napi::AsyncWorker {
     }
   }
   void OnOK() override {
-    if (failure_.ok())
+    if (cancel_) cancel_->Close();
+    if (failure_.ok()) {
       deferred_.Resolve(convert_(Env(), result_));
-    else
-      deferred_.Reject(ToJsError(Env(), failure_).Value());
+      return;
+    }
+    Napi::Object error = ToJsError(Env(), failure_).Value();
+    if (annotate_) annotate_(Env(), error, result_);
+    deferred_.Reject(error);
   }
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+  void OnError(const Napi::Error& error) override {
+    if (cancel_) cancel_->Close();
+    deferred_.Reject(error.Value());
+  }
 
  private:
   Napi::Promise::Deferred deferred_;
   Work work_;
   Convert convert_;
+  Annotate annotate_;
+  std::shared_ptr<CancelSignal> cancel_;
   Result result_;
   Failure failure_;
 };
 
 template <typename Result>
-Napi::Value Queue(Napi::Env env, const char* name, typename Worker<Result>::Work work,
-                  typename Worker<Result>::Convert convert) {
-  auto* worker = new Worker<Result>(env, name, std::move(work), std::move(convert));
+Napi::Promise Queue(Napi::Env env, const char* name, typename Worker<Result>::Work work,
+                    typename Worker<Result>::Convert convert, typename Worker<Result>::Annotate annotate = nullptr,
+                    std::shared_ptr<CancelSignal> cancel = nullptr) {
+  auto* worker = new Worker<Result>(env, name, std::move(work), std::move(convert), std::move(annotate));
+  worker->CloseWhenSettled(std::move(cancel));
   worker->Queue();
   return worker->Promise();
+}
+
+// A request JS can cancel: { promise, cancel() }. cancel() after the request settled does nothing.
+std::shared_ptr<CancelSignal> NewCancel(Napi::Env env) {
+  std::shared_ptr<CancelSignal> signal;
+  if (Failure f = CancelSignal::Make(&signal); !f.ok()) Throw(env, f);
+  return signal;
+}
+
+Napi::Object Cancellable(Napi::Env env, Napi::Promise promise, std::shared_ptr<CancelSignal> signal) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("promise", promise);
+  out.Set("cancel", Napi::Function::New(env, [signal](const Napi::CallbackInfo&) { signal->Cancel(); }, "cancel"));
+  return out;
 }
 
 }  // namespace
@@ -165,9 +194,11 @@ Napi::Value CheckpointBinding(const Napi::CallbackInfo& info) {
   o.Images(&options.dir, &options.file);
   options.after = ParseAfter(env, o.String("after"));
   options.timeout_ms = o.TimeoutMs();
+  options.elapsed_ms = static_cast<int>(o.Integer("elapsedMs", 0, 0, 86400000));
   options.incremental = o.Bool("incremental");
   options.ftb = o.Ftb();
-  return Queue<CheckpointResult>(
+  options.cancel = NewCancel(env);
+  Napi::Promise promise = Queue<CheckpointResult>(
       env, "crftb.checkpoint", [options](CheckpointResult* r) { return RunCheckpoint(options, r); },
       [](Napi::Env env, const CheckpointResult& r) -> Napi::Value {
         Napi::Object out = Napi::Object::New(env);
@@ -183,7 +214,15 @@ Napi::Value CheckpointBinding(const Napi::CallbackInfo& info) {
         out.Set("incremental", r.incremental);
         out.Set("seconds", r.seconds);
         return out;
-      });
+      },
+      [](Napi::Env env, Napi::Object error, const CheckpointResult& r) {
+        if (!r.committed) return;
+        error.Set("committed", true);
+        error.Set("path", r.path);
+        error.Set("generation", r.generation);
+      },
+      options.cancel);
+  return Cancellable(env, promise, options.cancel);
 }
 
 Napi::Value RestartBinding(const Napi::CallbackInfo& info) {
@@ -194,7 +233,8 @@ Napi::Value RestartBinding(const Napi::CallbackInfo& info) {
   o.Images(&options.dir, &options.file);
   options.timeout_ms = o.TimeoutMs();
   options.ftb = o.Ftb();
-  return Queue<RestartResult>(
+  options.cancel = NewCancel(env);
+  Napi::Promise promise = Queue<RestartResult>(
       env, "crftb.restart", [options](RestartResult* r) { return RunRestart(options, r); },
       [](Napi::Env env, const RestartResult& r) -> Napi::Value {
         Napi::Object out = Napi::Object::New(env);
@@ -204,7 +244,20 @@ Napi::Value RestartBinding(const Napi::CallbackInfo& info) {
         out.Set("seconds", r.seconds);
         if (r.children) out.Set("exited", WatchRestoredChild(env, r.pid));
         return out;
-      });
+      },
+      nullptr, options.cancel);
+  return Cancellable(env, promise, options.cancel);
+}
+
+// drainAbandoned(timeoutMs): resolves true once no interrupted request's engine is still at work
+// (its leftovers are then cleaned up), false if that took longer than timeoutMs.
+Napi::Value DrainAbandonedBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) Bad(env, "drainAbandoned(timeoutMs) needs a number");
+  const int timeout_ms = info[0].As<Napi::Number>().Int32Value();
+  return Queue<bool>(
+      env, "crftb.drainAbandoned", [timeout_ms](bool* drained) { *drained = WaitAbandoned(timeout_ms); return Failure::None(); },
+      [](Napi::Env env, const bool& drained) -> Napi::Value { return Napi::Boolean::New(env, drained); });
 }
 
 Napi::Value ProbeEngineBinding(const Napi::CallbackInfo& info) {

@@ -75,6 +75,11 @@ const char* ScopeName(Scope scope) {
 
 std::vector<pid_t> ProcessTree(pid_t root) { return TreeOf(root, AllProcesses()); }
 
+bool ProcessRunning(pid_t pid) {
+  ProcInfo info;
+  return ReadStat(pid, &info);
+}
+
 Failure ResolveScope(Scope scope, pid_t target, bool allow_own_group, ResolvedScope* out) {
   const pid_t self = getpid();
   if (target < 0) return Failure::Coded("EINVAL", "target must be a positive pid (or omitted for this process)", EINVAL);

@@ -26,4 +26,7 @@ Failure ResolveScope(Scope scope, pid_t target, bool allow_own_group, ResolvedSc
 // The process tree rooted at `root` (root first), read from /proc.
 std::vector<pid_t> ProcessTree(pid_t root);
 
+// `pid` exists and has not exited (a zombie has).
+bool ProcessRunning(pid_t pid);
+
 }  // namespace crftb::cr

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE, printError } from '../command';
 import { showProgress } from '../progress';
+import { EXIT_INTERRUPTED, interruptible } from '../interruptible';
 import { checkpoint as run, CheckpointOptions, EngineName } from '../../cr';
 
 const usage = [
@@ -18,7 +19,10 @@ const usage = [
   '  --no-ftb               do not publish FTB events',
   '  --json                 print the result as JSON',
   '',
-  'Exit codes: 0 checkpointed, 1 the checkpoint failed, 2 usage error.',
+  'Ctrl-C stops the request: the processes are left running and unfinished images are removed',
+  '(images already complete are committed, and it says so).',
+  '',
+  'Exit codes: 0 checkpointed, 1 the checkpoint failed, 2 usage error, 130 interrupted.',
 ].join('\n');
 
 export const checkpoint: Command = {
@@ -71,19 +75,17 @@ export const checkpoint: Command = {
       return EXIT_USAGE;
     }
     const stop = showProgress(`checkpointing ${options.target}`, options.dir && path.dirname(path.resolve(options.dir)));
-    try {
-      const result = await run(options);
-      stop();
-      if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
-      else
-        process.stdout.write(
-          `checkpointed ${result.pids.join(' ')} with ${result.engine} into ${result.path} (${result.images.length} files, ${(result.bytes / 1048576).toFixed(1)} MiB${result.incremental ? ', incremental' : ''}) in ${result.seconds.toFixed(3)} s\n`,
-        );
-      return EXIT_OK;
-    } catch (error) {
-      stop();
+    const { value: result, error, interrupted } = await interruptible((signal) => run({ ...options, signal }));
+    stop();
+    if (!result) {
       printError(error);
-      return EXIT_FAILED;
+      return interrupted ? EXIT_INTERRUPTED : EXIT_FAILED;
     }
+    if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else
+      process.stdout.write(
+        `checkpointed ${result.pids.join(' ')} with ${result.engine} into ${result.path} (${result.images.length} files, ${(result.bytes / 1048576).toFixed(1)} MiB${result.incremental ? ', incremental' : ''}) in ${result.seconds.toFixed(3)} s\n`,
+      );
+    return EXIT_OK;
   },
 };

@@ -1,3 +1,4 @@
+import { EXIT_INTERRUPTED, interruptible } from '../interruptible';
 import { Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE, printError } from '../command';
 import { restartDetailed, RestartOptions } from '../../cr';
 
@@ -33,13 +34,12 @@ export const restart: Command = {
       process.stderr.write(`crftb restart: pass --dir or --file\n${this.usage}\n`);
       return EXIT_USAGE;
     }
-    try {
-      const result = await restartDetailed(options);
-      process.stdout.write(json ? `${JSON.stringify(result)}\n` : `restarted ${result.pids.join(' ')} with ${result.engine} in ${result.seconds.toFixed(3)} s\n`);
-      return EXIT_OK;
-    } catch (error) {
+    const { value: result, error, interrupted } = await interruptible((signal) => restartDetailed({ ...options, signal }));
+    if (!result) {
       printError(error);
-      return EXIT_FAILED;
+      return interrupted ? EXIT_INTERRUPTED : EXIT_FAILED;
     }
+    process.stdout.write(json ? `${JSON.stringify(result)}\n` : `restarted ${result.pids.join(' ')} with ${result.engine} in ${result.seconds.toFixed(3)} s\n`);
+    return EXIT_OK;
   },
 };

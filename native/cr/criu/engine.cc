@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,16 @@ int CallService(const LibCriu* lib, Opts* opts, const std::string& binary, bool 
   return rc;
 }
 
+// The processes the running dump on this thread stops at CRIU's "post-dump" notification: the
+// callback gets no user data, and it runs on the thread that called libcriu.
+thread_local const std::vector<pid_t>* stop_after_dump = nullptr;
+
+int OnNotify(char* action, void*) {
+  if (stop_after_dump && action && strcmp(action, "post-dump") == 0)
+    for (pid_t pid : *stop_after_dump) kill(pid, SIGSTOP);  // delivered as soon as CRIU lets them go
+  return 0;
+}
+
 // Runs `call` on its own thread; the eventfd turns readable when it has returned.
 Failure Launch(std::shared_ptr<Job> job, std::function<int()> call) {
   job->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -187,9 +198,12 @@ Failure Launch(std::shared_ptr<Job> job, std::function<int()> call) {
 // `dir_fd` belong to the request from here on: freed when the call returns, or at once when it
 // cannot be started.
 Failure LaunchCall(const LibCriu* lib, Opts* opts, int dir_fd, const std::string& service, bool self,
-                   int (*call)(Opts*), std::shared_ptr<Job> job) {
-  Failure f = Launch(std::move(job), [lib, opts, dir_fd, service, self, call] {
+                   int (*call)(Opts*), std::shared_ptr<Job> job, std::vector<pid_t> stop = {}) {
+  if (!stop.empty()) lib->set_notify_cb(opts, OnNotify);
+  Failure f = Launch(std::move(job), [lib, opts, dir_fd, service, self, call, stop = std::move(stop)] {
+    stop_after_dump = &stop;
     int rc = CallService(lib, opts, service, self, call);
+    stop_after_dump = nullptr;
     lib->free_opts(opts);
     close(dir_fd);
     return rc;
@@ -243,7 +257,7 @@ class CriuEngine : public Engine {
   }
 
   Failure StartCheckpoint(const CheckpointSpec& spec, std::unique_ptr<PendingCheckpoint>* out) override {
-    int dir_fd = open(spec.destination.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dir_fd = open(spec.destination.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dir_fd < 0) return Failure::FromErrno(errno, "cannot open the images directory " + spec.destination);
     Opts* opts = nullptr;
     if (Failure f = NewOpts(lib_, dir_fd, spec.log_file, &opts); !f.ok()) {
@@ -259,7 +273,8 @@ class CriuEngine : public Engine {
     lib_->set_file_locks(opts, true);
     if (!spec.parent.empty()) lib_->set_parent_images(opts, spec.parent.c_str());
     auto job = std::make_shared<Job>();
-    if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, self, lib_->dump, job); !f.ok()) return f;
+    if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, self, lib_->dump, job, spec.stop_after_dump); !f.ok())
+      return f;
     std::string log = spec.log_file.empty() ? "" : spec.destination + "/" + spec.log_file;
     const pid_t target = spec.includes_self && spec.target == getpid() ? 0 : spec.target;
     *out = std::make_unique<PendingDump>(job, "CRIU dump of pid " + std::to_string(spec.target), log, target, spec.destination);
@@ -267,7 +282,7 @@ class CriuEngine : public Engine {
   }
 
   Failure StartRestart(const RestartSpec& spec, std::unique_ptr<PendingRestart>* out) override {
-    int dir_fd = open(spec.source.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dir_fd = open(spec.source.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dir_fd < 0) return Failure::FromErrno(errno, "cannot open the images directory " + spec.source);
     struct stat st;
     if (fstatat(dir_fd, "inventory.img", &st, 0) != 0) {

@@ -53,6 +53,7 @@ Failure LoadLibCriu(const std::string& library, const LibCriu** out) {
   Bind(handle, "criu_local_set_shell_job", &lib.set_shell_job, &missing);
   Bind(handle, "criu_local_set_file_locks", &lib.set_file_locks, &missing);
   Bind(handle, "criu_local_set_log_level", &lib.set_log_level, &missing);
+  Bind(handle, "criu_local_set_notify_cb", &lib.set_notify_cb, &missing);
   Bind(handle, "criu_local_set_log_file", &lib.set_log_file, &missing);
   Bind(handle, "criu_local_dump", &lib.dump, &missing);
   Bind(handle, "criu_local_restore", &lib.restore, &missing);

@@ -27,6 +27,9 @@ struct LibCriu {
   void (*set_shell_job)(Opts* opts, bool shell_job);
   void (*set_file_locks)(Opts* opts, bool file_locks);
   void (*set_log_level)(Opts* opts, int level);
+  // CRIU's notifications ("post-dump": images written, tasks still frozen; ...): the callback runs
+  // on the thread that made the call, before CRIU goes on. No user data: see engine.cc.
+  void (*set_notify_cb)(Opts* opts, int (*cb)(char* action, void* arg));
   int (*set_log_file)(Opts* opts, const char* path);
   int (*dump)(Opts* opts);          // self-dump: 0 continued, 1 restored copy; <0 -errno
   int (*restore)(Opts* opts);       // >0 pid of the restored root; <0 -errno

@@ -1,0 +1,26 @@
+// Ctrl-C (SIGINT) and SIGTERM during a long CLI request abort it through its AbortSignal instead
+// of killing the CLI half-way: the request then leaves its processes running and removes its
+// unfinished images (native/cr/request.h), and the CLI exits 130 (128 + SIGINT) only once the
+// engine work the request started has ended, so nothing is left half-written.
+import { cr } from '../cr/native';
+
+export const EXIT_INTERRUPTED = 130;
+
+export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<{ value?: T; error?: unknown; interrupted: boolean }> {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (!controller.signal.aborted) process.stderr.write(`crftb: ${name}: stopping; the processes are left running\n`);
+    controller.abort(new Error(`interrupted by ${name}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return { value: await work(controller.signal), interrupted: controller.signal.aborted };
+  } catch (error) {
+    if (controller.signal.aborted) await cr.drainAbandoned(-1);
+    return { error, interrupted: controller.signal.aborted };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,107 @@
+#include "cr/images_lock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <sstream>
+
+#include "common/read_file.h"
+#include "common/unique_fd.h"
+
+namespace crftb::cr {
+
+namespace {
+
+constexpr const char* kLockFile = "lock";
+
+// Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot ("" if gone).
+std::string StartTime(pid_t pid) {
+  std::string stat;
+  if (!ReadWholeFile("/proc/" + std::to_string(pid) + "/stat", &stat, 4096)) return "";
+  size_t close_paren = stat.rfind(')');
+  if (close_paren == std::string::npos) return "";
+  std::istringstream fields(stat.substr(close_paren + 2));
+  std::string field;
+  for (int k = 3; k <= 22 && fields >> field; ++k) {
+    if (k == 22) return field;
+  }
+  return "";
+}
+
+std::string NewToken() {
+  static std::atomic<unsigned long long> counter{0};
+  unsigned long long nonce = 0;
+  if (getrandom(&nonce, sizeof nonce, GRND_NONBLOCK) != sizeof nonce) nonce = 0;
+  nonce ^= ++counter;
+  return std::to_string(getpid()) + " " + StartTime(getpid()) + " " + std::to_string(nonce);
+}
+
+std::string ReadLock(int gens_fd) {
+  UniqueFd fd(openat(gens_fd, kLockFile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return "";
+  char text[256];
+  ssize_t n = read(fd.get(), text, sizeof text - 1);
+  return n > 0 ? std::string(text, static_cast<size_t>(n)) : "";
+}
+
+// The holder named by a lock's text still runs (same pid and start time).
+bool HolderAlive(const std::string& text, pid_t* pid) {
+  std::istringstream fields(text);
+  std::string start;
+  if (!(fields >> *pid >> start) || *pid <= 0) return false;
+  return StartTime(*pid) == start;
+}
+
+}  // namespace
+
+ImagesLock& ImagesLock::operator=(ImagesLock&& other) noexcept {
+  if (this != &other) {
+    Release();
+    gens_ = std::move(other.gens_);
+    token_ = std::move(other.token_);
+    other.token_.clear();
+  }
+  return *this;
+}
+
+Failure ImagesLock::Acquire(int gens_fd, const std::string& gens, const std::string& dir, ImagesLock* out) {
+  const std::string token = NewToken();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    UniqueFd fd(openat(gens_fd, kLockFile, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (fd.valid()) {
+      bool written = write(fd.get(), token.data(), token.size()) == static_cast<ssize_t>(token.size());
+      int err = errno;
+      if (!written) {
+        unlinkat(gens_fd, kLockFile, 0);
+        return Failure::FromErrno(err ? err : EIO, "cannot write the lock " + gens + "/" + kLockFile);
+      }
+      *out = ImagesLock();
+      out->gens_ = gens;
+      out->token_ = token;
+      return Failure::None();
+    }
+    if (errno != EEXIST) return Failure::FromErrno(errno, "cannot create the lock " + gens + "/" + kLockFile);
+    pid_t holder = 0;
+    const std::string text = ReadLock(gens_fd);
+    if (HolderAlive(text, &holder))
+      return Failure::Coded("EBUSY", "another checkpoint (pid " + std::to_string(holder) + ") is writing into " + dir +
+                                         "; wait for it to finish, or checkpoint into another dir", EBUSY);
+    unlinkat(gens_fd, kLockFile, 0);  // stale: its holder is gone
+  }
+  return Failure::Coded("EBUSY", "another checkpoint keeps taking the lock of " + dir, EBUSY);
+}
+
+void ImagesLock::Release() {
+  if (token_.empty()) return;
+  int gens_fd = open(gens_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (gens_fd >= 0) {
+    if (ReadLock(gens_fd) == token_) unlinkat(gens_fd, kLockFile, 0);
+    close(gens_fd);
+  }
+  token_.clear();
+}
+
+}  // namespace crftb::cr

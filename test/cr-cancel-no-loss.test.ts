@@ -1,0 +1,221 @@
+// Cancellation never loses the process it was meant to save (issue 11 §1). A checkpoint that
+// misses its deadline, is aborted, or is Ctrl-C'd in the CLI leaves its target running - even
+// with kill: true - and leaves no half-written generation behind; one interrupted after its
+// images were complete commits them and says so. A self-checkpoint's deadline covers callbacks
+// and critical sections that never end. A restart that is interrupted leaves nothing restored.
+// Every target is a detached child started here (setsid, stdio appended to files).
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { checkpoint, locateCriu, probeEngine, restartDetailed } from '../lib/index';
+import { cr } from '../lib/cr/native';
+import { adopt, alive, fixtures, killStarted, readNumber, readStatuses, startDetached, tempDir, waitFor, waitReaped } from './fixtures/cr/detached';
+
+t.teardown(killStarted);
+
+const root = path.join(__dirname, '..');
+const drained = () => cr.drainAbandoned(120000);
+
+function state(pid: number): string {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return '';
+  }
+}
+
+// Image files outside the generation `keep` (logs of failed attempts may stay until the next checkpoint).
+function strandedImages(images: string, keep?: string): string[] {
+  const gens = `${images}.gens`;
+  if (!fs.existsSync(gens)) return [];
+  return fs.readdirSync(gens).filter((g) => /^\d+$/.test(g) && path.join(gens, g) !== keep)
+    .flatMap((g) => fs.readdirSync(path.join(gens, g)).filter((f) => !f.endsWith('.log')).map((f) => `${g}/${f}`));
+}
+
+// Resolves once a dump into a generation other than `keep` has begun writing memory pages.
+async function dumping(images: string, keep?: string): Promise<void> {
+  await waitFor('the dump to write pages', () => strandedImages(images, keep).some((f) => /pages-\d+\.img$/.test(f)), 30000);
+}
+
+// A wrapper that starts the real CRIU `ms` later.
+function slowCriu(work: string, ms: number): string {
+  const wrapper = path.join(work, 'slow-criu');
+  fs.writeFileSync(wrapper, `#!/bin/sh\nsleep ${ms / 1000}\nexec '${locateCriu().path}' "$@"\n`, { mode: 0o755 });
+  return wrapper;
+}
+
+async function startHeap(dir: string, mib: number) {
+  const counter = path.join(dir, 'n');
+  const child = startDetached(path.join(fixtures, 'heap.js'), [counter, String(mib)], dir);
+  await waitFor('the heap target to count', () => readNumber(counter) > 2, 30000);
+  return { ...child, counter };
+}
+
+async function counts(counter: string): Promise<void> {
+  const now = readNumber(counter);
+  await waitFor('the target to count on', () => readNumber(counter) > now + 2);
+}
+
+t.test('kill: true with a deadline that passes while the engine works: ETIMEDOUT, the target runs on, nothing stranded', async (t) => {
+  const work = tempDir('cr-cancel');
+  const target = await startHeap(work, 512);
+  const images = path.join(work, 'images');
+  const first = await checkpoint({ target: target.pid, dir: images, ftb: false });
+  // A CRIU that starts 1 s late: the 300 ms deadline passes while the engine has begun, and the
+  // dump itself happens after the request was abandoned.
+  const criu = slowCriu(work, 1000);
+  await probeEngine({ criu }); // the probe's own slow start is not part of the request
+  const error = await checkpoint({ target: target.pid, dir: images, kill: true, timeoutMs: 300, criu, ftb: false }).then(() => null, (e) => e);
+  t.match(error, { code: 'ETIMEDOUT', errno: 110, message: /within 300 ms.*left running/ }, 'the request rejects at its deadline');
+  t.notOk(error?.committed, 'and nothing was committed');
+  t.ok(await drained(), 'the abandoned dump ends');
+  t.ok(fs.existsSync(path.join(`${images}.gens`, '2', 'dump.log')), 'it did run (its log is kept until the next checkpoint)');
+  t.ok(alive(target.pid), 'the target was not killed');
+  t.not(state(target.pid), 'T', 'nor left stopped');
+  await counts(target.counter);
+  t.equal(fs.realpathSync(images), first.generation, 'dir still points at the last good checkpoint');
+  t.same(strandedImages(images, first.generation), [], 'the abandoned generation left no images');
+  // The lock is free again: the next checkpoint into the same dir works and kills as asked.
+  const next = await checkpoint({ target: target.pid, dir: images, kill: true, ftb: false });
+  t.equal(fs.realpathSync(images), next.generation, 'the next checkpoint commits');
+  t.notOk(alive(target.pid), 'and kills the target once committed');
+});
+
+t.test('kill: true aborted by its AbortSignal mid-dump: AbortError, the target runs on, nothing stranded', async (t) => {
+  const work = tempDir('cr-cancel');
+  const target = await startHeap(work, 512);
+  const images = path.join(work, 'images');
+  const controller = new AbortController();
+  const request = checkpoint({ target: target.pid, dir: images, kill: true, signal: controller.signal, ftb: false });
+  await dumping(images);
+  const reason = new Error('user pressed stop');
+  controller.abort(reason);
+  const error = await request.then(() => null, (e) => e);
+  t.match(error, { name: 'AbortError', code: 'ABORT_ERR' }, 'rejects with an AbortError');
+  t.equal(error?.cause, reason, 'carrying the signal\'s reason');
+  t.ok(await drained(), 'the abandoned dump ends');
+  t.ok(alive(target.pid), 'the target was not killed');
+  await counts(target.counter);
+  t.notOk(fs.existsSync(images), 'no images link was made');
+  t.same(strandedImages(images), [], 'no generation was stranded');
+  await t.rejects(checkpoint({ target: target.pid, dir: images, signal: AbortSignal.abort() }), { name: 'AbortError', code: 'ABORT_ERR' },
+    'an already aborted signal rejects before anything starts');
+  t.notOk(fs.existsSync(`${images}.gens/2`), 'and writes nothing');
+});
+
+function runCli(args: string[], work: string, env: NodeJS.ProcessEnv = {}) {
+  const out = path.join(work, 'cli.out');
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'crftb.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('exit', (code) => { fs.writeFileSync(out, stdout + stderr); resolve({ code, stdout, stderr }); }));
+  return { child, exited };
+}
+
+t.test('Ctrl-C on `crftb checkpoint PID --kill` mid-dump: exit 130, the target runs on, nothing stranded', async (t) => {
+  const work = tempDir('cr-cancel');
+  const target = await startHeap(work, 512);
+  const images = path.join(work, 'images');
+  const cli = runCli(['checkpoint', String(target.pid), '--dir', images, '--kill', '--no-ftb'], work);
+  await dumping(images);
+  cli.child.kill('SIGINT');
+  const { code, stderr } = await cli.exited;
+  t.equal(code, 130, 'the CLI exits 130');
+  t.match(stderr, /SIGINT/, 'and says it was interrupted');
+  t.ok(alive(target.pid), 'the target was not killed');
+  await counts(target.counter);
+  t.notOk(fs.existsSync(images), 'no images link was made');
+  t.same(strandedImages(images), [], 'the CLI waited for the dump to end and removed its images');
+});
+
+t.test('Ctrl-C once the dump is complete: the images are committed, the CLI says so, the target runs on', async (t) => {
+  const work = tempDir('cr-cancel');
+  const target = await startHeap(work, 400);
+  const images = path.join(work, 'images');
+  // The portable SHA-256 makes the commit (hashing 400 MiB of images) last seconds: the window
+  // between the end of the dump (the target is stopped at once) and the kill.
+  const cli = runCli(['checkpoint', String(target.pid), '--dir', images, '--kill', '--no-ftb'], work, { CRFTB_SHA256_PORTABLE: '1' });
+  await waitFor('the dumped target to be stopped for the commit', () => state(target.pid) === 'T', 60000);
+  cli.child.kill('SIGINT');
+  const { code, stderr } = await cli.exited;
+  t.equal(code, 130, 'the CLI exits 130');
+  t.match(stderr, /committed as .*images.*left running/, 'and says the images were committed');
+  t.ok(alive(target.pid), 'the target was not killed');
+  t.not(state(target.pid), 'T', 'nor left stopped');
+  await counts(target.counter);
+  const generation = fs.realpathSync(images);
+  t.same(strandedImages(images, generation), [], 'nothing else is left');
+  process.kill(target.pid, 'SIGKILL');
+  await target.exited;
+  await waitReaped(target.pid);
+  const restored = await restartDetailed({ dir: images, ftb: false });
+  adopt(restored.pid);
+  t.equal(restored.pid, target.pid, 'the committed images restore');
+  await counts(target.counter);
+  process.kill(restored.pid, 'SIGKILL');
+});
+
+for (const mode of ['callback', 'critical'] as const) {
+  const what = mode === 'callback' ? 'an onCheckpoint callback that never returns' : 'a critical section that never ends';
+  t.test(`self-checkpoint behind ${what}: ETIMEDOUT at the deadline, the process as it was`, async (t) => {
+    const work = tempDir('cr-cancel-self');
+    const images = path.join(work, 'images');
+    const child = startDetached(path.join(fixtures, 'self-stuck.js'), [work, images, mode, '1500'], work);
+    await waitFor('the call to settle and the process to go on', () => readStatuses<{ phase: string }>(work).some((s) => s.phase === 'alive'), 30000);
+    const statuses = readStatuses<{ phase: string; code?: string; ms?: number; outcome?: string; imagesExist?: boolean; reached?: boolean }>(work);
+    const error = statuses.find((s) => s.phase === 'error');
+    t.match(error, { code: 'ETIMEDOUT' }, 'checkpoint() rejects ETIMEDOUT');
+    t.ok(error && error.ms! >= 1400 && error.ms! < 6000, `at its deadline (${error?.ms} ms of 1500)`);
+    if (mode === 'callback') {
+      t.ok(error?.reached, 'the inner callback had reached its checkpoint point');
+      await waitFor('the waiting callback to learn the outcome', () => readStatuses<{ phase: string }>(work).some((s) => s.phase === 'callback-outcome'));
+      t.match(readStatuses<{ phase: string }>(work).find((s) => s.phase === 'callback-outcome'), { outcome: 'rejected', code: 'ETIMEDOUT' },
+        'and ctx.checkpoint() rejected with the same error');
+    }
+    t.match(statuses.find((s) => s.phase === 'alive'), { imagesExist: false }, 'nothing was dumped');
+    t.notOk(fs.existsSync(`${images}.gens`), 'not even a generation directory');
+    t.ok(alive(child.pid), 'the process runs on');
+    process.kill(child.pid, 'SIGKILL');
+  });
+}
+
+t.test('self-checkpoint behind a stuck callback, aborted: AbortError when the signal aborts', async (t) => {
+  const work = tempDir('cr-cancel-self');
+  const images = path.join(work, 'images');
+  const child = startDetached(path.join(fixtures, 'self-stuck.js'), [work, images, 'callback', '0', '300'], work);
+  await waitFor('the call to settle', () => readStatuses<{ phase: string }>(work).some((s) => s.phase === 'alive'), 30000);
+  t.match(readStatuses<{ phase: string }>(work).find((s) => s.phase === 'error'), { code: 'ABORT_ERR', name: 'AbortError' });
+  t.notOk(fs.existsSync(`${images}.gens`), 'nothing was dumped');
+  process.kill(child.pid, 'SIGKILL');
+});
+
+t.test('restart interrupted by its signal or deadline leaves nothing restored; the images stay good', async (t) => {
+  const work = tempDir('cr-cancel-restart');
+  const counter = path.join(work, 'n');
+  const target = startDetached(path.join(fixtures, 'counter.js'), [counter], work);
+  await waitFor('the counter', () => readNumber(counter) > 2);
+  const images = path.join(work, 'images');
+  await checkpoint({ target: target.pid, dir: images, kill: true, ftb: false });
+  t.notOk(alive(target.pid), 'checkpoint({ kill: true }) resolved with the target dead');
+  await waitReaped(target.pid);
+  for (const [label, options] of [
+    ['aborted while it runs', () => { const c = new AbortController(); setImmediate(() => c.abort()); return { signal: c.signal }; }],
+    ['a deadline of 1 ms', () => ({ timeoutMs: 1 })],
+  ] as const) {
+    const error = await restartDetailed({ dir: images, ftb: false, ...options() }).then((r) => { adopt(r.pid); return null; }, (e) => e);
+    t.match(error, { code: /^(ABORT_ERR|ETIMEDOUT)$/ }, `${label}: the restart rejects`);
+    t.ok(await drained(), `${label}: the abandoned restore ends`);
+    await waitReaped(target.pid);
+    t.notOk(alive(target.pid), `${label}: nothing restored stays running`);
+  }
+  const restored = await restartDetailed({ dir: images, ftb: false });
+  adopt(restored.pid);
+  t.equal(restored.pid, target.pid, 'then a plain restart restores from the same images');
+  await waitFor('the restored counter to move', () => readNumber(counter) > 5);
+  process.kill(restored.pid, 'SIGKILL');
+});
