@@ -79,7 +79,10 @@ export interface FtbClientStats {
   closed: boolean;
   published?: number;
   received?: number;
+  /** Events handed to the JS thread for a callback subscription (each reaches its listeners). */
   callbackDelivered?: number;
+  /** Deliveries whose listener threw; each exception was rethrown to 'uncaughtException'. */
+  listenerErrors?: number;
   /** Events a full callback queue (callbackQueueLimit) could not take. */
   callbackDropped?: number;
   pollQueued?: number;
