@@ -20,6 +20,10 @@ Options:
   --config FILE            read this file instead of FTB_CONFIG_FILE
   --client-queue-kib N     per-client send queue before events are dropped (default 4096)
   --agent-queue-kib N      per-neighbour-agent send queue before events are dropped (default 16384)
+  --max-connections N      connections served at once; newer ones are closed at once
+                           (default 1024, less under a low descriptor limit)
+  --max-subscriptions-per-client N  masks one client may hold (default 1024)
+  --max-subscriptions-per-peer N    masks one connection may hold (default 16384)
   --stats-interval MS      print the agent's counters every MS milliseconds
   --json                   one JSON object per line: listening, attached, parent-lost, closed`;
 
@@ -38,6 +42,9 @@ export const agent: Command = {
         'client-queue-kib': { type: 'string' },
         'agent-queue-kib': { type: 'string' },
         'stats-interval': { type: 'string' },
+        'max-connections': { type: 'string' },
+        'max-subscriptions-per-client': { type: 'string' },
+        'max-subscriptions-per-peer': { type: 'string' },
       },
     });
     const options: AgentOptions = {
@@ -48,6 +55,9 @@ export const agent: Command = {
       configFile: values.config,
       clientQueueKiB: integerOption('client-queue-kib', values['client-queue-kib']),
       agentQueueKiB: integerOption('agent-queue-kib', values['agent-queue-kib']),
+      maxConnections: integerOption('max-connections', values['max-connections']),
+      maxSubscriptionsPerClient: integerOption('max-subscriptions-per-client', values['max-subscriptions-per-client']),
+      maxSubscriptionsPerPeer: integerOption('max-subscriptions-per-peer', values['max-subscriptions-per-peer']),
     };
     if (values.bootstrap) {
       const { host, port } = splitHostPort(values.bootstrap);
