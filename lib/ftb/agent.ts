@@ -11,7 +11,11 @@ export interface AgentOptions {
   host?: string;
   /** TCP port. Default: FTB_AGENT_PORT, then FTB_CONFIG_FILE, then 10809. 0 = ephemeral. */
   port?: number;
-  /** Address this agent gives peers and the bootstrap server. Default: the first non-loopback IPv4 address (FTB's rule). */
+  /**
+   * Address this agent gives peers and the bootstrap server. Default: `host` (127.0.0.1 unless
+   * set); for host 0.0.0.0, the first non-loopback IPv4 address (FTB's rule). It must be an
+   * address the agent listens on: with a specific `host`, anything else throws EINVAL.
+   */
   advertiseAddress?: string;
   /** Bootstrap server address. Default: FTB_BSTRAP_SERVER, then FTB_CONFIG_FILE. */
   bootstrapServer?: string;

@@ -84,6 +84,36 @@ size_t DefaultMaxConnections() {
 
 }  // namespace
 
+namespace {
+
+// The address peers and the bootstrap server are given must be one this agent listens on, or
+// agents sent to it never attach (and the tree splits). §2.4's rule (the first non-loopback
+// address) is FTB's, which listens on every address: it applies only to an agent that does too.
+// An agent bound to one address advertises that address, and may not be told another.
+Failure ChooseAdvertised(const AgentOptions& options, const in_addr& listening, std::string* out) {
+  char text[INET_ADDRSTRLEN];
+  const std::string bound = inet_ntop(AF_INET, &listening, text, sizeof text);
+  const bool everywhere = listening.s_addr == htonl(INADDR_ANY);
+  if (options.advertise.empty()) {
+    *out = everywhere ? ProcessAddress() : bound;
+    return Failure::None();
+  }
+  in_addr advertised{};
+  if (options.advertise == "localhost") {
+    advertised.s_addr = htonl(INADDR_LOOPBACK);
+  } else if (inet_pton(AF_INET, options.advertise.c_str(), &advertised) != 1) {
+    return Failure::Coded("EINVAL", "advertise address '" + options.advertise + "' is not a dotted-quad IPv4 address");
+  }
+  if (!everywhere && advertised.s_addr != listening.s_addr) {
+    return Failure::Coded("EINVAL", "advertise address '" + options.advertise + "' is not where this agent listens (" +
+                                        bound + "); peers sent there could not attach. Listen on it, or on 0.0.0.0");
+  }
+  *out = inet_ntop(AF_INET, &advertised, text, sizeof text);
+  return Failure::None();
+}
+
+}  // namespace
+
 std::unique_ptr<Agent> Agent::Start(const AgentOptions& options, Listener listener, Failure* failure) {
   std::unique_ptr<Agent> agent(new Agent(options, std::move(listener)));
   sockaddr_in address{};
@@ -122,8 +152,10 @@ std::unique_ptr<Agent> Agent::Start(const AgentOptions& options, Listener listen
   epoll_ctl(agent->epoll_fd_, EPOLL_CTL_ADD, agent->listen_fd_, &listen_event);
   epoll_ctl(agent->epoll_fd_, EPOLL_CTL_ADD, agent->wake_fd_, &wake_event);
 
-  // §2.4: peers compare the advertised address; loopback is never advertised unless told so.
-  agent->advertise_ = options.advertise.empty() ? ProcessAddress() : options.advertise;
+  if (Failure bad = ChooseAdvertised(options, address.sin_addr, &agent->advertise_); !bad.ok()) {
+    *failure = bad;
+    return nullptr;
+  }
   agent->location_ = MakeLocation(agent->advertise_, FormatStartTime(time(nullptr)), getpid());
   agent->router_ = std::make_unique<AgentRouter>(
       MakeFtbId(agent->location_, ManagerClientId(kAgentManagerExt)), static_cast<RouterSink*>(agent.get()),

@@ -12,8 +12,9 @@ FTB_CONFIG_FILE, as FTB reads them. Without any bootstrap server the agent runs 
 Options:
   --host ADDR              listen address (default 127.0.0.1; 0.0.0.0 for every interface)
   --port N                 TCP port (default FTB_AGENT_PORT, else 10809; 0 = any free port)
-  --advertise ADDR         address given to peers and the bootstrap server
-                           (default: the first non-loopback IPv4 address, FTB's rule)
+  --advertise ADDR         address given to peers and the bootstrap server; must be one the
+                           agent listens on (default: --host; for 0.0.0.0, the first
+                           non-loopback IPv4 address, FTB's rule)
   --bootstrap HOST[:PORT]  bootstrap server (default FTB_BSTRAP_SERVER)
   --bootstrap-port N       bootstrap server UDP port (default FTB_BSTRAP_PORT, else 14455)
   --standalone             join no tree, even if a bootstrap server is configured
