@@ -287,7 +287,8 @@ void Agent::Accept() {
     const Failure failed = net::AcceptTcp(listen_fd_, &accepted, nullptr);
     if (!failed.ok()) {
       // The listener stays readable while the connection waits in the backlog: refuse it rather
-      // than be woken for it again and again (100% CPU).
+      // than be woken for it again and again (100% CPU). Other failures (ENOBUFS, a connection
+      // reset before TCP_NODELAY could be set) pause accepting briefly for the same reason.
       if (failed.code == "EMFILE" || failed.code == "ENFILE") {
         RefuseOne();
       } else {
