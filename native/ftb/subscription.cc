@@ -213,19 +213,22 @@ std::string MaskBucket(const wire::Event& mask) {
 }
 
 void EventBuckets(const wire::Event& event, std::vector<std::string>* out) {
-  out->clear();
+  // Written over the strings already in *out: routing calls this for every event, and reused
+  // strings keep their capacity (no allocation per event).
+  out->resize(10);
+  size_t n = 0;
   for (int region = 0; region < 2; ++region) {
-    std::string key = "N";
-    AppendKey(event.region, region == 1, &key);
-    AppendKey(event.event_name, false, &key);
-    out->push_back(std::move(key));
+    std::string* key = &(*out)[n++];
+    key->assign("N");
+    AppendKey(event.region, region == 1, key);
+    AppendKey(event.event_name, false, key);
     for (int cat = 0; cat < 2; ++cat) {
       for (int comp = 0; comp < 2; ++comp) {
-        key = "S";
-        AppendKey(event.region, region == 1, &key);
-        AppendKey(event.comp_cat, cat == 1, &key);
-        AppendKey(event.comp, comp == 1, &key);
-        out->push_back(std::move(key));
+        key = &(*out)[n++];
+        key->assign("S");
+        AppendKey(event.region, region == 1, key);
+        AppendKey(event.comp_cat, cat == 1, key);
+        AppendKey(event.comp, comp == 1, key);
       }
     }
   }
