@@ -79,8 +79,8 @@ void AgentRouter::Subscribe(ConnId from, const wire::Message& message) {
     const auto& holders = known->second->holders;
     if (std::find(holders.begin(), holders.end(), peer) != holders.end()) return;
   }
-  size_t& on_conn = masks_by_conn_[from];
-  if (on_conn >= limits_.masks_per_conn ||
+  const auto counted = masks_by_conn_.find(from);
+  if ((counted != masks_by_conn_.end() && counted->second >= limits_.masks_per_conn) ||
       (!peer->is_agent && peer->held.size() >= limits_.masks_per_client)) {
     ++refused_;
     return;
@@ -96,7 +96,7 @@ void AgentRouter::Subscribe(ConnId from, const wire::Message& message) {
   }
   entry->holders.push_back(peer);
   peer->held.insert(&*entry);
-  ++on_conn;
+  ++masks_by_conn_[from];
   FloodToAgents(wire::kRegSubscription, message.event, from);
 }
 
@@ -161,6 +161,7 @@ void AgentRouter::OnConnectionLost(ConnId conn) {
     for (Peer* peer : lost) RemovePeer(peer);
     peers_by_conn_.erase(conn);
   }
+  masks_by_conn_.erase(conn);  // its peers' masks are gone with them
   if (has_parent_ && parent_conn_ == conn) has_parent_ = false;
 }
 
