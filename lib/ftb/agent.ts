@@ -11,7 +11,11 @@ export interface AgentOptions {
   host?: string;
   /** TCP port. Default: FTB_AGENT_PORT, then FTB_CONFIG_FILE, then 10809. 0 = ephemeral. */
   port?: number;
-  /** Address this agent gives peers and the bootstrap server. Default: the first non-loopback IPv4 address (FTB's rule). */
+  /**
+   * Address this agent gives peers and the bootstrap server. Default: `host` (127.0.0.1 unless
+   * set); for host 0.0.0.0, the first non-loopback IPv4 address (FTB's rule). It must be an
+   * address the agent listens on: with a specific `host`, anything else throws EINVAL.
+   */
   advertiseAddress?: string;
   /** Bootstrap server address. Default: FTB_BSTRAP_SERVER, then FTB_CONFIG_FILE. */
   bootstrapServer?: string;
@@ -29,6 +33,15 @@ export interface AgentOptions {
   handshakeTimeoutMs?: number;
   /** Timeout of the connection (and handshake) to a parent agent. Default 3000. */
   connectTimeoutMs?: number;
+  /**
+   * Connections served at once; a connection past it is accepted and closed at once (counted in
+   * connectionsRefused). Default 1024, lowered to the descriptor limit (RLIMIT_NOFILE) minus 64.
+   */
+  maxConnections?: number;
+  /** Subscription masks one registered client may hold; more are ignored (subscriptionsRefused). Default 1024. */
+  maxSubscriptionsPerClient?: number;
+  /** Subscription masks one connection may hold, neighbour agents included. Default 16384. */
+  maxSubscriptionsPerPeer?: number;
 }
 
 export interface AgentAddress {
@@ -63,6 +76,19 @@ export interface AgentStats {
   backpressurePauses: number;
   /** Connections closed for a bad handshake or a stream that lost its framing. */
   peersRejected: number;
+  /**
+   * Connections closed because what was queued for them (control messages included) passed
+   * their hard bound, 2 × clientQueueKiB (or agentQueueKiB) + 335 KiB: peers that do not read.
+   */
+  peersOverLimit: number;
+  /** Connections accepted and closed at once: past maxConnections, or no descriptor left. */
+  connectionsRefused: number;
+  /** REG_SUBSCRIPTIONs ignored past maxSubscriptionsPerClient or maxSubscriptionsPerPeer. */
+  subscriptionsRefused: number;
+  /** Bytes queued for all connections now. */
+  queuedBytes: number;
+  /** Subscription masks compared with events so far: grows with the masks that can match, not all. */
+  masksExamined: number;
   reattachments: number;
   attached: boolean;
   level: number;
@@ -113,6 +139,9 @@ export class Agent extends NativeService {
         agentQueueKiB: options.agentQueueKiB,
         handshakeTimeoutMs: options.handshakeTimeoutMs,
         connectTimeoutMs: options.connectTimeoutMs,
+        maxConnections: options.maxConnections,
+        maxSubscriptionsPerClient: options.maxSubscriptionsPerClient,
+        maxSubscriptionsPerPeer: options.maxSubscriptionsPerPeer,
       },
       (event) => this.onTreeEvent(event),
     );

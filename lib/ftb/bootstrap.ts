@@ -20,6 +20,12 @@ export interface BootstrapOptions {
   livenessIntervalMs?: number;
   /** Connect timeout of one liveness probe. Default 500. */
   probeTimeoutMs?: number;
+  /** Registered agents in all; a registration past it gets REG_INVALID. Default 4096. */
+  maxAgents?: number;
+  /** Registered agents per source address of the requests; REG_INVALID past it. Default 256. */
+  maxAgentsPerSource?: number;
+  /** Requests per second per source address (bursts of twice that); more get no reply. Default 100; 0 = no limit. */
+  maxRequestsPerSecond?: number;
 }
 
 export interface BootstrapAgentEntry {
@@ -38,6 +44,10 @@ export interface BootstrapStats {
   unanswered: number;
   /** Agents retired because their listener stopped answering. */
   removedDead: number;
+  /** Requests dropped (no reply) over maxRequestsPerSecond. */
+  rateLimited: number;
+  /** REG_INVALID for a name that is not an IPv4 address, a level the tree does not support, or a cap. */
+  registrationsRefused: number;
   agents: BootstrapAgentEntry[];
 }
 

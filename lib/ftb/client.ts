@@ -57,10 +57,12 @@ export class FtbSubscription extends EventEmitter implements AsyncIterable<FtbRe
     this.client.unsubscribeNative(this);
   }
 
-  /** @internal */
+  /**
+   * @internal Iterators are fed before listeners run, so a listener that throws (the exception
+   * propagates to the caller, as EventEmitter's does) costs iterators nothing.
+   */
   deliver(event: FtbReceivedEvent): void {
     if (this.closed) return;
-    this.emit('event', event);
     const waiter = this.waiters.shift();
     if (waiter) waiter({ value: event, done: false });
     else if (this.iterating > 0) {
@@ -70,17 +72,18 @@ export class FtbSubscription extends EventEmitter implements AsyncIterable<FtbRe
       }
       this.buffered.push(event);
     }
+    this.emit('event', event);
   }
 
   /** @internal the client's polling queue got events: feed waiting iterators. */
   readable(): void {
     if (this.kind !== 'polling' || this.closed) return;
-    this.emit('readable');
     while (this.waiters.length > 0) {
       const event = this.poll();
       if (!event) break;
       this.waiters.shift()!({ value: event, done: false });
     }
+    this.emit('readable');
   }
 
   /** @internal */
@@ -140,6 +143,7 @@ export class FtbClient {
   private readonly subscriptions = new Map<number, FtbSubscription>();
   private connecting: Promise<this> | null = null;
   private refd = false;
+  private listenerErrors = 0;
 
   constructor(
     readonly info: FtbClientInfo,
@@ -247,7 +251,7 @@ export class FtbClient {
   }
 
   stats(): FtbClientStats {
-    return this.native ? this.native.stats() : { closed: true };
+    return this.native ? { ...this.native.stats(), listenerErrors: this.listenerErrors } : { closed: true };
   }
 
   /** FTB_Disconnect. Ends every subscription. Idempotent. */
@@ -277,13 +281,36 @@ export class FtbClient {
     }
   }
 
+  // Called from native code with a batch of events. An exception thrown here would end the batch
+  // and Node-API would only print a warning (DEP0168), so each listener's exception is caught,
+  // counted, and rethrown on its own tick: it reaches 'uncaughtException' as an EventEmitter
+  // listener's would, and the rest of the batch is still delivered.
   private onNative(ids: Uint32Array | null, records: Buffer | null, readable: boolean): void {
     if (ids && records) {
       for (let i = 0; i < ids.length; i++) {
         const record = records.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE);
-        this.subscriptions.get(ids[i])?.deliver(new ReceivedEvent(record));
+        try {
+          this.subscriptions.get(ids[i])?.deliver(new ReceivedEvent(record));
+        } catch (error) {
+          this.rethrow(error);
+        }
       }
     }
-    if (readable) for (const sub of this.subscriptions.values()) sub.readable();
+    if (readable) {
+      for (const sub of this.subscriptions.values()) {
+        try {
+          sub.readable();
+        } catch (error) {
+          this.rethrow(error);
+        }
+      }
+    }
+  }
+
+  private rethrow(error: unknown): void {
+    this.listenerErrors++;
+    process.nextTick(() => {
+      throw error;
+    });
   }
 }

@@ -40,6 +40,11 @@ export interface FtbConnectOptions {
   sendBacklogBytes?: number;
   /** Callback events waiting for the JS thread before new ones are dropped (default 65536). */
   callbackQueueLimit?: number;
+  /**
+   * Subscriptions this client may hold; subscribe() past it throws FTB_ERR_GENERAL. Default 1024,
+   * crftb agents' maxSubscriptionsPerClient (an agent ignores masks past its cap silently).
+   */
+  maxSubscriptions?: number;
   /** The process address written into events (§2.4); default: first non-`lo` IPv4. */
   hostAddress?: string;
 }
@@ -79,7 +84,10 @@ export interface FtbClientStats {
   closed: boolean;
   published?: number;
   received?: number;
+  /** Events handed to the JS thread for a callback subscription (each reaches its listeners). */
   callbackDelivered?: number;
+  /** Deliveries whose listener threw; each exception was rethrown to 'uncaughtException'. */
+  listenerErrors?: number;
   /** Events a full callback queue (callbackQueueLimit) could not take. */
   callbackDropped?: number;
   pollQueued?: number;

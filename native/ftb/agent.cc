@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +51,7 @@ struct Agent::Conn {
   size_t limit = 0;
   std::vector<uint8_t> in;  // a partial frame left by the last read
   int64_t drained_ms = 0;    // last time its queue was empty or the socket took bytes
+  bool overflowed = false;   // past its hard bound: closed once the current message is routed
   bool paused = false;       // not read: it feeds a full queue (back-pressure)
   ConnId paused_for = 0;     // that queue's connection
   int64_t paused_ms = 0;
@@ -59,7 +61,58 @@ struct Agent::Conn {
   int parent_port = 0;
 
   size_t pending() const { return out.size() - out_head; }
+  // Everything queued counts, control messages included. A reader that still drains may pass
+  // `limit` by what publishers send before they are paused (at most one read each); past this
+  // it is not reading, and the agent stops holding bytes for it.
+  size_t ceiling() const { return 2 * limit + kReadBuffer; }
 };
+
+namespace {
+
+constexpr size_t kDefaultMaxConnections = 1024;
+constexpr int kListenerRetryMs = 100;  // accept failing for another reason than descriptors
+
+// The default cap keeps descriptors for the process around the agent (Node, its clients):
+// connections past the cap are refused before accept would fail with EMFILE.
+size_t DefaultMaxConnections() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return kDefaultMaxConnections;
+  const size_t reserve = 64;
+  const size_t usable = limit.rlim_cur > 2 * reserve ? limit.rlim_cur - reserve : limit.rlim_cur / 2;
+  return std::max<size_t>(1, std::min(kDefaultMaxConnections, usable));
+}
+
+}  // namespace
+
+namespace {
+
+// The address peers and the bootstrap server are given must be one this agent listens on, or
+// agents sent to it never attach (and the tree splits). §2.4's rule (the first non-loopback
+// address) is FTB's, which listens on every address: it applies only to an agent that does too.
+// An agent bound to one address advertises that address, and may not be told another.
+Failure ChooseAdvertised(const AgentOptions& options, const in_addr& listening, std::string* out) {
+  char text[INET_ADDRSTRLEN];
+  const std::string bound = inet_ntop(AF_INET, &listening, text, sizeof text);
+  const bool everywhere = listening.s_addr == htonl(INADDR_ANY);
+  if (options.advertise.empty()) {
+    *out = everywhere ? ProcessAddress() : bound;
+    return Failure::None();
+  }
+  in_addr advertised{};
+  if (options.advertise == "localhost") {
+    advertised.s_addr = htonl(INADDR_LOOPBACK);
+  } else if (inet_pton(AF_INET, options.advertise.c_str(), &advertised) != 1) {
+    return Failure::Coded("EINVAL", "advertise address '" + options.advertise + "' is not a dotted-quad IPv4 address");
+  }
+  if (!everywhere && advertised.s_addr != listening.s_addr) {
+    return Failure::Coded("EINVAL", "advertise address '" + options.advertise + "' is not where this agent listens (" +
+                                        bound + "); peers sent there could not attach. Listen on it, or on 0.0.0.0");
+  }
+  *out = inet_ntop(AF_INET, &advertised, text, sizeof text);
+  return Failure::None();
+}
+
+}  // namespace
 
 std::unique_ptr<Agent> Agent::Start(const AgentOptions& options, Listener listener, Failure* failure) {
   std::unique_ptr<Agent> agent(new Agent(options, std::move(listener)));
@@ -88,7 +141,9 @@ std::unique_ptr<Agent> Agent::Start(const AgentOptions& options, Listener listen
 
   agent->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   agent->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (agent->epoll_fd_ < 0 || agent->wake_fd_ < 0) {
+  agent->spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  agent->max_connections_ = options.max_connections ? options.max_connections : DefaultMaxConnections();
+  if (agent->epoll_fd_ < 0 || agent->wake_fd_ < 0 || agent->spare_fd_ < 0) {
     *failure = Failure::FromErrno(errno, "cannot create the agent's event loop");
     return nullptr;
   }
@@ -97,11 +152,14 @@ std::unique_ptr<Agent> Agent::Start(const AgentOptions& options, Listener listen
   epoll_ctl(agent->epoll_fd_, EPOLL_CTL_ADD, agent->listen_fd_, &listen_event);
   epoll_ctl(agent->epoll_fd_, EPOLL_CTL_ADD, agent->wake_fd_, &wake_event);
 
-  // §2.4: peers compare the advertised address; loopback is never advertised unless told so.
-  agent->advertise_ = options.advertise.empty() ? ProcessAddress() : options.advertise;
+  if (Failure bad = ChooseAdvertised(options, address.sin_addr, &agent->advertise_); !bad.ok()) {
+    *failure = bad;
+    return nullptr;
+  }
   agent->location_ = MakeLocation(agent->advertise_, FormatStartTime(time(nullptr)), getpid());
   agent->router_ = std::make_unique<AgentRouter>(
-      MakeFtbId(agent->location_, ManagerClientId(kAgentManagerExt)), static_cast<RouterSink*>(agent.get()));
+      MakeFtbId(agent->location_, ManagerClientId(kAgentManagerExt)), static_cast<RouterSink*>(agent.get()),
+      options.subscriptions);
 
   Agent* raw = agent.get();
   agent->thread_ = std::thread([raw] { raw->Run(); });
@@ -123,6 +181,7 @@ Agent::~Agent() {
   if (listen_fd_ >= 0) close(listen_fd_);
   if (epoll_fd_ >= 0) close(epoll_fd_);
   if (wake_fd_ >= 0) close(wake_fd_);
+  if (spare_fd_ >= 0) close(spare_fd_);
 }
 
 void Agent::Stop() {
@@ -173,7 +232,7 @@ void Agent::Run() {
   epoll_event events[128];
   int64_t next_expiry = NowMs() + 500;
   while (true) {
-    const int ready = epoll_wait(epoll_fd_, events, 128, paused_.empty() ? 250 : 10);
+    const int ready = epoll_wait(epoll_fd_, events, 128, paused_.empty() && listener_off_until_ == 0 ? 250 : 10);
     if (ready < 0 && errno != EINTR) {
       Report(AgentEvent{"error", std::string("event loop failed: ") + strerror(errno), 0, ""});
       break;
@@ -200,9 +259,12 @@ void Agent::Run() {
         }
         if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) ReadFrom(conn);
       }
+      CloseOverflowed();
     }
     if (stop) break;
     DrainMailbox();
+    CloseOverflowed();
+    if (listener_off_until_ != 0 && NowMs() >= listener_off_until_) WatchListener(true);
     std::vector<ConnId> dirty;
     dirty.swap(dirty_);
     for (ConnId id : dirty) {
@@ -222,8 +284,23 @@ void Agent::Run() {
 void Agent::Accept() {
   for (int budget = 64; budget > 0; --budget) {
     UniqueFd accepted;
-    if (!net::AcceptTcp(listen_fd_, &accepted, nullptr).ok() || !accepted.valid()) {
-      return;  // nothing pending, or out of descriptors: try again on the next readiness
+    const Failure failed = net::AcceptTcp(listen_fd_, &accepted, nullptr);
+    if (!failed.ok()) {
+      // The listener stays readable while the connection waits in the backlog: refuse it rather
+      // than be woken for it again and again (100% CPU). Other failures (ENOBUFS, a connection
+      // reset before TCP_NODELAY could be set) pause accepting briefly for the same reason.
+      if (failed.code == "EMFILE" || failed.code == "ENFILE") {
+        RefuseOne();
+      } else {
+        WatchListener(false);
+      }
+      return;
+    }
+    if (!accepted.valid()) return;  // nothing pending
+    if (conns_.size() >= max_connections_) {
+      std::lock_guard<std::mutex> lock(stats_mutex_);
+      ++stats_.connections_refused;
+      continue;  // `accepted` closes: the peer sees the connection end before any handshake
     }
     const int fd = accepted.release();
     auto conn = std::make_unique<Conn>();
@@ -238,6 +315,29 @@ void Agent::Accept() {
     }
     conns_[conn->id] = std::move(conn);
   }
+}
+
+void Agent::RefuseOne() {
+  if (spare_fd_ >= 0) {
+    close(spare_fd_);
+    spare_fd_ = -1;
+    UniqueFd refused;
+    const bool took = net::AcceptTcp(listen_fd_, &refused, nullptr).ok() && refused.valid();
+    refused.reset();
+    spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (took) {
+      std::lock_guard<std::mutex> lock(stats_mutex_);
+      ++stats_.connections_refused;
+      return;
+    }
+  }
+  WatchListener(false);  // another thread took the descriptor: look again a little later
+}
+
+void Agent::WatchListener(bool on) {
+  epoll_event event{on ? static_cast<uint32_t>(EPOLLIN) : 0u, {.u64 = kListenerTag}};
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &event);
+  listener_off_until_ = on ? 0 : NowMs() + kListenerRetryMs;
 }
 
 void Agent::ReadFrom(Conn& conn) {
@@ -312,14 +412,18 @@ bool Agent::Handshake(Conn& conn, const uint8_t* data, size_t len) {
 
 void Agent::Send(ConnId id, const wire::Message& message, bool droppable) {
   auto it = conns_.find(id);
-  if (it == conns_.end() || it->second->closing) return;
+  if (it == conns_.end() || it->second->closing || it->second->overflowed) return;
   Conn& conn = *it->second;
+  if (!droppable && conn.pending() + kMessageSize > conn.ceiling()) {
+    Overflow(conn);  // a control message cannot be dropped, and the peer is not reading
+    return;
+  }
   if (droppable && conn.pending() + kMessageSize > conn.limit) {
     // A reader that still drains gets the copy and its publisher waits (is not read) until the
     // queue has room; a stuck reader, or one far over its limit (each publisher adds at most
     // one read's worth before it is paused), loses it.
     const bool draining = reading_ != 0 && reading_ != id &&
-                          conn.pending() + kMessageSize <= 2 * conn.limit + kReadBuffer &&
+                          conn.pending() + kMessageSize <= conn.ceiling() &&
                           NowMs() - conn.drained_ms < kStallMs;
     if (!draining) {
       std::lock_guard<std::mutex> lock(stats_mutex_);
@@ -334,6 +438,24 @@ void Agent::Send(ConnId id, const wire::Message& message, bool droppable) {
   }
   const auto* bytes = reinterpret_cast<const uint8_t*>(&message);
   conn.out.insert(conn.out.end(), bytes, bytes + kMessageSize);
+}
+
+void Agent::Overflow(Conn& conn) {
+  conn.overflowed = true;
+  overflowed_.push_back(conn.id);
+}
+
+// Not from inside Send: the router may be iterating its peers while it sends.
+void Agent::CloseOverflowed() {
+  if (overflowed_.empty()) return;
+  std::vector<ConnId> ids;
+  ids.swap(overflowed_);
+  for (ConnId id : ids) {
+    if (!conns_.count(id)) continue;
+    CloseConn(id, false);
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    ++stats_.peers_over_limit;
+  }
 }
 
 void Agent::Watch(Conn& conn) {
@@ -518,6 +640,11 @@ void Agent::UpdateCounts() {
   stats_.agents = router_->agents();
   stats_.subscriptions = router_->subscriptions();
   stats_.events_routed = router_->routed();
+  stats_.subscriptions_refused = router_->refused();
+  stats_.masks_examined = router_->examined();
+  uint64_t queued = 0;
+  for (const auto& [id, conn] : conns_) queued += conn->pending();
+  stats_.queued_bytes = queued;
   stats_.messages_received = messages_received_;
   stats_.events_received = events_received_;
 }

@@ -38,6 +38,10 @@ struct AgentOptions {
   size_t agent_queue_bytes = 16u << 20;  // per neighbour agent connection
   int handshake_timeout_ms = 10000;      // an accepted socket that does not handshake is closed
   int connect_timeout_ms = 3000;         // connecting to a parent
+  // Accepted connections served at once; the newest past it is accepted and closed at once.
+  // 0 = the default: 1024, or less when the descriptor limit would be reached first.
+  size_t max_connections = 0;
+  RouterLimits subscriptions;            // masks per client and per connection
 };
 
 struct AgentStats {
@@ -48,6 +52,13 @@ struct AgentStats {
   // instead of dropping; bounded to kStallMs each, see agent.cc)
   uint64_t backpressure_pauses = 0;
   uint64_t peers_rejected = 0;  // connections closed for a bad handshake or lost framing
+  // connections closed because what was queued for them passed their hard bound (2 × queue
+  // limit + one read): a peer that does not read its control messages
+  uint64_t peers_over_limit = 0;
+  uint64_t connections_refused = 0;   // accepted and closed at once: maxConnections, or no descriptors
+  uint64_t subscriptions_refused = 0; // REG_SUBSCRIPTIONs past a per-client or per-connection cap
+  uint64_t queued_bytes = 0;          // bytes queued for all connections now
+  uint64_t masks_examined = 0;        // masks compared with events (routing work)
   uint64_t reattachments = 0;
   bool attached = false;  // root registered, or connected to a parent
   int level = 0;          // 0 until attached
@@ -105,6 +116,13 @@ class Agent : private RouterSink {
   void Watch(Conn& conn);
   void Flush(Conn& conn);
   void CloseConn(ConnId id, bool rejected);
+  // Send found `conn` past its hard bound: it is closed after the message being routed.
+  void Overflow(Conn& conn);
+  void CloseOverflowed();
+  // No descriptor for an accepted connection: refuse the newest (spare descriptor trick) or,
+  // failing that, stop watching the listener for a while instead of spinning on it.
+  void RefuseOne();
+  void WatchListener(bool on);
   void ExpireHandshakes();
   void DrainMailbox();
   void ShutdownTree();
@@ -122,6 +140,10 @@ class Agent : private RouterSink {
   int listen_fd_ = -1;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
+  int spare_fd_ = -1;           // released to accept-and-close a connection when out of descriptors
+  size_t max_connections_ = 0;
+  int64_t listener_off_until_ = 0;  // listener unwatched until then (accept kept failing)
+  std::vector<ConnId> overflowed_;
   std::unique_ptr<AgentRouter> router_;
   std::unordered_map<ConnId, std::unique_ptr<Conn>> conns_;
   std::vector<ConnId> dirty_;  // connections with bytes to flush at the end of this round

@@ -84,6 +84,9 @@ class AgentWrap : public ServiceWrap<AgentWrap> {
     if (auto kib = OptionalInt(js, "agentQueueKiB", 4, 1 << 20)) options.agent_queue_bytes = size_t(*kib) << 10;
     if (auto ms = OptionalInt(js, "handshakeTimeoutMs", 10, 3600000)) options.handshake_timeout_ms = *ms;
     if (auto ms = OptionalInt(js, "connectTimeoutMs", 10, 600000)) options.connect_timeout_ms = *ms;
+    if (auto n = OptionalInt(js, "maxConnections", 1, 1 << 20)) options.max_connections = size_t(*n);
+    if (auto n = OptionalInt(js, "maxSubscriptionsPerClient", 1, 1 << 24)) options.subscriptions.masks_per_client = size_t(*n);
+    if (auto n = OptionalInt(js, "maxSubscriptionsPerPeer", 1, 1 << 24)) options.subscriptions.masks_per_conn = size_t(*n);
 
     bridge_ = std::make_shared<EventBridge>();
     bridge_->tsfn = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "crftb:agent-events", 0, 1);
@@ -137,6 +140,11 @@ class AgentWrap : public ServiceWrap<AgentWrap> {
     out.Set("eventsDropped", double(s.events_dropped));
     out.Set("backpressurePauses", double(s.backpressure_pauses));
     out.Set("peersRejected", double(s.peers_rejected));
+    out.Set("peersOverLimit", double(s.peers_over_limit));
+    out.Set("connectionsRefused", double(s.connections_refused));
+    out.Set("subscriptionsRefused", double(s.subscriptions_refused));
+    out.Set("queuedBytes", double(s.queued_bytes));
+    out.Set("masksExamined", double(s.masks_examined));
     out.Set("reattachments", double(s.reattachments));
     out.Set("attached", s.attached);
     out.Set("level", s.level);

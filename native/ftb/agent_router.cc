@@ -1,6 +1,7 @@
 #include "ftb/agent_router.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "ftb/identity.h"
 #include "ftb/subscription.h"
@@ -45,7 +46,7 @@ AgentRouter::Peer* AgentRouter::Find(ConnId conn, const wire::FtbId& id) {
 
 AgentRouter::Peer* AgentRouter::Register(ConnId conn, const wire::FtbId& id) {
   if (Find(conn, id)) return nullptr;  // already known: FTB ignores it with a warning
-  auto peer = std::make_unique<Peer>(Peer{id, conn, IsAgent(id.client)});
+  auto peer = std::make_unique<Peer>(Peer{id, conn, IsAgent(id.client), 0, {}});
   Peer* raw = peer.get();
   peers_.push_back(std::move(peer));
   peers_by_conn_[conn].push_back(raw);
@@ -72,45 +73,77 @@ void AgentRouter::Deregister(ConnId from, const wire::Message& message) {
 void AgentRouter::Subscribe(ConnId from, const wire::Message& message) {
   Peer* peer = Find(from, message.src);
   if (!peer) return;  // FTB requires CLIENT_REG before REG_SUBSCRIPTION
-  CatchEntry* entry = nullptr;
-  for (CatchEntry& candidate : catch_map_) {
-    if (SameMaskForAgent(candidate.mask, message.event)) {
-      entry = &candidate;
-      break;
-    }
+  std::string identity = MaskIdentity(message.event);
+  auto known = by_identity_.find(identity);
+  if (known != by_identity_.end()) {
+    const auto& holders = known->second->holders;
+    if (std::find(holders.begin(), holders.end(), peer) != holders.end()) return;
   }
-  if (!entry) {
-    catch_map_.push_back(CatchEntry{message.event, {}});
-    entry = &catch_map_.back();
+  const auto counted = masks_by_conn_.find(from);
+  if ((counted != masks_by_conn_.end() && counted->second >= limits_.masks_per_conn) ||
+      (!peer->is_agent && peer->held.size() >= limits_.masks_per_client)) {
+    ++refused_;
+    return;
   }
-  if (std::find(entry->holders.begin(), entry->holders.end(), peer) != entry->holders.end()) return;
+  CatchList::iterator entry;
+  if (known != by_identity_.end()) {
+    entry = known->second;
+  } else {
+    catch_map_.push_back(CatchEntry{message.event, identity, MaskBucket(message.event), next_order_++, {}});
+    entry = std::prev(catch_map_.end());
+    by_identity_.emplace(std::move(identity), entry);
+    by_bucket_[entry->bucket].push_back(&*entry);
+  }
   entry->holders.push_back(peer);
+  peer->held.insert(&*entry);
+  ++masks_by_conn_[from];
   FloodToAgents(wire::kRegSubscription, message.event, from);
 }
 
 void AgentRouter::Cancel(ConnId from, const wire::Message& message) {
   Peer* peer = Find(from, message.src);
   if (!peer) return;
-  for (auto it = catch_map_.begin(); it != catch_map_.end(); ++it) {
-    if (!SameMaskForAgent(it->mask, message.event)) continue;
-    auto holder = std::find(it->holders.begin(), it->holders.end(), peer);
-    if (holder == it->holders.end()) return;
-    it->holders.erase(holder);
-    if (it->holders.empty()) {
-      const wire::Event mask = it->mask;
-      catch_map_.erase(it);
-      FloodToAgents(wire::kSubscriptionCancel, mask, from);
-    }
-    return;
-  }
+  auto known = by_identity_.find(MaskIdentity(message.event));
+  if (known == by_identity_.end()) return;
+  const auto& holders = known->second->holders;
+  if (std::find(holders.begin(), holders.end(), peer) == holders.end()) return;
+  Release(known->second, peer, from);
+}
+
+void AgentRouter::Release(CatchList::iterator entry, Peer* peer, ConnId flood_except) {
+  entry->holders.erase(std::find(entry->holders.begin(), entry->holders.end(), peer));
+  peer->held.erase(&*entry);
+  auto count = masks_by_conn_.find(peer->conn);
+  if (count != masks_by_conn_.end() && --count->second == 0) masks_by_conn_.erase(count);
+  if (!entry->holders.empty()) return;
+  auto bucket = by_bucket_.find(entry->bucket);
+  auto& list = bucket->second;
+  list.erase(std::find(list.begin(), list.end(), &*entry));
+  if (list.empty()) by_bucket_.erase(bucket);
+  by_identity_.erase(entry->identity);
+  const wire::Event mask = entry->mask;
+  catch_map_.erase(entry);
+  FloodToAgents(wire::kSubscriptionCancel, mask, flood_except);
 }
 
 void AgentRouter::Notify(ConnId from, const wire::Message& message) {
   const uint64_t stamp = ++stamp_;
+  // Only the buckets this event can match; within them, masks in arrival order.
+  EventBuckets(message.event, &scratch_buckets_);
+  scratch_matches_.clear();
+  for (const std::string& key : scratch_buckets_) {
+    auto bucket = by_bucket_.find(key);
+    if (bucket == by_bucket_.end()) continue;
+    examined_ += bucket->second.size();
+    for (CatchEntry* entry : bucket->second) {
+      if (Matches(message.event, entry->mask)) scratch_matches_.push_back(entry);
+    }
+  }
+  std::sort(scratch_matches_.begin(), scratch_matches_.end(),
+            [](const CatchEntry* a, const CatchEntry* b) { return a->order < b->order; });
   wire::Message out = message;  // src and the whole event travel verbatim
-  for (CatchEntry& entry : catch_map_) {
-    if (!Matches(message.event, entry.mask)) continue;
-    for (Peer* catcher : entry.holders) {
+  for (CatchEntry* entry : scratch_matches_) {
+    for (Peer* catcher : entry->holders) {
       if (catcher->stamp == stamp) continue;  // one copy per catcher, however many masks match
       catcher->stamp = stamp;
       if (catcher->is_agent && catcher->conn == from) continue;  // never echo to the sender agent
@@ -128,6 +161,7 @@ void AgentRouter::OnConnectionLost(ConnId conn) {
     for (Peer* peer : lost) RemovePeer(peer);
     peers_by_conn_.erase(conn);
   }
+  masks_by_conn_.erase(conn);  // its peers' masks are gone with them
   if (has_parent_ && parent_conn_ == conn) has_parent_ = false;
 }
 
@@ -141,21 +175,10 @@ void AgentRouter::RemovePeer(Peer* peer) {
 }
 
 void AgentRouter::DropMasksOf(Peer* peer) {
-  for (auto it = catch_map_.begin(); it != catch_map_.end();) {
-    auto holder = std::find(it->holders.begin(), it->holders.end(), peer);
-    if (holder == it->holders.end()) {
-      ++it;
-      continue;
-    }
-    it->holders.erase(holder);
-    if (!it->holders.empty()) {
-      ++it;
-      continue;
-    }
-    const wire::Event mask = it->mask;
-    it = catch_map_.erase(it);
-    FloodToAgents(wire::kSubscriptionCancel, mask, peer->conn);
-  }
+  // In arrival order, so neighbours see cancels in the order FTB would send them.
+  std::vector<CatchEntry*> held(peer->held.begin(), peer->held.end());
+  std::sort(held.begin(), held.end(), [](const CatchEntry* a, const CatchEntry* b) { return a->order < b->order; });
+  for (CatchEntry* entry : held) Release(by_identity_.at(entry->identity), peer, peer->conn);
 }
 
 void AgentRouter::FloodToAgents(int32_t type, const wire::Event& mask, ConnId except) {

@@ -12,9 +12,12 @@
 
 #include <list>
 #include <memory>
+#include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
+#include "ftb/subscription.h"
 #include "ftb/wire.h"
 
 namespace crftb::ftb {
@@ -32,9 +35,17 @@ class RouterSink {
   virtual void CloseAfterFlush(ConnId conn) = 0;
 };
 
+// Bounds on what one unauthenticated peer can make the agent hold (README, "FTB bounds").
+// A REG_SUBSCRIPTION past either is ignored (FTB has no reply to carry a refusal) and counted.
+struct RouterLimits {
+  size_t masks_per_client = kDefaultMaxSubscriptionsPerClient;  // per client identity (not agents)
+  size_t masks_per_conn = 16384;   // per connection, whatever identities it registers
+};
+
 class AgentRouter {
  public:
-  AgentRouter(const wire::FtbId& self, RouterSink* sink) : self_(self), sink_(sink) {}
+  AgentRouter(const wire::FtbId& self, RouterSink* sink, RouterLimits limits = {})
+      : self_(self), sink_(sink), limits_(limits) {}
 
   // Handles one message received on `from`. Returns false for a message type the agent does
   // not know: its sender has lost the framing and should be dropped.
@@ -54,18 +65,26 @@ class AgentRouter {
   size_t agents() const;          // neighbouring agents
   size_t subscriptions() const { return catch_map_.size(); }
   uint64_t routed() const { return routed_; }
+  uint64_t refused() const { return refused_; }
+  uint64_t examined() const { return examined_; }  // masks compared with NOTIFYs so far
 
  private:
+  struct CatchEntry;
   struct Peer {
     wire::FtbId id;
     ConnId conn;
     bool is_agent;
     uint64_t stamp = 0;  // last NOTIFY this peer was picked for (de-duplication)
+    std::unordered_set<CatchEntry*> held;  // masks this peer holds (its subscription count)
   };
   struct CatchEntry {
     wire::Event mask;
+    std::string identity;  // MaskIdentity
+    std::string bucket;    // MaskBucket
+    uint64_t order;        // arrival: routing visits matching masks in this order, as FTB does
     std::vector<Peer*> holders;
   };
+  using CatchList = std::list<CatchEntry>;
 
   Peer* Find(ConnId conn, const wire::FtbId& id);
   Peer* Register(ConnId conn, const wire::FtbId& id);
@@ -75,6 +94,8 @@ class AgentRouter {
   void Notify(ConnId from, const wire::Message& message);
   // Removes `peer` from every catch entry, cancelling masks nobody holds any more.
   void DropMasksOf(Peer* peer);
+  // Takes `peer` off `entry`; the entry goes (and its cancel is flooded) when nobody holds it.
+  void Release(CatchList::iterator entry, Peer* peer, ConnId flood_except);
   void RemovePeer(Peer* peer);
   // Sends `type` with `mask` from this agent to every neighbouring agent except those on `except`.
   void FloodToAgents(int32_t type, const wire::Event& mask, ConnId except);
@@ -85,7 +106,16 @@ class AgentRouter {
   RouterSink* const sink_;
   std::list<std::unique_ptr<Peer>> peers_;
   std::unordered_map<ConnId, std::vector<Peer*>> peers_by_conn_;
-  std::list<CatchEntry> catch_map_;
+  const RouterLimits limits_;
+  CatchList catch_map_;  // arrival order (SendAllMasksTo replays it)
+  std::unordered_map<std::string, CatchList::iterator> by_identity_;
+  std::unordered_map<std::string, std::vector<CatchEntry*>> by_bucket_;
+  std::unordered_map<ConnId, size_t> masks_by_conn_;
+  uint64_t next_order_ = 0;
+  uint64_t refused_ = 0;
+  uint64_t examined_ = 0;
+  std::vector<std::string> scratch_buckets_;
+  std::vector<CatchEntry*> scratch_matches_;
   uint64_t stamp_ = 0;
   uint64_t routed_ = 0;
   ConnId parent_conn_ = 0;

@@ -35,6 +35,9 @@ class BootstrapWrap : public ServiceWrap<BootstrapWrap> {
     options.liveness = OptionalBool(js, "liveness").value_or(true);
     options.liveness_interval_ms = OptionalInt(js, "livenessIntervalMs", 0, 86400000).value_or(5000);
     options.probe_timeout_ms = OptionalInt(js, "probeTimeoutMs", 1, 60000).value_or(500);
+    if (auto n = OptionalInt(js, "maxAgents", 1, 1 << 20)) options.max_agents = size_t(*n);
+    if (auto n = OptionalInt(js, "maxAgentsPerSource", 1, 1 << 20)) options.max_agents_per_source = size_t(*n);
+    if (auto n = OptionalInt(js, "maxRequestsPerSecond", 0, 1 << 20)) options.max_requests_per_second = unsigned(*n);
 
     Failure failure;
     server_ = BootstrapServer::Start(options, &failure);
@@ -68,6 +71,8 @@ class BootstrapWrap : public ServiceWrap<BootstrapWrap> {
     out.Set("replies", double(s.replies));
     out.Set("unanswered", double(s.ignored));
     out.Set("removedDead", double(s.removed_dead));
+    out.Set("rateLimited", double(s.rate_limited));
+    out.Set("registrationsRefused", double(s.registrations_refused));
     Napi::Array agents = Napi::Array::New(env, s.entries.size());
     for (size_t i = 0; i < s.entries.size(); ++i) {
       const BootstrapEntry& e = s.entries[i];

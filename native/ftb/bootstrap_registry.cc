@@ -1,5 +1,7 @@
 #include "ftb/bootstrap_registry.h"
 
+#include <arpa/inet.h>
+
 #include <tuple>
 
 namespace crftb::ftb {
@@ -17,19 +19,36 @@ wire::BootstrapPacket Reply(uint8_t type) {
 
 bool IsSet(const BootstrapEndpoint& endpoint) { return !endpoint.name.empty() || endpoint.port != 0; }
 
-}  // namespace
-
-BootstrapEndpoint EndpointOf(const wire::BootstrapAddr& addr) {
-  return BootstrapEndpoint{addr.name.get(), addr.port};
+std::string KeyOf(const BootstrapEndpoint& endpoint) {
+  return endpoint.name + ":" + std::to_string(endpoint.port);
 }
 
-std::optional<wire::BootstrapPacket> BootstrapRegistry::Handle(const wire::BootstrapPacket& request) {
+}  // namespace
+
+BootstrapEndpoint EndpointOf(const wire::BootstrapAddr& addr, bool* valid) {
+  BootstrapEndpoint endpoint{addr.name.get(), addr.port};
+  in_addr parsed{};
+  // Strict: inet_pton takes four decimal parts and nothing after them (inet_aton, FTB's parser,
+  // stops at a blank and ignores the rest, so junk-suffixed names all reach one listener).
+  const bool ok = (endpoint.name == "localhost" || inet_pton(AF_INET, endpoint.name.c_str(), &parsed) == 1) &&
+                  addr.port > 0 && addr.port <= 65535;
+  if (ok) {
+    if (endpoint.name == "localhost") parsed.s_addr = htonl(INADDR_LOOPBACK);
+    char text[INET_ADDRSTRLEN];
+    endpoint.name = inet_ntop(AF_INET, &parsed, text, sizeof text);
+  }
+  if (valid) *valid = ok;
+  return endpoint;
+}
+
+std::optional<wire::BootstrapPacket> BootstrapRegistry::Handle(const wire::BootstrapPacket& request,
+                                                               uint32_t source) {
   switch (request.type) {
     case wire::kAddrReq:
       return AddrRequest(request);
     case wire::kRegReq:
       if (request.addr.port == 0) return std::nullopt;  // FTB ignores port-0 registrations silently
-      return RegRequest(request);
+      return RegRequest(request, source);
     case wire::kDeregReq:
       if (request.addr.port == 0) return std::nullopt;
       return DeregRequest(request);
@@ -52,12 +71,13 @@ wire::BootstrapPacket BootstrapRegistry::AddrRequest(const wire::BootstrapPacket
 
   const BootstrapEntry* best = nullptr;
   std::tuple<bool, uint32_t, unsigned, size_t> best_key;
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    const BootstrapEntry& entry = entries_[i];
+  size_t i = 0;
+  for (const BootstrapEntry& entry : entries_) {
+    const size_t position = i++;
     if (entry.crossed_out || entry.level >= request.level || entry.addr == requester) continue;
     const unsigned children = ChildrenOf(entry.addr);
     const bool full = options_.fanout != 0 && children >= options_.fanout;
-    const auto key = std::make_tuple(full, entry.level, children, i);
+    const auto key = std::make_tuple(full, entry.level, children, position);
     if (!best || key < best_key) {
       best = &entry;
       best_key = key;
@@ -69,17 +89,48 @@ wire::BootstrapPacket BootstrapRegistry::AddrRequest(const wire::BootstrapPacket
     reply.parent_addr.name.set(best->addr.name);
     reply.parent_addr.port = best->addr.port;
     reply.level = static_cast<uint16_t>(best->level);
-    for (auto it = offers_.begin(); it != offers_.end();) {
-      it = it->requester == requester ? offers_.erase(it) : it + 1;
+    const std::string key = KeyOf(requester);
+    if (auto known = offer_by_requester_.find(key); known != offer_by_requester_.end()) {
+      offers_.erase(known->second);
+      offer_by_requester_.erase(known);
+    }
+    while (offers_.size() >= std::max<size_t>(1, options_.max_entries)) {
+      offer_by_requester_.erase(KeyOf(offers_.front().requester));
+      offers_.pop_front();
     }
     offers_.push_back(Offer{requester, best->addr, best->level});
+    offer_by_requester_[key] = std::prev(offers_.end());
   }
   return reply;
 }
 
-wire::BootstrapPacket BootstrapRegistry::RegRequest(const wire::BootstrapPacket& request) {
-  const BootstrapEndpoint requester = EndpointOf(request.addr);
-  if (request.level == 1) {
+wire::BootstrapPacket BootstrapRegistry::Refuse() {
+  ++refused_;
+  return Reply(wire::kRegInvalid);
+}
+
+wire::BootstrapPacket BootstrapRegistry::RegRequest(const wire::BootstrapPacket& request, uint32_t source) {
+  bool valid = false;
+  const BootstrapEndpoint requester = EndpointOf(request.addr, &valid);
+  if (!valid) return Refuse();
+
+  // The level: from the parent this requester was offered, else only a root or a level an
+  // existing entry can be the parent of.
+  uint32_t level = request.level;
+  std::optional<BootstrapEndpoint> parent;
+  const auto offer = offer_by_requester_.find(KeyOf(requester));
+  if (level != 1 && offer != offer_by_requester_.end() && Find(offer->second->parent)) {
+    level = offer->second->level + 1;
+    parent = offer->second->parent;
+  } else if (level != 1) {
+    bool supported = false;
+    for (const BootstrapEntry& entry : entries_) {
+      if (!entry.crossed_out && entry.level + 1 == level && !(entry.addr == requester)) supported = true;
+    }
+    if (!supported) return Refuse();
+  }
+
+  if (level == 1) {
     std::vector<BootstrapEndpoint> roots;
     for (const BootstrapEntry& entry : entries_) {
       // The requester's own level-1 entry is a stale one (it would not ask otherwise): replace it.
@@ -92,18 +143,30 @@ wire::BootstrapPacket BootstrapRegistry::RegRequest(const wire::BootstrapPacket&
 
   BootstrapEntry* entry = Find(requester);
   if (!entry) {
+    if (entries_.size() >= options_.max_entries || per_source_[source] >= options_.max_entries_per_source) {
+      return Refuse();
+    }
     entries_.emplace_back();
     entry = &entries_.back();
     entry->addr = requester;
+    entry->source = source;
+    ++per_source_[source];
+    by_key_[KeyOf(requester)] = std::prev(entries_.end());
   }
-  entry->level = request.level;
+  entry->level = level;
   entry->crossed_out = false;
   entry->timeouts = 0;
-  entry->parent.reset();
-  for (const Offer& offer : offers_) {
-    if (offer.requester == requester && offer.level + 1 == request.level) entry->parent = offer.parent;
-  }
+  SetParent(entry, parent);
   return Reply(wire::kRegRep);
+}
+
+void BootstrapRegistry::SetParent(BootstrapEntry* entry, const std::optional<BootstrapEndpoint>& parent) {
+  if (entry->parent) {
+    auto count = children_.find(KeyOf(*entry->parent));
+    if (count != children_.end() && --count->second == 0) children_.erase(count);
+  }
+  entry->parent = parent;
+  if (parent) ++children_[KeyOf(*parent)];
 }
 
 wire::BootstrapPacket BootstrapRegistry::DeregRequest(const wire::BootstrapPacket& request) {
@@ -150,30 +213,33 @@ void BootstrapRegistry::Apply(const std::vector<BootstrapEndpoint>& probed,
 }
 
 BootstrapEntry* BootstrapRegistry::Find(const BootstrapEndpoint& addr) {
-  for (BootstrapEntry& entry : entries_) {
-    if (entry.addr == addr) return &entry;
-  }
-  return nullptr;
+  auto it = by_key_.find(KeyOf(addr));
+  return it == by_key_.end() ? nullptr : &*it->second;
 }
 
 void BootstrapRegistry::Remove(const BootstrapEndpoint& addr) {
-  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-    if (it->addr == addr) {
-      entries_.erase(it);
-      break;
-    }
+  const std::string key = KeyOf(addr);
+  if (auto it = by_key_.find(key); it != by_key_.end()) {
+    BootstrapEntry& entry = *it->second;
+    SetParent(&entry, std::nullopt);
+    auto count = per_source_.find(entry.source);
+    if (count != per_source_.end() && --count->second == 0) per_source_.erase(count);
+    entries_.erase(it->second);
+    by_key_.erase(it);
   }
   for (auto it = offers_.begin(); it != offers_.end();) {
-    it = (it->requester == addr || it->parent == addr) ? offers_.erase(it) : it + 1;
+    if (it->requester == addr || it->parent == addr) {
+      offer_by_requester_.erase(KeyOf(it->requester));
+      it = offers_.erase(it);
+    } else {
+      ++it;
+    }
   }
 }
 
 unsigned BootstrapRegistry::ChildrenOf(const BootstrapEndpoint& parent) const {
-  unsigned count = 0;
-  for (const BootstrapEntry& entry : entries_) {
-    if (entry.parent && *entry.parent == parent) ++count;
-  }
-  return count;
+  auto it = children_.find(KeyOf(parent));
+  return it == children_.end() ? 0 : it->second;
 }
 
 }  // namespace crftb::ftb

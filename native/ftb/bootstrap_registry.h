@@ -12,11 +12,23 @@
 //    (FTB refused it forever after a SIGKILL).
 //  * Parent choice is deterministic: the shallowest eligible agent with fewer than `fanout`
 //    children (ties: fewer children, then oldest entry); FTB used an unseeded rand().
+//
+// Anyone who reaches the port can send anything (README, "FTB bounds"), so:
+//  * Addresses are validated and normalised: a registered name must be a dotted quad (or
+//    `localhost`) and is kept as inet_ntop writes it, so "127.0.0.1 junk" is 127.0.0.1. A
+//    registration naming anything else is refused (REG_INVALID).
+//  * Entries are capped, in all and per source address of the requests (REG_INVALID past).
+//  * Levels come from the tree the server knows: an agent offered a parent is registered at
+//    that parent's level + 1; one that was offered none may only be a root (level 1) or claim a
+//    level under an existing entry. Level 0, or a level nothing supports, is refused.
+//  * Lookups are hashed and child counts kept, so a request costs O(entries) at most.
 #pragma once
 
 #include <stdint.h>
 
 #include <functional>
+#include <list>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +49,7 @@ struct BootstrapEndpoint {
 
 struct BootstrapEntry {
   BootstrapEndpoint addr;
+  uint32_t source = 0;                 // IPv4 address (network order) the registration came from
   uint32_t level = 0;
   bool crossed_out = false;            // an orphan reported it lost but it still answered probes
   std::optional<BootstrapEndpoint> parent;  // the parent it registered under, when known
@@ -48,20 +61,24 @@ struct BootstrapRegistryOptions {
   // Probes a batch of endpoints (in parallel) and returns one result per endpoint, in order.
   // Empty function = no liveness checks (FTB 0.6.2's behaviour, used by the codec tests).
   std::function<std::vector<ProbeResult>(const std::vector<BootstrapEndpoint>&)> probe;
+  size_t max_entries = 4096;            // registered agents in all
+  size_t max_entries_per_source = 256;  // registered agents per source address
 };
 
 class BootstrapRegistry {
  public:
   explicit BootstrapRegistry(BootstrapRegistryOptions options) : options_(std::move(options)) {}
 
-  // Handles one request; returns the reply to send, or nothing when FTB sends none.
-  std::optional<wire::BootstrapPacket> Handle(const wire::BootstrapPacket& request);
+  // Handles one request from `source` (IPv4, network order); returns the reply to send, or
+  // nothing when FTB sends none.
+  std::optional<wire::BootstrapPacket> Handle(const wire::BootstrapPacket& request, uint32_t source = 0);
   // Probes every entry and forgets the dead ones.
   void Sweep();
 
-  const std::vector<BootstrapEntry>& entries() const { return entries_; }
+  const std::list<BootstrapEntry>& entries() const { return entries_; }
   unsigned ChildrenOf(const BootstrapEndpoint& parent) const;
   uint64_t removed_dead() const { return removed_dead_; }
+  uint64_t refused() const { return refused_; }  // registrations refused by the rules above
 
  private:
   struct Offer {
@@ -71,7 +88,9 @@ class BootstrapRegistry {
   };
 
   wire::BootstrapPacket AddrRequest(const wire::BootstrapPacket& request);
-  wire::BootstrapPacket RegRequest(const wire::BootstrapPacket& request);
+  wire::BootstrapPacket RegRequest(const wire::BootstrapPacket& request, uint32_t source);
+  wire::BootstrapPacket Refuse();
+  void SetParent(BootstrapEntry* entry, const std::optional<BootstrapEndpoint>& parent);
   wire::BootstrapPacket DeregRequest(const wire::BootstrapPacket& request);
   void ConnFail(const wire::BootstrapPacket& request);
 
@@ -83,11 +102,18 @@ class BootstrapRegistry {
              bool timeout_is_fatal);
 
   BootstrapRegistryOptions options_;
-  std::vector<BootstrapEntry> entries_;  // insertion order, as FTB keeps it
-  std::vector<Offer> offers_;            // last ADDR_REP per requester, to learn parent links
+  std::list<BootstrapEntry> entries_;  // insertion order, as FTB keeps it
+  std::unordered_map<std::string, std::list<BootstrapEntry>::iterator> by_key_;
+  std::unordered_map<std::string, unsigned> children_;  // parent key → entries registered under it
+  std::unordered_map<uint32_t, size_t> per_source_;
+  std::list<Offer> offers_;  // last ADDR_REP per requester (oldest first, at most max_entries)
+  std::unordered_map<std::string, std::list<Offer>::iterator> offer_by_requester_;
   uint64_t removed_dead_ = 0;
+  uint64_t refused_ = 0;
 };
 
-BootstrapEndpoint EndpointOf(const wire::BootstrapAddr& addr);
+// The endpoint as the server keeps it: the name normalised when it is an IPv4 address (see
+// above), verbatim otherwise; `valid` says which.
+BootstrapEndpoint EndpointOf(const wire::BootstrapAddr& addr, bool* valid = nullptr);
 
 }  // namespace crftb::ftb

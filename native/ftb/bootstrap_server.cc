@@ -21,6 +21,8 @@ namespace {
 BootstrapRegistryOptions RegistryOptions(const BootstrapServerOptions& options) {
   BootstrapRegistryOptions out;
   out.fanout = options.fanout;
+  out.max_entries = options.max_agents;
+  out.max_entries_per_source = options.max_agents_per_source;
   if (options.liveness) {
     const int timeout = options.probe_timeout_ms;
     out.probe = [timeout](const std::vector<BootstrapEndpoint>& endpoints) {
@@ -65,6 +67,7 @@ std::unique_ptr<BootstrapServer> BootstrapServer::Start(const BootstrapServerOpt
 BootstrapServer::BootstrapServer(const BootstrapServerOptions& options, int fd, int wake_fd, int port)
     : options_(options),
       registry_(RegistryOptions(options)),
+      limiter_(options.max_requests_per_second, 4 * options.max_agents),
       fd_(fd),
       wake_fd_(wake_fd),
       host_(options.host),
@@ -121,9 +124,14 @@ void BootstrapServer::Receive() {
       ++stats_.ignored;  // FTB warns and ignores datagrams of any other length
       continue;
     }
+    if (!limiter_.Allow(from.sin_addr.s_addr, NowMs())) {
+      std::lock_guard<std::mutex> lock(stats_mutex_);
+      ++stats_.rate_limited;
+      continue;
+    }
     wire::BootstrapPacket request;
     memcpy(&request, buffer, sizeof request);
-    const std::optional<wire::BootstrapPacket> reply = registry_.Handle(request);
+    const std::optional<wire::BootstrapPacket> reply = registry_.Handle(request, from.sin_addr.s_addr);
     Publish();  // before replying: whoever got the reply sees the new state in stats()
     bool sent = false;
     if (reply) {
@@ -140,9 +148,10 @@ void BootstrapServer::Publish() {
   std::vector<unsigned> children;
   for (const BootstrapEntry& entry : registry_.entries()) children.push_back(registry_.ChildrenOf(entry.addr));
   std::lock_guard<std::mutex> lock(stats_mutex_);
-  stats_.entries = registry_.entries();
+  stats_.entries.assign(registry_.entries().begin(), registry_.entries().end());
   stats_.children = std::move(children);
   stats_.removed_dead = registry_.removed_dead();
+  stats_.registrations_refused = registry_.refused();
 }
 
 BootstrapServerStats BootstrapServer::stats() const {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "ftb/bootstrap_limits.h"
 #include "ftb/bootstrap_registry.h"
 
 namespace crftb::ftb {
@@ -23,10 +24,15 @@ struct BootstrapServerOptions {
   int liveness_interval_ms = 5000;  // 0 = never sweep; probes on reports still run
   int probe_timeout_ms = 500;
   bool liveness = true;  // false = FTB 0.6.2's behaviour: dead agents stay registered
+  size_t max_agents = 4096;            // registered agents in all
+  size_t max_agents_per_source = 256;  // registered agents per source address
+  unsigned max_requests_per_second = 100;  // per source address (burst: twice); 0 = no limit
 };
 
 struct BootstrapServerStats {
   uint64_t requests = 0, replies = 0, ignored = 0, removed_dead = 0;
+  uint64_t rate_limited = 0;           // requests dropped over max_requests_per_second
+  uint64_t registrations_refused = 0;  // bad address, unsupported level, or a cap reached
   std::vector<BootstrapEntry> entries;
   std::vector<unsigned> children;  // per entry
 };
@@ -50,6 +56,7 @@ class BootstrapServer {
 
   const BootstrapServerOptions options_;
   BootstrapRegistry registry_;
+  SourceRateLimiter limiter_;
   const int fd_;
   const int wake_fd_;
   const std::string host_;

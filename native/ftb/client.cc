@@ -63,6 +63,7 @@ struct Client::State : ConnectionClient {
   std::vector<Subscription> subscriptions;
   std::deque<ReceivedEvent> polling_queue;
   size_t polling_capacity = kDefaultPollingQueue;
+  size_t max_subscriptions = kDefaultMaxSubscriptionsPerClient;
   ClientStats stats;
 
   // Held while a callback runs, so Unsubscribe/Disconnect can wait for it to finish.
@@ -185,6 +186,7 @@ Failure Client::Connect(const ClientInfo& info, const ConnectOptions& options,
   state->style = style;
   state->id = MakeClientId(space, info.client_name, 0);
   if (info.polling_queue_len > 0) state->polling_capacity = info.polling_queue_len;
+  state->max_subscriptions = options.max_subscriptions;
   state->stats.poll_queue_capacity = state->polling_capacity;
 
   std::unique_lock<std::mutex> lock(process_mu);
@@ -320,6 +322,13 @@ Failure Client::Subscribe(const std::string& subscription, SubscribeCallback cal
     wire::Event mask;
     Failure bad = ParseSubscription(subscription, &mask);
     if (!bad.ok()) return bad;
+    // Agents ignore subscriptions past their own cap without a word (FTB has no reply for one),
+    // so the client refuses them where the caller can be told.
+    if (state_->subscriptions.size() >= state_->max_subscriptions) {
+      return CodeFailure(kErrGeneral, "this client already holds " +
+                                          std::to_string(state_->subscriptions.size()) +
+                                          " subscriptions, its maximum (maxSubscriptions); unsubscribe first");
+    }
     const uint64_t new_id = state_->next_subscription++;
     state_->subscriptions.push_back(
         {new_id, mask,

@@ -34,6 +34,7 @@
 #include "common/error.h"
 #include "ftb/config.h"
 #include "ftb/event_handle.h"  // handles of published/received events
+#include "ftb/subscription.h"
 #include "ftb/wire.h"
 
 namespace crftb::ftb {
@@ -59,6 +60,7 @@ struct ConnectOptions {
   int reconnect_max_ms = 2000;
   size_t send_backlog_bytes = 4 << 20;  // output the agent has not taken yet
   std::string host_address;          // overrides the process address (§2.4) if non-empty
+  size_t max_subscriptions = kDefaultMaxSubscriptionsPerClient;   // per client; Subscribe past it fails (FTB_ERR_GENERAL)
 };
 
 struct EventDeclaration {

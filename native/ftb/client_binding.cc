@@ -470,6 +470,7 @@ Napi::Value FtbClientNative::Connect(const Napi::CallbackInfo& info) {
   options.reconnect_max_ms = IntOption(op, "reconnectMaxMs").value_or(options.reconnect_max_ms);
   options.host_address = StringOption(op, "hostAddress");
   if (auto backlog = IntOption(op, "sendBacklogBytes")) options.send_backlog_bytes = *backlog;
+  if (auto most = IntOption(op, "maxSubscriptions"); most && *most > 0) options.max_subscriptions = size_t(*most);
   const uint32_t queue_limit = IntOption(op, "callbackQueueLimit").value_or(kDefaultCallbackQueue);
   auto* worker = new ConnectWorker(env, client, options, ClientsOf(env)->ctor.Value(),
                                    info[2].As<Napi::Function>(), queue_limit);

@@ -163,6 +163,77 @@ bool SameMaskForAgent(const wire::Event& a, const wire::Event& b) {
          SameField(a.client_name, b.client_name) && SameField(a.hostname, b.hostname);
 }
 
+namespace {
+
+// A field as index keys spell it: lower case (names compare ignoring case), '*' for `all`.
+template <size_t N>
+void AppendKey(const wire::FixedString<N>& field, bool wildcard, std::string* key) {
+  if (wildcard) {
+    key->push_back('*');
+  } else {
+    const size_t length = strnlen(field.bytes, N);
+    for (size_t i = 0; i < length; ++i) {
+      const char c = field.bytes[i];
+      key->push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+    }
+  }
+  key->push_back('\0');  // no field holds a NUL, so keys of different fields cannot run together
+}
+
+}  // namespace
+
+std::string MaskIdentity(const wire::Event& mask) {
+  std::string key;
+  AppendKey(mask.region, false, &key);
+  AppendKey(mask.comp_cat, false, &key);
+  AppendKey(mask.comp, false, &key);
+  AppendKey(mask.event_name, false, &key);
+  AppendKey(mask.severity, false, &key);
+  AppendKey(mask.client_jobid, false, &key);
+  AppendKey(mask.client_name, false, &key);
+  AppendKey(mask.hostname, false, &key);
+  return key;
+}
+
+// Masks naming an event are keyed by region and name (Matches then ignores category,
+// component and severity); the others by the three parts of the event space.
+std::string MaskBucket(const wire::Event& mask) {
+  std::string key;
+  if (!FieldIsAll(mask.event_name)) {
+    key = "N";
+    AppendKey(mask.region, FieldIsAll(mask.region), &key);
+    AppendKey(mask.event_name, false, &key);
+    return key;
+  }
+  key = "S";
+  AppendKey(mask.region, FieldIsAll(mask.region), &key);
+  AppendKey(mask.comp_cat, FieldIsAll(mask.comp_cat), &key);
+  AppendKey(mask.comp, FieldIsAll(mask.comp), &key);
+  return key;
+}
+
+void EventBuckets(const wire::Event& event, std::vector<std::string>* out) {
+  // Written over the strings already in *out: routing calls this for every event, and reused
+  // strings keep their capacity (no allocation per event).
+  out->resize(10);
+  size_t n = 0;
+  for (int region = 0; region < 2; ++region) {
+    std::string* key = &(*out)[n++];
+    key->assign("N");
+    AppendKey(event.region, region == 1, key);
+    AppendKey(event.event_name, false, key);
+    for (int cat = 0; cat < 2; ++cat) {
+      for (int comp = 0; comp < 2; ++comp) {
+        key = &(*out)[n++];
+        key->assign("S");
+        AppendKey(event.region, region == 1, key);
+        AppendKey(event.comp_cat, cat == 1, key);
+        AppendKey(event.comp, comp == 1, key);
+      }
+    }
+  }
+}
+
 bool SameMaskForLibftbList(const wire::Event& a, const wire::Event& b) {
   return SameField(a.severity, b.severity) && SameField(a.comp_cat, b.comp_cat) &&
          SameField(a.comp, b.comp) && SameField(a.event_name, b.event_name);

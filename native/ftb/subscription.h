@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "ftb/wire.h"
@@ -11,6 +12,9 @@
 namespace crftb::ftb {
 
 constexpr int kMaxSubscriptionPairs = 10;
+// Subscriptions one client may hold: what crftb's client refuses past (maxSubscriptions) and
+// what its agent accepts from one client (maxSubscriptionsPerClient), unless configured.
+constexpr size_t kDefaultMaxSubscriptionsPerClient = 1024;
 
 // Parses `key=value, key=value` (§11.1) into a zero-filled mask; unspecified fields are `all`.
 // Errors carry FTB's codes: FTB_ERR_SUBSCRIPTION_STR (syntax, repeats, > 10 pairs),
@@ -27,6 +31,15 @@ bool Matches(const wire::Event& event, const wire::Event& mask);
 
 // Agents' mask identity (§11.4): all 8 string fields equal ignoring case.
 bool SameMaskForAgent(const wire::Event& a, const wire::Event& b);
+
+// SameMaskForAgent as a key: equal strings exactly when SameMaskForAgent holds.
+std::string MaskIdentity(const wire::Event& mask);
+
+// Routing index (agents): every mask lives in one bucket, and Matches(event, mask) implies that
+// MaskBucket(mask) is one of EventBuckets(event) — an event space or event name with each part
+// either its value or the wildcard — so an agent looks at the masks that can match, not all.
+std::string MaskBucket(const wire::Event& mask);
+void EventBuckets(const wire::Event& event, std::vector<std::string>* out);
 
 // FTB 0.6.2 libftb's local-list identity (§11.4 [QUIRK]): severity, comp_cat, comp and
 // event_name only. Kept for reference and tests; crftb's client keeps one entry per subscription

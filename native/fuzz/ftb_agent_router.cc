@@ -2,7 +2,8 @@
 // peer can send - arbitrary 1336-byte messages on several connections, connections lost and
 // replaced, parents attached - and checked for more than "no crash": whatever the router emits
 // goes to a connection that is open and is a message type the protocol knows, and a message of a
-// known type is never refused. Built and run by scripts/fuzz.sh (`npm run fuzz`), not the addon.
+// known type is never refused. The subscription caps are tiny, so their paths run too. Built
+// and run by scripts/fuzz.sh (`npm run fuzz`), not the addon.
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -43,7 +44,7 @@ class CheckingSink : public RouterSink {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const wire::FtbId self = MakeFtbId(MakeLocation("fuzz-agent", "Thu_Jan_01_001_00:00:00", 1), ManagerClientId(kAgentManagerExt));
   CheckingSink sink;
-  AgentRouter router(self, &sink);
+  AgentRouter router(self, &sink, RouterLimits{3, 5});  // small caps, so refusals are reached
   ConnId slots[kSlots];
   ConnId next = 1;
   for (ConnId& slot : slots) sink.open.insert(slot = next++);

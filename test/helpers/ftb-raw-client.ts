@@ -4,7 +4,7 @@
 import { ftbRules, WireObject } from '../../lib/ftb/native';
 import { RawPeer, MESSAGE_SIZE } from './ftb-raw-peer';
 
-const NOTIFY = 0x01, CLIENT_REG = 0x11, CLIENT_DEREG = 0x12, REG_SUBSCRIPTION = 0x22;
+const NOTIFY = 0x01, CLIENT_REG = 0x11, CLIENT_DEREG = 0x12, REG_SUBSCRIPTION = 0x22, SUBSCRIPTION_CANCEL = 0x24;
 
 export interface Identity {
   eventSpace: string;
@@ -86,6 +86,11 @@ export class RawClient {
   subscribe(who: Identity, subscription: string): void {
     const mask = ftbRules.parseSubscription(subscription);
     this.send(REG_SUBSCRIPTION, who, Object.fromEntries(Object.entries(mask).map(([k, v]) => [`event.${k}`, v])));
+  }
+
+  cancel(who: Identity, subscription: string): void {
+    const mask = ftbRules.parseSubscription(subscription);
+    this.send(SUBSCRIPTION_CANCEL, who, Object.fromEntries(Object.entries(mask).map(([k, v]) => [`event.${k}`, v])));
   }
 
   /** Publishes as FTB_Publish would; returns the seqnum used. */

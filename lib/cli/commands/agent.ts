@@ -12,14 +12,19 @@ FTB_CONFIG_FILE, as FTB reads them. Without any bootstrap server the agent runs 
 Options:
   --host ADDR              listen address (default 127.0.0.1; 0.0.0.0 for every interface)
   --port N                 TCP port (default FTB_AGENT_PORT, else 10809; 0 = any free port)
-  --advertise ADDR         address given to peers and the bootstrap server
-                           (default: the first non-loopback IPv4 address, FTB's rule)
+  --advertise ADDR         address given to peers and the bootstrap server; must be one the
+                           agent listens on (default: --host; for 0.0.0.0, the first
+                           non-loopback IPv4 address, FTB's rule)
   --bootstrap HOST[:PORT]  bootstrap server (default FTB_BSTRAP_SERVER)
   --bootstrap-port N       bootstrap server UDP port (default FTB_BSTRAP_PORT, else 14455)
   --standalone             join no tree, even if a bootstrap server is configured
   --config FILE            read this file instead of FTB_CONFIG_FILE
   --client-queue-kib N     per-client send queue before events are dropped (default 4096)
   --agent-queue-kib N      per-neighbour-agent send queue before events are dropped (default 16384)
+  --max-connections N      connections served at once; newer ones are closed at once
+                           (default 1024, less under a low descriptor limit)
+  --max-subscriptions-per-client N  masks one client may hold (default 1024)
+  --max-subscriptions-per-peer N    masks one connection may hold (default 16384)
   --stats-interval MS      print the agent's counters every MS milliseconds
   --json                   one JSON object per line: listening, attached, parent-lost, closed`;
 
@@ -38,6 +43,9 @@ export const agent: Command = {
         'client-queue-kib': { type: 'string' },
         'agent-queue-kib': { type: 'string' },
         'stats-interval': { type: 'string' },
+        'max-connections': { type: 'string' },
+        'max-subscriptions-per-client': { type: 'string' },
+        'max-subscriptions-per-peer': { type: 'string' },
       },
     });
     const options: AgentOptions = {
@@ -48,6 +56,9 @@ export const agent: Command = {
       configFile: values.config,
       clientQueueKiB: integerOption('client-queue-kib', values['client-queue-kib']),
       agentQueueKiB: integerOption('agent-queue-kib', values['agent-queue-kib']),
+      maxConnections: integerOption('max-connections', values['max-connections']),
+      maxSubscriptionsPerClient: integerOption('max-subscriptions-per-client', values['max-subscriptions-per-client']),
+      maxSubscriptionsPerPeer: integerOption('max-subscriptions-per-peer', values['max-subscriptions-per-peer']),
     };
     if (values.bootstrap) {
       const { host, port } = splitHostPort(values.bootstrap);

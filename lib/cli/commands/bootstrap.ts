@@ -17,6 +17,10 @@ Options:
   --fanout N                preferred maximum children per agent (default: no limit)
   --no-liveness             keep dead agents registered (FTB 0.6.2's behaviour)
   --liveness-interval MS    period of the liveness sweep (default 5000; 0 = only on reports)
+  --max-agents N            registered agents in all (default 4096; REG_INVALID past it)
+  --max-agents-per-source N registered agents per source address (default 256)
+  --max-requests-per-second N  per source address, bursts of twice that; more get no
+                            reply (default 100; 0 = no limit)
   --json                    one JSON object per line: listening, agents (on every change), closed`;
 
 export const bootstrap: Command = {
@@ -30,6 +34,9 @@ export const bootstrap: Command = {
         fanout: { type: 'string' },
         'no-liveness': { type: 'boolean' },
         'liveness-interval': { type: 'string' },
+        'max-agents': { type: 'string' },
+        'max-agents-per-source': { type: 'string' },
+        'max-requests-per-second': { type: 'string' },
       },
     });
     const write = lineWriter(Boolean(values.json));
@@ -41,6 +48,9 @@ export const bootstrap: Command = {
       fanout: integerOption('fanout', values.fanout),
       liveness: !values['no-liveness'],
       livenessIntervalMs: integerOption('liveness-interval', values['liveness-interval']),
+      maxAgents: integerOption('max-agents', values['max-agents']),
+      maxAgentsPerSource: integerOption('max-agents-per-source', values['max-agents-per-source']),
+      maxRequestsPerSecond: integerOption('max-requests-per-second', values['max-requests-per-second']),
     });
     write('listening', { address: server.address }, `crftb bootstrap server on ${server.address.host}:${server.address.port} (UDP)`);
 
