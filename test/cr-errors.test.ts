@@ -107,7 +107,7 @@ t.test('a failure CRIU explains in its log: the message carries CRIU\'s logged r
   const counter = path.join(dir, 'n');
   const child = startDetached(path.join(fixtures, 'tcp-client.js'), [counter, String((server.address() as net.AddressInfo).port)], dir);
   await waitFor('the connected client to count', () => readNumber(counter) > 2);
-  const failed = await checkpoint({ target: child.pid, dir: path.join(dir, 'images') }).then(
+  const failed = await checkpoint({ target: child.pid, dir: path.join(dir, 'images'), connections: 'fail' }).then(
     () => null,
     (e: Error & { code?: string }) => e,
   );

@@ -20,7 +20,30 @@ export type EngineName = 'auto' | 'criu' | 'blcr';
  */
 export type FtbOption = boolean | NativeFtbOptions;
 
-export interface CheckpointOptions {
+/**
+ * What happens to established TCP connections (CRIU): `close` (default) dumps them as closed and
+ * restores them closed, so peers see a reset and reconnect — what a Node service with keep-alive
+ * clients, HTTP agents and database pools needs, since it reconnects anyway after a restore on
+ * another host or much later; `keep` dumps and restores them established (CRIU's tcp-established,
+ * with a network lock so no packet is lost meanwhile), for peers that cannot reconnect, such as
+ * the ranks of an MPI job over TCP — the restore must then happen where the addresses are;
+ * `fail` makes a checkpoint of a process holding one fail (CRIU's own default).
+ */
+export type ConnectionPolicy = 'close' | 'keep' | 'fail';
+/** CRIU's network lock for `connections: 'keep'`; `auto` (default): iptables when installed, else nftables. */
+export type NetworkLock = 'auto' | 'iptables' | 'nftables';
+
+/** CRIU options of a checkpoint (BLCR has none of them and ignores them). */
+export interface EngineTuningOptions {
+  connections?: ConnectionPolicy;
+  networkLock?: NetworkLock;
+  /** Unix sockets connected to processes outside the checkpoint (CRIU's ext-unix-sk). */
+  extUnixSockets?: boolean;
+  /** The processes belong to a terminal session, not a session of their own (CRIU's shell-job). */
+  shellJob?: boolean;
+}
+
+export interface CheckpointOptions extends EngineTuningOptions {
   /** pid (process, tree), pgid or session id; omitted = this process (its group / session). */
   target?: number;
   scope?: Scope;
@@ -49,6 +72,10 @@ export interface CheckpointOptions {
   signal?: AbortSignal;
   /** CRIU: write only pages changed since this directory's previous checkpoint of the same process. */
   incremental?: boolean;
+  /** Leave out TCP connections not yet accepted (default true; their peers retry or see a reset). */
+  skipInFlight?: boolean;
+  /** Bytes of deleted-but-open files CRIU may copy into the images (CRIU's ghost-limit; default CRIU's 1 MiB). */
+  ghostLimit?: number;
   engine?: EngineName;
   ftb?: FtbOption;
   /** Allow a pgid/session/tree scope that reaches this process's own group or session. */
@@ -63,7 +90,8 @@ export interface CheckpointOptions {
 /** What the addon resolves with (lib/cr/native.ts documents the fields). */
 export type CheckpointResult = NativeCheckpointResult;
 
-export interface RestartOptions {
+/** A restart restores connections, sockets and sessions as its checkpoint recorded; these override that. */
+export interface RestartOptions extends EngineTuningOptions {
   dir?: string;
   file?: string;
   engine?: EngineName;
@@ -148,6 +176,12 @@ export async function checkpoint(options: CheckpointOptions): Promise<Checkpoint
         timeoutMs: options.timeoutMs,
         elapsedMs: interrupt.elapsedMs(),
         incremental: options.incremental,
+        connections: options.connections,
+        skipInFlight: options.skipInFlight,
+        networkLock: options.networkLock,
+        ghostLimit: options.ghostLimit,
+        extUnixSockets: options.extUnixSockets,
+        shellJob: options.shellJob,
         ftb: options.ftb,
       }),
       interrupt,
@@ -175,6 +209,10 @@ export async function restartDetailed(options: RestartOptions): Promise<RestartR
     dir: options.dir,
     file: options.file,
     timeoutMs: options.timeoutMs,
+    connections: options.connections,
+    networkLock: options.networkLock,
+    extUnixSockets: options.extUnixSockets,
+    shellJob: options.shellJob,
     ftb: options.ftb,
   }), interrupt);
   const { exited, ...rest } = result;

@@ -3,14 +3,10 @@
 // callbacks) and handed on to the native request for the rest. The native side owns the rule for
 // what an interrupted engine request leaves behind (native/cr/request.h); this side only stops
 // waiting and hands the cancel over.
+import { abortError } from '../abort';
 import { codedError, CrftbError } from '../errors';
 
-export function abortError(signal: AbortSignal, what: string): CrftbError {
-  const error = codedError('ABORT_ERR', `the ${what} was aborted`);
-  error.name = 'AbortError';
-  (error as Error & { cause?: unknown }).cause = signal.reason;
-  return error;
-}
+export { abortError, checkSignal } from '../abort';
 
 /** An ABORT_ERR from the addon gets the AbortError name and the signal's reason, as Node's do. */
 export function asAbortError(error: unknown, signal?: AbortSignal): unknown {
@@ -78,10 +74,4 @@ export class Interrupt {
   private timedOut(): CrftbError {
     return codedError('ETIMEDOUT', `the ${this.what} did not finish within ${this.timeoutMs} ms (timeoutMs)`);
   }
-}
-
-export function checkSignal(signal: unknown, name = 'options.signal'): AbortSignal | undefined {
-  if (signal === undefined || signal === null) return undefined;
-  if (!(signal instanceof AbortSignal)) throw codedError('EINVAL', `${name} must be an AbortSignal`);
-  return signal;
 }

@@ -54,6 +54,12 @@ export interface NativeCheckpointOptions {
   /** Of timeoutMs, what JavaScript already used (waiting for critical sections and callbacks). */
   elapsedMs?: number;
   incremental?: boolean;
+  connections?: string;
+  skipInFlight?: boolean;
+  networkLock?: string;
+  ghostLimit?: number;
+  extUnixSockets?: boolean;
+  shellJob?: boolean;
   ftb?: boolean | NativeFtbOptions;
 }
 
@@ -79,6 +85,10 @@ export interface NativeRestartOptions {
   dir?: string;
   file?: string;
   timeoutMs?: number;
+  connections?: string;
+  networkLock?: string;
+  extUnixSockets?: boolean;
+  shellJob?: boolean;
   ftb?: boolean | NativeFtbOptions;
 }
 

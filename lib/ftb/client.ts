@@ -3,6 +3,7 @@
 // shapes the API: promises for the blocking steps, subscriptions that are both EventEmitters and
 // async iterators, explicit resource management.
 import { EventEmitter } from 'node:events';
+import { abortError, checkSignal } from '../abort';
 import { codedError } from '../errors';
 import { FtbClientNativeClass, type FtbClientNative } from './native';
 import { FtbEventHandle, ReceivedEvent, RECORD_SIZE, type FtbReceivedEvent } from './event';
@@ -150,8 +151,24 @@ export class FtbClient {
     readonly options: FtbConnectOptions = {},
   ) {}
 
-  static async connect(info: FtbClientInfo, options: FtbConnectOptions = {}): Promise<FtbClient> {
-    return new FtbClient(info, options).connect();
+  /**
+   * Connects a new client. `signal` aborts the connect: the call rejects with an AbortError at
+   * once, and a connection that completes afterwards is closed, so an aborted connect leaves no
+   * client behind.
+   */
+  static async connect(info: FtbClientInfo, options: FtbConnectOptions = {}, signal?: AbortSignal): Promise<FtbClient> {
+    const client = new FtbClient(info, options);
+    if (!checkSignal(signal, 'signal')) return client.connect();
+    if (signal!.aborted) throw abortError(signal!, 'FTB connect');
+    const connecting = client.connect();
+    return new Promise<FtbClient>((resolve, reject) => {
+      const onAbort = () => {
+        reject(abortError(signal!, 'FTB connect'));
+        connecting.then(() => client.close(), () => undefined);
+      };
+      signal!.addEventListener('abort', onAbort, { once: true });
+      connecting.then(resolve, reject).finally(() => signal!.removeEventListener('abort', onAbort));
+    });
   }
 
   /** Process-wide connection state (shared by all clients). */

@@ -4,7 +4,7 @@
 import { FtbClient, FtbEventHandle, type FtbReceivedEvent } from '../ftb/client';
 import type { FtbConnectOptions } from '../ftb/types';
 import { codedError } from '../errors';
-import { abortError, checkSignal } from '../cr/interrupt';
+import { abortError, checkSignal } from '../abort';
 import {
   CANCEL_EVENT,
   COORDINATOR_EVENTS,

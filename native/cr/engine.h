@@ -53,6 +53,26 @@ struct EngineConfig {
   std::string service;       // CRIU only: the criu binary (native/cr/criu_locator.h finds it)
 };
 
+// What the engine does with what a process holds beyond its memory (CRIU's options; BLCR has
+// none of them and ignores this). One family for checkpoint and restart: a restart uses what the
+// checkpoint recorded (images.h GenerationRecord) unless told otherwise.
+enum class Connections : int {
+  kClose = 0,  // established TCP connections are dumped as closed and restored closed: peers see
+               // a reset and reconnect (what a Node service with keep-alive clients needs)
+  kKeep = 1,   // dumped and restored established (CRIU's tcp-established, behind a network lock)
+  kFail = 2,   // a process holding one cannot be checkpointed (CRIU's default)
+};
+enum class NetworkLock : int { kAuto = 0, kIptables = 1, kNftables = 2 };
+
+struct EngineTuning {
+  Connections connections = Connections::kClose;
+  bool skip_in_flight = true;           // connections not yet accept()ed are left out (peers retry)
+  NetworkLock network_lock = NetworkLock::kAuto;  // kKeep only; auto: iptables if installed, else nftables
+  unsigned ghost_limit = 0;             // bytes of unlinked-but-open file CRIU may copy; 0 = its default
+  bool ext_unix_sockets = false;        // unix sockets connected to processes outside the dump
+  bool shell_job = false;               // the processes belong to a terminal session (no setsid)
+};
+
 struct CheckpointSpec {
   Scope scope = Scope::kProcess;
   pid_t target = 0;          // resolved pid/pgid/sid: never 0 here (request.cc resolves "self")
@@ -65,6 +85,7 @@ struct CheckpointSpec {
   std::string parent;        // incremental: path of the parent images, relative to destination
   bool track_memory = false;  // keep dirty-page tracking on so a later child can be incremental
   std::string log_file;      // engine log, relative to the destination directory ("" = none)
+  EngineTuning tuning;
 };
 
 struct CheckpointOutcome {
@@ -76,6 +97,7 @@ struct RestartSpec {
   std::string source;        // images directory (CRIU) or context file (BLCR)
   std::string log_file;      // relative to the images directory for CRIU ("" = none)
   After after = After::kLeaveRunning;  // kStop leaves the restored processes stopped
+  EngineTuning tuning;
 };
 
 struct RestartOutcome {

@@ -21,7 +21,8 @@ namespace crftb::cr {
 
 namespace {
 
-// "<root pid> <track_memory 0|1>\npids <pid>...\n". (Earlier versions added "manifest <0|1>";
+// "<root pid> <track_memory 0|1>\npids <pid>...\ntuning <connections> <network lock>
+// <ext unix sockets 0|1> <shell job 0|1>\n" (EngineTuning's numbers). (Earlier versions added "manifest <0|1>";
 // it is ignored: whether a manifest is needed never depends on what the directory says.)
 constexpr const char* kMetaFile = "crftb-generation";
 
@@ -114,7 +115,9 @@ bool ReadMeta(const std::string& dir, pid_t* root, bool* tracked) {
 Failure WriteRecord(const std::string& dir, const GenerationRecord& record) {
   std::string text = std::to_string(record.root) + " " + (record.track_memory ? "1" : "0") + "\npids";
   for (pid_t pid : record.pids) text += " " + std::to_string(pid);
-  text += "\n";
+  const EngineTuning& t = record.tuning;
+  text += "\ntuning " + std::to_string(static_cast<int>(t.connections)) + " " + std::to_string(static_cast<int>(t.network_lock)) +
+          " " + (t.ext_unix_sockets ? "1" : "0") + " " + (t.shell_job ? "1" : "0") + "\n";
   const std::string path = dir + "/" + kMetaFile;
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return Failure::FromErrno(errno, "cannot write " + path);
@@ -213,8 +216,17 @@ bool ReadGenerationRecord(const std::string& dir, GenerationRecord* out) {
   while (std::getline(meta, line)) {
     std::istringstream fields(line);
     fields >> word;
-    if (word == "pids")
+    if (word == "pids") {
       for (pid_t pid; fields >> pid;) out->pids.push_back(pid);
+    } else if (word == "tuning") {
+      int connections = 0, lock = 0, ext = 0, shell = 0;
+      if (fields >> connections >> lock >> ext >> shell && connections >= 0 && connections <= 2 && lock >= 0 && lock <= 2) {
+        out->tuning.connections = static_cast<Connections>(connections);
+        out->tuning.network_lock = static_cast<NetworkLock>(lock);
+        out->tuning.ext_unix_sockets = ext != 0;
+        out->tuning.shell_job = shell != 0;
+      }
+    }
   }
   if (out->pids.empty()) out->pids.push_back(out->root);
   return true;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "cr/engine.h"
 #include "cr/images_lock.h"
 
 namespace crftb::cr {
@@ -46,6 +47,7 @@ struct GenerationRecord {
   pid_t root = 0;
   bool track_memory = false;      // the next checkpoint can be incremental over this one
   std::vector<pid_t> pids;        // every checkpointed process: a restore needs these pids free
+  EngineTuning tuning;            // how it was dumped: a restart restores it the same way
 };
 
 // Points D at the generation (or renames the temp file into place) and drops what is no longer

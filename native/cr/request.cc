@@ -254,6 +254,7 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
   spec.parent = generation.parent;
   spec.track_memory = options.incremental && caps.incremental;
   spec.log_file = caps.directory_images ? "dump.log" : "";
+  spec.tuning = options.tuning;
 
   if (scope.includes_self) events.publisher().CloseForCheckpoint();
   const auto start = Clock::now();
@@ -306,7 +307,7 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
   // Stopped at once (the engine may have done it already, before letting them run), so that they
   // do not run on past their images while those are committed.
   if (halt) SignalOthers(result->pids, SIGSTOP);
-  GenerationRecord record{scope.root, spec.track_memory, result->pids};
+  GenerationRecord record{scope.root, spec.track_memory, result->pids, spec.tuning};
   if (Failure f = Commit(generation, record); !f.ok()) {
     if (halt) SignalOthers(result->pids, SIGCONT);
     Abandon(generation);  // e.g. no room left for the manifest: D keeps its last good images
@@ -350,6 +351,13 @@ Failure RunRestart(const RestartOptions& options, RestartResult* result) {
   spec.log_file = caps.directory_images ? "restore.log" : "";
   if (caps.directory_images)
     if (Failure f = CheckRestorable(spec.source, spec.log_file, &spec.source); !f.ok()) return events.Fail(f);
+  GenerationRecord record;
+  if (caps.directory_images && ReadGenerationRecord(spec.source, &record)) spec.tuning = record.tuning;
+  else spec.tuning.connections = Connections::kFail;  // images crftb did not write: CRIU's defaults
+  if (options.connections >= 0) spec.tuning.connections = static_cast<Connections>(options.connections);
+  if (options.network_lock >= 0) spec.tuning.network_lock = static_cast<NetworkLock>(options.network_lock);
+  if (options.ext_unix_sockets >= 0) spec.tuning.ext_unix_sockets = options.ext_unix_sockets != 0;
+  if (options.shell_job >= 0) spec.tuning.shell_job = options.shell_job != 0;
   if (Failure f = interrupt.Check("restart"); !f.ok()) return events.Fail(f);
   const auto start = Clock::now();
   std::unique_ptr<PendingRestart> pending;

@@ -35,6 +35,7 @@ struct CheckpointOptions {
   int elapsed_ms = 0;           // of timeout_ms, used before the request (waiting for callbacks)
   std::shared_ptr<CancelSignal> cancel;  // null = cannot be cancelled
   bool incremental = false;
+  EngineTuning tuning;
   FtbSettings ftb;
 };
 
@@ -59,6 +60,11 @@ struct RestartOptions {
   std::string file;
   int timeout_ms = 0;
   std::shared_ptr<CancelSignal> cancel;
+  // EngineTuning for the restore; -1 = as the checkpoint recorded (else CRIU's defaults).
+  int connections = -1;
+  int network_lock = -1;
+  int ext_unix_sockets = -1;
+  int shell_job = -1;
   FtbSettings ftb;
 };
 

@@ -73,6 +73,25 @@ class Options {
     if (dir->empty() == file->empty()) Bad(env_, "pass exactly one of options.dir and options.file");
   }
   int TimeoutMs() const { return static_cast<int>(Integer("timeoutMs", 0, 0, 86400000)); }
+  // One of `names` (its index), or `fallback` when the option is absent.
+  int Choice(const char* key, std::initializer_list<const char*> names, int fallback) const {
+    const std::string value = String(key);
+    if (value.empty()) return fallback;
+    int index = 0;
+    std::string list;
+    for (const char* name : names) {
+      if (value == name) return index;
+      list += std::string(index ? ", " : "") + "'" + name + "'";
+      ++index;
+    }
+    Bad(env_, std::string("options.") + key + " must be one of " + list);
+  }
+  // A boolean option as -1 (absent), 0 or 1.
+  int Tristate(const char* key) const {
+    Napi::Value v = object_.Get(key);
+    if (v.IsUndefined() || v.IsNull()) return -1;
+    return Bool(key) ? 1 : 0;
+  }
 
  private:
   Options(Napi::Env env, Napi::Object object) : env_(env), object_(object) {}
@@ -196,6 +215,13 @@ Napi::Value CheckpointBinding(const Napi::CallbackInfo& info) {
   options.timeout_ms = o.TimeoutMs();
   options.elapsed_ms = static_cast<int>(o.Integer("elapsedMs", 0, 0, 86400000));
   options.incremental = o.Bool("incremental");
+  // Connections choices, in Connections' order; network locks in NetworkLock's order.
+  options.tuning.connections = static_cast<Connections>(o.Choice("connections", {"close", "keep", "fail"}, 0));
+  options.tuning.skip_in_flight = o.Bool("skipInFlight", true);
+  options.tuning.network_lock = static_cast<NetworkLock>(o.Choice("networkLock", {"auto", "iptables", "nftables"}, 0));
+  options.tuning.ghost_limit = static_cast<unsigned>(o.Integer("ghostLimit", 0, 0, 0xffffffffLL));
+  options.tuning.ext_unix_sockets = o.Bool("extUnixSockets");
+  options.tuning.shell_job = o.Bool("shellJob");
   options.ftb = o.Ftb();
   options.cancel = NewCancel(env);
   Napi::Promise promise = Queue<CheckpointResult>(
@@ -232,6 +258,10 @@ Napi::Value RestartBinding(const Napi::CallbackInfo& info) {
   o.Engines(&options.engine, &options.criu, &options.blcr);
   o.Images(&options.dir, &options.file);
   options.timeout_ms = o.TimeoutMs();
+  options.connections = o.Choice("connections", {"close", "keep", "fail"}, -1);
+  options.network_lock = o.Choice("networkLock", {"auto", "iptables", "nftables"}, -1);
+  options.ext_unix_sockets = o.Tristate("extUnixSockets");
+  options.shell_job = o.Tristate("shellJob");
   options.ftb = o.Ftb();
   options.cancel = NewCancel(env);
   Napi::Promise promise = Queue<RestartResult>(

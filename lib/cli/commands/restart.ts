@@ -6,7 +6,9 @@ export const restart: Command = {
   summary: 'Restart processes from a checkpoint (BLCR cr_restart); prints the restored pids',
   usage: [
     'Usage: crftb restart (--dir DIR | --file FILE) [--engine auto|criu|blcr] [--timeout MS] [--no-ftb] [--json]',
+    '                     [--connections close|keep|fail] [--network-lock auto|iptables|nftables] [--ext-unix-sockets] [--shell-job]',
     '',
+    'Connections, sockets and sessions are restored as the checkpoint recorded; the options override that.',
     'The restored processes run detached from this command, with the pids they had.',
   ].join('\n'),
   async run(args) {
@@ -15,7 +17,7 @@ export const restart: Command = {
     for (let i = 0; i < args.length; i += 1) {
       const a = args[i];
       const next = args[i + 1];
-      if ((a === '--dir' || a === '--file' || a === '--engine' || a === '--timeout') && next === undefined) {
+      if ((a === '--dir' || a === '--file' || a === '--engine' || a === '--timeout' || a === '--connections' || a === '--network-lock') && next === undefined) {
         process.stderr.write(`crftb restart: ${a} needs a value\n${this.usage}\n`);
         return EXIT_USAGE;
       }
@@ -24,6 +26,10 @@ export const restart: Command = {
       else if (a === '--engine') options.engine = args[++i] as RestartOptions['engine'];
       else if (a === '--timeout') options.timeoutMs = Number(args[++i]);
       else if (a === '--no-ftb') options.ftb = false;
+      else if (a === '--connections') options.connections = args[++i] as RestartOptions['connections'];
+      else if (a === '--network-lock') options.networkLock = args[++i] as RestartOptions['networkLock'];
+      else if (a === '--ext-unix-sockets') options.extUnixSockets = true;
+      else if (a === '--shell-job') options.shellJob = true;
       else if (a === '--json') json = true;
       else {
         process.stderr.write(`crftb restart: unknown option ${a}\n${this.usage}\n`);

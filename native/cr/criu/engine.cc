@@ -68,6 +68,36 @@ Failure LibCriuError(int rc, const std::string& what, const std::string& log) {
   return Failure::Coded(ErrnoName(err), message, err);
 }
 
+// Whether an iptables binary is installed: CRIU's default network lock runs it, and fails where
+// there is none (Debian 12 without the iptables package); its built-in nftables lock needs none.
+bool HaveIptables() {
+  static const bool found = [] {
+    for (const char* dir : {"/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/", "/usr/local/sbin/"})
+      if (access((std::string(dir) + "iptables").c_str(), X_OK) == 0) return true;
+    return false;
+  }();
+  return found;
+}
+
+// The connection policy and the rest of EngineTuning, as libcriu options (dump and restore alike).
+void Tune(const LibCriu* lib, Opts* opts, const EngineTuning& tuning, bool dump) {
+  switch (tuning.connections) {
+    case Connections::kClose: lib->set_tcp_close(opts, true); break;
+    case Connections::kKeep: {
+      lib->set_tcp_established(opts, true);
+      NetworkLock lock = tuning.network_lock;
+      if (lock == NetworkLock::kAuto) lock = HaveIptables() ? NetworkLock::kIptables : NetworkLock::kNftables;
+      lib->set_network_lock(opts, static_cast<int>(lock));
+      break;
+    }
+    case Connections::kFail: break;
+  }
+  if (dump && tuning.skip_in_flight) lib->set_tcp_skip_in_flight(opts, true);
+  if (dump && tuning.ghost_limit > 0) lib->set_ghost_limit(opts, tuning.ghost_limit);
+  if (tuning.ext_unix_sockets) lib->set_ext_unix_sk(opts, true);
+  if (tuning.shell_job) lib->set_shell_job(opts, true);
+}
+
 // Builds a libcriu options object that reads/writes `dir_fd`.
 Failure NewOpts(const LibCriu* lib, int dir_fd, const std::string& log, Opts** out) {
   Opts* opts = nullptr;
@@ -271,6 +301,7 @@ class CriuEngine : public Engine {
     lib_->set_leave_running(opts, spec.after != After::kKill);
     lib_->set_track_mem(opts, spec.track_memory);
     lib_->set_file_locks(opts, true);
+    Tune(lib_, opts, spec.tuning, true);
     if (!spec.parent.empty()) lib_->set_parent_images(opts, spec.parent.c_str());
     auto job = std::make_shared<Job>();
     if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, self, lib_->dump, job, spec.stop_after_dump); !f.ok())
@@ -295,6 +326,7 @@ class CriuEngine : public Engine {
       close(dir_fd);
       return f;
     }
+    Tune(lib_, opts, spec.tuning, false);
     auto job = std::make_shared<Job>();
     if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, false, lib_->restore, job); !f.ok()) return f;
     std::string log = spec.log_file.empty() ? "" : spec.source + "/" + spec.log_file;

@@ -51,6 +51,10 @@ Failure LoadLibCriu(const std::string& library, const LibCriu** out) {
   Bind(handle, "criu_local_set_ext_unix_sk", &lib.set_ext_unix_sk, &missing);
   Bind(handle, "criu_local_set_tcp_established", &lib.set_tcp_established, &missing);
   Bind(handle, "criu_local_set_shell_job", &lib.set_shell_job, &missing);
+  Bind(handle, "criu_local_set_tcp_close", &lib.set_tcp_close, &missing);
+  Bind(handle, "criu_local_set_tcp_skip_in_flight", &lib.set_tcp_skip_in_flight, &missing);
+  Bind(handle, "criu_local_set_network_lock", &lib.set_network_lock, &missing);
+  Bind(handle, "criu_local_set_ghost_limit", &lib.set_ghost_limit, &missing);
   Bind(handle, "criu_local_set_file_locks", &lib.set_file_locks, &missing);
   Bind(handle, "criu_local_set_log_level", &lib.set_log_level, &missing);
   Bind(handle, "criu_local_set_notify_cb", &lib.set_notify_cb, &missing);

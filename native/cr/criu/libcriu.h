@@ -25,6 +25,10 @@ struct LibCriu {
   void (*set_ext_unix_sk)(Opts* opts, bool ext_unix_sk);
   void (*set_tcp_established)(Opts* opts, bool tcp_established);
   void (*set_shell_job)(Opts* opts, bool shell_job);
+  void (*set_tcp_close)(Opts* opts, bool tcp_close);
+  void (*set_tcp_skip_in_flight)(Opts* opts, bool skip);
+  void (*set_network_lock)(Opts* opts, int method);  // enum criu_network_lock_method: 1 iptables, 2 nftables
+  void (*set_ghost_limit)(Opts* opts, unsigned int limit);
   void (*set_file_locks)(Opts* opts, bool file_locks);
   void (*set_log_level)(Opts* opts, int level);
   // CRIU's notifications ("post-dump": images written, tasks still frozen; ...): the callback runs

@@ -1,0 +1,81 @@
+// A real Node HTTP service checkpoints itself under load and loses nothing (issue 16): keep-alive
+// clients and clients that open a new connection per request hammer it while it checkpoints
+// itself every 2 s; every checkpoint succeeds and no request fails (established connections are
+// dumped closed, connections not yet accepted are left out: connections: 'close', the default).
+// A checkpoint requested over HTTP by the service's own endpoint works too. Then SIGKILL and
+// restart: the restored service serves the checkpointed state to new connections. The service is
+// a detached child started here (setsid, stdio appended to files, UV_USE_IO_URING=0).
+import t from 'tap';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { restartDetailed } from '../lib/index';
+import { adopt, alive, fixtures, killStarted, readStatuses, startDetached, tempDir, waitFor, waitReaped } from './fixtures/cr/detached';
+
+t.teardown(killStarted);
+
+const CHECKPOINTS = 6;
+const INTERVAL_MS = 2000;
+
+interface Status { phase: string; before?: number; port?: number; ok?: boolean; code?: string; message?: string; served?: number; seconds?: number; origin?: string }
+
+function get(port: number, agent: http.Agent, pathName = '/', method = 'GET'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: pathName, method, agent, timeout: 30000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}: ${body}`))));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+t.test('an HTTP service checkpointing itself every 2 s under keep-alive and new-connection load: every checkpoint succeeds, no request fails, then it restarts', async (t) => {
+  const work = tempDir('cr-service');
+  const images = path.join(work, 'images');
+  const service = startDetached(path.join(fixtures, 'http-service.js'), [work, images, String(INTERVAL_MS), String(CHECKPOINTS)], work);
+  await waitFor('the service to listen', () => readStatuses<Status>(work).some((s) => s.phase === 'ready'), 30000);
+  const { port } = readStatuses<Status>(work).find((s) => s.phase === 'ready')!;
+
+  const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  const fresh = new http.Agent({ keepAlive: false });
+  const failures: string[] = [];
+  let done = 0;
+  let stop = false;
+  const loop = async (agent: http.Agent) => {
+    while (!stop) {
+      await get(port!, agent).then(() => (done += 1), (e: Error) => failures.push(e.message));
+    }
+  };
+  const loops = [loop(keepAlive), loop(keepAlive), loop(fresh), loop(fresh)];
+  await waitFor('the periodic checkpoints', () => readStatuses<Status>(work).filter((s) => s.phase === 'checkpoint' && s.origin === 'timer').length >= CHECKPOINTS,
+    CHECKPOINTS * INTERVAL_MS + 60000);
+  const asked = JSON.parse(await get(port!, keepAlive, '/checkpoint', 'POST')) as { restarted: boolean; served: number };
+  t.equal(asked.restarted, false, 'a checkpoint asked for over HTTP answers the request that asked for it');
+  stop = true;
+  await Promise.all(loops);
+  const checkpoints = readStatuses<Status>(work).filter((s) => s.phase === 'checkpoint');
+  t.same(checkpoints.filter((c) => !c.ok).map((c) => `${c.code}: ${c.message}`), [], `every checkpoint succeeded (${checkpoints.length})`);
+  t.same(failures, [], `no request failed (${done} served under load)`);
+  t.ok(done > 50, `the load was real: ${done} requests`);
+  const last = checkpoints.at(-1)!;
+
+  keepAlive.destroy();
+  process.kill(service.pid, 'SIGKILL');
+  await service.exited;
+  await waitReaped(service.pid);
+  const restored = await restartDetailed({ dir: images, ftb: false });
+  adopt(restored.pid);
+  t.equal(restored.pid, service.pid, 'restarted with its pid');
+  await waitFor('the restored copy to report', () => readStatuses<Status>(work).some((s) => s.phase === 'restored'), 30000);
+  const restoredState = readStatuses<Status>(work).find((s) => s.phase === 'restored')!.served!;
+  t.ok(restoredState >= last.before! && restoredState <= last.served!, `the copy holds the last checkpoint's state (${restoredState} served)`);
+  const [pid, served] = (await get(port!, fresh)).trim().split(' ').map(Number);
+  t.equal(pid, service.pid, 'the restored service answers on its port');
+  t.equal(served, restoredState + 1, 'and serves on from that state');
+  t.ok(alive(restored.pid));
+  process.kill(restored.pid, 'SIGKILL');
+});
