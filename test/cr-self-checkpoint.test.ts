@@ -17,7 +17,7 @@ interface Status {
   events?: string[];
   code?: string;
   message?: string;
-  result?: { images: string[]; bytes: number; pids: number[]; path: string; generation: string };
+  result?: { images: string[]; bytes: number; pids: number[]; path: string; generation: string; seconds: number; frozenSeconds?: number; filesThatMustNotChange: unknown[] };
 }
 
 const statuses = (work: string) => readStatuses<Status>(work);
@@ -36,6 +36,8 @@ t.test('self-checkpoint, kill, restart: the restored copy resumes with restarted
   t.ok(done.result!.images.includes('inventory.img') && done.result!.bytes > 0, 'the result lists the images written');
   t.equal(fs.statSync(done.result!.generation).mode & 0o777, 0o700, 'images directory is 0700');
   t.equal(fs.realpathSync(images), done.result!.generation, 'dir points at the images');
+  t.ok(done.result!.frozenSeconds! > 0 && done.result!.frozenSeconds! <= done.result!.seconds, `the result says how long it was frozen (${done.result!.frozenSeconds} s)`);
+  t.same(done.result!.filesThatMustNotChange, [], 'it holds no file that would break the restore (appended.log is an append)');
 
   const port = done.port!;
   const before = readNumber(path.join(work, 'ticks'));
@@ -59,6 +61,8 @@ t.test('self-checkpoint, kill, restart: the restored copy resumes with restarted
   const resumed = statuses(work).find((s) => s.restarted === true)!;
   t.equal(resumed.phase, 'checkpointed', 'the pending checkpoint() resolved in the restored copy');
   t.same(resumed.events, ['before', 'after-restarted'], 'onCheckpoint was told it was restarted');
+  t.same(resumed.result!.images, done.result!.images, 'and its result says what it was restored from');
+  t.equal(resumed.result!.bytes, done.result!.bytes);
 
   // Timers restart counting from the checkpoint's value; they must rise again past it.
   const restoredTicks = readNumber(path.join(work, 'ticks'));

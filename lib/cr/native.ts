@@ -74,6 +74,15 @@ export interface NativeCheckpointResult {
   pids: number[];
   incremental: boolean;
   seconds: number;
+  /** How long the processes were frozen (CRIU's own measure); absent when the engine cannot tell. */
+  frozenSeconds?: number;
+  /**
+   * Regular files the processes hold open other than write-only appends: files are never rolled
+   * back, so if one of them changes size after this checkpoint, restoring it fails (CRIU: "has
+   * bad size"). Close and reopen them around the checkpoint (onCheckpoint), or open them for
+   * appending. Empty when there are none.
+   */
+  filesThatMustNotChange: Array<{ pid: number; fd: number; path: string }>;
 }
 
 export interface NativeRestartOptions {

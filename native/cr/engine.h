@@ -91,6 +91,7 @@ struct CheckpointSpec {
 struct CheckpointOutcome {
   bool restarted = false;     // this process is the copy restored from these images
   std::vector<pid_t> pids;    // processes included, when the engine can tell
+  double frozen_seconds = -1;  // how long the processes were frozen; -1 when the engine cannot tell
 };
 
 struct RestartSpec {

@@ -339,7 +339,7 @@ ImageFiles ListImages(const std::string& path) {
   if (DIR* dir = opendir(path.c_str())) {
     while (dirent* entry = readdir(dir)) {
       std::string name = entry->d_name;
-      if (name == "." || name == ".." || name == kMetaFile || name == kManifestFile) continue;
+      if (name == "." || name == ".." || name == kMetaFile || !IsImageFile(name)) continue;
       if (lstat((path + "/" + name).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
         out.files.push_back(name);
         out.bytes += st.st_size;

@@ -217,6 +217,8 @@ Failure VerifyOne(const std::string& dir, int depth) {
 
 }  // namespace
 
+bool IsImageFile(const std::string& name) { return !NotAnImage(name) && name != "crftb-generation"; }
+
 Failure WriteManifest(const std::string& dir) {
   UniqueFd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd.valid()) return Failure::FromErrno(errno, "cannot open the images directory " + dir);

@@ -19,6 +19,10 @@ namespace crftb::cr {
 
 constexpr const char* kManifestFile = "crftb-manifest";
 
+// Whether a file of a generation is an image (not an engine log, a restore's statistics, or one
+// of crftb's own files): what the manifest covers and what a result lists.
+bool IsImageFile(const std::string& name);
+
 // Hashes every regular file of `dir` (but logs) into `dir`/crftb-manifest, atomically.
 Failure WriteManifest(const std::string& dir);
 

@@ -296,6 +296,9 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
   if (failure.ok() && outcome.restarted) {
     // The copy restored from this checkpoint: the original already reported it.
     result->restarted = true;
+    ImageFiles images = ListImages(generation.path);
+    result->images = images.files;
+    result->bytes = images.bytes;
     events.Silence();
     return Failure::None();
   }
@@ -316,6 +319,8 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
   ImageFiles images = ListImages(generation.path);
   result->images = images.files;
   result->bytes = images.bytes;
+  result->frozen_seconds = outcome.frozen_seconds;
+  if (caps.directory_images) result->must_not_change = FilesThatMustNotChange(result->pids, generation.link + ".gens/");
   if (Failure f = interrupt.Check("checkpoint"); !f.ok()) {
     // Too late to undo: the images are complete and committed. Say so, and leave the processes
     // as they were before the request.

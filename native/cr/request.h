@@ -18,6 +18,7 @@
 #include "cr/engine.h"
 #include "cr/event_publisher.h"
 #include "cr/interrupt.h"
+#include "cr/open_files.h"
 
 namespace crftb::cr {
 
@@ -50,6 +51,8 @@ struct CheckpointResult {
   bool incremental = false;     // written relative to a parent checkpoint
   double seconds = 0;           // engine request to reap
   bool committed = false;       // set on an interrupted request whose images were committed anyway
+  double frozen_seconds = -1;   // how long the processes were frozen (-1: the engine cannot tell)
+  std::vector<OpenFile> must_not_change;  // open files whose later change breaks the restore
 };
 
 struct RestartOptions {

@@ -239,6 +239,16 @@ Napi::Value CheckpointBinding(const Napi::CallbackInfo& info) {
         out.Set("pids", Pids(env, r.pids));
         out.Set("incremental", r.incremental);
         out.Set("seconds", r.seconds);
+        if (r.frozen_seconds >= 0) out.Set("frozenSeconds", r.frozen_seconds);
+        Napi::Array files = Napi::Array::New(env, r.must_not_change.size());
+        for (size_t i = 0; i < r.must_not_change.size(); ++i) {
+          Napi::Object file = Napi::Object::New(env);
+          file.Set("pid", r.must_not_change[i].pid);
+          file.Set("fd", r.must_not_change[i].fd);
+          file.Set("path", r.must_not_change[i].path);
+          files.Set(i, file);
+        }
+        out.Set("filesThatMustNotChange", files);
         return out;
       },
       [](Napi::Env env, Napi::Object error, const CheckpointResult& r) {

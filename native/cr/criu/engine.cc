@@ -20,6 +20,7 @@
 #include "common/read_file.h"
 #include "cr/criu/daemon.h"
 #include "cr/criu/dump_failure.h"
+#include "cr/criu/dump_stats.h"
 #include "cr/criu/libcriu.h"
 #include "cr/criu/service.h"
 
@@ -132,6 +133,8 @@ class PendingDump : public PendingJob<PendingCheckpoint, CheckpointOutcome> {
   Failure Reap(CheckpointOutcome* out) override {
     if (job_->rc < 0) return ExplainDumpFailure(LibCriuError(job_->rc, what_, log_), target_, destination_);
     out->restarted = job_->rc == 1;  // libcriu's self-dump: 1 in the copy restored later
+    uint64_t frozen_us = 0;
+    if (!out->restarted && ReadFrozenMicros(destination_, &frozen_us)) out->frozen_seconds = frozen_us / 1e6;
     return Failure::None();
   }
 
