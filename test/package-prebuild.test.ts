@@ -18,7 +18,7 @@ t.test('npm pack + install --ignore-scripts loads the prebuild', { timeout: 900_
   const app = path.join(work, 'app');
   execFileSync('mkdir', ['-p', app]);
   writeFileSync(path.join(app, 'package.json'), '{"name":"app","version":"1.0.0","private":true}');
-  execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--offline', path.join(work, tarball)], { cwd: app, stdio: 'pipe' });
+  execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', path.join(work, tarball)], { cwd: app, stdio: 'pipe' });
   const loaded = execFileSync(process.execPath, ['-p', "require('crftb').nativeInfo().addonPath"], { cwd: app }).toString().trim();
   t.match(loaded, /node_modules\/crftb\/prebuilds\/linux-x64\/.*\.node$/, 'loaded from the prebuild, not a local build');
   const esm = execFileSync(process.execPath, ['--input-type=module', '-e', "import { nativeInfo } from 'crftb'; console.log(nativeInfo().ftbMessageSize)"], { cwd: app }).toString().trim();

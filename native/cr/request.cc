@@ -247,10 +247,11 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
   spec.includes_self = scope.includes_self;
   spec.destination = generation.path;
   spec.after = After::kLeaveRunning;
+  // Not in a self-dump: the notification would reach a thread of this process, which the engine
+  // keeps frozen until it is answered. There the others are stopped right after the dump.
   const bool halt = options.after != After::kLeaveRunning;
-  if (halt)
-    for (pid_t pid : scope.pids)
-      if (pid != getpid()) spec.stop_after_dump.push_back(pid);
+  if (halt && !scope.includes_self)
+    for (pid_t pid : scope.pids) spec.stop_after_dump.push_back(pid);
   spec.parent = generation.parent;
   spec.track_memory = options.incremental && caps.incremental;
   spec.log_file = caps.directory_images ? "dump.log" : "";
@@ -303,7 +304,7 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
     return Failure::None();
   }
   if (!failure.ok()) {
-    if (halt) SignalOthers(spec.stop_after_dump, SIGCONT);
+    if (halt) SignalOthers(result->pids, SIGCONT);
     Abandon(generation);
     return events.Fail(failure);
   }
