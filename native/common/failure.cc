@@ -1,8 +1,8 @@
-// The JS-free half of common/error.h (Failure and errno names), so native code without Node
-// (the fuzz harnesses in native/fuzz/) links the same definitions the addon uses.
+// Failure and errno names (failure.h): Node-free, so the fuzz harnesses in native/fuzz/ link the
+// same definitions the addon uses.
 #include <string.h>
 
-#include "common/error.h"
+#include "common/failure.h"
 
 namespace crftb {
 

@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "common/error.h"
+#include "common/failure.h"
 
 namespace crftb::cr {
 

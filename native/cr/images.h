@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "common/error.h"
+#include "common/failure.h"
 #include "cr/engine.h"
 #include "cr/images_lock.h"
 

@@ -14,7 +14,7 @@
 #include <memory>
 #include <string>
 
-#include "common/error.h"
+#include "common/failure.h"
 #include "common/unique_fd.h"
 
 namespace crftb::cr {

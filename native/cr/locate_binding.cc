@@ -1,4 +1,4 @@
-#include "common/error.h"
+#include "common/js_error.h"
 #include "cr/bindings.h"
 #include "cr/criu_locator.h"
 

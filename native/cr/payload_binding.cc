@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "common/error.h"
+#include "common/js_error.h"
 #include "cr/bindings.h"
 #include "cr/event_publisher.h"
 

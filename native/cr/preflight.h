@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "common/error.h"
+#include "common/failure.h"
 
 namespace crftb::cr {
 

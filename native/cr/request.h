@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "common/error.h"
+#include "common/failure.h"
 #include "cr/engine.h"
 #include "cr/event_publisher.h"
 #include "cr/interrupt.h"

@@ -5,7 +5,7 @@
 #include <functional>
 #include <new>
 
-#include "common/error.h"
+#include "common/js_error.h"
 #include "cr/bindings.h"
 #include "cr/abandoned.h"
 #include "cr/child_reaper.h"

@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "common/error.h"
+#include "common/failure.h"
 #include "cr/engine.h"
 
 namespace crftb::cr {

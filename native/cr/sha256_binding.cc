@@ -2,7 +2,7 @@
 // check it against the NIST vectors and users can check a manifest by hand.
 #include <errno.h>
 
-#include "common/error.h"
+#include "common/js_error.h"
 #include "common/sha256.h"
 #include "cr/bindings.h"
 

@@ -19,7 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "common/error.h"
+#include "common/failure.h"
 #include "ftb/agent_router.h"
 #include "ftb/wire.h"
 

@@ -8,7 +8,7 @@
 #include <memory>
 #include <mutex>
 
-#include "common/error.h"
+#include "common/js_error.h"
 #include "ftb/agent.h"
 #include "ftb/bootstrap_binding.h"
 #include "ftb/config.h"

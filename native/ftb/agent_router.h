@@ -58,7 +58,6 @@ class AgentRouter {
   void SayGoodbye();
 
   bool IsParentConn(ConnId conn) const { return parent_conn_ == conn && has_parent_; }
-  void ForgetParent() { has_parent_ = false; }
   const wire::FtbId& self() const { return self_; }
 
   size_t clients() const;         // registered client identities (not managers, not agents)

@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "common/error.h"
+#include "common/js_error.h"
 #include "ftb/bootstrap_server.h"
 #include "ftb/config.h"
 #include "ftb/js_options.h"

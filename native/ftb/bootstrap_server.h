@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/error.h"
+#include "common/failure.h"
 #include "ftb/bootstrap_limits.h"
 #include "ftb/bootstrap_registry.h"
 

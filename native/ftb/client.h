@@ -31,7 +31,7 @@
 #include <string>
 #include <vector>
 
-#include "common/error.h"
+#include "common/failure.h"
 #include "ftb/config.h"
 #include "ftb/event_handle.h"  // handles of published/received events
 #include "ftb/subscription.h"

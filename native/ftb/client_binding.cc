@@ -5,6 +5,7 @@
 // full batch drops and counts, never blocks the I/O thread). The TSFN is unref'd unless the TS
 // layer has live listeners.
 #include "ftb/client_binding.h"
+#include "common/js_error.h"
 
 #include <algorithm>
 #include <atomic>

@@ -44,12 +44,4 @@ Failure CodeFailure(int code, const std::string& message) {
   return Failure::Coded(name, message, code);
 }
 
-int CodeOf(const Failure& failure) {
-  if (failure.ok()) return kSuccess;
-  for (int code = -1; code >= kLowestCode; --code) {
-    if (failure.code == kNames[-code]) return code;
-  }
-  return failure.errnum > 0 ? kErrNetworkGeneral : kErrGeneral;
-}
-
 }  // namespace crftb::ftb

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "common/error.h"
+#include "common/failure.h"
 
 namespace crftb::ftb {
 
@@ -42,9 +42,5 @@ const char* CodeName(int code);
 // A Failure whose code is the FTB name and whose errnum is the (negative) value.
 // `code` must be one of the table's values other than kSuccess.
 Failure CodeFailure(int code, const std::string& message);
-
-// Reverse of a Failure produced by CodeFailure: its FTB value, or kErrGeneral for any other
-// failure (an errno failure is a network problem from FTB's point of view: kErrNetworkGeneral).
-int CodeOf(const Failure& failure);
 
 }  // namespace crftb::ftb

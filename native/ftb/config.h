@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-#include "common/error.h"
+#include "common/failure.h"
 
 namespace crftb::ftb {
 

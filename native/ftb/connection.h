@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/error.h"
+#include "common/failure.h"
 #include "ftb/client.h"
 #include "ftb/config.h"
 #include "ftb/net.h"

@@ -2,7 +2,7 @@
 // payload starts with. Built from a published or a received event; compared as FTB does.
 #pragma once
 
-#include "common/error.h"
+#include "common/failure.h"
 #include "ftb/wire.h"
 
 namespace crftb::ftb {

@@ -1,5 +1,6 @@
 #include "ftb/js_codec.h"
 
+#include "common/js_error.h"
 #include "ftb/codes.h"
 
 namespace crftb::ftb {

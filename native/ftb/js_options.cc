@@ -2,7 +2,7 @@
 
 #include <math.h>
 
-#include "common/error.h"
+#include "common/js_error.h"
 
 namespace crftb::ftb {
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "common/deadline.h"
-#include "common/error.h"
+#include "common/failure.h"
 #include "common/unique_fd.h"
 #include "ftb/wire.h"
 

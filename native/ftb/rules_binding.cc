@@ -5,6 +5,7 @@
 #include <map>
 #include <vector>
 
+#include "common/js_error.h"
 #include "ftb/codes.h"
 #include "ftb/config.h"
 #include "ftb/identity.h"

@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-#include "common/error.h"
+#include "common/failure.h"
 
 namespace crftb::ftb {
 

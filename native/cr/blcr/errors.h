@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "common/error.h"
+#include "common/failure.h"
 
 namespace crftb::cr::blcr {
 

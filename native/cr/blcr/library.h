@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "common/error.h"
+#include "common/failure.h"
 #include "cr/blcr/abi.h"
 
 namespace crftb::cr::blcr {

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "common/error.h"
+#include "common/failure.h"
 
 namespace crftb::cr::criu {
 

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "common/error.h"
+#include "common/failure.h"
 
 namespace crftb::cr::criu {
 

@@ -1,10 +1,8 @@
-// One error model for the whole addon: every native failure reaches JavaScript as an Error
-// with a stable `code` (errno name or FTB error name), `errno` when one exists, and a message
-// that says what to do. Worker threads carry failures as `Failure` values (no JS allowed off
-// the main thread) and turn them into JS errors only on the JS thread.
+// The addon's failure value, free of Node: every native failure is carried as a `Failure` (a
+// stable `code`, an actionable message, an errno) through the core of native/ftb and native/cr
+// and across worker threads, and becomes a JavaScript Error only at the boundary (js_error.h,
+// used by *_binding.cc files alone).
 #pragma once
-
-#include <napi.h>
 
 #include <string>
 
@@ -24,10 +22,5 @@ struct Failure {
 
 // Name of an errno value ("ENOENT"); "E<number>" when the C library has no name.
 std::string ErrnoName(int err);
-
-Napi::Error ToJsError(Napi::Env env, const Failure& failure);
-[[noreturn]] void Throw(Napi::Env env, const Failure& failure);
-[[noreturn]] void ThrowErrno(Napi::Env env, int err, const std::string& what);
-[[noreturn]] void ThrowCoded(Napi::Env env, const std::string& code, const std::string& message);
 
 }  // namespace crftb

@@ -1,4 +1,4 @@
-#include "common/error.h"
+#include "common/js_error.h"
 
 // Failure, FromErrno, Coded and ErrnoName are defined in failure.cc.
 
@@ -12,10 +12,6 @@ Napi::Error ToJsError(Napi::Env env, const Failure& failure) {
 }
 
 void Throw(Napi::Env env, const Failure& failure) { throw ToJsError(env, failure); }
-
-void ThrowErrno(Napi::Env env, int err, const std::string& what) {
-  Throw(env, Failure::FromErrno(err, what));
-}
 
 void ThrowCoded(Napi::Env env, const std::string& code, const std::string& message) {
   Throw(env, Failure::Coded(code, message));
