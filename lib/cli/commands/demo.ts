@@ -130,8 +130,11 @@ export const demo: Command = {
         if (app.exitCode === null && app.signalCode === null) app.kill('SIGKILL');
       });
       const follower = new LogFollower(appLog);
-      await follower.waitFor(/^checkpointed at tick/, 60_000);
-      await follower.waitFor(/^tick 8$/, 10_000);
+      // Killed only once the original has counted two ticks past its checkpoint, so the restored
+      // copy provably resumes from older memory than the original reached.
+      const checkpointed = await follower.waitFor(/^checkpointed at tick \d+/, 60_000);
+      const atCheckpoint = Number(/tick (\d+)/.exec(checkpointed)![1]);
+      await follower.waitFor(new RegExp(`^tick ${Math.max(8, atCheckpoint + 2)}$`), 10_000);
 
       const lastBeforeKill = Math.max(...follower.ticksAfter(0));
       out('crftb', `killing the app (pid ${app.pid}) with SIGKILL`);
