@@ -32,7 +32,7 @@ function vectorsIn(env: NodeJS.ProcessEnv): Array<{ hex: string; implementation:
 t.test('NIST vectors in this process', async (t) => {
   for (const [name, input, hex] of nist) t.equal(cr.sha256(input).hex, hex, name);
   t.equal(cr.sha256(Buffer.alloc(0)).hex, nist[0][2], 'an empty Buffer (its data pointer may be null)');
-  t.pass(`block function: ${cr.sha256('').implementation}`);
+  t.comment(`block function: ${cr.sha256('').implementation}`);
 });
 
 t.test('NIST vectors with the portable block function forced', async (t) => {

@@ -70,7 +70,7 @@ t.test('self-checkpoint, kill, restart: the restored copy resumes with restarted
   await waitFor('the worker thread to tick in the restored copy', () => readNumber(path.join(work, 'worker')) !== workerAtKill);
   await waitFor('the open file to grow', () => fs.readFileSync(path.join(work, 'appended.log'), 'utf8').split('\n').length > linesAtKill + 2);
   t.match(await ask(port), new RegExp(`^pong ${child.pid} \\d+$`), 'the restored copy serves the same listening socket');
-  t.pass(`ticks at kill ${atKill}, restored copy now at ${readNumber(path.join(work, 'ticks'))}`);
+  t.comment(`ticks at kill ${atKill}, restored copy now at ${readNumber(path.join(work, 'ticks'))}`);
 
   process.kill(restored.pid, 'SIGKILL');
 });

@@ -49,7 +49,7 @@ t.test('criu CLI dumps and restores a detached Node process', async (t) => {
   execFileSync(criu, ['restore', '-D', images, '-d', '-o', 'restore.log', '-v4'], { stdio: 'ignore', timeout: 60000, env: criuEnv() });
   t.ok(alive(child.pid), 'the restored process has the same pid');
   await waitFor('the counter to rise after restore', () => readNumber(counter) > atDump + 5);
-  t.pass(`counter went from ${atDump} to ${readNumber(counter)} after restore`);
+  t.comment(`counter went from ${atDump} to ${readNumber(counter)} after restore`);
 
   process.kill(child.pid, 'SIGKILL');
   await waitGone(child.pid);
