@@ -54,8 +54,9 @@ export interface CheckpointOptions extends EngineTuningOptions {
   /**
    * Afterwards: keep running (default), stop (SIGSTOP) or kill (SIGKILL) the checkpointed
    * processes. crftb stops or kills them only once their images are committed, and never when
-   * the request was interrupted: the engine dumps them leave-running, they are stopped at once
-   * (a window of about a millisecond), committed, then killed or left stopped.
+   * the request was interrupted: the engine dumps them leave-running, they are stopped before
+   * they run again (CRIU's post-dump notification), committed, then killed or left stopped.
+   * With kill, the call resolves once the killed processes are gone (up to 2 s).
    */
   leaveRunning?: boolean;
   stop?: boolean;
