@@ -21,6 +21,7 @@
 #include "cr/criu/daemon.h"
 #include "cr/criu/dump_failure.h"
 #include "cr/criu/dump_stats.h"
+#include "cr/criu/restore_failure.h"
 #include "cr/criu/libcriu.h"
 #include "cr/criu/service.h"
 
@@ -147,7 +148,7 @@ class PendingRestore : public PendingJob<PendingRestart, RestartOutcome> {
  public:
   using PendingJob::PendingJob;
   Failure Reap(RestartOutcome* out) override {
-    if (job_->rc < 0) return LibCriuError(job_->rc, what_, log_);
+    if (job_->rc < 0) return ExplainRestoreFailure(LibCriuError(job_->rc, what_, log_), log_);
     out->pid = job_->rc;
     out->children = false;  // restored by the service, then reparented: not ours to reap
     return Failure::None();
