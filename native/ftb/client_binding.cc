@@ -6,6 +6,7 @@
 // layer has live listeners.
 #include "ftb/client_binding.h"
 #include "common/js_error.h"
+#include "ftb/js_options.h"
 
 #include <algorithm>
 #include <atomic>
@@ -455,24 +456,23 @@ Napi::Value FtbClientNative::Connect(const Napi::CallbackInfo& info) {
   client.jobid = StringOption(ci, "jobId");
   client.subscription_style = StringOption(ci, "subscriptionStyle", "FTB_SUBSCRIPTION_NONE");
   client.polling_queue_len = IntOption(ci, "pollingQueueLength").value_or(0);
+  // Every option is checked for type and range (EINVAL naming it), never coerced: a port given
+  // as a string or a negative queue limit is an error, not a silent default or 4294967295.
+  constexpr int kMaxMs = 24 * 3600 * 1000;
   ConnectOptions options;
-  if (op.Has("agentHost") && op.Get("agentHost").IsString()) options.agent_host = StringOption(op, "agentHost");
-  options.agent_port = IntOption(op, "agentPort");
-  options.config.bootstrap_port = IntOption(op, "bootstrapPort");
-  if (op.Has("bootstrapServer") && op.Get("bootstrapServer").IsString()) {
-    options.config.bootstrap_server = StringOption(op, "bootstrapServer");
-  }
-  if (op.Has("configFile") && op.Get("configFile").IsString()) {
-    options.config.config_file = StringOption(op, "configFile");
-  }
-  options.connect_timeout_ms = IntOption(op, "connectTimeoutMs").value_or(options.connect_timeout_ms);
-  if (op.Has("reconnect")) options.reconnect = op.Get("reconnect").ToBoolean();
-  options.reconnect_initial_ms = IntOption(op, "reconnectInitialMs").value_or(options.reconnect_initial_ms);
-  options.reconnect_max_ms = IntOption(op, "reconnectMaxMs").value_or(options.reconnect_max_ms);
-  options.host_address = StringOption(op, "hostAddress");
-  if (auto backlog = IntOption(op, "sendBacklogBytes")) options.send_backlog_bytes = *backlog;
-  if (auto most = IntOption(op, "maxSubscriptions"); most && *most > 0) options.max_subscriptions = size_t(*most);
-  const uint32_t queue_limit = IntOption(op, "callbackQueueLimit").value_or(kDefaultCallbackQueue);
+  if (auto host = OptionalString(op, "agentHost")) options.agent_host = *host;
+  options.agent_port = OptionalInt(op, "agentPort", 1, 65535);
+  options.config.bootstrap_port = OptionalInt(op, "bootstrapPort", 1, 65535);
+  if (auto server = OptionalString(op, "bootstrapServer")) options.config.bootstrap_server = *server;
+  if (auto file = OptionalString(op, "configFile")) options.config.config_file = *file;
+  options.connect_timeout_ms = OptionalInt(op, "connectTimeoutMs", 1, kMaxMs).value_or(options.connect_timeout_ms);
+  options.reconnect = OptionalBool(op, "reconnect").value_or(options.reconnect);
+  options.reconnect_initial_ms = OptionalInt(op, "reconnectInitialMs", 1, kMaxMs).value_or(options.reconnect_initial_ms);
+  options.reconnect_max_ms = OptionalInt(op, "reconnectMaxMs", 1, kMaxMs).value_or(options.reconnect_max_ms);
+  options.host_address = OptionalString(op, "hostAddress").value_or("");
+  if (auto backlog = OptionalInt(op, "sendBacklogBytes", 1, 0x7fffffff)) options.send_backlog_bytes = *backlog;
+  if (auto most = OptionalInt(op, "maxSubscriptions", 1, 0x7fffffff)) options.max_subscriptions = size_t(*most);
+  const uint32_t queue_limit = OptionalInt(op, "callbackQueueLimit", 1, 0x7fffffff).value_or(kDefaultCallbackQueue);
   auto* worker = new ConnectWorker(env, client, options, ClientsOf(env)->ctor.Value(),
                                    info[2].As<Napi::Function>(), queue_limit);
   Napi::Promise promise = worker->Promise();

@@ -1,5 +1,6 @@
 #include "ftb/js_options.h"
 
+#include <errno.h>
 #include <math.h>
 
 #include "common/js_error.h"
@@ -7,6 +8,10 @@
 namespace crftb::ftb {
 
 namespace {
+
+[[noreturn]] void Invalid(const Napi::Object& options, const std::string& message) {
+  Throw(options.Env(), Failure::Coded("EINVAL", message, EINVAL));
+}
 
 std::optional<Napi::Value> Present(const Napi::Object& options, const char* name) {
   Napi::Value value = options.Get(name);
@@ -19,7 +24,7 @@ std::optional<Napi::Value> Present(const Napi::Object& options, const char* name
 std::optional<std::string> OptionalString(const Napi::Object& options, const char* name) {
   auto value = Present(options, name);
   if (!value) return std::nullopt;
-  if (!value->IsString()) ThrowCoded(options.Env(), "EINVAL", std::string("option '") + name + "' must be a string");
+  if (!value->IsString()) Invalid(options, std::string("option '") + name + "' must be a string");
   return value->As<Napi::String>().Utf8Value();
 }
 
@@ -28,9 +33,8 @@ std::optional<int> OptionalInt(const Napi::Object& options, const char* name, in
   if (!value) return std::nullopt;
   const double number = value->IsNumber() ? value->As<Napi::Number>().DoubleValue() : NAN;
   if (!(number >= min && number <= max) || floor(number) != number) {
-    ThrowCoded(options.Env(), "EINVAL",
-               std::string("option '") + name + "' must be an integer from " + std::to_string(min) +
-                   " to " + std::to_string(max));
+    Invalid(options, std::string("option '") + name + "' must be an integer from " + std::to_string(min) + " to " +
+                         std::to_string(max));
   }
   return static_cast<int>(number);
 }
@@ -38,7 +42,7 @@ std::optional<int> OptionalInt(const Napi::Object& options, const char* name, in
 std::optional<bool> OptionalBool(const Napi::Object& options, const char* name) {
   auto value = Present(options, name);
   if (!value) return std::nullopt;
-  if (!value->IsBoolean()) ThrowCoded(options.Env(), "EINVAL", std::string("option '") + name + "' must be a boolean");
+  if (!value->IsBoolean()) Invalid(options, std::string("option '") + name + "' must be a boolean");
   return value->As<Napi::Boolean>().Value();
 }
 

@@ -1,6 +1,6 @@
 // Reading an options object passed from JavaScript: each getter returns the property when it is
 // present (not undefined/null) and of the right type, and throws an EINVAL error naming the
-// option otherwise. Used by the agent and bootstrap-server bindings.
+// option otherwise (errno EINVAL). Used by the agent, bootstrap-server and client bindings.
 #pragma once
 
 #include <napi.h>
