@@ -232,6 +232,7 @@ export class FtbClient {
     const style = String(this.info.subscriptionStyle ?? 'FTB_SUBSCRIPTION_NONE').toUpperCase();
     const kind = options.kind ?? (style === 'FTB_SUBSCRIPTION_NOTIFY' || style === 'FTB_SUBSCRIPTION_BOTH' ? 'callback' : 'polling');
     let id: number;
+    let notYetActive: unknown = null;
     try {
       id = native.subscribe(subscription, kind === 'callback');
     } catch (error) {
@@ -239,17 +240,16 @@ export class FtbClient {
       if (stored === undefined) throw error;
       // Stored locally and re-sent after reconnecting; tell the caller it is not active yet.
       id = stored;
-      const sub = new FtbSubscription(this, id, kind, subscription);
-      this.subscriptions.set(id, sub);
-      this.refresh();
-      queueMicrotask(() => sub.emit('warning', error));
-      return sub;
+      notYetActive = error;
     }
+    // One construction for both paths: the listener hooks are what keep the process alive while
+    // someone listens, also for a subscription made while the agent was away.
     const sub = new FtbSubscription(this, id, kind, subscription);
     sub.on('newListener', () => queueMicrotask(() => this.refresh()));
     sub.on('removeListener', () => queueMicrotask(() => this.refresh()));
     this.subscriptions.set(id, sub);
     this.refresh();
+    if (notYetActive) queueMicrotask(() => sub.emit('warning', notYetActive));
     return sub;
   }
 

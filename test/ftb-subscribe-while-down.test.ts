@@ -1,0 +1,62 @@
+// A subscription made while the agent is away keeps the process alive once it has a listener,
+// like any other (issue 13: the catch branch of subscribe() used to skip the listener hooks, so
+// such a process exited before the agent came back). A real client process and a real agent; the
+// agent "goes away" and comes back as seen by the client through a TCP relay on a fixed port.
+import t from 'tap';
+import path from 'node:path';
+import net from 'node:net';
+import { spawn } from 'node:child_process';
+import { startAgent } from '../lib/ftb/agent';
+import { FtbClient } from '../lib/ftb/client';
+
+// A relay on `port` to the agent; down() cuts every connection and stops listening.
+async function relay(port: number, agentPort: number) {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(agentPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {}).on('close', () => sockets.delete(s));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    down: () => new Promise<void>((resolve) => { server.close(() => resolve()); for (const s of sockets) s.destroy(); }),
+  };
+}
+
+t.test('subscribe while the agent is down, then listen: the process waits for the event', async (t) => {
+  const agent = await startAgent({ host: '127.0.0.1', port: 0, bootstrap: false });
+  t.teardown(() => agent.close());
+  const first = await relay(0, agent.address.port);
+  const port = first.port;
+  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'ftb-subscribe-while-down.js'), String(port)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  const saw = async (line: string) => { while (!out.includes(line)) await new Promise((r) => setTimeout(r, 10)); };
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await saw('connected');
+  await first.down();
+  await new Promise<void>((resolve) => {
+    const poll = () => (agent.stats().clients === 0 ? resolve() : setTimeout(poll, 10));
+    poll();
+  });
+  child.stdin!.write('go\n');
+  await saw('subscribed');
+  // The agent is reachable again on the same port; the child reconnects and re-sends its mask.
+  const second = await relay(port, agent.address.port);
+  t.teardown(() => second.down());
+  const publisher = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.DOWN', clientName: 'pub' }, { agentHost: '127.0.0.1', agentPort: agent.address.port });
+  t.teardown(() => publisher.close());
+  publisher.declare([{ name: 'PING', severity: 'info' }]);
+  // Publish until the re-sent subscription is in place (the agent routes only to known masks).
+  for (let i = 0; i < 400 && !out.includes('got hello') && child.exitCode === null; i++) {
+    publisher.publish('PING', { payload: 'hello' });
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  t.match(out, /got hello/, `the child was still there to receive the event (its output: ${JSON.stringify(out)})`);
+  t.equal(await exited, 0, 'and exited by itself afterwards');
+});
