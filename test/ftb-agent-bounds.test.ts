@@ -9,9 +9,8 @@ import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { startAgent, Agent } from '../lib/ftb/agent';
 import { FtbClient } from '../lib/ftb/client';
-import { RawClient } from './helpers/ftb-raw-client';
+import { handshakeFrame, RawClient } from './helpers/ftb-raw-client';
 import { RawPeer } from './helpers/ftb-raw-peer';
-import { ftbRules } from '../lib/ftb/native';
 
 const PUB = { eventSpace: 'FTB.TEST.PUB', clientName: 'pub' };
 const SUB = { eventSpace: 'FTB.TEST.SUB', clientName: 'sub' };
@@ -42,17 +41,6 @@ async function stillServes(t: Test, port: number, pid: number, what: string): Pr
   pub.close();
 }
 
-function agentHandshake(pid: number): Buffer {
-  return ftbRules.encode('handshake', {
-    system_id: 1,
-    'location.hostname': '127.0.0.1', 'location.pid_starttime': 'x', 'location.pid': pid,
-    'registration.msg_type': 0x11,
-    'registration.src.location.hostname': '127.0.0.1', 'registration.src.location.pid_starttime': 'x',
-    'registration.src.location.pid': pid,
-    'registration.src.client.comp_cat': 'FTB_COMP_CAT_BACKPLANE', 'registration.src.client.comp': 'FTB_COMP_MANAGER',
-    'registration.src.client.ext': 0, // an agent
-  });
-}
 
 t.test('control messages count against the queue bound: a peer that never reads is disconnected', async (t) => {
   const agent = await startAgent({ port: 0, bootstrap: false, advertiseAddress: '127.0.0.1', agentQueueKiB: 64 });
@@ -62,7 +50,7 @@ t.test('control messages count against the queue bound: a peer that never reads 
 
   const fake = await RawPeer.connect(agent.address.port);
   t.teardown(() => fake.close());
-  t.ok(await fake.handshake(agentHandshake(61001)), 'a peer claiming to be an agent is taken in');
+  t.ok(await fake.handshake(handshakeFrame(61001, 'agent')), 'a peer claiming to be an agent is taken in');
   fake.socket.pause(); // and never reads again
   t.ok(await until(() => agent.stats().agents === 1), 'the agent counts it as a neighbour');
 
@@ -110,7 +98,7 @@ t.test('maxConnections: the newest connection past it is closed at once, the oth
   const extra = await RawPeer.connect(agent.address.port);
   t.teardown(() => extra.close());
   const started = Date.now();
-  t.equal(await extra.handshake(agentHandshake(62010), 5000), null, 'a fifth gets no handshake reply');
+  t.equal(await extra.handshake(handshakeFrame(62010, 'agent'), 5000), null, 'a fifth gets no handshake reply');
   t.ok(await extra.closedByPeer(100), 'its connection is closed');
   t.ok(Date.now() - started < 2000, 'at once, not after a timeout');
   t.equal(agent.stats().connectionsRefused, 1, 'and it is counted');
@@ -140,7 +128,7 @@ t.test('out of descriptors: the newest connection is refused cleanly and the age
   let refused: RawPeer | null = null;
   for (let i = 0; i < 200 && !refused; i++) {
     const peer = await RawPeer.connect(port);
-    if (await peer.handshake(agentHandshake(63000 + i), 1500)) {
+    if (await peer.handshake(handshakeFrame(63000 + i, 'agent'), 1500)) {
       held.push(Object.assign(Object.create(RawClient.prototype), { peer }) as RawClient);
     } else {
       refused = peer;
@@ -161,7 +149,7 @@ t.test('out of descriptors: the newest connection is refused cleanly and the age
   const reports = lines.filter((l) => l.event === 'stats').length;
   const attempt = await RawPeer.connect(port);
   t.teardown(() => attempt.close());
-  attempt.write(agentHandshake(63500));
+  attempt.write(handshakeFrame(63500, 'agent'));
   t.ok(await until(() => lines.filter((l) => l.event === 'stats').length >= reports + 10, 10000), 'ten more reports');
   const cpuMs = (ticks() - cpu0) * 10; // USER_HZ is 100 on Linux
   const wallMs = Date.now() - wall0;

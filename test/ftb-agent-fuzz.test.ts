@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { ftbRules } from '../lib/ftb/native';
 import { CrftbProcess } from './helpers/crftb-process';
-import { RawClient } from './helpers/ftb-raw-client';
+import { RawClient, handshakeFrame } from './helpers/ftb-raw-client';
 import { RawPeer, MESSAGE_SIZE } from './helpers/ftb-raw-peer';
 
 const FRAMES = Number(process.env.CRFTB_FUZZ_FRAMES ?? 100000);
@@ -60,18 +60,8 @@ function mutate(frames: Buffer[]): Buffer {
   return frame;
 }
 
-function handshake(pid: number): Buffer {
-  return ftbRules.encode('handshake', {
-    system_id: 1,
-    'location.hostname': '127.0.0.1', 'location.pid_starttime': 'fuzz', 'location.pid': pid,
-    'registration.msg_type': 0x11,
-    'registration.src.location.hostname': '127.0.0.1', 'registration.src.location.pid_starttime': 'fuzz',
-    'registration.src.location.pid': pid,
-    'registration.src.client.comp_cat': 'FTB_COMP_CAT_BACKPLANE', 'registration.src.client.comp': 'FTB_COMP_MANAGER',
-    // Some fuzz peers claim to be agents, so the agent-neighbour paths are exercised too.
-    'registration.src.client.ext': pid % 5 === 0 ? 0 : 1,
-  });
-}
+// Some fuzz peers claim to be agents, so the agent-neighbour paths are exercised too.
+const handshake = (pid: number): Buffer => handshakeFrame(pid, pid % 5 === 0 ? 'agent' : 'client', 'fuzz');
 
 t.test(`${FRAMES} fuzzed frames, then a well-behaved subscriber is still served (seed ${seed})`, async (t) => {
   const agent = CrftbProcess.start(['agent', '--port', '0', '--advertise', '127.0.0.1', '--standalone', '--stats-interval', '200']);

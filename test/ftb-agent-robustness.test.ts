@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import crypto from 'node:crypto';
 import { startAgent, Agent } from '../lib/ftb/agent';
 import { CrftbProcess } from './helpers/crftb-process';
-import { RawClient } from './helpers/ftb-raw-client';
+import { handshakeFrame, RawClient } from './helpers/ftb-raw-client';
 import { RawPeer, MESSAGE_SIZE } from './helpers/ftb-raw-peer';
 import { ftbRules } from '../lib/ftb/native';
 
@@ -36,17 +36,6 @@ async function stillServes(t: Test, agent: Agent, sub: RawClient, pid: number, w
   pub.close();
 }
 
-function handshakeFor(pid: number): Buffer {
-  return ftbRules.encode('handshake', {
-    system_id: 1,
-    'location.hostname': '127.0.0.1', 'location.pid_starttime': 'x', 'location.pid': pid,
-    'registration.msg_type': 0x11,
-    'registration.src.location.hostname': '127.0.0.1', 'registration.src.location.pid_starttime': 'x',
-    'registration.src.location.pid': pid,
-    'registration.src.client.comp_cat': 'FTB_COMP_CAT_BACKPLANE', 'registration.src.client.comp': 'FTB_COMP_MANAGER',
-    'registration.src.client.ext': 1,
-  });
-}
 
 t.test('garbage, truncation, huge values and silence are dropped alone', async (t) => {
   const agent = await startAgent({ port: 0, bootstrap: false, advertiseAddress: '127.0.0.1', handshakeTimeoutMs: 300 });
@@ -56,7 +45,7 @@ t.test('garbage, truncation, huge values and silence are dropped alone', async (
   let rejected = agent.stats().peersRejected;
 
   const wrongSystem = await RawPeer.connect(agent.address.port);
-  const bad = handshakeFor(50002);
+  const bad = handshakeFrame(50002, 'client');
   bad.writeUInt32LE(7, 0);
   wrongSystem.write(bad);
   t.ok(await wrongSystem.closedByPeer(), 'a handshake with system id 7 is refused (closed without reply)');
@@ -64,23 +53,23 @@ t.test('garbage, truncation, huge values and silence are dropped alone', async (
   await stillServes(t, agent, sub, 50100, 'a bad handshake');
 
   const garbage = await RawPeer.connect(agent.address.port);
-  t.ok(await garbage.handshake(handshakeFor(50003)), 'handshake accepted');
+  t.ok(await garbage.handshake(handshakeFrame(50003, 'client')), 'handshake accepted');
   garbage.write(crypto.randomBytes(MESSAGE_SIZE * 3).fill(0x7f, 0, 4));  // msg_type 0x7f7f7f7f: unknown
   t.ok(await garbage.closedByPeer(), 'a frame of unknown type (framing lost) closes that connection');
   await stillServes(t, agent, sub, 50101, 'garbage frames');
 
   const huge = await RawPeer.connect(agent.address.port);
-  await huge.handshake(handshakeFor(50004));
+  await huge.handshake(handshakeFrame(50004, 'client'));
   huge.write(crypto.randomBytes(16 << 20));
   t.ok(await huge.closedByPeer(10000), '16 MiB of random bytes: dropped');
   await stillServes(t, agent, sub, 50102, 'a 16 MiB random stream');
 
   const truncated = await RawPeer.connect(agent.address.port);
-  await truncated.handshake(handshakeFor(50005));
+  await truncated.handshake(handshakeFrame(50005, 'client'));
   truncated.socket.end(Buffer.alloc(700, 1));
   t.ok(await truncated.closedByPeer(), 'a connection closed mid-frame is dropped');
   const halfHandshake = await RawPeer.connect(agent.address.port);
-  halfHandshake.socket.end(handshakeFor(50006).subarray(0, 900));
+  halfHandshake.socket.end(handshakeFrame(50006, 'client').subarray(0, 900));
   t.ok(await halfHandshake.closedByPeer(), 'a connection closed mid-handshake is dropped');
   await stillServes(t, agent, sub, 50103, 'truncated frames');
 

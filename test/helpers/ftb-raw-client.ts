@@ -123,3 +123,19 @@ export class RawClient {
     this.peer.close();
   }
 }
+
+/**
+ * The handshake frame of a peer with a made-up pid on 127.0.0.1, claiming to be a client process
+ * (`as: 'client'`, manager ext 1) or an agent (ext 0): for tests that drive a RawPeer by hand.
+ */
+export function handshakeFrame(pid: number, as: 'client' | 'agent' = 'client', startTime = 'x'): Buffer {
+  return ftbRules.encode('handshake', {
+    system_id: 1,
+    'location.hostname': '127.0.0.1', 'location.pid_starttime': startTime, 'location.pid': pid,
+    'registration.msg_type': CLIENT_REG,
+    'registration.src.location.hostname': '127.0.0.1', 'registration.src.location.pid_starttime': startTime,
+    'registration.src.location.pid': pid,
+    'registration.src.client.comp_cat': 'FTB_COMP_CAT_BACKPLANE', 'registration.src.client.comp': 'FTB_COMP_MANAGER',
+    'registration.src.client.ext': as === 'agent' ? 0 : 1,
+  });
+}
