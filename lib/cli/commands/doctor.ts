@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { Command } from '../command';
+import { parseCommand } from '../args';
 import { nativeInfo } from '../../native';
 import { locateCriu } from '../../criu/locate';
 import { probeEngine } from '../../cr/probe';
@@ -122,8 +123,9 @@ export const doctor: Command = {
     '(found as FTB finds it: FTB_AGENT_PORT, FTB_BSTRAP_SERVER, FTB_CONFIG_FILE).\n' +
     'Exit code 0 when checkpoints can work here (warnings allowed), 1 otherwise.',
   async run(args) {
+    const { values } = parseCommand(args, { json: { type: 'boolean' } });
     const checks = await collect();
-    if (args.includes('--json')) {
+    if (values.json) {
       process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
     } else {
       const mark: Record<Status, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };
