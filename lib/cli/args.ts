@@ -16,7 +16,7 @@ export function parseCommand<O extends OptionSpecs>(args: string[], options: O, 
     if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option '${flag ?? e.message}'`);
     if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`unexpected argument: ${/'([^']*)'/.exec(e.message)?.[1] ?? e.message}`);
     if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag) {
-      throw new UsageError(/argument missing/.test(e.message) ? `${flag} needs a value` : `${flag} takes no value`);
+      throw new UsageError(/does not take an argument/.test(e.message) ? `${flag} takes no value` : `${flag} needs a value`);
     }
     throw new UsageError(e.message);
   }
