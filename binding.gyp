@@ -19,6 +19,10 @@
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
       "libraries": ["-ldl", "-lpthread"],
+      # libstdc++ and libgcc linked in (and kept private) so the addon, prebuilds included, does
+      # not need the build machine's GLIBCXX_3.4.30: it loads beside an older system libstdc++
+      # (RHEL/Rocky 8). The glibc symbols it still needs are listed in test/package-prebuild.test.ts.
+      "ldflags": ["-static-libstdc++", "-static-libgcc", "-Wl,--exclude-libs,ALL"],
       "conditions": [
         ["OS!='linux'", { "type": "none" }]
       ]

@@ -4,10 +4,17 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { Command } from '../command';
 import { parseCommand } from '../args';
-import { nativeInfo } from '../../native';
-import { locateCriu } from '../../criu/locate';
-import { probeEngine } from '../../cr/probe';
-import { FtbClient } from '../../ftb/client';
+import { crftbCommand, rebuildAddonCommand } from '../hints';
+
+// Everything that needs the addon is loaded only once the addon check passed, so a package
+// without a usable build reports that instead of dying with node-gyp-build's stack trace.
+type Loaded = {
+  nativeInfo: typeof import('../../native').nativeInfo;
+  locateCriu: typeof import('../../criu/locate').locateCriu;
+  probeEngine: typeof import('../../cr/probe').probeEngine;
+  FtbClient: typeof import('../../ftb/client').FtbClient;
+};
+let lib: Loaded;
 
 const run = promisify(execFile);
 
@@ -36,7 +43,7 @@ async function criu(): Promise<Check[]> {
   let path: string;
   let source: string;
   try {
-    ({ path, source } = locateCriu());
+    ({ path, source } = lib.locateCriu());
   } catch (error) {
     return [{ name: 'criu', status: 'fail', detail: (error as Error).message }];
   }
@@ -54,7 +61,7 @@ async function criu(): Promise<Check[]> {
   } catch (error) {
     const e = error as { stderr?: string; stdout?: string };
     const why = `${e.stderr ?? ''}${e.stdout ?? ''}`.trim().split('\n').slice(-2).join(' / ');
-    checks.push({ name: 'criu check', status: 'fail', detail: `${why || 'failed'} — run scripts/provision-criu.sh for a CRIU that works on this kernel` });
+    checks.push({ name: 'criu check', status: 'fail', detail: `${why || 'failed'} — run '${crftbCommand('provision-criu')}' for a CRIU that works on this kernel` });
   }
   try {
     const { stdout } = await run('ldconfig', ['-p'], { timeout: 10_000 });
@@ -71,7 +78,7 @@ async function criu(): Promise<Check[]> {
 
 async function blcr(): Promise<Check> {
   try {
-    const probe = await probeEngine({ engine: 'blcr' });
+    const probe = await lib.probeEngine({ engine: 'blcr' });
     return { name: 'blcr', status: 'ok', detail: `${probe.library}${probe.publishesFtb ? ' (publishes FTB events itself)' : ''}` };
   } catch (error) {
     const e = error as { code?: string; message: string };
@@ -81,6 +88,7 @@ async function blcr(): Promise<Check> {
 }
 
 async function agent(): Promise<Check> {
+  const { FtbClient } = lib;
   const client = new FtbClient({ eventSpace: 'CRFTB.doctor.probe' }, { connectTimeoutMs: 1500, reconnect: false });
   try {
     await client.connect();
@@ -104,10 +112,27 @@ function ioUring(): Check {
     : { name: 'io_uring', status: 'ok', detail: "libuv's io_uring is off (CRIU cannot dump it)" };
 }
 
+function addon(): Check {
+  try {
+    lib = {
+      nativeInfo: require('../../native').nativeInfo,
+      locateCriu: require('../../criu/locate').locateCriu,
+      probeEngine: require('../../cr/probe').probeEngine,
+      FtbClient: require('../../ftb/client').FtbClient,
+    };
+    const info = lib.nativeInfo();
+    return { name: 'addon', status: 'ok', detail: `${info.addonPath} (Node-API ${info.napiVersion}, glibc ${info.libc})` };
+  } catch (error) {
+    const why = String((error as Error).message).split('\n')[0];
+    return { name: 'addon', status: 'fail', detail: `not built/not loadable (${why}) — fix: ${rebuildAddonCommand()}` };
+  }
+}
+
 async function collect(): Promise<Check[]> {
-  const info = nativeInfo();
+  const loaded = addon();
+  if (loaded.status !== 'ok') return [loaded, capabilities(), ioUring()];
   return [
-    { name: 'addon', status: 'ok', detail: `${info.addonPath} (Node-API ${info.napiVersion}, glibc ${info.libc})` },
+    loaded,
     capabilities(),
     ...(await criu()),
     await blcr(),
