@@ -12,7 +12,7 @@ import { TestNetwork } from './helpers/netns';
 const root = path.join(__dirname, '..');
 const bin = path.join(root, 'bin', 'crftb.js');
 const services = new Set(['agent', 'bootstrap', 'events']);
-const commands = ['doctor', 'events', 'agent', 'bootstrap', 'checkpoint', 'restart', 'demo'];
+const commands = ['doctor', 'provision-criu', 'events', 'agent', 'bootstrap', 'checkpoint', 'restart', 'demo'];
 
 interface Outcome { code: number | null; stdout: string; stderr: string }
 

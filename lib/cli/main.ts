@@ -6,6 +6,8 @@ import { Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, printError, want
 const commands: Record<string, () => Command> = {
   doctor: () => require('./commands/doctor').doctor,
 
+  'provision-criu': () => require('./commands/provision-criu').provisionCriu,
+
   events: () => require('./commands/events').events,
 
   agent: () => require('./commands/agent').agent,

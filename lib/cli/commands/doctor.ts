@@ -13,6 +13,7 @@ type Loaded = {
   locateCriu: typeof import('../../criu/locate').locateCriu;
   probeEngine: typeof import('../../cr/probe').probeEngine;
   FtbClient: typeof import('../../ftb/client').FtbClient;
+  criuCheck: (path: string) => Promise<import('../../cr/native').CriuCheck>;
 };
 let lib: Loaded;
 
@@ -55,14 +56,13 @@ async function criu(): Promise<Check[]> {
   } catch (error) {
     return [{ name: 'criu', status: 'fail', detail: `${path} does not run: ${(error as Error).message}` }];
   }
-  try {
-    await run(path, ['check'], { timeout: 60_000 });
-    checks.push({ name: 'criu check', status: 'ok', detail: 'Looks good: this kernel supports checkpoint/restore' });
-  } catch (error) {
-    const e = error as { stderr?: string; stdout?: string };
-    const why = `${e.stderr ?? ''}${e.stdout ?? ''}`.trim().split('\n').slice(-2).join(' / ');
-    checks.push({ name: 'criu check', status: 'fail', detail: `${why || 'failed'} — run '${crftbCommand('provision-criu')}' for a CRIU that works on this kernel` });
-  }
+  // The same cached `criu check` the locator and probeEngine() use (native/cr/criu_check.h).
+  const check = await lib.criuCheck(path);
+  checks.push(
+    check.passed
+      ? { name: 'criu check', status: 'ok', detail: 'Looks good: this kernel supports checkpoint/restore' }
+      : { name: 'criu check', status: 'fail', detail: `${check.output.replace(/\n/g, ' / ') || 'failed'} — as root run '${crftbCommand('provision-criu')}' for a CRIU that works on this kernel` },
+  );
   try {
     const { stdout } = await run('ldconfig', ['-p'], { timeout: 10_000 });
     checks.push(
@@ -99,7 +99,7 @@ async function agent(): Promise<Check> {
     return {
       name: 'ftb agent',
       status: 'warn',
-      detail: `${e.code}: ${e.message} — events will be counted as dropped; start one with 'crftb agent' (checkpoints work without it)`,
+      detail: `${e.code}: ${e.message} — events will be counted as dropped; start one with '${crftbCommand('agent')}' (checkpoints work without it)`,
     };
   } finally {
     await client.close().catch(() => undefined);
@@ -119,6 +119,7 @@ function addon(): Check {
       locateCriu: require('../../criu/locate').locateCriu,
       probeEngine: require('../../cr/probe').probeEngine,
       FtbClient: require('../../ftb/client').FtbClient,
+      criuCheck: (path: string) => require('../../cr/native').cr.criuCheck(path),
     };
     const info = lib.nativeInfo();
     return { name: 'addon', status: 'ok', detail: `${info.addonPath} (Node-API ${info.napiVersion}, glibc ${info.libc})` };

@@ -60,7 +60,24 @@ std::string LoggedReasons(const std::string& log) {
   return out;
 }
 
+// CRIU run without privileges says so in its log (not as an "Error (" line) and then reports the
+// failure as EBADE; the user needs to hear EPERM and which capability. Returns the setcap command
+// CRIU suggests, "" when the log does not say it needs a capability.
+bool NeedsCapability(const std::string& log, std::string* setcap) {
+  std::string text;
+  if (log.empty() || !ReadWholeFile(log, &text, 16u << 20)) return false;
+  if (text.find("CAP_CHECKPOINT_RESTORE capability") == std::string::npos) return false;
+  size_t at = text.find("setcap ");
+  if (at != std::string::npos) *setcap = text.substr(at, text.find('\n', at) - at);
+  return true;
+}
+
 Failure LibCriuError(int rc, const std::string& what, const std::string& log) {
+  if (std::string setcap; NeedsCapability(log, &setcap)) {
+    return Failure::Coded("EPERM", what + " failed: CRIU needs CAP_CHECKPOINT_RESTORE (or CAP_SYS_ADMIN): run as root, or "
+                                       "give CRIU the capability" + (setcap.empty() ? "" : " (as root: " + setcap + ")") +
+                                       "; CRIU's log is " + log, EPERM);
+  }
   int err = rc < 0 ? -rc : EIO;
   std::string message = what + " failed: " + strerror(err);
   if (!log.empty()) message += "; CRIU's log is " + log;
