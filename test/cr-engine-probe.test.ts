@@ -9,7 +9,9 @@ import path from 'node:path';
 import { probeEngine } from '../lib/cr/probe';
 import { cr } from '../lib/cr/native';
 import { locateCriu } from '../lib/criu/locate';
-import { tempDir } from './fixtures/cr/detached';
+import { killStarted, tempDir } from './fixtures/cr/detached';
+
+t.teardown(killStarted); // removes the temporary directories made here
 
 const root = path.join(__dirname, '..');
 const bin = path.join(root, 'bin', 'crftb.js');
