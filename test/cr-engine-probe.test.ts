@@ -69,6 +69,10 @@ t.test('the locator chooses a CRIU that passes criu check', { skip: !debian && '
   await withEnv({ CRFTB_CRIU: undefined, CRFTB_CRIU_CACHE: path.join(dir, 'empty'), PATH: path.join(dir, 'nowhere') }, () => {
     t.same(cr.locateCriu('', fakeRoot), { path: broken, source: 'provisioned' }, 'with nothing better, the only one (its own error will tell)');
   });
+  await withEnv({ CRFTB_CRIU: undefined, CRFTB_CRIU_CACHE: path.join(dir, 'empty'), PATH: path.join(dir, 'nowhere') }, () => {
+    t.throws(() => cr.locateCriu('', path.join(dir, 'no-package')), { code: 'ENOENT', message: /as root run 'npx crftb provision-criu' \(in a clone: 'node bin\/crftb\.js provision-criu'\)/ },
+      'no CRIU anywhere: ENOENT with the commands that provide one');
+  });
   await withEnv({ CRFTB_CRIU: debian }, () => {
     t.same(cr.locateCriu('', fakeRoot), { path: debian, source: 'env' }, 'CRFTB_CRIU is used as given, checked or not');
   });

@@ -77,10 +77,8 @@ Failure LocateCriu(const std::string& explicit_path, const std::string& package_
   if (found.empty()) {
     return Failure::Coded("ENOENT",
                           "CRIU was not found (no criu option, no CRFTB_CRIU, nothing in " +
-                              CriuCacheDir() +
-                              ", no criu on PATH); as root run 'npx crftb provision-criu' (in a "
-                              "clone: 'node bin/crftb.js provision-criu'), or set CRFTB_CRIU to a "
-                              "criu that passes `criu check`",
+                              CriuCacheDir() + ", no criu on PATH); " + kProvisionCriuHint +
+                              ", or set CRFTB_CRIU to a criu that passes `criu check`",
                           ENOENT);
   }
   // With a single candidate there is nothing to choose: its own failure will say what is wrong.

@@ -16,6 +16,10 @@
 
 namespace crftb::cr {
 
+// What to run for a working CRIU, worded to work from an app (npx) and from a clone.
+inline constexpr char kProvisionCriuHint[] =
+    "as root run 'npx crftb provision-criu' (in a clone: 'node bin/crftb.js provision-criu')";
+
 struct CriuLocation {
   std::string path;    // absolute path of the executable
   std::string source;  // "option" | "env" | "provisioned" | "cache" | "path"

@@ -22,6 +22,7 @@
 #include "cr/criu/dump_failure.h"
 #include "cr/criu/libcriu.h"
 #include "cr/criu/service.h"
+#include "cr/criu_locator.h"
 
 namespace crftb::cr::criu {
 
@@ -270,7 +271,7 @@ class CriuEngine : public Engine {
   Failure Probe(Capabilities* out) override {
     if (Failure f = LoadLibCriu(config_.library, &lib_); !f.ok()) return f;
     if (config_.service.empty())
-      return Failure::Coded("ENOSYS", "no criu binary for libcriu's service; run scripts/provision-criu.sh or set CRFTB_CRIU", ENOSYS);
+      return Failure::Coded("ENOSYS", std::string("no criu binary for libcriu's service; ") + kProvisionCriuHint + ", or set CRFTB_CRIU", ENOSYS);
     // Asking the version starts a CRIU service; do it once per service binary, not per request.
     static std::mutex mutex;
     static std::map<std::string, int> versions;
