@@ -84,7 +84,7 @@ export function percentile(sorted, p) {
 }
 
 export const realFtb = {
-  note: 'real FTB 0.6.2 on this machine kind, from /work/shared/ftb/perf.md (not re-measured here)',
+  note: 'real FTB 0.6.2 on this machine kind, from the project's FTB notes (perf.md; not re-measured here)',
   latency: { 20: { p50: '176-230 us', p99: '242-391 us' }, 1000: { p50: '18.2 ms', p99: '35-37 ms' } },
   throughput: 'callback subscriber 91k-109k events/s received (publisher 108k-117k/s)',
 };

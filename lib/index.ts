@@ -1,7 +1,6 @@
 export { nativeInfo } from './native';
 export type { NativeInfo } from './native';
-export { isCrftbError } from './errors';
-export type { CrftbError } from './errors';
+export { isCrftbError, CrftbError } from './errors';
 
 export * from './ftb';
 

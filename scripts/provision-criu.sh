@@ -7,13 +7,15 @@
 # Keeps the system `criu` when `criu check` passes. Otherwise builds a private prefix of
 # Debian forky's CRIU 4.2.1 (which runs on current kernels, unlike Debian 12's 3.17, and dumps
 # TCP sockets on kernels >= 6.16, unlike Debian 13's 4.1.1: CRIU issue #2705) with that
-# release's own loader and libraries, under .cache/criu/ in the repo (git-ignored), and writes
-# the wrapper .cache/criu/bin/criu that crftb finds on its own. Needs root for `criu check`.
+# release's own loader and libraries, under $CRFTB_CRIU_CACHE when set (`crftb provision-criu`
+# sets it to the stable cache an installed package looks in), else .cache/criu/ in the repo
+# (git-ignored), and writes the wrapper <that>/bin/criu that crftb finds on its own. Needs root
+# for `criu check`.
 # Uses only the Debian registry the machine already trusts; see ../shared/criu/NOTES.md.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cache="$repo/.cache/criu"
+cache="${CRFTB_CRIU_CACHE:-$repo/.cache/criu}"
 prefix="$cache/prefix-4.2.1"
 suite=forky
 wrapper="$cache/bin/criu"

@@ -9,23 +9,35 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
+/**
+ * A command line that cannot be run as given. Thrown by argument parsing and validation, before
+ * anything is started; main() turns it into exit code 2. The message names the flag.
+ */
+export class UsageError extends Error {
+  readonly code = 'ERR_USAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
 export function wantsHelp(args: string[]): boolean {
   return args.includes('--help') || args.includes('-h');
 }
 
-export function printError(error: unknown): void {
-  const e = error as { code?: string; message?: string };
-  process.stderr.write(`crftb: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(error)}\n`);
+/** Whether the command line asked for JSON output: failures then go to stdout as JSON too. */
+export function wantsJson(args: string[]): boolean {
+  return args.includes('--json');
 }
 
-/** Placeholder for a command whose subsystem has not landed yet. */
-export function notYet(name: string): Command {
-  return {
-    summary: '(not available in this build)',
-    usage: `Usage: crftb ${name}\n\nNot available in this build.`,
-    async run() {
-      printError({ code: 'ENOSYS', message: `'${name}' is not available in this build of crftb` });
-      return EXIT_FAILED;
-    },
-  };
+/**
+ * The one way the CLI reports a failure: `crftb: CODE: message` on stderr, or under --json
+ * `{"error":{"code":…,"message":…}}` on stdout, so a program reading stdout sees every outcome.
+ */
+export function printError(error: unknown, json = false, prefix = 'crftb'): void {
+  const e = error as { code?: unknown; message?: unknown };
+  const code = typeof e?.code === 'string' ? e.code : 'ERROR';
+  const message = typeof e?.message === 'string' ? e.message : String(error);
+  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+  else process.stderr.write(`${prefix}: ${code === 'ERROR' ? '' : `${code}: `}${message}\n`);
 }

@@ -34,17 +34,3 @@ export function untilSignal(): Promise<NodeJS.Signals> {
     process.on('SIGTERM', onSignal);
   });
 }
-
-/** "host:port" or "host" → parts; the port stays undefined when absent. */
-export function splitHostPort(text: string): { host: string; port?: number } {
-  const at = text.lastIndexOf(':');
-  if (at < 0) return { host: text };
-  return { host: text.slice(0, at), port: Number(text.slice(at + 1)) };
-}
-
-export function integerOption(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw Object.assign(new Error(`--${name} needs an integer, got '${value}'`), { code: 'EINVAL' });
-  return n;
-}

@@ -2,7 +2,7 @@ export { checkpoint, restart, restartDetailed, publisherStats } from './checkpoi
 export type { PublisherStats, ConnectionPolicy, NetworkLock, EngineTuningOptions, CheckpointOptions, CheckpointResult, RestartOptions, RestartResult, Scope, EngineName, FtbOption } from './checkpoint';
 export { onCheckpoint, criticalSection } from './critical';
 export { probeEngine } from './probe';
-export type { ProbeOptions } from './probe';
+export type { ProbeOptions, ProbeResult } from './probe';
 export type { CheckpointCallback, CheckpointContext, CheckpointOutcome } from './critical';
-export { locateCriu } from '../criu/locate';
-export type { CriuLocation, EngineCapabilities } from './native';
+export { locateCriu, criuCacheDir } from '../criu/locate';
+export type { CriuLocation, CriuCheck, EngineCapabilities } from './native';

@@ -3,7 +3,14 @@ import { binding } from '../native';
 
 export interface CriuLocation {
   path: string;
-  source: 'option' | 'env' | 'provisioned' | 'path';
+  source: 'option' | 'env' | 'provisioned' | 'cache' | 'path';
+}
+
+/** `criu check` of one CRIU binary on this machine (asked once per binary per process). */
+export interface CriuCheck {
+  passed: boolean;
+  /** The last lines CRIU printed: why it failed. */
+  output: string;
 }
 
 /** What an engine can do here, as its probe found it (native/cr/engine.h Capabilities). */
@@ -120,6 +127,8 @@ export interface NativeRequest<T> {
 
 export interface CrBinding {
   locateCriu(explicitPath: string, packageRoot: string): CriuLocation;
+  criuCacheDir(): string;
+  criuCheck(path: string): Promise<CriuCheck>;
   /** The engine `engine` ('auto' by default) would use here, or ENOSYS saying what to install. */
   probeEngine(options: NativeProbeOptions): Promise<EngineCapabilities>;
   checkpoint(options: NativeCheckpointOptions): NativeRequest<NativeCheckpointResult>;

@@ -1,6 +1,7 @@
 // Received events: a view over the 1336-byte record the addon hands over (a wire message whose
 // src holds the publisher's location and extension). Fields decode on first access, at the
 // offsets the addon reports for its own structs, so the layout is stated only in native/ftb/wire.h.
+import { codedError } from '../errors';
 import { ftbRules, FtbClientNativeClass } from './native';
 import type { FtbEvent } from './types';
 
@@ -16,10 +17,7 @@ function at(name: string): [number, number] {
 export class FtbEventHandle {
   constructor(readonly bytes: Buffer) {
     if (bytes.length !== 360) {
-      const error = new Error('an FTB event handle is 360 bytes') as Error & { code: string; errno: number };
-      error.code = 'FTB_ERR_INVALID_HANDLE';
-      error.errno = -9;
-      throw error;
+      throw codedError('FTB_ERR_INVALID_HANDLE', 'an FTB event handle is 360 bytes', -9);
     }
   }
   private get decoded(): Record<string, string | number | Buffer> {

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
  * stops, and call holdProcess() once it runs: a service whose native side failed to start
  * holds nothing, so the process can still exit.
  */
-export abstract class NativeService extends EventEmitter {
+export abstract class NativeService extends EventEmitter implements AsyncDisposable {
   private keepAlive: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
 
@@ -25,6 +25,11 @@ export abstract class NativeService extends EventEmitter {
       });
     }
     return this.closing;
+  }
+
+  /** `await using agent = await startAgent(...)` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   ref(): this {

@@ -8,6 +8,10 @@ Napi::Error ToJsError(Napi::Env env, const Failure& failure) {
   Napi::Error error = Napi::Error::New(env, failure.message);
   error.Set("code", Napi::String::New(env, failure.code));
   if (failure.errnum != 0) error.Set("errno", Napi::Number::New(env, failure.errnum));
+  // crftb's brand (lib/errors.ts, isCrftbError): a registered symbol, so it is the same key in
+  // every copy of crftb loaded in the process; not enumerable, so it stays out of inspection.
+  error.Value().DefineProperty(Napi::PropertyDescriptor::Value(
+      Napi::Symbol::For(env, "crftb.error"), Napi::Boolean::New(env, true), napi_default));
   return error;
 }
 

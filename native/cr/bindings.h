@@ -6,6 +6,10 @@ namespace crftb::cr {
 
 // locateCriu(explicitPath: string, packageRoot: string) -> { path, source }  (throws ENOENT...)
 Napi::Value LocateCriuBinding(const Napi::CallbackInfo& info);
+// criuCacheDir() -> string: where `crftb provision-criu` installs CRIU (criu_locator.h)
+Napi::Value CriuCacheDirBinding(const Napi::CallbackInfo& info);
+// criuCheck(path) -> Promise<{ passed, output }>: `criu check`, once per binary (criu_check.h)
+Napi::Value CriuCheckBinding(const Napi::CallbackInfo& info);
 
 // checkpoint(options) -> Promise<result>; restart(options) -> Promise<result> (request_binding.cc)
 Napi::Value CheckpointBinding(const Napi::CallbackInfo& info);

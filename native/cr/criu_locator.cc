@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <sstream>
+#include <vector>
+
+#include "cr/criu_check.h"
 
 namespace crftb::cr {
 
@@ -50,12 +53,14 @@ Failure LocateCriu(const std::string& explicit_path, const std::string& package_
     *out = {Absolute(env), "env"};
     return Failure::None();
   }
+  std::vector<CriuLocation> found;
   if (!package_root.empty()) {
     std::string provisioned = package_root + "/.cache/criu/bin/criu";
-    if (CheckExecutable(provisioned) == 0) {
-      *out = {provisioned, "provisioned"};
-      return Failure::None();
-    }
+    if (CheckExecutable(provisioned) == 0) found.push_back({provisioned, "provisioned"});
+  }
+  if (std::string cache = CriuCacheDir(); !cache.empty()) {
+    std::string cached = cache + "/bin/criu";
+    if (CheckExecutable(cached) == 0) found.push_back({cached, "cache"});
   }
   if (const char* path = getenv("PATH")) {
     std::stringstream dirs(path);
@@ -64,16 +69,37 @@ Failure LocateCriu(const std::string& explicit_path, const std::string& package_
       if (dir.empty()) continue;
       std::string candidate = dir + "/criu";
       if (CheckExecutable(candidate) == 0) {
-        *out = {Absolute(candidate), "path"};
+        found.push_back({Absolute(candidate), "path"});
+        break;
+      }
+    }
+  }
+  if (found.empty()) {
+    return Failure::Coded("ENOENT",
+                          "CRIU was not found (no criu option, no CRFTB_CRIU, nothing in " +
+                              CriuCacheDir() + ", no criu on PATH); " + kProvisionCriuHint +
+                              ", or set CRFTB_CRIU to a criu that passes `criu check`",
+                          ENOENT);
+  }
+  // With a single candidate there is nothing to choose: its own failure will say what is wrong.
+  if (found.size() > 1) {
+    for (const CriuLocation& candidate : found) {
+      if (CheckCriu(candidate.path).passed) {
+        *out = candidate;
         return Failure::None();
       }
     }
   }
-  return Failure::Coded("ENOENT",
-                        "CRIU was not found (no criu option, no CRFTB_CRIU, no " + package_root +
-                            "/.cache/criu/bin/criu, no criu on PATH); run scripts/provision-criu.sh "
-                            "as root, or set CRFTB_CRIU to a criu that passes `criu check`",
-                        ENOENT);
+  *out = found.front();
+  return Failure::None();
+}
+
+std::string CriuCacheDir() {
+  if (const char* dir = getenv("CRFTB_CRIU_CACHE"); dir && *dir) return Absolute(dir);
+  if (geteuid() == 0) return "/var/cache/crftb/criu";
+  if (const char* xdg = getenv("XDG_CACHE_HOME"); xdg && xdg[0] == '/') return std::string(xdg) + "/crftb/criu";
+  if (const char* home = getenv("HOME"); home && home[0] == '/') return std::string(home) + "/.cache/crftb/criu";
+  return "";
 }
 
 }  // namespace crftb::cr

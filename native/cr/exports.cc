@@ -8,6 +8,8 @@ namespace crftb::cr {
 void RegisterExports(Napi::Env env, Napi::Object exports) {
   Napi::Object cr = Napi::Object::New(env);
   cr.Set("locateCriu", Napi::Function::New(env, LocateCriuBinding, "locateCriu"));
+  cr.Set("criuCacheDir", Napi::Function::New(env, CriuCacheDirBinding, "criuCacheDir"));
+  cr.Set("criuCheck", Napi::Function::New(env, CriuCheckBinding, "criuCheck"));
   cr.Set("checkpoint", Napi::Function::New(env, CheckpointBinding, "checkpoint"));
   cr.Set("restart", Napi::Function::New(env, RestartBinding, "restart"));
   cr.Set("drainAbandoned", Napi::Function::New(env, DrainAbandonedBinding, "drainAbandoned"));

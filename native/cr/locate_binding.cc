@@ -1,5 +1,6 @@
 #include "common/js_error.h"
 #include "cr/bindings.h"
+#include "cr/criu_check.h"
 #include "cr/criu_locator.h"
 
 namespace crftb::cr {
@@ -15,6 +16,43 @@ Napi::Value LocateCriuBinding(const Napi::CallbackInfo& info) {
   out.Set("path", location.path);
   out.Set("source", location.source);
   return out;
+}
+
+Napi::Value CriuCacheDirBinding(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), CriuCacheDir());
+}
+
+namespace {
+
+// `criu check` runs on a worker thread: the first answer for a binary can take half a second.
+class CriuCheckWorker : public Napi::AsyncWorker {
+ public:
+  CriuCheckWorker(Napi::Env env, std::string path)
+      : Napi::AsyncWorker(env, "crftb.criuCheck"), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { result_ = CheckCriu(path_); }
+  void OnOK() override {
+    Napi::Object out = Napi::Object::New(Env());
+    out.Set("passed", result_.passed);
+    out.Set("output", result_.output);
+    deferred_.Resolve(out);
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string path_;
+  CriuCheckResult result_;
+};
+
+}  // namespace
+
+Napi::Value CriuCheckBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) ThrowCoded(env, "EINVAL", "criuCheck(path) takes a string");
+  auto* worker = new CriuCheckWorker(env, info[0].As<Napi::String>());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
 }
 
 }  // namespace crftb::cr

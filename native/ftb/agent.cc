@@ -197,6 +197,12 @@ void Agent::Stop() {
     (void)!write(wake_fd_, &one, sizeof one);
   }
   if (thread_.joinable()) thread_.join();  // says goodbye to neighbour agents, closes connections
+  // close() stops listening now, not when the JS wrapper is collected: connects are refused
+  // from here on. Only the joined thread used the listener.
+  if (listen_fd_ >= 0) {
+    close(listen_fd_);
+    listen_fd_ = -1;
+  }
   if (attacher_) attacher_->Stop();        // DEREG_REQ to the bootstrap server
   std::lock_guard<std::mutex> mailbox(mailbox_mutex_);
   for (const ParentLink& link : mailbox_) close(link.fd);

@@ -1,5 +1,6 @@
 #include "ftb/client.h"
 
+#include <errno.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -196,6 +197,19 @@ Failure Client::Connect(const ClientInfo& info, const ConnectOptions& options,
     if (!process_resumed.wait_until(lock, until, [] { return process_suspensions == 0; })) {
       return CodeFailure(kErrNetworkNoRoute, "not connected: a checkpoint of this process was still "
                                              "running when the connect timeout expired");
+    }
+  }
+  // One connection per process: a connect naming another agent must not silently join the one
+  // that exists (it would publish to and hear from the wrong agent).
+  if (process_connection) {
+    const std::string wanted = RequestedAgent(options);
+    const std::string current = process_connection->Stats().agent;
+    if (!wanted.empty() && wanted != current && wanted != RequestedAgent(process_connection->options())) {
+      return Failure::Coded("EISCONN", "this process is already connected to the FTB agent at " + current +
+                                           " and crftb keeps one FTB connection per process (shared by its "
+                                           "clients and its checkpoint events), so a client for the agent at " +
+                                           wanted + " cannot be connected; use that agent, or connect from "
+                                           "another process", EISCONN);
     }
   }
   if (process_connection && process_connection->Find(state->id)) {

@@ -71,6 +71,14 @@ std::vector<int> BootstrapTimeoutsWithin(int64_t deadline) {
 
 }  // namespace
 
+std::string RequestedAgent(const ConnectOptions& options) {
+  if (!options.agent_host && !options.agent_port) return "";
+  in_addr address;
+  address.s_addr = htonl(INADDR_LOOPBACK);
+  if (options.agent_host && !ParseFtbAddress(*options.agent_host, &address)) return *options.agent_host;
+  return Endpoint(address, options.agent_port.value_or(ResolveConfig(options.config).agent_port));
+}
+
 Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationId& me,
                             int64_t deadline, net::UniqueFd* fd, wire::LocationId* agent,
                             std::string* where) {

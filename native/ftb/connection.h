@@ -43,6 +43,11 @@ Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationI
                             int64_t deadline_ms, net::UniqueFd* fd, wire::LocationId* agent,
                             std::string* where);
 
+// The agent a connect with these options asks for: "<ip>:<port>" of its explicit agentHost /
+// agentPort (FTB's resolution filling in the rest), or "" when it names none (any agent FTB's
+// own resolution finds will do).
+std::string RequestedAgent(const ConnectOptions& options);
+
 class Connection {
  public:
   // Takes an open, handshaken socket and starts the I/O thread.
@@ -51,6 +56,7 @@ class Connection {
   ~Connection();  // Stop() must have been called
 
   const wire::LocationId& me() const { return me_; }
+  const ConnectOptions& options() const { return options_; }
 
   void Add(std::shared_ptr<ConnectionClient> client);
   void Remove(const ConnectionClient* client);

@@ -1,18 +1,16 @@
-// Locates the FTB 0.6.2 captures shipped beside the repository and parses golden hex dumps.
+// The FTB 0.6.2 captures and golden messages the conformance tests replay, kept in the repository
+// (test/fixtures/ftb-0.6.2/captures: real FTB 0.6.2 traffic, recorded with the exact inputs its
+// README lists), and the parsers for their decoded text and golden hex dumps.
 import fs from 'node:fs';
 import path from 'node:path';
 
-const repoRoot = path.join(__dirname, '..', '..');
+const captures = path.join(__dirname, '..', 'fixtures', 'ftb-0.6.2', 'captures');
 
-/** Directory of the captures, or null (tests then skip with a reason). */
-export function capturesDir(): string | null {
-  for (const dir of [path.resolve(repoRoot, '../shared/ftb/captures'), '/work/shared/ftb/captures']) {
-    if (fs.existsSync(path.join(dir, 'golden', 'INDEX.txt'))) return dir;
-  }
-  return null;
+/** Directory of the captures; they are part of the repository, so a missing one is an error. */
+export function capturesDir(): string {
+  if (!fs.existsSync(path.join(captures, 'golden', 'INDEX.txt'))) throw new Error(`FTB 0.6.2 captures missing from ${captures}`);
+  return captures;
 }
-
-export const capturesMissing = 'FTB captures not found (expected ../shared/ftb/captures or /work/shared/ftb/captures)';
 
 export interface Golden {
   file: string;

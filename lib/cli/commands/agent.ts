@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import { Command, EXIT_OK } from '../command';
-import { integerOption, lineWriter, serviceOptions, splitHostPort, untilSignal } from '../service';
+import { hostPortOption, integerOption, parseCommand, portOption } from '../args';
+import { lineWriter, serviceOptions, untilSignal } from '../service';
 import { startAgent, AgentOptions } from '../../ftb/agent';
 
 const usage = `Usage: crftb agent [options]
@@ -32,9 +32,8 @@ export const agent: Command = {
   summary: 'Run an FTB agent (joins the tree named by the bootstrap server)',
   usage,
   async run(args) {
-    const { values } = parseArgs({
-      args,
-      options: {
+    // Everything is parsed and checked before the agent starts: a bad flag never leaves one running.
+    const { values } = parseCommand(args, {
         ...serviceOptions,
         advertise: { type: 'string' },
         bootstrap: { type: 'string' },
@@ -46,13 +45,12 @@ export const agent: Command = {
         'max-connections': { type: 'string' },
         'max-subscriptions-per-client': { type: 'string' },
         'max-subscriptions-per-peer': { type: 'string' },
-      },
     });
     const options: AgentOptions = {
       host: values.host,
-      port: integerOption('port', values.port),
+      port: portOption('port', values.port),
       advertiseAddress: values.advertise,
-      bootstrapPort: integerOption('bootstrap-port', values['bootstrap-port']),
+      bootstrapPort: portOption('bootstrap-port', values['bootstrap-port']),
       configFile: values.config,
       clientQueueKiB: integerOption('client-queue-kib', values['client-queue-kib']),
       agentQueueKiB: integerOption('agent-queue-kib', values['agent-queue-kib']),
@@ -60,12 +58,13 @@ export const agent: Command = {
       maxSubscriptionsPerClient: integerOption('max-subscriptions-per-client', values['max-subscriptions-per-client']),
       maxSubscriptionsPerPeer: integerOption('max-subscriptions-per-peer', values['max-subscriptions-per-peer']),
     };
-    if (values.bootstrap) {
-      const { host, port } = splitHostPort(values.bootstrap);
-      options.bootstrapServer = host;
-      if (port !== undefined) options.bootstrapPort = integerOption('bootstrap', String(port));
+    const bootstrap = hostPortOption('bootstrap', values.bootstrap);
+    if (bootstrap) {
+      options.bootstrapServer = bootstrap.host;
+      if (bootstrap.port !== undefined) options.bootstrapPort = bootstrap.port;
     }
     if (values.standalone) options.bootstrap = false;
+    const every = integerOption('stats-interval', values['stats-interval'], 1);
 
     const write = lineWriter(Boolean(values.json));
     const stopped = untilSignal();
@@ -74,7 +73,6 @@ export const agent: Command = {
     write('listening', { address }, `crftb agent listening on ${address.host}:${address.port} as ${address.advertise || '(no address)'}, bootstrap ${address.bootstrap ?? 'none (standalone)'}`);
     running.on('tree', (e) => write(e.kind, { level: e.level, parent: e.parent || null, detail: e.detail }, `agent: ${e.detail}${e.level ? ` (level ${e.level})` : ''}`));
 
-    const every = integerOption('stats-interval', values['stats-interval']);
     const ticker = every ? setInterval(() => {
       const s = running.stats();
       write('stats', { stats: s }, `agent: ${s.clients} clients, ${s.agents} agents, ${s.subscriptions} masks, ${s.eventsRouted} routed, ${s.eventsDropped} dropped`);

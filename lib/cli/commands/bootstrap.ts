@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util';
 import { isDeepStrictEqual } from 'node:util';
 import { Command, EXIT_OK } from '../command';
-import { integerOption, lineWriter, serviceOptions, untilSignal } from '../service';
-import { startBootstrap, BootstrapAgentEntry } from '../../ftb/bootstrap';
+import { integerOption, parseCommand, portOption } from '../args';
+import { lineWriter, serviceOptions, untilSignal } from '../service';
+import { startBootstrap, BootstrapAgentEntry, BootstrapOptions } from '../../ftb/bootstrap';
 
 const usage = `Usage: crftb bootstrap [options]
 
@@ -27,9 +27,8 @@ export const bootstrap: Command = {
   summary: 'Run an FTB bootstrap server (hands out the agent tree)',
   usage,
   async run(args) {
-    const { values } = parseArgs({
-      args,
-      options: {
+    // Everything is parsed and checked before the server starts.
+    const { values } = parseCommand(args, {
         ...serviceOptions,
         fanout: { type: 'string' },
         'no-liveness': { type: 'boolean' },
@@ -37,13 +36,10 @@ export const bootstrap: Command = {
         'max-agents': { type: 'string' },
         'max-agents-per-source': { type: 'string' },
         'max-requests-per-second': { type: 'string' },
-      },
     });
-    const write = lineWriter(Boolean(values.json));
-    const stopped = untilSignal();
-    const server = await startBootstrap({
+    const options: BootstrapOptions = {
       host: values.host,
-      port: integerOption('port', values.port),
+      port: portOption('port', values.port),
       configFile: values.config,
       fanout: integerOption('fanout', values.fanout),
       liveness: !values['no-liveness'],
@@ -51,7 +47,10 @@ export const bootstrap: Command = {
       maxAgents: integerOption('max-agents', values['max-agents']),
       maxAgentsPerSource: integerOption('max-agents-per-source', values['max-agents-per-source']),
       maxRequestsPerSecond: integerOption('max-requests-per-second', values['max-requests-per-second']),
-    });
+    };
+    const write = lineWriter(Boolean(values.json));
+    const stopped = untilSignal();
+    const server = await startBootstrap(options);
     write('listening', { address: server.address }, `crftb bootstrap server on ${server.address.host}:${server.address.port} (UDP)`);
 
     let last: BootstrapAgentEntry[] = [];

@@ -1,9 +1,10 @@
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE, printError } from '../command';
+import { Command, EXIT_FAILED, EXIT_OK, UsageError, printError } from '../command';
+import { choiceOption, exclusiveFlags, integerOption, parseCommand } from '../args';
+import { CONNECTION_POLICIES, ENGINES, NETWORK_LOCKS } from '../choices';
 import { showProgress } from '../progress';
 import { EXIT_INTERRUPTED, interruptible } from '../interruptible';
-import { checkpoint as run, CheckpointOptions, EngineName } from '../../cr';
+import { checkpoint as run, CheckpointOptions } from '../../cr';
 
 const usage = [
   'Usage: crftb checkpoint PID [--tree | --pgid | --session] (--dir DIR | --file FILE) [options]',
@@ -22,7 +23,7 @@ const usage = [
   '  --engine auto|criu|blcr',
   "  --allow-own-group      allow a scope that reaches this shell's process group or session",
   '  --no-ftb               do not publish FTB events',
-  '  --json                 print the result as JSON',
+  '  --json                 print the result (or the error) as JSON on stdout',
   '',
   'Ctrl-C stops the request: the processes are left running and unfinished images are removed',
   '(images already complete are committed, and it says so).',
@@ -30,70 +31,66 @@ const usage = [
   'Exit codes: 0 checkpointed, 1 the checkpoint failed, 2 usage error, 130 interrupted.',
 ].join('\n');
 
+/** The command line as checkpoint() options; every flag is checked here, before any request. */
+function parse(args: string[]): { options: CheckpointOptions; json: boolean } {
+  const { values, positionals } = parseCommand(args, {
+    tree: { type: 'boolean' },
+    pgid: { type: 'boolean' },
+    session: { type: 'boolean' },
+    dir: { type: 'string' },
+    file: { type: 'string' },
+    kill: { type: 'boolean' },
+    stop: { type: 'boolean' },
+    timeout: { type: 'string' },
+    incremental: { type: 'boolean' },
+    connections: { type: 'string' },
+    'network-lock': { type: 'string' },
+    'ghost-limit': { type: 'string' },
+    'ext-unix-sockets': { type: 'boolean' },
+    'shell-job': { type: 'boolean' },
+    engine: { type: 'string' },
+    'allow-own-group': { type: 'boolean' },
+    'no-ftb': { type: 'boolean' },
+    json: { type: 'boolean' },
+  }, true);
+  const scope = exclusiveFlags(values, ['tree', 'pgid', 'session']) as CheckpointOptions['scope'];
+  exclusiveFlags(values, ['kill', 'stop']);
+  exclusiveFlags(values, ['dir', 'file']);
+  if (positionals.length !== 1 || !/^[1-9]\d*$/.test(positionals[0])) {
+    throw new UsageError(positionals.length ? `PID must be one positive integer, got '${positionals.join(' ')}'` : 'name one PID to checkpoint');
+  }
+  if (!values.dir && !values.file) throw new UsageError('pass --dir DIR (CRIU) or --file FILE (BLCR)');
+  const options: CheckpointOptions = {
+    target: Number(positionals[0]),
+    scope: scope ?? 'process',
+    dir: values.dir,
+    file: values.file,
+    kill: values.kill,
+    stop: values.stop,
+    timeoutMs: integerOption('timeout', values.timeout, 1),
+    incremental: values.incremental,
+    connections: choiceOption('connections', values.connections, CONNECTION_POLICIES),
+    networkLock: choiceOption('network-lock', values['network-lock'], NETWORK_LOCKS),
+    ghostLimit: integerOption('ghost-limit', values['ghost-limit'], 0),
+    extUnixSockets: values['ext-unix-sockets'],
+    shellJob: values['shell-job'],
+    engine: choiceOption('engine', values.engine, ENGINES),
+    allowOwnGroup: values['allow-own-group'],
+    ftb: values['no-ftb'] ? false : undefined,
+  };
+  return { options, json: Boolean(values.json) };
+}
+
 export const checkpoint: Command = {
   summary: 'Checkpoint a process, process group, session or tree (BLCR cr_checkpoint)',
   usage,
   async run(args) {
-    let options: CheckpointOptions;
-    let json = false;
-    try {
-      const { values, positionals } = parseArgs({
-        args,
-        allowPositionals: true,
-        options: {
-          tree: { type: 'boolean' },
-          pgid: { type: 'boolean' },
-          session: { type: 'boolean' },
-          dir: { type: 'string' },
-          file: { type: 'string' },
-          kill: { type: 'boolean' },
-          stop: { type: 'boolean' },
-          timeout: { type: 'string' },
-          incremental: { type: 'boolean' },
-          connections: { type: 'string' },
-          'network-lock': { type: 'string' },
-          'ghost-limit': { type: 'string' },
-          'ext-unix-sockets': { type: 'boolean' },
-          'shell-job': { type: 'boolean' },
-          engine: { type: 'string' },
-          'allow-own-group': { type: 'boolean' },
-          'no-ftb': { type: 'boolean' },
-          json: { type: 'boolean' },
-        },
-      });
-      const scopes = [values.tree && 'tree', values.pgid && 'pgid', values.session && 'session'].filter(Boolean);
-      if (scopes.length > 1) throw new Error('choose one of --tree, --pgid and --session');
-      const target = Number(positionals[0]);
-      if (positionals.length !== 1 || !Number.isInteger(target) || target <= 0) throw new Error('name one PID to checkpoint');
-      if (!values.dir && !values.file) throw new Error('pass --dir DIR (CRIU) or --file FILE (BLCR)');
-      options = {
-        target,
-        scope: (scopes[0] as CheckpointOptions['scope']) || 'process',
-        dir: values.dir,
-        file: values.file,
-        kill: values.kill,
-        stop: values.stop,
-        timeoutMs: values.timeout === undefined ? undefined : Number(values.timeout),
-        incremental: values.incremental,
-        connections: values.connections as CheckpointOptions['connections'],
-        networkLock: values['network-lock'] as CheckpointOptions['networkLock'],
-        ghostLimit: values['ghost-limit'] === undefined ? undefined : Number(values['ghost-limit']),
-        extUnixSockets: values['ext-unix-sockets'],
-        shellJob: values['shell-job'],
-        engine: values.engine as EngineName | undefined,
-        allowOwnGroup: values['allow-own-group'],
-        ftb: values['no-ftb'] ? false : undefined,
-      };
-      json = Boolean(values.json);
-    } catch (error) {
-      process.stderr.write(`crftb checkpoint: ${(error as Error).message}\n\n${usage}\n`);
-      return EXIT_USAGE;
-    }
+    const { options, json } = parse(args);
     const stop = showProgress(`checkpointing ${options.target}`, options.dir && path.dirname(path.resolve(options.dir)));
     const { value: result, error, interrupted } = await interruptible((signal) => run({ ...options, signal }));
     stop();
     if (!result) {
-      printError(error);
+      printError(error, json);
       return interrupted ? EXIT_INTERRUPTED : EXIT_FAILED;
     }
     if (json) process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -7,6 +7,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os';
 import path from 'node:path';
 import { Command, EXIT_FAILED, EXIT_OK } from '../command';
+import { parseCommand } from '../args';
 import { checkpoint, restart } from '../../cr';
 import { startAgent } from '../../ftb/agent';
 import { startBootstrap } from '../../ftb/bootstrap';
@@ -84,7 +85,7 @@ export const demo: Command = {
     '  --keep   keep the work directory (images and app log) instead of deleting it\n' +
     'Exit code 0 when all six events were seen and the restored app continued.',
   async run(args) {
-    const keep = args.includes('--keep');
+    const keep = Boolean(parseCommand(args, { keep: { type: 'boolean' } }).values.keep);
     const work = mkdtempSync(path.join(os.tmpdir(), 'crftb-demo-'));
     const images = path.join(work, 'images');
     const appLog = path.join(work, 'app.log');

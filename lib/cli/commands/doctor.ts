@@ -3,10 +3,19 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { Command } from '../command';
-import { nativeInfo } from '../../native';
-import { locateCriu } from '../../criu/locate';
-import { probeEngine } from '../../cr/probe';
-import { FtbClient } from '../../ftb/client';
+import { parseCommand } from '../args';
+import { crftbCommand, rebuildAddonCommand } from '../hints';
+
+// Everything that needs the addon is loaded only once the addon check passed, so a package
+// without a usable build reports that instead of dying with node-gyp-build's stack trace.
+type Loaded = {
+  nativeInfo: typeof import('../../native').nativeInfo;
+  locateCriu: typeof import('../../criu/locate').locateCriu;
+  probeEngine: typeof import('../../cr/probe').probeEngine;
+  FtbClient: typeof import('../../ftb/client').FtbClient;
+  criuCheck: (path: string) => Promise<import('../../cr/native').CriuCheck>;
+};
+let lib: Loaded;
 
 const run = promisify(execFile);
 
@@ -35,7 +44,7 @@ async function criu(): Promise<Check[]> {
   let path: string;
   let source: string;
   try {
-    ({ path, source } = locateCriu());
+    ({ path, source } = lib.locateCriu());
   } catch (error) {
     return [{ name: 'criu', status: 'fail', detail: (error as Error).message }];
   }
@@ -47,14 +56,13 @@ async function criu(): Promise<Check[]> {
   } catch (error) {
     return [{ name: 'criu', status: 'fail', detail: `${path} does not run: ${(error as Error).message}` }];
   }
-  try {
-    await run(path, ['check'], { timeout: 60_000 });
-    checks.push({ name: 'criu check', status: 'ok', detail: 'Looks good: this kernel supports checkpoint/restore' });
-  } catch (error) {
-    const e = error as { stderr?: string; stdout?: string };
-    const why = `${e.stderr ?? ''}${e.stdout ?? ''}`.trim().split('\n').slice(-2).join(' / ');
-    checks.push({ name: 'criu check', status: 'fail', detail: `${why || 'failed'} — run scripts/provision-criu.sh for a CRIU that works on this kernel` });
-  }
+  // The same cached `criu check` the locator and probeEngine() use (native/cr/criu_check.h).
+  const check = await lib.criuCheck(path);
+  checks.push(
+    check.passed
+      ? { name: 'criu check', status: 'ok', detail: 'Looks good: this kernel supports checkpoint/restore' }
+      : { name: 'criu check', status: 'fail', detail: `${check.output.replace(/\n/g, ' / ') || 'failed'} — as root run '${crftbCommand('provision-criu')}' for a CRIU that works on this kernel` },
+  );
   try {
     const { stdout } = await run('ldconfig', ['-p'], { timeout: 10_000 });
     checks.push(
@@ -70,7 +78,7 @@ async function criu(): Promise<Check[]> {
 
 async function blcr(): Promise<Check> {
   try {
-    const probe = await probeEngine({ engine: 'blcr' });
+    const probe = await lib.probeEngine({ engine: 'blcr' });
     return { name: 'blcr', status: 'ok', detail: `${probe.library}${probe.publishesFtb ? ' (publishes FTB events itself)' : ''}` };
   } catch (error) {
     const e = error as { code?: string; message: string };
@@ -80,6 +88,7 @@ async function blcr(): Promise<Check> {
 }
 
 async function agent(): Promise<Check> {
+  const { FtbClient } = lib;
   const client = new FtbClient({ eventSpace: 'CRFTB.doctor.probe' }, { connectTimeoutMs: 1500, reconnect: false });
   try {
     await client.connect();
@@ -90,7 +99,7 @@ async function agent(): Promise<Check> {
     return {
       name: 'ftb agent',
       status: 'warn',
-      detail: `${e.code}: ${e.message} — events will be counted as dropped; start one with 'crftb agent' (checkpoints work without it)`,
+      detail: `${e.code}: ${e.message} — events will be counted as dropped; start one with '${crftbCommand('agent')}' (checkpoints work without it)`,
     };
   } finally {
     await client.close().catch(() => undefined);
@@ -103,10 +112,28 @@ function ioUring(): Check {
     : { name: 'io_uring', status: 'ok', detail: "libuv's io_uring is off (CRIU cannot dump it)" };
 }
 
+function addon(): Check {
+  try {
+    lib = {
+      nativeInfo: require('../../native').nativeInfo,
+      locateCriu: require('../../criu/locate').locateCriu,
+      probeEngine: require('../../cr/probe').probeEngine,
+      FtbClient: require('../../ftb/client').FtbClient,
+      criuCheck: (path: string) => require('../../cr/native').cr.criuCheck(path),
+    };
+    const info = lib.nativeInfo();
+    return { name: 'addon', status: 'ok', detail: `${info.addonPath} (Node-API ${info.napiVersion}, glibc ${info.libc})` };
+  } catch (error) {
+    const why = String((error as Error).message).split('\n')[0];
+    return { name: 'addon', status: 'fail', detail: `not built/not loadable (${why}) — fix: ${rebuildAddonCommand()}` };
+  }
+}
+
 async function collect(): Promise<Check[]> {
-  const info = nativeInfo();
+  const loaded = addon();
+  if (loaded.status !== 'ok') return [loaded, capabilities(), ioUring()];
   return [
-    { name: 'addon', status: 'ok', detail: `${info.addonPath} (Node-API ${info.napiVersion}, glibc ${info.libc})` },
+    loaded,
     capabilities(),
     ...(await criu()),
     await blcr(),
@@ -122,8 +149,9 @@ export const doctor: Command = {
     '(found as FTB finds it: FTB_AGENT_PORT, FTB_BSTRAP_SERVER, FTB_CONFIG_FILE).\n' +
     'Exit code 0 when checkpoints can work here (warnings allowed), 1 otherwise.',
   async run(args) {
+    const { values } = parseCommand(args, { json: { type: 'boolean' } });
     const checks = await collect();
-    if (args.includes('--json')) {
+    if (values.json) {
       process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
     } else {
       const mark: Record<Status, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };

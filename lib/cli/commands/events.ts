@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
-import { Command, EXIT_OK, EXIT_USAGE, printError } from '../command';
-import { integerOption, lineWriter, splitHostPort, untilSignal } from '../service';
+import { Command, EXIT_OK, UsageError } from '../command';
+import { hostPortOption, integerOption, parseCommand } from '../args';
+import { lineWriter, untilSignal } from '../service';
 import { FtbClient, FtbConnectOptions } from '../../ftb/client';
 
 const usage = `Usage: crftb events [subscription] [options]
@@ -23,34 +23,27 @@ export const events: Command = {
   summary: 'Print FTB events as they happen (a live event log)',
   usage,
   async run(args) {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        agent: { type: 'string' },
-        bootstrap: { type: 'string' },
-        'event-space': { type: 'string' },
-        name: { type: 'string' },
-        count: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-    });
-    if (positionals.length > 1) {
-      printError({ code: 'EINVAL', message: 'give one subscription string (quote it if it has spaces)' });
-      return EXIT_USAGE;
-    }
+    const { values, positionals } = parseCommand(args, {
+      agent: { type: 'string' },
+      bootstrap: { type: 'string' },
+      'event-space': { type: 'string' },
+      name: { type: 'string' },
+      count: { type: 'string' },
+      json: { type: 'boolean' },
+    }, true);
+    if (positionals.length > 1) throw new UsageError('give one subscription string (quote it if it has spaces)');
     const subscription = positionals[0] ?? '';
-    const count = integerOption('count', values.count);
+    const count = integerOption('count', values.count, 1);
     const options: FtbConnectOptions = {};
-    if (values.agent) {
-      const { host, port } = splitHostPort(values.agent);
-      options.agentHost = host;
-      if (port !== undefined) options.agentPort = integerOption('agent', String(port));
+    const agent = hostPortOption('agent', values.agent);
+    if (agent) {
+      options.agentHost = agent.host;
+      if (agent.port !== undefined) options.agentPort = agent.port;
     }
-    if (values.bootstrap) {
-      const { host, port } = splitHostPort(values.bootstrap);
-      options.bootstrapServer = host;
-      if (port !== undefined) options.bootstrapPort = integerOption('bootstrap', String(port));
+    const bootstrap = hostPortOption('bootstrap', values.bootstrap);
+    if (bootstrap) {
+      options.bootstrapServer = bootstrap.host;
+      if (bootstrap.port !== undefined) options.bootstrapPort = bootstrap.port;
     }
 
     const write = lineWriter(Boolean(values.json));

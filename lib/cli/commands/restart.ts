@@ -1,6 +1,38 @@
 import { EXIT_INTERRUPTED, interruptible } from '../interruptible';
-import { Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE, printError } from '../command';
+import { Command, EXIT_FAILED, EXIT_OK, UsageError, printError } from '../command';
+import { choiceOption, exclusiveFlags, integerOption, parseCommand } from '../args';
+import { CONNECTION_POLICIES, ENGINES, NETWORK_LOCKS } from '../choices';
 import { restartDetailed, RestartOptions } from '../../cr';
+
+/** The command line as restart() options; every flag is checked here, before any request. */
+function parse(args: string[]): { options: RestartOptions; json: boolean } {
+  const { values } = parseCommand(args, {
+    dir: { type: 'string' },
+    file: { type: 'string' },
+    engine: { type: 'string' },
+    timeout: { type: 'string' },
+    'no-ftb': { type: 'boolean' },
+    connections: { type: 'string' },
+    'network-lock': { type: 'string' },
+    'ext-unix-sockets': { type: 'boolean' },
+    'shell-job': { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  exclusiveFlags(values, ['dir', 'file']);
+  if (!values.dir && !values.file) throw new UsageError('pass --dir DIR (CRIU) or --file FILE (BLCR)');
+  const options: RestartOptions = {
+    dir: values.dir,
+    file: values.file,
+    engine: choiceOption('engine', values.engine, ENGINES),
+    timeoutMs: integerOption('timeout', values.timeout, 1),
+    ftb: values['no-ftb'] ? false : undefined,
+    connections: choiceOption('connections', values.connections, CONNECTION_POLICIES),
+    networkLock: choiceOption('network-lock', values['network-lock'], NETWORK_LOCKS),
+    extUnixSockets: values['ext-unix-sockets'],
+    shellJob: values['shell-job'],
+  };
+  return { options, json: Boolean(values.json) };
+}
 
 export const restart: Command = {
   summary: 'Restart processes from a checkpoint (BLCR cr_restart); prints the restored pids',
@@ -10,39 +42,15 @@ export const restart: Command = {
     '',
     'Connections, sockets and sessions are restored as the checkpoint recorded; the options override that.',
     'The restored processes run detached from this command, with the pids they had.',
+    'With --json the result (or the error) is JSON on stdout.',
+    '',
+    'Exit codes: 0 restarted, 1 the restart failed, 2 usage error, 130 interrupted.',
   ].join('\n'),
   async run(args) {
-    const options: RestartOptions = {};
-    let json = false;
-    for (let i = 0; i < args.length; i += 1) {
-      const a = args[i];
-      const next = args[i + 1];
-      if ((a === '--dir' || a === '--file' || a === '--engine' || a === '--timeout' || a === '--connections' || a === '--network-lock') && next === undefined) {
-        process.stderr.write(`crftb restart: ${a} needs a value\n${this.usage}\n`);
-        return EXIT_USAGE;
-      }
-      if (a === '--dir') options.dir = args[++i];
-      else if (a === '--file') options.file = args[++i];
-      else if (a === '--engine') options.engine = args[++i] as RestartOptions['engine'];
-      else if (a === '--timeout') options.timeoutMs = Number(args[++i]);
-      else if (a === '--no-ftb') options.ftb = false;
-      else if (a === '--connections') options.connections = args[++i] as RestartOptions['connections'];
-      else if (a === '--network-lock') options.networkLock = args[++i] as RestartOptions['networkLock'];
-      else if (a === '--ext-unix-sockets') options.extUnixSockets = true;
-      else if (a === '--shell-job') options.shellJob = true;
-      else if (a === '--json') json = true;
-      else {
-        process.stderr.write(`crftb restart: unknown option ${a}\n${this.usage}\n`);
-        return EXIT_USAGE;
-      }
-    }
-    if (!options.dir && !options.file) {
-      process.stderr.write(`crftb restart: pass --dir or --file\n${this.usage}\n`);
-      return EXIT_USAGE;
-    }
+    const { options, json } = parse(args);
     const { value: result, error, interrupted } = await interruptible((signal) => restartDetailed({ ...options, signal }));
     if (!result) {
-      printError(error);
+      printError(error, json);
       return interrupted ? EXIT_INTERRUPTED : EXIT_FAILED;
     }
     process.stdout.write(json ? `${JSON.stringify(result)}\n` : `restarted ${result.pids.join(' ')} with ${result.engine} in ${result.seconds.toFixed(3)} s\n`);

@@ -1,7 +1,8 @@
 // The binary interface of BLCR's libcr.so.0 (0.8.x line), as the loader sees it: types, struct
-// layouts, constants and function signatures, written from /work/shared/blcr/LIBCR-FACTS.md
-// §2–§4. libcr is only ever reached through dlopen, so nothing here comes from libcr.h; the
-// static_asserts pin every offset to the fact sheet (LP64/x86-64) so a mistake cannot compile.
+// layouts, constants and function signatures, written from the project's BLCR fact sheet
+// (LIBCR-FACTS.md §2–§4, kept outside this repository). libcr is only ever reached through
+// dlopen, so nothing here comes from libcr.h; the static_asserts pin every offset to the fact
+// sheet (LP64/x86-64) so a mistake cannot compile.
 #pragma once
 
 #include <sys/types.h>

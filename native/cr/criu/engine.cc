@@ -24,6 +24,7 @@
 #include "cr/criu/restore_failure.h"
 #include "cr/criu/libcriu.h"
 #include "cr/criu/service.h"
+#include "cr/criu_locator.h"
 
 namespace crftb::cr::criu {
 
@@ -62,7 +63,24 @@ std::string LoggedReasons(const std::string& log) {
   return out;
 }
 
+// CRIU run without privileges says so in its log (not as an "Error (" line) and then reports the
+// failure as EBADE; the user needs to hear EPERM and which capability. Returns the setcap command
+// CRIU suggests, "" when the log does not say it needs a capability.
+bool NeedsCapability(const std::string& log, std::string* setcap) {
+  std::string text;
+  if (log.empty() || !ReadWholeFile(log, &text, 16u << 20)) return false;
+  if (text.find("CAP_CHECKPOINT_RESTORE capability") == std::string::npos) return false;
+  size_t at = text.find("setcap ");
+  if (at != std::string::npos) *setcap = text.substr(at, text.find('\n', at) - at);
+  return true;
+}
+
 Failure LibCriuError(int rc, const std::string& what, const std::string& log) {
+  if (std::string setcap; NeedsCapability(log, &setcap)) {
+    return Failure::Coded("EPERM", what + " failed: CRIU needs CAP_CHECKPOINT_RESTORE (or CAP_SYS_ADMIN): run as root, or "
+                                       "give CRIU the capability" + (setcap.empty() ? "" : " (as root: " + setcap + ")") +
+                                       "; CRIU's log is " + log, EPERM);
+  }
   int err = rc < 0 ? -rc : EIO;
   std::string message = what + " failed: " + strerror(err);
   if (!log.empty()) message += "; CRIU's log is " + log;
@@ -257,7 +275,7 @@ class CriuEngine : public Engine {
   Failure Probe(Capabilities* out) override {
     if (Failure f = LoadLibCriu(config_.library, &lib_); !f.ok()) return f;
     if (config_.service.empty())
-      return Failure::Coded("ENOSYS", "no criu binary for libcriu's service; run scripts/provision-criu.sh or set CRFTB_CRIU", ENOSYS);
+      return Failure::Coded("ENOSYS", std::string("no criu binary for libcriu's service; ") + kProvisionCriuHint + ", or set CRFTB_CRIU", ENOSYS);
     // Asking the version starts a CRIU service; do it once per service binary, not per request.
     static std::mutex mutex;
     static std::map<std::string, int> versions;

@@ -6,6 +6,8 @@
 #include <map>
 #include <mutex>
 
+#include "cr/criu_locator.h"
+
 namespace crftb::cr::criu {
 
 namespace {
@@ -34,7 +36,7 @@ Failure LoadLibCriu(const std::string& library, const LibCriu** out) {
     return Failure::Coded("ENOSYS",
                           "the CRIU engine needs " + name + " (" + (why ? why : "not found") +
                               "); install it (Debian/Ubuntu: apt-get install criu, which ships "
-                              "libcriu.so.2) and a working criu (scripts/provision-criu.sh)",
+                              "libcriu.so.2) and a working criu (" + kProvisionCriuHint + ")",
                           ENOSYS);
   }
   LibCriu lib;
