@@ -51,6 +51,10 @@ struct Capabilities {
 struct EngineConfig {
   std::string library;       // "" = the engine's default soname (libcriu.so.2 / libcr.so.0)
   std::string service;       // CRIU only: the criu binary (native/cr/criu_locator.h finds it)
+  // CRIU only, when `service` was not named: find it on the request's thread (finding may run
+  // `criu check`, which blocks), starting from the package's own provisioned copy.
+  bool locate = false;
+  std::string package_root;
 };
 
 // What the engine does with what a process holds beyond its memory (CRIU's options; BLCR has

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cr/abandoned.h"
+#include "cr/criu_locator.h"
 #include "cr/images.h"
 #include "cr/preflight.h"
 #include "cr/scope.h"
@@ -180,8 +181,13 @@ void AwaitDeath(const std::vector<pid_t>& pids) {
 
 }  // namespace
 
-Failure SelectEngine(const std::string& name, const EngineConfig& criu, const EngineConfig& blcr,
+Failure SelectEngine(const std::string& name, const EngineConfig& criu_given, const EngineConfig& blcr,
                      std::unique_ptr<Engine>* engine, Capabilities* caps) {
+  EngineConfig criu = criu_given;
+  if (criu.locate && criu.service.empty()) {
+    CriuLocation location;
+    if (LocateCriu("", criu.package_root, &location).ok()) criu.service = location.path;  // else the probe says what to install
+  }
   if (name == "criu" || name == "blcr") {
     auto candidate = MakeEngine(name, name == "criu" ? criu : blcr);
     if (!candidate)
@@ -204,7 +210,7 @@ Failure SelectEngine(const std::string& name, const EngineConfig& criu, const En
     reasons += std::string(reasons.empty() ? "" : "; ") + candidate_name + ": " + f.message;
   }
   return Failure::Coded("ENOSYS", "no checkpoint engine works on this machine (" + reasons +
-                                      "). Install CRIU (scripts/provision-criu.sh, or a criu that passes "
+                                      "). Install CRIU (" + std::string(kProvisionCriuHint) + ", or a criu that passes "
                                       "`criu check`, plus libcriu.so.2) or BLCR's kernel module and libcr.so.0",
                         ENOSYS);
 }

@@ -96,13 +96,20 @@ class Options {
  private:
   Options(Napi::Env env, Napi::Object object) : env_(env), object_(object) {}
   // CRIU: the service binary by the one location rule; an unusable explicit one is an error.
+  // An explicit binary is checked here (cheap: it is used as given); otherwise the search, which
+  // may run `criu check`, happens on the request's thread (SelectEngine).
   EngineConfig Criu() const {
     EngineConfig config;
     config.library = String("libcriu");
+    const std::string named = String("criu");
+    if (named.empty()) {
+      config.locate = true;
+      config.package_root = String("packageRoot");
+      return config;
+    }
     CriuLocation location;
-    Failure f = LocateCriu(String("criu"), String("packageRoot"), &location);
-    if (!f.ok() && !String("criu").empty()) Throw(env_, f);
-    config.service = location.path;  // "" when none: the engine's probe says what to install
+    if (Failure f = LocateCriu(named, String("packageRoot"), &location); !f.ok()) Throw(env_, f);
+    config.service = location.path;
     return config;
   }
   Napi::Env env_;
