@@ -1,11 +1,14 @@
 // The per-node half of a launcher plugin: one per node of a job (beside the launcher's own node
-// daemon, e.g. an MPI proxy), holding the node's ranks. On a job-wide request it checkpoints or
+// daemon, e.g. an MPI proxy), holding the node's ranks or process trees. A real MPI job is
+// checkpointed as trees: a rank alone cannot be (its sockets to the process manager are half of
+// a connection, its shared-memory segments are shared with the other ranks), the launcher with
+// everything under it can (README "Checkpointing MPI jobs"). On a job-wide request it checkpoints or
 // restarts its local ranks through crftb's libcr API — which publishes the BLCR CHKPT_*/RSTRT_*
 // events of each rank itself — and answers the coordinator with one NODE_* event. Where images
 // go is this node's own configuration (imageRoot); a request only names the checkpoint.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { checkpoint, restartDetailed, type CheckpointOptions, type RestartOptions } from '../cr';
+import { checkpoint, restartDetailed, type CheckpointOptions, type EngineTuningOptions, type RestartOptions } from '../cr';
 import { FtbClient, type FtbReceivedEvent, type FtbSubscription } from '../ftb/client';
 import type { FtbConnectOptions } from '../ftb/types';
 import { codedError, type CrftbError } from '../errors';
@@ -45,6 +48,23 @@ export interface RankRecord {
   pid: number;
 }
 
+/**
+ * CRIU options of one tree, on top of the node's `checkpoint` / `restart` options: what its MPI
+ * needs (README "Checkpointing MPI jobs"). The connection policy, network lock, external unix
+ * sockets and shell-job are recorded with the images and restored the same way.
+ */
+export interface TreeOptions extends EngineTuningOptions {
+  /** Bytes of deleted-but-open files (UCX's unlinked /dev/shm segments) copied into the images. */
+  ghostLimit?: number;
+}
+
+export interface TreeRecord {
+  /** The tree's name (a plain path component): its images are `<node dir>/tree-<name>`. */
+  name: string;
+  /** Its root: the launcher (mpiexec, mpirun) or a node's proxy/daemon, with every descendant. */
+  pid: number;
+}
+
 export interface NodeOperationRecord {
   op: Operation;
   /** The checkpoint's name, as requested. */
@@ -54,12 +74,18 @@ export interface NodeOperationRecord {
   ok: boolean;
   errno: number;
   ranks: RankRecord[];
+  trees: TreeRecord[];
   error?: CrftbError;
 }
 
 /** Where a node keeps one checkpoint of a job: `<imageRoot>/<job>/<name>/<node>`. */
 export function nodeDirectory(imageRoot: string, job: string, name: string, node: string): string {
   return path.join(path.resolve(imageRoot), checkCheckpointName(job, 'job'), checkCheckpointName(name), checkCheckpointName(node, 'node'));
+}
+
+/** Where a process tree's images live: `<imageRoot>/<job>/<name>/<node>/tree-<T>`. */
+export function treeDirectory(imageRoot: string, job: string, name: string, node: string, tree: string): string {
+  return path.join(nodeDirectory(imageRoot, job, name, node), `tree-${checkCheckpointName(tree, 'tree name')}`);
 }
 
 /** Where a rank's images live: `<imageRoot>/<job>/<name>/<node>/rank-<R>`. */
@@ -78,6 +104,7 @@ const REMEMBERED_CANCELS = 64;
 
 export class LauncherNode {
   private readonly ranks = new Map<number, number>();
+  private readonly trees = new Map<string, { pid: number; options: TreeOptions }>();
   private busy: Promise<void> = Promise.resolve();
   private subscriptions: FtbSubscription[] = [];
   /** The request being served, so a JOB_CANCEL for it can abort its checkpoints or restarts. */
@@ -124,6 +151,25 @@ export class LauncherNode {
     this.ranks.delete(rank);
   }
 
+  /**
+   * Registers a process tree this launcher started: `pid` and every process under it are dumped
+   * together (CRIU scope 'tree') and restored together. The root must lead its own session
+   * (started with setsid; stdio on files) — the launcher's `mpiexec`/`mpirun`, or a node's proxy.
+   */
+  addTree(name: string, pid: number, options: TreeOptions = {}): void {
+    checkCheckpointName(name, 'tree name');
+    if (!Number.isInteger(pid) || pid <= 1) throw codedError('EINVAL', `pid must be an integer above 1, got ${pid}`, 22);
+    this.trees.set(name, { pid, options: { ...options } });
+  }
+
+  removeTree(name: string): void {
+    this.trees.delete(name);
+  }
+
+  localTrees(): TreeRecord[] {
+    return [...this.trees].map(([name, { pid }]) => ({ name, pid })).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
   localRanks(): RankRecord[] {
     return [...this.ranks].map(([rank, pid]) => ({ rank, pid })).sort((a, b) => a.rank - b.rank);
   }
@@ -168,7 +214,7 @@ export class LauncherNode {
       this.current = null;
     }
     this.history.push(record);
-    this.answer(op, handle, record.errno, record.ranks.length);
+    this.answer(op, handle, record.errno, record.ranks.length + record.trees.length);
   }
 
   private answer(op: Operation, requestHandle: Buffer, errno: number, ranks: number): void {
@@ -181,26 +227,39 @@ export class LauncherNode {
     return rankDirectory(this.options.imageRoot, this.options.job, name, this.options.node, rank);
   }
 
+  private treeDirectory(name: string, tree: string): string {
+    return treeDirectory(this.options.imageRoot, this.options.job, name, this.options.node, tree);
+  }
+
+  // Ranks and trees are dumped concurrently, one CRIU dump each.
   private async checkpointRanks(name: string, signal: AbortSignal): Promise<NodeOperationRecord> {
     const ranks = this.localRanks();
+    const trees = this.localTrees();
     const dir = nodeDirectory(this.options.imageRoot, this.options.job, name, this.options.node);
     // Image directories hold whole memories: the node's directory is private like each rank's.
     await mkdir(dir, { recursive: true, mode: 0o700 }).catch(() => undefined);
-    const results = await Promise.allSettled(
-      ranks.map((r) => checkpoint({ ftb: this.ftb(), ...this.options.checkpoint, target: r.pid, scope: 'tree', dir: this.rankDirectory(name, r.rank), signal })),
-    );
-    return this.record('checkpoint', name, ranks, results.map((r) => (r.status === 'rejected' ? r.reason : null)));
+    const results = await Promise.allSettled([
+      ...ranks.map((r) => checkpoint({ ftb: this.ftb(), ...this.options.checkpoint, target: r.pid, scope: 'tree', dir: this.rankDirectory(name, r.rank), signal })),
+      ...trees.map((tr) =>
+        checkpoint({ ftb: this.ftb(), ...this.options.checkpoint, ...this.trees.get(tr.name)!.options, target: tr.pid, scope: 'tree', dir: this.treeDirectory(name, tr.name), signal }),
+      ),
+    ]);
+    return this.record('checkpoint', name, ranks, trees, results.map((r) => (r.status === 'rejected' ? r.reason : null)));
   }
 
   private async restartRanks(name: string, signal: AbortSignal): Promise<NodeOperationRecord> {
     const ranks = this.localRanks();
-    const results = await Promise.allSettled(
-      ranks.map((r) => restartDetailed({ ftb: this.ftb(), ...this.options.restart, dir: this.rankDirectory(name, r.rank), signal })),
-    );
+    const trees = this.localTrees();
+    const results = await Promise.allSettled([
+      ...ranks.map((r) => restartDetailed({ ftb: this.ftb(), ...this.options.restart, dir: this.rankDirectory(name, r.rank), signal })),
+      ...trees.map((tr) => restartDetailed({ ftb: this.ftb(), ...this.options.restart, dir: this.treeDirectory(name, tr.name), signal })),
+    ]);
     results.forEach((r, i) => {
-      if (r.status === 'fulfilled') this.ranks.set(ranks[i].rank, r.value.pid);
+      if (r.status !== 'fulfilled') return;
+      if (i < ranks.length) this.ranks.set(ranks[i].rank, r.value.pid);
+      else this.trees.get(trees[i - ranks.length].name)!.pid = r.value.pid;
     });
-    return this.record('restart', name, this.localRanks(), results.map((r) => (r.status === 'rejected' ? r.reason : null)));
+    return this.record('restart', name, this.localRanks(), this.localTrees(), results.map((r) => (r.status === 'rejected' ? r.reason : null)));
   }
 
   // The ranks' BLCR events go to the node's own agent unless the caller says otherwise.
@@ -209,14 +268,14 @@ export class LauncherNode {
     return agentHost === undefined && agentPort === undefined ? undefined : { agentHost, agentPort };
   }
 
-  private record(op: Operation, name: string, ranks: RankRecord[], errors: unknown[]): NodeOperationRecord {
+  private record(op: Operation, name: string, ranks: RankRecord[], trees: TreeRecord[], errors: unknown[]): NodeOperationRecord {
     const first = errors.find((e) => e !== null) as CrftbError | undefined;
     const dir = nodeDirectory(this.options.imageRoot, this.options.job, name, this.options.node);
-    if (ranks.length === 0) {
-      const error = codedError('ESRCH', `node ${this.options.node} has no ranks to ${op}`, 3);
-      return { op, name, dir, ok: false, errno: 3, ranks, error };
+    if (ranks.length === 0 && trees.length === 0) {
+      const error = codedError('ESRCH', `node ${this.options.node} has no ranks or trees to ${op}`, 3);
+      return { op, name, dir, ok: false, errno: 3, ranks, trees, error };
     }
-    return { op, name, dir, ok: !first, errno: first ? errnoOf(first) : 0, ranks, error: first };
+    return { op, name, dir, ok: !first, errno: first ? errnoOf(first) : 0, ranks, trees, error: first };
   }
 
   async close(): Promise<void> {
