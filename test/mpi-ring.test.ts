@@ -64,7 +64,7 @@ for (const mpi of MPIS) {
     await new Promise((r) => setTimeout(r, 200)); // the agent has every subscription
 
     const checkpointed = await coordinator.checkpoint({ nodes: ['n1'], name: 'gen1', timeoutMs: 120_000 });
-    t.match(checkpointed, { ok: true, errno: 0, nodes: [{ node: 'n1', ok: true, ranks: 1 }] }, `checkpointed: ${node.history.at(-1)?.error?.message ?? 'ok'}`);
+    t.match(checkpointed, { ok: true, errno: 0, committed: true, nodes: [{ node: 'n1', ok: true, ranks: 1, phase: 'commit' }] }, `checkpointed: ${node.history.at(-1)?.error?.message ?? 'ok'}`);
     const atKill = tokensSeen(work).length;
     t.equal(ringResult(work), null, 'the ring had not ended when it was killed');
     t.notOk(alive(ring.pid), 'the launcher was killed after its images were committed');
@@ -81,7 +81,7 @@ for (const mpi of MPIS) {
     t.equal(ringResult(work), EXPECTED, "rank 0's result: the last token and the sum of every rank's tokens");
     t.same(exactlyOnce(tokensSeen(work)), { missing: [], repeated: [] }, `every token 1..${TOKENS} exactly once across the ranks' files`);
     await waitFor('the job events', () => events.includes('JOB_CHKPT_END') && events.includes('JOB_RSTRT_END'), 10_000);
-    t.ok(['JOB_CHKPT_REQUEST', 'NODE_CHKPT_END', 'JOB_CHKPT_END', 'JOB_RSTRT_REQUEST', 'NODE_RSTRT_END', 'JOB_RSTRT_END'].every((e) => events.includes(e)), `the FTB job events arrived: ${events.join(', ')}`);
+    t.ok(['JOB_CHKPT_REQUEST', 'NODE_CHKPT_END', 'JOB_CHKPT_COMMIT', 'NODE_COMMIT_END', 'JOB_CHKPT_END', 'JOB_RSTRT_REQUEST', 'NODE_RSTRT_END', 'JOB_RSTRT_END'].every((e) => events.includes(e)), `the FTB job events arrived: ${events.join(', ')}`);
   });
 }
 
@@ -100,7 +100,7 @@ t.test("a node whose dump fails leaves the job running and says why (MPICH's tre
   await new Promise((r) => setTimeout(r, 200));
 
   const result = await coordinator.checkpoint({ nodes: ['n1'], name: 'gen1', timeoutMs: 120_000 });
-  t.match(result, { ok: false, nodes: [{ node: 'n1', ok: false }] }, `the job checkpoint failed with errno ${result.errno}`);
+  t.match(result, { ok: false, committed: false, nodes: [{ node: 'n1', ok: false, phase: 'dump' }] }, `the job checkpoint failed with errno ${result.errno}`);
   t.not(result.errno, 0, 'with an errno');
   const record = node.history.at(-1);
   t.match(record?.error?.message, /Can't dump ghost file \/dev\/shm\/ucx_shm_posix_\w+ of \d+ size, increase limit/, `the node says why: ${record?.error?.message}`);
