@@ -7,9 +7,11 @@ export const restart: Command = {
   usage: [
     'Usage: crftb restart (--dir DIR | --file FILE) [--engine auto|criu|blcr] [--timeout MS] [--no-ftb] [--json]',
     '                     [--connections close|keep|fail] [--network-lock auto|iptables|nftables] [--ext-unix-sockets] [--shell-job]',
+    '                     [--reap-wait MS]',
     '',
     'Connections, sockets and sessions are restored as the checkpoint recorded; the options override that.',
     'The restored processes run detached from this command, with the pids they had.',
+    '--reap-wait MS: how long to wait for checkpointed pids still held by zombies (default 5000).',
   ].join('\n'),
   async run(args) {
     const options: RestartOptions = {};
@@ -17,7 +19,7 @@ export const restart: Command = {
     for (let i = 0; i < args.length; i += 1) {
       const a = args[i];
       const next = args[i + 1];
-      if ((a === '--dir' || a === '--file' || a === '--engine' || a === '--timeout' || a === '--connections' || a === '--network-lock') && next === undefined) {
+      if ((a === '--dir' || a === '--file' || a === '--engine' || a === '--timeout' || a === '--connections' || a === '--network-lock' || a === '--reap-wait') && next === undefined) {
         process.stderr.write(`crftb restart: ${a} needs a value\n${this.usage}\n`);
         return EXIT_USAGE;
       }
@@ -30,6 +32,7 @@ export const restart: Command = {
       else if (a === '--network-lock') options.networkLock = args[++i] as RestartOptions['networkLock'];
       else if (a === '--ext-unix-sockets') options.extUnixSockets = true;
       else if (a === '--shell-job') options.shellJob = true;
+      else if (a === '--reap-wait') options.reapWaitMs = Number(args[++i]);
       else if (a === '--json') json = true;
       else {
         process.stderr.write(`crftb restart: unknown option ${a}\n${this.usage}\n`);
