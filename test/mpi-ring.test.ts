@@ -56,7 +56,9 @@ for (const mpi of MPIS) {
     const { ftb, events } = await loopbackJob(t, job);
     const ring = await startJob(mpi, work);
 
-    const node = await LauncherNode.start({ job, node: 'n1', imageRoot: root, ftb, checkpoint: { kill: true, ftb: false }, restart: { ftb: false } });
+    // The killed launcher's orphans wait for init to reap them (1-3 s here): the restart waits for
+    // their pids, bounded widely so a loaded machine's slow init does not fail it.
+    const node = await LauncherNode.start({ job, node: 'n1', imageRoot: root, ftb, checkpoint: { kill: true, ftb: false }, restart: { ftb: false, reapWaitMs: 30_000 } });
     t.teardown(() => node.close());
     node.addTree('launcher', ring.pid, mpi.tree);
     const coordinator = await JobCoordinator.start({ job, ftb });
