@@ -66,20 +66,9 @@ std::string LoggedReasons(const std::string& log) {
   return out;
 }
 
-// libcriu reports nearly every refusal as EBADE; where CRIU's reasons name a cause a caller can
-// act on, that cause is the code instead (cheap, by the words CRIU logs).
-int ErrnoOfReasons(const std::string& why, int reported) {
-  if (why.find("Can't fork for") != std::string::npos && why.find("File exists") != std::string::npos)
-    return EEXIST;  // a pid the restore needs is in use
-  if (why.find("No space left on device") != std::string::npos) return ENOSPC;
-  if (why.find("Operation not permitted") != std::string::npos) return EPERM;
-  return reported;
-}
-
 Failure LibCriuError(int rc, const std::string& what, const std::string& log) {
   int err = rc < 0 ? -rc : EIO;
   const std::string why = LoggedReasons(log);
-  if (err == EBADE) err = ErrnoOfReasons(why, err);
   std::string message = what + " failed: " + strerror(err);
   if (!log.empty()) message += "; CRIU's log is " + log;
   if (!why.empty()) message += "; it says: " + why;
