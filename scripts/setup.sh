@@ -9,7 +9,10 @@ cd "$repo"
 # client the addon dlopens) in this package; its own 3.17 binary fails on kernel 6.x, which is why
 # provision-criu.sh may add a private newer CRIU. libcap2-bin: capability checks in `crftb doctor`.
 # g++ brings gcc's libasan.so/libubsan.so (libgcc-12-dev -> libasan8, libubsan1) for test:asan.
-apt_packages=(iproute2 criu libcap2-bin make g++ python3 procps)
+# mpich + openmpi (compilers mpicc.mpich / mpicc.openmpi, launchers mpiexec.hydra / mpirun.openmpi):
+# test/mpi-ring.test.ts checkpoints real MPI jobs under both; they share the mpicc alternative,
+# so the tests name each MPI's own binaries.
+apt_packages=(iproute2 criu libcap2-bin make g++ python3 procps mpich libmpich-dev openmpi-bin libopenmpi-dev)
 # clang + compiler-rt: the libFuzzer harnesses (npm run fuzz), only for long runs (CRFTB_LONG=1).
 [ "${CRFTB_LONG:-}" = 1 ] && apt_packages+=(clang libclang-rt-14-dev)
 missing=()

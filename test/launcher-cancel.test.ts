@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startAgent } from '../lib/ftb/agent';
 import { JobCoordinator, LauncherNode } from '../lib/launcher';
-import { rankDirectory } from '../lib/launcher/node';
+import { pendingDirectory, rankDirectory } from '../lib/launcher/node';
 import { cr } from '../lib/cr/native';
 import { alive, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor } from './fixtures/cr/detached';
 
@@ -37,10 +37,12 @@ for (const how of ['aborted', 'past its deadline'] as const) {
     t.teardown(() => coordinator.close());
 
     const rankDir = rankDirectory(root, 'jobc', 'latest', 'n1', 0);
+    // Phase one of a job checkpoint dumps into the node's pending directory (protocol.ts).
+    const dumpDir = path.join(pendingDirectory(root, 'jobc', 'latest', 'n1'), 'rank-0');
     const controller = new AbortController();
     const request = coordinator.checkpoint({ nodes: ['n1'], ...(how === 'aborted' ? { signal: controller.signal } : { timeoutMs: 400 }) });
     if (how === 'aborted') {
-      await waitFor('the rank to be dumping', () => imagesBelow(`${rankDir}.gens`).some((f) => /pages-\d+\.img$/.test(f)), 30000);
+      await waitFor('the rank to be dumping', () => imagesBelow(`${dumpDir}.gens`).some((f) => /pages-\d+\.img$/.test(f)), 30000);
       controller.abort();
       await t.rejects(request, { name: 'AbortError', code: 'ABORT_ERR' }, 'the coordinator rejects with an AbortError');
     } else {
@@ -57,6 +59,7 @@ for (const how of ['aborted', 'past its deadline'] as const) {
     const committed = (record?.error as { committed?: boolean } | undefined)?.committed;
     if (how === 'aborted' || !committed) {
       t.same(imagesBelow(`${rankDir}.gens`), [], 'no images were stranded');
+      t.same(imagesBelow(`${dumpDir}.gens`), [], 'none set aside either');
       t.notOk(fs.existsSync(rankDir), 'and no checkpoint was committed');
     } else {
       // The deadline is a fixed time: the rank's dump may have been complete by then. Then its

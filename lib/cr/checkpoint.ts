@@ -104,6 +104,13 @@ export interface RestartOptions extends EngineTuningOptions {
    */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * How long to wait (default 5000 ms) for the checkpointed pids to be free when the processes
+   * that held them are dead but not yet reaped — right after `checkpoint({ kill: true })` of a
+   * tree whose root is gone, its orphans wait for init. A pid held by a running process fails
+   * EBUSY at once.
+   */
+  reapWaitMs?: number;
   criu?: string;
   libcriu?: string;
   libcr?: string;
@@ -214,6 +221,7 @@ export async function restartDetailed(options: RestartOptions): Promise<RestartR
     networkLock: options.networkLock,
     extUnixSockets: options.extUnixSockets,
     shellJob: options.shellJob,
+    reapWaitMs: options.reapWaitMs,
     ftb: options.ftb,
   }), interrupt);
   const { exited, ...rest } = result;

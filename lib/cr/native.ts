@@ -105,6 +105,7 @@ export interface NativeRestartOptions {
   networkLock?: string;
   extUnixSockets?: boolean;
   shellJob?: boolean;
+  reapWaitMs?: number;
   ftb?: boolean | NativeFtbOptions;
 }
 

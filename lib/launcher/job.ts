@@ -7,12 +7,14 @@ import { codedError } from '../errors';
 import { abortError, checkSignal } from '../abort';
 import {
   CANCEL_EVENT,
+  COMMIT_EVENT,
   COORDINATOR_EVENTS,
   decodeNodeAnswer,
   encodeJobResult,
   encodeRequest,
   JOB_RESULT_EVENT,
   LAUNCHER_EVENT_SPACE,
+  NODE_COMMIT_EVENT,
   NODE_RESULT_EVENT,
   type Operation,
   REQUEST_EVENT,
@@ -46,6 +48,12 @@ export interface JobOperationOptions {
    * with ECANCELED, and rejects with an AbortError.
    */
   signal?: AbortSignal;
+  /**
+   * A checkpoint's second phase (commit, then kill or resume) has its own bound (default 30 s),
+   * since by then the decision is taken and every node must hear it whatever is left of
+   * timeoutMs; nodes whose commit answer is missing at the bound are listed as missing.
+   */
+  commitTimeoutMs?: number;
 }
 
 export interface NodeResult {
@@ -54,7 +62,14 @@ export interface NodeResult {
   host: string;
   ok: boolean;
   errno: number;
+  /** Ranks and trees the node handled. */
   ranks: number;
+  /**
+   * Which phase this answer is from: `dump` (NODE_CHKPT_END / NODE_CHKPT_ERROR: phase one),
+   * `commit` (NODE_COMMIT_END / NODE_COMMIT_ERROR), or `restart`. A failed node's errno is that
+   * phase's; why in words is in the node's own history (FTB payloads have no room for text).
+   */
+  phase: 'dump' | 'commit' | 'restart';
 }
 
 export interface JobResult {
@@ -66,6 +81,8 @@ export interface JobResult {
   nodes: NodeResult[];
   /** Nodes that did not answer before the deadline. */
   missing: string[];
+  /** A checkpoint: whether the coordinator told the nodes to commit (every node dumped). */
+  committed: boolean;
   /** Handle of the request event; the job result event's payload starts with it. */
   request: FtbEventHandle;
   seconds: number;
@@ -75,7 +92,7 @@ const ETIMEDOUT = 110;
 const ECANCELED = 125;
 
 export class JobCoordinator {
-  private pending: { onAnswer(event: FtbReceivedEvent, ok: boolean): void } | null = null;
+  private pending: { onAnswer(event: FtbReceivedEvent, ok: boolean, phase: NodeResult['phase']): void } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -95,10 +112,15 @@ export class JobCoordinator {
     );
     client.declare(COORDINATOR_EVENTS);
     const coordinator = new JobCoordinator(client, options.job);
-    for (const op of ['checkpoint', 'restart'] as const) {
-      for (const [name, ok] of [[NODE_RESULT_EVENT[op].ok, true], [NODE_RESULT_EVENT[op].error, false]] as const) {
+    const answers = [
+      [NODE_RESULT_EVENT.checkpoint, 'dump'],
+      [NODE_COMMIT_EVENT, 'commit'],
+      [NODE_RESULT_EVENT.restart, 'restart'],
+    ] as const;
+    for (const [names, phase] of answers) {
+      for (const [name, ok] of [[names.ok, true], [names.error, false]] as const) {
         const sub = client.subscribe(`event_space=${LAUNCHER_EVENT_SPACE}, jobid=${options.job}, event_name=${name}`);
-        sub.on('event', (event: FtbReceivedEvent) => coordinator.pending?.onAnswer(event, ok));
+        sub.on('event', (event: FtbReceivedEvent) => coordinator.pending?.onAnswer(event, ok, phase));
       }
     }
     return coordinator;
@@ -120,6 +142,46 @@ export class JobCoordinator {
     return next;
   }
 
+  // Publishes one event and collects one answer of `phase` per node until all answered, the
+  // deadline passes or the signal aborts. `publish` runs after the collector is in place.
+  private async collect(
+    nodes: string[],
+    phase: NodeResult['phase'],
+    publish: () => FtbEventHandle,
+    requestOf: (published: FtbEventHandle) => FtbEventHandle,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ published: FtbEventHandle; answers: Map<string, NodeResult> }> {
+    const answers = new Map<string, NodeResult>();
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    // publish() returns the handle synchronously and deliveries reach JS only on a later turn of
+    // the event loop, so the handle is always known before the first answer is examined.
+    let request: FtbEventHandle | null = null;
+    this.pending = {
+      onAnswer: (event, ok, answerPhase) => {
+        if (!request || answerPhase !== phase || event.eventType !== 2 || !nodes.includes(event.clientName)) return;
+        const answer = decodeNodeAnswer(event.payload);
+        if (!request.equals(answer.requestHandle) || answers.has(event.clientName)) return;
+        answers.set(event.clientName, { node: event.clientName, host: event.hostname, ok, errno: ok ? 0 : answer.errno, ranks: answer.ranks, phase });
+        if (answers.size === nodes.length) finish();
+      },
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    signal?.addEventListener('abort', finish, { once: true });
+    let published: FtbEventHandle;
+    try {
+      published = publish();
+      request = requestOf(published);
+      await done;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', finish);
+      this.pending = null;
+    }
+    return { published, answers };
+  }
+
   private async run(op: Operation, options: JobOperationOptions): Promise<JobResult> {
     const nodes = [...new Set(options.nodes)];
     if (nodes.length === 0) throw codedError('EINVAL', 'a job operation needs at least one node', 22);
@@ -127,43 +189,44 @@ export class JobCoordinator {
     if (signal?.aborted) throw abortError(signal, `job ${op}`);
     const payload = encodeRequest({ op, name: options.name ?? 'latest', nodes });
     const started = process.hrtime.bigint();
-    const answers = new Map<string, NodeResult>();
-    let finish!: () => void;
-    const done = new Promise<void>((resolve) => (finish = resolve));
-    // publish() returns the handle synchronously and deliveries reach JS only on a later turn of
-    // the event loop, so the handle is always known before the first answer is examined.
-    let requestHandle: FtbEventHandle | null = null;
-    this.pending = {
-      onAnswer: (event, ok) => {
-        if (!requestHandle || event.eventType !== 2 || !nodes.includes(event.clientName)) return;
-        const answer = decodeNodeAnswer(event.payload);
-        if (!requestHandle.equals(answer.requestHandle)) return;
-        if (answers.has(event.clientName)) return;
-        answers.set(event.clientName, { node: event.clientName, host: event.hostname, ok, errno: ok ? 0 : answer.errno, ranks: answer.ranks });
-        if (answers.size === nodes.length) finish();
-      },
-    };
-    const timer = setTimeout(finish, options.timeoutMs ?? 120_000);
-    signal?.addEventListener('abort', finish, { once: true });
-    try {
-      requestHandle = this.client.publish(REQUEST_EVENT[op], { eventType: 1, payload });
-      await done;
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', finish);
-      this.pending = null;
-    }
-    const missing = nodes.filter((n) => !answers.has(n));
+    const phase = op === 'checkpoint' ? 'dump' : 'restart';
+    const first = await this.collect(
+      nodes,
+      phase,
+      () => this.client.publish(REQUEST_EVENT[op], { eventType: 1, payload }),
+      (published) => published,
+      options.timeoutMs ?? 120_000,
+      signal,
+    );
+    const request = first.published;
+    let answers = first.answers;
+    let missing = nodes.filter((n) => !answers.has(n));
     const aborted = Boolean(signal?.aborted) && missing.length > 0;
-    if (missing.length > 0) {
-      this.client.publish(CANCEL_EVENT, { eventType: 1, payload: encodeJobResult(requestHandle!.bytes, aborted ? ECANCELED : ETIMEDOUT) });
-    }
     const failed = [...answers.values()].find((a) => !a.ok);
-    const errno = aborted ? ECANCELED : failed ? failed.errno : missing.length > 0 ? ETIMEDOUT : 0;
+    let errno = aborted ? ECANCELED : failed ? failed.errno : missing.length > 0 ? ETIMEDOUT : 0;
+    let committed = false;
+    if (errno !== 0) {
+      // Nodes still dumping stop; nodes that dumped resume their processes and drop the images.
+      this.client.publish(CANCEL_EVENT, { eventType: 1, payload: encodeJobResult(request.bytes, errno) });
+    } else if (op === 'checkpoint') {
+      committed = true;
+      const second = await this.collect(
+        nodes,
+        'commit',
+        () => this.client.publish(COMMIT_EVENT, { eventType: 1, payload: encodeJobResult(request.bytes, 0) }),
+        () => request,
+        options.commitTimeoutMs ?? 30_000,
+        undefined, // the decision is taken: every node must hear it
+      );
+      answers = new Map([...answers, ...second.answers]);
+      missing = nodes.filter((n) => !second.answers.has(n));
+      const commitFailed = [...second.answers.values()].find((a) => !a.ok);
+      errno = commitFailed ? commitFailed.errno : missing.length > 0 ? ETIMEDOUT : 0;
+    }
     const ok = errno === 0;
     this.client.publish(ok ? JOB_RESULT_EVENT[op].ok : JOB_RESULT_EVENT[op].error, {
       eventType: 2,
-      payload: encodeJobResult(requestHandle!.bytes, errno),
+      payload: encodeJobResult(request.bytes, errno),
     });
     if (aborted) throw abortError(signal!, `job ${op}`);
     return {
@@ -173,7 +236,8 @@ export class JobCoordinator {
       errno,
       nodes: nodes.filter((n) => answers.has(n)).map((n) => answers.get(n)!),
       missing,
-      request: requestHandle!,
+      committed,
+      request,
       seconds: Number(process.hrtime.bigint() - started) / 1e9,
     };
   }

@@ -1,21 +1,27 @@
 // The per-node half of a launcher plugin: one per node of a job (beside the launcher's own node
-// daemon, e.g. an MPI proxy), holding the node's ranks. On a job-wide request it checkpoints or
+// daemon, e.g. an MPI proxy), holding the node's ranks or process trees. A real MPI job is
+// checkpointed as trees: a rank alone cannot be (its sockets to the process manager are half of
+// a connection, its shared-memory segments are shared with the other ranks), the launcher with
+// everything under it can (README "Checkpointing MPI jobs"). On a job-wide request it checkpoints or
 // restarts its local ranks through crftb's libcr API — which publishes the BLCR CHKPT_*/RSTRT_*
 // events of each rank itself — and answers the coordinator with one NODE_* event. Where images
 // go is this node's own configuration (imageRoot); a request only names the checkpoint.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { checkpoint, restartDetailed, type CheckpointOptions, type RestartOptions } from '../cr';
+import { checkpoint, restartDetailed, type CheckpointOptions, type CheckpointResult, type EngineTuningOptions, type RestartOptions } from '../cr';
 import { FtbClient, type FtbReceivedEvent, type FtbSubscription } from '../ftb/client';
 import type { FtbConnectOptions } from '../ftb/types';
 import { codedError, type CrftbError } from '../errors';
+import { killAndAwait, signalAll } from './processes';
 import {
   CANCEL_EVENT,
   checkCheckpointName,
+  COMMIT_EVENT,
   decodeNodeAnswer,
   decodeRequest,
   encodeNodeAnswer,
   LAUNCHER_EVENT_SPACE,
+  NODE_COMMIT_EVENT,
   NODE_EVENTS,
   NODE_RESULT_EVENT,
   type JobRequest,
@@ -35,9 +41,19 @@ export interface LauncherNodeOptions {
   imageRoot: string;
   /** Where the node's FTB agent is (default: FTB's own resolution). */
   ftb?: FtbConnectOptions;
-  /** Extra checkpoint options for every rank (engine, criu binary, timeoutMs, ...). */
+  /**
+   * Extra checkpoint options for every rank and tree (engine, criu binary, timeoutMs, ...).
+   * `kill` / `stop` / `leaveRunning` say what happens to the processes once the whole job's
+   * checkpoint is committed; until then they are stopped (phase one of the protocol).
+   */
   checkpoint?: Omit<CheckpointOptions, 'target' | 'dir' | 'file' | 'scope'>;
   restart?: Omit<RestartOptions, 'dir' | 'file'>;
+  /**
+   * How long the node keeps its dumped processes stopped waiting for the coordinator's decision
+   * (default 60 s). Without one by then it resumes them and drops the images set aside: a
+   * coordinator that died never leaves a job stopped for good.
+   */
+  decisionTimeoutMs?: number;
 }
 
 export interface RankRecord {
@@ -45,8 +61,34 @@ export interface RankRecord {
   pid: number;
 }
 
+/**
+ * CRIU options of one tree, on top of the node's `checkpoint` / `restart` options: what its MPI
+ * needs (README "Checkpointing MPI jobs"). The connection policy, network lock, external unix
+ * sockets and shell-job are recorded with the images and restored the same way.
+ */
+export interface TreeOptions extends EngineTuningOptions {
+  /** Bytes of deleted-but-open files (UCX's unlinked /dev/shm segments) copied into the images. */
+  ghostLimit?: number;
+}
+
+export interface TreeRecord {
+  /** The tree's name (a plain path component): its images are `<node dir>/tree-<name>`. */
+  name: string;
+  /** Its root: the launcher (mpiexec, mpirun) or a node's proxy/daemon, with every descendant. */
+  pid: number;
+}
+
+/**
+ * Where a checkpoint ended on this node: `dump` (phase one: a rank or tree could not be dumped,
+ * or the request was cancelled meanwhile), `decision` (dumped, then the job was cancelled or no
+ * decision came: processes resumed, images dropped), `commit` (the images made the checkpoint,
+ * then the processes killed, resumed or left stopped; or that failed). Restarts: `restart`.
+ */
+export type NodePhase = 'dump' | 'decision' | 'commit' | 'restart';
+
 export interface NodeOperationRecord {
   op: Operation;
+  phase: NodePhase;
   /** The checkpoint's name, as requested. */
   name: string;
   /** Its directory on this node: `<imageRoot>/<job>/<name>/<node>`. */
@@ -54,12 +96,26 @@ export interface NodeOperationRecord {
   ok: boolean;
   errno: number;
   ranks: RankRecord[];
+  trees: TreeRecord[];
   error?: CrftbError;
 }
 
 /** Where a node keeps one checkpoint of a job: `<imageRoot>/<job>/<name>/<node>`. */
 export function nodeDirectory(imageRoot: string, job: string, name: string, node: string): string {
   return path.join(path.resolve(imageRoot), checkCheckpointName(job, 'job'), checkCheckpointName(name), checkCheckpointName(node, 'node'));
+}
+
+/** Where a process tree's images live: `<imageRoot>/<job>/<name>/<node>/tree-<T>`. */
+export function treeDirectory(imageRoot: string, job: string, name: string, node: string, tree: string): string {
+  return path.join(nodeDirectory(imageRoot, job, name, node), `tree-${checkCheckpointName(tree, 'tree name')}`);
+}
+
+/**
+ * Where a node sets its images aside during phase one: `<node dir>+pending` (`+` is never part of
+ * a name, so it cannot be another node's directory). Committing renames it to the node directory.
+ */
+export function pendingDirectory(imageRoot: string, job: string, name: string, node: string): string {
+  return `${nodeDirectory(imageRoot, job, name, node)}+pending`;
 }
 
 /** Where a rank's images live: `<imageRoot>/<job>/<name>/<node>/rank-<R>`. */
@@ -78,10 +134,14 @@ const REMEMBERED_CANCELS = 64;
 
 export class LauncherNode {
   private readonly ranks = new Map<number, number>();
+  private readonly trees = new Map<string, { pid: number; options: TreeOptions }>();
   private busy: Promise<void> = Promise.resolve();
   private subscriptions: FtbSubscription[] = [];
-  /** The request being served, so a JOB_CANCEL for it can abort its checkpoints or restarts. */
-  private current: { handle: Buffer; controller: AbortController } | null = null;
+  /**
+   * The request being served, so a JOB_CANCEL for it can abort its checkpoints or restarts (or
+   * roll back its dumped processes), and a JOB_CHKPT_COMMIT can commit them.
+   */
+  private current: { handle: Buffer; controller: AbortController; commit(): void } | null = null;
   private cancelled: Buffer[] = [];
   /** The last operation of each kind, for the launcher's own bookkeeping and tests. */
   readonly history: NodeOperationRecord[] = [];
@@ -110,6 +170,11 @@ export class LauncherNode {
     const cancels = client.subscribe(`event_space=${LAUNCHER_EVENT_SPACE}, jobid=${options.job}, event_name=${CANCEL_EVENT}`);
     cancels.on('event', (event: FtbReceivedEvent) => node.cancel(decodeNodeAnswer(event.payload).requestHandle));
     node.subscriptions.push(cancels);
+    const commits = client.subscribe(`event_space=${LAUNCHER_EVENT_SPACE}, jobid=${options.job}, event_name=${COMMIT_EVENT}`);
+    commits.on('event', (event: FtbReceivedEvent) => {
+      if (node.current?.handle.equals(decodeNodeAnswer(event.payload).requestHandle)) node.current.commit();
+    });
+    node.subscriptions.push(commits);
     return node;
   }
 
@@ -122,6 +187,25 @@ export class LauncherNode {
 
   removeRank(rank: number): void {
     this.ranks.delete(rank);
+  }
+
+  /**
+   * Registers a process tree this launcher started: `pid` and every process under it are dumped
+   * together (CRIU scope 'tree') and restored together. The root must lead its own session
+   * (started with setsid; stdio on files) — the launcher's `mpiexec`/`mpirun`, or a node's proxy.
+   */
+  addTree(name: string, pid: number, options: TreeOptions = {}): void {
+    checkCheckpointName(name, 'tree name');
+    if (!Number.isInteger(pid) || pid <= 1) throw codedError('EINVAL', `pid must be an integer above 1, got ${pid}`, 22);
+    this.trees.set(name, { pid, options: { ...options } });
+  }
+
+  removeTree(name: string): void {
+    this.trees.delete(name);
+  }
+
+  localTrees(): TreeRecord[] {
+    return [...this.trees].map(([name, { pid }]) => ({ name, pid })).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   localRanks(): RankRecord[] {
@@ -160,20 +244,26 @@ export class LauncherNode {
       return;
     }
     const controller = new AbortController();
-    this.current = { handle, controller };
+    let commit!: () => void;
+    const committed = new Promise<void>((resolve) => (commit = resolve));
+    this.current = { handle, controller, commit };
     let record: NodeOperationRecord;
     try {
-      record = op === 'checkpoint' ? await this.checkpointRanks(request.name, controller.signal) : await this.restartRanks(request.name, controller.signal);
+      if (op === 'checkpoint') {
+        record = await this.checkpointJob(request.name, handle, controller.signal, committed);
+      } else {
+        record = await this.restartRanks(request.name, controller.signal);
+        this.answer(NODE_RESULT_EVENT.restart, handle, record.errno, record.ranks.length + record.trees.length);
+      }
     } finally {
       this.current = null;
     }
     this.history.push(record);
-    this.answer(op, handle, record.errno, record.ranks.length);
   }
 
-  private answer(op: Operation, requestHandle: Buffer, errno: number, ranks: number): void {
-    const name = errno === 0 ? NODE_RESULT_EVENT[op].ok : NODE_RESULT_EVENT[op].error;
-    this.client.publish(name, { eventType: 2, payload: encodeNodeAnswer({ requestHandle, errno, ranks }) });
+  private answer(event: { ok: string; error: string } | Operation, requestHandle: Buffer, errno: number, ranks: number): void {
+    const names = typeof event === 'string' ? NODE_RESULT_EVENT[event] : event;
+    this.client.publish(errno === 0 ? names.ok : names.error, { eventType: 2, payload: encodeNodeAnswer({ requestHandle, errno, ranks }) });
   }
 
   // Ranks are dumped concurrently, so the job is frozen for about as long as its slowest rank.
@@ -181,26 +271,155 @@ export class LauncherNode {
     return rankDirectory(this.options.imageRoot, this.options.job, name, this.options.node, rank);
   }
 
-  private async checkpointRanks(name: string, signal: AbortSignal): Promise<NodeOperationRecord> {
+  private treeDirectory(name: string, tree: string): string {
+    return treeDirectory(this.options.imageRoot, this.options.job, name, this.options.node, tree);
+  }
+
+  // What happens to the processes once the job's checkpoint is committed.
+  private disposition(): 'kill' | 'stop' | 'resume' {
+    const { kill, stop, leaveRunning } = this.options.checkpoint ?? {};
+    if ([kill, stop, leaveRunning].filter(Boolean).length > 1) throw codedError('EINVAL', 'choose one of leaveRunning, stop and kill', 22);
+    return kill ? 'kill' : stop ? 'stop' : 'resume';
+  }
+
+  /**
+   * Phase one, the decision, and phase two of a job checkpoint on this node (protocol.ts,
+   * COMMIT_EVENT). Ranks and trees are dumped concurrently, one CRIU dump each, and left stopped.
+   */
+  private async checkpointJob(name: string, handle: Buffer, signal: AbortSignal, committed: Promise<void>): Promise<NodeOperationRecord> {
     const ranks = this.localRanks();
-    const dir = nodeDirectory(this.options.imageRoot, this.options.job, name, this.options.node);
+    const trees = this.localTrees();
+    const units = ranks.length + trees.length;
+    const fail = (phase: NodePhase, error: unknown, answer: { ok: string; error: string } | null): NodeOperationRecord => {
+      const record = this.record('checkpoint', phase, name, ranks, trees, [error]);
+      if (answer) this.answer(answer, handle, record.errno, units);
+      return record;
+    };
+    let disposition: 'kill' | 'stop' | 'resume';
+    try {
+      disposition = this.disposition();
+    } catch (error) {
+      return fail('dump', error, NODE_RESULT_EVENT.checkpoint);
+    }
+    if (units === 0) return fail('dump', null, NODE_RESULT_EVENT.checkpoint);
+    const pending = pendingDirectory(this.options.imageRoot, this.options.job, name, this.options.node);
     // Image directories hold whole memories: the node's directory is private like each rank's.
-    await mkdir(dir, { recursive: true, mode: 0o700 }).catch(() => undefined);
-    const results = await Promise.allSettled(
-      ranks.map((r) => checkpoint({ ftb: this.ftb(), ...this.options.checkpoint, target: r.pid, scope: 'tree', dir: this.rankDirectory(name, r.rank), signal })),
+    await mkdir(pending, { recursive: true, mode: 0o700 }).catch(() => undefined);
+    const { kill: _kill, stop: _stop, leaveRunning: _leave, ...options } = this.options.checkpoint ?? {};
+    const dirs = [...ranks.map((r) => path.join(pending, `rank-${r.rank}`)), ...trees.map((tr) => path.join(pending, `tree-${tr.name}`))];
+    const results = await Promise.allSettled([
+      ...ranks.map((r, i) => checkpoint({ ftb: this.ftb(), ...options, target: r.pid, scope: 'tree', dir: dirs[i], stop: true, signal })),
+      ...trees.map((tr, i) =>
+        checkpoint({ ftb: this.ftb(), ...options, ...this.trees.get(tr.name)!.options, target: tr.pid, scope: 'tree', dir: dirs[ranks.length + i], stop: true, signal }),
+      ),
+    ]);
+    const dumped = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const rollBack = async () => {
+      for (const result of dumped) signalAll(result.pids, 'SIGCONT');
+      await this.dropImages(results, dirs);
+    };
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) {
+      await rollBack();
+      let reason = (failed as PromiseRejectedResult).reason as CrftbError & { committed?: boolean };
+      // A dump interrupted after its images were complete had them committed (set aside here);
+      // they were just dropped with the rest, so the error must not point at them.
+      if (reason?.committed) reason = codedError(reason.code ?? 'EIO', `${reason.message}; the node dropped those images: the job was not checkpointed`, reason.errno);
+      return fail('dump', reason, NODE_RESULT_EVENT.checkpoint);
+    }
+    // The decision can only follow the answer, so waiting for it starts first.
+    const decision = this.decision(signal, committed);
+    this.answer(NODE_RESULT_EVENT.checkpoint, handle, 0, units);
+    const refused = await decision;
+    if (refused) {
+      await rollBack();
+      return fail('decision', refused, null);
+    }
+    const pids = dumped.flatMap((r) => r.pids);
+    try {
+      await this.commitImages(name);
+    } catch (error) {
+      signalAll(pids, 'SIGCONT');
+      return fail('commit', error, NODE_COMMIT_EVENT);
+    }
+    if (disposition === 'kill' && !(await killAndAwait(pids))) {
+      return fail('commit', codedError('ETIMEDOUT', `the checkpointed processes of node ${this.options.node} did not die within 2 s of SIGKILL`, 110), NODE_COMMIT_EVENT);
+    }
+    if (disposition === 'resume') signalAll(pids, 'SIGCONT');
+    this.answer(NODE_COMMIT_EVENT, handle, 0, units);
+    return this.record('checkpoint', 'commit', name, ranks, trees, []);
+  }
+
+  // Resolves null on JOB_CHKPT_COMMIT; the reason on JOB_CANCEL (the request's signal) or when
+  // no decision came within decisionTimeoutMs.
+  private decision(signal: AbortSignal, committed: Promise<void>): Promise<unknown> {
+    const ms = this.options.decisionTimeoutMs ?? 60_000;
+    return new Promise((resolve) => {
+      const timer = setTimeout(
+        () => resolve(codedError('ETIMEDOUT', `no commit or cancel from the coordinator within ${ms} ms (decisionTimeoutMs): processes resumed`, 110)),
+        ms,
+      );
+      const done = (value: unknown) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      };
+      const onAbort = () => done(signal.reason ?? codedError('ECANCELED', 'the coordinator cancelled the request', 125));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      void committed.then(() => done(null));
+    });
+  }
+
+  // Drops the images set aside by dumps that completed (or committed on an interrupt); a failed
+  // dump's own leftovers are crftb's to clean, and its log stays where its error message says.
+  private async dropImages(results: PromiseSettledResult<CheckpointResult>[], dirs: string[]): Promise<void> {
+    await Promise.all(
+      results.map(async (r, i) => {
+        if (r.status === 'rejected' && !(r.reason as { committed?: boolean })?.committed) return;
+        await rm(dirs[i], { force: true });
+        await rm(`${dirs[i]}.gens`, { recursive: true, force: true });
+      }),
     );
-    return this.record('checkpoint', name, ranks, results.map((r) => (r.status === 'rejected' ? r.reason : null)));
+  }
+
+  // Makes the images set aside the checkpoint `name` of this node: the previous one (if any) is
+  // moved away, the new one renamed into place, the previous one removed. Generations are linked
+  // relatively inside the node directory, so renaming it keeps them whole.
+  private async commitImages(name: string): Promise<void> {
+    const final = nodeDirectory(this.options.imageRoot, this.options.job, name, this.options.node);
+    const pending = pendingDirectory(this.options.imageRoot, this.options.job, name, this.options.node);
+    const old = `${final}+old`;
+    await rm(old, { recursive: true, force: true });
+    let moved = false;
+    try {
+      await rename(final, old);
+      moved = true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    try {
+      await rename(pending, final);
+    } catch (error) {
+      if (moved) await rename(old, final).catch(() => undefined);
+      throw error;
+    }
+    await rm(old, { recursive: true, force: true });
   }
 
   private async restartRanks(name: string, signal: AbortSignal): Promise<NodeOperationRecord> {
     const ranks = this.localRanks();
-    const results = await Promise.allSettled(
-      ranks.map((r) => restartDetailed({ ftb: this.ftb(), ...this.options.restart, dir: this.rankDirectory(name, r.rank), signal })),
-    );
+    const trees = this.localTrees();
+    const results = await Promise.allSettled([
+      ...ranks.map((r) => restartDetailed({ ftb: this.ftb(), ...this.options.restart, dir: this.rankDirectory(name, r.rank), signal })),
+      ...trees.map((tr) => restartDetailed({ ftb: this.ftb(), ...this.options.restart, dir: this.treeDirectory(name, tr.name), signal })),
+    ]);
     results.forEach((r, i) => {
-      if (r.status === 'fulfilled') this.ranks.set(ranks[i].rank, r.value.pid);
+      if (r.status !== 'fulfilled') return;
+      if (i < ranks.length) this.ranks.set(ranks[i].rank, r.value.pid);
+      else this.trees.get(trees[i - ranks.length].name)!.pid = r.value.pid;
     });
-    return this.record('restart', name, this.localRanks(), results.map((r) => (r.status === 'rejected' ? r.reason : null)));
+    return this.record('restart', 'restart', name, this.localRanks(), this.localTrees(), results.map((r) => (r.status === 'rejected' ? r.reason : null)));
   }
 
   // The ranks' BLCR events go to the node's own agent unless the caller says otherwise.
@@ -209,14 +428,14 @@ export class LauncherNode {
     return agentHost === undefined && agentPort === undefined ? undefined : { agentHost, agentPort };
   }
 
-  private record(op: Operation, name: string, ranks: RankRecord[], errors: unknown[]): NodeOperationRecord {
-    const first = errors.find((e) => e !== null) as CrftbError | undefined;
+  private record(op: Operation, phase: NodePhase, name: string, ranks: RankRecord[], trees: TreeRecord[], errors: unknown[]): NodeOperationRecord {
+    const first = errors.find((e) => e !== null && e !== undefined) as CrftbError | undefined;
     const dir = nodeDirectory(this.options.imageRoot, this.options.job, name, this.options.node);
-    if (ranks.length === 0) {
-      const error = codedError('ESRCH', `node ${this.options.node} has no ranks to ${op}`, 3);
-      return { op, name, dir, ok: false, errno: 3, ranks, error };
+    if (ranks.length === 0 && trees.length === 0) {
+      const error = codedError('ESRCH', `node ${this.options.node} has no ranks or trees to ${op}`, 3);
+      return { op, phase, name, dir, ok: false, errno: 3, ranks, trees, error };
     }
-    return { op, name, dir, ok: !first, errno: first ? errnoOf(first) : 0, ranks, error: first };
+    return { op, phase, name, dir, ok: !first, errno: first ? errnoOf(first) : 0, ranks, trees, error: first };
   }
 
   async close(): Promise<void> {

@@ -38,8 +38,23 @@ export const JOB_RESULT_EVENT: Record<Operation, { ok: string; error: string }> 
  */
 export const CANCEL_EVENT = 'JOB_CANCEL';
 
+/**
+ * A checkpoint is two-phase. Phase one: every node dumps its ranks and trees and leaves them
+ * stopped, its images set aside (not yet the checkpoint of that name), and answers
+ * NODE_CHKPT_END or NODE_CHKPT_ERROR. Only when every node answered END does the coordinator
+ * publish JOB_CHKPT_COMMIT (payload as a job result: the request's handle, errno 0): each node
+ * makes its images the checkpoint, then kills or resumes its processes, and answers
+ * NODE_COMMIT_END or NODE_COMMIT_ERROR. Otherwise the coordinator publishes JOB_CANCEL (with the
+ * failing errno), and every node resumes its processes and drops the images set aside; a node
+ * that hears no decision within its own bound does the same. The job is never lost by a node
+ * that failed to dump.
+ */
+export const COMMIT_EVENT = 'JOB_CHKPT_COMMIT';
+export const NODE_COMMIT_EVENT = { ok: 'NODE_COMMIT_END', error: 'NODE_COMMIT_ERROR' };
+
 export const COORDINATOR_EVENTS = [
   { name: CANCEL_EVENT, severity: 'warning' },
+  { name: COMMIT_EVENT, severity: 'info' },
   { name: REQUEST_EVENT.checkpoint, severity: 'info' },
   { name: REQUEST_EVENT.restart, severity: 'info' },
   { name: JOB_RESULT_EVENT.checkpoint.ok, severity: 'info' },
@@ -52,6 +67,8 @@ export const NODE_EVENTS = [
   { name: NODE_RESULT_EVENT.checkpoint.error, severity: 'error' },
   { name: NODE_RESULT_EVENT.restart.ok, severity: 'info' },
   { name: NODE_RESULT_EVENT.restart.error, severity: 'error' },
+  { name: NODE_COMMIT_EVENT.ok, severity: 'info' },
+  { name: NODE_COMMIT_EVENT.error, severity: 'error' },
 ];
 
 /** What a request asks of the nodes. */

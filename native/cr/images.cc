@@ -139,6 +139,24 @@ std::string PidInUse(pid_t pid) {
   return "pid " + std::to_string(pid) + " (" + comm + ") is still running";
 }
 
+bool IsZombie(pid_t pid) {
+  std::string line;
+  if (!ReadWholeFile("/proc/" + std::to_string(pid) + "/stat", &line)) return false;
+  size_t close_paren = line.rfind(')');
+  return close_paren != std::string::npos && close_paren + 2 < line.size() && line[close_paren + 2] == 'Z';
+}
+
+// Polls (every 10 ms) until none of `pids` is a zombie, `reap.ms` have passed, or the request is
+// interrupted. Whatever is still in use afterwards is reported by the caller.
+void AwaitReaped(const std::vector<pid_t>& pids, const ReapWait& reap) {
+  for (int waited = 0; waited < reap.ms; waited += 10) {
+    bool zombie = false;
+    for (pid_t pid : pids) zombie = zombie || IsZombie(pid);
+    if (!zombie || (reap.interrupted && reap.interrupted())) return;
+    usleep(10000);
+  }
+}
+
 }  // namespace
 
 Failure PrepareDirectory(const std::string& dir_arg, bool incremental, pid_t root, Generation* out) {
@@ -232,7 +250,7 @@ bool ReadGenerationRecord(const std::string& dir, GenerationRecord* out) {
   return true;
 }
 
-Failure CheckRestorable(const std::string& dir_arg, const std::string& log, std::string* images) {
+Failure CheckRestorable(const std::string& dir_arg, const std::string& log, std::string* images, const ReapWait& reap) {
   std::string dir = Absolute(dir_arg);
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   struct stat st;
@@ -261,14 +279,17 @@ Failure CheckRestorable(const std::string& dir_arg, const std::string& log, std:
   const bool has_manifest = fstatat(images_fd.get(), kManifestFile, &st, AT_SYMLINK_NOFOLLOW) == 0;
   if (crftb_link || recorded || has_manifest)
     if (Failure f = VerifyManifest(*images); !f.ok()) return f;
-  if (recorded)
+  if (recorded) {
+    AwaitReaped(record.pids, reap);
     for (pid_t pid : record.pids) {
       std::string busy = PidInUse(pid);
       if (!busy.empty())
         return Failure::Coded("EBUSY", "cannot restart from " + dir + ": " + busy +
+                                           (busy.find("reaped") != std::string::npos ? " (waited " + std::to_string(reap.ms) + " ms, reapWaitMs)" : "") +
                                            ", and the restore needs that pid; stop the original first "
                                            "(restarting while it runs would give two copies)", EBUSY);
     }
+  }
   if (!log.empty()) {
     if (unlinkat(images_fd.get(), log.c_str(), 0) != 0 && errno != ENOENT)
       return Failure::FromErrno(errno, "cannot replace the old log " + *images + "/" + log);

@@ -17,6 +17,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -58,12 +59,22 @@ Failure Commit(Generation& generation, const GenerationRecord& record);
 // The record of the generation in `dir` (false when crftb did not write it).
 bool ReadGenerationRecord(const std::string& dir, GenerationRecord* out);
 
+// How long a restore waits for the pids it needs to be reaped. A process killed after its
+// checkpoint is dead at once but holds its pid as a zombie until its parent reaps it; when that
+// parent died too (a launcher's children, reparented to init), init may take seconds. Only
+// zombies are waited for: a pid held by a running process fails at once.
+struct ReapWait {
+  int ms = 0;                                // 0 = do not wait
+  std::function<bool()> interrupted;         // checked between polls: stop waiting when true
+};
+
 // Before a restore from `dir`: it is trusted (EPERM), its images match their manifest (EBADMSG
-// naming the file if not) and none of the processes it restores is alive (EBUSY naming the pid).
+// naming the file if not) and none of the processes it restores is alive (EBUSY naming the pid,
+// after waiting up to `reap.ms` for zombies among them to be reaped).
 // A plain directory holding no crftb file (images of the criu CLI) is left to the engine. Then
 // `log` (the engine's log, "" = none) is made afresh inside it as a new regular file, so the
 // engine never writes through something planted there. *images is the generation directory.
-Failure CheckRestorable(const std::string& dir, const std::string& log, std::string* images);
+Failure CheckRestorable(const std::string& dir, const std::string& log, std::string* images, const ReapWait& reap = {});
 
 // Removes what a failed checkpoint wrote, except the engine's log, and releases D's lock.
 void Abandon(Generation& generation);

@@ -362,7 +362,10 @@ Failure RunRestart(const RestartOptions& options, RestartResult* result) {
     return events.Fail(f);
   spec.log_file = caps.directory_images ? "restore.log" : "";
   if (caps.directory_images)
-    if (Failure f = CheckRestorable(spec.source, spec.log_file, &spec.source); !f.ok()) return events.Fail(f);
+    if (Failure f = CheckRestorable(spec.source, spec.log_file, &spec.source,
+                                    {options.reap_wait_ms, [&interrupt] { return !interrupt.Check("restart").ok(); }});
+        !f.ok())
+      return events.Fail(f);
   GenerationRecord record;
   if (caps.directory_images && ReadGenerationRecord(spec.source, &record)) spec.tuning = record.tuning;
   else spec.tuning.connections = Connections::kFail;  // images crftb did not write: CRIU's defaults

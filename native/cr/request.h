@@ -68,6 +68,8 @@ struct RestartOptions {
   int network_lock = -1;
   int ext_unix_sockets = -1;
   int shell_job = -1;
+  // How long to wait for the recorded pids' zombies to be reaped before failing EBUSY.
+  int reap_wait_ms = 5000;
   FtbSettings ftb;
 };
 

@@ -279,6 +279,7 @@ Napi::Value RestartBinding(const Napi::CallbackInfo& info) {
   options.network_lock = o.Choice("networkLock", {"auto", "iptables", "nftables"}, -1);
   options.ext_unix_sockets = o.Tristate("extUnixSockets");
   options.shell_job = o.Tristate("shellJob");
+  options.reap_wait_ms = static_cast<int>(o.Integer("reapWaitMs", 5000, 0, 600000));
   options.ftb = o.Ftb();
   options.cancel = NewCancel(env);
   Napi::Promise promise = Queue<RestartResult>(

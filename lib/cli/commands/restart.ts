@@ -16,6 +16,7 @@ function parse(args: string[]): { options: RestartOptions; json: boolean } {
     'network-lock': { type: 'string' },
     'ext-unix-sockets': { type: 'boolean' },
     'shell-job': { type: 'boolean' },
+    'reap-wait': { type: 'string' },
     json: { type: 'boolean' },
   });
   exclusiveFlags(values, ['dir', 'file']);
@@ -30,6 +31,7 @@ function parse(args: string[]): { options: RestartOptions; json: boolean } {
     networkLock: choiceOption('network-lock', values['network-lock'], NETWORK_LOCKS),
     extUnixSockets: values['ext-unix-sockets'],
     shellJob: values['shell-job'],
+    reapWaitMs: integerOption('reap-wait', values['reap-wait'], 0),
   };
   return { options, json: Boolean(values.json) };
 }
@@ -39,9 +41,11 @@ export const restart: Command = {
   usage: [
     'Usage: crftb restart (--dir DIR | --file FILE) [--engine auto|criu|blcr] [--timeout MS] [--no-ftb] [--json]',
     '                     [--connections close|keep|fail] [--network-lock auto|iptables|nftables] [--ext-unix-sockets] [--shell-job]',
+    '                     [--reap-wait MS]',
     '',
     'Connections, sockets and sessions are restored as the checkpoint recorded; the options override that.',
     'The restored processes run detached from this command, with the pids they had.',
+    '--reap-wait MS: how long to wait for checkpointed pids still held by zombies (default 5000).',
     'With --json the result (or the error) is JSON on stdout.',
     '',
     'Exit codes: 0 restarted, 1 the restart failed, 2 usage error, 130 interrupted.',

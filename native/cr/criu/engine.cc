@@ -45,7 +45,13 @@ struct Job {
 // CRIU's reasons for a failure, from its log: the last few "Error (criu/file.c:line): why" lines
 // before its closing "Dumping FAILED." / "Restoring FAILED.", without timestamps. CRIU logs a
 // cause and then its consequences (and sometimes a harmless error first), so the last three
-// together say why; "" when the log has none.
+// together say why; "" when the log has none. Lines known to be harmless are left out.
+bool Harmless(const std::string& line) {
+  // CRIU raising its own fd limit where it may not (no CAP_SYS_RESOURCE over the hard limit):
+  // logged as an error on every run, successful or not.
+  return line.find("rlimit: Can't setup RLIMIT_NOFILE") != std::string::npos;
+}
+
 std::string LoggedReasons(const std::string& log) {
   constexpr size_t kReasons = 3;
   std::string text;
@@ -55,7 +61,7 @@ std::string LoggedReasons(const std::string& log) {
     size_t end = text.find('\n', at);
     std::string line = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
     if (line.size() >= 7 && line.compare(line.size() - 7, 7, "FAILED.") == 0) break;
-    reasons.push_back(std::move(line));
+    if (!Harmless(line)) reasons.push_back(std::move(line));
   }
   std::string out;
   for (size_t k = reasons.size() > kReasons ? reasons.size() - kReasons : 0; k < reasons.size(); ++k)
@@ -82,9 +88,10 @@ Failure LibCriuError(int rc, const std::string& what, const std::string& log) {
                                        "; CRIU's log is " + log, EPERM);
   }
   int err = rc < 0 ? -rc : EIO;
+  const std::string why = LoggedReasons(log);
   std::string message = what + " failed: " + strerror(err);
   if (!log.empty()) message += "; CRIU's log is " + log;
-  if (std::string why = LoggedReasons(log); !why.empty()) message += "; it says: " + why;
+  if (!why.empty()) message += "; it says: " + why;
   return Failure::Coded(ErrnoName(err), message, err);
 }
 
