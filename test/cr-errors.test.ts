@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { checkpoint, restart } from '../lib/index';
 import { cr } from '../lib/cr/native';
-import { alive, fixtures, killStarted, readNumber, readStatuses, startCounter, startDetached, tempDir, waitFor } from './fixtures/cr/detached';
+import { alive, fixtures, killStarted, readNumber, readStatuses, startConnectedClient, startCounter, startDetached, tempDir, waitFor } from './fixtures/cr/detached';
 
 t.teardown(killStarted);
 
@@ -97,16 +97,8 @@ t.test('bad input is EINVAL before any work', async (t) => {
 
 t.test('a failure CRIU explains in its log: the message carries CRIU\'s logged reasons', async (t) => {
   const dir = tempDir('cr-err');
-  const sockets: net.Socket[] = [];
-  const server = net.createServer((s) => sockets.push(s.on('error', () => {})));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    server.close();
-    for (const s of sockets) s.destroy();
-  });
-  const counter = path.join(dir, 'n');
-  const child = startDetached(path.join(fixtures, 'tcp-client.js'), [counter, String((server.address() as net.AddressInfo).port)], dir);
-  await waitFor('the connected client to count', () => readNumber(counter) > 2);
+  const child = await startConnectedClient(dir, path.join(dir, 'n'));
+  t.teardown(() => child.close());
   const failed = await checkpoint({ target: child.pid, dir: path.join(dir, 'images'), connections: 'fail' }).then(
     () => null,
     (e: Error & { code?: string }) => e,

@@ -13,7 +13,7 @@ import { FtbClient, type FtbReceivedEvent } from '../lib/ftb/client';
 import { JobCoordinator, LAUNCHER_EVENT_SPACE, LauncherNode, nodeDirectory } from '../lib/launcher';
 import { pendingDirectory } from '../lib/launcher/node';
 import { encodeRequest } from '../lib/launcher/protocol';
-import { adopt, alive, fixtures, killStarted, readNumber, startCounter, startDetached, tempDir, waitFor, waitReaped } from './fixtures/cr/detached';
+import { adopt, alive, fixtures, killStarted, readNumber, startConnectedClient, startCounter, startDetached, tempDir, waitFor, waitReaped } from './fixtures/cr/detached';
 
 t.teardown(killStarted);
 
@@ -39,16 +39,9 @@ const imagesBelow = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir, {
 t.test('one node fails its dump: the other resumes, nothing is committed or killed, each answer says which phase', async (t) => {
   const { work, root, ftb, events } = await setUp(t, 'job2f');
   const good = await startCounter(tempDir('launch-2pc-rank'));
-  const sockets: net.Socket[] = [];
-  const server = net.createServer((s) => sockets.push(s.on('error', () => {})));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    server.close();
-    for (const s of sockets) s.destroy();
-  });
   const badCounter = path.join(work, 'bad.count');
-  const bad = startDetached(path.join(fixtures, 'tcp-client.js'), [badCounter, String((server.address() as net.AddressInfo).port)], work);
-  await waitFor('the connected rank to count', () => readNumber(badCounter) > 2);
+  const bad = await startConnectedClient(work, badCounter);
+  t.teardown(() => bad.close());
 
   const n1 = await LauncherNode.start({ job: 'job2f', node: 'n1', imageRoot: root, ftb, checkpoint: { kill: true, ftb: false } });
   t.teardown(() => n1.close());
