@@ -182,6 +182,7 @@ t.test('libcr.so.0 test double', { skip }, async (t) => {
       incremental: false,
       directoryImages: false,
       publishesFtb: false,
+      works: true,
     });
     const withFtb = scenario(ftbDouble);
     t.match(withFtb.probe().value, { engine: 'blcr', library: ftbDouble.library, publishesFtb: true });
