@@ -38,7 +38,7 @@ trap restore_build EXIT
 trap 'exit 130' INT TERM
 
 sanitize="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
-CFLAGS="$sanitize" CXXFLAGS="$sanitize" LDFLAGS="-fsanitize=address,undefined" \
+CRFTB_SANITIZE=1 CFLAGS="$sanitize" CXXFLAGS="$sanitize" LDFLAGS="-fsanitize=address,undefined" \
   npx node-gyp rebuild --jobs max >/dev/null
 npm run build:ts >/dev/null
 
