@@ -26,7 +26,12 @@ function get(port: number, pathName = '/', method = 'GET'): Promise<string> {
   });
 }
 
-t.test('pool, child over IPC and worker thread across a checkpoint with kill and a restart', async (t) => {
+// Under test:asan the service and its forked child carry ASan's shadow mappings, and CRIU 4.2.1
+// fails to restore that tree ("Page read err … BUG at criu/pagemap.c:175", the restorer killed by
+// SIGSEGV); the unsanitized run covers this behaviour, the sanitized one the addon in the rest.
+const sanitized = process.env.CRFTB_SANITIZED ? 'CRIU cannot restore this ASan-instrumented process tree (pagemap BUG); checked by the unsanitized run' : false;
+
+t.test('pool, child over IPC and worker thread across a checkpoint with kill and a restart', { skip: sanitized }, async (t) => {
   let backendHits = 0;
   const backend = http.createServer((_req, res) => res.end(`backend-${++backendHits}`));
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
