@@ -63,6 +63,19 @@ void RemoveTree(const std::string& path, bool (*keep)(const std::string& name) =
   rmdir(path.c_str());
 }
 
+// Removes the generation directories of D.gens (entries named by a number) that `drop` selects.
+template <typename Drop>
+void RemoveGenerations(const std::string& gens, Drop drop) {
+  DIR* listing = opendir(gens.c_str());
+  if (!listing) return;
+  while (dirent* entry = readdir(listing)) {
+    char* end = nullptr;
+    unsigned long n = strtoul(entry->d_name, &end, 10);
+    if (*end == '\0' && entry->d_name[0] != '\0' && drop(static_cast<unsigned>(n))) RemoveTree(gens + "/" + entry->d_name);
+  }
+  closedir(listing);
+}
+
 // The generation number a crftb link's target names ("<base of D>.gens/<n>"), 0 when the
 // target has any other form (then it is not crftb's link).
 unsigned GenerationOfTarget(const std::string& link, const std::string& target) {
@@ -174,14 +187,7 @@ Failure PrepareDirectory(const std::string& dir_arg, bool incremental, pid_t roo
   if (Failure f = ImagesLock::Acquire(gens_fd.get(), gens, link, &lock); !f.ok()) return f;
   // Under the lock nothing else writes here: whatever lies above the current generation was left
   // by an attempt that failed (its log) or was abandoned by a process that died.
-  if (DIR* listing = opendir(gens.c_str())) {
-    while (dirent* entry = readdir(listing)) {
-      char* end = nullptr;
-      unsigned long n = strtoul(entry->d_name, &end, 10);
-      if (*end == '\0' && entry->d_name[0] != '\0' && n > previous) RemoveTree(gens + "/" + entry->d_name);
-    }
-    closedir(listing);
-  }
+  RemoveGenerations(gens, [previous](unsigned n) { return n > previous; });
   unsigned next = previous + 1;
   for (;; ++next) {
     if (mkdirat(gens_fd.get(), std::to_string(next).c_str(), 0700) == 0) break;
@@ -250,7 +256,8 @@ bool ReadGenerationRecord(const std::string& dir, GenerationRecord* out) {
   return true;
 }
 
-Failure CheckRestorable(const std::string& dir_arg, const std::string& log, std::string* images, const ReapWait& reap) {
+Failure CheckRestorable(const std::string& dir_arg, const std::string& log, std::string* images, GenerationRecord* record,
+                        bool* recorded_out, const ReapWait& reap) {
   std::string dir = Absolute(dir_arg);
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   struct stat st;
@@ -274,14 +281,14 @@ Failure CheckRestorable(const std::string& dir_arg, const std::string& log, std:
     if (Failure f = OpenTrustedDir(dir, &raw_fd); !f.ok()) return f;
   }
   UniqueFd images_fd(raw_fd);
-  GenerationRecord record;
-  const bool recorded = ReadGenerationRecord(*images, &record);
+  const bool recorded = ReadGenerationRecord(*images, record);
+  *recorded_out = recorded;
   const bool has_manifest = fstatat(images_fd.get(), kManifestFile, &st, AT_SYMLINK_NOFOLLOW) == 0;
   if (crftb_link || recorded || has_manifest)
     if (Failure f = VerifyManifest(*images); !f.ok()) return f;
   if (recorded) {
-    AwaitReaped(record.pids, reap);
-    for (pid_t pid : record.pids) {
+    AwaitReaped(record->pids, reap);
+    for (pid_t pid : record->pids) {
       std::string busy = PidInUse(pid);
       if (!busy.empty())
         return Failure::Coded("EBUSY", "cannot restart from " + dir + ": " + busy +
@@ -325,15 +332,7 @@ Failure Commit(Generation& generation, const GenerationRecord& record) {
     ssize_t n = readlink((gens + "/" + std::to_string(keep_from) + "/parent").c_str(), next, sizeof next - 1);
     parent = n > 3 ? std::string(next, n) : "";
   }
-  if (DIR* dir = opendir(gens.c_str())) {
-    while (dirent* entry = readdir(dir)) {
-      char* end = nullptr;
-      unsigned long n = strtoul(entry->d_name, &end, 10);
-      if (*end != '\0' || entry->d_name[0] == '\0') continue;
-      if (n < keep_from) RemoveTree(gens + "/" + entry->d_name);
-    }
-    closedir(dir);
-  }
+  RemoveGenerations(gens, [keep_from](unsigned n) { return n < keep_from; });
   generation.lock.Release();
   return Failure::None();
 }

@@ -74,7 +74,9 @@ struct ReapWait {
 // A plain directory holding no crftb file (images of the criu CLI) is left to the engine. Then
 // `log` (the engine's log, "" = none) is made afresh inside it as a new regular file, so the
 // engine never writes through something planted there. *images is the generation directory.
-Failure CheckRestorable(const std::string& dir, const std::string& log, std::string* images, const ReapWait& reap = {});
+// *recorded says whether crftb wrote the generation, then *record is what it recorded.
+Failure CheckRestorable(const std::string& dir, const std::string& log, std::string* images, GenerationRecord* record,
+                        bool* recorded, const ReapWait& reap = {});
 
 // Removes what a failed checkpoint wrote, except the engine's log, and releases D's lock.
 void Abandon(Generation& generation);

@@ -8,8 +8,8 @@
 #include <atomic>
 #include <sstream>
 
-#include "common/read_file.h"
 #include "common/unique_fd.h"
+#include "cr/scope.h"
 
 namespace crftb::cr {
 
@@ -17,26 +17,12 @@ namespace {
 
 constexpr const char* kLockFile = "lock";
 
-// Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot ("" if gone).
-std::string StartTime(pid_t pid) {
-  std::string stat;
-  if (!ReadWholeFile("/proc/" + std::to_string(pid) + "/stat", &stat, 4096)) return "";
-  size_t close_paren = stat.rfind(')');
-  if (close_paren == std::string::npos) return "";
-  std::istringstream fields(stat.substr(close_paren + 2));
-  std::string field;
-  for (int k = 3; k <= 22 && fields >> field; ++k) {
-    if (k == 22) return field;
-  }
-  return "";
-}
-
 std::string NewToken() {
   static std::atomic<unsigned long long> counter{0};
   unsigned long long nonce = 0;
   if (getrandom(&nonce, sizeof nonce, GRND_NONBLOCK) != sizeof nonce) nonce = 0;
   nonce ^= ++counter;
-  return std::to_string(getpid()) + " " + StartTime(getpid()) + " " + std::to_string(nonce);
+  return std::to_string(getpid()) + " " + ProcessStartTime(getpid()) + " " + std::to_string(nonce);
 }
 
 std::string ReadLock(int gens_fd) {
@@ -52,7 +38,7 @@ bool HolderAlive(const std::string& text, pid_t* pid) {
   std::istringstream fields(text);
   std::string start;
   if (!(fields >> *pid >> start) || *pid <= 0) return false;
-  return StartTime(*pid) == start;
+  return ProcessStartTime(*pid) == start;
 }
 
 }  // namespace

@@ -108,6 +108,15 @@ class EventScope {
   bool finished_ = false;
 };
 
+// Whether `fd` turns readable within `timeout_ms` (-1: waits until it does).
+bool ReadyWithin(int fd, int timeout_ms) {
+  pollfd p{fd, POLLIN, 0};
+  int rc;
+  while ((rc = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) {
+  }
+  return rc > 0;
+}
+
 // The terminal event of a request abandoned while its engine worked, as EventScope::Fail would
 // have sent it.
 void FinishAbandoned(const EventScope::Handoff& events, int err) {
@@ -124,9 +133,7 @@ void FinishCheckpointLater(std::unique_ptr<PendingCheckpoint> pending, Generatio
                            std::vector<pid_t> stopped, EventScope::Handoff events, int err) {
   auto finish = [pending = std::shared_ptr<PendingCheckpoint>(std::move(pending)),
                  generation = std::make_shared<Generation>(std::move(generation)), self, stopped, events, err] {
-    pollfd p{pending->ready_fd(), POLLIN, 0};
-    while (poll(&p, 1, -1) < 0 && errno == EINTR) {
-    }
+    ReadyWithin(pending->ready_fd(), -1);
     CheckpointOutcome outcome;
     const bool restarted = pending->Reap(&outcome).ok() && outcome.restarted;
     if (restarted) return;  // the copy: its original cleans up
@@ -142,9 +149,7 @@ void FinishCheckpointLater(std::unique_ptr<PendingCheckpoint> pending, Generatio
 // killed, so that a rejected restart leaves nothing restored (and a retry finds the pids free).
 void FinishRestartLater(std::unique_ptr<PendingRestart> pending) {
   RunAbandoned([pending = std::shared_ptr<PendingRestart>(std::move(pending))] {
-    pollfd p{pending->ready_fd(), POLLIN, 0};
-    while (poll(&p, 1, -1) < 0 && errno == EINTR) {
-    }
+    ReadyWithin(pending->ready_fd(), -1);
     RestartOutcome outcome;
     if (!pending->Reap(&outcome).ok() || outcome.pid <= 0) return;
     std::vector<pid_t> pids = outcome.pids.empty() ? ProcessTree(outcome.pid) : outcome.pids;
@@ -154,14 +159,6 @@ void FinishRestartLater(std::unique_ptr<PendingRestart> pending) {
 }
 
 constexpr int kSelfDumpGraceMs = 250;
-
-bool ReadyWithin(int fd, int timeout_ms) {
-  pollfd p{fd, POLLIN, 0};
-  int rc;
-  while ((rc = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) {
-  }
-  return rc > 0;
-}
 
 // Sends `sig` to every checkpointed process but this one.
 void SignalOthers(const std::vector<pid_t>& pids, int sig) {
@@ -184,7 +181,7 @@ void AwaitDeath(const std::vector<pid_t>& pids) {
 Failure SelectEngine(const std::string& name, const EngineConfig& criu_given, const EngineConfig& blcr,
                      std::unique_ptr<Engine>* engine, Capabilities* caps) {
   EngineConfig criu = criu_given;
-  if (criu.locate && criu.service.empty()) {
+  if (criu.locate && criu.service.empty() && name != "blcr") {
     CriuLocation location;
     if (LocateCriu("", criu.package_root, &location).ok()) criu.service = location.path;  // else the probe says what to install
   }
@@ -361,13 +358,14 @@ Failure RunRestart(const RestartOptions& options, RestartResult* result) {
   if (Failure f = ImagesPath(caps, options.dir, options.file, "restarts from", &spec.source); !f.ok())
     return events.Fail(f);
   spec.log_file = caps.directory_images ? "restore.log" : "";
+  GenerationRecord record;
+  bool recorded = false;
   if (caps.directory_images)
-    if (Failure f = CheckRestorable(spec.source, spec.log_file, &spec.source,
+    if (Failure f = CheckRestorable(spec.source, spec.log_file, &spec.source, &record, &recorded,
                                     {options.reap_wait_ms, [&interrupt] { return !interrupt.Check("restart").ok(); }});
         !f.ok())
       return events.Fail(f);
-  GenerationRecord record;
-  if (caps.directory_images && ReadGenerationRecord(spec.source, &record)) spec.tuning = record.tuning;
+  if (recorded) spec.tuning = record.tuning;
   else spec.tuning.connections = Connections::kFail;  // images crftb did not write: CRIU's defaults
   if (options.connections >= 0) spec.tuning.connections = static_cast<Connections>(options.connections);
   if (options.network_lock >= 0) spec.tuning.network_lock = static_cast<NetworkLock>(options.network_lock);

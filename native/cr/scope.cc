@@ -20,8 +20,10 @@ namespace {
 
 struct ProcInfo {
   pid_t ppid = 0, pgrp = 0, session = 0;
+  std::string start_time;  // field 22: clock ticks since boot when the process started
 };
 
+// A live process's /proc/<pid>/stat; false when it is gone or has exited (a zombie).
 bool ReadStat(pid_t pid, ProcInfo* out) {
   std::string text, line;
   ReadWholeFile("/proc/" + std::to_string(pid) + "/stat", &text);
@@ -32,7 +34,11 @@ bool ReadStat(pid_t pid, ProcInfo* out) {
   std::istringstream rest(line.substr(close + 2));
   char state;
   rest >> state >> out->ppid >> out->pgrp >> out->session;
-  return !rest.fail() && state != 'Z' && state != 'X';
+  if (rest.fail() || state == 'Z' || state == 'X') return false;
+  std::string field;
+  for (int k = 7; k <= 22 && rest >> field; ++k)
+    if (k == 22) out->start_time = field;
+  return true;
 }
 
 std::map<pid_t, ProcInfo> AllProcesses() {
@@ -78,6 +84,11 @@ std::vector<pid_t> ProcessTree(pid_t root) { return TreeOf(root, AllProcesses())
 bool ProcessRunning(pid_t pid) {
   ProcInfo info;
   return ReadStat(pid, &info);
+}
+
+std::string ProcessStartTime(pid_t pid) {
+  ProcInfo info;
+  return ReadStat(pid, &info) ? info.start_time : "";
 }
 
 Failure ResolveScope(Scope scope, pid_t target, bool allow_own_group, ResolvedScope* out) {

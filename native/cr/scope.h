@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <string>
 #include <vector>
 
 #include "common/failure.h"
@@ -28,5 +29,9 @@ std::vector<pid_t> ProcessTree(pid_t root);
 
 // `pid` exists and has not exited (a zombie has).
 bool ProcessRunning(pid_t pid);
+
+// When a running `pid` started (/proc/<pid>/stat field 22), "" when it is gone or a zombie:
+// with the pid, it names one process even across pid reuse.
+std::string ProcessStartTime(pid_t pid);
 
 }  // namespace crftb::cr
