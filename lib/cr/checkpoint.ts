@@ -3,7 +3,7 @@ import os from 'node:os';
 import { codedError } from '../errors';
 import { packageRoot } from '../native';
 import { runSelfCheckpoint } from './critical';
-import { asAbortError, checkSignal, Interrupt } from './interrupt';
+import { asAbortError, checkSignal, Interrupt } from '../abort';
 import { cr, NativeCheckpointResult, NativeFtbOptions, NativeRequest, NativeRestartResult } from './native';
 
 export type Scope = 'process' | 'pgid' | 'session' | 'tree';

@@ -12,7 +12,7 @@
 // ctx.checkpoint() (or settled without calling it); "after" parts run innermost first, like
 // nested cr_checkpoint() calls.
 
-import type { Interrupt } from './interrupt';
+import type { Interrupt } from '../abort';
 
 export interface CheckpointOutcome {
   restarted: boolean;

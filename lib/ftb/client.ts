@@ -3,7 +3,7 @@
 // shapes the API: promises for the blocking steps, subscriptions that are both EventEmitters and
 // async iterators, explicit resource management.
 import { EventEmitter } from 'node:events';
-import { abortError, checkSignal } from '../abort';
+import { checkSignal, Interrupt } from '../abort';
 import { codedError } from '../errors';
 import { FtbClientNativeClass, type FtbClientNative } from './native';
 import { FtbEventHandle, ReceivedEvent, RECORD_SIZE, type FtbReceivedEvent } from './event';
@@ -158,16 +158,12 @@ export class FtbClient {
    */
   static async connect(info: FtbClientInfo, options: FtbConnectOptions = {}, signal?: AbortSignal): Promise<FtbClient> {
     const client = new FtbClient(info, options);
-    if (!checkSignal(signal, 'signal')) return client.connect();
-    if (signal!.aborted) throw abortError(signal!, 'FTB connect');
+    const interrupt = new Interrupt(undefined, checkSignal(signal, 'signal'), 'FTB connect');
+    interrupt.check();
     const connecting = client.connect();
-    return new Promise<FtbClient>((resolve, reject) => {
-      const onAbort = () => {
-        reject(abortError(signal!, 'FTB connect'));
-        connecting.then(() => client.close(), () => undefined);
-      };
-      signal!.addEventListener('abort', onAbort, { once: true });
-      connecting.then(resolve, reject).finally(() => signal!.removeEventListener('abort', onAbort));
+    return interrupt.race(connecting).catch((error: unknown) => {
+      if (interrupt.happened()) connecting.then(() => client.close(), () => undefined);
+      throw error;
     });
   }
 
