@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Command, EXIT_FAILED, EXIT_OK, UsageError, printError } from '../command';
 import { choiceOption, exclusiveFlags, integerOption, parseCommand } from '../args';
-import { CONNECTION_POLICIES, ENGINES, NETWORK_LOCKS } from '../choices';
+import { ENGINES, TUNING_FLAGS, tuningOptions } from '../choices';
 import { showProgress } from '../progress';
 import { EXIT_INTERRUPTED, interruptible } from '../interruptible';
 import { checkpoint as run, CheckpointOptions } from '../../cr';
@@ -43,11 +43,8 @@ function parse(args: string[]): { options: CheckpointOptions; json: boolean } {
     stop: { type: 'boolean' },
     timeout: { type: 'string' },
     incremental: { type: 'boolean' },
-    connections: { type: 'string' },
-    'network-lock': { type: 'string' },
+    ...TUNING_FLAGS,
     'ghost-limit': { type: 'string' },
-    'ext-unix-sockets': { type: 'boolean' },
-    'shell-job': { type: 'boolean' },
     engine: { type: 'string' },
     'allow-own-group': { type: 'boolean' },
     'no-ftb': { type: 'boolean' },
@@ -69,11 +66,8 @@ function parse(args: string[]): { options: CheckpointOptions; json: boolean } {
     stop: values.stop,
     timeoutMs: integerOption('timeout', values.timeout, 1),
     incremental: values.incremental,
-    connections: choiceOption('connections', values.connections, CONNECTION_POLICIES),
-    networkLock: choiceOption('network-lock', values['network-lock'], NETWORK_LOCKS),
+    ...tuningOptions(values),
     ghostLimit: integerOption('ghost-limit', values['ghost-limit'], 0),
-    extUnixSockets: values['ext-unix-sockets'],
-    shellJob: values['shell-job'],
     engine: choiceOption('engine', values.engine, ENGINES),
     allowOwnGroup: values['allow-own-group'],
     ftb: values['no-ftb'] ? false : undefined,

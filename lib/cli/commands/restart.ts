@@ -1,7 +1,7 @@
 import { EXIT_INTERRUPTED, interruptible } from '../interruptible';
 import { Command, EXIT_FAILED, EXIT_OK, UsageError, printError } from '../command';
 import { choiceOption, exclusiveFlags, integerOption, parseCommand } from '../args';
-import { CONNECTION_POLICIES, ENGINES, NETWORK_LOCKS } from '../choices';
+import { ENGINES, TUNING_FLAGS, tuningOptions } from '../choices';
 import { restartDetailed, RestartOptions } from '../../cr';
 
 /** The command line as restart() options; every flag is checked here, before any request. */
@@ -12,10 +12,7 @@ function parse(args: string[]): { options: RestartOptions; json: boolean } {
     engine: { type: 'string' },
     timeout: { type: 'string' },
     'no-ftb': { type: 'boolean' },
-    connections: { type: 'string' },
-    'network-lock': { type: 'string' },
-    'ext-unix-sockets': { type: 'boolean' },
-    'shell-job': { type: 'boolean' },
+    ...TUNING_FLAGS,
     'reap-wait': { type: 'string' },
     json: { type: 'boolean' },
   });
@@ -27,10 +24,7 @@ function parse(args: string[]): { options: RestartOptions; json: boolean } {
     engine: choiceOption('engine', values.engine, ENGINES),
     timeoutMs: integerOption('timeout', values.timeout, 1),
     ftb: values['no-ftb'] ? false : undefined,
-    connections: choiceOption('connections', values.connections, CONNECTION_POLICIES),
-    networkLock: choiceOption('network-lock', values['network-lock'], NETWORK_LOCKS),
-    extUnixSockets: values['ext-unix-sockets'],
-    shellJob: values['shell-job'],
+    ...tuningOptions(values),
     reapWaitMs: integerOption('reap-wait', values['reap-wait'], 0),
   };
   return { options, json: Boolean(values.json) };
