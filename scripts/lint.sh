@@ -14,7 +14,7 @@ if [ -z "$clang_format" ]; then
   echo "lint: clang-format-14 is not installed; install it with: apt-get install clang-format-14 (scripts/setup.sh does)" >&2
   exit 1
 fi
-mapfile -t native < <(find native -type f \( -name '*.cc' -o -name '*.h' \) | sort)
+mapfile -t native < <(find native -path native/third_party -prune -o -type f \( -name '*.cc' -o -name '*.h' \) -print | sort)
 if [ "$fix" = 1 ]; then
   "$clang_format" -i "${native[@]}"
   npx biome check --write .
