@@ -78,7 +78,7 @@ t.test('CHKPT_* events come from crftb or from libcr, never both', { skip }, asy
   const byLibcr = run(withFtb); // libcr publishes (the double only pretends): crftb stays silent
   t.notOk(byLibcr.error, 'checkpoint with an FTB-enabled libcr');
   const failed = run(plain, { LIBCR_DOUBLE_REAP_ERRNO: '2354' });
-  t.match(failed.error, { code: 'CR_ETEMPFAIL', errno: 2354 });
+  t.match(failed.error, { code: 'CR_ETEMPFAIL', codeNumber: 2354 });
   const succeeded = run(plain);
   t.notOk(succeeded.error, 'checkpoint with a plain libcr');
 

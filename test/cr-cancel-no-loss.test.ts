@@ -68,7 +68,7 @@ t.test('kill: true with a deadline that passes while the engine works: ETIMEDOUT
   const criu = slowCriu(work, 1000);
   await probeEngine({ criu }); // the probe's own slow start is not part of the request
   const error = await checkpoint({ target: target.pid, dir: images, kill: true, timeoutMs: 300, criu, ftb: false }).then(() => null, (e) => e);
-  t.match(error, { code: 'ETIMEDOUT', errno: 110, message: /within 300 ms.*left running/ }, 'the request rejects at its deadline');
+  t.match(error, { code: 'ETIMEDOUT', errno: -110, message: /within 300 ms.*left running/ }, 'the request rejects at its deadline');
   t.notOk(error?.committed, 'and nothing was committed');
   t.ok(await drained(), 'the abandoned dump ends');
   t.ok(fs.existsSync(path.join(`${images}.gens`, '2', 'dump.log')), 'it did run (its log is kept until the next checkpoint)');

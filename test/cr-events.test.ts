@@ -154,7 +154,7 @@ async function expectError(t: Test, prefix: 'CHKPT' | 'RSTRT', request: () => Pr
   const error = (await request().then(
     () => null,
     (e: unknown) => e,
-  )) as { code: string; errno: number } | null;
+  )) as { code: string; errno?: number; codeNumber?: number } | null;
   t.ok(error, `the request failed`);
   if (!error) return;
   t.match(error.code, code, `with ${error.code}`);
@@ -162,7 +162,8 @@ async function expectError(t: Test, prefix: 'CHKPT' | 'RSTRT', request: () => Pr
   await new Promise((r) => setTimeout(r, 200)); // room for a wrong END
   const events = blcrEvents(process.pid).slice(before);
   t.same(names(events), [`${prefix}_BEGIN`, `${prefix}_ERROR`], 'BEGIN then ERROR, no END');
-  checkSchema(t, events[0], events[1], error.errno);
+  // The payload carries the errno as C has it: positive (the JS error's is negative).
+  checkSchema(t, events[0], events[1], error.errno !== undefined ? -error.errno : error.codeNumber!);
 }
 
 t.test('failed requests publish BEGIN then ERROR with their errno', async (t) => {

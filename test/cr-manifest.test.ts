@@ -67,7 +67,7 @@ t.test('restart refuses running originals and altered images, restores nothing, 
 
   await t.rejects(restartDetailed({ dir: images }), {
     code: 'EBUSY',
-    errno: 16,
+    errno: -16,
     message: new RegExp(`pid ${child.pid} \\(node\\) is still running`),
   }, 'the original still runs: EBUSY naming its pid');
   t.ok(alive(child.pid), 'the original is untouched');
@@ -96,7 +96,7 @@ t.test('restart refuses running originals and altered images, restores nothing, 
     fs.writeSync(fd, byte, 0, 1, at);
     fs.closeSync(fd);
     return undo;
-  }, { code: 'EBADMSG', errno: 74, message: new RegExp(`${pages} does not match its SHA-256`) });
+  }, { code: 'EBADMSG', errno: -74, message: new RegExp(`${pages} does not match its SHA-256`) });
   await refused(t, images, child.pid, 'a truncated core image', () => {
     const undo = keep(core);
     fs.truncateSync(path.join(gen, core), Math.floor(manifest.get(core)!.size / 2));

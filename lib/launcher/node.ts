@@ -11,7 +11,7 @@ import path from 'node:path';
 import { checkpoint, restartDetailed, type CheckpointOptions, type CheckpointResult, type EngineTuningOptions, type RestartOptions } from '../cr';
 import { FtbClient, type FtbReceivedEvent, type FtbSubscription } from '../ftb/client';
 import type { FtbConnectOptions } from '../ftb/types';
-import { codedError, type CrftbError } from '../errors';
+import { codedError, CrftbError } from '../errors';
 import { killAndAwait, signalAll } from './processes';
 import {
   CANCEL_EVENT,
@@ -123,10 +123,14 @@ export function rankDirectory(imageRoot: string, job: string, name: string, node
   return path.join(nodeDirectory(imageRoot, job, name, node), `rank-${rank}`);
 }
 
+// The errno a node's answer carries on the wire: positive, as BLCR's ERROR payload has it (the
+// JS error's negative errno, or BLCR's own number for a CR_E* code).
 function errnoOf(error: unknown): number {
-  const e = error as { errno?: number; code?: string };
+  const e = error as { errno?: number; codeNumber?: number; code?: string };
   if (e.code === 'ABORT_ERR') return 125; // ECANCELED: the coordinator cancelled the request
-  return typeof e.errno === 'number' && e.errno > 0 ? e.errno : 5; /* EIO */
+  if (typeof e.errno === 'number' && e.errno < 0) return -e.errno;
+  if (e.code?.startsWith('CR_E') && typeof e.codeNumber === 'number' && e.codeNumber > 0) return e.codeNumber;
+  return 5; /* EIO */
 }
 
 // Requests cancelled before this node got to them (a bounded memory of recent cancels).
@@ -324,7 +328,7 @@ export class LauncherNode {
       let reason = (failed as PromiseRejectedResult).reason as CrftbError & { committed?: boolean };
       // A dump interrupted after its images were complete had them committed (set aside here);
       // they were just dropped with the rest, so the error must not point at them.
-      if (reason?.committed) reason = codedError(reason.code ?? 'EIO', `${reason.message}; the node dropped those images: the job was not checkpointed`, reason.errno);
+      if (reason?.committed) reason = new CrftbError(reason.code ?? 'EIO', `${reason.message}; the node dropped those images: the job was not checkpointed`, { number: reason.errno ?? reason.codeNumber, cause: reason });
       return fail('dump', reason, NODE_RESULT_EVENT.checkpoint);
     }
     // The decision can only follow the answer, so waiting for it starts first.

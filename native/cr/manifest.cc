@@ -74,14 +74,14 @@ Failure ListFiles(int dir_fd, const std::string& dir, std::vector<std::string>* 
 
 Failure HashFile(int dir_fd, const std::string& dir, const std::string& name, Entry* out) {
   UniqueFd fd(openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.valid()) return Failure::FromErrno(errno, "cannot read the image " + dir + "/" + name);
+  if (!fd.valid()) return Failure::FromErrno(errno, "cannot read the image " + dir + "/" + name).At("open", dir + "/" + name);
   Sha256 hash;
   std::vector<uint8_t> buffer(1 << 20);
   unsigned long long size = 0;
   for (;;) {
     ssize_t n = read(fd.get(), buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Failure::FromErrno(errno, "cannot read the image " + dir + "/" + name);
+    if (n < 0) return Failure::FromErrno(errno, "cannot read the image " + dir + "/" + name).At("read", dir + "/" + name);
     if (n == 0) break;
     hash.Update(buffer.data(), static_cast<size_t>(n));
     size += static_cast<unsigned long long>(n);
@@ -95,7 +95,7 @@ Failure WriteAll(int fd, const std::string& text, const std::string& path) {
   for (size_t done = 0; done < text.size();) {
     ssize_t n = write(fd, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Failure::FromErrno(errno, "cannot write the checkpoint manifest " + path);
+    if (n < 0) return Failure::FromErrno(errno, "cannot write the checkpoint manifest " + path).At("write", path);
     done += static_cast<size_t>(n);
   }
   return Failure::None();
@@ -108,14 +108,14 @@ Failure ReadManifest(int dir_fd, const std::string& dir, std::map<std::string, E
     if (errno == ENOENT)
       return BadMessage(dir + " was written by crftb but has no checksum manifest (" + kManifestFile +
                         "): the checkpoint is incomplete or was altered; restart from another checkpoint");
-    return Failure::FromErrno(errno, "cannot read the checkpoint manifest " + path);
+    return Failure::FromErrno(errno, "cannot read the checkpoint manifest " + path).At("open", path);
   }
   std::string text;
   char chunk[4096];
   for (;;) {
     ssize_t n = read(fd.get(), chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Failure::FromErrno(errno, "cannot read the checkpoint manifest " + path);
+    if (n < 0) return Failure::FromErrno(errno, "cannot read the checkpoint manifest " + path).At("read", path);
     if (n == 0) break;
     text.append(chunk, static_cast<size_t>(n));
     if (text.size() > (16u << 20)) return BadMessage("the checkpoint manifest " + path + " is implausibly large");
@@ -221,7 +221,7 @@ bool IsImageFile(const std::string& name) { return !NotAnImage(name) && name != 
 
 Failure WriteManifest(const std::string& dir) {
   UniqueFd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir_fd.valid()) return Failure::FromErrno(errno, "cannot open the images directory " + dir);
+  if (!dir_fd.valid()) return Failure::FromErrno(errno, "cannot open the images directory " + dir).At("open", dir);
   std::vector<std::string> names;
   if (Failure f = ListFiles(dir_fd.get(), dir, &names); !f.ok()) return f;
   std::string text = std::string(kHeader) + "\n";
@@ -237,12 +237,12 @@ Failure WriteManifest(const std::string& dir) {
   const std::string temp = std::string(kManifestFile) + ".tmp";
   const std::string path = dir + "/" + kManifestFile;
   UniqueFd fd(openat(dir_fd.get(), temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd.valid()) return Failure::FromErrno(errno, "cannot write the checkpoint manifest " + path);
+  if (!fd.valid()) return Failure::FromErrno(errno, "cannot write the checkpoint manifest " + path).At("open", path);
   Failure written = WriteAll(fd.get(), text, path);
-  if (written.ok() && fsync(fd.get()) != 0) written = Failure::FromErrno(errno, "cannot write the checkpoint manifest " + path);
+  if (written.ok() && fsync(fd.get()) != 0) written = Failure::FromErrno(errno, "cannot write the checkpoint manifest " + path).At("fsync", path);
   fd.reset();
   if (written.ok() && renameat(dir_fd.get(), temp.c_str(), dir_fd.get(), kManifestFile) != 0)
-    written = Failure::FromErrno(errno, "cannot write the checkpoint manifest " + path);
+    written = Failure::FromErrno(errno, "cannot write the checkpoint manifest " + path).At("rename", path);
   if (!written.ok()) unlinkat(dir_fd.get(), temp.c_str(), 0);
   return written;
 }

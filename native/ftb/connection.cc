@@ -93,7 +93,7 @@ Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationI
     *where = Endpoint(address, port);
     Failure failed = ConnectAndHandshake(address, port, me, deadline, fd, agent);
     if (failed.ok() || failed.code == "FTB_ERR_GENERAL") return failed;
-    return CodeFailure(kErrNetworkNoRoute, "no FTB agent at " + *where + ": " + failed.message);
+    return CodeFailure(kErrNetworkNoRoute, "no FTB agent at " + *where + ": " + failed.message).CausedBy(failed);
   }
   address.s_addr = htonl(INADDR_LOOPBACK);
   *where = Endpoint(address, port);
@@ -103,7 +103,8 @@ Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationI
   if (!config.has_bootstrap_server) {
     return CodeFailure(kErrNetworkNoRoute,
                        "no FTB agent reachable (" + tried +
-                           "); no bootstrap server configured (FTB_BSTRAP_SERVER) to ask for one");
+                           "); no bootstrap server configured (FTB_BSTRAP_SERVER) to ask for one")
+        .CausedBy(local);
   }
   in_addr server;
   if (!ParseFtbAddress(config.bootstrap_server, &server)) {
@@ -125,7 +126,8 @@ Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationI
   if (!asked.ok()) {
     return CodeFailure(kErrNetworkNoRoute, "no FTB agent reachable (" + tried +
                                                "); bootstrap server " + bootstrap + ": " +
-                                               asked.message);
+                                               asked.message)
+        .CausedBy(asked);
   }
   if (reply.type != wire::kAddrRep || reply.parent_addr.port == 0) {
     return CodeFailure(kErrNetworkNoRoute, "no FTB agent reachable (" + tried +
@@ -149,7 +151,8 @@ Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationI
   net::BootstrapExchange(server, config.bootstrap_port, conn_fail, nullptr, {});
   return CodeFailure(kErrNetworkNoRoute, "no FTB agent reachable (" + tried + "; agent " +
                                              *where + " named by the bootstrap server: " +
-                                             failed.message + ")");
+                                             failed.message + ")")
+      .CausedBy(failed);
 }
 
 Connection::Connection(const ConnectOptions& options, const wire::LocationId& me,

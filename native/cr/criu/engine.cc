@@ -317,7 +317,7 @@ class CriuEngine : public Engine {
 
   Failure StartCheckpoint(const CheckpointSpec& spec, std::unique_ptr<PendingCheckpoint>* out) override {
     int dir_fd = open(spec.destination.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dir_fd < 0) return Failure::FromErrno(errno, "cannot open the images directory " + spec.destination);
+    if (dir_fd < 0) return Failure::FromErrno(errno, "cannot open the images directory " + spec.destination).At("open", spec.destination);
     Opts* opts = nullptr;
     if (Failure f = NewOpts(lib_, dir_fd, spec.log_file, &opts); !f.ok()) {
       close(dir_fd);
@@ -343,12 +343,13 @@ class CriuEngine : public Engine {
 
   Failure StartRestart(const RestartSpec& spec, std::unique_ptr<PendingRestart>* out) override {
     int dir_fd = open(spec.source.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dir_fd < 0) return Failure::FromErrno(errno, "cannot open the images directory " + spec.source);
+    if (dir_fd < 0) return Failure::FromErrno(errno, "cannot open the images directory " + spec.source).At("open", spec.source);
     struct stat st;
     if (fstatat(dir_fd, "inventory.img", &st, 0) != 0) {
       int err = errno;
       close(dir_fd);
-      return Failure::Coded(ErrnoName(err), spec.source + " holds no CRIU images (no inventory.img): " + strerror(err), err);
+      return Failure::Coded(ErrnoName(err), spec.source + " holds no CRIU images (no inventory.img): " + strerror(err), err)
+          .At("fstatat", spec.source + "/inventory.img");
     }
     Opts* opts = nullptr;
     if (Failure f = NewOpts(lib_, dir_fd, spec.log_file, &opts); !f.ok()) {
