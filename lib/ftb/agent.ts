@@ -5,6 +5,7 @@
  */
 import { binding } from '../native';
 import { NativeService } from './lifetime';
+import type { ListenerEvents } from './listener-events';
 
 export interface AgentOptions {
   /** Address to listen on. Default 127.0.0.1 (FTB listens on every interface). */
@@ -97,6 +98,14 @@ export interface AgentStats {
 
 export type AgentEventKind = 'attached' | 'parent-lost' | 'bootstrap-unreachable' | 'error';
 
+/** What an Agent emits: 'tree' for every tree event, and each event (but 'error') under its kind. */
+export interface AgentEvents extends ListenerEvents {
+  tree: [event: AgentTreeEvent];
+  attached: [event: AgentTreeEvent];
+  'parent-lost': [event: AgentTreeEvent];
+  'bootstrap-unreachable': [event: AgentTreeEvent];
+}
+
 export interface AgentTreeEvent {
   kind: AgentEventKind;
   detail: string;
@@ -119,7 +128,7 @@ const native = binding as unknown as {
  * A running agent. Events: 'attached' (root or child, with level), 'parent-lost', 'bootstrap-unreachable',
  * and 'tree' for all of them. Keeps the process alive until close() unless unref()'d.
  */
-export class Agent extends NativeService {
+export class Agent extends NativeService<AgentEvents> {
   readonly address: AgentAddress;
   private readonly native: NativeAgent;
   private lastAttach: AgentTreeEvent | null = null;

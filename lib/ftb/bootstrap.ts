@@ -5,6 +5,7 @@
  */
 import { binding } from '../native';
 import { NativeService } from './lifetime';
+import type { ListenerEvents } from './listener-events';
 
 export interface BootstrapOptions {
   /** Address to bind. Default 127.0.0.1 (FTB binds every interface). */
@@ -61,7 +62,7 @@ const native = binding as unknown as {
   FtbBootstrapServer: new (options: Record<string, unknown>) => NativeBootstrap;
 };
 
-export class BootstrapServer extends NativeService {
+export class BootstrapServer extends NativeService<ListenerEvents> {
   readonly address: { host: string; port: number };
   private readonly native: NativeBootstrap;
 

@@ -1,13 +1,15 @@
 import { EventEmitter } from 'node:events';
+import type { ListenerEvents } from './listener-events';
 
 /**
  * Base of the JS objects that front a native service whose work runs on its own native thread
  * (Agent, BootstrapServer): keeps the process alive until close() unless unref()'d, and makes
  * close() idempotent — every caller gets the same promise. Subclasses say how the native side
  * stops, and call holdProcess() once it runs: a service whose native side failed to start
- * holds nothing, so the process can still exit.
+ * holds nothing, so the process can still exit. `Events` types the names and listener arguments
+ * of what the service emits.
  */
-export abstract class NativeService extends EventEmitter implements AsyncDisposable {
+export abstract class NativeService<Events extends Record<keyof Events, unknown[]> = ListenerEvents> extends EventEmitter<Events> implements AsyncDisposable {
   private keepAlive: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
 
