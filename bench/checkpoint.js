@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Checkpoint/restart wall times: crftb's self-checkpoint (libcriu) next to the criu CLI on the same
-// process, an incremental second checkpoint, restart() next to `criu restore`, and a raw copy of
+// process, how long the self-checkpoint kept the process frozen (frozenSeconds), an incremental second checkpoint, restart() next to `criu restore`, and a raw copy of
 // the same image bytes.
 //   node bench/checkpoint.js [MiB ...]        (default: 10 100 1024; needs root and a built dist/)
 //   CRFTB_BENCH_RUNS=N                         measured pairs per size (default 7)
@@ -87,6 +87,7 @@ async function measure(mib) {
     const first = await self();
     fs.rmSync(cli().dir, { recursive: true });
     const selfMs = [];
+    const frozenMs = [];
     const cliMs = [];
     let selfBytes = 0;
     let last;
@@ -97,6 +98,7 @@ async function measure(mib) {
         if (which === 'self') {
           const s = await self();
           selfMs.push(s.wallMs);
+          frozenMs.push(s.frozen * 1000);
           selfBytes = s.bytes;
         } else {
           const c = cli();
@@ -131,7 +133,7 @@ async function measure(mib) {
     process.kill(child.pid, 'SIGKILL');
     await reaped(child.pid);
     return {
-      mib, first, selfMed: median(selfMs), cliMed: median(cliMs), selfMs, cliMs, full, second, rawCopy,
+      mib, first, selfMed: median(selfMs), frozenMed: median(frozenMs), cliMed: median(cliMs), selfMs, cliMs, full, second, rawCopy,
       selfRestart, cliRestore, selfBytes, cliBytes: last.bytes,
     };
   } finally {
@@ -148,14 +150,14 @@ async function measure(mib) {
   const mb = (b) => `${(b / 1048576).toFixed(1)}`;
   console.log(`crftb checkpoint bench (CRIU ${execFileSync(criu, ['--version']).toString().split('\n')[0].replace('Version: ', '')}, ${criu}), ` +
     `${os.cpus().length} CPUs, medians of ${runs} alternating pairs`);
-  console.log('heap     | self ckpt | criu dump | ratio | 1st self  | incr 2nd (vs full)    | raw copy  | restart() | criu restore | images self/cli MiB | load');
+  console.log('heap     | self ckpt | frozen    | criu dump | ratio | 1st self  | incr 2nd (vs full)    | raw copy  | restart() | criu restore | images self/cli MiB | load');
   for (const mib of sizes.length ? sizes : [10, 100, 1024]) {
     const before = load();
     const r = await measure(mib);
     const ratio = r.selfMed / r.cliMed;
     const incr = r.second.wallMs / r.full.wallMs;
     console.log(
-      `${String(mib).padStart(5)} MiB|${f(r.selfMed)}|${f(r.cliMed)}| ${ratio.toFixed(2)}x |${f(r.first.wallMs)}|${f(r.second.wallMs)} ${incr.toFixed(2)}x ${r.second.incremental ? 'incr' : 'FULL'}`.padEnd(97) +
+      `${String(mib).padStart(5)} MiB|${f(r.selfMed)}|${f(r.frozenMed)}|${f(r.cliMed)}| ${ratio.toFixed(2)}x |${f(r.first.wallMs)}|${f(r.second.wallMs)} ${incr.toFixed(2)}x ${r.second.incremental ? 'incr' : 'FULL'}`.padEnd(108) +
         `|${f(r.rawCopy)}|${f(r.selfRestart)}|${f(r.cliRestore)}    | ${mb(r.selfBytes)} / ${mb(r.cliBytes)}`.padEnd(22) + ` | ${before}..${load()}`,
     );
     if (process.env.CRFTB_BENCH_VERBOSE)

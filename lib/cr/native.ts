@@ -101,6 +101,8 @@ export interface NativeRestartOptions {
   dir?: string;
   file?: string;
   timeoutMs?: number;
+  /** Of timeoutMs, what earlier attempts already used. */
+  elapsedMs?: number;
   connections?: string;
   networkLock?: string;
   extUnixSockets?: boolean;

@@ -293,11 +293,16 @@ Failure CheckRestorable(const std::string& dir_arg, const std::string& log, std:
     AwaitReaped(record->pids, reap);
     for (pid_t pid : record->pids) {
       std::string busy = PidInUse(pid);
-      if (!busy.empty())
-        return Failure::Coded("EBUSY", "cannot restart from " + dir + ": " + busy +
-                                           (busy.find("reaped") != std::string::npos ? " (waited " + std::to_string(reap.ms) + " ms, reapWaitMs)" : "") +
-                                           ", and the restore needs that pid; stop the original first "
-                                           "(restarting while it runs would give two copies)", EBUSY);
+      if (busy.empty()) continue;
+      // A zombie passes by itself (its parent reaps it): EAGAIN, retryable. A running process
+      // does not: EBUSY.
+      if (IsZombie(pid))
+        return Failure::Coded("EAGAIN", "cannot restart from " + dir + " yet: " + busy + " (waited " + std::to_string(reap.ms) +
+                                            " ms, reapWaitMs), and the restore needs that pid; retry the restart "
+                                            "(option retry) or wait longer (reapWaitMs)", EAGAIN);
+      return Failure::Coded("EBUSY", "cannot restart from " + dir + ": " + busy +
+                                         ", and the restore needs that pid; stop the original first "
+                                         "(restarting while it runs would give two copies)", EBUSY);
     }
   }
   if (!log.empty()) {

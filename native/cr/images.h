@@ -39,7 +39,7 @@ struct Generation {
 // Creates the next generation for D, after removing what earlier failed or abandoned attempts
 // left above the current one. With `incremental`, the previous generation becomes the parent
 // when it recorded the same `root` pid and asked for memory tracking. EPERM for an untrusted D,
-// D.gens or generation; EBUSY while another checkpoint writes into D.
+// D.gens or generation; EAGAIN while another checkpoint writes into D.
 Failure PrepareDirectory(const std::string& dir, bool incremental, pid_t root, Generation* out);
 Failure PrepareFile(const std::string& file, Generation* out);
 
@@ -69,8 +69,8 @@ struct ReapWait {
 };
 
 // Before a restore from `dir`: it is trusted (EPERM), its images match their manifest (EBADMSG
-// naming the file if not) and none of the processes it restores is alive (EBUSY naming the pid,
-// after waiting up to `reap.ms` for zombies among them to be reaped).
+// naming the file if not) and none of the processes it restores is alive: EBUSY naming a running
+// one; EAGAIN (retryable) naming a zombie still not reaped after waiting up to `reap.ms`.
 // A plain directory holding no crftb file (images of the criu CLI) is left to the engine. Then
 // `log` (the engine's log, "" = none) is made afresh inside it as a new regular file, so the
 // engine never writes through something planted there. *images is the generation directory.

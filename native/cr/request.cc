@@ -347,7 +347,7 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
 }
 
 Failure RunRestart(const RestartOptions& options, RestartResult* result) {
-  const Interrupt interrupt(options.timeout_ms, 0, options.cancel);
+  const Interrupt interrupt(options.timeout_ms, options.elapsed_ms, options.cancel);
   std::unique_ptr<Engine> engine;
   Capabilities caps;
   Failure selected = SelectEngine(options.engine, options.criu, options.blcr, &engine, &caps);

@@ -17,12 +17,12 @@
 #include <thread>
 #include <vector>
 
-#include "common/read_file.h"
 #include "cr/criu/daemon.h"
 #include "cr/criu/dump_failure.h"
 #include "cr/criu/dump_stats.h"
-#include "cr/criu/restore_failure.h"
 #include "cr/criu/libcriu.h"
+#include "cr/criu/log_lines.h"
+#include "cr/criu/restore_failure.h"
 #include "cr/criu/service.h"
 #include "cr/criu_locator.h"
 
@@ -54,8 +54,7 @@ bool Harmless(const std::string& line) {
 
 std::string LoggedReasons(const std::string& log) {
   constexpr size_t kReasons = 3;
-  std::string text;
-  if (log.empty() || !ReadWholeFile(log, &text, 16u << 20)) return "";
+  const std::string text = ReadLog(log);
   std::vector<std::string> reasons;
   for (size_t at = text.find("Error ("); at != std::string::npos; at = text.find("Error (", at + 1)) {
     size_t end = text.find('\n', at);
@@ -73,8 +72,7 @@ std::string LoggedReasons(const std::string& log) {
 // failure as EBADE; the user needs to hear EPERM and which capability. Returns the setcap command
 // CRIU suggests, "" when the log does not say it needs a capability.
 bool NeedsCapability(const std::string& log, std::string* setcap) {
-  std::string text;
-  if (log.empty() || !ReadWholeFile(log, &text, 16u << 20)) return false;
+  const std::string text = ReadLog(log);
   if (text.find("CAP_CHECKPOINT_RESTORE capability") == std::string::npos) return false;
   size_t at = text.find("setcap ");
   if (at != std::string::npos) *setcap = text.substr(at, text.find('\n', at) - at);
@@ -157,7 +155,7 @@ class PendingDump : public PendingJob<PendingCheckpoint, CheckpointOutcome> {
   PendingDump(std::shared_ptr<Job> job, std::string what, std::string log, pid_t target, std::string destination)
       : PendingJob(std::move(job), std::move(what), std::move(log)), target_(target), destination_(std::move(destination)) {}
   Failure Reap(CheckpointOutcome* out) override {
-    if (job_->rc < 0) return ExplainDumpFailure(LibCriuError(job_->rc, what_, log_), target_, destination_);
+    if (job_->rc < 0) return ExplainDumpFailure(LibCriuError(job_->rc, what_, log_), target_, destination_, log_);
     out->restarted = job_->rc == 1;  // libcriu's self-dump: 1 in the copy restored later
     uint64_t frozen_us = 0;
     if (!out->restarted && ReadFrozenMicros(destination_, &frozen_us)) out->frozen_seconds = frozen_us / 1e6;
