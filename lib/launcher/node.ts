@@ -9,8 +9,7 @@
 // only names the checkpoint.
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { checkpoint, restartDetailed, type CheckpointOptions, type CheckpointResult, type EngineTuningOptions, type RestartOptions } from '../cr';
-import type { RestoredExit } from '../cr/checkpoint';
+import { checkpoint, restartDetailed, type CheckpointOptions, type CheckpointResult, type EngineTuningOptions, type RestartOptions, type RestoredExit } from '../cr';
 import { FtbClient, type FtbReceivedEvent, type FtbSubscription } from '../ftb/client';
 import type { FtbConnectOptions } from '../ftb/types';
 import { codedError, type CrftbError } from '../errors';
