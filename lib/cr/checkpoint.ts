@@ -133,11 +133,13 @@ export interface RestartOptions extends EngineTuningOptions {
 
 export interface RestartResult extends Omit<NativeRestartResult, 'exited'> {
   /**
-   * When the restored root is a child of this process (the BLCR engine: libcr forks the restored
-   * processes from the requester), crftb waits for it so it never lingers as a zombie, and this
-   * settles when it ends. Undefined when it is not this process's child (CRIU restores detached).
-   * Waiting never keeps the event loop alive, and the promise never rejects (code and signal are
-   * both null if the end could not be observed, e.g. a waitpid(-1) elsewhere took it).
+   * The restored root is a child of this process with both engines — BLCR's libcr forks the
+   * restored processes from the requester; with CRIU crftb asks for the root to be restored as
+   * the caller's child (CRIU's restore-sibling) — so crftb waits for it (it would otherwise
+   * linger as a zombie: libuv reaps only children it spawned), and this settles with its exit
+   * status when it ends. Only its own status: its descendants are its business. Waiting never
+   * keeps the event loop alive, and the promise never rejects (code and signal are both null if
+   * the end could not be observed, e.g. a waitpid(-1) elsewhere took it).
    */
   exited?: Promise<RestoredExit>;
 }

@@ -118,7 +118,7 @@ export interface NativeRestartResult {
   /** Every restored process, root first. */
   pids: number[];
   seconds: number;
-  /** Only when the restored root is this process's child (BLCR): its end, signal as a number. */
+  /** When the restored root is this process's child (BLCR; CRIU with restore-sibling): its end, signal as a number. */
   exited?: Promise<{ code: number | null; signal: number | null }>;
 }
 

@@ -103,12 +103,13 @@ struct RestartSpec {
   std::string log_file;      // relative to the images directory for CRIU ("" = none)
   After after = After::kLeaveRunning;  // kStop leaves the restored processes stopped
   EngineTuning tuning;
+  pid_t root = 0;            // the root pid the images restore, when crftb recorded it (0: unknown)
 };
 
 struct RestartOutcome {
   pid_t pid = 0;              // the restored root process (0 when the engine cannot say)
   std::vector<pid_t> pids;    // every restored process, when the engine can tell
-  bool children = false;      // restored processes are this process's children: reap them
+  bool children = false;      // the restored root is this process's child: reap it
 };
 
 // One outstanding request: libcr's checkpoint/restart handle.

@@ -365,8 +365,12 @@ Failure RunRestart(const RestartOptions& options, RestartResult* result) {
                                     {options.reap_wait_ms, [&interrupt] { return !interrupt.Check("restart").ok(); }});
         !f.ok())
       return events.Fail(f);
-  if (recorded) spec.tuning = record.tuning;
-  else spec.tuning.connections = Connections::kFail;  // images crftb did not write: CRIU's defaults
+  if (recorded) {
+    spec.tuning = record.tuning;
+    spec.root = record.root;
+  } else {
+    spec.tuning.connections = Connections::kFail;  // images crftb did not write: CRIU's defaults
+  }
   if (options.connections >= 0) spec.tuning.connections = static_cast<Connections>(options.connections);
   if (options.network_lock >= 0) spec.tuning.network_lock = static_cast<NetworkLock>(options.network_lock);
   if (options.ext_unix_sockets >= 0) spec.tuning.ext_unix_sockets = options.ext_unix_sockets != 0;

@@ -55,7 +55,9 @@ export const restart: Command = {
       printError(error, json);
       return interrupted ? EXIT_INTERRUPTED : EXIT_FAILED;
     }
-    process.stdout.write(json ? `${JSON.stringify(result)}\n` : `restarted ${result.pids.join(' ')} with ${result.engine} in ${result.seconds.toFixed(3)} s\n`);
+    // `exited` is a promise for this process, which exits now: the restored root passes to init.
+    const { exited: _exited, ...shown } = result;
+    process.stdout.write(json ? `${JSON.stringify(shown)}\n` : `restarted ${result.pids.join(' ')} with ${result.engine} in ${result.seconds.toFixed(3)} s\n`);
     return EXIT_OK;
   },
 };

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <functional>
@@ -167,15 +168,39 @@ class PendingDump : public PendingJob<PendingCheckpoint, CheckpointOutcome> {
   std::string destination_;
 };
 
+// A failed restore may already have cloned the root as our child (ServiceUse::kRestoreAsOurChild)
+// before CRIU killed what it had restored; nobody but us can reap it. waitid without waiting says
+// whether `root` is our child at all. Not after EEXIST: then the pid was someone else's all along.
+void ReapFailedRoot(pid_t root, const Failure& failure) {
+  siginfo_t info{};
+  if (root <= 0 || failure.code == "EEXIST" || waitid(P_PID, root, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return;
+  try {
+    std::thread([root] {
+      while (waitpid(root, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }).detach();
+  } catch (const std::system_error&) {
+    // no thread: the zombie stays until this process ends
+  }
+}
+
 class PendingRestore : public PendingJob<PendingRestart, RestartOutcome> {
  public:
-  using PendingJob::PendingJob;
+  PendingRestore(std::shared_ptr<Job> job, std::string what, std::string log, pid_t root)
+      : PendingJob(std::move(job), std::move(what), std::move(log)), root_(root) {}
   Failure Reap(RestartOutcome* out) override {
-    if (job_->rc < 0) return ExplainRestoreFailure(LibCriuError(job_->rc, what_, log_), log_);
+    if (job_->rc < 0) {
+      Failure failure = ExplainRestoreFailure(LibCriuError(job_->rc, what_, log_), log_);
+      ReapFailedRoot(root_, failure);
+      return failure;
+    }
     out->pid = job_->rc;
-    out->children = false;  // restored by the service, then reparented: not ours to reap
+    out->children = true;  // restored as our child (ServiceUse::kRestoreAsOurChild): ours to reap
     return Failure::None();
   }
+
+ private:
+  pid_t root_;
 };
 
 // Whether the kernel tracks soft-dirty pages (CONFIG_MEM_SOFT_DIRTY), which CRIU's incremental
@@ -204,15 +229,15 @@ bool SoftDirtyWorks() {
 }
 
 // One libcriu call against a CRIU service crftb started (service.h: no socket of it leaks into
-// children spawned meanwhile). A self-dump (`self`) goes to this process's long-lived service
-// (daemon.h); the first one, or one after that service is gone, uses a service of its own and
-// then starts the long-lived one (not waiting for it to come up). -errno when no service can be
-// started.
-int CallService(const LibCriu* lib, Opts* opts, const std::string& binary, bool self, int (*call)(Opts*)) {
+// children spawned meanwhile). A self-dump goes to this process's long-lived service (daemon.h);
+// the first one, or one after that service is gone, uses a service of its own and then starts
+// the long-lived one (not waiting for it to come up). -errno when no service can be started.
+int CallService(const LibCriu* lib, Opts* opts, const std::string& binary, ServiceUse use, int (*call)(Opts*)) {
+  const bool self = use == ServiceUse::kSelfDump;
   Service service;
   Failure f = self ? Service::Connect(binary, &service) : Failure::Coded("ENOENT", "not a self-dump", ENOENT);
   const bool start_daemon = self && !f.ok();
-  if (!f.ok()) f = Service::Start(binary, self, &service);
+  if (!f.ok()) f = Service::Start(binary, use, &service);
   if (!f.ok()) return -(f.errnum > 0 ? f.errnum : EIO);
   lib->set_service_fd(opts, service.TakeFd());  // libcriu closes it when the call returns
   int rc = call(opts);
@@ -251,15 +276,15 @@ Failure Launch(std::shared_ptr<Job> job, std::function<int()> call) {
   return Failure::None();
 }
 
-// Starts `call` (a dump or a restore) on its own thread (`self`: a self-dump, see CallService). `opts` and
+// Starts `call` (a dump or a restore) on its own thread (`use`: see CallService). `opts` and
 // `dir_fd` belong to the request from here on: freed when the call returns, or at once when it
 // cannot be started.
-Failure LaunchCall(const LibCriu* lib, Opts* opts, int dir_fd, const std::string& service, bool self,
+Failure LaunchCall(const LibCriu* lib, Opts* opts, int dir_fd, const std::string& service, ServiceUse use,
                    int (*call)(Opts*), std::shared_ptr<Job> job, std::vector<pid_t> stop = {}) {
   if (!stop.empty()) lib->set_notify_cb(opts, OnNotify);
-  Failure f = Launch(std::move(job), [lib, opts, dir_fd, service, self, call, stop = std::move(stop)] {
+  Failure f = Launch(std::move(job), [lib, opts, dir_fd, service, use, call, stop = std::move(stop)] {
     stop_after_dump = &stop;
-    int rc = CallService(lib, opts, service, self, call);
+    int rc = CallService(lib, opts, service, use, call);
     stop_after_dump = nullptr;
     lib->free_opts(opts);
     close(dir_fd);
@@ -293,7 +318,7 @@ class CriuEngine : public Engine {
       } else {
         Opts* opts = nullptr;
         if (Failure f = NewOpts(lib_, -1, "", &opts); !f.ok()) return f;
-        version = CallService(lib_, opts, config_.service, false, lib_->get_version);
+        version = CallService(lib_, opts, config_.service, ServiceUse::kRequest, lib_->get_version);
         lib_->free_opts(opts);
         if (version > 0) versions[config_.service] = version;
       }
@@ -331,7 +356,9 @@ class CriuEngine : public Engine {
     Tune(lib_, opts, spec.tuning, true);
     if (!spec.parent.empty()) lib_->set_parent_images(opts, spec.parent.c_str());
     auto job = std::make_shared<Job>();
-    if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, self, lib_->dump, job, spec.stop_after_dump); !f.ok())
+    if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, self ? ServiceUse::kSelfDump : ServiceUse::kRequest, lib_->dump, job,
+                                spec.stop_after_dump);
+        !f.ok())
       return f;
     std::string log = spec.log_file.empty() ? "" : spec.destination + "/" + spec.log_file;
     const pid_t target = spec.includes_self && spec.target == getpid() ? 0 : spec.target;
@@ -356,9 +383,10 @@ class CriuEngine : public Engine {
     }
     Tune(lib_, opts, spec.tuning, false);
     auto job = std::make_shared<Job>();
-    if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, false, lib_->restore, job); !f.ok()) return f;
+    if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, ServiceUse::kRestoreAsOurChild, lib_->restore, job); !f.ok())
+      return f;
     std::string log = spec.log_file.empty() ? "" : spec.source + "/" + spec.log_file;
-    *out = std::make_unique<PendingRestore>(job, "CRIU restore from " + spec.source, log);
+    *out = std::make_unique<PendingRestore>(job, "CRIU restore from " + spec.source, log, spec.root);
     return Failure::None();
   }
 
