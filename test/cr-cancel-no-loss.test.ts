@@ -10,7 +10,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { checkpoint, locateCriu, probeEngine, restartDetailed } from '../lib/index';
 import { cr } from '../lib/cr/native';
-import { adopt, alive, fixtures, killStarted, readNumber, readStatuses, startDetached, tempDir, waitFor, waitReaped } from './fixtures/cr/detached';
+import { adopt, alive, fixtures, killStarted, readNumber, readStatuses, startDetached, tempDir, waitFor, waitReaped } from './helpers/detached';
 
 t.teardown(killStarted);
 

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { FtbClient } from '../lib/ftb/client';
 import { checkpoint } from '../lib/index';
 import { CrftbProcess } from './helpers/crftb-process';
-import { fixtures, killStarted, readNumber, startDetached, tempDir, waitFor } from './fixtures/cr/detached';
+import { fixtures, killStarted, readNumber, startDetached, tempDir, waitFor } from './helpers/detached';
 
 t.teardown(killStarted);
 
