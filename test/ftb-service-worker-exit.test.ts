@@ -16,7 +16,8 @@ const dist = path.join(__dirname, '..', 'dist', 'index.js');
 interface Ports { agent: number; bootstrap: number }
 
 // A worker running a bootstrap server and an agent attached to it, both on ephemeral loopback
-// ports; it posts the ports once the agent has its place in the tree.
+// ports; it posts the ports once the agent has its place in the tree. With `unref`, the first
+// message from the test unrefs both, and nothing else holds the worker.
 function startServicesInWorker(unref: boolean): { worker: Worker; ports: Promise<Ports>; exited: Promise<number> } {
   const worker = new Worker(`
     const { parentPort } = require('node:worker_threads');
@@ -26,7 +27,7 @@ function startServicesInWorker(unref: boolean): { worker: Worker; ports: Promise
       const agent = await lib.startAgent({ host: '127.0.0.1', port: 0, bootstrapServer: '127.0.0.1', bootstrapPort: bootstrap.address.port });
       await agent.attached();
       parentPort.postMessage({ agent: agent.address.port, bootstrap: bootstrap.address.port });
-      if (${unref}) { agent.unref(); bootstrap.unref(); parentPort.unref(); }
+      if (${unref}) parentPort.once('message', () => { agent.unref(); bootstrap.unref(); });
     })();`, { eval: true });
   const ports = new Promise<Ports>((resolve, reject) => {
     worker.once('message', resolve);
@@ -82,9 +83,10 @@ t.test('worker.terminate() with a running agent and bootstrap server', async (t)
 });
 
 t.test('a worker whose loop runs out: unref()d services stop with their environment', async (t) => {
-  const { ports, exited } = startServicesInWorker(true);
+  const { worker, ports, exited } = startServicesInWorker(true);
   const { agent, bootstrap } = await ports;
   const peer = await connectedPeer(agent);
+  worker.postMessage('unref');
   t.equal(await exited, 0, 'nothing kept the worker alive: it ended by itself');
   t.ok(await peer.peer.closedByPeer(10000), 'the connected peer sees the agent close the connection');
   t.ok(await tcpPortFree(agent), 'the agent port is free');
