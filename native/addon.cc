@@ -2,11 +2,13 @@
 #include <napi.h>
 
 #include "common/js_error.h"
+#include "common/js_instance.h"
 #include "cr/exports.h"
 #include "ftb/exports.h"
 #include "info.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  crftb::Instance::Install(env);
   crftb::RegisterErrorFactory(env, exports);
   crftb::RegisterInfo(env, exports);
   crftb::ftb::RegisterExports(env, exports);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { probeEngine } from '../lib/cr/probe';
 import { cr } from '../lib/cr/native';
 import { locateCriu } from '../lib/criu/locate';
-import { killStarted, tempDir } from './fixtures/cr/detached';
+import { killStarted, tempDir } from './helpers/detached';
 
 t.teardown(killStarted); // removes the temporary directories made here
 

@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { checkpoint, restart } from '../lib/index';
 import { cr } from '../lib/cr/native';
-import { alive, fixtures, killStarted, readNumber, readStatuses, startConnectedClient, startCounter, startDetached, tempDir, waitFor } from './fixtures/cr/detached';
+import { alive, fixtures, killStarted, readNumber, readStatuses, startConnectedClient, startCounter, startDetached, tempDir, waitFor } from './helpers/detached';
 
 t.teardown(killStarted);
 

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkpoint, restart, restartDetailed, publisherStats, FtbClient, FtbEventHandle, startAgent, type Agent, type FtbReceivedEvent } from '../lib/index';
-import { adopt, alive, ask, fixtures, killStarted, readNumber, readStatuses, startCounter, startDetached, tempDir, waitFor, waitGone } from './fixtures/cr/detached';
+import { adopt, alive, ask, fixtures, killStarted, readNumber, readStatuses, startCounter, startDetached, tempDir, waitFor, waitGone } from './helpers/detached';
 
 const BLCR = 'FTB.CHECKPOINT_SW.BLCR';
 

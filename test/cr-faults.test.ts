@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { checkpoint, restartDetailed } from '../lib/index';
-import { adopt, alive, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitGone } from './fixtures/cr/detached';
+import { adopt, alive, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitGone } from './helpers/detached';
 
 t.teardown(killStarted);
 

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkpoint, restartDetailed } from '../lib/index';
-import { adopt, alive, fixtures, killStarted, readNumber, startCounter, tempDir, waitFor, waitGone } from './fixtures/cr/detached';
+import { adopt, alive, fixtures, killStarted, readNumber, startCounter, tempDir, waitFor, waitGone } from './helpers/detached';
 
 t.teardown(killStarted);
 

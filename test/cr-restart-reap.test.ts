@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkpoint, restartDetailed } from '../lib/index';
-import { adopt, alive, criuEnv, fixtures, killStarted, readNumber, tempDir, waitFor } from './fixtures/cr/detached';
+import { adopt, alive, criuEnv, fixtures, killStarted, readNumber, tempDir, waitFor } from './helpers/detached';
 
 t.teardown(killStarted);
 

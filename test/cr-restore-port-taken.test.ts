@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { checkpoint, restartDetailed } from '../lib/index';
-import { adopt, alive, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitReaped } from './fixtures/cr/detached';
+import { adopt, alive, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitReaped } from './helpers/detached';
 
 t.teardown(killStarted);
 

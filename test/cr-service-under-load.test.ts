@@ -11,7 +11,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { restartDetailed } from '../lib/index';
-import { adopt, alive, fixtures, killStarted, readStatuses, startDetached, tempDir, waitFor, waitReaped } from './fixtures/cr/detached';
+import { adopt, alive, fixtures, killStarted, readStatuses, startDetached, tempDir, waitFor, waitReaped } from './helpers/detached';
 
 t.teardown(killStarted);
 

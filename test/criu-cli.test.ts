@@ -4,7 +4,7 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { locateCriu } from '../lib/criu/locate';
-import { alive, criuEnv, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitGone } from './fixtures/cr/detached';
+import { alive, criuEnv, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitGone } from './helpers/detached';
 
 t.teardown(killStarted);
 

@@ -12,7 +12,7 @@ import { FtbClient, type FtbReceivedEvent } from '../lib/ftb/client';
 import { FTB_PAYLOAD_SIZE } from '../lib/ftb/types';
 import { checkCheckpointName, JobCoordinator, LAUNCHER_EVENT_SPACE, LauncherNode } from '../lib/launcher';
 import { decodeNodeAnswer } from '../lib/launcher/protocol';
-import { fixtures, killStarted, readNumber, startDetached, tempDir, waitFor } from './fixtures/cr/detached';
+import { fixtures, killStarted, readNumber, startDetached, tempDir, waitFor } from './helpers/detached';
 
 t.teardown(killStarted);
 

@@ -1,7 +1,6 @@
 #include "common/js_error.h"
 
-#include <map>
-#include <mutex>
+#include "common/js_instance.h"
 
 // Failure, FromErrno, Coded and ErrnoName are defined in failure.cc.
 
@@ -9,34 +8,20 @@ namespace crftb {
 
 namespace {
 
-// Per JS environment: lib/errors.ts's factory. A map rather than the env's single instance-data
-// slot, which subsystems may use.
-std::mutex factories_mu;
-std::map<napi_env, Napi::FunctionReference*> factories;
+// lib/errors.ts's factory, one per JS environment (per-environment state, js_instance.h).
+struct ErrorFactory {
+  Napi::FunctionReference make;
+};
 
 Napi::Function FactoryOf(Napi::Env env) {
-  std::lock_guard<std::mutex> lock(factories_mu);
-  auto it = factories.find(env);
-  return it == factories.end() ? Napi::Function() : it->second->Value();
+  Napi::FunctionReference& make = Instance::Get<ErrorFactory>(env).make;
+  return make.IsEmpty() ? Napi::Function() : make.Value();
 }
 
 Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsFunction()) ThrowCoded(env, "EINVAL", "setErrorFactory(make: Function)");
-  std::lock_guard<std::mutex> lock(factories_mu);
-  Napi::FunctionReference*& slot = factories[env];
-  if (slot == nullptr) {
-    slot = new Napi::FunctionReference();
-    napi_env raw = env;
-    env.AddCleanupHook([raw]() {
-      std::lock_guard<std::mutex> cleanup_lock(factories_mu);
-      auto it = factories.find(raw);
-      if (it == factories.end()) return;
-      delete it->second;
-      factories.erase(it);
-    });
-  }
-  *slot = Napi::Persistent(info[0].As<Napi::Function>());
+  Instance::Get<ErrorFactory>(env).make = Napi::Persistent(info[0].As<Napi::Function>());
   return env.Undefined();
 }
 

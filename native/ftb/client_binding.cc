@@ -6,18 +6,16 @@
 // layer has live listeners.
 #include "ftb/client_binding.h"
 #include "common/js_error.h"
+#include "common/js_instance.h"
 #include "ftb/js_options.h"
 
 #include <algorithm>
 #include <atomic>
-#include <map>
 #include <mutex>
-#include <set>
 
 #include "ftb/client.h"
 #include "ftb/codes.h"
 #include "ftb/js_codec.h"
-#include "ftb/rules_binding.h"
 
 namespace crftb::ftb {
 namespace {
@@ -26,19 +24,10 @@ constexpr size_t kDefaultCallbackQueue = 65536;
 
 class FtbClientNative;
 
-// Per JS environment (main thread, each worker): the class constructor. Kept in a map rather
-// than in the env's single instance-data slot, which other subsystems may use.
+// Per JS environment (main thread, each worker): the class constructor, as instance data.
 struct EnvClients {
   Napi::FunctionReference ctor;
 };
-std::mutex envs_mu;
-std::map<napi_env, EnvClients*> envs;
-
-EnvClients* ClientsOf(napi_env env) {
-  std::lock_guard<std::mutex> lock(envs_mu);
-  auto it = envs.find(env);
-  return it == envs.end() ? nullptr : it->second;
-}
 
 // A received event as JS sees it: a 1336-byte wire::Message holding the event, the publisher's
 // location (src.location) and extension (src.client.ext); lib/ftb/client.ts decodes fields
@@ -473,7 +462,7 @@ Napi::Value FtbClientNative::Connect(const Napi::CallbackInfo& info) {
   if (auto backlog = OptionalInt(op, "sendBacklogBytes", 1, 0x7fffffff)) options.send_backlog_bytes = *backlog;
   if (auto most = OptionalInt(op, "maxSubscriptions", 1, 0x7fffffff)) options.max_subscriptions = size_t(*most);
   const uint32_t queue_limit = OptionalInt(op, "callbackQueueLimit", 1, 0x7fffffff).value_or(kDefaultCallbackQueue);
-  auto* worker = new ConnectWorker(env, client, options, ClientsOf(env)->ctor.Value(),
+  auto* worker = new ConnectWorker(env, client, options, Instance::Get<EnvClients>(env).ctor.Value(),
                                    info[2].As<Napi::Function>(), queue_limit);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
@@ -524,23 +513,8 @@ Napi::Value FtbClientNative::Close(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void RegisterClientBinding(Napi::Env env, Napi::Object exports) {
-  RegisterRulesBinding(env, exports);
   Napi::Function ctor = FtbClientNative::Init(env);
-  auto* clients = new EnvClients();
-  clients->ctor = Napi::Persistent(ctor);
-  {
-    std::lock_guard<std::mutex> lock(envs_mu);
-    envs[env] = clients;
-  }
-  napi_env raw = env;
-  env.AddCleanupHook([clients, raw]() {
-    {
-      std::lock_guard<std::mutex> lock(envs_mu);
-      envs.erase(raw);
-    }
-    clients->ctor.Reset();
-    delete clients;
-  });
+  Instance::Get<EnvClients>(env).ctor = Napi::Persistent(ctor);
   exports.Set("FtbClientNative", ctor);
 }
 
