@@ -4,7 +4,10 @@
 // or crash half-way through).
 //
 // The file is `crftb-manifest` (mode 0600) inside the generation directory, one line per regular
-// file: "<sha256 hex> <size> <name>", after a first line "crftb-manifest 1". Engine logs (*.log)
+// file: "<checksum hex> <size> <name>", after a first line naming the checksum: "crftb-manifest 2
+// xxh3-128" (32 hex digits, common/xxh128.h) as written now, or "crftb-manifest 1" (SHA-256, 64
+// hex digits) as earlier versions wrote and CRFTB_MANIFEST_SHA256=1 still writes; both are
+// verified, any other first line is refused (EBADMSG). Engine logs (*.log)
 // are not images and are left out, as is what a restore writes there (stats-restore). An
 // incremental generation's parent (the "parent" link) is verified the same way, down the chain.
 // This detects accidents (a full disk, a half-copied directory, bit rot), not an attacker who can
