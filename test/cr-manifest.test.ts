@@ -78,6 +78,7 @@ t.test('restart refuses running originals and altered images, restores nothing, 
   process.kill(child.pid, 'SIGKILL');
   await child.exited;
   await waitGone(child.pid);
+  const atDump = readNumber(counter);
   const gen = result.generation;
   const manifest = manifestOf(gen);
   const pages = [...manifest.keys()].find((n) => /^pages-\d+\.img$/.test(n))!;
@@ -100,6 +101,12 @@ t.test('restart refuses running originals and altered images, restores nothing, 
     fs.closeSync(fd);
     return undo;
   }, { code: 'EBADMSG', errno: 74, message: new RegExp(`${pages} does not match its XXH3-128 checksum`) });
+  // The manifest is verified while CRIU restores; CRIU restored these pages (a flipped bit is
+  // still a valid image) and was stopped at its post-restore notification, where it kills what
+  // it restored before any of it has run.
+  t.match(fs.readFileSync(path.join(gen, 'restore.log'), 'utf8'), /Aborting restore due to post-restore/,
+    'the flipped bit: CRIU was stopped at post-restore, before the restored process ran');
+  t.equal(readNumber(counter), atDump, 'the counter was not moved by a restored copy');
   await refused(t, images, child.pid, 'a truncated core image', () => {
     const undo = keep(core);
     fs.truncateSync(path.join(gen, core), Math.floor(manifest.get(core)!.size / 2));

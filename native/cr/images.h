@@ -10,8 +10,9 @@
 // Trust: D, D.gens and every generation must belong to the caller's effective uid and be
 // writable by nobody else (trusted_path.h), or they are refused with EPERM; generations are made
 // with mkdir (exclusive) and opened without following symlinks. One checkpoint at a time writes
-// into D (images_lock.h). A generation is restored only after its manifest checks out, and
-// nothing inside it can switch that check off: a generation reached through a crftb link always
+// into D (images_lock.h). Nothing restored from a generation runs before its manifest checks out
+// (the restart verifies it while the engine restores, request.cc), and nothing inside the
+// generation can switch that check off: a generation reached through a crftb link always
 // needs its manifest (manifest.h also refuses symlinks, devices and unlisted files).
 #pragma once
 
@@ -68,15 +69,17 @@ struct ReapWait {
   std::function<bool()> interrupted;         // checked between polls: stop waiting when true
 };
 
-// Before a restore from `dir`: it is trusted (EPERM), its images match their manifest (EBADMSG
-// naming the file if not) and none of the processes it restores is alive (EBUSY naming the pid,
-// after waiting up to `reap.ms` for zombies among them to be reaped).
-// A plain directory holding no crftb file (images of the criu CLI) is left to the engine. Then
+// Before a restore from `dir`: it is trusted (EPERM) and none of the processes it restores is
+// alive (EBUSY naming the pid, after waiting up to `reap.ms` for zombies among them to be
+// reaped). *needs_manifest says whether its images must match their manifest (manifest.h
+// VerifyManifest) before anything restored may run: always for a generation crftb wrote or
+// reached through crftb's link, whatever the directory holds; a plain directory holding no crftb
+// file (images of the criu CLI) is left to the engine. Then
 // `log` (the engine's log, "" = none) is made afresh inside it as a new regular file, so the
 // engine never writes through something planted there. *images is the generation directory.
 // *recorded says whether crftb wrote the generation, then *record is what it recorded.
 Failure CheckRestorable(const std::string& dir, const std::string& log, std::string* images, GenerationRecord* record,
-                        bool* recorded, const ReapWait& reap = {});
+                        bool* recorded, bool* needs_manifest, const ReapWait& reap = {});
 
 // Removes what a failed checkpoint wrote, except the engine's log, and releases D's lock.
 void Abandon(Generation& generation);
