@@ -19,12 +19,14 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/failure.h"
 #include "cr/engine.h"
 #include "cr/images_lock.h"
+#include "cr/manifest.h"
 
 namespace crftb::cr {
 
@@ -69,17 +71,18 @@ struct ReapWait {
   std::function<bool()> interrupted;         // checked between polls: stop waiting when true
 };
 
-// Before a restore from `dir`: it is trusted (EPERM) and none of the processes it restores is
+// Before a restore from `dir`: it is trusted (EPERM), its manifest's layout checks out (EBADMSG
+// naming the file: manifest.h CheckManifestLayout) and none of the processes it restores is
 // alive (EBUSY naming the pid, after waiting up to `reap.ms` for zombies among them to be
-// reaped). *needs_manifest says whether its images must match their manifest (manifest.h
-// VerifyManifest) before anything restored may run: always for a generation crftb wrote or
-// reached through crftb's link, whatever the directory holds; a plain directory holding no crftb
-// file (images of the criu CLI) is left to the engine. Then
+// reaped). *checksums is then what must still match (manifest.h VerifyChecksums) before anything
+// restored may run: always set for a generation crftb wrote or reached through crftb's link,
+// whatever the directory holds; a plain directory holding no crftb file (images of the criu CLI)
+// is left to the engine (unset). Then
 // `log` (the engine's log, "" = none) is made afresh inside it as a new regular file, so the
 // engine never writes through something planted there. *images is the generation directory.
 // *recorded says whether crftb wrote the generation, then *record is what it recorded.
 Failure CheckRestorable(const std::string& dir, const std::string& log, std::string* images, GenerationRecord* record,
-                        bool* recorded, bool* needs_manifest, const ReapWait& reap = {});
+                        bool* recorded, std::optional<PendingChecksums>* checksums, const ReapWait& reap = {});
 
 // Removes what a failed checkpoint wrote, except the engine's log, and releases D's lock.
 void Abandon(Generation& generation);

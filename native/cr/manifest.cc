@@ -26,7 +26,7 @@ namespace {
 
 // Version 2 (XXH3-128) is what checkpoints write; version 1 (SHA-256, crftb before XXH3 and
 // CRFTB_MANIFEST_SHA256=1) is still verified, so earlier checkpoints stay restartable.
-enum class Checksum { kSha256, kXxh128 };
+using Checksum = PendingChecksums::Kind;
 constexpr const char* kHeaderSha256 = "crftb-manifest 1";
 constexpr const char* kHeaderXxh128 = "crftb-manifest 2 xxh3-128";
 constexpr int kMaxChain = 64;  // incremental parents followed; CRIU's own chains are far shorter
@@ -219,7 +219,7 @@ Failure CheckEntries(int dir_fd, const std::string& dir, std::string* parent) {
   return failure;
 }
 
-Failure VerifyOne(const std::string& dir, int depth) {
+Failure LayoutOne(const std::string& dir, int depth, PendingChecksums* pending) {
   int raw_fd = -1;
   if (Failure f = OpenTrustedDir(dir, &raw_fd); !f.ok()) return f;
   UniqueFd dir_fd(raw_fd);
@@ -241,16 +241,12 @@ Failure VerifyOne(const std::string& dir, int depth) {
     if (static_cast<unsigned long long>(st.st_size) != want.size)
       return BadMessage("the image " + dir + "/" + name + " is " + std::to_string(st.st_size) + " bytes, the manifest says " +
                         std::to_string(want.size) + ": it was truncated or changed after the checkpoint");
-    Entry got;
-    if (Failure f = HashFile(dir_fd.get(), dir, name, manifest.checksum, &got); !f.ok()) return f;
-    if (got.size != want.size || got.hash != want.hash)
-      return BadMessage("the image " + dir + "/" + name + " does not match its " + NameOf(manifest.checksum) +
-                        " in the checkpoint manifest: it was changed after the checkpoint");
+    pending->images.push_back({dir, name, want.hash, want.size, manifest.checksum});
   }
   if (!parent.empty()) {
     if (depth >= kMaxChain) return BadMessage(dir + " has a chain of more than " + std::to_string(kMaxChain) + " parent images");
     size_t slash = dir.rfind('/');
-    return VerifyOne((slash == std::string::npos ? std::string(".") : dir.substr(0, slash)) + "/" + parent.substr(3), depth + 1);
+    return LayoutOne((slash == std::string::npos ? std::string(".") : dir.substr(0, slash)) + "/" + parent.substr(3), depth + 1, pending);
   }
   return Failure::None();
 }
@@ -290,6 +286,28 @@ Failure WriteManifest(const std::string& dir) {
   return written;
 }
 
-Failure VerifyManifest(const std::string& dir) { return VerifyOne(dir, 0); }
+Failure CheckManifestLayout(const std::string& dir, PendingChecksums* pending) {
+  pending->images.clear();
+  return LayoutOne(dir, 0, pending);
+}
+
+Failure VerifyChecksums(const PendingChecksums& pending) {
+  UniqueFd dir_fd;
+  std::string open_dir;
+  for (const PendingChecksums::Image& image : pending.images) {
+    if (image.dir != open_dir) {
+      int raw_fd = -1;
+      if (Failure f = OpenTrustedDir(image.dir, &raw_fd); !f.ok()) return f;
+      dir_fd = UniqueFd(raw_fd);
+      open_dir = image.dir;
+    }
+    Entry got;
+    if (Failure f = HashFile(dir_fd.get(), image.dir, image.name, image.kind, &got); !f.ok()) return f;
+    if (got.size != image.size || got.hash != image.hash)
+      return BadMessage("the image " + image.dir + "/" + image.name + " does not match its " + NameOf(image.kind) +
+                        " in the checkpoint manifest: it was changed after the checkpoint");
+  }
+  return Failure::None();
+}
 
 }  // namespace crftb::cr

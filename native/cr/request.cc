@@ -15,7 +15,6 @@
 #include "cr/async_check.h"
 #include "cr/criu_locator.h"
 #include "cr/images.h"
-#include "cr/manifest.h"
 #include "cr/preflight.h"
 #include "cr/scope.h"
 
@@ -368,21 +367,21 @@ Failure RunRestart(const RestartOptions& options, RestartResult* result) {
   spec.log_file = caps.directory_images ? "restore.log" : "";
   GenerationRecord record;
   bool recorded = false;
-  bool needs_manifest = false;
+  std::optional<PendingChecksums> checksums;
   if (caps.directory_images)
-    if (Failure f = CheckRestorable(spec.source, spec.log_file, &spec.source, &record, &recorded, &needs_manifest,
+    if (Failure f = CheckRestorable(spec.source, spec.log_file, &spec.source, &record, &recorded, &checksums,
                                     {options.reap_wait_ms, [&interrupt] { return !interrupt.Check("restart").ok(); }});
         !f.ok())
       return events.Fail(f);
-  // The manifest is verified while the engine restores, when the engine lets nothing it restored
-  // run before asking (the images are read twice at once, not one after the other); otherwise
-  // first.
+  // The images' checksums are compared while the engine restores, when the engine lets nothing
+  // it restored run before asking (the images are read by both at once, not one after the
+  // other); otherwise first.
   std::shared_ptr<AsyncCheck> verification;
-  if (needs_manifest && caps.gated_resume) {
-    verification = AsyncCheck::Start([images = spec.source] { return VerifyManifest(images); });
+  if (checksums && caps.gated_resume) {
+    verification = AsyncCheck::Start([pending = std::move(*checksums)] { return VerifyChecksums(pending); });
     spec.may_resume = [verification] { return verification->Wait().ok(); };
-  } else if (needs_manifest) {
-    if (Failure f = VerifyManifest(spec.source); !f.ok()) return events.Fail(f);
+  } else if (checksums) {
+    if (Failure f = VerifyChecksums(*checksums); !f.ok()) return events.Fail(f);
   }
   if (recorded) spec.tuning = record.tuning;
   else spec.tuning.connections = Connections::kFail;  // images crftb did not write: CRIU's defaults
