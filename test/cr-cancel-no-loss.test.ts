@@ -115,9 +115,10 @@ t.test('Ctrl-C once the dump is complete: the images are committed, the CLI says
   const work = tempDir('cr-cancel');
   const target = await startHeap(work, 400);
   const images = path.join(work, 'images');
-  // The portable SHA-256 makes the commit (hashing 400 MiB of images) last seconds: the window
-  // between the end of the dump (the target is stopped at once) and the kill.
-  const cli = runCli(['checkpoint', String(target.pid), '--dir', images, '--kill', '--no-ftb'], work, { CRFTB_SHA256_PORTABLE: '1' });
+  // A version 1 manifest with the portable SHA-256 makes the commit (hashing 400 MiB of images)
+  // last seconds: the window between the end of the dump (the target is stopped at once) and the kill.
+  const cli = runCli(['checkpoint', String(target.pid), '--dir', images, '--kill', '--no-ftb'], work,
+    { CRFTB_MANIFEST_SHA256: '1', CRFTB_SHA256_PORTABLE: '1' });
   await waitFor('the dumped target to be stopped for the commit', () => processState(target.pid) === 'T', 60000);
   cli.child.kill('SIGINT');
   const { code, stderr } = await cli.exited;

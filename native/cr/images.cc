@@ -260,7 +260,7 @@ bool ReadGenerationRecord(const std::string& dir, GenerationRecord* out) {
 }
 
 Failure CheckRestorable(const std::string& dir_arg, const std::string& log, std::string* images, GenerationRecord* record,
-                        bool* recorded_out, const ReapWait& reap) {
+                        bool* recorded_out, std::optional<PendingChecksums>* checksums, const ReapWait& reap) {
   std::string dir = Absolute(dir_arg);
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   struct stat st;
@@ -287,8 +287,12 @@ Failure CheckRestorable(const std::string& dir_arg, const std::string& log, std:
   const bool recorded = ReadGenerationRecord(*images, record);
   *recorded_out = recorded;
   const bool has_manifest = fstatat(images_fd.get(), kManifestFile, &st, AT_SYMLINK_NOFOLLOW) == 0;
-  if (crftb_link || recorded || has_manifest)
-    if (Failure f = VerifyManifest(*images); !f.ok()) return f;
+  checksums->reset();
+  if (crftb_link || recorded || has_manifest) {
+    PendingChecksums pending;
+    if (Failure f = CheckManifestLayout(*images, &pending); !f.ok()) return f;
+    *checksums = std::move(pending);
+  }
   if (recorded) {
     AwaitReaped(record->pids, reap);
     for (pid_t pid : record->pids) {

@@ -249,13 +249,23 @@ int CallService(const LibCriu* lib, Opts* opts, const std::string& binary, Servi
   return rc;
 }
 
-// The processes the running dump on this thread stops at CRIU's "post-dump" notification: the
-// callback gets no user data, and it runs on the thread that called libcriu.
-thread_local const std::vector<pid_t>* stop_after_dump = nullptr;
+// What CRIU's notifications do for the call running on this thread (the callback gets no user
+// data, and it runs on the thread that called libcriu): after a dump, stop the processes that
+// are to be stopped; after a restore, before the restored processes run, ask may_resume.
+struct NotifyHooks {
+  std::vector<pid_t> stop_after_dump;
+  std::function<bool()> may_resume;
+  bool wanted() const { return !stop_after_dump.empty() || may_resume; }
+};
+thread_local const NotifyHooks* notify_hooks = nullptr;
 
 int OnNotify(char* action, void*) {
-  if (stop_after_dump && action && strcmp(action, "post-dump") == 0)
-    for (pid_t pid : *stop_after_dump) kill(pid, SIGSTOP);  // delivered as soon as CRIU lets them go
+  if (!notify_hooks || !action) return 0;
+  if (strcmp(action, "post-dump") == 0)
+    for (pid_t pid : notify_hooks->stop_after_dump) kill(pid, SIGSTOP);  // delivered as soon as CRIU lets them go
+  // "post-restore" is the last notification whose failure makes CRIU kill what it restored
+  // (a failed "pre-resume" is only logged): the processes exist, stopped, and none has run.
+  if (strcmp(action, "post-restore") == 0 && notify_hooks->may_resume && !notify_hooks->may_resume()) return -EBADMSG;
   return 0;
 }
 
@@ -280,12 +290,12 @@ Failure Launch(std::shared_ptr<Job> job, std::function<int()> call) {
 // `dir_fd` belong to the request from here on: freed when the call returns, or at once when it
 // cannot be started.
 Failure LaunchCall(const LibCriu* lib, Opts* opts, int dir_fd, const std::string& service, ServiceUse use,
-                   int (*call)(Opts*), std::shared_ptr<Job> job, std::vector<pid_t> stop = {}) {
-  if (!stop.empty()) lib->set_notify_cb(opts, OnNotify);
-  Failure f = Launch(std::move(job), [lib, opts, dir_fd, service, use, call, stop = std::move(stop)] {
-    stop_after_dump = &stop;
+                   int (*call)(Opts*), std::shared_ptr<Job> job, NotifyHooks hooks = {}) {
+  if (hooks.wanted()) lib->set_notify_cb(opts, OnNotify);
+  Failure f = Launch(std::move(job), [lib, opts, dir_fd, service, use, call, hooks = std::move(hooks)] {
+    notify_hooks = &hooks;
     int rc = CallService(lib, opts, service, use, call);
-    stop_after_dump = nullptr;
+    notify_hooks = nullptr;
     lib->free_opts(opts);
     close(dir_fd);
     return rc;
@@ -335,6 +345,7 @@ class CriuEngine : public Engine {
     out->incremental = SoftDirtyWorks();
     out->directory_images = true;
     out->publishes_ftb = false;
+    out->gated_resume = true;
     return Failure::None();
   }
 
@@ -356,8 +367,8 @@ class CriuEngine : public Engine {
     Tune(lib_, opts, spec.tuning, true);
     if (!spec.parent.empty()) lib_->set_parent_images(opts, spec.parent.c_str());
     auto job = std::make_shared<Job>();
-    if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, self ? ServiceUse::kSelfDump : ServiceUse::kRequest, lib_->dump, job,
-                                spec.stop_after_dump);
+    if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, self ? ServiceUse::kSelfDump : ServiceUse::kRequest,
+                               lib_->dump, job, {spec.stop_after_dump, nullptr});
         !f.ok())
       return f;
     std::string log = spec.log_file.empty() ? "" : spec.destination + "/" + spec.log_file;
@@ -383,7 +394,9 @@ class CriuEngine : public Engine {
     }
     Tune(lib_, opts, spec.tuning, false);
     auto job = std::make_shared<Job>();
-    if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, ServiceUse::kRestoreAsOurChild, lib_->restore, job); !f.ok())
+    if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, ServiceUse::kRestoreAsOurChild, lib_->restore, job,
+                               {{}, spec.may_resume});
+        !f.ok())
       return f;
     std::string log = spec.log_file.empty() ? "" : spec.source + "/" + spec.log_file;
     *out = std::make_unique<PendingRestore>(job, "CRIU restore from " + spec.source, log, spec.root);
