@@ -1,5 +1,5 @@
 // Shared pieces of the FTB benches: a `crftb agent` child process, a publisher child process
-// (this file run as a script), percentiles, and the real FTB 0.6.2 figures from perf.md.
+// (this file run as a script), percentiles.
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
@@ -82,12 +82,6 @@ export function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
-
-export const realFtb = {
-  note: 'real FTB 0.6.2 on this machine kind, from the project's FTB notes (perf.md; not re-measured here)',
-  latency: { 20: { p50: '176-230 us', p99: '242-391 us' }, 1000: { p50: '18.2 ms', p99: '35-37 ms' } },
-  throughput: 'callback subscriber 91k-109k events/s received (publisher 108k-117k/s)',
-};
 
 // ---- publisher child ------------------------------------------------------------------------
 /** Waits until event i of a run at `rate`/s is due: timers, then a spin for the last 2 ms. */

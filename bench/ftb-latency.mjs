@@ -6,7 +6,7 @@
 // Run: npm run build:ts && node bench/ftb-latency.mjs [events-at-20/s] [events-at-1000/s] [--rt]
 // --rt: the agent and the subscriber run under SCHED_FIFO (chrt -f 10; root), which shows the
 // code's own cost on a machine other programs keep busy. The publisher stays SCHED_OTHER.
-import { crftb, load, measureLoopbackHop, percentile, realFtb, realtime, runPublisher, startAgentProcess } from './ftb-bench-common.mjs';
+import { crftb, load, measureLoopbackHop, percentile, realtime, runPublisher, startAgentProcess } from './ftb-bench-common.mjs';
 
 const args = process.argv.slice(2).filter((a) => a !== '--rt');
 const rt = process.argv.includes('--rt');
@@ -37,18 +37,15 @@ for (const { rate, count } of runs) {
   const deadline = Date.now() + 5000;
   while (latencies.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   const sorted = [...latencies].sort((a, b) => a - b);
-  const ftb = realFtb.latency[rate];
   console.log(
     `  ${String(rate).padStart(4)} events/s, ${latencies.length}/${count} received: ` +
-      `p50 ${percentile(sorted, 50).toFixed(1)} us, p99 ${percentile(sorted, 99).toFixed(1)} us, max ${sorted[sorted.length - 1].toFixed(1)} us` +
-      `   | real FTB 0.6.2: p50 ${ftb.p50}, p99 ${ftb.p99}`,
+      `p50 ${percentile(sorted, 50).toFixed(1)} us, p99 ${percentile(sorted, 99).toFixed(1)} us, max ${sorted[sorted.length - 1].toFixed(1)} us`,
   );
   // Same pacing, same clock, one plain TCP hop between two Node processes: what waking a process
   // costs here at this rate. The FTB path has three such hops (agent, client I/O thread, JS).
   const floor = await measureLoopbackHop(rate, count);
   console.log(`       floor: one plain loopback TCP hop Node -> Node: p50 ${percentile(floor, 50).toFixed(1)} us, p99 ${percentile(floor, 99).toFixed(1)} us`);
 }
-console.log(`  (${realFtb.note})`);
 console.log(`  ${load()} after`);
 await sub.close();
 await agent.stop();
