@@ -85,7 +85,7 @@ export function percentile(sorted, p) {
 
 // ---- publisher child ------------------------------------------------------------------------
 /** Waits until event i of a run at `rate`/s is due: timers, then a spin for the last 2 ms. */
-async function pace(started, rate, i) {
+export async function pace(started, rate, i) {
   if (!(rate > 0)) return;
   const due = started + BigInt(Math.round(1e9 / rate)) * BigInt(i);
   for (;;) {
