@@ -97,6 +97,7 @@ struct ConnectionStats {
   uint64_t reconnects = 0;     // successful re-connections after a loss
   uint64_t losses = 0;
   size_t backlog_bytes = 0;
+  bool read_elsewhere = false;  // a BeginReading reader (a JS thread) reads instead of the I/O thread
 };
 
 // Runs on the reading thread (see Callbacks above); must not block. Returning false marks the

@@ -156,6 +156,7 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
     o.Set("reconnects", static_cast<double>(s.reconnects));
     o.Set("losses", static_cast<double>(s.losses));
     o.Set("backlogBytes", static_cast<double>(s.backlog_bytes));
+    o.Set("readOnJsThread", s.read_elsewhere);
     return o;
   }
 

@@ -574,6 +574,7 @@ ConnectionStats Connection::Stats() const {
   s.reconnects = reconnects_;
   s.losses = losses_;
   s.backlog_bytes = QueuedLocked();
+  s.read_elsewhere = reader_ != nullptr;
   return s;
 }
 
