@@ -45,13 +45,22 @@ export function load() {
   return `load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores`;
 }
 
-/** Runs the publisher child: resolves with its summary line once it has published `count` events. */
-export function runPublisher(port, rate, count, startDelayMs = 300) {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'publish', String(port), String(rate), String(count), String(startDelayMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * Runs a child that prints one JSON summary line; resolves with it once the child has exited (and
+ * been waited for, so its CPU time is in this process' children's counters).
+ */
+export function runSummaryChild(file, args, name) {
+  const child = spawn(process.execPath, [file, ...args.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let summary = null;
+  readline.createInterface({ input: child.stdout }).on('line', (l) => (summary = JSON.parse(l)));
   return new Promise((resolve, reject) => {
-    readline.createInterface({ input: child.stdout }).on('line', (l) => resolve(JSON.parse(l)));
-    child.on('exit', (code) => code !== 0 && reject(new Error(`publisher exited (${code})`)));
+    child.on('close', (code) => (code === 0 && summary ? resolve(summary) : reject(new Error(`${name} exited (${code})`))));
   });
+}
+
+/** Runs the publisher child: resolves with its summary once it has published `count` events. */
+export function runPublisher(port, rate, count, startDelayMs = 300) {
+  return runSummaryChild(fileURLToPath(import.meta.url), ['publish', port, rate, count, startDelayMs], 'publisher');
 }
 
 /**

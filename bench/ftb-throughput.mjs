@@ -37,10 +37,9 @@ async function measure(server, subscribe, publish) {
   const c = counter();
   const unsubscribe = await subscribe(c);
   const cpu0 = cpuSeconds(process.pid) + cpuSeconds(server.pid);
-  const pub = await publish();
+  const pub = await publish();  // the publisher has exited and been waited for
   const deadline = Date.now() + 20000;
   while (c.received < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  // The publisher child has exited and been waited for: its CPU is in our children's counters.
   const cpu = cpuSeconds(process.pid) + cpuSeconds(server.pid) - cpu0;
   await unsubscribe();
   return { ...pub, received: c.received, gaps: c.gaps, rate: c.rate(), cpuUsPerEvent: (cpu * 1e6) / c.received };

@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import readline from 'node:readline';
-import { pace } from './ftb-bench-common.mjs';
+import { pace, runSummaryChild } from './ftb-bench-common.mjs';
 
 export const MESSAGE_BYTES = 368;  // an FTB event's payload
 const SUBJECT = 'bench.perf';
@@ -48,11 +48,7 @@ export async function natsSubscribe(port, onMessage) {
 
 /** Runs the publisher child: resolves with { published, seconds, rate }. */
 export function runNatsPublisher(port, rate, count, startDelayMs = 300) {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), String(port), String(rate), String(count), String(startDelayMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    readline.createInterface({ input: child.stdout }).on('line', (l) => resolve(JSON.parse(l)));
-    child.on('exit', (code) => code !== 0 && reject(new Error(`NATS publisher exited (${code})`)));
-  });
+  return runSummaryChild(fileURLToPath(import.meta.url), [port, rate, count, startDelayMs], 'NATS publisher');
 }
 
 async function publish(port, rate, count, startDelayMs) {
