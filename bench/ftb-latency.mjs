@@ -55,14 +55,15 @@ console.log(`  ${before} before`);
 for (const { rate, count } of runs) {
   const per = Math.ceil(count / rounds);
   const got = { crftb: [], floor: [], nats: [] };
+  let bursts = 0;
   for (let r = 0; r < rounds; r++) {
-    got.crftb.push(...(await collect(per, () => runPublisher(agent.port, rate, per))));
+    got.crftb.push(...(await collect(per, async () => { bursts += (await runPublisher(agent.port, rate, per)).bursts; })));
     got.floor.push(...(await measureLoopbackHop(rate, per)));
     if (nats) got.nats.push(...(await collect(per, () => runNatsPublisher(nats.port, rate, per))));
   }
   for (const k of Object.keys(got)) got[k].sort((a, b) => a - b);
   console.log(`  ${String(rate).padStart(4)} events/s (${load()})`);
-  console.log(`       crftb JS listener:         ${fmt(got.crftb)}`);
+  console.log(`       crftb JS listener:         ${fmt(got.crftb)}; ${bursts} published within 20 us of the previous (catching up)`);
   console.log(`       floor, one TCP hop:        ${fmt(got.floor)}   crftb/floor p50 ${ratio(got.crftb, got.floor, 50)}x, p99 ${ratio(got.crftb, got.floor, 99)}x`);
   if (nats) console.log(`       NATS (nats-server + nats): ${fmt(got.nats)}   crftb/NATS p50 ${ratio(got.crftb, got.nats, 50)}x, p99 ${ratio(got.crftb, got.nats, 99)}x`);
   else console.log('       NATS: nats-server not installed, not compared');
