@@ -66,15 +66,16 @@ t.test('the listening JS thread reads the socket, across a reconnect, until the 
   t.pass('after the reconnect the JS thread reads the new socket');
   seen.length = 0;
   // The agent routes once the re-sent subscription is in: publish until the first one arrives.
-  for (let i = 0; seen.length === 0; i++) {
+  for (let i = 0; seen.length === 0 && i < 50000; i++) {
     publish(100000 + i, 1);
     await new Promise((r) => setTimeout(r, 10));
   }
-  const next = seen[seen.length - 1] + 1;
-  seen.length = 0;
+  // Numbered apart from the probes, one of which may still be on its way.
+  const next = 200000;
   publish(next, 500);
-  await until(() => seen.length >= 500);
-  t.same(seen, Array.from({ length: 500 }, (_, i) => next + i), 'events keep arriving whole and in order');
+  const after = () => seen.filter((v) => v >= next);
+  await until(() => after().length >= 500);
+  t.same(after(), Array.from({ length: 500 }, (_, i) => next + i), 'events keep arriving whole and in order');
 
   subscription.off('event', listener);
   await until(() => !FtbClient.connectionStats().readOnJsThread);
