@@ -12,4 +12,5 @@ node bench/ftb-latency.mjs --rt
 echo "== FTB sustained throughput";         node bench/ftb-throughput.mjs
 echo "== against the real FTB 0.6.2";        node bench/ftb-real.mjs
 echo "== FTB agent, one agent and a tree";  npm run -s bench:agent
-echo "== checkpoint / restart";             node bench/checkpoint.js ${CRFTB_BENCH_MIB:-10 100 1024}
+echo "== checkpoint / restart (every measurement with the load average)"
+CRFTB_BENCH_VERBOSE=${CRFTB_BENCH_VERBOSE:-1} node bench/checkpoint.js ${CRFTB_BENCH_MIB:-10 100 1024}
