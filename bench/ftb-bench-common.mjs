@@ -1,5 +1,5 @@
 // Shared pieces of the FTB benches: a `crftb agent` child process, a publisher child process
-// (this file run as a script), percentiles, and the real FTB 0.6.2 figures from perf.md.
+// (this file run as a script), percentiles.
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
@@ -45,13 +45,22 @@ export function load() {
   return `load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores`;
 }
 
-/** Runs the publisher child: resolves with its summary line once it has published `count` events. */
-export function runPublisher(port, rate, count, startDelayMs = 300) {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'publish', String(port), String(rate), String(count), String(startDelayMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * Runs a child that prints one JSON summary line; resolves with it once the child has exited (and
+ * been waited for, so its CPU time is in this process' children's counters).
+ */
+export function runSummaryChild(file, args, name) {
+  const child = spawn(process.execPath, [file, ...args.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let summary = null;
+  readline.createInterface({ input: child.stdout }).on('line', (l) => (summary = JSON.parse(l)));
   return new Promise((resolve, reject) => {
-    readline.createInterface({ input: child.stdout }).on('line', (l) => resolve(JSON.parse(l)));
-    child.on('exit', (code) => code !== 0 && reject(new Error(`publisher exited (${code})`)));
+    child.on('close', (code) => (code === 0 && summary ? resolve(summary) : reject(new Error(`${name} exited (${code})`))));
   });
+}
+
+/** Runs the publisher child: resolves with its summary once it has published `count` events. */
+export function runPublisher(port, rate, count, startDelayMs = 300) {
+  return runSummaryChild(fileURLToPath(import.meta.url), ['publish', port, rate, count, startDelayMs], 'publisher');
 }
 
 /**
@@ -83,15 +92,9 @@ export function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-export const realFtb = {
-  note: 'real FTB 0.6.2 on this machine kind, from the project's FTB notes (perf.md; not re-measured here)',
-  latency: { 20: { p50: '176-230 us', p99: '242-391 us' }, 1000: { p50: '18.2 ms', p99: '35-37 ms' } },
-  throughput: 'callback subscriber 91k-109k events/s received (publisher 108k-117k/s)',
-};
-
 // ---- publisher child ------------------------------------------------------------------------
 /** Waits until event i of a run at `rate`/s is due: timers, then a spin for the last 2 ms. */
-async function pace(started, rate, i) {
+export async function pace(started, rate, i) {
   if (!(rate > 0)) return;
   const due = started + BigInt(Math.round(1e9 / rate)) * BigInt(i);
   for (;;) {
@@ -122,11 +125,19 @@ async function publish(port, rate, count, startDelayMs) {
   await new Promise((r) => setTimeout(r, startDelayMs));
   const payload = Buffer.alloc(12);
   let retries = 0;
+  // Publishes within 20 µs of the previous one (a publisher catching up after being descheduled):
+  // the client coalesces those in its backlog, which its I/O thread writes (native/ftb/connection.cc
+  // kBurstWindowNs), so they wait for that thread too: one source of the latency tail.
+  let bursts = 0;
+  let previous = 0n;
   const started = process.hrtime.bigint();
   for (let i = 0; i < count; i++) {
     await pace(started, rate, i);
     for (;;) {
-      payload.writeBigUInt64LE(process.hrtime.bigint(), 0);
+      const now = process.hrtime.bigint();
+      if (now - previous < 20000n) bursts++;
+      previous = now;
+      payload.writeBigUInt64LE(now, 0);
       payload.writeUInt32LE(i, 8);
       try {
         client.publish('BENCH_EV', { payload });
@@ -141,7 +152,7 @@ async function publish(port, rate, count, startDelayMs) {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await new Promise((r) => setTimeout(r, 200));
   await client.close();
-  process.stdout.write(`${JSON.stringify({ published: count, seconds, rate: count / seconds, retries })}\n`);
+  process.stdout.write(`${JSON.stringify({ published: count, seconds, rate: count / seconds, retries, bursts })}\n`);
 }
 
 if (process.argv[2] === 'hop') {

@@ -1,15 +1,19 @@
 // Publish -> callback latency across processes through the project's agent (3 processes: agent,
-// publisher, this subscriber), at 20 and 1,000 events/s, the method of perf.md: payload bytes
-// 0-7 = CLOCK_MONOTONIC ns taken just before FtbClient.publish() (after the publisher's pacing,
-// so its timer jitter is not counted), latency read on entry to the JS 'event' listener: what a
-// user of the JS API sees, TSFN hand-over to the event loop included.
+// publisher, this subscriber), at 20 and 1,000 events/s: payload bytes 0-7 = CLOCK_MONOTONIC ns
+// taken just before FtbClient.publish() (after the publisher's pacing, so its timer jitter is not
+// counted), latency read on entry to the JS 'event' listener: what a user of the JS API sees.
+// Interleaved in the same run, measured the same way: one plain loopback TCP hop Node -> Node
+// (the floor), and NATS (nats-server + the `nats` client, 368-byte messages) when nats-server is
+// installed. Each rate runs in rounds (crftb, floor, NATS, crftb, ...) so load drifts hit all.
 // Run: npm run build:ts && node bench/ftb-latency.mjs [events-at-20/s] [events-at-1000/s] [--rt]
-// --rt: the agent and the subscriber run under SCHED_FIFO (chrt -f 10; root), which shows the
-// code's own cost on a machine other programs keep busy. The publisher stays SCHED_OTHER.
-import { crftb, load, measureLoopbackHop, percentile, realFtb, realtime, runPublisher, startAgentProcess } from './ftb-bench-common.mjs';
+// --rt: the agents and the subscriber run under SCHED_FIFO (chrt -f 10; root), which shows the
+// code's own cost on a machine other programs keep busy. The publishers stay SCHED_OTHER.
+import { crftb, load, measureLoopbackHop, percentile, realtime, runPublisher, startAgentProcess } from './ftb-bench-common.mjs';
+import { natsAvailable, natsSubscribe, runNatsPublisher, startNatsServer } from './nats-peer.mjs';
 
 const args = process.argv.slice(2).filter((a) => a !== '--rt');
 const rt = process.argv.includes('--rt');
+const rounds = Number(process.env.CRFTB_BENCH_ROUNDS ?? 4);
 const runs = [
   { rate: 20, count: Number(args[0] ?? 200) },
   { rate: 1000, count: Number(args[1] ?? 2000) },
@@ -17,38 +21,55 @@ const runs = [
 
 const before = load();
 const agent = await startAgentProcess();
+const nats = natsAvailable() ? await startNatsServer() : null;
 const sub = await crftb.FtbClient.connect({ eventSpace: 'BENCH.PERF.SUB', clientName: 'bsubc', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' }, { agentHost: '127.0.0.1', agentPort: agent.port });
 if (rt) {
   realtime(agent.pid);
+  if (nats) realtime(nats.pid);
   realtime(process.pid);  // after connect: the client's I/O thread exists now
 }
 const subscription = sub.subscribe('event_space=BENCH.PERF.PUB,event_name=BENCH_EV');
-let latencies = [];
+let sink = [];
 subscription.on('event', (e) => {
   const now = process.hrtime.bigint();
-  latencies.push(Number(now - e.payload.readBigUInt64LE(0)) / 1000);
+  sink.push(Number(now - e.payload.readBigUInt64LE(0)) / 1000);
 });
+const natsSub = nats ? await natsSubscribe(nats.port, (data) => {
+  const now = process.hrtime.bigint();
+  sink.push(Number(now - Buffer.from(data.buffer, data.byteOffset, 8).readBigUInt64LE(0)) / 1000);
+}) : null;
 
-console.log(`FTB publish -> JS callback latency (crftb client + crftb agent, 3 processes, loopback${rt ? '; agent and subscriber SCHED_FIFO' : ''})`);
+async function collect(count, start) {
+  sink = [];
+  await start();
+  const deadline = Date.now() + 5000;
+  while (sink.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return sink;
+}
+
+const fmt = (sorted) => `p50 ${percentile(sorted, 50).toFixed(1)} us, p99 ${percentile(sorted, 99).toFixed(1)} us, max ${sorted[sorted.length - 1].toFixed(1)} us (${sorted.length})`;
+const ratio = (a, b, p) => (percentile(a, p) / percentile(b, p)).toFixed(2);
+
+console.log(`FTB publish -> JS callback latency (crftb client + crftb agent, 3 processes, loopback${rt ? '; agents and subscriber SCHED_FIFO' : ''}; ${rounds} interleaved rounds)`);
 console.log(`  ${before} before`);
 for (const { rate, count } of runs) {
-  latencies = [];
-  await runPublisher(agent.port, rate, count);
-  const deadline = Date.now() + 5000;
-  while (latencies.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const ftb = realFtb.latency[rate];
-  console.log(
-    `  ${String(rate).padStart(4)} events/s, ${latencies.length}/${count} received: ` +
-      `p50 ${percentile(sorted, 50).toFixed(1)} us, p99 ${percentile(sorted, 99).toFixed(1)} us, max ${sorted[sorted.length - 1].toFixed(1)} us` +
-      `   | real FTB 0.6.2: p50 ${ftb.p50}, p99 ${ftb.p99}`,
-  );
-  // Same pacing, same clock, one plain TCP hop between two Node processes: what waking a process
-  // costs here at this rate. The FTB path has three such hops (agent, client I/O thread, JS).
-  const floor = await measureLoopbackHop(rate, count);
-  console.log(`       floor: one plain loopback TCP hop Node -> Node: p50 ${percentile(floor, 50).toFixed(1)} us, p99 ${percentile(floor, 99).toFixed(1)} us`);
+  const per = Math.ceil(count / rounds);
+  const got = { crftb: [], floor: [], nats: [] };
+  let bursts = 0;
+  for (let r = 0; r < rounds; r++) {
+    got.crftb.push(...(await collect(per, async () => { bursts += (await runPublisher(agent.port, rate, per)).bursts; })));
+    got.floor.push(...(await measureLoopbackHop(rate, per)));
+    if (nats) got.nats.push(...(await collect(per, () => runNatsPublisher(nats.port, rate, per))));
+  }
+  for (const k of Object.keys(got)) got[k].sort((a, b) => a - b);
+  console.log(`  ${String(rate).padStart(4)} events/s (${load()})`);
+  console.log(`       crftb JS listener:         ${fmt(got.crftb)}; ${bursts} published within 20 us of the previous (catching up)`);
+  console.log(`       floor, one TCP hop:        ${fmt(got.floor)}   crftb/floor p50 ${ratio(got.crftb, got.floor, 50)}x, p99 ${ratio(got.crftb, got.floor, 99)}x`);
+  if (nats) console.log(`       NATS (nats-server + nats): ${fmt(got.nats)}   crftb/NATS p50 ${ratio(got.crftb, got.nats, 50)}x, p99 ${ratio(got.crftb, got.nats, 99)}x`);
+  else console.log('       NATS: nats-server not installed, not compared');
 }
-console.log(`  (${realFtb.note})`);
 console.log(`  ${load()} after`);
+await natsSub?.close();
 await sub.close();
 await agent.stop();
+await nats?.stop();

@@ -1,47 +1,87 @@
 // Sustained events/s through the project's agent: an unthrottled publisher process, a callback
-// subscriber (this process, default options); perf.md's method: rate = (received - 1) / (last -
-// first receive), counted in the JS listener. "None lost" means received == published: flow
-// control (client and agent) holds the publisher back, whose publish() then throws
-// FTB_ERR_NETWORK_GENERAL and is retried (counted as back-pressure retries).
-// Run: npm run build:ts && node bench/ftb-throughput.mjs [events]
-import { crftb, load, realFtb, runPublisher, startAgentProcess } from './ftb-bench-common.mjs';
+// subscriber (this process, default options): rate = (received - 1) / (last - first receive),
+// counted in the JS listener. "None lost" means received == published: flow control (client and
+// agent) holds the publisher back, whose publish() then throws FTB_ERR_NETWORK_GENERAL and is
+// retried (counted as back-pressure retries). Interleaved in the same run with NATS (nats-server
+// + the `nats` client, 368-byte messages) when nats-server is installed. CPU per event: user +
+// system time of the three processes (agent or server, publisher, subscriber) over the events.
+// Run: npm run build:ts && node bench/ftb-throughput.mjs [events] [rounds]
+import { crftb, load, runPublisher, startAgentProcess } from './ftb-bench-common.mjs';
+import { natsAvailable, natsSubscribe, runNatsPublisher, startNatsServer } from './nats-peer.mjs';
+import { readFileSync } from 'node:fs';
 
 const count = Number(process.argv[2] ?? 200000);
+const rounds = Number(process.argv[3] ?? 2);
+const ticks = 100;  // USER_HZ
+
+/** CPU seconds (user + system) of a process so far; its children's once they were waited for. */
+function cpuSeconds(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / ticks;
+}
+
+function counter() {
+  const c = { received: 0, first: 0n, last: 0n, gaps: 0, expected: 0 };
+  c.take = (i) => {
+    c.last = process.hrtime.bigint();
+    if (c.received === 0) c.first = c.last;
+    c.received++;
+    if (i !== c.expected) c.gaps++;
+    c.expected = i + 1;
+  };
+  c.rate = () => Math.round((c.received - 1) / (Number(c.last - c.first) / 1e9));
+  return c;
+}
+
+async function measure(server, subscribe, publish) {
+  const c = counter();
+  const unsubscribe = await subscribe(c);
+  const cpu0 = cpuSeconds(process.pid) + cpuSeconds(server.pid);
+  const pub = await publish();  // the publisher has exited and been waited for
+  const deadline = Date.now() + 20000;
+  while (c.received < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const cpu = cpuSeconds(process.pid) + cpuSeconds(server.pid) - cpu0;
+  await unsubscribe();
+  return { ...pub, received: c.received, gaps: c.gaps, rate: c.rate(), cpuUsPerEvent: (cpu * 1e6) / c.received };
+}
+
 const before = load();
 const agent = await startAgentProcess();
+const nats = natsAvailable() ? await startNatsServer() : null;
 const sub = await crftb.FtbClient.connect(
   { eventSpace: 'BENCH.PERF.SUB', clientName: 'bsubc', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
   { agentHost: '127.0.0.1', agentPort: agent.port },
 );
-const subscription = sub.subscribe('event_space=BENCH.PERF.PUB,event_name=BENCH_EV');
-let received = 0;
-let first = 0n;
-let last = 0n;
-let outOfOrder = 0;
-let expected = 0;
-subscription.on('event', (e) => {
-  last = process.hrtime.bigint();
-  if (received === 0) first = last;
-  received++;
-  const i = e.payload.readUInt32LE(8);
-  if (i !== expected) outOfOrder++;
-  expected = i + 1;
-});
+const crftbRun = () => measure(agent, async (c) => {
+  const s = sub.subscribe('event_space=BENCH.PERF.PUB,event_name=BENCH_EV');
+  s.on('event', (e) => c.take(e.payload.readUInt32LE(8)));
+  return () => s.unsubscribe();
+}, () => runPublisher(agent.port, 0, count));
+const natsRun = () => measure(nats, async (c) => {
+  const n = await natsSubscribe(nats.port, (data) => c.take(Buffer.from(data.buffer, data.byteOffset, 12).readUInt32LE(8)));
+  return () => n.close();
+}, () => runNatsPublisher(nats.port, 0, count));
 
-const pub = await runPublisher(agent.port, 0, count);
-const deadline = Date.now() + 10000;
-while (received < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-const seconds = Number(last - first) / 1e9;
-const stats = sub.stats();
-console.log('FTB sustained throughput (crftb client + crftb agent, 3 processes, loopback)');
+const line = (name, r) => `  ${name}: ${r.received}/${r.published} received (${r.published - r.received} lost, ${r.gaps} gaps), ` +
+  `${r.rate} events/s at the subscriber, ${r.cpuUsPerEvent.toFixed(1)} us CPU/event` + (r.retries !== undefined ? `, ${r.retries} back-pressure retries` : '');
+console.log(`FTB sustained throughput into a JS listener (3 processes, loopback, ${count} events, ${rounds} interleaved rounds)`);
 console.log(`  ${before} before`);
-console.log(`  published ${pub.published} in ${pub.seconds.toFixed(2)} s (${Math.round(pub.rate)} events/s, ${pub.retries} back-pressure retries)`);
-console.log(`  received ${received}/${count} (${count - received} lost, ${outOfOrder} gaps), ${Math.round((received - 1) / seconds)} events/s at the subscriber`);
+for (let i = 0; i < rounds; i++) {
+  const a = await crftbRun();
+  console.log(line('crftb', a));
+  if (nats) {
+    const b = await natsRun();
+    console.log(line('NATS ', b));
+    console.log(`    ratio crftb/NATS events/s ${(a.rate / b.rate).toFixed(2)}x, CPU/event ${(a.cpuUsPerEvent / b.cpuUsPerEvent).toFixed(2)}x  (${load()})`);
+  }
+}
+if (!nats) console.log('  NATS: nats-server not installed, not compared');
+const stats = sub.stats();
 console.log(`  subscriber stats: callbackDropped ${stats.callbackDropped}, discarded ${stats.discarded}`);
 await new Promise((r) => setTimeout(r, 300));
 const agentStats = agent.stats();
 if (agentStats) console.log(`  agent stats: ${agentStats.eventsReceived} received, ${agentStats.eventsRouted} routed, ${agentStats.eventsDropped} dropped (its per-client queue was full), ${agentStats.backpressurePauses} back-pressure pauses`);
 console.log(`  ${load()} after`);
-console.log(`  real FTB 0.6.2: ${realFtb.throughput}  (${realFtb.note})`);
 await sub.close();
 await agent.stop();
+await nats?.stop();

@@ -47,6 +47,17 @@ export class Interrupt {
     return Date.now() - this.started;
   }
 
+  /** What is left of timeoutMs (Infinity without one). */
+  remainingMs(): number {
+    return this.deadline === undefined ? Infinity : this.deadline - Date.now();
+  }
+
+  /** Resolves after `ms`, or rejects with the interruption as soon as one happens. */
+  pause(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    return this.race(new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))).finally(() => clearTimeout(timer));
+  }
+
   /** Throws the interruption if one has happened. */
   check(): void {
     const interruption = this.interruption();

@@ -1,4 +1,5 @@
-// The SHA-256 behind the checkpoint manifest (native/common/sha256.cc) against FIPS 180-4's
+// The SHA-256 of version 1 checkpoint manifests (native/common/sha256.cc: written before XXH3-128
+// and with CRFTB_MANIFEST_SHA256=1, still verified) against FIPS 180-4's
 // published vectors, both block functions (SHA-NI and portable), and every length around the
 // 55/56/64-byte padding edges compared with Node's OpenSSL.
 import t from 'tap';

@@ -15,7 +15,7 @@ const skipAbsent = installed || process.env.LD_LIBRARY_PATH?.includes('libcr') ?
 t.test('without libcr.so.0 the blcr engine rejects with ENOSYS saying what to install', { skip: skipAbsent }, async (t) => {
   const expected = {
     code: 'ENOSYS',
-    errno: 38,
+    errno: -38,
     message: /libcr\.so\.0 could not be loaded.*blcr kernel module.*libcr\.so\.0.*use engine 'criu'/,
   };
   await t.rejects(probeEngine({ engine: 'blcr' }), expected, 'probe');
@@ -49,7 +49,7 @@ t.test('a library that is not BLCR 0.8 libcr is refused with ELIBBAD', { skip: c
   execFileSync('cc', ['-shared', '-fPIC', '-o', library, source]);
   await t.rejects(probeEngine({ engine: 'blcr', libcr: library }), {
     code: 'ELIBBAD',
-    errno: 80,
+    errno: -80,
     message: /is not a BLCR 0\.8 libcr: it lacks cri_init_checkpoint_args_t, .*cr_reap_restart\. Install BLCR 0\.8\.x .* or use engine 'criu'/,
   });
 });

@@ -31,6 +31,10 @@ function scenario(double: LibcrDouble, env: Record<string, string> = {}) {
 
 const tid = (line: string) => line.match(/tid=(\d+)/)![1];
 
+// How the JS error carries the number libcr set: a system errno as Node's negative errno, BLCR's
+// own CR_E* numbers as codeNumber (lib/errors.ts).
+const numbered = (code: string, n: number) => (code.startsWith('CR_') ? { codeNumber: n } : { errno: -n });
+
 t.test('libcr.so.0 test double', { skip }, async (t) => {
   const double = buildDouble();
   const ftbDouble = buildDouble({ withFtb: true });
@@ -98,7 +102,7 @@ t.test('libcr.so.0 test double', { skip }, async (t) => {
     for (const [errno, code, message] of cases) {
       const s = scenario(double, { LIBCR_DOUBLE_REQUEST_ERRNO: String(errno) });
       const out = s.checkpoint({});
-      t.match(out.error, { code, errno, message, sync: false }, code);
+      t.match(out.error, { code, ...numbered(code, errno), message, sync: false }, code);
       t.same(s.calls().calls.slice(-1), ['cr_request_checkpoint'], `${code}: nothing after the failed request`);
       t.same(readdirSync(s.work), [], `${code}: temp file removed`);
     }
@@ -115,7 +119,7 @@ t.test('libcr.so.0 test double', { skip }, async (t) => {
     for (const [errno, code, message] of cases) {
       const s = scenario(double, { LIBCR_DOUBLE_REAP_ERRNO: String(errno), LIBCR_DOUBLE_KMSG: 'cannot save fd 3\n' });
       const out = s.checkpoint({});
-      t.match(out.error, { code, errno, message }, code);
+      t.match(out.error, { code, ...numbered(code, errno), message }, code);
       t.same(s.calls().calls.slice(-1), ['cr_reap_checkpoint'], `${code}: failed at reap`);
       t.same(readdirSync(s.work), [], `${code}: partial context removed`);
     }
@@ -131,7 +135,7 @@ t.test('libcr.so.0 test double', { skip }, async (t) => {
   t.test('a checkpoint that outlives its deadline fails with ETIMEDOUT and releases the handle', async (t) => {
     const s = scenario(double, { LIBCR_DOUBLE_COMPLETE_MS: 'never' });
     const out = s.checkpoint({ timeoutMs: 300 });
-    t.match(out.error, { code: 'ETIMEDOUT', errno: 110, message: /did not finish within 300 ms/ });
+    t.match(out.error, { code: 'ETIMEDOUT', errno: -110, message: /did not finish within 300 ms/ });
     const log = s.calls();
     t.same(log.calls.slice(-1), ['cr_request_checkpoint'], 'never reaped early (libcr would abandon it as EAGAIN)');
     t.match(log.find('unload')[0], /released$/, 'the handle fd was closed, not leaked');
@@ -151,8 +155,8 @@ t.test('libcr.so.0 test double', { skip }, async (t) => {
       [2357, 'CR_EVERSION', /different versions/],
     ] as const) {
       const s = scenario(double, { LIBCR_DOUBLE_INIT_ERRNO: String(errno) });
-      t.match(s.probe().error, { code, errno, message }, `probe: ${code}`);
-      t.match(s.checkpoint({}).error, { code, errno }, `checkpoint: ${code}`);
+      t.match(s.probe().error, { code, ...numbered(code, errno), message }, `probe: ${code}`);
+      t.match(s.checkpoint({}).error, { code, ...numbered(code, errno) }, `checkpoint: ${code}`);
       t.notOk(s.calls().calls.includes('cr_request_checkpoint'), 'no request after cr_init failed');
       t.same(readdirSync(s.work), []);
     }
@@ -237,16 +241,16 @@ t.test('libcr.so.0 test double', { skip }, async (t) => {
     const s = scenario(double, { LIBCR_DOUBLE_REQUEST_ERRNO: '2359' });
     const context = path.join(s.work, 'job.ctx');
     writeFileSync(context, 'x');
-    t.match(s.restart({ file: context }).error, { code: 'CR_EBADARCH', errno: 2359, message: /different architecture/ });
+    t.match(s.restart({ file: context }).error, { code: 'CR_EBADARCH', codeNumber: 2359, message: /different architecture/ });
 
     const r = scenario(double, { LIBCR_DOUBLE_REAP_ERRNO: '2362', LIBCR_DOUBLE_KMSG: 'callback failed' });
     writeFileSync(path.join(r.work, 'c'), 'x');
-    t.match(r.restart({ file: path.join(r.work, 'c') }).error, { code: 'CR_ERSTRTABRT', errno: 2362, message: /restart was aborted.*Kernel log: callback failed/ });
+    t.match(r.restart({ file: path.join(r.work, 'c') }).error, { code: 'CR_ERSTRTABRT', codeNumber: 2362, message: /restart was aborted.*Kernel log: callback failed/ });
     t.same(r.calls().calls.slice(-1), ['cr_reap_restart']);
 
     const d = scenario(double);
-    t.match(d.restart({ file: d.work }).error, { code: 'EISDIR', errno: 21 });
-    t.match(d.restart({ file: path.join(d.work, 'missing') }).error, { code: 'ENOENT', errno: 2 });
+    t.match(d.restart({ file: d.work }).error, { code: 'EISDIR', errno: -21 });
+    t.match(d.restart({ file: path.join(d.work, 'missing') }).error, { code: 'ENOENT', errno: -2 });
     t.notOk(d.calls().calls.includes('cr_request_restart'), 'neither reached libcr');
   });
 });

@@ -10,34 +10,12 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { checkpoint, locateCriu, probeEngine, restartDetailed } from '../lib/index';
 import { cr } from '../lib/cr/native';
-import { adopt, alive, fixtures, killStarted, readNumber, readStatuses, startDetached, tempDir, waitFor, waitReaped } from './fixtures/cr/detached';
+import { adopt, alive, dumping, fixtures, killStarted, processState, readNumber, readStatuses, startDetached, strandedImages, tempDir, waitFor, waitReaped } from './helpers/detached';
 
 t.teardown(killStarted);
 
 const root = path.join(__dirname, '..');
 const drained = () => cr.drainAbandoned(120000);
-
-function state(pid: number): string {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return '';
-  }
-}
-
-// Image files outside the generation `keep` (logs of failed attempts may stay until the next checkpoint).
-function strandedImages(images: string, keep?: string): string[] {
-  const gens = `${images}.gens`;
-  if (!fs.existsSync(gens)) return [];
-  return fs.readdirSync(gens).filter((g) => /^\d+$/.test(g) && path.join(gens, g) !== keep)
-    .flatMap((g) => fs.readdirSync(path.join(gens, g)).filter((f) => !f.endsWith('.log')).map((f) => `${g}/${f}`));
-}
-
-// Resolves once a dump into a generation other than `keep` has begun writing memory pages.
-async function dumping(images: string, keep?: string): Promise<void> {
-  await waitFor('the dump to write pages', () => strandedImages(images, keep).some((f) => /pages-\d+\.img$/.test(f)), 30000);
-}
 
 // A wrapper that starts the real CRIU `ms` later.
 function slowCriu(work: string, ms: number): string {
@@ -68,12 +46,12 @@ t.test('kill: true with a deadline that passes while the engine works: ETIMEDOUT
   const criu = slowCriu(work, 1000);
   await probeEngine({ criu }); // the probe's own slow start is not part of the request
   const error = await checkpoint({ target: target.pid, dir: images, kill: true, timeoutMs: 300, criu, ftb: false }).then(() => null, (e) => e);
-  t.match(error, { code: 'ETIMEDOUT', errno: 110, message: /within 300 ms.*left running/ }, 'the request rejects at its deadline');
+  t.match(error, { code: 'ETIMEDOUT', errno: -110, message: /within 300 ms.*left running/ }, 'the request rejects at its deadline');
   t.notOk(error?.committed, 'and nothing was committed');
   t.ok(await drained(), 'the abandoned dump ends');
   t.ok(fs.existsSync(path.join(`${images}.gens`, '2', 'dump.log')), 'it did run (its log is kept until the next checkpoint)');
   t.ok(alive(target.pid), 'the target was not killed');
-  t.not(state(target.pid), 'T', 'nor left stopped');
+  t.not(processState(target.pid), 'T', 'nor left stopped');
   await counts(target.counter);
   t.equal(fs.realpathSync(images), first.generation, 'dir still points at the last good checkpoint');
   t.same(strandedImages(images, first.generation), [], 'the abandoned generation left no images');
@@ -137,16 +115,17 @@ t.test('Ctrl-C once the dump is complete: the images are committed, the CLI says
   const work = tempDir('cr-cancel');
   const target = await startHeap(work, 400);
   const images = path.join(work, 'images');
-  // The portable SHA-256 makes the commit (hashing 400 MiB of images) last seconds: the window
-  // between the end of the dump (the target is stopped at once) and the kill.
-  const cli = runCli(['checkpoint', String(target.pid), '--dir', images, '--kill', '--no-ftb'], work, { CRFTB_SHA256_PORTABLE: '1' });
-  await waitFor('the dumped target to be stopped for the commit', () => state(target.pid) === 'T', 60000);
+  // A version 1 manifest with the portable SHA-256 makes the commit (hashing 400 MiB of images)
+  // last seconds: the window between the end of the dump (the target is stopped at once) and the kill.
+  const cli = runCli(['checkpoint', String(target.pid), '--dir', images, '--kill', '--no-ftb'], work,
+    { CRFTB_MANIFEST_SHA256: '1', CRFTB_SHA256_PORTABLE: '1' });
+  await waitFor('the dumped target to be stopped for the commit', () => processState(target.pid) === 'T', 60000);
   cli.child.kill('SIGINT');
   const { code, stderr } = await cli.exited;
   t.equal(code, 130, 'the CLI exits 130');
   t.match(stderr, /committed as .*images.*left running/, 'and says the images were committed');
   t.ok(alive(target.pid), 'the target was not killed');
-  t.not(state(target.pid), 'T', 'nor left stopped');
+  t.not(processState(target.pid), 'T', 'nor left stopped');
   await counts(target.counter);
   const generation = fs.realpathSync(images);
   t.same(strandedImages(images, generation), [], 'nothing else is left');

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { adopt, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitReaped } from './fixtures/cr/detached';
+import { adopt, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitReaped } from './helpers/detached';
 
 t.teardown(killStarted);
 const bin = path.join(__dirname, '..', 'bin', 'crftb.js');

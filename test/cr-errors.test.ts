@@ -7,13 +7,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { checkpoint, restart } from '../lib/index';
 import { cr } from '../lib/cr/native';
-import { alive, fixtures, killStarted, readNumber, readStatuses, startConnectedClient, startCounter, startDetached, tempDir, waitFor } from './fixtures/cr/detached';
+import { alive, fixtures, killStarted, readNumber, readStatuses, startConnectedClient, startCounter, startDetached, tempDir, waitFor } from './helpers/detached';
 
 t.teardown(killStarted);
 
 t.test('restart from a directory without images: ENOENT', async (t) => {
   const dir = tempDir('cr-err');
-  await t.rejects(restart({ dir: path.join(dir, 'nothing-here') }), { code: 'ENOENT', errno: 2 });
+  await t.rejects(restart({ dir: path.join(dir, 'nothing-here') }), { code: 'ENOENT', errno: -2 });
   fs.mkdirSync(path.join(dir, 'empty'));
   await t.rejects(restart({ dir: path.join(dir, 'empty') }), { code: 'ENOENT', message: /no CRIU images/ });
 });
@@ -23,7 +23,7 @@ t.test('checkpoint of a pid that is gone: ESRCH', async (t) => {
   const child = startDetached(path.join(fixtures, 'counter.js'), [path.join(dir, 'n')], dir);
   process.kill(child.pid, 'SIGKILL');
   await child.exited;
-  await t.rejects(checkpoint({ target: child.pid, dir: path.join(dir, 'images') }), { code: 'ESRCH', errno: 3 });
+  await t.rejects(checkpoint({ target: child.pid, dir: path.join(dir, 'images') }), { code: 'ESRCH', errno: -3 });
   t.notOk(fs.existsSync(path.join(dir, 'images')), 'no images directory is left behind');
 });
 
@@ -39,7 +39,7 @@ t.test('checkpoint into an unwritable directory fails with its errno, and the pr
   await t.rejects(checkpoint({ target: child.pid, dir: '/sys/crftb-cannot-write-here' }), { code: /^(EPERM|EACCES)$/ });
   const file = path.join(dir, 'plain-file');
   fs.writeFileSync(file, '');
-  await t.rejects(checkpoint({ target: child.pid, dir: path.join(file, 'images') }), { code: 'ENOTDIR', errno: 20 });
+  await t.rejects(checkpoint({ target: child.pid, dir: path.join(file, 'images') }), { code: 'ENOTDIR', errno: -20 });
   t.equal(fs.realpathSync(images), first.generation, 'the last good checkpoint is untouched');
 });
 
@@ -49,7 +49,7 @@ t.test('a failing dump leaves the previous good checkpoint in place', async (t) 
   const images = path.join(dir, 'images');
   const first = await checkpoint({ target: child.pid, dir: images });
   // A deadline too short for any dump: the request is abandoned with ETIMEDOUT.
-  await t.rejects(checkpoint({ target: child.pid, dir: images, timeoutMs: 1 }), { code: 'ETIMEDOUT', errno: 110 });
+  await t.rejects(checkpoint({ target: child.pid, dir: images, timeoutMs: 1 }), { code: 'ETIMEDOUT', errno: -110 });
   t.equal(fs.realpathSync(images), first.generation, 'dir still points at the first checkpoint');
   t.ok(fs.existsSync(path.join(images, 'inventory.img')));
   t.ok(await cr.drainAbandoned(60000), 'an abandoned dump, if one started, ends');
@@ -60,10 +60,10 @@ t.test('engine missing: ENOSYS saying what to install', async (t) => {
   const { pid: target } = await startCounter(dir);
   await t.rejects(checkpoint({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', target, dir: path.join(dir, 'i') }), {
     code: 'ENOSYS',
-    errno: 38,
+    errno: -38,
     message: /install/,
   });
-  await t.rejects(restart({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', dir }), { code: 'ENOSYS', errno: 38 });
+  await t.rejects(restart({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', dir }), { code: 'ENOSYS', errno: -38 });
   await t.rejects(checkpoint({ engine: 'auto', libcriu: '/nonexistent/libcriu.so.2', libcr: '/nonexistent/libcr.so.0', target, dir: path.join(dir, 'i') }), {
     code: 'ENOSYS',
     message: /no checkpoint engine works/,

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { checkpoint, publisherStats, restart, startAgent } from '../lib/index';
-import { adopt, fixtures, killStarted, startCounter, tempDir, waitGone } from './fixtures/cr/detached';
+import { adopt, fixtures, killStarted, startCounter, tempDir, waitGone } from './helpers/detached';
 
 t.teardown(killStarted);
 

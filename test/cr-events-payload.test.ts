@@ -4,7 +4,7 @@ import t from 'tap';
 import net from 'node:net';
 import { cr } from '../lib/cr/native';
 import { checkpoint } from '../lib/index';
-import { killStarted, startCounter, tempDir } from './fixtures/cr/detached';
+import { killStarted, startCounter, tempDir } from './helpers/detached';
 
 t.teardown(killStarted);
 

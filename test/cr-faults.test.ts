@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { checkpoint, restartDetailed } from '../lib/index';
-import { adopt, alive, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitGone } from './fixtures/cr/detached';
+import { adopt, alive, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitGone } from './helpers/detached';
 
 t.teardown(killStarted);
 
@@ -92,7 +92,7 @@ t.test('the images file system fills up: ENOSPC, previous checkpoint kept and re
   const fds = fdCount();
   await t.rejects(checkpoint({ target: target.pid, dir: images }), {
     code: 'ENOSPC',
-    errno: 28,
+    errno: -28,
     message: /no space left for the images .* the previous checkpoint is kept/,
   });
   t.equal(fdCount(), fds, 'no descriptor leaked by the failed checkpoint');
@@ -106,7 +106,7 @@ t.test('the target exits mid-dump: ESRCH, previous checkpoint kept and restorabl
   const attempt = checkpoint({ target: target.pid, dir: images });
   await dumping(images, good.generation);
   process.kill(target.pid, 'SIGKILL');
-  await t.rejects(attempt, { code: 'ESRCH', errno: 3, message: new RegExp(`pid ${target.pid} exited while it was being checkpointed`) });
+  await t.rejects(attempt, { code: 'ESRCH', errno: -3, message: new RegExp(`pid ${target.pid} exited while it was being checkpointed`) });
   t.equal(fdCount(), fds, 'no descriptor leaked by the failed checkpoint');
   await restoresFrom(t, images, good.generation, target, counter);
 });
@@ -126,7 +126,7 @@ t.test('the CRIU service is killed mid-dump: ECOMM, target unharmed, previous ch
   await dumping(images, good.generation);
   t.ok(children().includes(service) && startTime(service) === started, `the CRIU service (pid ${service}, a child of this process) is dumping`);
   process.kill(service, 'SIGKILL');
-  await t.rejects(attempt, { code: 'ECOMM', errno: 70, message: /CRIU service exited before it answered/ });
+  await t.rejects(attempt, { code: 'ECOMM', errno: -70, message: /CRIU service exited before it answered/ });
   t.equal(fdCount(), fds, 'no descriptor leaked by the failed checkpoint');
   await waitFor('the killed service to be reaped', () => !fs.existsSync(`/proc/${service}`));
   t.ok(alive(target.pid), 'the target survived its interrupted dump');

@@ -7,7 +7,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkpoint, restartDetailed } from '../lib/index';
-import { fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitReaped } from './fixtures/cr/detached';
+import { fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitReaped } from './helpers/detached';
 
 t.teardown(killStarted);
 

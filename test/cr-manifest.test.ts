@@ -2,13 +2,16 @@
 // truncated, altered, added or removed after the checkpoint are refused with EBADMSG naming the
 // file, a restart while the checkpointed process still runs is EBUSY naming the pid, and in every
 // refused case nothing is restored. The same images then restore fine once put back, so the
-// refusals are the check's doing, not broken images. Targets are detached children started here.
+// refusals are the check's doing, not broken images. A manifest of the earlier version (SHA-256)
+// is still verified and restores; one of a version this crftb does not know is refused. Targets
+// are detached children started here.
 import t, { Test } from 'tap';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkpoint, restartDetailed } from '../lib/index';
-import { adopt, alive, fixtures, killStarted, readNumber, startCounter, tempDir, waitFor, waitGone } from './fixtures/cr/detached';
+import { cr } from '../lib/cr/native';
+import { adopt, alive, fixtures, killStarted, readNumber, startCounter, tempDir, waitFor, waitGone } from './helpers/detached';
 
 t.teardown(killStarted);
 
@@ -17,7 +20,7 @@ const mode = (p: string) => fs.statSync(p).mode & 0o777;
 function manifestOf(dir: string): Map<string, { hash: string; size: number }> {
   const lines = fs.readFileSync(path.join(dir, 'crftb-manifest'), 'utf8').split('\n');
   const out = new Map<string, { hash: string; size: number }>();
-  if (lines[0] !== 'crftb-manifest 1') throw new Error(`bad manifest header ${lines[0]}`);
+  if (lines[0] !== 'crftb-manifest 2 xxh3-128') throw new Error(`bad manifest header ${lines[0]}`);
   for (const line of lines.slice(1).filter(Boolean)) {
     const [hash, size, name] = line.split(' ');
     out.set(name, { hash, size: Number(size) });
@@ -51,9 +54,9 @@ t.test('a checkpoint writes a manifest of every image (0600, in a 0700 directory
   let mismatches = 0;
   for (const [name, entry] of manifest) {
     const data = fs.readFileSync(path.join(gen, name));
-    if (data.length !== entry.size || crypto.createHash('sha256').update(data).digest('hex') !== entry.hash) mismatches++;
+    if (data.length !== entry.size || cr.xxh128(data).hex !== entry.hash) mismatches++;
   }
-  t.equal(mismatches, 0, 'sizes and SHA-256 sums agree with OpenSSL');
+  t.equal(mismatches, 0, 'sizes and XXH3-128 checksums agree with the whole files hashed at once');
   t.notOk(result.images.includes('crftb-manifest'), 'the manifest is not reported as an image');
   process.kill(child.pid, 'SIGKILL');
 });
@@ -67,7 +70,7 @@ t.test('restart refuses running originals and altered images, restores nothing, 
 
   await t.rejects(restartDetailed({ dir: images }), {
     code: 'EBUSY',
-    errno: 16,
+    errno: -16,
     message: new RegExp(`pid ${child.pid} \\(node\\) is still running`),
   }, 'the original still runs: EBUSY naming its pid');
   t.ok(alive(child.pid), 'the original is untouched');
@@ -75,6 +78,7 @@ t.test('restart refuses running originals and altered images, restores nothing, 
   process.kill(child.pid, 'SIGKILL');
   await child.exited;
   await waitGone(child.pid);
+  const atDump = readNumber(counter);
   const gen = result.generation;
   const manifest = manifestOf(gen);
   const pages = [...manifest.keys()].find((n) => /^pages-\d+\.img$/.test(n))!;
@@ -96,7 +100,13 @@ t.test('restart refuses running originals and altered images, restores nothing, 
     fs.writeSync(fd, byte, 0, 1, at);
     fs.closeSync(fd);
     return undo;
-  }, { code: 'EBADMSG', errno: 74, message: new RegExp(`${pages} does not match its SHA-256`) });
+  }, { code: 'EBADMSG', errno: -74, message: new RegExp(`${pages} does not match its XXH3-128 checksum`) });
+  // The manifest is verified while CRIU restores; CRIU restored these pages (a flipped bit is
+  // still a valid image) and was stopped at its post-restore notification, where it kills what
+  // it restored before any of it has run.
+  t.match(fs.readFileSync(path.join(gen, 'restore.log'), 'utf8'), /Aborting restore due to post-restore/,
+    'the flipped bit: CRIU was stopped at post-restore, before the restored process ran');
+  t.equal(readNumber(counter), atDump, 'the counter was not moved by a restored copy');
   await refused(t, images, child.pid, 'a truncated core image', () => {
     const undo = keep(core);
     fs.truncateSync(path.join(gen, core), Math.floor(manifest.get(core)!.size / 2));
@@ -123,10 +133,34 @@ t.test('restart refuses running originals and altered images, restores nothing, 
     return undo;
   }, { code: 'EBADMSG', message: /names a file outside its directory/ });
 
+  await refused(t, images, child.pid, 'a manifest of a version this crftb does not know', () => {
+    const undo = keep('crftb-manifest');
+    const text = fs.readFileSync(path.join(gen, 'crftb-manifest'), 'utf8');
+    fs.writeFileSync(path.join(gen, 'crftb-manifest'), text.replace('crftb-manifest 2 xxh3-128', 'crftb-manifest 3 none'));
+    return undo;
+  }, { code: 'EBADMSG', message: /is not a crftb checkpoint manifest crftb can read/ });
+
+  // The manifest as crftb wrote it before XXH3-128: version 1, SHA-256 sums (OpenSSL's here).
+  const version1 = (alter?: string) => {
+    let text = 'crftb-manifest 1\n';
+    for (const [name, entry] of manifest) {
+      const data = fs.readFileSync(path.join(gen, name));
+      if (name === alter) data[0] ^= 1;
+      text += `${crypto.createHash('sha256').update(data).digest('hex')} ${entry.size} ${name}\n`;
+    }
+    fs.writeFileSync(path.join(gen, 'crftb-manifest'), text);
+  };
+  await refused(t, images, child.pid, 'a version 1 manifest whose SHA-256 of the pages differs', () => {
+    const undo = keep('crftb-manifest');
+    version1(pages);
+    return undo;
+  }, { code: 'EBADMSG', message: new RegExp(`${pages} does not match its SHA-256`) });
+  version1();
+
   const atKill = readNumber(counter);
   const restored = await restartDetailed({ dir: images });
   adopt(restored.pid);
-  t.equal(restored.pid, child.pid, 'the intact images restore the same pid');
+  t.equal(restored.pid, child.pid, 'the intact images, under a version 1 (SHA-256) manifest, restore the same pid');
   await waitFor('the restored counter to move on', () => readNumber(counter) > atKill + 3);
   await t.rejects(restartDetailed({ dir: images }), { code: 'EBUSY' }, 'a second restart while the copy runs: EBUSY');
   process.kill(restored.pid, 'SIGKILL');

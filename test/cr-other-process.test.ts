@@ -4,7 +4,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkpoint, restartDetailed } from '../lib/index';
-import { adopt, alive, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitGone, waitReaped } from './fixtures/cr/detached';
+import { adopt, alive, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitGone, waitReaped } from './helpers/detached';
 
 t.teardown(killStarted);
 

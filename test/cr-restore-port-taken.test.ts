@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { checkpoint, restartDetailed } from '../lib/index';
-import { adopt, alive, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitReaped } from './fixtures/cr/detached';
+import { adopt, alive, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitReaped } from './helpers/detached';
 
 t.teardown(killStarted);
 
@@ -22,7 +22,7 @@ t.test('a port taken at restore: EADDRINUSE naming the cause; the images restore
   const squatter = net.createServer();
   await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
   const error = await restartDetailed({ dir: images, ftb: false }).then((r) => { adopt(r.pid); return null; }, (e) => e);
-  t.match(error, { code: 'EADDRINUSE', errno: 98, message: /port that another process holds.*Address already in use/ }, 'the restore fails with EADDRINUSE');
+  t.match(error, { code: 'EADDRINUSE', errno: -98, message: /port that another process holds.*Address already in use/ }, 'the restore fails with EADDRINUSE');
   t.notOk(alive(child.pid), 'nothing was restored');
   await new Promise((resolve) => squatter.close(resolve));
 

@@ -5,7 +5,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { restartDetailed } from '../lib/index';
-import { adopt, alive, ask, fixtures, killStarted, readNumber, readStatuses, startDetached, tempDir, waitFor, waitGone } from './fixtures/cr/detached';
+import { adopt, alive, ask, fixtures, killStarted, readNumber, readStatuses, startDetached, tempDir, waitFor, waitGone } from './helpers/detached';
 
 t.teardown(killStarted);
 

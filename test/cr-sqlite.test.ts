@@ -7,7 +7,7 @@ import t from 'tap';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { restartDetailed } from '../lib/index';
-import { adopt, alive, fixtures, killStarted, readStatuses, startDetached, tempDir, waitFor, waitReaped } from './fixtures/cr/detached';
+import { adopt, alive, fixtures, killStarted, readStatuses, startDetached, tempDir, waitFor, waitReaped } from './helpers/detached';
 
 t.teardown(killStarted);
 

@@ -4,7 +4,7 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { locateCriu } from '../lib/criu/locate';
-import { alive, criuEnv, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitGone } from './fixtures/cr/detached';
+import { alive, criuEnv, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitGone } from './helpers/detached';
 
 t.teardown(killStarted);
 
@@ -22,7 +22,7 @@ t.test('the CRIU finder obeys option, CRFTB_CRIU, provisioned wrapper, PATH', as
     if (saved === undefined) delete process.env.CRFTB_CRIU;
     else process.env.CRFTB_CRIU = saved;
   }
-  t.throws(() => locateCriu('/nonexistent/criu'), { code: 'ENOENT', errno: 2 });
+  t.throws(() => locateCriu('/nonexistent/criu'), { code: 'ENOENT', errno: -2 });
   t.throws(() => locateCriu('/tmp'), { code: 'EACCES' }, 'a directory is not a CRIU');
 });
 

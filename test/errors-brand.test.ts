@@ -28,13 +28,13 @@ t.test('errors from the addon and from JavaScript are', async (t) => {
   const native = thrown(() => locateCriu('/nonexistent/criu'));
   t.ok(isCrftbError(native), 'a native error');
   t.ok(native instanceof CrftbError, 'instanceof CrftbError');
-  t.match(native, { code: 'ENOENT', errno: 2 });
+  t.match(native, { code: 'ENOENT', errno: -2 });
   t.same(Object.getOwnPropertySymbols(native).length, 1, 'branded by one symbol');
   t.notOk(Object.keys(native as object).some((k) => k.includes('crftb')), 'the brand is not enumerable');
   const js = thrown(() => new FtbEventHandle(Buffer.alloc(1)));
   t.ok(isCrftbError(js) && js instanceof CrftbError && js instanceof Error, 'a JavaScript-side error');
-  t.match(js, { code: 'FTB_ERR_INVALID_HANDLE', errno: -9 });
-  const made = new CrftbError('EINVAL', 'made here', 22, { cause: new Error('why') });
-  t.match(made, { code: 'EINVAL', errno: 22, message: 'made here', cause: { message: 'why' } });
+  t.match(js, { code: 'FTB_ERR_INVALID_HANDLE', codeNumber: -9 });
+  const made = new CrftbError('EINVAL', 'made here', { cause: new Error('why') });
+  t.match(made, { code: 'EINVAL', errno: -22, message: 'made here', cause: { message: 'why' } });
   t.ok(isCrftbError(made));
 });

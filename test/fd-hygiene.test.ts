@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { FtbClient } from '../lib/ftb/client';
 import { checkpoint } from '../lib/index';
 import { CrftbProcess } from './helpers/crftb-process';
-import { fixtures, killStarted, readNumber, startDetached, tempDir, waitFor } from './fixtures/cr/detached';
+import { fixtures, killStarted, readNumber, startDetached, tempDir, waitFor } from './helpers/detached';
 
 t.teardown(killStarted);
 
@@ -45,8 +45,7 @@ t.test(`${CYCLES} connect/close cycles against a real agent leave /proc/self/fd 
   const { port } = await agent.listening();
   const options = { agentHost: '127.0.0.1', agentPort: port };
   const info = { eventSpace: 'CRFTB.TEST.FD', clientName: 'fd', subscriptionStyle: 'FTB_SUBSCRIPTION_BOTH' as const };
-  (await FtbClient.connect(info, options)).close(); // first use: lazy process-wide state
-  await new Promise((r) => setTimeout(r, 50));
+  await (await FtbClient.connect(info, options)).close(); // first use: lazy process-wide state
   const before = fdTable();
   let failures = 0;
   for (let i = 0; i < CYCLES; i++) {

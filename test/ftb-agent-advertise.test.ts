@@ -7,12 +7,7 @@ import { startAgent, Agent } from '../lib/ftb/agent';
 import { startBootstrap } from '../lib/ftb/bootstrap';
 import { FtbClient } from '../lib/ftb/client';
 import { CrftbProcess } from './helpers/crftb-process';
-
-async function until(check: () => boolean, timeoutMs = 10000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  return check();
-}
+import { waitFor } from './helpers/wait';
 
 function attachedWithin(agent: Agent, ms: number) {
   return Promise.race([agent.attached(), new Promise<null>((r) => setTimeout(() => r(null), ms).unref())]);
@@ -42,7 +37,7 @@ t.test('default bind, no advertise option: agents on one host form one tree and 
   await subscriber.waitFor((l) => l.event === 'connected');
   subscriber.command({ op: 'subscribe', subscription: 'event_space=FTB.TEST.TREE', kind: 'callback' });
   await subscriber.waitFor((l) => l.event === 'subscribed');
-  t.ok(await until(() => child.stats().subscriptions >= 1), 'the subscription reached the child agent');
+  await waitFor('the subscription reached the child agent', () => child.stats().subscriptions >= 1);
 
   const publisher = await FtbClient.connect({ eventSpace: 'FTB.TEST.TREE', clientName: 'p' }, { agentHost: '127.0.0.1', agentPort: child.address.port });
   t.teardown(() => publisher.close());

@@ -11,17 +11,12 @@ import { startAgent, Agent } from '../lib/ftb/agent';
 import { FtbClient } from '../lib/ftb/client';
 import { handshakeFrame, RawClient } from './helpers/ftb-raw-client';
 import { RawPeer } from './helpers/ftb-raw-peer';
+import { waitFor } from './helpers/wait';
 
 const PUB = { eventSpace: 'FTB.TEST.PUB', clientName: 'pub' };
 const SUB = { eventSpace: 'FTB.TEST.SUB', clientName: 'sub' };
 const MESSAGE = 1336;
 const READ_BUFFER = 1440 + 256 * MESSAGE; // one read of the agent: what a draining reader may be over its limit by
-
-async function until(check: () => boolean, timeoutMs = 10000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-  return check();
-}
 
 async function stillServes(t: Test, port: number, pid: number, what: string): Promise<void> {
   const sub = await RawClient.connect(port, pid);
@@ -41,7 +36,6 @@ async function stillServes(t: Test, port: number, pid: number, what: string): Pr
   pub.close();
 }
 
-
 t.test('control messages count against the queue bound: a peer that never reads is disconnected', async (t) => {
   const agent = await startAgent({ port: 0, bootstrap: false, advertiseAddress: '127.0.0.1', agentQueueKiB: 64 });
   agent.unref();
@@ -52,7 +46,7 @@ t.test('control messages count against the queue bound: a peer that never reads 
   t.teardown(() => fake.close());
   t.ok(await fake.handshake(handshakeFrame(61001, 'agent')), 'a peer claiming to be an agent is taken in');
   fake.socket.pause(); // and never reads again
-  t.ok(await until(() => agent.stats().agents === 1), 'the agent counts it as a neighbour');
+  await waitFor('the agent counts it as a neighbour', () => agent.stats().agents === 1);
 
   // Every new mask is flooded to neighbour agents (REG_SUBSCRIPTION), every last cancel too.
   const client = await RawClient.connect(agent.address.port, 61002);
@@ -69,7 +63,7 @@ t.test('control messages count against the queue bound: a peer that never reads 
       client.cancel(who, `event_name=E${i}`);
     }
     sent += 100;
-    await until(() => {
+    await waitFor('the agent to read them or drop the peer', () => {
       const s = agent.stats();
       maxQueued = Math.max(maxQueued, s.queuedBytes);
       return s.messagesReceived >= sent || s.peersOverLimit > 0;
@@ -79,10 +73,10 @@ t.test('control messages count against the queue bound: a peer that never reads 
   t.equal(stats.peersOverLimit, 1, 'the silent peer was disconnected, and counted');
   t.ok(maxQueued > 64 * 1024, `control messages were queued past the queue limit (${maxQueued} bytes)...`);
   t.ok(maxQueued <= ceiling, `...but never past its bound (${ceiling} bytes)`);
-  t.ok(await until(() => agent.stats().agents === 0), 'it is no longer a neighbour');
+  await waitFor('it is no longer a neighbour', () => agent.stats().agents === 0);
   fake.socket.resume();
   t.ok(await fake.closedByPeer(5000), 'the peer sees its connection closed');
-  t.ok(await until(() => agent.stats().queuedBytes === 0), 'nothing stays queued for it');
+  await waitFor('nothing stays queued for it', () => agent.stats().queuedBytes === 0);
   await stillServes(t, agent.address.port, 61003, 'the flood');
 });
 
@@ -105,7 +99,7 @@ t.test('maxConnections: the newest connection past it is closed at once, the oth
 
   idle.pop()!.close();
   idle.pop()!.close();
-  t.ok(await until(() => agent.stats().connections === 2), 'closed connections free their places');
+  await waitFor('closed connections free their places', () => agent.stats().connections === 2);
   await stillServes(t, agent.address.port, 62020, 'refusing one'); // takes the two free places
 });
 
@@ -119,7 +113,7 @@ t.test('out of descriptors: the newest connection is refused cleanly and the age
   readline.createInterface({ input: child.stdout! }).on('line', (l) => lines.push(JSON.parse(l)));
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
-  t.ok(await until(() => lines.some((l) => l.event === 'listening')), `agent listening ${stderr}`);
+  await waitFor(`agent listening ${stderr}`, () => lines.some((l) => l.event === 'listening'));
   const port = lines.find((l) => l.event === 'listening').address.port;
   const latest = () => [...lines].reverse().find((l) => l.event === 'stats')?.stats ?? {};
 
@@ -150,7 +144,7 @@ t.test('out of descriptors: the newest connection is refused cleanly and the age
   const attempt = await RawPeer.connect(port);
   t.teardown(() => attempt.close());
   attempt.write(handshakeFrame(63500, 'agent'));
-  t.ok(await until(() => lines.filter((l) => l.event === 'stats').length >= reports + 10, 10000), 'ten more reports');
+  await waitFor('ten more reports', () => lines.filter((l) => l.event === 'stats').length >= reports + 10, 10000);
   const cpuMs = (ticks() - cpu0) * 10; // USER_HZ is 100 on Linux
   const wallMs = Date.now() - wall0;
   t.ok(cpuMs < wallMs * 0.3, `agent CPU ${cpuMs} ms over ${wallMs} ms while out of descriptors`);
@@ -173,12 +167,12 @@ t.test('subscription caps: per client and per connection, refused past them', as
   peer.register(b);
   for (let i = 0; i < 20; i++) peer.subscribe(a, `event_name=A${i}`);
   for (let i = 0; i < 20; i++) peer.subscribe(b, `event_name=B${i}`);
-  t.ok(await until(() => agent.stats().messagesReceived >= 42), 'all 42 messages read');
+  await waitFor('all 42 messages read', () => agent.stats().messagesReceived >= 42);
   t.equal(agent.stats().subscriptions, 24, '16 masks of the first client, 8 of the second (the connection holds 24)');
   t.equal(agent.stats().subscriptionsRefused, 16, 'the other 16 refused and counted');
   peer.cancel(a, 'event_name=A0');
   peer.subscribe(b, 'event_name=B19');
-  t.ok(await until(() => agent.stats().messagesReceived >= 44), 'a cancel frees a place');
+  await waitFor('a cancel frees a place', () => agent.stats().messagesReceived >= 44);
   t.equal(agent.stats().subscriptions, 24, 'which the connection can use again');
 
   // crftb's client refuses past its own cap with an FTB error the caller sees.
@@ -200,7 +194,7 @@ t.test('routing cost grows with the matching masks, not with all of them', async
   hoarder.register(h);
   const started = Date.now();
   for (let i = 0; i < 20000; i++) hoarder.subscribe(h, i % 2 ? `event_name=N${i}` : `event_space=FTB.TEST.C${i}`);
-  t.ok(await until(() => agent.stats().messagesReceived >= 20001, 60000), '20,000 masks absorbed');
+  await waitFor('20,000 masks absorbed', () => agent.stats().messagesReceived >= 20001, 60000);
   const absorbMs = Date.now() - started;
   t.ok(absorbMs < 10000, `in ${absorbMs} ms`);
   t.equal(agent.stats().subscriptions, 20000);
@@ -212,7 +206,7 @@ t.test('routing cost grows with the matching masks, not with all of them', async
   const pub = await RawClient.connect(agent.address.port, 65003);
   t.teardown(() => pub.close());
   pub.register(PUB);
-  t.ok(await until(() => agent.stats().subscriptions === 20001), 'the honest mask is known');
+  await waitFor('the honest mask is known', () => agent.stats().subscriptions === 20001);
   const examined0 = agent.stats().masksExamined;
   for (let i = 0; i < 100; i++) pub.publish(PUB, 'GOOD', 'info', 1);
   let got = 0;

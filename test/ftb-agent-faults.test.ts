@@ -8,7 +8,7 @@ import path from 'node:path';
 import { FtbClient, type FtbReceivedEvent } from '../lib/ftb/client';
 import { checkpoint, publisherStats } from '../lib/index';
 import { CrftbProcess, type Line } from './helpers/crftb-process';
-import { fixtures, killStarted, readNumber, startDetached, tempDir, waitFor } from './fixtures/cr/detached';
+import { fixtures, killStarted, readNumber, startDetached, tempDir, waitFor } from './helpers/detached';
 
 t.teardown(killStarted);
 

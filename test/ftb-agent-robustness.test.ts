@@ -9,15 +9,10 @@ import { CrftbProcess } from './helpers/crftb-process';
 import { handshakeFrame, RawClient } from './helpers/ftb-raw-client';
 import { RawPeer, MESSAGE_SIZE } from './helpers/ftb-raw-peer';
 import { ftbRules } from '../lib/ftb/native';
+import { waitFor } from './helpers/wait';
 
 const PUB = { eventSpace: 'FTB.TEST.PUB', clientName: 'pub' };
 const SUB = { eventSpace: 'FTB.TEST.SUB', clientName: 'sub' };
-
-async function until(check: () => boolean, timeoutMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  return check();
-}
 
 async function subscribed(t: Test, agent: Agent, pid: number, subscription = 'event_name=GOOD') {
   const sub = await RawClient.connect(agent.address.port, pid);
@@ -35,7 +30,6 @@ async function stillServes(t: Test, agent: Agent, sub: RawClient, pid: number, w
   t.equal(got?.['event.seqnum'], seq, `the good subscriber still gets events after ${what}`);
   pub.close();
 }
-
 
 t.test('garbage, truncation, huge values and silence are dropped alone', async (t) => {
   const agent = await startAgent({ port: 0, bootstrap: false, advertiseAddress: '127.0.0.1', handshakeTimeoutMs: 300 });
@@ -182,7 +176,7 @@ t.test('every socket of an agent process is close-on-exec', async (t) => {
   t.teardown(() => client.close());
   client.register(SUB);
   const pid = root.child.pid!;
-  await until(() => fs.readdirSync(`/proc/${pid}/fd`).length > 3);
+  await waitFor('the agent to hold its sockets', () => fs.readdirSync(`/proc/${pid}/fd`).length > 3);
   let sockets = 0;
   for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
     if (Number(fd) <= 2) continue;

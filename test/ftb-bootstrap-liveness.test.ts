@@ -7,6 +7,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { startBootstrap } from '../lib/ftb/bootstrap';
 import { ftbRules } from '../lib/ftb/native';
+import { waitFor } from './helpers/wait';
 
 const ADDR_REQ = 1, ADDR_REP = 2, REG_REQ = 3, REG_REP = 4, CONN_FAIL = 7, REG_INVALID = 10;
 
@@ -110,8 +111,7 @@ t.test('the periodic sweep retires agents that stopped listening', async (t) => 
   const dead = await deadPort();
   await exchange(server.address.port, packet(REG_REQ, root, 1));
   await exchange(server.address.port, packet(REG_REQ, dead, 2));
-  const deadline = Date.now() + 5000;
-  while (server.stats().agents.length > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await waitFor('the dead agent to be retired', () => server.stats().agents.length <= 1, 5000);
   t.same(server.stats().agents.map((a) => a.port), [root]);
 });
 

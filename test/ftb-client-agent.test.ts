@@ -4,17 +4,11 @@
 import t, { type Test } from 'tap';
 import { FtbClient, FtbEventHandle, type FtbReceivedEvent, type FtbSubscription } from '../lib/ftb/client';
 import { CrftbProcess } from './helpers/crftb-process';
+import { masksAtLeast } from './helpers/ftb-tree';
+import { waitFor } from './helpers/wait';
 
-const agentArgs = (port: number) => ['agent', '--port', String(port), '--advertise', '127.0.0.1', '--standalone'];
-
-async function until(check: () => boolean, timeoutMs = 10000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (check()) return true; // evaluated once per round: checks may consume (poll)
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+// Stats every 100 ms: a test waits for the agent to know a subscription instead of sleeping.
+const agentArgs = (port: number) => ['agent', '--port', String(port), '--advertise', '127.0.0.1', '--standalone', '--stats-interval', '100'];
 
 function collect(sub: FtbSubscription): FtbReceivedEvent[] {
   const got: FtbReceivedEvent[] = [];
@@ -53,10 +47,10 @@ t.test('callback and polling delivery across processes, with handles that compar
   const got = collect(callback);
 
   const pub = await publisher(t, port, 'pub1');
-  await new Promise((r) => setTimeout(r, 100)); // the agent has processed the REG_SUBSCRIPTIONs
+  await masksAtLeast(agent, 2); // the agent has processed both REG_SUBSCRIPTIONs
   const p1 = await published(pub, { name: 'TEST_EVENT', count: 3, payload: 'hello-ftb' });
   const p2 = await published(pub, { name: 'OTHER', count: 1 });
-  t.ok(await until(() => got.length === 3), 'three callbacks');
+  await waitFor('three callbacks', () => got.length === 3);
   t.match(got[0], { space: 'CRFTB.TEST.PUB', name: 'TEST_EVENT', severity: 'warning', clientName: 'pub1', jobId: 'job42', seqnum: 1, eventType: 1, sourcePid: pub.child.pid, hostname: '127.0.0.1' });
   t.equal(got[2].payload.subarray(0, 10).toString(), 'hello-ftb2');
   t.same(got.map((e) => e.seqnum), [1, 2, 3], 'in order');
@@ -65,7 +59,7 @@ t.test('callback and polling delivery across processes, with handles that compar
   t.notOk(published0.equals(got[1].handle!), 'a different seqnum is a different handle');
 
   let polled: FtbReceivedEvent | null = null;
-  t.ok(await until(() => (polled = polling.poll()) !== null), 'OTHER is polled (no callback matched it)');
+  await waitFor('OTHER is polled (no callback matched it)', () => (polled = polling.poll()) !== null);
   t.match(polled, { name: 'OTHER', severity: 'info', seqnum: 4 });
   t.ok((p2.handles as string[]).length === 1);
   t.match(sub.stats(), { received: 4, callbackDelivered: 3, pollQueued: 1, pollDropped: 0 });
@@ -82,9 +76,9 @@ t.test('polling queue overflow: drop-oldest as FTB, but counted', async (t) => {
   t.teardown(() => sub.close());
   const polling = sub.subscribe('event_name=TEST_EVENT');
   const pub = await publisher(t, port, 'flood');
-  await new Promise((r) => setTimeout(r, 100));
+  await masksAtLeast(agent, 1);
   await published(pub, { name: 'TEST_EVENT', count: 10, payload: 'n=' });
-  t.ok(await until(() => sub.stats().received === 10), 'all ten arrived (read promptly, never left in the socket)');
+  await waitFor('all ten arrived (read promptly, never left in the socket)', () => sub.stats().received === 10);
   const seqs: number[] = [];
   for (let e = polling.poll(); e; e = polling.poll()) seqs.push(e.seqnum);
   t.same(seqs, [7, 8, 9, 10], 'the four newest remain (FTB: 7, 8, 9, 10)');
@@ -99,7 +93,7 @@ t.test('a polling subscription is an async iterator that wakes when events arriv
   t.teardown(() => sub.close());
   const polling = sub.subscribe('');
   const pub = await publisher(t, port, 'iterpub');
-  await new Promise((r) => setTimeout(r, 100));
+  await masksAtLeast(agent, 1);
   const publishing = published(pub, { name: 'OTHER', count: 5, intervalMs: 20 });
   const seen: number[] = [];
   for await (const e of polling) {
@@ -120,21 +114,21 @@ t.test('losing the agent: reconnect, re-register, callbacks keep firing', async 
   t.teardown(() => sub.close());
   const got = collect(sub.subscribe('event_name=TEST_EVENT'));
   const pub = await publisher(t, port, 'pubr');
-  await new Promise((r) => setTimeout(r, 100));
+  await masksAtLeast(first, 1);
   await published(pub, { name: 'TEST_EVENT', count: 1 });
-  t.ok(await until(() => got.length === 1), 'delivered before the loss');
+  await waitFor('delivered before the loss', () => got.length === 1);
 
   await first.stop('SIGKILL');
-  t.ok(await until(() => !FtbClient.connectionStats().connected, 5000), 'the loss is noticed at once');
+  await waitFor('the loss is noticed at once', () => !FtbClient.connectionStats().connected, 5000);
   const second = CrftbProcess.start(agentArgs(port));
   t.teardown(() => second.stop());
   await second.listening();
-  t.ok(await until(() => FtbClient.connectionStats().reconnects >= 1, 10000), 'reconnected to the new agent');
+  await waitFor('reconnected to the new agent', () => FtbClient.connectionStats().reconnects >= 1, 10000);
   // the publisher reconnects on its own; until it has, its publishes fail (FTB_ERR_NETWORK_NO_ROUTE)
   let delivered = false;
   for (let i = 0; i < 50 && !delivered; i++) {
     await published(pub, { name: 'TEST_EVENT', count: 1 });
-    delivered = await until(() => got.length >= 2, 200);
+    delivered = await waitFor('the event', () => got.length >= 2, 200).then(() => true, () => false);
   }
   t.ok(delivered, 'the callback fires again after the reconnect (FTB 0.6.2: never)');
   t.equal(got[got.length - 1].clientName, 'pubr');

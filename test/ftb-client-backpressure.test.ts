@@ -8,15 +8,7 @@ import { ftbRules } from '../lib/ftb/native';
 import { startFtbPeer } from './helpers/ftb-peer';
 import { startAgent } from '../lib/ftb/agent';
 import { RawClient } from './helpers/ftb-raw-client';
-
-async function until(check: () => boolean, timeoutMs = 10000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (check()) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { waitFor } from './helpers/wait';
 
 t.test('a burst of 20,000 publishes arrives complete and in order', async (t) => {
   const peer = await startFtbPeer();
@@ -29,7 +21,7 @@ t.test('a burst of 20,000 publishes arrives complete and in order', async (t) =>
     payload.writeUInt32LE(i, 0);
     client.publish('EV', { payload });
   }
-  t.ok(await until(() => peer.messages.length === 20001), 'CLIENT_REG + 20,000 NOTIFYs');
+  await waitFor('CLIENT_REG + 20,000 NOTIFYs', () => peer.messages.length === 20001);
   let inOrder = true;
   for (let i = 0; i < 20000; i++) {
     const m = peer.messages[i + 1];
@@ -102,7 +94,7 @@ t.test('a JS listener slower than a flood gets every event: the client stops rea
       if (++got === total) resolve();
     });
   });
-  t.ok(await until(() => agent.stats().subscriptions >= 1), 'subscribed at the agent');
+  await waitFor('subscribed at the agent', () => agent.stats().subscriptions >= 1);
 
   const pub = await RawClient.connect(agent.address.port, 53001);
   t.teardown(() => pub.close());

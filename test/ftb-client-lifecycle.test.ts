@@ -7,17 +7,9 @@ import { execFile } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { FtbClient } from '../lib/ftb/client';
 import { startFtbPeer } from './helpers/ftb-peer';
+import { waitFor } from './helpers/wait';
 
 const dist = path.join(__dirname, '..', 'dist', 'index.js');
-
-async function until(check: () => boolean, timeoutMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (check()) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 t.test('Symbol.asyncDispose closes the client and ends its subscriptions', async (t) => {
   const peer = await startFtbPeer();
@@ -31,7 +23,7 @@ t.test('Symbol.asyncDispose closes the client and ends its subscriptions', async
   t.notOk(client.connected);
   t.throws(() => client.publish('X'), { code: 'FTB_ERR_INVALID_HANDLE' });
   await client.close();
-  t.ok(await until(() => peer.messages.some((m) => m.msg_type === 0x12 && m['src.client.ext'] === 1)), 'manager CLIENT_DEREG sent');
+  await waitFor('manager CLIENT_DEREG sent', () => peer.messages.some((m) => m.msg_type === 0x12 && m['src.client.ext'] === 1));
 });
 
 t.test('process.exit() with a live callback subscription exits cleanly', async (t) => {
@@ -46,7 +38,7 @@ t.test('process.exit() with a live callback subscription exits cleanly', async (
     const child = execFile(process.execPath, ['-e', script], { timeout: 10000 }, (_error, _stdout, stderr) => resolve({ code: child.exitCode, stderr }));
   });
   t.equal(result.code, 3, `exit code kept, no crash (stderr: ${result.stderr})`);
-  t.ok(await until(() => peer.sockets.length === 1 && (peer.sockets[0].destroyed || peer.sockets[0].readableEnded)), 'the agent side sees the connection end');
+  await waitFor('the agent side sees the connection end', () => peer.sockets.length === 1 && (peer.sockets[0].destroyed || peer.sockets[0].readableEnded));
 });
 
 t.test('a worker thread that uses the client and terminates leaves the process healthy', async (t) => {
@@ -63,8 +55,8 @@ t.test('a worker thread that uses the client and terminates leaves the process h
   await new Promise((resolve) => worker.once('message', resolve));
   t.equal(FtbClient.connectionStats().connected, true, 'the process connection is up (shared with the worker)');
   await worker.terminate();
-  t.ok(await until(() => !FtbClient.connectionStats().connected), 'terminating the worker disconnected its client');
-  t.ok(await until(() => peer.messages.filter((m) => m.msg_type === 0x12).length === 2), 'client and manager CLIENT_DEREG sent');
+  await waitFor('terminating the worker disconnected its client', () => !FtbClient.connectionStats().connected);
+  await waitFor('client and manager CLIENT_DEREG sent', () => peer.messages.filter((m) => m.msg_type === 0x12).length === 2);
   // and this thread can still use FTB
   const again = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.WORKER', clientName: 'main' }, { agentHost: '127.0.0.1', agentPort: peer.port });
   await again.close();

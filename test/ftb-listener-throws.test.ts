@@ -6,14 +6,9 @@ import t, { Test } from 'tap';
 import { startAgent, Agent } from '../lib/ftb/agent';
 import { FtbClient } from '../lib/ftb/client';
 import { CrftbProcess } from './helpers/crftb-process';
+import { waitFor } from './helpers/wait';
 
 const BURST = 10;
-
-async function until(check: () => boolean, timeoutMs = 10000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  return check();
-}
 
 async function setup(t: Test, mode: 'handled' | 'unhandled') {
   const agent: Agent = await startAgent({ port: 0, bootstrap: false, advertiseAddress: '127.0.0.1' });
@@ -22,7 +17,7 @@ async function setup(t: Test, mode: 'handled' | 'unhandled') {
   const subscriber = CrftbProcess.fixture('ftb-listener-throws', [String(agent.address.port), mode]);
   t.teardown(() => subscriber.stop('SIGKILL'));
   await subscriber.waitFor((l) => l.event === 'subscribed');
-  t.ok(await until(() => agent.stats().subscriptions >= 1), 'the agent knows the subscription');
+  await waitFor('the agent knows the subscription', () => agent.stats().subscriptions >= 1);
   const publisher = await FtbClient.connect({ eventSpace: 'FTB.TEST.BURST', clientName: 'pub' }, { agentHost: '127.0.0.1', agentPort: agent.address.port });
   t.teardown(() => publisher.close());
   publisher.declare([{ name: 'EV', severity: 'info' }]);

@@ -25,11 +25,11 @@ t.test('return codes 0 … -21 and their names (§13)', async (t) => {
   t.equal(r.codeName(1), null);
 });
 
-t.test('event spaces (§10.1): errors never crash, carry code and errno', async (t) => {
+t.test('event spaces (§10.1): errors never crash, carry code and codeNumber', async (t) => {
   t.same(r.parseEventSpace('FTB.checkpoint_sw.blcr'), { region: 'FTB', comp_cat: 'checkpoint_sw', comp: 'blcr' });
   t.same(r.parseEventSpace('ftb.all.watchdog'), { region: 'ftb', comp_cat: 'all', comp: 'watchdog' });
   for (const bad of ['ABC', 'A.B', '', '.', '..', 'A.B.C.D', 'A..C', 'A.B.', 'A.B-1.C', 'A.B C.D', `A.B.${'c'.repeat(60)}`]) {
-    t.throws(() => r.parseEventSpace(bad), { code: 'FTB_ERR_EVENTSPACE_FORMAT', errno: -2 }, `'${bad}'`);
+    t.throws(() => r.parseEventSpace(bad), { code: 'FTB_ERR_EVENTSPACE_FORMAT', codeNumber: -2 }, `'${bad}'`);
   }
   t.doesNotThrow(() => r.parseEventSpace(`A.B.${'c'.repeat(59)}`), '63 characters are allowed');
 });
@@ -39,9 +39,9 @@ t.test('client information (§10.2) in FTB_Connect check order', async (t) => {
   t.equal(r.validateClient('ftb_subscription_polling', 'X.Y.Z', 'c', 'j'), 1, 'style ignores case');
   t.equal(r.validateClient('FTB_SUBSCRIPTION_NOTIFY', 'X.Y.Z', 'c', 'j'), 2);
   t.equal(r.validateClient('FTB_SUBSCRIPTION_BOTH', 'X.Y.Z', 'c', 'j'), 3);
-  t.throws(() => r.validateClient('bogus', 'ABC', 'c', 'j'), { code: 'FTB_ERR_SUBSCRIPTION_STYLE', errno: -3 });
+  t.throws(() => r.validateClient('bogus', 'ABC', 'c', 'j'), { code: 'FTB_ERR_SUBSCRIPTION_STYLE', codeNumber: -3 });
   t.throws(() => r.validateClient('FTB_SUBSCRIPTION_NONE', 'ABC', 'x'.repeat(16), 'j'), { code: 'FTB_ERR_EVENTSPACE_FORMAT' });
-  t.throws(() => r.validateClient('FTB_SUBSCRIPTION_NONE', 'A.B.C', 'x'.repeat(16), 'j'), { code: 'FTB_ERR_INVALID_VALUE', errno: -4 });
+  t.throws(() => r.validateClient('FTB_SUBSCRIPTION_NONE', 'A.B.C', 'x'.repeat(16), 'j'), { code: 'FTB_ERR_INVALID_VALUE', codeNumber: -4 });
   t.throws(() => r.validateClient('FTB_SUBSCRIPTION_NONE', 'A.B.C', 'c', 'j'.repeat(16)), { code: 'FTB_ERR_INVALID_VALUE' });
   t.doesNotThrow(() => r.validateClient('FTB_SUBSCRIPTION_NONE', 'A.B.C', 'trial-watchdog', 'x'.repeat(15)));
 });
@@ -50,7 +50,7 @@ t.test('declarations (§10.4, probe 12)', async (t) => {
   t.doesNotThrow(() => r.validateDeclaration('CHKPT_BEGIN', 'INFO'));
   t.doesNotThrow(() => r.validateDeclaration('ev_a', 'Warning'));
   for (const [name, severity] of [['EV_A', 'critical'], ['EV-1', 'info'], ['EV_A', 'all'], ['', 'info'], ['x'.repeat(32), 'info']]) {
-    t.throws(() => r.validateDeclaration(name, severity), { code: 'FTB_ERR_INVALID_FIELD', errno: -8 }, `${name}/${severity}`);
+    t.throws(() => r.validateDeclaration(name, severity), { code: 'FTB_ERR_INVALID_FIELD', codeNumber: -8 }, `${name}/${severity}`);
   }
 });
 
@@ -186,7 +186,7 @@ t.test('bootstrap exchange (§9.1) over real UDP: retries, ignores junk, bounded
 
   server.removeAllListeners('message');
   const started = Date.now();
-  await t.rejects(r.bootstrapExchange('127.0.0.1', port, { type: 1 }, [20, 40], true), { code: 'FTB_ERR_NETWORK_NO_ROUTE', errno: -21 });
+  await t.rejects(r.bootstrapExchange('127.0.0.1', port, { type: 1 }, [20, 40], true), { code: 'FTB_ERR_NETWORK_NO_ROUTE', codeNumber: -21 });
   t.ok(Date.now() - started < 2000, 'gives up after the configured attempts');
   server.close();
 });

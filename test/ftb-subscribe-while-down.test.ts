@@ -8,6 +8,7 @@ import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { startAgent } from '../lib/ftb/agent';
 import { FtbClient } from '../lib/ftb/client';
+import { waitFor } from './helpers/wait';
 
 // A relay on `port` to the agent; down() cuts every connection and stops listening.
 async function relay(port: number, agentPort: number) {
@@ -36,14 +37,11 @@ t.test('subscribe while the agent is down, then listen: the process waits for th
   t.teardown(() => child.kill('SIGKILL'));
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
-  const saw = async (line: string) => { while (!out.includes(line)) await new Promise((r) => setTimeout(r, 10)); };
+  const saw = (line: string) => waitFor(`the child to print '${line}'`, () => out.includes(line));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await saw('connected');
   await first.down();
-  await new Promise<void>((resolve) => {
-    const poll = () => (agent.stats().clients === 0 ? resolve() : setTimeout(poll, 10));
-    poll();
-  });
+  await waitFor('the agent to see the child go', () => agent.stats().clients === 0);
   child.stdin!.write('go\n');
   await saw('subscribed');
   // The agent is reachable again on the same port; the child reconnects and re-sends its mask.
@@ -52,11 +50,10 @@ t.test('subscribe while the agent is down, then listen: the process waits for th
   const publisher = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.DOWN', clientName: 'pub' }, { agentHost: '127.0.0.1', agentPort: agent.address.port });
   t.teardown(() => publisher.close());
   publisher.declare([{ name: 'PING', severity: 'info' }]);
-  // Publish until the re-sent subscription is in place (the agent routes only to known masks).
-  for (let i = 0; i < 400 && !out.includes('got hello') && child.exitCode === null; i++) {
-    publisher.publish('PING', { payload: 'hello' });
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  // The agent routes only to known masks: publish once the re-sent subscription is in place.
+  await waitFor('the child to re-send its subscription', () => agent.stats().subscriptions >= 1 || child.exitCode !== null);
+  publisher.publish('PING', { payload: 'hello' });
+  await waitFor('the child to receive the event or exit', () => out.includes('got hello') || child.exitCode !== null);
   t.match(out, /got hello/, `the child was still there to receive the event (its output: ${JSON.stringify(out)})`);
   t.equal(await exited, 0, 'and exited by itself afterwards');
 });

@@ -10,7 +10,7 @@ import { startAgent } from '../lib/ftb/agent';
 import { JobCoordinator, LauncherNode } from '../lib/launcher';
 import { pendingDirectory, rankDirectory } from '../lib/launcher/node';
 import { cr } from '../lib/cr/native';
-import { alive, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor } from './fixtures/cr/detached';
+import { alive, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor } from './helpers/detached';
 
 t.teardown(killStarted);
 

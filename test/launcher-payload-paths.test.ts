@@ -12,7 +12,7 @@ import { FtbClient, type FtbReceivedEvent } from '../lib/ftb/client';
 import { FTB_PAYLOAD_SIZE } from '../lib/ftb/types';
 import { checkCheckpointName, JobCoordinator, LAUNCHER_EVENT_SPACE, LauncherNode } from '../lib/launcher';
 import { decodeNodeAnswer } from '../lib/launcher/protocol';
-import { fixtures, killStarted, readNumber, startDetached, tempDir, waitFor } from './fixtures/cr/detached';
+import { fixtures, killStarted, readNumber, startDetached, tempDir, waitFor } from './helpers/detached';
 
 t.teardown(killStarted);
 
@@ -33,7 +33,7 @@ function listTree(dir: string): string[] {
 t.test('a checkpoint name is one plain path component', async (t) => {
   for (const good of ['latest', 'gen1', 'job_7.b-2', 'A', 'x'.repeat(64)]) t.equal(checkCheckpointName(good), good, `${good} is accepted`);
   const bad: unknown[] = ['', '.', '..', '../x', 'a/b', '/abs', '.hidden', '-rf', 'x'.repeat(65), 'a\0b', 'a b', 'a\\b', 'ü', 'a\n', 7, null];
-  for (const name of bad) t.throws(() => checkCheckpointName(name), { code: 'EINVAL', errno: EINVAL }, `${JSON.stringify(name)} is refused`);
+  for (const name of bad) t.throws(() => checkCheckpointName(name), { code: 'EINVAL', errno: -EINVAL }, `${JSON.stringify(name)} is refused`);
 });
 
 t.test('a node needs an image root of its own, and plain job and node names', async (t) => {
@@ -104,7 +104,7 @@ t.test('hostile launcher requests touch no file and no rank; a proper one writes
   // The control: the same node, rank and agent, asked properly, do write - below the node's root.
   const coordinator = await JobCoordinator.start({ job: 'jobp', ftb });
   t.teardown(() => coordinator.close());
-  await t.rejects(coordinator.checkpoint({ nodes: ['n1'], name: '../outside' }), { code: 'EINVAL', errno: EINVAL }, 'the coordinator refuses a path as a name before publishing');
+  await t.rejects(coordinator.checkpoint({ nodes: ['n1'], name: '../outside' }), { code: 'EINVAL', errno: -EINVAL }, 'the coordinator refuses a path as a name before publishing');
   await new Promise((r) => setTimeout(r, 200));
   const result = await coordinator.checkpoint({ nodes: ['n1'], name: 'good', timeoutMs: 60000 });
   t.equal(result.ok, true, `a proper request succeeds: ${JSON.stringify({ ...result, request: undefined })}`);

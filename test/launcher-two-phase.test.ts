@@ -13,7 +13,7 @@ import { FtbClient, type FtbReceivedEvent } from '../lib/ftb/client';
 import { JobCoordinator, LAUNCHER_EVENT_SPACE, LauncherNode, nodeDirectory } from '../lib/launcher';
 import { pendingDirectory } from '../lib/launcher/node';
 import { encodeRequest } from '../lib/launcher/protocol';
-import { adopt, alive, fixtures, killStarted, readNumber, startConnectedClient, startCounter, startDetached, tempDir, waitFor, waitReaped } from './fixtures/cr/detached';
+import { adopt, alive, fixtures, killStarted, readNumber, startConnectedClient, startCounter, startDetached, tempDir, waitFor, waitReaped } from './helpers/detached';
 
 t.teardown(killStarted);
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { startAgent } from '../lib/ftb/agent';
 import { FtbClient, type FtbReceivedEvent } from '../lib/ftb/client';
 import { JobCoordinator, LAUNCHER_EVENT_SPACE, LauncherNode, treeDirectory } from '../lib/launcher';
-import { alive, killStarted, tempDir, waitFor } from './fixtures/cr/detached';
+import { alive, killStarted, settled, tempDir, waitFor } from './helpers/detached';
 import { adoptTree, compileRing, missing, MPIS, ringResult, startRing, tokensSeen, type Mpi } from './fixtures/mpi/mpi';
 
 t.teardown(killStarted);
@@ -74,12 +74,13 @@ for (const mpi of MPIS) {
 
     const restarted = await coordinator.restart({ nodes: ['n1'], name: 'gen1', timeoutMs: 120_000 });
     t.match(restarted, { ok: true, errno: 0 }, `restarted: ${node.history.at(-1)?.error?.message ?? 'ok'}`);
-    const restored = node.localTrees()[0].pid;
+    const [{ pid: restored, exited }] = node.localTrees();
     adoptTree(restored);
     t.equal(restored, ring.pid, 'the launcher is back with its own pid');
     t.comment(`${mpi.name}: job checkpoint ${checkpointed.seconds.toFixed(2)} s, job restart ${restarted.seconds.toFixed(2)} s (incl. waiting for the killed pids to be reaped), ${atKill} of ${TOKENS} tokens passed at the kill`);
 
     await waitFor(`the restored ${mpi.name} ring to end`, () => ringResult(work) !== null, 60_000);
+    t.same(await settled(exited!), { code: 0, signal: null }, "the restored launcher is the node's child: its exit status 0 reaches the node");
     t.equal(ringResult(work), EXPECTED, "rank 0's result: the last token and the sum of every rank's tokens");
     t.same(exactlyOnce(tokensSeen(work)), { missing: [], repeated: [] }, `every token 1..${TOKENS} exactly once across the ranks' files`);
     await waitFor('the job events', () => events.includes('JOB_CHKPT_END') && events.includes('JOB_RSTRT_END'), 10_000);

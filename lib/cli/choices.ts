@@ -1,7 +1,7 @@
 // The values the CLI accepts for checkpoint/restart's enumerated options, typed against the API's
 // own unions so a value added there without one here (or the reverse) fails to compile.
-import type { ConnectionPolicy, EngineName, EngineTuningOptions, NetworkLock } from '../cr';
-import { choiceOption } from './args';
+import type { ConnectionPolicy, EngineName, EngineTuningOptions, NetworkLock, RetryOptions } from '../cr';
+import { choiceOption, integerOption } from './args';
 
 type All<U extends string, L extends readonly U[]> = [U] extends [L[number]] ? L : never;
 const all = <U extends string>() => <L extends readonly U[]>(list: All<U, L>) => list;
@@ -30,5 +30,26 @@ export function tuningOptions(values: {
     networkLock: choiceOption('network-lock', values['network-lock'], NETWORK_LOCKS),
     extUnixSockets: values['ext-unix-sockets'],
     shellJob: values['shell-job'],
+  };
+}
+
+/** The retry flags of checkpoint and restart (RetryOptions); either one turns retries on. */
+export const RETRY_FLAGS = {
+  retries: { type: 'string' },
+  'retry-delay': { type: 'string' },
+} as const;
+
+export const RETRY_USAGE = [
+  '  --retries N            retry a refusal that passes by itself (code EAGAIN) up to N times (default 3 with --retry-delay)',
+  '  --retry-delay MS       wait MS before the first retry, MS more before each next one (default 100)',
+];
+
+/** Those flags as the retry option (undefined when neither is given); each retry is reported on stderr. */
+export function retryOption(values: { retries?: string; 'retry-delay'?: string }, quiet: boolean): RetryOptions | undefined {
+  if (values.retries === undefined && values['retry-delay'] === undefined) return undefined;
+  return {
+    retries: integerOption('retries', values.retries, 0, 100),
+    delayMs: integerOption('retry-delay', values['retry-delay'], 0, 60_000),
+    onRetry: quiet ? undefined : (error, retry) => process.stderr.write(`crftb: ${error.code}: ${error.message}; retry ${retry}\n`),
   };
 }

@@ -4,6 +4,7 @@ import { codedError } from '../errors';
 import { packageRoot } from '../native';
 import { runSelfCheckpoint } from './critical';
 import { asAbortError, checkSignal, Interrupt } from '../abort';
+import { RetryOptions, retryPlan, withRetries } from './retry';
 import { cr, NativeCheckpointResult, NativeFtbOptions, NativeRequest, NativeRestartResult } from './native';
 
 export type Scope = 'process' | 'pgid' | 'session' | 'tree';
@@ -71,6 +72,14 @@ export interface CheckpointOptions extends EngineTuningOptions {
   timeoutMs?: number;
   /** Aborting rejects with an AbortError (code ABORT_ERR), with the same guarantee as timeoutMs. */
   signal?: AbortSignal;
+  /**
+   * Retry a checkpoint refused for a reason that passes by itself (code EAGAIN: a connection
+   * being accepted, a process of the tree exiting, another checkpoint writing into `dir`), within
+   * timeoutMs and signal. Off when absent; `{}` retries 3 times after 100, 200, 300 ms. A failed
+   * attempt leaves nothing behind (no generation, no stopped process), and callbacks and critical
+   * sections are waited for once, not per attempt.
+   */
+  retry?: RetryOptions;
   /** CRIU: write only pages changed since this directory's previous checkpoint of the same process. */
   incremental?: boolean;
   /** Leave out TCP connections not yet accepted (default true; their peers retry or see a reset). */
@@ -107,10 +116,16 @@ export interface RestartOptions extends EngineTuningOptions {
   /**
    * How long to wait (default 5000 ms) for the checkpointed pids to be free when the processes
    * that held them are dead but not yet reaped — right after `checkpoint({ kill: true })` of a
-   * tree whose root is gone, its orphans wait for init. A pid held by a running process fails
-   * EBUSY at once.
+   * tree whose root is gone, its orphans wait for init. Past it the restart fails EAGAIN (the
+   * zombie passes by itself: see `retry`); a pid held by a running process fails EBUSY at once.
    */
   reapWaitMs?: number;
+  /**
+   * Retry a restart refused for a reason that passes by itself (code EAGAIN: a pid it needs is
+   * held by a zombie not yet reaped), within timeoutMs and signal; as for checkpoint(). A failed
+   * attempt restored nothing.
+   */
+  retry?: RetryOptions;
   criu?: string;
   libcriu?: string;
   libcr?: string;
@@ -118,11 +133,13 @@ export interface RestartOptions extends EngineTuningOptions {
 
 export interface RestartResult extends Omit<NativeRestartResult, 'exited'> {
   /**
-   * When the restored root is a child of this process (the BLCR engine: libcr forks the restored
-   * processes from the requester), crftb waits for it so it never lingers as a zombie, and this
-   * settles when it ends. Undefined when it is not this process's child (CRIU restores detached).
-   * Waiting never keeps the event loop alive, and the promise never rejects (code and signal are
-   * both null if the end could not be observed, e.g. a waitpid(-1) elsewhere took it).
+   * The restored root is a child of this process with both engines — BLCR's libcr forks the
+   * restored processes from the requester; with CRIU crftb asks for the root to be restored as
+   * the caller's child (CRIU's restore-sibling) — so crftb waits for it (it would otherwise
+   * linger as a zombie: libuv reaps only children it spawned), and this settles with its exit
+   * status when it ends. Only its own status: its descendants are its business. Waiting never
+   * keeps the event loop alive, and the promise never rejects (code and signal are both null if
+   * the end could not be observed, e.g. a waitpid(-1) elsewhere took it).
    */
   exited?: Promise<RestoredExit>;
 }
@@ -166,7 +183,8 @@ export async function checkpoint(options: CheckpointOptions): Promise<Checkpoint
   const interrupt = new Interrupt(options.timeoutMs, checkSignal(options.signal), 'checkpoint');
   interrupt.check();
   const after = afterOf(options);
-  const request = () => {
+  const plan = retryPlan(options.retry);
+  const attempt = () => {
     interrupt.check();
     return settle(
       cr.checkpoint({
@@ -195,6 +213,7 @@ export async function checkpoint(options: CheckpointOptions): Promise<Checkpoint
       interrupt,
     );
   };
+  const request = () => withRetries(plan, interrupt, attempt);
   return includesSelf(options) ? runSelfCheckpoint(request, interrupt) : request();
 }
 
@@ -208,7 +227,8 @@ export async function restartDetailed(options: RestartOptions): Promise<RestartR
   if (typeof options !== 'object' || options === null) throw codedError('EINVAL', 'restart() needs an options object', 22);
   const interrupt = new Interrupt(options.timeoutMs, checkSignal(options.signal), 'restart');
   interrupt.check();
-  const result: NativeRestartResult = await settle(cr.restart({
+  const plan = retryPlan(options.retry);
+  const result: NativeRestartResult = await withRetries(plan, interrupt, () => settle(cr.restart({
     engine: options.engine,
     criu: options.criu,
     libcriu: options.libcriu,
@@ -217,13 +237,14 @@ export async function restartDetailed(options: RestartOptions): Promise<RestartR
     dir: options.dir,
     file: options.file,
     timeoutMs: options.timeoutMs,
+    elapsedMs: interrupt.elapsedMs(),
     connections: options.connections,
     networkLock: options.networkLock,
     extUnixSockets: options.extUnixSockets,
     shellJob: options.shellJob,
     reapWaitMs: options.reapWaitMs,
     ftb: options.ftb,
-  }), interrupt);
+  }), interrupt));
   const { exited, ...rest } = result;
   if (!exited) return rest;
   return {

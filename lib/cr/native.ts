@@ -101,6 +101,8 @@ export interface NativeRestartOptions {
   dir?: string;
   file?: string;
   timeoutMs?: number;
+  /** Of timeoutMs, what earlier attempts already used. */
+  elapsedMs?: number;
   connections?: string;
   networkLock?: string;
   extUnixSockets?: boolean;
@@ -116,7 +118,7 @@ export interface NativeRestartResult {
   /** Every restored process, root first. */
   pids: number[];
   seconds: number;
-  /** Only when the restored root is this process's child (BLCR): its end, signal as a number. */
+  /** When the restored root is this process's child (BLCR; CRIU with restore-sibling): its end, signal as a number. */
   exited?: Promise<{ code: number | null; signal: number | null }>;
 }
 
@@ -138,8 +140,10 @@ export interface CrBinding {
   drainAbandoned(timeoutMs: number): Promise<boolean>;
   eventPayload(kind: 'end' | 'error', handle: Buffer, errno?: number): Buffer;
   publisherStats(): { published: number; dropped: number; suppressed: number; reconnects: number };
-  /** The checkpoint manifest's hash; `implementation` is 'sha-ni' or 'portable' (CRFTB_SHA256_PORTABLE=1). */
+  /** Version 1 manifests' hash; `implementation` is 'sha-ni' or 'portable' (CRFTB_SHA256_PORTABLE=1). */
   sha256(data: Buffer | string): { hex: string; implementation: 'sha-ni' | 'portable' };
+  /** The checkpoint manifest's checksum (version 2): XXH3-128, hex as `xxhsum -H2` prints it. */
+  xxh128(data: Buffer | string): { hex: string };
 }
 
 export const cr = binding.cr as CrBinding;

@@ -4,7 +4,8 @@
  * changes as events, and stops it. Compatible on the wire with FTB 0.6.2 agents and clients.
  */
 import { binding } from '../native';
-import { NativeService } from './lifetime';
+import { NativeHandle, NativeService } from './lifetime';
+import type { ListenerEvents } from './listener-events';
 
 export interface AgentOptions {
   /** Address to listen on. Default 127.0.0.1 (FTB listens on every interface). */
@@ -97,6 +98,14 @@ export interface AgentStats {
 
 export type AgentEventKind = 'attached' | 'parent-lost' | 'bootstrap-unreachable' | 'error';
 
+/** What an Agent emits: 'tree' for every tree event, and each event (but 'error') under its kind. */
+export interface AgentEvents extends ListenerEvents {
+  tree: [event: AgentTreeEvent];
+  attached: [event: AgentTreeEvent];
+  'parent-lost': [event: AgentTreeEvent];
+  'bootstrap-unreachable': [event: AgentTreeEvent];
+}
+
 export interface AgentTreeEvent {
   kind: AgentEventKind;
   detail: string;
@@ -105,10 +114,9 @@ export interface AgentTreeEvent {
   parent: string;
 }
 
-interface NativeAgent {
+interface NativeAgent extends NativeHandle {
   address(): AgentAddress;
   stats(): AgentStats;
-  close(): Promise<void>;
 }
 
 const native = binding as unknown as {
@@ -117,11 +125,16 @@ const native = binding as unknown as {
 
 /**
  * A running agent. Events: 'attached' (root or child, with level), 'parent-lost', 'bootstrap-unreachable',
- * and 'tree' for all of them. Keeps the process alive until close() unless unref()'d.
+ * and 'tree' for all of them. Keeps the process alive until close() unless unref()'d. close() leaves
+ * the tree (CLIENT_DEREG to neighbour agents, DEREG_REQ to the bootstrap server) and closes every socket.
  */
-export class Agent extends NativeService {
+export class Agent extends NativeService<AgentEvents> {
   readonly address: AgentAddress;
   private readonly native: NativeAgent;
+
+  protected get handle(): NativeHandle {
+    return this.native;
+  }
   private lastAttach: AgentTreeEvent | null = null;
 
   constructor(options: AgentOptions = {}) {
@@ -146,7 +159,6 @@ export class Agent extends NativeService {
       (event) => this.onTreeEvent(event),
     );
     this.address = this.native.address();
-    this.holdProcess();
   }
 
   stats(): AgentStats {
@@ -157,11 +169,6 @@ export class Agent extends NativeService {
   attached(): Promise<AgentTreeEvent> {
     if (this.stats().attached && this.lastAttach) return Promise.resolve(this.lastAttach);
     return new Promise((resolve) => this.once('attached', resolve));
-  }
-
-  /** Leaves the tree (CLIENT_DEREG to neighbour agents, DEREG_REQ to the bootstrap server) and closes every socket. */
-  protected stopNative(): Promise<void> {
-    return this.native.close();
   }
 
   private onTreeEvent(event: AgentTreeEvent): void {

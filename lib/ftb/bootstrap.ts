@@ -4,7 +4,8 @@
  * Unlike 0.6.2 it retires dead agents (see native/ftb/bootstrap_registry.h for the rule).
  */
 import { binding } from '../native';
-import { NativeService } from './lifetime';
+import { NativeHandle, NativeService } from './lifetime';
+import type { ListenerEvents } from './listener-events';
 
 export interface BootstrapOptions {
   /** Address to bind. Default 127.0.0.1 (FTB binds every interface). */
@@ -51,33 +52,31 @@ export interface BootstrapStats {
   agents: BootstrapAgentEntry[];
 }
 
-interface NativeBootstrap {
+interface NativeBootstrap extends NativeHandle {
   address(): { host: string; port: number };
   stats(): BootstrapStats;
-  close(): Promise<void>;
 }
 
 const native = binding as unknown as {
   FtbBootstrapServer: new (options: Record<string, unknown>) => NativeBootstrap;
 };
 
-export class BootstrapServer extends NativeService {
+export class BootstrapServer extends NativeService<ListenerEvents> {
   readonly address: { host: string; port: number };
   private readonly native: NativeBootstrap;
+
+  protected get handle(): NativeHandle {
+    return this.native;
+  }
 
   constructor(options: BootstrapOptions = {}) {
     super();
     this.native = new native.FtbBootstrapServer({ ...options });
     this.address = this.native.address();
-    this.holdProcess();
   }
 
   stats(): BootstrapStats {
     return this.native.stats();
-  }
-
-  protected stopNative(): Promise<void> {
-    return this.native.close();
   }
 }
 

@@ -4,7 +4,8 @@
 // async iterators, explicit resource management.
 import { EventEmitter } from 'node:events';
 import { checkSignal, Interrupt } from '../abort';
-import { codedError } from '../errors';
+import { codedError, type CrftbError } from '../errors';
+import type { ListenerEvents } from './listener-events';
 import { FtbClientNativeClass, type FtbClientNative } from './native';
 import { FtbEventHandle, ReceivedEvent, RECORD_SIZE, type FtbReceivedEvent } from './event';
 import {
@@ -21,12 +22,24 @@ export { FtbEventHandle, type FtbReceivedEvent } from './event';
 
 export type SubscriptionKind = 'callback' | 'polling';
 
+/** What a subscription emits, with its listeners' arguments. */
+export interface FtbSubscriptionEvents extends ListenerEvents {
+  /** A delivery (callback subscriptions). */
+  event: [event: FtbReceivedEvent];
+  /** The client's polling queue received something (polling subscriptions). */
+  readable: [];
+  /** The subscription ended (unsubscribe() or the client closed). */
+  close: [];
+  /** Made while the agent was away: stored and sent once connected (the error says why not now). */
+  warning: [error: CrftbError];
+}
+
 /**
  * A subscription: emits 'event' for each delivery (callback subscriptions) and can be consumed
  * with `for await`. Polling subscriptions also offer poll(); iterating one polls whenever the
  * client's queue receives something.
  */
-export class FtbSubscription extends EventEmitter implements AsyncIterable<FtbReceivedEvent> {
+export class FtbSubscription extends EventEmitter<FtbSubscriptionEvents> implements AsyncIterable<FtbReceivedEvent> {
   private buffered: FtbReceivedEvent[] = [];
   private waiters: ((r: IteratorResult<FtbReceivedEvent>) => void)[] = [];
   private closed = false;
@@ -228,7 +241,7 @@ export class FtbClient {
     const style = String(this.info.subscriptionStyle ?? 'FTB_SUBSCRIPTION_NONE').toUpperCase();
     const kind = options.kind ?? (style === 'FTB_SUBSCRIPTION_NOTIFY' || style === 'FTB_SUBSCRIPTION_BOTH' ? 'callback' : 'polling');
     let id: number;
-    let notYetActive: unknown = null;
+    let notYetActive: CrftbError | null = null;
     try {
       id = native.subscribe(subscription, kind === 'callback');
     } catch (error) {
@@ -236,7 +249,7 @@ export class FtbClient {
       if (stored === undefined) throw error;
       // Stored locally and re-sent after reconnecting; tell the caller it is not active yet.
       id = stored;
-      notYetActive = error;
+      notYetActive = error as CrftbError;
     }
     // One construction for both paths: the listener hooks are what keep the process alive while
     // someone listens, also for a subscription made while the agent was away.

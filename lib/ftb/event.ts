@@ -55,6 +55,8 @@ export interface FtbReceivedEvent extends Omit<FtbEvent, 'handle'> {
   handle: FtbEventHandle | null;
   /** The raw received-event record (1336 bytes). */
   readonly record: Buffer;
+  /** The fields, without the payload and the record (JSON.stringify uses it). */
+  toJSON(): Record<string, unknown>;
 }
 
 export class ReceivedEvent implements FtbReceivedEvent {

@@ -1,29 +1,29 @@
 import { EventEmitter } from 'node:events';
+import type { ListenerEvents } from './listener-events';
+
+/** The native side of a long-lived handle (docs/ARCHITECTURE.md, "Lifetime of native objects"). */
+export interface NativeHandle {
+  close(): Promise<void>;
+  ref(): void;
+  unref(): void;
+}
 
 /**
- * Base of the JS objects that front a native service whose work runs on its own native thread
- * (Agent, BootstrapServer): keeps the process alive until close() unless unref()'d, and makes
- * close() idempotent — every caller gets the same promise. Subclasses say how the native side
- * stops, and call holdProcess() once it runs: a service whose native side failed to start
- * holds nothing, so the process can still exit.
+ * Base of the JS objects that front a native service whose work runs on native threads (Agent,
+ * BootstrapServer). The native handle keeps the process alive while it runs; ref()/unref() only
+ * pass the choice on, and close() is idempotent: every caller gets the same promise. `Events` types
+ * the names and listener arguments of what the service emits.
  */
-export abstract class NativeService extends EventEmitter implements AsyncDisposable {
-  private keepAlive: NodeJS.Timeout | null = null;
+export abstract class NativeService<Events extends Record<keyof Events, unknown[]> = ListenerEvents>
+  extends EventEmitter<Events>
+  implements AsyncDisposable
+{
   private closing: Promise<void> | null = null;
 
-  protected abstract stopNative(): Promise<void>;
-
-  protected holdProcess(): void {
-    this.keepAlive = setInterval(() => {}, 1 << 30);
-  }
+  protected abstract get handle(): NativeHandle;
 
   close(): Promise<void> {
-    if (!this.closing) {
-      this.closing = this.stopNative().finally(() => {
-        if (this.keepAlive) clearInterval(this.keepAlive);
-        this.keepAlive = null;
-      });
-    }
+    if (!this.closing) this.closing = this.handle.close();
     return this.closing;
   }
 
@@ -33,12 +33,12 @@ export abstract class NativeService extends EventEmitter implements AsyncDisposa
   }
 
   ref(): this {
-    this.keepAlive?.ref();
+    this.handle.ref();
     return this;
   }
 
   unref(): this {
-    this.keepAlive?.unref();
+    this.handle.unref();
     return this;
   }
 }

@@ -106,6 +106,8 @@ export interface FtbConnectionStats {
   reconnects: number;
   losses: number;
   backlogBytes: number;
+  /** A JS thread with listeners reads the agent socket itself (one wake-up per event). */
+  readOnJsThread: boolean;
 }
 
 export const FTB_PAYLOAD_SIZE = 368;

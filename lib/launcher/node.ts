@@ -1,17 +1,18 @@
 // The per-node half of a launcher plugin: one per node of a job (beside the launcher's own node
-// daemon, e.g. an MPI proxy), holding the node's ranks or process trees. A real MPI job is
-// checkpointed as trees: a rank alone cannot be (its sockets to the process manager are half of
-// a connection, its shared-memory segments are shared with the other ranks), the launcher with
-// everything under it can (README "Checkpointing MPI jobs"). On a job-wide request it checkpoints or
-// restarts its local ranks through crftb's libcr API — which publishes the BLCR CHKPT_*/RSTRT_*
-// events of each rank itself — and answers the coordinator with one NODE_* event. Where images
-// go is this node's own configuration (imageRoot); a request only names the checkpoint.
+// daemon, e.g. an MPI proxy), holding the node's process trees (or single-process ranks). A real
+// MPI job is checkpointed as trees: one of its ranks alone cannot be (its sockets to the process
+// manager are half of a connection, its shared-memory segments are shared with the other ranks),
+// the launcher or node daemon with everything under it can (README "Checkpointing MPI jobs"). On
+// a job-wide request it checkpoints or restarts its trees and ranks through crftb's libcr API —
+// which publishes the BLCR CHKPT_*/RSTRT_* events of each itself — and answers the coordinator
+// with one NODE_* event. Where images go is this node's own configuration (imageRoot); a request
+// only names the checkpoint.
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { checkpoint, restartDetailed, type CheckpointOptions, type CheckpointResult, type EngineTuningOptions, type RestartOptions } from '../cr';
+import { checkpoint, restartDetailed, type CheckpointOptions, type CheckpointResult, type EngineTuningOptions, type RestartOptions, type RestoredExit } from '../cr';
 import { FtbClient, type FtbReceivedEvent, type FtbSubscription } from '../ftb/client';
 import type { FtbConnectOptions } from '../ftb/types';
-import { codedError, type CrftbError } from '../errors';
+import { codedError, CrftbError } from '../errors';
 import { killAndAwait, signalAll } from './processes';
 import {
   CANCEL_EVENT,
@@ -56,7 +57,13 @@ export interface LauncherNodeOptions {
   decisionTimeoutMs?: number;
 }
 
-export interface RankRecord {
+/** What a restart of this node brought back gives its caller: see RestartResult.exited. */
+interface Restored {
+  /** Settles with the exit status once the restored process (a tree's root) ends. */
+  exited?: Promise<RestoredExit>;
+}
+
+export interface RankRecord extends Restored {
   rank: number;
   pid: number;
 }
@@ -71,7 +78,7 @@ export interface TreeOptions extends EngineTuningOptions {
   ghostLimit?: number;
 }
 
-export interface TreeRecord {
+export interface TreeRecord extends Restored {
   /** The tree's name (a plain path component): its images are `<node dir>/tree-<name>`. */
   name: string;
   /** Its root: the launcher (mpiexec, mpirun) or a node's proxy/daemon, with every descendant. */
@@ -123,18 +130,22 @@ export function rankDirectory(imageRoot: string, job: string, name: string, node
   return path.join(nodeDirectory(imageRoot, job, name, node), `rank-${rank}`);
 }
 
+// The errno a node's answer carries on the wire: positive, as BLCR's ERROR payload has it (the
+// JS error's negative errno, or BLCR's own number for a CR_E* code).
 function errnoOf(error: unknown): number {
-  const e = error as { errno?: number; code?: string };
+  const e = error as { errno?: number; codeNumber?: number; code?: string };
   if (e.code === 'ABORT_ERR') return 125; // ECANCELED: the coordinator cancelled the request
-  return typeof e.errno === 'number' && e.errno > 0 ? e.errno : 5; /* EIO */
+  if (typeof e.errno === 'number' && e.errno < 0) return -e.errno;
+  if (e.code?.startsWith('CR_E') && typeof e.codeNumber === 'number' && e.codeNumber > 0) return e.codeNumber;
+  return 5; /* EIO */
 }
 
 // Requests cancelled before this node got to them (a bounded memory of recent cancels).
 const REMEMBERED_CANCELS = 64;
 
 export class LauncherNode {
-  private readonly ranks = new Map<number, number>();
-  private readonly trees = new Map<string, { pid: number; options: TreeOptions }>();
+  private readonly ranks = new Map<number, { pid: number } & Restored>();
+  private readonly trees = new Map<string, { pid: number; options: TreeOptions } & Restored>();
   private busy: Promise<void> = Promise.resolve();
   private subscriptions: FtbSubscription[] = [];
   /**
@@ -178,11 +189,18 @@ export class LauncherNode {
     return node;
   }
 
-  /** Registers a local rank (a process this launcher started). */
+  /**
+   * Registers a rank that is a whole process on its own (a process this launcher started, leading
+   * its own session, with no connection or shared memory to the job's other processes): it is
+   * dumped and restored alone. Not for the ranks of a real MPI job — those are half of their
+   * process manager's sockets and share its memory segments, and a dump of one alone fails or
+   * cannot be restored (README "Checkpointing MPI jobs"): register the launcher's or node
+   * daemon's tree with addTree instead.
+   */
   addRank(rank: number, pid: number): void {
     if (!Number.isInteger(rank) || rank < 0) throw codedError('EINVAL', `rank must be a non-negative integer, got ${rank}`, 22);
     if (!Number.isInteger(pid) || pid <= 0) throw codedError('EINVAL', `pid must be a positive integer, got ${pid}`, 22);
-    this.ranks.set(rank, pid);
+    this.ranks.set(rank, { pid });
   }
 
   removeRank(rank: number): void {
@@ -204,12 +222,13 @@ export class LauncherNode {
     this.trees.delete(name);
   }
 
+  /** The registered trees; after a restart, each with the restored root's `exited`. */
   localTrees(): TreeRecord[] {
-    return [...this.trees].map(([name, { pid }]) => ({ name, pid })).sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.trees].map(([name, { pid, exited }]) => ({ name, pid, exited })).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   localRanks(): RankRecord[] {
-    return [...this.ranks].map(([rank, pid]) => ({ rank, pid })).sort((a, b) => a.rank - b.rank);
+    return [...this.ranks].map(([rank, { pid, exited }]) => ({ rank, pid, exited })).sort((a, b) => a.rank - b.rank);
   }
 
   /** Requests are served one at a time, in arrival order. */
@@ -324,7 +343,7 @@ export class LauncherNode {
       let reason = (failed as PromiseRejectedResult).reason as CrftbError & { committed?: boolean };
       // A dump interrupted after its images were complete had them committed (set aside here);
       // they were just dropped with the rest, so the error must not point at them.
-      if (reason?.committed) reason = codedError(reason.code ?? 'EIO', `${reason.message}; the node dropped those images: the job was not checkpointed`, reason.errno);
+      if (reason?.committed) reason = new CrftbError(reason.code ?? 'EIO', `${reason.message}; the node dropped those images: the job was not checkpointed`, { number: reason.errno ?? reason.codeNumber, cause: reason });
       return fail('dump', reason, NODE_RESULT_EVENT.checkpoint);
     }
     // The decision can only follow the answer, so waiting for it starts first.
@@ -416,8 +435,9 @@ export class LauncherNode {
     ]);
     results.forEach((r, i) => {
       if (r.status !== 'fulfilled') return;
-      if (i < ranks.length) this.ranks.set(ranks[i].rank, r.value.pid);
-      else this.trees.get(trees[i - ranks.length].name)!.pid = r.value.pid;
+      const { pid, exited } = r.value;
+      if (i < ranks.length) this.ranks.set(ranks[i].rank, { pid, exited });
+      else Object.assign(this.trees.get(trees[i - ranks.length].name)!, { pid, exited });
     });
     return this.record('restart', 'restart', name, this.localRanks(), this.localTrees(), results.map((r) => (r.status === 'rejected' ? r.reason : null)));
   }

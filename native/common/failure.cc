@@ -51,11 +51,28 @@ std::string ErrnoName(int err) {
 }
 
 Failure Failure::FromErrno(int err, const std::string& what) {
-  return Failure{ErrnoName(err), what + ": " + strerror(err), err};
+  return Coded(ErrnoName(err), what + ": " + strerror(err), err);
 }
 
 Failure Failure::Coded(const std::string& code, const std::string& message, int errnum) {
-  return Failure{code, message, errnum};
+  Failure failure;
+  failure.code = code;
+  failure.message = message;
+  failure.errnum = errnum;
+  return failure;
+}
+
+Failure Failure::At(const std::string& failed_syscall, const std::string& file) const {
+  Failure located = *this;
+  located.syscall = failed_syscall;
+  located.path = file;
+  return located;
+}
+
+Failure Failure::CausedBy(const Failure& reason) const {
+  Failure chained = *this;
+  if (!reason.ok()) chained.cause = std::make_shared<const Failure>(reason);
+  return chained;
 }
 
 }  // namespace crftb

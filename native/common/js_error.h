@@ -1,6 +1,7 @@
-// The JavaScript side of the error model: a Failure (failure.h) becomes an Error with a stable
-// `code` (errno name or FTB error name), `errno` when one exists, and a message that says what to
-// do - only on the JS thread, only in binding files.
+// The JavaScript side of the error model: a Failure (failure.h) becomes an Error - only on the JS
+// thread, only in binding files. The Error's shape (errno's sign, which codes are system errors,
+// the brand) is lib/errors.ts's alone: the addon hands the Failure's facts to the factory that
+// lib/native.ts registers (setErrorFactory) and throws what it returns.
 #pragma once
 
 #include <napi.h>
@@ -14,5 +15,9 @@ namespace crftb {
 Napi::Error ToJsError(Napi::Env env, const Failure& failure);
 [[noreturn]] void Throw(Napi::Env env, const Failure& failure);
 [[noreturn]] void ThrowCoded(Napi::Env env, const std::string& code, const std::string& message);
+
+// exports.setErrorFactory(make): make(code, message, { number, syscall, path, cause }) -> Error,
+// one per JS environment (main thread, each worker).
+void RegisterErrorFactory(Napi::Env env, Napi::Object exports);
 
 }  // namespace crftb

@@ -1,5 +1,6 @@
-// SHA-256 (FIPS 180-4), small and dependency-free: the checkpoint manifest hashes every image file
-// with it (native/cr/manifest.h). Uses the x86 SHA extensions when the CPU has them (image files
+// SHA-256 (FIPS 180-4), small and dependency-free: version 1 checkpoint manifests (written by crftb
+// before XXH3-128, and with CRFTB_MANIFEST_SHA256=1) hash every image file with it
+// (native/cr/manifest.h). Uses the x86 SHA extensions when the CPU has them (image files
 // are large and hashing sits on the checkpoint path), the portable rounds otherwise; both are
 // checked against the NIST vectors by test/common-sha256.test.ts.
 #pragma once

@@ -22,7 +22,8 @@ Napi::Value DrainAbandonedBinding(const Napi::CallbackInfo& info);
 Napi::Value EventPayloadBinding(const Napi::CallbackInfo& info);
 Napi::Value PublisherStatsBinding(const Napi::CallbackInfo& info);
 
-// sha256(data) -> { hex, implementation } (sha256_binding.cc)
+// sha256(data) -> { hex, implementation }; xxh128(data) -> { hex } (checksum_binding.cc)
 Napi::Value Sha256Binding(const Napi::CallbackInfo& info);
+Napi::Value Xxh128Binding(const Napi::CallbackInfo& info);
 
 }  // namespace crftb::cr

@@ -36,7 +36,8 @@ Failure Unusable(const std::string& path, const std::string& origin, int err) {
   return Failure::Coded(ErrnoName(err),
                         "CRIU named by " + origin + " (" + path + ") is not an executable file: " +
                             strerror(err) + "; fix or unset it",
-                        err);
+                        err)
+      .At("", path);  // several checks (stat, access), not one call
 }
 
 }  // namespace

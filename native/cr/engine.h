@@ -22,6 +22,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +47,7 @@ struct Capabilities {
   bool incremental = false;      // can write images relative to a parent checkpoint
   bool directory_images = false;  // writes a directory of images (CRIU) vs one context file (BLCR)
   bool publishes_ftb = false;    // the engine's library publishes CHKPT_*/RSTRT_* itself
+  bool gated_resume = false;     // a restore asks RestartSpec::may_resume before the processes run
 };
 
 struct EngineConfig {
@@ -103,12 +105,17 @@ struct RestartSpec {
   std::string log_file;      // relative to the images directory for CRIU ("" = none)
   After after = After::kLeaveRunning;  // kStop leaves the restored processes stopped
   EngineTuning tuning;
+  pid_t root = 0;            // the root pid the images restore, when crftb recorded it (0: unknown)
+  // Asked (engines with Capabilities::gated_resume) once everything is restored and before any
+  // restored process runs; false makes the engine kill what it restored and fail the restore.
+  // The restart verifies the images meanwhile (images.h CheckRestorable).
+  std::function<bool()> may_resume;
 };
 
 struct RestartOutcome {
   pid_t pid = 0;              // the restored root process (0 when the engine cannot say)
   std::vector<pid_t> pids;    // every restored process, when the engine can tell
-  bool children = false;      // restored processes are this process's children: reap them
+  bool children = false;      // the restored root is this process's child: reap it
 };
 
 // One outstanding request: libcr's checkpoint/restart handle.

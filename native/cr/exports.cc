@@ -17,6 +17,7 @@ void RegisterExports(Napi::Env env, Napi::Object exports) {
   cr.Set("publisherStats", Napi::Function::New(env, PublisherStatsBinding, "publisherStats"));
   cr.Set("probeEngine", Napi::Function::New(env, ProbeEngineBinding, "probeEngine"));
   cr.Set("sha256", Napi::Function::New(env, Sha256Binding, "sha256"));
+  cr.Set("xxh128", Napi::Function::New(env, Xxh128Binding, "xxh128"));
   exports.Set("cr", cr);
 }
 

@@ -101,7 +101,7 @@ Failure InspectLink(const std::string& link, unsigned* number) {
   struct stat st;
   if (lstat(link.c_str(), &st) != 0) {
     if (errno == ENOENT) return Failure::None();
-    return Failure::FromErrno(errno, "cannot inspect " + link);
+    return Failure::FromErrno(errno, "cannot inspect " + link).At("lstat", link);
   }
   if (Failure f = CheckTrusted(st, link); !f.ok()) return f;
   if (S_ISDIR(st.st_mode)) {
@@ -133,11 +133,11 @@ Failure WriteRecord(const std::string& dir, const GenerationRecord& record) {
           " " + (t.ext_unix_sockets ? "1" : "0") + " " + (t.shell_job ? "1" : "0") + "\n";
   const std::string path = dir + "/" + kMetaFile;
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return Failure::FromErrno(errno, "cannot write " + path);
+  if (fd < 0) return Failure::FromErrno(errno, "cannot write " + path).At("open", path);
   bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   int err = errno;
   close(fd);
-  return ok ? Failure::None() : Failure::FromErrno(err ? err : EIO, "cannot write " + path);
+  return ok ? Failure::None() : Failure::FromErrno(err ? err : EIO, "cannot write " + path).At("write", path);
 }
 
 // "pid N is alive (comm)" when it is, or "" when the pid is free for a restore.
@@ -179,7 +179,7 @@ Failure PrepareDirectory(const std::string& dir_arg, bool incremental, pid_t roo
   if (Failure f = InspectLink(link, &previous); !f.ok()) return f;
   const std::string gens = link + ".gens";
   if (mkdir(gens.c_str(), 0700) != 0 && errno != EEXIST)
-    return Failure::FromErrno(errno, "cannot create the images directory " + gens);
+    return Failure::FromErrno(errno, "cannot create the images directory " + gens).At("mkdir", gens);
   int raw_fd = -1;
   if (Failure f = OpenTrustedDir(gens, &raw_fd); !f.ok()) return f;
   UniqueFd gens_fd(raw_fd);
@@ -191,7 +191,10 @@ Failure PrepareDirectory(const std::string& dir_arg, bool incremental, pid_t roo
   unsigned next = previous + 1;
   for (;; ++next) {
     if (mkdirat(gens_fd.get(), std::to_string(next).c_str(), 0700) == 0) break;
-    if (errno != EEXIST) return Failure::FromErrno(errno, "cannot create the images directory " + gens + "/" + std::to_string(next));
+    if (errno != EEXIST) {
+      const std::string generation = gens + "/" + std::to_string(next);
+      return Failure::FromErrno(errno, "cannot create the images directory " + generation).At("mkdir", generation);
+    }
   }
   const std::string path = gens + "/" + std::to_string(next);
   if (Failure f = OpenTrustedDirAt(gens_fd.get(), std::to_string(next), path, &raw_fd); !f.ok()) return f;
@@ -222,7 +225,7 @@ Failure PrepareFile(const std::string& file_arg, Generation* out) {
   out->is_file = true;
   unlink(out->path.c_str());  // our own leftover, from a request of this pid that died
   int fd = open(out->path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return Failure::FromErrno(errno, "cannot create the checkpoint file " + out->path);
+  if (fd < 0) return Failure::FromErrno(errno, "cannot create the checkpoint file " + out->path).At("open", out->path);
   close(fd);
   return Failure::None();
 }
@@ -257,11 +260,11 @@ bool ReadGenerationRecord(const std::string& dir, GenerationRecord* out) {
 }
 
 Failure CheckRestorable(const std::string& dir_arg, const std::string& log, std::string* images, GenerationRecord* record,
-                        bool* recorded_out, const ReapWait& reap) {
+                        bool* recorded_out, std::optional<PendingChecksums>* checksums, const ReapWait& reap) {
   std::string dir = Absolute(dir_arg);
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   struct stat st;
-  if (lstat(dir.c_str(), &st) != 0) return Failure::FromErrno(errno, "cannot restart from " + dir);
+  if (lstat(dir.c_str(), &st) != 0) return Failure::FromErrno(errno, "cannot restart from " + dir).At("lstat", dir);
   int raw_fd = -1;
   bool crftb_link = false;
   if (S_ISLNK(st.st_mode)) {
@@ -284,24 +287,33 @@ Failure CheckRestorable(const std::string& dir_arg, const std::string& log, std:
   const bool recorded = ReadGenerationRecord(*images, record);
   *recorded_out = recorded;
   const bool has_manifest = fstatat(images_fd.get(), kManifestFile, &st, AT_SYMLINK_NOFOLLOW) == 0;
-  if (crftb_link || recorded || has_manifest)
-    if (Failure f = VerifyManifest(*images); !f.ok()) return f;
+  checksums->reset();
+  if (crftb_link || recorded || has_manifest) {
+    PendingChecksums pending;
+    if (Failure f = CheckManifestLayout(*images, &pending); !f.ok()) return f;
+    *checksums = std::move(pending);
+  }
   if (recorded) {
     AwaitReaped(record->pids, reap);
     for (pid_t pid : record->pids) {
       std::string busy = PidInUse(pid);
-      if (!busy.empty())
-        return Failure::Coded("EBUSY", "cannot restart from " + dir + ": " + busy +
-                                           (busy.find("reaped") != std::string::npos ? " (waited " + std::to_string(reap.ms) + " ms, reapWaitMs)" : "") +
-                                           ", and the restore needs that pid; stop the original first "
-                                           "(restarting while it runs would give two copies)", EBUSY);
+      if (busy.empty()) continue;
+      // A zombie passes by itself (its parent reaps it): EAGAIN, retryable. A running process
+      // does not: EBUSY.
+      if (IsZombie(pid))
+        return Failure::Coded("EAGAIN", "cannot restart from " + dir + " yet: " + busy + " (waited " + std::to_string(reap.ms) +
+                                            " ms, reapWaitMs), and the restore needs that pid; retry the restart "
+                                            "(option retry) or wait longer (reapWaitMs)", EAGAIN);
+      return Failure::Coded("EBUSY", "cannot restart from " + dir + ": " + busy +
+                                         ", and the restore needs that pid; stop the original first "
+                                         "(restarting while it runs would give two copies)", EBUSY);
     }
   }
   if (!log.empty()) {
     if (unlinkat(images_fd.get(), log.c_str(), 0) != 0 && errno != ENOENT)
-      return Failure::FromErrno(errno, "cannot replace the old log " + *images + "/" + log);
+      return Failure::FromErrno(errno, "cannot replace the old log " + *images + "/" + log).At("unlink", *images + "/" + log);
     UniqueFd log_fd(openat(images_fd.get(), log.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!log_fd.valid()) return Failure::FromErrno(errno, "cannot create the log " + *images + "/" + log);
+    if (!log_fd.valid()) return Failure::FromErrno(errno, "cannot create the log " + *images + "/" + log).At("open", *images + "/" + log);
   }
   return Failure::None();
 }
@@ -309,7 +321,7 @@ Failure CheckRestorable(const std::string& dir_arg, const std::string& log, std:
 Failure Commit(Generation& generation, const GenerationRecord& record) {
   if (generation.is_file) {
     if (rename(generation.path.c_str(), generation.link.c_str()) != 0)
-      return Failure::FromErrno(errno, "cannot move the checkpoint into place at " + generation.link);
+      return Failure::FromErrno(errno, "cannot move the checkpoint into place at " + generation.link).At("rename", generation.link);
     return Failure::None();
   }
   if (Failure f = WriteRecord(generation.path, record); !f.ok()) return f;
@@ -321,7 +333,7 @@ Failure Commit(Generation& generation, const GenerationRecord& record) {
   if (symlink(target.c_str(), temp.c_str()) != 0 || rename(temp.c_str(), generation.link.c_str()) != 0) {
     int err = errno;
     unlink(temp.c_str());
-    return Failure::FromErrno(err, "cannot point " + generation.link + " at its new images");
+    return Failure::FromErrno(err, "cannot point " + generation.link + " at its new images").At("rename", generation.link);
   }
   // Keep the chain this generation reads from; everything else is superseded.
   const std::string gens = DirName(generation.link) + "/" + gens_name;

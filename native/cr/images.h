@@ -10,20 +10,23 @@
 // Trust: D, D.gens and every generation must belong to the caller's effective uid and be
 // writable by nobody else (trusted_path.h), or they are refused with EPERM; generations are made
 // with mkdir (exclusive) and opened without following symlinks. One checkpoint at a time writes
-// into D (images_lock.h). A generation is restored only after its manifest checks out, and
-// nothing inside it can switch that check off: a generation reached through a crftb link always
+// into D (images_lock.h). Nothing restored from a generation runs before its manifest checks out
+// (the restart verifies it while the engine restores, request.cc), and nothing inside the
+// generation can switch that check off: a generation reached through a crftb link always
 // needs its manifest (manifest.h also refuses symlinks, devices and unlisted files).
 #pragma once
 
 #include <sys/types.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/failure.h"
 #include "cr/engine.h"
 #include "cr/images_lock.h"
+#include "cr/manifest.h"
 
 namespace crftb::cr {
 
@@ -39,7 +42,7 @@ struct Generation {
 // Creates the next generation for D, after removing what earlier failed or abandoned attempts
 // left above the current one. With `incremental`, the previous generation becomes the parent
 // when it recorded the same `root` pid and asked for memory tracking. EPERM for an untrusted D,
-// D.gens or generation; EBUSY while another checkpoint writes into D.
+// D.gens or generation; EAGAIN while another checkpoint writes into D.
 Failure PrepareDirectory(const std::string& dir, bool incremental, pid_t root, Generation* out);
 Failure PrepareFile(const std::string& file, Generation* out);
 
@@ -68,15 +71,18 @@ struct ReapWait {
   std::function<bool()> interrupted;         // checked between polls: stop waiting when true
 };
 
-// Before a restore from `dir`: it is trusted (EPERM), its images match their manifest (EBADMSG
-// naming the file if not) and none of the processes it restores is alive (EBUSY naming the pid,
-// after waiting up to `reap.ms` for zombies among them to be reaped).
-// A plain directory holding no crftb file (images of the criu CLI) is left to the engine. Then
+// Before a restore from `dir`: it is trusted (EPERM), its manifest's layout checks out (EBADMSG
+// naming the file: manifest.h CheckManifestLayout) and none of the processes it restores is
+// alive: EBUSY naming a running one; EAGAIN (retryable) naming a zombie still not reaped after
+// waiting up to `reap.ms`. *checksums is then what must still match (manifest.h VerifyChecksums)
+// before anything restored may run: always set for a generation crftb wrote or reached through
+// crftb's link, whatever the directory holds; a plain directory holding no crftb file (images of
+// the criu CLI) is left to the engine (unset). Then
 // `log` (the engine's log, "" = none) is made afresh inside it as a new regular file, so the
 // engine never writes through something planted there. *images is the generation directory.
 // *recorded says whether crftb wrote the generation, then *record is what it recorded.
 Failure CheckRestorable(const std::string& dir, const std::string& log, std::string* images, GenerationRecord* record,
-                        bool* recorded, const ReapWait& reap = {});
+                        bool* recorded, std::optional<PendingChecksums>* checksums, const ReapWait& reap = {});
 
 // Removes what a failed checkpoint wrote, except the engine's log, and releases D's lock.
 void Abandon(Generation& generation);

@@ -73,11 +73,11 @@ Failure ImagesLock::Acquire(int gens_fd, const std::string& gens, const std::str
     pid_t holder = 0;
     const std::string text = ReadLock(gens_fd);
     if (HolderAlive(text, &holder))
-      return Failure::Coded("EBUSY", "another checkpoint (pid " + std::to_string(holder) + ") is writing into " + dir +
-                                         "; wait for it to finish, or checkpoint into another dir", EBUSY);
+      return Failure::Coded("EAGAIN", "another checkpoint (pid " + std::to_string(holder) + ") is writing into " + dir +
+                                          "; retry when it has finished (option retry), or checkpoint into another dir", EAGAIN);
     unlinkat(gens_fd, kLockFile, 0);  // stale: its holder is gone
   }
-  return Failure::Coded("EBUSY", "another checkpoint keeps taking the lock of " + dir, EBUSY);
+  return Failure::Coded("EAGAIN", "another checkpoint keeps taking the lock of " + dir + "; retry (option retry)", EAGAIN);
 }
 
 void ImagesLock::Release() {

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,18 +17,39 @@
 
 #include "common/sha256.h"
 #include "common/unique_fd.h"
+#include "common/xxh128.h"
 #include "cr/trusted_path.h"
 
 namespace crftb::cr {
 
 namespace {
 
-constexpr const char* kHeader = "crftb-manifest 1";
+// Version 2 (XXH3-128) is what checkpoints write; version 1 (SHA-256, crftb before XXH3 and
+// CRFTB_MANIFEST_SHA256=1) is still verified, so earlier checkpoints stay restartable.
+using Checksum = PendingChecksums::Kind;
+constexpr const char* kHeaderSha256 = "crftb-manifest 1";
+constexpr const char* kHeaderXxh128 = "crftb-manifest 2 xxh3-128";
 constexpr int kMaxChain = 64;  // incremental parents followed; CRIU's own chains are far shorter
+
+const char* HeaderOf(Checksum checksum) { return checksum == Checksum::kSha256 ? kHeaderSha256 : kHeaderXxh128; }
+const char* NameOf(Checksum checksum) { return checksum == Checksum::kSha256 ? "SHA-256" : "XXH3-128 checksum"; }
+size_t HexDigits(Checksum checksum) { return checksum == Checksum::kSha256 ? 64 : 32; }
+
+// What a checkpoint writes: XXH3-128, or SHA-256 (version 1) when the writing process has
+// CRFTB_MANIFEST_SHA256=1 - for checking images with sha256sum. The reader never asks.
+Checksum WrittenChecksum() {
+  const char* sha256 = getenv("CRFTB_MANIFEST_SHA256");
+  return sha256 && strcmp(sha256, "1") == 0 ? Checksum::kSha256 : Checksum::kXxh128;
+}
 
 struct Entry {
   std::string hash;
   unsigned long long size = 0;
+};
+
+struct Manifest {
+  Checksum checksum = Checksum::kXxh128;
+  std::map<std::string, Entry> entries;
 };
 
 bool EndsWith(const std::string& s, const char* suffix) {
@@ -72,22 +94,35 @@ Failure ListFiles(int dir_fd, const std::string& dir, std::vector<std::string>* 
   return Failure::None();
 }
 
-Failure HashFile(int dir_fd, const std::string& dir, const std::string& name, Entry* out) {
-  UniqueFd fd(openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.valid()) return Failure::FromErrno(errno, "cannot read the image " + dir + "/" + name);
-  Sha256 hash;
-  std::vector<uint8_t> buffer(1 << 20);
-  unsigned long long size = 0;
+// Reads `fd` to its end into `hash`; *size is how many bytes it had.
+template <typename Hash>
+Failure ReadInto(int fd, const std::string& path, Hash* hash, unsigned long long* size) {
+  // Small enough to stay in the L2 cache between the copy out of the page cache and the hash.
+  std::vector<uint8_t> buffer(256 << 10);
+  *size = 0;
   for (;;) {
-    ssize_t n = read(fd.get(), buffer.data(), buffer.size());
+    ssize_t n = read(fd, buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Failure::FromErrno(errno, "cannot read the image " + dir + "/" + name);
-    if (n == 0) break;
-    hash.Update(buffer.data(), static_cast<size_t>(n));
-    size += static_cast<unsigned long long>(n);
+    if (n < 0) return Failure::FromErrno(errno, "cannot read the image " + path).At("read", path);
+    if (n == 0) return Failure::None();
+    hash->Update(buffer.data(), static_cast<size_t>(n));
+    *size += static_cast<unsigned long long>(n);
   }
-  out->hash = hash.HexFinal();
-  out->size = size;
+}
+
+Failure HashFile(int dir_fd, const std::string& dir, const std::string& name, Checksum checksum, Entry* out) {
+  const std::string path = dir + "/" + name;
+  UniqueFd fd(openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return Failure::FromErrno(errno, "cannot read the image " + path).At("open", path);
+  if (checksum == Checksum::kSha256) {
+    Sha256 hash;
+    if (Failure f = ReadInto(fd.get(), path, &hash, &out->size); !f.ok()) return f;
+    out->hash = hash.HexFinal();
+  } else {
+    Xxh128 hash;
+    if (Failure f = ReadInto(fd.get(), path, &hash, &out->size); !f.ok()) return f;
+    out->hash = hash.HexFinal();
+  }
   return Failure::None();
 }
 
@@ -95,27 +130,27 @@ Failure WriteAll(int fd, const std::string& text, const std::string& path) {
   for (size_t done = 0; done < text.size();) {
     ssize_t n = write(fd, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Failure::FromErrno(errno, "cannot write the checkpoint manifest " + path);
+    if (n < 0) return Failure::FromErrno(errno, "cannot write the checkpoint manifest " + path).At("write", path);
     done += static_cast<size_t>(n);
   }
   return Failure::None();
 }
 
-Failure ReadManifest(int dir_fd, const std::string& dir, std::map<std::string, Entry>* out) {
+Failure ReadManifest(int dir_fd, const std::string& dir, Manifest* out) {
   const std::string path = dir + "/" + kManifestFile;
   UniqueFd fd(openat(dir_fd, kManifestFile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) {
     if (errno == ENOENT)
       return BadMessage(dir + " was written by crftb but has no checksum manifest (" + kManifestFile +
                         "): the checkpoint is incomplete or was altered; restart from another checkpoint");
-    return Failure::FromErrno(errno, "cannot read the checkpoint manifest " + path);
+    return Failure::FromErrno(errno, "cannot read the checkpoint manifest " + path).At("open", path);
   }
   std::string text;
   char chunk[4096];
   for (;;) {
     ssize_t n = read(fd.get(), chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Failure::FromErrno(errno, "cannot read the checkpoint manifest " + path);
+    if (n < 0) return Failure::FromErrno(errno, "cannot read the checkpoint manifest " + path).At("read", path);
     if (n == 0) break;
     text.append(chunk, static_cast<size_t>(n));
     if (text.size() > (16u << 20)) return BadMessage("the checkpoint manifest " + path + " is implausibly large");
@@ -128,21 +163,25 @@ Failure ReadManifest(int dir_fd, const std::string& dir, std::map<std::string, E
     std::string line = text.substr(line_start, end - line_start);
     line_start = end + 1;
     if (header) {
-      if (line != kHeader) return BadMessage(path + " is not a crftb checkpoint manifest (first line '" + line.substr(0, 40) + "')");
+      if (line == kHeaderXxh128) out->checksum = Checksum::kXxh128;
+      else if (line == kHeaderSha256) out->checksum = Checksum::kSha256;
+      else return BadMessage(path + " is not a crftb checkpoint manifest crftb can read (first line '" + line.substr(0, 40) +
+                             "'); restart it with the crftb that wrote it, or from another checkpoint");
       header = false;
       continue;
     }
-    // "<64 hex> <size> <name>"
-    size_t space = line.find(' ', 65);
+    // "<hex digest> <size> <name>"
+    const size_t digits = HexDigits(out->checksum);
+    size_t space = line.find(' ', digits + 1);
     char* size_end = nullptr;
-    unsigned long long size = line.size() > 66 && line[64] == ' ' ? strtoull(line.c_str() + 65, &size_end, 10) : 0;
-    if (!size_end || space == std::string::npos || size_end != line.c_str() + space ||
-        line.find_first_not_of("0123456789abcdef") < 64)
+    unsigned long long size = line.size() > digits + 2 && line[digits] == ' ' ? strtoull(line.c_str() + digits + 1, &size_end, 10) : 0;
+    if (!size_end || space == std::string::npos || size_end != line.c_str() + space || !isdigit(static_cast<unsigned char>(line[digits + 1])) ||
+        line.find_first_not_of("0123456789abcdef") < digits)
       return BadMessage("the checkpoint manifest " + path + " has a malformed line: '" + line.substr(0, 100) + "'");
     std::string name = line.substr(space + 1);
     if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
       return BadMessage("the checkpoint manifest " + path + " names a file outside its directory: '" + name + "'");
-    (*out)[name] = Entry{line.substr(0, 64), size};
+    out->entries[name] = Entry{line.substr(0, digits), size};
   }
   if (header) return BadMessage("the checkpoint manifest " + path + " is empty");
   return Failure::None();
@@ -180,14 +219,15 @@ Failure CheckEntries(int dir_fd, const std::string& dir, std::string* parent) {
   return failure;
 }
 
-Failure VerifyOne(const std::string& dir, int depth) {
+Failure LayoutOne(const std::string& dir, int depth, PendingChecksums* pending) {
   int raw_fd = -1;
   if (Failure f = OpenTrustedDir(dir, &raw_fd); !f.ok()) return f;
   UniqueFd dir_fd(raw_fd);
   std::string parent;
   if (Failure f = CheckEntries(dir_fd.get(), dir, &parent); !f.ok()) return f;
-  std::map<std::string, Entry> expected;
-  if (Failure f = ReadManifest(dir_fd.get(), dir, &expected); !f.ok()) return f;
+  Manifest manifest;
+  if (Failure f = ReadManifest(dir_fd.get(), dir, &manifest); !f.ok()) return f;
+  const std::map<std::string, Entry>& expected = manifest.entries;
   std::vector<std::string> present;
   if (Failure f = ListFiles(dir_fd.get(), dir, &present); !f.ok()) return f;
   for (const std::string& name : present)
@@ -201,16 +241,12 @@ Failure VerifyOne(const std::string& dir, int depth) {
     if (static_cast<unsigned long long>(st.st_size) != want.size)
       return BadMessage("the image " + dir + "/" + name + " is " + std::to_string(st.st_size) + " bytes, the manifest says " +
                         std::to_string(want.size) + ": it was truncated or changed after the checkpoint");
-    Entry got;
-    if (Failure f = HashFile(dir_fd.get(), dir, name, &got); !f.ok()) return f;
-    if (got.size != want.size || got.hash != want.hash)
-      return BadMessage("the image " + dir + "/" + name + " does not match its SHA-256 in the checkpoint manifest: "
-                        "it was changed after the checkpoint");
+    pending->images.push_back({dir, name, want.hash, want.size, manifest.checksum});
   }
   if (!parent.empty()) {
     if (depth >= kMaxChain) return BadMessage(dir + " has a chain of more than " + std::to_string(kMaxChain) + " parent images");
     size_t slash = dir.rfind('/');
-    return VerifyOne((slash == std::string::npos ? std::string(".") : dir.substr(0, slash)) + "/" + parent.substr(3), depth + 1);
+    return LayoutOne((slash == std::string::npos ? std::string(".") : dir.substr(0, slash)) + "/" + parent.substr(3), depth + 1, pending);
   }
   return Failure::None();
 }
@@ -221,32 +257,57 @@ bool IsImageFile(const std::string& name) { return !NotAnImage(name) && name != 
 
 Failure WriteManifest(const std::string& dir) {
   UniqueFd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir_fd.valid()) return Failure::FromErrno(errno, "cannot open the images directory " + dir);
+  if (!dir_fd.valid()) return Failure::FromErrno(errno, "cannot open the images directory " + dir).At("open", dir);
   std::vector<std::string> names;
   if (Failure f = ListFiles(dir_fd.get(), dir, &names); !f.ok()) return f;
-  std::string text = std::string(kHeader) + "\n";
+  const Checksum checksum = WrittenChecksum();
+  std::string text = std::string(HeaderOf(checksum)) + "\n";
   std::set<std::string> sorted(names.begin(), names.end());
   for (const std::string& name : sorted) {
     if (NotAnImage(name)) continue;
     if (name.find('\n') != std::string::npos)
       return BadMessage("the images directory " + dir + " holds a file whose name has a newline");
     Entry entry;
-    if (Failure f = HashFile(dir_fd.get(), dir, name, &entry); !f.ok()) return f;
+    if (Failure f = HashFile(dir_fd.get(), dir, name, checksum, &entry); !f.ok()) return f;
     text += entry.hash + " " + std::to_string(entry.size) + " " + name + "\n";
   }
   const std::string temp = std::string(kManifestFile) + ".tmp";
   const std::string path = dir + "/" + kManifestFile;
   UniqueFd fd(openat(dir_fd.get(), temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd.valid()) return Failure::FromErrno(errno, "cannot write the checkpoint manifest " + path);
+  if (!fd.valid()) return Failure::FromErrno(errno, "cannot write the checkpoint manifest " + path).At("open", path);
+  // Not fsynced: neither are the images (CRIU does not sync them, nor does the CLI), so after a
+  // crash a synced manifest could only vouch for images that may be gone; an unsynced one that
+  // is lost or short makes the restart refuse those images all the same (EBADMSG).
   Failure written = WriteAll(fd.get(), text, path);
-  if (written.ok() && fsync(fd.get()) != 0) written = Failure::FromErrno(errno, "cannot write the checkpoint manifest " + path);
   fd.reset();
   if (written.ok() && renameat(dir_fd.get(), temp.c_str(), dir_fd.get(), kManifestFile) != 0)
-    written = Failure::FromErrno(errno, "cannot write the checkpoint manifest " + path);
+    written = Failure::FromErrno(errno, "cannot write the checkpoint manifest " + path).At("rename", path);
   if (!written.ok()) unlinkat(dir_fd.get(), temp.c_str(), 0);
   return written;
 }
 
-Failure VerifyManifest(const std::string& dir) { return VerifyOne(dir, 0); }
+Failure CheckManifestLayout(const std::string& dir, PendingChecksums* pending) {
+  pending->images.clear();
+  return LayoutOne(dir, 0, pending);
+}
+
+Failure VerifyChecksums(const PendingChecksums& pending) {
+  UniqueFd dir_fd;
+  std::string open_dir;
+  for (const PendingChecksums::Image& image : pending.images) {
+    if (image.dir != open_dir) {
+      int raw_fd = -1;
+      if (Failure f = OpenTrustedDir(image.dir, &raw_fd); !f.ok()) return f;
+      dir_fd = UniqueFd(raw_fd);
+      open_dir = image.dir;
+    }
+    Entry got;
+    if (Failure f = HashFile(dir_fd.get(), image.dir, image.name, image.kind, &got); !f.ok()) return f;
+    if (got.size != image.size || got.hash != image.hash)
+      return BadMessage("the image " + image.dir + "/" + image.name + " does not match its " + NameOf(image.kind) +
+                        " in the checkpoint manifest: it was changed after the checkpoint");
+  }
+  return Failure::None();
+}
 
 }  // namespace crftb::cr

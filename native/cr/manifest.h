@@ -4,7 +4,10 @@
 // or crash half-way through).
 //
 // The file is `crftb-manifest` (mode 0600) inside the generation directory, one line per regular
-// file: "<sha256 hex> <size> <name>", after a first line "crftb-manifest 1". Engine logs (*.log)
+// file: "<checksum hex> <size> <name>", after a first line naming the checksum: "crftb-manifest 2
+// xxh3-128" (32 hex digits, common/xxh128.h) as written now, or "crftb-manifest 1" (SHA-256, 64
+// hex digits) as earlier versions wrote and CRFTB_MANIFEST_SHA256=1 still writes; both are
+// verified, any other first line is refused (EBADMSG). Engine logs (*.log)
 // are not images and are left out, as is what a restore writes there (stats-restore). An
 // incremental generation's parent (the "parent" link) is verified the same way, down the chain.
 // This detects accidents (a full disk, a half-copied directory, bit rot), not an attacker who can
@@ -12,6 +15,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/failure.h"
 
@@ -26,8 +30,29 @@ bool IsImageFile(const std::string& name);
 // Hashes every regular file of `dir` (but logs) into `dir`/crftb-manifest, atomically.
 Failure WriteManifest(const std::string& dir);
 
-// EBADMSG naming the first file that is missing, extra, of the wrong size or the wrong hash (or
-// the manifest itself when it is missing or unreadable); ENOENT when `dir` itself is missing.
-Failure VerifyManifest(const std::string& dir);
+// Verifying a generation comes in two halves, so that a restart can compare the checksums while
+// the engine restores: the layout first (quick), then the bytes. Both fail with EBADMSG naming
+// the first file that is missing, extra, of the wrong size or the wrong checksum (or the
+// manifest itself when it is missing or unreadable); ENOENT when `dir` itself is missing.
+
+// The checksums still to compare once the layout of a generation (and of its parents) checked out.
+struct PendingChecksums {
+  enum class Kind { kSha256, kXxh128 };
+  struct Image {
+    std::string dir;
+    std::string name;
+    std::string hash;  // as the manifest lists it
+    unsigned long long size = 0;
+    Kind kind = Kind::kXxh128;
+  };
+  std::vector<Image> images;
+};
+
+// Everything but the bytes: the manifest is readable, every listed image is
+// there with its listed size, nothing else is (no symlink, device, fifo or unlisted file), down
+// the parent chain. Quick: no image is read. *pending is what is left to compare.
+Failure CheckManifestLayout(const std::string& dir, PendingChecksums* pending);
+// Reads every image of `pending` and compares its checksum: EBADMSG naming the first that differs.
+Failure VerifyChecksums(const PendingChecksums& pending);
 
 }  // namespace crftb::cr

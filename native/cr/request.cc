@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cr/abandoned.h"
+#include "cr/async_check.h"
 #include "cr/criu_locator.h"
 #include "cr/images.h"
 #include "cr/preflight.h"
@@ -145,16 +146,22 @@ void FinishCheckpointLater(std::unique_ptr<PendingCheckpoint> pending, Generatio
   RunAbandoned(std::move(finish));
 }
 
+// Kills what a restore brought back (a restart that is refused or interrupted restores nothing,
+// and a retry finds the pids free).
+void KillRestored(const RestartOutcome& outcome) {
+  if (outcome.pid <= 0) return;
+  std::vector<pid_t> pids = outcome.pids.empty() ? ProcessTree(outcome.pid) : outcome.pids;
+  for (pid_t pid : pids) kill(pid, SIGKILL);
+  if (outcome.children) waitpid(outcome.pid, nullptr, 0);
+}
+
 // A restart interrupted while the engine is still restoring: once it is done, what it restored is
-// killed, so that a rejected restart leaves nothing restored (and a retry finds the pids free).
+// killed.
 void FinishRestartLater(std::unique_ptr<PendingRestart> pending) {
   RunAbandoned([pending = std::shared_ptr<PendingRestart>(std::move(pending))] {
     ReadyWithin(pending->ready_fd(), -1);
     RestartOutcome outcome;
-    if (!pending->Reap(&outcome).ok() || outcome.pid <= 0) return;
-    std::vector<pid_t> pids = outcome.pids.empty() ? ProcessTree(outcome.pid) : outcome.pids;
-    for (pid_t pid : pids) kill(pid, SIGKILL);
-    if (outcome.children) waitpid(outcome.pid, nullptr, 0);
+    if (pending->Reap(&outcome).ok()) KillRestored(outcome);
   });
 }
 
@@ -347,7 +354,7 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
 }
 
 Failure RunRestart(const RestartOptions& options, RestartResult* result) {
-  const Interrupt interrupt(options.timeout_ms, 0, options.cancel);
+  const Interrupt interrupt(options.timeout_ms, options.elapsed_ms, options.cancel);
   std::unique_ptr<Engine> engine;
   Capabilities caps;
   Failure selected = SelectEngine(options.engine, options.criu, options.blcr, &engine, &caps);
@@ -360,13 +367,28 @@ Failure RunRestart(const RestartOptions& options, RestartResult* result) {
   spec.log_file = caps.directory_images ? "restore.log" : "";
   GenerationRecord record;
   bool recorded = false;
+  std::optional<PendingChecksums> checksums;
   if (caps.directory_images)
-    if (Failure f = CheckRestorable(spec.source, spec.log_file, &spec.source, &record, &recorded,
+    if (Failure f = CheckRestorable(spec.source, spec.log_file, &spec.source, &record, &recorded, &checksums,
                                     {options.reap_wait_ms, [&interrupt] { return !interrupt.Check("restart").ok(); }});
         !f.ok())
       return events.Fail(f);
-  if (recorded) spec.tuning = record.tuning;
-  else spec.tuning.connections = Connections::kFail;  // images crftb did not write: CRIU's defaults
+  // The images' checksums are compared while the engine restores, when the engine lets nothing
+  // it restored run before asking (the images are read by both at once, not one after the
+  // other); otherwise first.
+  std::shared_ptr<AsyncCheck> verification;
+  if (checksums && caps.gated_resume) {
+    verification = AsyncCheck::Start([pending = std::move(*checksums)] { return VerifyChecksums(pending); });
+    spec.may_resume = [verification] { return verification->Wait().ok(); };
+  } else if (checksums) {
+    if (Failure f = VerifyChecksums(*checksums); !f.ok()) return events.Fail(f);
+  }
+  if (recorded) {
+    spec.tuning = record.tuning;
+    spec.root = record.root;
+  } else {
+    spec.tuning.connections = Connections::kFail;  // images crftb did not write: CRIU's defaults
+  }
   if (options.connections >= 0) spec.tuning.connections = static_cast<Connections>(options.connections);
   if (options.network_lock >= 0) spec.tuning.network_lock = static_cast<NetworkLock>(options.network_lock);
   if (options.ext_unix_sockets >= 0) spec.tuning.ext_unix_sockets = options.ext_unix_sockets != 0;
@@ -387,6 +409,15 @@ Failure RunRestart(const RestartOptions& options, RestartResult* result) {
   RestartOutcome outcome;
   if (failure.ok()) failure = pending->Reap(&outcome);
   result->seconds = SecondsSince(start);
+  if (verification) {
+    // Altered images are the cause whatever the engine made of them (it may have failed on them
+    // first). A restore that succeeded although the check failed cannot have asked it: what it
+    // restored is killed all the same.
+    if (Failure f = verification->Wait(); !f.ok()) {
+      if (failure.ok()) KillRestored(outcome);
+      return events.Fail(f);
+    }
+  }
   if (!failure.ok()) return events.Fail(failure);
   result->pid = outcome.pid;
   result->children = outcome.children && outcome.pid > 0;

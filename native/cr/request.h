@@ -33,7 +33,7 @@ struct CheckpointOptions {
   std::string file;             // ... or context file (BLCR)
   After after = After::kLeaveRunning;
   int timeout_ms = 0;           // 0 = no deadline
-  int elapsed_ms = 0;           // of timeout_ms, used before the request (waiting for callbacks)
+  int elapsed_ms = 0;           // of timeout_ms, used before the request (callbacks, earlier attempts)
   std::shared_ptr<CancelSignal> cancel;  // null = cannot be cancelled
   bool incremental = false;
   EngineTuning tuning;
@@ -62,13 +62,14 @@ struct RestartOptions {
   std::string dir;
   std::string file;
   int timeout_ms = 0;
+  int elapsed_ms = 0;           // of timeout_ms, used before this request (earlier attempts)
   std::shared_ptr<CancelSignal> cancel;
   // EngineTuning for the restore; -1 = as the checkpoint recorded (else CRIU's defaults).
   int connections = -1;
   int network_lock = -1;
   int ext_unix_sockets = -1;
   int shell_job = -1;
-  // How long to wait for the recorded pids' zombies to be reaped before failing EBUSY.
+  // How long to wait for the recorded pids' zombies to be reaped before failing EAGAIN (a zombie passes by itself: retryable).
   int reap_wait_ms = 5000;
   FtbSettings ftb;
 };

@@ -275,6 +275,7 @@ Napi::Value RestartBinding(const Napi::CallbackInfo& info) {
   o.Engines(&options.engine, &options.criu, &options.blcr);
   o.Images(&options.dir, &options.file);
   options.timeout_ms = o.TimeoutMs();
+  options.elapsed_ms = static_cast<int>(o.Integer("elapsedMs", 0, 0, 86400000));
   options.connections = o.Choice("connections", {"close", "keep", "fail"}, -1);
   options.network_lock = o.Choice("networkLock", {"auto", "iptables", "nftables"}, -1);
   options.ext_unix_sockets = o.Tristate("extUnixSockets");

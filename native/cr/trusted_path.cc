@@ -26,13 +26,13 @@ Failure OpenTrustedDirAt(int dir_fd, const std::string& name, const std::string&
     if (errno == ELOOP || errno == ENOTDIR)
       return Failure::Coded("EPERM", path + " is not a directory (a symlink or a file stands there): crftb "
                                          "will not follow it; remove it", EPERM);
-    return Failure::FromErrno(errno, "cannot open the images directory " + path);
+    return Failure::FromErrno(errno, "cannot open the images directory " + path).At("open", path);
   }
   struct stat st;
   if (fstat(fd, &st) != 0) {
     int err = errno;
     close(fd);
-    return Failure::FromErrno(err, "cannot inspect the images directory " + path);
+    return Failure::FromErrno(err, "cannot inspect the images directory " + path).At("fstat", path);
   }
   if (Failure f = CheckTrusted(st, path); !f.ok()) {
     close(fd);

@@ -1,8 +1,5 @@
-// `binding.FtbAgent` and `binding.FtbBootstrapServer`: the agent and the bootstrap server as JS
-// objects. Construction binds the socket and starts the native threads; close() stops them on a
-// worker thread and resolves a Promise. Neither keeps the event loop alive by itself (the
-// TypeScript wrapper decides, like net.Server's ref/unref). An environment cleanup hook stops
-// whatever is still running when the JS environment goes away, so no thread outlives it.
+// `binding.FtbAgent`: the agent as a JS object. Construction binds the socket and starts the
+// native threads; ref/unref/close and the environment's end follow ServiceWrap (service_wrap.h).
 #include "ftb/agent_binding.h"
 
 #include <memory>
@@ -10,7 +7,6 @@
 
 #include "common/js_error.h"
 #include "ftb/agent.h"
-#include "ftb/bootstrap_binding.h"
 #include "ftb/config.h"
 #include "ftb/js_options.h"
 #include "ftb/service_wrap.h"
@@ -37,6 +33,11 @@ struct EventBridge {
     active = false;
     tsfn.Release();
   }
+  // The environment is going away and Node finalizes the TSFN itself: stop using it, no Release.
+  void Forget() {
+    std::lock_guard<std::mutex> lock(mutex);
+    active = false;
+  }
   static void Deliver(Napi::Env env, Napi::Function callback, AgentEvent* event) {
     std::unique_ptr<AgentEvent> owned(event);
     if (env == nullptr || callback.IsEmpty()) return;
@@ -52,10 +53,10 @@ struct EventBridge {
 class AgentWrap : public ServiceWrap<AgentWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "FtbAgent",
-                       {InstanceMethod<&AgentWrap::Address>("address"),
-                        InstanceMethod<&AgentWrap::Stats>("stats"),
-                        InstanceMethod("close", &AgentWrap::Close)});
+    auto methods = HandleMethods();
+    methods.push_back(InstanceMethod<&AgentWrap::Address>("address"));
+    methods.push_back(InstanceMethod<&AgentWrap::Stats>("stats"));
+    return DefineClass(env, "FtbAgent", methods);
   }
 
   explicit AgentWrap(const Napi::CallbackInfo& info) : ServiceWrap<AgentWrap>(info) {
@@ -116,6 +117,7 @@ class AgentWrap : public ServiceWrap<AgentWrap> {
     if (agent_) agent_->Stop();
   }
   void OnStopped() { bridge_->Shut(); }
+  void OnEnvGone() { bridge_->Forget(); }
 
   Napi::Value Address(const Napi::CallbackInfo& info) {
     Napi::Object out = Napi::Object::New(info.Env());
@@ -161,7 +163,6 @@ class AgentWrap : public ServiceWrap<AgentWrap> {
 
 void RegisterAgentBinding(Napi::Env env, Napi::Object exports) {
   exports.Set("FtbAgent", AgentWrap::Define(env));
-  RegisterBootstrapBinding(env, exports);
 }
 
 }  // namespace crftb::ftb

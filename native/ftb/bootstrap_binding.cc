@@ -15,10 +15,10 @@ namespace {
 class BootstrapWrap : public ServiceWrap<BootstrapWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "FtbBootstrapServer",
-                       {InstanceMethod<&BootstrapWrap::Address>("address"),
-                        InstanceMethod<&BootstrapWrap::Stats>("stats"),
-                        InstanceMethod("close", &BootstrapWrap::Close)});
+    auto methods = HandleMethods();
+    methods.push_back(InstanceMethod<&BootstrapWrap::Address>("address"));
+    methods.push_back(InstanceMethod<&BootstrapWrap::Stats>("stats"));
+    return DefineClass(env, "FtbBootstrapServer", methods);
   }
 
   explicit BootstrapWrap(const Napi::CallbackInfo& info) : ServiceWrap<BootstrapWrap>(info) {

@@ -2,6 +2,6 @@
 #include <napi.h>
 
 namespace crftb::ftb {
-// `binding.FtbBootstrapServer` (see agent_binding.cc for the lifecycle rules both follow).
+// `binding.FtbBootstrapServer` (a ServiceWrap: service_wrap.h holds the lifetime rule).
 void RegisterBootstrapBinding(Napi::Env env, Napi::Object exports);
 }

@@ -460,6 +460,20 @@ void Client::SetConsumerBehind(std::function<bool()> behind) {
   state_->consumer_behind = std::move(behind);
 }
 
+Client::Reading Client::BeginReading(const void* who, std::function<void()> changed) {
+  if (!state_->connection) return {};
+  return state_->connection->BeginReading(who, std::move(changed));
+}
+
+Client::ReadOutcome Client::ReadOnce(const Reading& reading, size_t max_messages) {
+  if (!state_->connection) return ReadOutcome::kStale;
+  return state_->connection->ReadOnce(reading, max_messages);
+}
+
+void Client::EndReading(const void* who, Reading* reading, bool keep_listening) {
+  if (state_->connection) state_->connection->EndReading(who, reading, keep_listening);
+}
+
 void Client::ConsumerCaughtUp() {
   if (state_->connection) state_->connection->Wake();
 }

@@ -6,15 +6,17 @@
 // - One TCP connection per process, shared by every Client (as in FTB). The first Connect opens
 //   it (options of later Connects are ignored except their client info); the last Disconnect
 //   sends the manager CLIENT_DEREG and closes it. A process-wide I/O thread owns the socket: it
-//   reads every message as soon as it arrives (so this process never stalls the agent), flushes
+//   reads every message as soon as it arrives (so this process never stalls the agent) unless
+//   another thread reads instead (BeginReading: the JS binding's event loop), flushes
 //   queued output, and reconnects with back-off when the agent goes away, re-sending CLIENT_REG
 //   and every subscription so callbacks keep firing. No thread and no fd outlives the last
 //   Disconnect. Sockets are SOCK_CLOEXEC from birth.
 // - Publish never blocks: it encodes the NOTIFY and sends it with a non-blocking write; what the
 //   kernel does not take at once goes to a bounded per-connection backlog the I/O thread
 //   flushes. A full backlog (the agent is not reading) is an error, not a wait.
-// - Callbacks (SubscribeCallback) run on the I/O thread: they must return quickly and never
-//   block (the JS binding hands the event to a ThreadSafeFunction with a non-blocking call).
+// - Callbacks (SubscribeCallback) run on the thread that reads (the I/O thread, or a
+//   BeginReading reader's): they must return quickly and never block (the JS binding queues the
+//   event in a bounded batch, client_js_batch.h).
 // - Polling subscriptions read from the client's bounded polling queue (drop-oldest, FTB's
 //   policy; every drop is counted in Stats::poll_dropped).
 //
@@ -95,10 +97,11 @@ struct ConnectionStats {
   uint64_t reconnects = 0;     // successful re-connections after a loss
   uint64_t losses = 0;
   size_t backlog_bytes = 0;
+  bool read_elsewhere = false;  // a BeginReading reader (a JS thread) reads instead of the I/O thread
 };
 
-// Runs on the I/O thread; must not block. Returning false marks the event as not accepted
-// (e.g. the consumer's queue was full) and counts it as dropped.
+// Runs on the reading thread (see Callbacks above); must not block. Returning false marks the
+// event as not accepted (e.g. the consumer's queue was full) and counts it as dropped.
 using SubscribeCallback = std::function<bool(const ReceivedEvent&)>;
 
 class Client {
@@ -140,6 +143,24 @@ class Client {
   // ConsumerCaughtUp() tells the I/O thread to ask again now rather than within 10 ms.
   void SetConsumerBehind(std::function<bool()> behind);
   void ConsumerCaughtUp();
+
+  // Reading the process connection on a thread of the caller's (the JS binding waits on its own
+  // event loop while listeners exist: an event then wakes that thread once, not the I/O thread
+  // which then wakes it). BeginReading hands out a close-on-exec duplicate of the agent socket
+  // to wait on (fd -1: not connected, or another reader holds the connection); while a reader
+  // holds it the I/O thread reads nothing and keeps writing, reconnecting and back-pressure.
+  // `changed` is called (on any thread, must not block) once the socket is gone or a new one is
+  // up; the reader then ends reading and may begin again. ReadOnce reads and delivers (callbacks
+  // run on the calling thread) at most max_messages; EndReading closes the duplicate and hands
+  // reading back to the I/O thread. A stale or lost socket is never read past its end.
+  struct Reading {
+    int fd = -1;
+    uint64_t generation = 0;
+  };
+  enum class ReadOutcome { kDrained, kMore, kBehind, kLost, kStale };
+  Reading BeginReading(const void* who, std::function<void()> changed);
+  ReadOutcome ReadOnce(const Reading& reading, size_t max_messages);
+  void EndReading(const void* who, Reading* reading, bool keep_listening);
 
   ClientStats Stats() const;
   static ConnectionStats ProcessConnection();

@@ -1,23 +1,23 @@
 // JS face of the FTB client (client.h): `binding.FtbClientNative`. Blocking steps (connect,
 // disconnect) run in AsyncWorkers; publish/subscribe/poll are non-blocking and run inline.
-// Callback events travel from the I/O thread to JS through one ThreadSafeFunction per client:
-// the I/O thread appends to a bounded batch and issues at most one NonBlockingCall at a time (a
-// full batch drops and counts, never blocks the I/O thread). The TSFN is unref'd unless the TS
-// layer has live listeners.
+// Callback events reach JS through a bounded batch (client_js_batch.h): read on the JS thread
+// itself while the TS layer has live listeners (client_js_reader.h), else carried over from the
+// I/O thread by one ThreadSafeFunction per client. The TSFN is unref'd unless there are live
+// listeners.
 #include "ftb/client_binding.h"
 #include "common/js_error.h"
+#include "common/js_instance.h"
 #include "ftb/js_options.h"
 
 #include <algorithm>
 #include <atomic>
-#include <map>
 #include <mutex>
-#include <set>
 
 #include "ftb/client.h"
+#include "ftb/client_js_batch.h"
+#include "ftb/client_js_reader.h"
 #include "ftb/codes.h"
 #include "ftb/js_codec.h"
-#include "ftb/rules_binding.h"
 
 namespace crftb::ftb {
 namespace {
@@ -26,60 +26,10 @@ constexpr size_t kDefaultCallbackQueue = 65536;
 
 class FtbClientNative;
 
-// Per JS environment (main thread, each worker): the class constructor. Kept in a map rather
-// than in the env's single instance-data slot, which other subsystems may use.
+// Per JS environment (main thread, each worker): the class constructor, as instance data.
 struct EnvClients {
   Napi::FunctionReference ctor;
 };
-std::mutex envs_mu;
-std::map<napi_env, EnvClients*> envs;
-
-EnvClients* ClientsOf(napi_env env) {
-  std::lock_guard<std::mutex> lock(envs_mu);
-  auto it = envs.find(env);
-  return it == envs.end() ? nullptr : it->second;
-}
-
-// A received event as JS sees it: a 1336-byte wire::Message holding the event, the publisher's
-// location (src.location) and extension (src.client.ext); lib/ftb/client.ts decodes fields
-// lazily with the offsets the addon reports (ftbRules.layout()), so no layout is restated in TS.
-// Written in place at the end of `out` (no temporary message, no second copy).
-void AppendCompact(const ReceivedEvent& r, std::vector<uint8_t>* out) {
-  const size_t at = out->size();
-  out->resize(at + sizeof(wire::Message));  // zero-filled: dst and the rest of src stay zero
-  auto* m = reinterpret_cast<wire::Message*>(out->data() + at);
-  m->msg_type = wire::kNotify;
-  m->src.location = r.source;
-  m->src.client.ext = r.client_extension;
-  m->event = r.event;
-}
-
-// Events per Buffer handed to JS: 64 records (85 KB) stay below malloc's mmap threshold, so a
-// flood does not map and fault in fresh pages for every batch.
-constexpr size_t kEventsPerJsCall = 64;
-
-// Events waiting for the JS thread. The I/O thread appends; one TSFN call at a time carries the
-// whole batch, so a burst costs one wake-up of the event loop, not one per event. The JS thread
-// swaps `bytes` with `spare` and gives it back emptied, so both keep their capacity: a steady
-// stream allocates nothing per batch.
-struct Batch {
-  std::mutex mu;
-  std::vector<uint8_t> bytes;
-  std::vector<uint32_t> ids;
-  std::vector<uint8_t> spare_bytes;
-  std::vector<uint32_t> spare_ids;
-  bool readable = false;     // the polling queue got something
-  bool call_pending = false;
-  size_t limit = 0;          // events per batch before new ones are dropped
-  size_t behind = 0;         // from this many on, the I/O thread stops reading (back-pressure)
-  std::weak_ptr<Client> client;  // woken when JS takes a batch that held it back
-};
-
-// JS is "behind" once this many events wait for it (or half of callbackQueueLimit, when
-// smaller: the I/O thread checks between reads of up to 256 events, and the other half absorbs
-// that): the I/O thread then leaves the rest in the socket, so a flood is paced by JS instead of
-// being buffered without bound here or dropped.
-constexpr size_t kBehindEvents = 4096;
 
 std::string StringOption(Napi::Object o, const char* key, const std::string& fallback = "") {
   if (!o.Has(key) || o.Get(key).IsUndefined() || o.Get(key).IsNull()) return fallback;
@@ -123,80 +73,24 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
     tsfn_ = Napi::ThreadSafeFunction::New(info.Env(), info[1].As<Napi::Function>(),
                                           "crftb-ftb-events", 0, 1);
     tsfn_.Unref(info.Env());
-    batch_ = std::make_shared<Batch>();
-    batch_->limit = limit == 0 ? 1 : limit;
-    batch_->behind = std::max<size_t>(1, std::min(batch_->limit / 2, kBehindEvents));
-    batch_->client = client_;
+    batch_ = std::make_shared<JsEventBatch>(tsfn_, limit, client_);
+    reader_ = std::make_shared<JsThreadReader>(info.Env(), client_, batch_, info[1].As<Napi::Function>());
+    // A batch that came the long way (through the TSFN) means the JS thread is not reading the
+    // socket itself: try again (after a reconnect, or once a laggard elsewhere caught up).
+    std::weak_ptr<JsThreadReader> reader = reader_;
+    batch_->SetAfterDrain([reader](bool) {
+      if (auto r = reader.lock()) r->Retry();
+    });
     // Registered after the TSFN, so it runs before the TSFN's own teardown: at process or worker
     // exit the client is disconnected (I/O thread joined) while its TSFN is still valid.
     cleanup_ = info.Env().AddCleanupHook(&FtbClientNative::OnEnvCleanup, this);
     has_cleanup_ = true;
-    Napi::ThreadSafeFunction tsfn = tsfn_;
-    std::shared_ptr<Batch> batch = batch_;
-    client_->SetPollReady([tsfn, batch](const ReceivedEvent&) mutable {
-      std::lock_guard<std::mutex> lock(batch->mu);
-      batch->readable = true;
-      Schedule(tsfn, batch);
+    std::shared_ptr<JsEventBatch> batch = batch_;
+    client_->SetPollReady([batch](const ReceivedEvent&) {
+      batch->MarkReadable();
       return true;
     });
-    client_->SetConsumerBehind([batch] {
-      std::lock_guard<std::mutex> lock(batch->mu);
-      return batch->call_pending && batch->ids.size() >= batch->behind;
-    });
-  }
-
-  // Called with batch->mu held, on the I/O thread: one TSFN call in flight at most.
-  static void Schedule(Napi::ThreadSafeFunction& tsfn, const std::shared_ptr<Batch>& batch) {
-    if (batch->call_pending) return;
-    batch->call_pending = true;
-    std::shared_ptr<Batch> keep = batch;
-    napi_status s = tsfn.NonBlockingCall(static_cast<int*>(nullptr), [keep](Napi::Env env, Napi::Function fn, int*) {
-      std::vector<uint8_t> bytes;
-      std::vector<uint32_t> ids;
-      bool readable;
-      bool was_behind;
-      {
-        std::lock_guard<std::mutex> lock(keep->mu);
-        was_behind = keep->ids.size() >= keep->behind;
-        bytes.swap(keep->spare_bytes);
-        ids.swap(keep->spare_ids);
-        bytes.swap(keep->bytes);
-        ids.swap(keep->ids);
-        readable = keep->readable;
-        keep->readable = false;
-        keep->call_pending = false;
-      }
-      if (was_behind) {
-        if (auto client = keep->client.lock()) client->ConsumerCaughtUp();
-      }
-      if (env != nullptr) {
-        for (size_t first = 0; first < ids.size() || (first == 0 && readable); first += kEventsPerJsCall) {
-          Napi::Value events = env.Null();
-          Napi::Value subs = env.Null();
-          const size_t n = std::min(kEventsPerJsCall, ids.size() - std::min(first, ids.size()));
-          if (n > 0) {
-            events = Napi::Buffer<uint8_t>::Copy(env, bytes.data() + first * sizeof(wire::Message),
-                                                 n * sizeof(wire::Message));
-            auto array = Napi::Uint32Array::New(env, n);
-            memcpy(array.Data(), ids.data() + first, n * sizeof(uint32_t));
-            subs = array;
-          }
-          const bool last = first + kEventsPerJsCall >= ids.size();
-          fn.Call({subs, events, Napi::Boolean::New(env, readable && last)});
-          if (last) break;
-        }
-      }
-      bytes.clear();
-      ids.clear();
-      std::lock_guard<std::mutex> lock(keep->mu);
-      keep->spare_bytes.swap(bytes);
-      keep->spare_ids.swap(ids);
-    });
-    if (s != napi_ok) {
-      batch->call_pending = false;
-      batch->bytes.clear();
-      batch->ids.clear();
-    }
+    client_->SetConsumerBehind([batch] { return batch->Behind(); });
   }
 
   ~FtbClientNative() override {
@@ -212,6 +106,7 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
 
   // Disconnects (if still connected) and releases the TSFN; safe to call twice.
   void Shutdown() {
+    if (reader_) reader_->Stop();
     if (client_) {
       client_->Disconnect();
       client_.reset();
@@ -225,6 +120,7 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
   // close(): the CloseWorker disconnects, then releases the TSFN it takes over from here — in
   // that order, so no I/O-thread callback can touch a released TSFN.
   void HandOver(std::shared_ptr<Client>* client, std::optional<Napi::ThreadSafeFunction>* tsfn) {
+    if (reader_) reader_->Stop();
     *client = std::move(client_);
     client_.reset();
     if (!released_) {
@@ -249,6 +145,7 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
     o.Set("reconnects", static_cast<double>(s.reconnects));
     o.Set("losses", static_cast<double>(s.losses));
     o.Set("backlogBytes", static_cast<double>(s.backlog_bytes));
+    o.Set("readOnJsThread", s.read_elsewhere);
     return o;
   }
 
@@ -332,16 +229,8 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
     Napi::Env env = info.Env();
     SubscribeCallback callback;
     if (info[1].ToBoolean()) {
-      Napi::ThreadSafeFunction tsfn = tsfn_;
-      std::shared_ptr<Batch> batch = batch_;
-      callback = [tsfn, batch](const ReceivedEvent& event) mutable {
-        std::lock_guard<std::mutex> lock(batch->mu);
-        if (batch->ids.size() >= batch->limit) return false;  // JS is not keeping up: drop, count
-        AppendCompact(event, &batch->bytes);
-        batch->ids.push_back(static_cast<uint32_t>(event.subscription_id));
-        Schedule(tsfn, batch);
-        return true;
-      };
+      std::shared_ptr<JsEventBatch> batch = batch_;
+      callback = [batch](const ReceivedEvent& event) { return batch->Append(event); };
     }
     uint64_t id = 0;
     Failure f = Live(env).Subscribe(info[0].ToString(), std::move(callback), &id);
@@ -394,19 +283,24 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
     return o;
   }
 
+  // ref()/unref(): the TS layer has live listeners or waiters / no more. While it has, the
+  // socket is read on this thread.
   Napi::Value Ref(const Napi::CallbackInfo& info) {
     if (!released_) tsfn_.Ref(info.Env());
+    if (client_ && reader_) reader_->Want(true);
     return info.Env().Undefined();
   }
   Napi::Value Unref(const Napi::CallbackInfo& info) {
     if (!released_) tsfn_.Unref(info.Env());
+    if (reader_) reader_->Want(false);
     return info.Env().Undefined();
   }
 
   std::shared_ptr<Client> client_;
   Napi::ThreadSafeFunction tsfn_;
   bool released_ = false;
-  std::shared_ptr<Batch> batch_;
+  std::shared_ptr<JsEventBatch> batch_;
+  std::shared_ptr<JsThreadReader> reader_;
   Napi::Env::CleanupHook<void (*)(FtbClientNative*), FtbClientNative> cleanup_;
   bool has_cleanup_ = false;
 };
@@ -473,7 +367,7 @@ Napi::Value FtbClientNative::Connect(const Napi::CallbackInfo& info) {
   if (auto backlog = OptionalInt(op, "sendBacklogBytes", 1, 0x7fffffff)) options.send_backlog_bytes = *backlog;
   if (auto most = OptionalInt(op, "maxSubscriptions", 1, 0x7fffffff)) options.max_subscriptions = size_t(*most);
   const uint32_t queue_limit = OptionalInt(op, "callbackQueueLimit", 1, 0x7fffffff).value_or(kDefaultCallbackQueue);
-  auto* worker = new ConnectWorker(env, client, options, ClientsOf(env)->ctor.Value(),
+  auto* worker = new ConnectWorker(env, client, options, Instance::Get<EnvClients>(env).ctor.Value(),
                                    info[2].As<Napi::Function>(), queue_limit);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
@@ -524,23 +418,8 @@ Napi::Value FtbClientNative::Close(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void RegisterClientBinding(Napi::Env env, Napi::Object exports) {
-  RegisterRulesBinding(env, exports);
   Napi::Function ctor = FtbClientNative::Init(env);
-  auto* clients = new EnvClients();
-  clients->ctor = Napi::Persistent(ctor);
-  {
-    std::lock_guard<std::mutex> lock(envs_mu);
-    envs[env] = clients;
-  }
-  napi_env raw = env;
-  env.AddCleanupHook([clients, raw]() {
-    {
-      std::lock_guard<std::mutex> lock(envs_mu);
-      envs.erase(raw);
-    }
-    clients->ctor.Reset();
-    delete clients;
-  });
+  Instance::Get<EnvClients>(env).ctor = Napi::Persistent(ctor);
   exports.Set("FtbClientNative", ctor);
 }
 

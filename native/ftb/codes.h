@@ -1,6 +1,6 @@
 // FTB 0.6.2 return codes (PROTOCOL.md §13): one table of numbers and names for the client, the
 // agent and the bootstrap server. Failures carry the name as `code` and the negative value as
-// `errnum`, so JS sees e.g. { code: 'FTB_ERR_INVALID_FIELD', errno: -8 }.
+// `errnum`, so JS sees e.g. { code: 'FTB_ERR_INVALID_FIELD', codeNumber: -8 } (lib/errors.ts).
 #pragma once
 
 #include <string>

@@ -1,6 +1,7 @@
 #include "ftb/connection.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -93,7 +94,7 @@ Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationI
     *where = Endpoint(address, port);
     Failure failed = ConnectAndHandshake(address, port, me, deadline, fd, agent);
     if (failed.ok() || failed.code == "FTB_ERR_GENERAL") return failed;
-    return CodeFailure(kErrNetworkNoRoute, "no FTB agent at " + *where + ": " + failed.message);
+    return CodeFailure(kErrNetworkNoRoute, "no FTB agent at " + *where + ": " + failed.message).CausedBy(failed);
   }
   address.s_addr = htonl(INADDR_LOOPBACK);
   *where = Endpoint(address, port);
@@ -103,7 +104,8 @@ Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationI
   if (!config.has_bootstrap_server) {
     return CodeFailure(kErrNetworkNoRoute,
                        "no FTB agent reachable (" + tried +
-                           "); no bootstrap server configured (FTB_BSTRAP_SERVER) to ask for one");
+                           "); no bootstrap server configured (FTB_BSTRAP_SERVER) to ask for one")
+        .CausedBy(local);
   }
   in_addr server;
   if (!ParseFtbAddress(config.bootstrap_server, &server)) {
@@ -125,7 +127,8 @@ Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationI
   if (!asked.ok()) {
     return CodeFailure(kErrNetworkNoRoute, "no FTB agent reachable (" + tried +
                                                "); bootstrap server " + bootstrap + ": " +
-                                               asked.message);
+                                               asked.message)
+        .CausedBy(asked);
   }
   if (reply.type != wire::kAddrRep || reply.parent_addr.port == 0) {
     return CodeFailure(kErrNetworkNoRoute, "no FTB agent reachable (" + tried +
@@ -149,7 +152,8 @@ Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationI
   net::BootstrapExchange(server, config.bootstrap_port, conn_fail, nullptr, {});
   return CodeFailure(kErrNetworkNoRoute, "no FTB agent reachable (" + tried + "; agent " +
                                              *where + " named by the bootstrap server: " +
-                                             failed.message + ")");
+                                             failed.message + ")")
+      .CausedBy(failed);
 }
 
 Connection::Connection(const ConnectOptions& options, const wire::LocationId& me,
@@ -314,7 +318,7 @@ bool Connection::Reconnect(int* delay_ms, bool resuming, int timeout_ms) {
   DropQueuedLocked();
   flushing_.clear();
   flushing_done_ = 0;
-  inbox_used_ = 0;
+  NewSocketLocked();
   ++reconnects_;
   *delay_ms = options_.reconnect_initial_ms;
   ReRegisterLocked();
@@ -329,17 +333,27 @@ bool Connection::AnyConsumerBehind() const {
   return false;
 }
 
-// Reads everything available (until a consumer is behind) and dispatches whole messages. False
-// when the connection is lost.
-bool Connection::ReadAndDispatch() {
-  for (int round = 0; round < 64; ++round) {
-    if (round > 0 && AnyConsumerBehind()) return true;
+Client::ReadOutcome Connection::ReadAndDispatch(int fd, uint64_t generation, int rounds,
+                                                size_t max_messages) {
+  using Outcome = Client::ReadOutcome;
+  std::lock_guard<std::mutex> reading(read_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (generation != generation_ || !fd_.valid()) return Outcome::kStale;
+  }
+  if (inbox_generation_ != generation) {  // a new socket starts a new stream
+    inbox_generation_ = generation;
+    inbox_used_ = 0;
+  }
+  const size_t want = std::min(inbox_.size(), std::max<size_t>(max_messages, 1) * kMessageSize);
+  for (int round = 0; round < rounds; ++round) {
+    if (round > 0 && AnyConsumerBehind()) return Outcome::kBehind;
     size_t got = 0;
-    Failure failed = net::ReadSome(fd_.get(), inbox_.data() + inbox_used_,
-                                   inbox_.size() - inbox_used_, &got);
-    if (!failed.ok()) return false;
-    if (got == 0) return true;
-    const bool drained = got < inbox_.size() - inbox_used_;  // the socket had no more
+    const size_t room = want > inbox_used_ ? want - inbox_used_ : kMessageSize;
+    Failure failed = net::ReadSome(fd, inbox_.data() + inbox_used_, room, &got);
+    if (!failed.ok()) return Outcome::kLost;
+    if (got == 0) return Outcome::kDrained;
+    const bool drained = got < room;  // the socket had no more
     inbox_used_ += got;
     size_t at = 0;
     // Consecutive messages mostly go to the same client: look it up once for the run. (A client
@@ -347,21 +361,68 @@ bool Connection::ReadAndDispatch() {
     std::shared_ptr<ConnectionClient> client;
     wire::ClientId client_id;
     while (inbox_used_ - at >= kMessageSize) {
-      wire::Message message;
-      memcpy(&message, inbox_.data() + at, kMessageSize);
+      const auto* message = reinterpret_cast<const wire::Message*>(inbox_.data() + at);
       at += kMessageSize;
-      if (message.msg_type != wire::kNotify) continue;  // FTB's client ignores anything else
-      if (!client || !SameClientInProcess(client_id, message.dst.client)) {
-        client = Find(message.dst.client);
-        client_id = message.dst.client;
+      if (message->msg_type != wire::kNotify) continue;  // FTB's client ignores anything else
+      if (!client || !SameClientInProcess(client_id, message->dst.client)) {
+        client = Find(message->dst.client);
+        client_id = message->dst.client;
       }
-      if (client) client->Deliver(message);
+      if (client) client->Deliver(*message);
     }
     memmove(inbox_.data(), inbox_.data() + at, inbox_used_ - at);
     inbox_used_ -= at;
-    if (drained) return true;  // no second recv just to learn that (level-triggered poll)
+    if (drained) return Outcome::kDrained;  // no second recv just to learn that (level-triggered)
   }
-  return true;
+  return Outcome::kMore;
+}
+
+void Connection::NewSocketLocked() {
+  ++generation_;
+  reader_ = nullptr;  // the I/O thread reads the next socket until a reader begins again
+  if (reader_changed_) {
+    auto changed = std::move(reader_changed_);
+    reader_changed_ = nullptr;
+    changed();
+  }
+}
+
+Client::Reading Connection::BeginReading(const void* who, std::function<void()> changed) {
+  Client::Reading reading;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || (reader_ != nullptr && reader_ != who)) return reading;
+    reader_changed_ = std::move(changed);
+    if (!fd_.valid()) return reading;  // told once a socket is up
+    const int copy = fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0);
+    if (copy < 0) return reading;
+    reader_ = who;
+    ++reader_fds_;
+    reading.fd = copy;
+    reading.generation = generation_;
+  }
+  Wake();  // the I/O thread stops polling for input
+  return reading;
+}
+
+Client::ReadOutcome Connection::ReadOnce(const Client::Reading& reading, size_t max_messages) {
+  if (AnyConsumerBehind()) return Client::ReadOutcome::kBehind;
+  return ReadAndDispatch(reading.fd, reading.generation, 1, std::min(max_messages, kInboxMessages));
+}
+
+void Connection::EndReading(const void* who, Client::Reading* reading, bool keep_listening) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (reader_ == who) reader_ = nullptr;
+    if (!keep_listening && (reader_ == nullptr || reader_ == who)) reader_changed_ = nullptr;
+    if (reading->fd >= 0) {
+      close(reading->fd);
+      reading->fd = -1;
+      --reader_fds_;
+      changed_.notify_all();
+    }
+  }
+  Wake();  // the I/O thread reads again
 }
 
 void Connection::Run() {
@@ -370,8 +431,12 @@ void Connection::Run() {
   for (;;) {
     int fd;
     bool want_out;
+    bool other_reader;
+    uint64_t generation;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      other_reader = reader_ != nullptr;
+      generation = generation_;
       const bool flushed = QueuedLocked() == 0;
       if (stopping_) {
         if (stop_deadline == net::kNoTimeout) stop_deadline = net::DeadlineAfter(kStopFlushMs);
@@ -401,11 +466,13 @@ void Connection::Run() {
       continue;
     }
     // A consumer that is behind is not fed more: the socket is not read (TCP back-pressure).
-    const bool hold_reads = AnyConsumerBehind();
+    // Nor is it while another thread reads it (BeginReading); that reader reports its loss.
+    const bool behind = !other_reader && AnyConsumerBehind();
+    const bool hold_reads = other_reader || behind;
     struct pollfd p[2] = {
         {fd, static_cast<short>((hold_reads ? 0 : POLLIN) | (want_out ? POLLOUT : 0)), 0},
         {wake_.get(), POLLIN, 0}};
-    int rc = poll(p, 2, stop_deadline != net::kNoTimeout ? 50 : hold_reads ? 10 : -1);
+    int rc = poll(p, 2, stop_deadline != net::kNoTimeout ? 50 : behind ? 10 : -1);
     if (rc < 0) continue;  // EINTR
     if (p[1].revents & POLLIN) {
       uint64_t drain;
@@ -413,7 +480,10 @@ void Connection::Run() {
     }
     if (p[0].revents & POLLOUT) Flush();
     bool lost = (p[0].revents & (POLLERR | POLLNVAL)) != 0;
-    if (!lost && (p[0].revents & (POLLIN | POLLHUP))) lost = !ReadAndDispatch();
+    if (!lost && (p[0].revents & POLLHUP) && other_reader) lost = true;
+    if (!lost && (p[0].revents & (POLLIN | POLLHUP)) && !other_reader) {
+      lost = ReadAndDispatch(fd, generation, 64, kInboxMessages) == Client::ReadOutcome::kLost;
+    }
     bool closing;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -424,12 +494,12 @@ void Connection::Run() {
       if (fd_.valid()) {
         fd_.reset();
         if (!closing_) ++losses_;  // closed for a checkpoint is not a loss
+        NewSocketLocked();
       }
       closing_ = false;
       DropQueuedLocked();
       flushing_.clear();
       flushing_done_ = 0;
-      inbox_used_ = 0;
       delay_ms = options_.reconnect_initial_ms;
       changed_.notify_all();
     }
@@ -452,6 +522,8 @@ void Connection::Stop() {
   if (thread_.joinable()) thread_.join();
   std::lock_guard<std::mutex> lock(mu_);
   fd_.reset();
+  reader_ = nullptr;
+  reader_changed_ = nullptr;
   clients_.clear();
 }
 
@@ -472,6 +544,9 @@ bool Connection::Suspend(int flush_ms) {
   Wake();
   lock.lock();
   changed_.wait(lock, [this] { return !fd_.valid() || stopping_; });
+  // A reader's duplicate would keep the socket in the image: its thread closes it once told the
+  // socket is gone (NewSocketLocked), within the flush bound unless that thread is blocked.
+  changed_.wait_until(lock, until, [this] { return reader_fds_ == 0 || stopping_; });
   return true;
 }
 
@@ -502,6 +577,7 @@ ConnectionStats Connection::Stats() const {
   s.reconnects = reconnects_;
   s.losses = losses_;
   s.backlog_bytes = QueuedLocked();
+  s.read_elsewhere = reader_ != nullptr;
   return s;
 }
 

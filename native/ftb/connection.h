@@ -87,15 +87,24 @@ class Connection {
   // Wakes the I/O thread (output queued, a consumer caught up, a state change).
   void Wake();
 
+  // Reading on another thread (client.h, BeginReading): one reader at a time, named by `who`.
+  Client::Reading BeginReading(const void* who, std::function<void()> changed);
+  Client::ReadOutcome ReadOnce(const Client::Reading& reading, size_t max_messages);
+  void EndReading(const void* who, Client::Reading* reading, bool keep_listening);
+  bool AnyConsumerBehind() const;
+
  private:
   void Run();
-  bool AnyConsumerBehind() const;
   // resuming: called by Resume (while suspended) rather than by the I/O thread.
   bool Reconnect(int* delay_ms, bool resuming, int timeout_ms);
   void ReRegisterLocked();
   Failure SendLocked(wire::Message* message);
   void LoseLocked(const std::string& why);
-  bool ReadAndDispatch();
+  // Reads up to `rounds` times (stopping early when a consumer is behind) and dispatches whole
+  // messages, on whichever thread reads: read_mu_ keeps one reader at a time and the inbox
+  // continuous across them. kStale when `generation` is no longer the current socket's.
+  Client::ReadOutcome ReadAndDispatch(int fd, uint64_t generation, int rounds, size_t max_messages);
+  void NewSocketLocked();  // fd_ changed: the reader's duplicate is stale
   void Flush();
 
   const ConnectOptions options_;
@@ -125,9 +134,17 @@ class Connection {
   uint64_t reconnects_ = 0;
   uint64_t losses_ = 0;
 
+  // Which socket fd_ is (bumped each time it changes); a reader's duplicate names its own.
+  uint64_t generation_ = 1;
+  const void* reader_ = nullptr;          // the thread reading instead of the I/O thread
+  std::function<void()> reader_changed_;  // told when fd_ goes away or a new one is up
+  int reader_fds_ = 0;                    // duplicates handed out and not yet closed
+
   net::UniqueFd wake_;
+  std::mutex read_mu_;  // the inbox and the right to read; taken before mu_
   std::vector<char> inbox_;
   size_t inbox_used_ = 0;
+  uint64_t inbox_generation_ = 0;
   std::thread thread_;
 };
 

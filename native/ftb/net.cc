@@ -47,29 +47,30 @@ Failure Closed(const char* what) {
 Failure ConnectTcp(const in_addr& address, int port, int timeout_ms, UniqueFd* out) {
   const std::string where = Endpoint(address, port);
   UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd.valid()) return Failure::FromErrno(errno, "socket() for " + where);
+  if (!fd.valid()) return Failure::FromErrno(errno, "socket() for " + where).At("socket");
   int one = 1;
   if (setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) {
-    return Failure::FromErrno(errno, "TCP_NODELAY for " + where);
+    return Failure::FromErrno(errno, "TCP_NODELAY for " + where).At("setsockopt");
   }
   const int64_t deadline = DeadlineAfter(timeout_ms);
   sockaddr_in sa = SockAddr(address, port);
   if (connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
     if (errno != EINPROGRESS && errno != EINTR) {
-      return Failure::FromErrno(errno, "connect to FTB agent at " + where);
+      return Failure::FromErrno(errno, "connect to FTB agent at " + where).At("connect");
     }
     int rc = PollOne(fd.get(), POLLOUT, deadline);
-    if (rc < 0) return Failure::FromErrno(errno, "poll() connecting to " + where);
+    if (rc < 0) return Failure::FromErrno(errno, "poll() connecting to " + where).At("poll");
     if (rc == 0) {
       return Failure::Coded("ETIMEDOUT",
                             "connect to FTB agent at " + where + " timed out after " +
                                 std::to_string(timeout_ms) + " ms",
-                            ETIMEDOUT);
+                            ETIMEDOUT)
+          .At("connect");
     }
     int err = 0;
     socklen_t len = sizeof(err);
     if (getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-    if (err != 0) return Failure::FromErrno(err, "connect to FTB agent at " + where);
+    if (err != 0) return Failure::FromErrno(err, "connect to FTB agent at " + where).At("connect");
   }
   *out = std::move(fd);
   return Failure::None();
@@ -78,16 +79,16 @@ Failure ConnectTcp(const in_addr& address, int port, int timeout_ms, UniqueFd* o
 Failure ListenTcp(const in_addr& address, int port, int backlog, UniqueFd* out) {
   const std::string where = Endpoint(address, port);
   UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd.valid()) return Failure::FromErrno(errno, "socket() for listener " + where);
+  if (!fd.valid()) return Failure::FromErrno(errno, "socket() for listener " + where).At("socket");
   int one = 1;
   if (setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
-    return Failure::FromErrno(errno, "SO_REUSEADDR on " + where);
+    return Failure::FromErrno(errno, "SO_REUSEADDR on " + where).At("setsockopt");
   }
   sockaddr_in sa = SockAddr(address, port);
   if (bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-    return Failure::FromErrno(errno, "bind " + where);
+    return Failure::FromErrno(errno, "bind " + where).At("bind");
   }
-  if (listen(fd.get(), backlog) != 0) return Failure::FromErrno(errno, "listen on " + where);
+  if (listen(fd.get(), backlog) != 0) return Failure::FromErrno(errno, "listen on " + where).At("listen");
   *out = std::move(fd);
   return Failure::None();
 }
@@ -104,11 +105,11 @@ Failure AcceptTcp(int listen_fd, UniqueFd* out, sockaddr_in* peer) {
         out->reset();
         return Failure::None();
       }
-      return Failure::FromErrno(errno, "accept4");
+      return Failure::FromErrno(errno, "accept4").At("accept4");
     }
     int one = 1;
     if (setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) {
-      return Failure::FromErrno(errno, "TCP_NODELAY on an accepted connection");
+      return Failure::FromErrno(errno, "TCP_NODELAY on an accepted connection").At("setsockopt");
     }
     if (peer != nullptr) *peer = sa;
     *out = std::move(fd);
@@ -135,14 +136,14 @@ Failure WriteFull(int fd, const void* data, size_t length, int64_t deadline_ms) 
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       int rc = PollOne(fd, POLLOUT, deadline_ms);
-      if (rc < 0) return Failure::FromErrno(errno, "poll() writing to FTB peer");
+      if (rc < 0) return Failure::FromErrno(errno, "poll() writing to FTB peer").At("poll");
       if (rc == 0) {
         return Failure::Coded("ETIMEDOUT", "writing to FTB peer timed out (peer not reading)",
                               ETIMEDOUT);
       }
       continue;
     }
-    return Failure::FromErrno(n < 0 ? errno : EPIPE, "writing to FTB peer");
+    return Failure::FromErrno(n < 0 ? errno : EPIPE, "writing to FTB peer").At("send");
   }
   return Failure::None();
 }
@@ -165,13 +166,13 @@ Failure ReadFull(int fd, void* data, size_t length, int64_t deadline_ms, bool* c
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       int rc = PollOne(fd, POLLIN, deadline_ms);
-      if (rc < 0) return Failure::FromErrno(errno, "poll() reading from FTB peer");
+      if (rc < 0) return Failure::FromErrno(errno, "poll() reading from FTB peer").At("poll");
       if (rc == 0) {
         return Failure::Coded("ETIMEDOUT", "FTB peer did not answer in time", ETIMEDOUT);
       }
       continue;
     }
-    return Failure::FromErrno(errno, "reading from FTB peer");
+    return Failure::FromErrno(errno, "reading from FTB peer").At("recv");
   }
   return Failure::None();
 }
@@ -187,7 +188,7 @@ Failure SendSome(int fd, const void* data, size_t length, size_t* sent) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Failure::None();
-    return Failure::FromErrno(n < 0 ? errno : EPIPE, "writing to FTB peer");
+    return Failure::FromErrno(n < 0 ? errno : EPIPE, "writing to FTB peer").At("send");
   }
   return Failure::None();
 }
@@ -203,7 +204,7 @@ Failure ReadSome(int fd, void* data, size_t capacity, size_t* got) {
     if (n == 0) return Closed("reading from FTB peer");
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return Failure::None();
-    return Failure::FromErrno(errno, "reading from FTB peer");
+    return Failure::FromErrno(errno, "reading from FTB peer").At("recv");
   }
 }
 
@@ -216,7 +217,7 @@ Failure WaitReadable(int fd, int wake_fd, int timeout_ms, bool* readable, bool* 
     int rc = poll(p, wake_fd >= 0 ? 2 : 1, RemainingMs(deadline));
     if (rc < 0) {
       if (errno == EINTR) continue;
-      return Failure::FromErrno(errno, "poll()");
+      return Failure::FromErrno(errno, "poll()").At("poll");
     }
     *readable = (p[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
     *woken = wake_fd >= 0 && (p[1].revents & POLLIN) != 0;
@@ -231,7 +232,7 @@ Failure BootstrapExchange(const in_addr& server, int port, const wire::Bootstrap
                           const std::vector<int>& attempt_timeouts_ms) {
   const std::string where = Endpoint(server, port);
   UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd.valid()) return Failure::FromErrno(errno, "UDP socket() for " + where);
+  if (!fd.valid()) return Failure::FromErrno(errno, "UDP socket() for " + where).At("socket");
   sockaddr_in sa = SockAddr(server, port);
   auto send_request = [&]() -> Failure {
     ssize_t sent;
@@ -241,7 +242,7 @@ Failure BootstrapExchange(const in_addr& server, int port, const wire::Bootstrap
     } while (sent < 0 && errno == EINTR);
     // ECONNREFUSED is an ICMP answer to an earlier datagram: keep trying like FTB does.
     if (sent < 0 && errno != ECONNREFUSED) {
-      return Failure::FromErrno(errno, "sending to FTB bootstrap server " + where);
+      return Failure::FromErrno(errno, "sending to FTB bootstrap server " + where).At("sendto");
     }
     return Failure::None();
   };
@@ -252,13 +253,13 @@ Failure BootstrapExchange(const in_addr& server, int port, const wire::Bootstrap
     const int64_t deadline = DeadlineAfter(timeout);
     for (;;) {
       int rc = PollOne(fd.get(), POLLIN, deadline);
-      if (rc < 0) return Failure::FromErrno(errno, "poll() on UDP socket");
+      if (rc < 0) return Failure::FromErrno(errno, "poll() on UDP socket").At("poll");
       if (rc == 0) break;  // this attempt timed out: re-send
       wire::BootstrapPacket packet;
       ssize_t n = recv(fd.get(), &packet, sizeof(packet), MSG_TRUNC);
       if (n < 0) {
         if (errno == EINTR || errno == EAGAIN || errno == ECONNREFUSED) continue;
-        return Failure::FromErrno(errno, "receiving from FTB bootstrap server " + where);
+        return Failure::FromErrno(errno, "receiving from FTB bootstrap server " + where).At("recv");
       }
       if (n != static_cast<ssize_t>(sizeof(packet))) continue;  // not an FTB datagram
       *reply = packet;
@@ -273,10 +274,10 @@ Failure BootstrapExchange(const in_addr& server, int port, const wire::Bootstrap
 Failure BindUdp(const in_addr& address, int port, UniqueFd* out) {
   const std::string where = Endpoint(address, port);
   UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd.valid()) return Failure::FromErrno(errno, "UDP socket() for " + where);
+  if (!fd.valid()) return Failure::FromErrno(errno, "UDP socket() for " + where).At("socket");
   sockaddr_in sa = SockAddr(address, port);
   if (bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-    return Failure::FromErrno(errno, "bind UDP " + where);
+    return Failure::FromErrno(errno, "bind UDP " + where).At("bind");
   }
   *out = std::move(fd);
   return Failure::None();

@@ -42,11 +42,14 @@ export class CrftbProcess {
    * Starts a TypeScript fixture (test/fixtures/NAME.ts) as a child process with tap's TypeScript
    * loader, optionally inside a network namespace; stdin stays open for commands.
    */
-  static fixture(name: string, args: string[], options: { netns?: string } = {}): CrftbProcess {
+  static fixture(name: string, args: string[], options: { netns?: string; netOnly?: boolean } = {}): CrftbProcess {
     const loader = process.execArgv.filter((a) => a.includes('@tapjs/typescript') || a === '--enable-source-maps');
     const argv = [...loader, path.join(__dirname, '..', 'fixtures', `${name}.ts`), ...args];
-    const child = options.netns
-      ? spawn('ip', ['netns', 'exec', options.netns, process.execPath, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] })
+    // netOnly: enter the network namespace alone (nsenter --net). `ip netns exec` also makes a
+    // mount namespace, and a CRIU run from there would see its targets' mounts as foreign.
+    const enter = !options.netns ? null : options.netOnly ? ['nsenter', `--net=/run/netns/${options.netns}`] : ['ip', 'netns', 'exec', options.netns];
+    const child = enter
+      ? spawn(enter[0], [...enter.slice(1), process.execPath, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] })
       : spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
     return new CrftbProcess(child);
   }

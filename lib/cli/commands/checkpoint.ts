@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Command, EXIT_FAILED, EXIT_OK, UsageError, printError } from '../command';
 import { choiceOption, exclusiveFlags, integerOption, parseCommand } from '../args';
-import { ENGINES, TUNING_FLAGS, tuningOptions } from '../choices';
+import { ENGINES, RETRY_FLAGS, RETRY_USAGE, retryOption, TUNING_FLAGS, tuningOptions } from '../choices';
 import { showProgress } from '../progress';
 import { EXIT_INTERRUPTED, interruptible } from '../interruptible';
 import { checkpoint as run, CheckpointOptions } from '../../cr';
@@ -13,7 +13,8 @@ const usage = [
   "(BLCR's cr_checkpoint). The images replace DIR's previous checkpoint only on success.",
   '',
   '  --kill | --stop        afterwards kill or stop the checkpointed processes (default: leave running)',
-  '  --timeout MS           give up waiting after MS milliseconds',
+  '  --timeout MS           give up waiting after MS milliseconds (retries included)',
+  ...RETRY_USAGE,
   "  --incremental          write only pages changed since DIR's previous checkpoint (CRIU)",
   '  --connections close|keep|fail  established TCP connections: dumped closed (default), kept, or refused',
   '  --network-lock auto|iptables|nftables  the lock for --connections keep (default auto)',
@@ -45,6 +46,7 @@ function parse(args: string[]): { options: CheckpointOptions; json: boolean } {
     incremental: { type: 'boolean' },
     ...TUNING_FLAGS,
     'ghost-limit': { type: 'string' },
+    ...RETRY_FLAGS,
     engine: { type: 'string' },
     'allow-own-group': { type: 'boolean' },
     'no-ftb': { type: 'boolean' },
@@ -68,6 +70,7 @@ function parse(args: string[]): { options: CheckpointOptions; json: boolean } {
     incremental: values.incremental,
     ...tuningOptions(values),
     ghostLimit: integerOption('ghost-limit', values['ghost-limit'], 0),
+    retry: retryOption(values, Boolean(values.json)),
     engine: choiceOption('engine', values.engine, ENGINES),
     allowOwnGroup: values['allow-own-group'],
     ftb: values['no-ftb'] ? false : undefined,

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/read_file.h"
+#include "cr/criu/log_lines.h"
 
 namespace crftb::cr::criu {
 
@@ -42,12 +43,28 @@ bool Gone(pid_t pid) {
   return false;
 }
 
+// CRIU's refusals of a state that passes by itself.
+constexpr const char* kTransient[] = {
+    "In-flight connection",                    // a connection being accepted (skipInFlight: false)
+    "Task pid reused while suspending",        // a process of the tree exited and its pid was reused
+    "Zombies with threads are not supported",  // a process of the tree was exiting
+    "Unseizable non-zombie",                   // likewise, caught between exit and zombie
+};
+
 }  // namespace
 
-Failure ExplainDumpFailure(const Failure& reported, pid_t target, const std::string& destination) {
+Failure ExplainDumpFailure(const Failure& reported, pid_t target, const std::string& destination, const std::string& log) {
   if (target > 0 && Gone(target))
     return Failure::Coded("ESRCH", "pid " + std::to_string(target) + " exited while it was being checkpointed (" +
                                        reported.message + "); the previous checkpoint is kept", ESRCH);
+  if (reported.code == "EBADE") {
+    const std::string text = ReadLog(log);
+    for (const char* needle : kTransient)
+      if (std::string line = LogLineWith(text, needle); !line.empty())
+        return Failure::Coded("EAGAIN", "CRIU met a state that passes by itself (" + line + "): retry the checkpoint "
+                                        "(option retry); the previous checkpoint is kept; CRIU's log is " + log,
+                              EAGAIN);
+  }
   if (reported.code == "ECOMM")
     return Failure::Coded("ECOMM", reported.message + " (the CRIU service exited before it answered: killed or "
                                    "crashed); the previous checkpoint is kept", ECOMM);

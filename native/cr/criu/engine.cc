@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <functional>
@@ -17,12 +18,12 @@
 #include <thread>
 #include <vector>
 
-#include "common/read_file.h"
 #include "cr/criu/daemon.h"
 #include "cr/criu/dump_failure.h"
 #include "cr/criu/dump_stats.h"
-#include "cr/criu/restore_failure.h"
 #include "cr/criu/libcriu.h"
+#include "cr/criu/log_lines.h"
+#include "cr/criu/restore_failure.h"
 #include "cr/criu/service.h"
 #include "cr/criu_locator.h"
 
@@ -54,8 +55,7 @@ bool Harmless(const std::string& line) {
 
 std::string LoggedReasons(const std::string& log) {
   constexpr size_t kReasons = 3;
-  std::string text;
-  if (log.empty() || !ReadWholeFile(log, &text, 16u << 20)) return "";
+  const std::string text = ReadLog(log);
   std::vector<std::string> reasons;
   for (size_t at = text.find("Error ("); at != std::string::npos; at = text.find("Error (", at + 1)) {
     size_t end = text.find('\n', at);
@@ -73,8 +73,7 @@ std::string LoggedReasons(const std::string& log) {
 // failure as EBADE; the user needs to hear EPERM and which capability. Returns the setcap command
 // CRIU suggests, "" when the log does not say it needs a capability.
 bool NeedsCapability(const std::string& log, std::string* setcap) {
-  std::string text;
-  if (log.empty() || !ReadWholeFile(log, &text, 16u << 20)) return false;
+  const std::string text = ReadLog(log);
   if (text.find("CAP_CHECKPOINT_RESTORE capability") == std::string::npos) return false;
   size_t at = text.find("setcap ");
   if (at != std::string::npos) *setcap = text.substr(at, text.find('\n', at) - at);
@@ -157,7 +156,7 @@ class PendingDump : public PendingJob<PendingCheckpoint, CheckpointOutcome> {
   PendingDump(std::shared_ptr<Job> job, std::string what, std::string log, pid_t target, std::string destination)
       : PendingJob(std::move(job), std::move(what), std::move(log)), target_(target), destination_(std::move(destination)) {}
   Failure Reap(CheckpointOutcome* out) override {
-    if (job_->rc < 0) return ExplainDumpFailure(LibCriuError(job_->rc, what_, log_), target_, destination_);
+    if (job_->rc < 0) return ExplainDumpFailure(LibCriuError(job_->rc, what_, log_), target_, destination_, log_);
     out->restarted = job_->rc == 1;  // libcriu's self-dump: 1 in the copy restored later
     uint64_t frozen_us = 0;
     if (!out->restarted && ReadFrozenMicros(destination_, &frozen_us)) out->frozen_seconds = frozen_us / 1e6;
@@ -169,15 +168,39 @@ class PendingDump : public PendingJob<PendingCheckpoint, CheckpointOutcome> {
   std::string destination_;
 };
 
+// A failed restore may already have cloned the root as our child (ServiceUse::kRestoreAsOurChild)
+// before CRIU killed what it had restored; nobody but us can reap it. waitid without waiting says
+// whether `root` is our child at all. Not after EEXIST: then the pid was someone else's all along.
+void ReapFailedRoot(pid_t root, const Failure& failure) {
+  siginfo_t info{};
+  if (root <= 0 || failure.code == "EEXIST" || waitid(P_PID, root, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return;
+  try {
+    std::thread([root] {
+      while (waitpid(root, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }).detach();
+  } catch (const std::system_error&) {
+    // no thread: the zombie stays until this process ends
+  }
+}
+
 class PendingRestore : public PendingJob<PendingRestart, RestartOutcome> {
  public:
-  using PendingJob::PendingJob;
+  PendingRestore(std::shared_ptr<Job> job, std::string what, std::string log, pid_t root)
+      : PendingJob(std::move(job), std::move(what), std::move(log)), root_(root) {}
   Failure Reap(RestartOutcome* out) override {
-    if (job_->rc < 0) return ExplainRestoreFailure(LibCriuError(job_->rc, what_, log_), log_);
+    if (job_->rc < 0) {
+      Failure failure = ExplainRestoreFailure(LibCriuError(job_->rc, what_, log_), log_);
+      ReapFailedRoot(root_, failure);
+      return failure;
+    }
     out->pid = job_->rc;
-    out->children = false;  // restored by the service, then reparented: not ours to reap
+    out->children = true;  // restored as our child (ServiceUse::kRestoreAsOurChild): ours to reap
     return Failure::None();
   }
+
+ private:
+  pid_t root_;
 };
 
 // Whether the kernel tracks soft-dirty pages (CONFIG_MEM_SOFT_DIRTY), which CRIU's incremental
@@ -206,15 +229,15 @@ bool SoftDirtyWorks() {
 }
 
 // One libcriu call against a CRIU service crftb started (service.h: no socket of it leaks into
-// children spawned meanwhile). A self-dump (`self`) goes to this process's long-lived service
-// (daemon.h); the first one, or one after that service is gone, uses a service of its own and
-// then starts the long-lived one (not waiting for it to come up). -errno when no service can be
-// started.
-int CallService(const LibCriu* lib, Opts* opts, const std::string& binary, bool self, int (*call)(Opts*)) {
+// children spawned meanwhile). A self-dump goes to this process's long-lived service (daemon.h);
+// the first one, or one after that service is gone, uses a service of its own and then starts
+// the long-lived one (not waiting for it to come up). -errno when no service can be started.
+int CallService(const LibCriu* lib, Opts* opts, const std::string& binary, ServiceUse use, int (*call)(Opts*)) {
+  const bool self = use == ServiceUse::kSelfDump;
   Service service;
   Failure f = self ? Service::Connect(binary, &service) : Failure::Coded("ENOENT", "not a self-dump", ENOENT);
   const bool start_daemon = self && !f.ok();
-  if (!f.ok()) f = Service::Start(binary, self, &service);
+  if (!f.ok()) f = Service::Start(binary, use, &service);
   if (!f.ok()) return -(f.errnum > 0 ? f.errnum : EIO);
   lib->set_service_fd(opts, service.TakeFd());  // libcriu closes it when the call returns
   int rc = call(opts);
@@ -226,13 +249,23 @@ int CallService(const LibCriu* lib, Opts* opts, const std::string& binary, bool 
   return rc;
 }
 
-// The processes the running dump on this thread stops at CRIU's "post-dump" notification: the
-// callback gets no user data, and it runs on the thread that called libcriu.
-thread_local const std::vector<pid_t>* stop_after_dump = nullptr;
+// What CRIU's notifications do for the call running on this thread (the callback gets no user
+// data, and it runs on the thread that called libcriu): after a dump, stop the processes that
+// are to be stopped; after a restore, before the restored processes run, ask may_resume.
+struct NotifyHooks {
+  std::vector<pid_t> stop_after_dump;
+  std::function<bool()> may_resume;
+  bool wanted() const { return !stop_after_dump.empty() || may_resume; }
+};
+thread_local const NotifyHooks* notify_hooks = nullptr;
 
 int OnNotify(char* action, void*) {
-  if (stop_after_dump && action && strcmp(action, "post-dump") == 0)
-    for (pid_t pid : *stop_after_dump) kill(pid, SIGSTOP);  // delivered as soon as CRIU lets them go
+  if (!notify_hooks || !action) return 0;
+  if (strcmp(action, "post-dump") == 0)
+    for (pid_t pid : notify_hooks->stop_after_dump) kill(pid, SIGSTOP);  // delivered as soon as CRIU lets them go
+  // "post-restore" is the last notification whose failure makes CRIU kill what it restored
+  // (a failed "pre-resume" is only logged): the processes exist, stopped, and none has run.
+  if (strcmp(action, "post-restore") == 0 && notify_hooks->may_resume && !notify_hooks->may_resume()) return -EBADMSG;
   return 0;
 }
 
@@ -253,16 +286,16 @@ Failure Launch(std::shared_ptr<Job> job, std::function<int()> call) {
   return Failure::None();
 }
 
-// Starts `call` (a dump or a restore) on its own thread (`self`: a self-dump, see CallService). `opts` and
+// Starts `call` (a dump or a restore) on its own thread (`use`: see CallService). `opts` and
 // `dir_fd` belong to the request from here on: freed when the call returns, or at once when it
 // cannot be started.
-Failure LaunchCall(const LibCriu* lib, Opts* opts, int dir_fd, const std::string& service, bool self,
-                   int (*call)(Opts*), std::shared_ptr<Job> job, std::vector<pid_t> stop = {}) {
-  if (!stop.empty()) lib->set_notify_cb(opts, OnNotify);
-  Failure f = Launch(std::move(job), [lib, opts, dir_fd, service, self, call, stop = std::move(stop)] {
-    stop_after_dump = &stop;
-    int rc = CallService(lib, opts, service, self, call);
-    stop_after_dump = nullptr;
+Failure LaunchCall(const LibCriu* lib, Opts* opts, int dir_fd, const std::string& service, ServiceUse use,
+                   int (*call)(Opts*), std::shared_ptr<Job> job, NotifyHooks hooks = {}) {
+  if (hooks.wanted()) lib->set_notify_cb(opts, OnNotify);
+  Failure f = Launch(std::move(job), [lib, opts, dir_fd, service, use, call, hooks = std::move(hooks)] {
+    notify_hooks = &hooks;
+    int rc = CallService(lib, opts, service, use, call);
+    notify_hooks = nullptr;
     lib->free_opts(opts);
     close(dir_fd);
     return rc;
@@ -295,7 +328,7 @@ class CriuEngine : public Engine {
       } else {
         Opts* opts = nullptr;
         if (Failure f = NewOpts(lib_, -1, "", &opts); !f.ok()) return f;
-        version = CallService(lib_, opts, config_.service, false, lib_->get_version);
+        version = CallService(lib_, opts, config_.service, ServiceUse::kRequest, lib_->get_version);
         lib_->free_opts(opts);
         if (version > 0) versions[config_.service] = version;
       }
@@ -312,12 +345,13 @@ class CriuEngine : public Engine {
     out->incremental = SoftDirtyWorks();
     out->directory_images = true;
     out->publishes_ftb = false;
+    out->gated_resume = true;
     return Failure::None();
   }
 
   Failure StartCheckpoint(const CheckpointSpec& spec, std::unique_ptr<PendingCheckpoint>* out) override {
     int dir_fd = open(spec.destination.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dir_fd < 0) return Failure::FromErrno(errno, "cannot open the images directory " + spec.destination);
+    if (dir_fd < 0) return Failure::FromErrno(errno, "cannot open the images directory " + spec.destination).At("open", spec.destination);
     Opts* opts = nullptr;
     if (Failure f = NewOpts(lib_, dir_fd, spec.log_file, &opts); !f.ok()) {
       close(dir_fd);
@@ -333,7 +367,9 @@ class CriuEngine : public Engine {
     Tune(lib_, opts, spec.tuning, true);
     if (!spec.parent.empty()) lib_->set_parent_images(opts, spec.parent.c_str());
     auto job = std::make_shared<Job>();
-    if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, self, lib_->dump, job, spec.stop_after_dump); !f.ok())
+    if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, self ? ServiceUse::kSelfDump : ServiceUse::kRequest,
+                               lib_->dump, job, {spec.stop_after_dump, nullptr});
+        !f.ok())
       return f;
     std::string log = spec.log_file.empty() ? "" : spec.destination + "/" + spec.log_file;
     const pid_t target = spec.includes_self && spec.target == getpid() ? 0 : spec.target;
@@ -343,12 +379,13 @@ class CriuEngine : public Engine {
 
   Failure StartRestart(const RestartSpec& spec, std::unique_ptr<PendingRestart>* out) override {
     int dir_fd = open(spec.source.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dir_fd < 0) return Failure::FromErrno(errno, "cannot open the images directory " + spec.source);
+    if (dir_fd < 0) return Failure::FromErrno(errno, "cannot open the images directory " + spec.source).At("open", spec.source);
     struct stat st;
     if (fstatat(dir_fd, "inventory.img", &st, 0) != 0) {
       int err = errno;
       close(dir_fd);
-      return Failure::Coded(ErrnoName(err), spec.source + " holds no CRIU images (no inventory.img): " + strerror(err), err);
+      return Failure::Coded(ErrnoName(err), spec.source + " holds no CRIU images (no inventory.img): " + strerror(err), err)
+          .At("fstatat", spec.source + "/inventory.img");
     }
     Opts* opts = nullptr;
     if (Failure f = NewOpts(lib_, dir_fd, spec.log_file, &opts); !f.ok()) {
@@ -357,9 +394,12 @@ class CriuEngine : public Engine {
     }
     Tune(lib_, opts, spec.tuning, false);
     auto job = std::make_shared<Job>();
-    if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, false, lib_->restore, job); !f.ok()) return f;
+    if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, ServiceUse::kRestoreAsOurChild, lib_->restore, job,
+                               {{}, spec.may_resume});
+        !f.ok())
+      return f;
     std::string log = spec.log_file.empty() ? "" : spec.source + "/" + spec.log_file;
-    *out = std::make_unique<PendingRestore>(job, "CRIU restore from " + spec.source, log);
+    *out = std::make_unique<PendingRestore>(job, "CRIU restore from " + spec.source, log, spec.root);
     return Failure::None();
   }
 

@@ -1,40 +1,47 @@
 #include "cr/criu/restore_failure.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
-#include "common/read_file.h"
+#include "cr/criu/log_lines.h"
+#include "cr/scope.h"
 
 namespace crftb::cr::criu {
 
 namespace {
 
-// The log line that contains `needle`, without its timestamp prefix; "" when none does.
-std::string LineWith(const std::string& log, const char* needle) {
-  size_t at = log.find(needle);
-  if (at == std::string::npos) return "";
-  size_t begin = log.rfind('\n', at);
-  begin = begin == std::string::npos ? 0 : begin + 1;
-  size_t end = log.find('\n', at);
-  std::string line = log.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
-  size_t error = line.find("Error (");
-  return error == std::string::npos ? line : line.substr(error);
+// CRIU's lines for a pid it could not take, the first two followed by that pid.
+constexpr const char* kPidTaken[] = {"Can't fork for ", "do not match expected ", "Pid mismatch"};
+
+pid_t PidAfter(const std::string& line, const char* prefix) {
+  size_t at = line.find(prefix);
+  return at == std::string::npos ? 0 : static_cast<pid_t>(strtol(line.c_str() + at + strlen(prefix), nullptr, 10));
 }
 
 }  // namespace
 
 Failure ExplainRestoreFailure(const Failure& reported, const std::string& log) {
-  if (reported.code != "EBADE" || log.empty()) return reported;
-  std::string text;
-  if (!ReadWholeFile(log, &text, 16u << 20)) return reported;
-  if (std::string line = LineWith(text, "Address already in use"); !line.empty())
+  if (reported.code != "EBADE") return reported;
+  const std::string text = ReadLog(log);
+  if (text.empty()) return reported;
+  if (std::string line = LogLineWith(text, "Address already in use"); !line.empty())
     return Failure::Coded("EADDRINUSE", "the restore needs a port that another process holds now (" + line +
                                             "); stop that process or restart where the port is free; CRIU's log is " + log,
                           EADDRINUSE);
-  for (const char* needle : {"Pid mismatch", "do not match expected", "Can't fork for"})
-    if (std::string line = LineWith(text, needle); !line.empty())
-      return Failure::Coded("EEXIST", "the restore needs a pid that is in use (" + line +
-                                          "); wait for that process to end, or restart elsewhere; CRIU's log is " + log,
-                            EEXIST);
+  for (const char* needle : kPidTaken) {
+    std::string line = LogLineWith(text, needle);
+    if (line.empty()) continue;
+    const pid_t pid = PidAfter(line, needle);
+    if (pid > 0 && !ProcessRunning(pid))
+      return Failure::Coded("EAGAIN", "the restore needed pid " + std::to_string(pid) + " while a process that has "
+                                          "exited still held it (" + line + "); it is free now or about to be reaped: "
+                                          "retry the restart (option retry); CRIU's log is " + log,
+                            EAGAIN);
+    return Failure::Coded("EEXIST", "the restore needs a pid that is in use (" + line +
+                                        "); wait for that process to end, or restart elsewhere; CRIU's log is " + log,
+                          EEXIST);
+  }
   return reported;
 }
 

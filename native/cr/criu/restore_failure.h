@@ -1,7 +1,8 @@
 // Why a CRIU restore failed, in errno terms a program can act on. libcriu reports nearly every
-// failed restore as EBADE; CRIU's log says what stood in the way, and two causes are common and
-// transient or fixable by the caller: a port the restored processes listened on (or connected
-// from) is taken by another process (EADDRINUSE), or a pid they need is in use (EEXIST).
+// failed restore as EBADE; CRIU's log says what stood in the way. A port the restored processes
+// listened on (or connected from) taken by another process is EADDRINUSE; a pid they need held by
+// a running process is EEXIST; a pid that was held only by a process on its way out (now gone, or
+// a zombie its parent is about to reap) is EAGAIN: the same restart may succeed when retried.
 #pragma once
 
 #include <string>

@@ -40,7 +40,7 @@ void WaitChild(pid_t pid) {
 
 }  // namespace
 
-Failure Service::Start(const std::string& binary, bool detach, Service* out) {
+Failure Service::Start(const std::string& binary, ServiceUse use, Service* out) {
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
     return Failure::FromErrno(errno, "socketpair for the CRIU service");
@@ -48,7 +48,13 @@ Failure Service::Start(const std::string& binary, bool detach, Service* out) {
   std::string fd_text = std::to_string(pair[1]);
   std::string path = binary;
   char swrk[] = "swrk";
-  char* const argv[] = {path.data(), swrk, fd_text.data(), nullptr};
+  // CRIU's RPC forces a detached restore; sibling is only honoured by a `swrk` service.
+  char detached[] = "--restore-detached";
+  char sibling[] = "--restore-sibling";
+  char* const plain_argv[] = {path.data(), swrk, fd_text.data(), nullptr};
+  char* const sibling_argv[] = {path.data(), detached, sibling, swrk, fd_text.data(), nullptr};
+  char* const* argv = use == ServiceUse::kRestoreAsOurChild ? sibling_argv : plain_argv;
+  const bool detach = use == ServiceUse::kSelfDump;
   ServiceEnvironment env;
   pid_t child = fork();
   if (child < 0) {

@@ -14,12 +14,22 @@
 
 namespace crftb::cr::criu {
 
+// What a per-request service is for.
+enum class ServiceUse {
+  kRequest,   // a dump of another process, a version query: our child, reaped after the call
+  // A self-dump, which must not find the service among this process's children (CRIU dumps the
+  // target's whole subtree): it runs as an orphaned grandchild in a new session, as libcriu does.
+  kSelfDump,
+  // A restore whose root becomes this process's child (CRIU's restore-sibling: the root is
+  // cloned with CLONE_PARENT from the service, our child), so this process can wait for it and
+  // learn its exit status. What libcriu's criu_restore_child() asks for over RPC; it cannot be
+  // asked over a service fd crftb made, so the service is started with the option instead.
+  kRestoreAsOurChild,
+};
+
 class Service {
  public:
-  // detach: a self-dump, which must not find the service among this process's children (CRIU
-  // dumps the target's whole subtree): it runs as an orphaned grandchild in a new session, as
-  // libcriu does it.
-  static Failure Start(const std::string& binary, bool detach, Service* out);
+  static Failure Start(const std::string& binary, ServiceUse use, Service* out);
   // A connection to this process's long-lived service for self-dumps (daemon.h), when it has one;
   // nothing to reap afterwards.
   static Failure Connect(const std::string& binary, Service* out);

@@ -1,0 +1,117 @@
+/* A small FTB benchmark client of crftb's own, written against FTB 0.6.2's public header
+ * (libftb.h) and linked with the libftb of the build FTB_HOME names (bench/ftb-real.mjs compiles
+ * it; nothing of FTB is in this repository). The same binary runs against the real ftb_agent and
+ * against crftb's agent, which speaks the same wire protocol.
+ *   ftb-c-client sub <count> <timeout-s>   "ready", one latency (us) per line, then a JSON line
+ *                                          { received, seconds from first to last event }
+ *   ftb-c-client pub <rate/s, 0 = flood> <count>
+ * Payload bytes 0-7: CLOCK_MONOTONIC ns taken just before FTB_Publish (as the Node publisher
+ * writes them), bytes 8-11: the sequence number. The agent is found the libftb way
+ * (FTB_AGENT_PORT, FTB_BSTRAP_SERVER in the environment). */
+#define _GNU_SOURCE
+#include <libftb.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static double *latencies;
+static volatile long received;
+static long wanted;
+static int64_t first_ns, last_ns;
+
+static int on_event(FTB_receive_event_t *event, void *arg) {
+  (void)arg;
+  int64_t stamp;
+  memcpy(&stamp, event->event_payload, sizeof(stamp));
+  const int64_t now = now_ns();
+  if (received == 0) first_ns = now;
+  last_ns = now;
+  if (received < wanted) latencies[received] = (double)(now - stamp) / 1000.0;
+  __atomic_add_fetch(&received, 1, __ATOMIC_SEQ_CST);
+  return 0;
+}
+
+static void connect_as(const char *space, const char *name, const char *style, FTB_client_handle_t *h) {
+  FTB_client_t info;
+  memset(&info, 0, sizeof(info));
+  strncpy(info.event_space, space, sizeof(info.event_space) - 1);
+  strncpy(info.client_name, name, sizeof(info.client_name) - 1);
+  strncpy(info.client_subscription_style, style, sizeof(info.client_subscription_style) - 1);
+  int rc = FTB_Connect(&info, h);
+  if (rc != FTB_SUCCESS) {
+    fprintf(stderr, "FTB_Connect failed: %d\n", rc);
+    exit(2);
+  }
+}
+
+static int subscribe(long count, int timeout_s) {
+  FTB_client_handle_t h;
+  FTB_subscribe_handle_t s;
+  wanted = count;
+  latencies = calloc((size_t)count, sizeof(double));
+  connect_as("BENCH.PERF.CSUB", "csub", "FTB_SUBSCRIPTION_NOTIFY", &h);
+  if (FTB_Subscribe(&s, h, "event_space=BENCH.PERF.PUB,event_name=BENCH_EV", on_event, NULL) != FTB_SUCCESS) {
+    fprintf(stderr, "FTB_Subscribe failed\n");
+    return 2;
+  }
+  printf("ready\n");
+  fflush(stdout);
+  const int64_t deadline = now_ns() + (int64_t)timeout_s * 1000000000;
+  while (__atomic_load_n(&received, __ATOMIC_SEQ_CST) < count && now_ns() < deadline) usleep(2000);
+  const long got = received < count ? received : count;
+  for (long i = 0; i < got; i++) printf("%.1f\n", latencies[i]);
+  printf("{\"received\":%ld,\"seconds\":%f}\n", got, (double)(last_ns - first_ns) / 1e9);
+  FTB_Disconnect(h);
+  return 0;
+}
+
+static int publish(double rate, long count) {
+  FTB_client_handle_t h;
+  FTB_event_info_t declared;
+  FTB_event_properties_t props;
+  FTB_event_handle_t eh;
+  memset(&declared, 0, sizeof(declared));
+  strcpy(declared.event_name, "BENCH_EV");
+  strcpy(declared.severity, "INFO");
+  connect_as("BENCH.PERF.PUB", "cpub", "FTB_SUBSCRIPTION_NONE", &h);
+  if (FTB_Declare_publishable_events(h, NULL, &declared, 1) != FTB_SUCCESS) return 2;
+  usleep(300000);
+  memset(&props, 0, sizeof(props));
+  props.event_type = 1;
+  const int64_t started = now_ns();
+  for (long i = 0; i < count; i++) {
+    if (rate > 0) {
+      const int64_t due = started + (int64_t)(1e9 / rate * (double)i);
+      while (now_ns() < due) {
+        const int64_t left = due - now_ns();
+        if (left > 2000000) usleep((useconds_t)(left / 1000 - 1000));
+      }
+    }
+    const int64_t stamp = now_ns();
+    const uint32_t seq = (uint32_t)i;
+    memcpy(props.event_payload, &stamp, sizeof(stamp));
+    memcpy(props.event_payload + 8, &seq, sizeof(seq));
+    if (FTB_Publish(h, "BENCH_EV", &props, &eh) != FTB_SUCCESS) return 3;
+  }
+  const double seconds = (double)(now_ns() - started) / 1e9;
+  usleep(200000);
+  FTB_Disconnect(h);
+  printf("{\"published\":%ld,\"seconds\":%f,\"rate\":%f}\n", count, seconds, (double)count / seconds);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 4 && strcmp(argv[1], "sub") == 0) return subscribe(atol(argv[2]), atoi(argv[3]));
+  if (argc == 4 && strcmp(argv[1], "pub") == 0) return publish(atof(argv[2]), atol(argv[3]));
+  fprintf(stderr, "usage: %s sub <count> <timeout-s> | pub <rate> <count>\n", argv[0]);
+  return 64;
+}

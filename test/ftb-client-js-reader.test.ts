@@ -1,0 +1,88 @@
+// While a client has listeners, its JS thread reads the agent socket itself (one wake-up per
+// event instead of the I/O thread waking the loop): events arrive whole and in order, the reading
+// survives losing the agent (the I/O thread reconnects, the JS thread takes over again), and it
+// stops when the last listener goes. A real agent, real TCP, and a relay whose cut is the loss.
+import t from 'tap';
+import net from 'node:net';
+import { startAgent } from '../lib/ftb/agent';
+import { FtbClient } from '../lib/ftb/client';
+
+// A relay on `port` to the agent; down() cuts every connection and stops listening.
+async function relay(port: number, agentPort: number) {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(agentPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {}).on('close', () => sockets.delete(s));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    down: () => new Promise<void>((resolve) => { server.close(() => resolve()); for (const s of sockets) s.destroy(); }),
+  };
+}
+
+const until = async (what: () => boolean) => { while (!what()) await new Promise((r) => setTimeout(r, 5)); };
+
+t.test('the listening JS thread reads the socket, across a reconnect, until the last listener goes', async (t) => {
+  const agent = await startAgent({ host: '127.0.0.1', port: 0, bootstrap: false });
+  t.teardown(() => agent.close());
+  const first = await relay(0, agent.address.port);
+  const options = { agentHost: '127.0.0.1', agentPort: first.port, reconnectInitialMs: 5, reconnectMaxMs: 50 };
+  const sub = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.JSREAD', clientName: 'sub', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' }, options);
+  t.teardown(() => sub.close());
+  const pub = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.JSREAD', clientName: 'pub' }, options);
+  t.teardown(() => pub.close());
+  pub.declare([{ name: 'SEQ', severity: 'info' }]);
+  const subscription = sub.subscribe('event_space=CRFTB.TEST.JSREAD,event_name=SEQ');
+  t.equal(FtbClient.connectionStats().readOnJsThread, false, 'nobody listens yet: the I/O thread reads');
+
+  const seen: number[] = [];
+  const listener = (e: { payload: Buffer }) => seen.push(e.payload.readUInt32LE(0));
+  subscription.on('event', listener);
+  await until(() => FtbClient.connectionStats().readOnJsThread);
+  t.pass('with a listener the JS thread reads');
+
+  const publish = (from: number, count: number) => {
+    const payload = Buffer.alloc(4);
+    for (let i = from; i < from + count; i++) {
+      payload.writeUInt32LE(i);
+      pub.publish('SEQ', { payload });
+    }
+  };
+  publish(0, 2000);  // more than one read's worth (256 events), whole and in order
+  await until(() => seen.length >= 2000);
+  t.same(seen, Array.from({ length: 2000 }, (_, i) => i), 'every event, in order, none twice');
+  t.equal(sub.stats().callbackDropped, 0, 'none dropped');
+
+  await first.down();
+  await until(() => FtbClient.connectionStats().losses >= 1);
+  const second = await relay(first.port, agent.address.port);
+  t.teardown(() => second.down());
+  await until(() => FtbClient.connectionStats().reconnects >= 1 && FtbClient.connectionStats().readOnJsThread);
+  t.pass('after the reconnect the JS thread reads the new socket');
+  seen.length = 0;
+  // The agent routes once the re-sent subscription is in: publish until the first one arrives.
+  for (let i = 0; seen.length === 0 && i < 50000; i++) {
+    publish(100000 + i, 1);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  // Numbered apart from the probes, one of which may still be on its way.
+  const next = 200000;
+  publish(next, 500);
+  const after = () => seen.filter((v) => v >= next);
+  await until(() => after().length >= 500);
+  t.same(after(), Array.from({ length: 500 }, (_, i) => next + i), 'events keep arriving whole and in order');
+
+  subscription.off('event', listener);
+  await until(() => !FtbClient.connectionStats().readOnJsThread);
+  t.pass('the last listener gone, the I/O thread reads again');
+  let late = 0;
+  subscription.on('event', () => late++);
+  publish(0, 10);
+  await until(() => late >= 10);
+  t.pass('and a new listener gets events again');
+});
