@@ -25,12 +25,41 @@ std::string NewToken() {
   return std::to_string(getpid()) + " " + ProcessStartTime(getpid()) + " " + std::to_string(nonce);
 }
 
-std::string ReadLock(int gens_fd) {
-  UniqueFd fd(openat(gens_fd, kLockFile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+std::string ReadLock(int gens_fd, const char* name = kLockFile) {
+  UniqueFd fd(openat(gens_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) return "";
   char text[256];
   ssize_t n = read(fd.get(), text, sizeof text - 1);
   return n > 0 ? std::string(text, static_cast<size_t>(n)) : "";
+}
+
+// A name beside the lock that only this request uses ("lock.<what>.<nonce>").
+std::string PrivateName(const std::string& token, const char* what) {
+  return std::string(kLockFile) + "." + what + "." + token.substr(token.rfind(' ') + 1);
+}
+
+// Makes `token` the lock in one step: written to a private file, then linked to the lock's name
+// (link fails with EEXIST while a lock exists). A lock created empty and written afterwards would
+// let another request read it in between, take it for stale and take it over. 0 or an errno.
+int Publish(int gens_fd, const std::string& token) {
+  const std::string temp = PrivateName(token, "new");
+  UniqueFd fd(openat(gens_fd, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd.valid()) return errno;
+  int err =
+      write(fd.get(), token.data(), token.size()) == static_cast<ssize_t>(token.size()) ? 0 : (errno ? errno : EIO);
+  fd.reset();
+  if (err == 0 && linkat(gens_fd, temp.c_str(), gens_fd, kLockFile, 0) != 0) err = errno;
+  unlinkat(gens_fd, temp.c_str(), 0);
+  return err;
+}
+
+// Removes the lock only if it still holds `stale`: two requests may find the same stale lock, and
+// the slower must not remove the lock the faster has just taken (it is put back).
+void RemoveStale(int gens_fd, const std::string& stale, const std::string& token) {
+  const std::string aside = PrivateName(token, "stale");
+  if (renameat(gens_fd, kLockFile, gens_fd, aside.c_str()) != 0) return;
+  if (ReadLock(gens_fd, aside.c_str()) != stale) linkat(gens_fd, aside.c_str(), gens_fd, kLockFile, 0);
+  unlinkat(gens_fd, aside.c_str(), 0);
 }
 
 // The holder named by a lock's text still runs (same pid and start time).
@@ -56,28 +85,25 @@ ImagesLock& ImagesLock::operator=(ImagesLock&& other) noexcept {
 Failure ImagesLock::Acquire(int gens_fd, const std::string& gens, const std::string& dir, ImagesLock* out) {
   const std::string token = NewToken();
   for (int attempt = 0; attempt < 2; ++attempt) {
-    UniqueFd fd(openat(gens_fd, kLockFile, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (fd.valid()) {
-      bool written = write(fd.get(), token.data(), token.size()) == static_cast<ssize_t>(token.size());
-      int err = errno;
-      if (!written) {
-        unlinkat(gens_fd, kLockFile, 0);
-        return Failure::FromErrno(err ? err : EIO, "cannot write the lock " + gens + "/" + kLockFile);
-      }
+    const int err = Publish(gens_fd, token);
+    if (err == 0) {
       *out = ImagesLock();
       out->gens_ = gens;
       out->token_ = token;
       return Failure::None();
     }
-    if (errno != EEXIST) return Failure::FromErrno(errno, "cannot create the lock " + gens + "/" + kLockFile);
+    if (err != EEXIST) return Failure::FromErrno(err, "cannot create the lock " + gens + "/" + kLockFile);
     pid_t holder = 0;
     const std::string text = ReadLock(gens_fd);
     if (HolderAlive(text, &holder))
-      return Failure::Coded("EAGAIN", "another checkpoint (pid " + std::to_string(holder) + ") is writing into " + dir +
-                                          "; retry when it has finished (option retry), or checkpoint into another dir", EAGAIN);
-    unlinkat(gens_fd, kLockFile, 0);  // stale: its holder is gone
+      return Failure::Coded("EAGAIN",
+                            "another checkpoint (pid " + std::to_string(holder) + ") is writing into " + dir +
+                                "; retry when it has finished (option retry), or checkpoint into another dir",
+                            EAGAIN);
+    RemoveStale(gens_fd, text, token);  // its holder is gone
   }
-  return Failure::Coded("EAGAIN", "another checkpoint keeps taking the lock of " + dir + "; retry (option retry)", EAGAIN);
+  return Failure::Coded("EAGAIN", "another checkpoint keeps taking the lock of " + dir + "; retry (option retry)",
+                        EAGAIN);
 }
 
 void ImagesLock::Release() {

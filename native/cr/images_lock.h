@@ -1,9 +1,9 @@
 // One checkpoint at a time into one dir: the second fails fast with EAGAIN (it passes: retry it)
 // instead of deleting the generation the first is still writing. The lock is the file
-// <dir>.gens/lock, created with O_EXCL and holding "<pid> <start time> <nonce>" of its holder,
-// rather than a flock on an open
-// descriptor: a self-checkpoint would carry such a descriptor (and its lock) into the images and
-// restore it. A lock whose holder is gone (pid dead or reused: other start time) is stale and
+// <dir>.gens/lock holding "<pid> <start time> <nonce>" of its holder, published in one step
+// (linked from a private file, so no request ever reads a lock without its token), rather than a
+// flock on an open descriptor: a self-checkpoint would carry such a descriptor (and its lock) into
+// the images and restore it. A lock whose holder is gone (pid dead or reused: other start time) is stale and
 // taken over; a restored copy, which remembers its original's lock, never removes another's.
 #pragma once
 
