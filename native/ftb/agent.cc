@@ -50,10 +50,10 @@ struct Agent::Conn {
   int64_t accepted_ms = 0;
   size_t limit = 0;
   std::vector<uint8_t> in;  // a partial frame left by the last read
-  int64_t drained_ms = 0;    // last time its queue was empty or the socket took bytes
-  bool overflowed = false;   // past its hard bound: closed once the current message is routed
-  bool paused = false;       // not read: it feeds a full queue (back-pressure)
-  ConnId paused_for = 0;     // that queue's connection
+  int64_t drained_ms = 0;   // last time its queue was empty or the socket took bytes
+  bool overflowed = false;  // past its hard bound: closed once the current message is routed
+  bool paused = false;      // not read: it feeds a full queue (back-pressure)
+  ConnId paused_for = 0;    // that queue's connection
   int64_t paused_ms = 0;
   std::vector<uint8_t> out;
   size_t out_head = 0;
@@ -125,8 +125,8 @@ std::unique_ptr<Agent> Agent::Start(const AgentOptions& options, Listener listen
   if (options.bootstrap_host) {
     in_addr ignored;
     if (!ParseFtbAddress(*options.bootstrap_host, &ignored)) {
-      *failure = Failure::Coded("EINVAL", "bootstrap server '" + *options.bootstrap_host +
-                                              "' is not an IPv4 address or 'localhost'");
+      *failure = Failure::Coded(
+          "EINVAL", "bootstrap server '" + *options.bootstrap_host + "' is not an IPv4 address or 'localhost'");
       return nullptr;
     }
   }
@@ -157,16 +157,15 @@ std::unique_ptr<Agent> Agent::Start(const AgentOptions& options, Listener listen
     return nullptr;
   }
   agent->location_ = MakeLocation(agent->advertise_, FormatStartTime(time(nullptr)), getpid());
-  agent->router_ = std::make_unique<AgentRouter>(
-      MakeFtbId(agent->location_, ManagerClientId(kAgentManagerExt)), static_cast<RouterSink*>(agent.get()),
-      options.subscriptions);
+  agent->router_ = std::make_unique<AgentRouter>(MakeFtbId(agent->location_, ManagerClientId(kAgentManagerExt)),
+                                                 static_cast<RouterSink*>(agent.get()), options.subscriptions);
 
   Agent* raw = agent.get();
   agent->thread_ = std::thread([raw] { raw->Run(); });
   if (options.bootstrap_host) {
-    agent->attacher_ = std::make_unique<AgentAttacher>(
-        raw, AttachConfig{*options.bootstrap_host, options.bootstrap_port, agent->advertise_,
-                          agent->port_, options.connect_timeout_ms});
+    agent->attacher_ =
+        std::make_unique<AgentAttacher>(raw, AttachConfig{*options.bootstrap_host, options.bootstrap_port,
+                                                          agent->advertise_, agent->port_, options.connect_timeout_ms});
   } else {
     raw->BecomeRoot(1);  // standalone: a one-node tree
   }
@@ -203,7 +202,7 @@ void Agent::Stop() {
     close(listen_fd_);
     listen_fd_ = -1;
   }
-  if (attacher_) attacher_->Stop();        // DEREG_REQ to the bootstrap server
+  if (attacher_) attacher_->Stop();  // DEREG_REQ to the bootstrap server
   std::lock_guard<std::mutex> mailbox(mailbox_mutex_);
   for (const ParentLink& link : mailbox_) close(link.fd);
   mailbox_.clear();
@@ -428,8 +427,7 @@ void Agent::Send(ConnId id, const wire::Message& message, bool droppable) {
     // A reader that still drains gets the copy and its publisher waits (is not read) until the
     // queue has room; a stuck reader, or one far over its limit (each publisher adds at most
     // one read's worth before it is paused), loses it.
-    const bool draining = reading_ != 0 && reading_ != id &&
-                          conn.pending() + kMessageSize <= conn.ceiling() &&
+    const bool draining = reading_ != 0 && reading_ != id && conn.pending() + kMessageSize <= conn.ceiling() &&
                           NowMs() - conn.drained_ms < kStallMs;
     if (!draining) {
       std::lock_guard<std::mutex> lock(stats_mutex_);
@@ -465,9 +463,9 @@ void Agent::CloseOverflowed() {
 }
 
 void Agent::Watch(Conn& conn) {
-  epoll_event event{(conn.paused ? 0u : static_cast<uint32_t>(EPOLLIN)) |
-                        (conn.polling_out ? static_cast<uint32_t>(EPOLLOUT) : 0u),
-                    {.u64 = conn.id}};
+  epoll_event event{
+      (conn.paused ? 0u : static_cast<uint32_t>(EPOLLIN)) | (conn.polling_out ? static_cast<uint32_t>(EPOLLOUT) : 0u),
+      {.u64 = conn.id}};
   epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn.fd, &event);
 }
 
@@ -511,8 +509,7 @@ void Agent::CloseAfterFlush(ConnId id) {
 
 void Agent::Flush(Conn& conn) {
   while (conn.pending() > 0) {
-    const ssize_t sent = send(conn.fd, conn.out.data() + conn.out_head, conn.pending(),
-                              MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t sent = send(conn.fd, conn.out.data() + conn.out_head, conn.pending(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (sent > 0) {
       conn.out_head += static_cast<size_t>(sent);
       conn.drained_ms = NowMs();
@@ -562,9 +559,10 @@ void Agent::CloseConn(ConnId id, bool rejected) {
       stats_.attached = false;
       stats_.parent.clear();
     }
-    Report(AgentEvent{"parent-lost", "lost the parent agent " + conn->parent_name + ":" +
-                                         std::to_string(conn->parent_port) + "; re-attaching",
-                      0, conn->parent_name + ":" + std::to_string(conn->parent_port)});
+    Report(AgentEvent{
+        "parent-lost",
+        "lost the parent agent " + conn->parent_name + ":" + std::to_string(conn->parent_port) + "; re-attaching", 0,
+        conn->parent_name + ":" + std::to_string(conn->parent_port)});
     if (attacher_) attacher_->ParentLost(conn->parent_name, conn->parent_port);
   }
 }
@@ -625,8 +623,8 @@ void Agent::ShutdownTree() {
     bool pending = false;
     for (auto& [id, conn] : conns_) {
       if (conn->pending() == 0) continue;
-      const ssize_t sent = send(conn->fd, conn->out.data() + conn->out_head, conn->pending(),
-                                MSG_NOSIGNAL | MSG_DONTWAIT);
+      const ssize_t sent =
+          send(conn->fd, conn->out.data() + conn->out_head, conn->pending(), MSG_NOSIGNAL | MSG_DONTWAIT);
       if (sent > 0) conn->out_head += static_cast<size_t>(sent);
       if (sent < 0 && errno != EAGAIN && errno != EINTR) conn->out_head = conn->out.size();
       pending = pending || conn->pending() > 0;

@@ -41,7 +41,7 @@ struct AgentOptions {
   // Accepted connections served at once; the newest past it is accepted and closed at once.
   // 0 = the default: 1024, or less when the descriptor limit would be reached first.
   size_t max_connections = 0;
-  RouterLimits subscriptions;            // masks per client and per connection
+  RouterLimits subscriptions;  // masks per client and per connection
 };
 
 struct AgentStats {
@@ -55,10 +55,10 @@ struct AgentStats {
   // connections closed because what was queued for them passed their hard bound (2 × queue
   // limit + one read): a peer that does not read its control messages
   uint64_t peers_over_limit = 0;
-  uint64_t connections_refused = 0;   // accepted and closed at once: maxConnections, or no descriptors
-  uint64_t subscriptions_refused = 0; // REG_SUBSCRIPTIONs past a per-client or per-connection cap
-  uint64_t queued_bytes = 0;          // bytes queued for all connections now
-  uint64_t masks_examined = 0;        // masks compared with events (routing work)
+  uint64_t connections_refused = 0;    // accepted and closed at once: maxConnections, or no descriptors
+  uint64_t subscriptions_refused = 0;  // REG_SUBSCRIPTIONs past a per-client or per-connection cap
+  uint64_t queued_bytes = 0;           // bytes queued for all connections now
+  uint64_t masks_examined = 0;         // masks compared with events (routing work)
   uint64_t reattachments = 0;
   bool attached = false;  // root registered, or connected to a parent
   int level = 0;          // 0 until attached
@@ -140,19 +140,19 @@ class Agent : private RouterSink {
   int listen_fd_ = -1;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
-  int spare_fd_ = -1;           // released to accept-and-close a connection when out of descriptors
+  int spare_fd_ = -1;  // released to accept-and-close a connection when out of descriptors
   size_t max_connections_ = 0;
   int64_t listener_off_until_ = 0;  // listener unwatched until then (accept kept failing)
   std::vector<ConnId> overflowed_;
   std::unique_ptr<AgentRouter> router_;
   std::unordered_map<ConnId, std::unique_ptr<Conn>> conns_;
-  std::vector<ConnId> dirty_;  // connections with bytes to flush at the end of this round
+  std::vector<ConnId> dirty_;   // connections with bytes to flush at the end of this round
   std::vector<ConnId> paused_;  // connections not read for back-pressure
   std::vector<uint8_t> read_buf_;
-  ConnId reading_ = 0;    // the connection whose messages are being routed
-  ConnId pause_for_ = 0;  // set by Send: reading_ fed this full queue
+  ConnId reading_ = 0;                                    // the connection whose messages are being routed
+  ConnId pause_for_ = 0;                                  // set by Send: reading_ fed this full queue
   uint64_t messages_received_ = 0, events_received_ = 0;  // loop thread only; published by UpdateCounts
-  ConnId next_id_ = 16;        // small ids tag the listener and the wake-up fd in epoll
+  ConnId next_id_ = 16;                                   // small ids tag the listener and the wake-up fd in epoll
   std::thread thread_;
   std::unique_ptr<AgentAttacher> attacher_;
 

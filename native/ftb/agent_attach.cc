@@ -104,8 +104,7 @@ bool AgentAttacher::AttachOnce() {
     lost_port = lost_port_;
   }
   wire::BootstrapPacket reply;
-  if (!Exchange(wire::kAddrReq, level_, lost_name, lost_port, &reply, false) ||
-      reply.type != wire::kAddrRep) {
+  if (!Exchange(wire::kAddrReq, level_, lost_name, lost_port, &reply, false) || reply.type != wire::kAddrRep) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       lost_name_.clear();  // as FTB: a silent server makes us forget the lost parent
@@ -115,8 +114,7 @@ bool AgentAttacher::AttachOnce() {
       bootstrap_silent_ = true;
       agent_->Report(AgentEvent{"bootstrap-unreachable",
                                 "no answer from the bootstrap server " + config_.bootstrap_host + ":" +
-                                    std::to_string(config_.bootstrap_port) +
-                                    "; serving local clients and retrying",
+                                    std::to_string(config_.bootstrap_port) + "; serving local clients and retrying",
                                 0, ""});
     }
     return false;

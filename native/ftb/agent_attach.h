@@ -10,12 +10,12 @@
 // every `refresh_ms`, so a restarted bootstrap server relearns the tree.
 #pragma once
 
+#include <netinet/in.h>
+
 #include <condition_variable>
 #include <mutex>
 #include <string>
 #include <thread>
-
-#include <netinet/in.h>
 
 #include "ftb/wire.h"
 
@@ -47,8 +47,8 @@ class AgentAttacher {
   void Run();
   // One pass of the join loop; true once attached (as root or child).
   bool AttachOnce();
-  bool Exchange(uint8_t type, int level, const std::string& parent_name, int parent_port,
-                wire::BootstrapPacket* reply, bool quick);
+  bool Exchange(uint8_t type, int level, const std::string& parent_name, int parent_port, wire::BootstrapPacket* reply,
+                bool quick);
   bool ConnectToParent(const std::string& name, int port, int parent_level);
   bool WaitFor(int ms);  // false when stopping
 

@@ -86,8 +86,10 @@ class AgentWrap : public ServiceWrap<AgentWrap> {
     if (auto ms = OptionalInt(js, "handshakeTimeoutMs", 10, 3600000)) options.handshake_timeout_ms = *ms;
     if (auto ms = OptionalInt(js, "connectTimeoutMs", 10, 600000)) options.connect_timeout_ms = *ms;
     if (auto n = OptionalInt(js, "maxConnections", 1, 1 << 20)) options.max_connections = size_t(*n);
-    if (auto n = OptionalInt(js, "maxSubscriptionsPerClient", 1, 1 << 24)) options.subscriptions.masks_per_client = size_t(*n);
-    if (auto n = OptionalInt(js, "maxSubscriptionsPerPeer", 1, 1 << 24)) options.subscriptions.masks_per_conn = size_t(*n);
+    if (auto n = OptionalInt(js, "maxSubscriptionsPerClient", 1, 1 << 24))
+      options.subscriptions.masks_per_client = size_t(*n);
+    if (auto n = OptionalInt(js, "maxSubscriptionsPerPeer", 1, 1 << 24))
+      options.subscriptions.masks_per_conn = size_t(*n);
 
     bridge_ = std::make_shared<EventBridge>();
     bridge_->tsfn = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "crftb:agent-events", 0, 1);
@@ -96,7 +98,8 @@ class AgentWrap : public ServiceWrap<AgentWrap> {
 
     Failure failure;
     std::shared_ptr<EventBridge> bridge = bridge_;
-    agent_ = Agent::Start(options, [bridge](const AgentEvent& event) { bridge->Post(event); }, &failure);
+    agent_ = Agent::Start(
+        options, [bridge](const AgentEvent& event) { bridge->Post(event); }, &failure);
     if (!agent_) {
       bridge_->Shut();
       Throw(env, failure);
@@ -161,8 +164,6 @@ class AgentWrap : public ServiceWrap<AgentWrap> {
 
 }  // namespace
 
-void RegisterAgentBinding(Napi::Env env, Napi::Object exports) {
-  exports.Set("FtbAgent", AgentWrap::Define(env));
-}
+void RegisterAgentBinding(Napi::Env env, Napi::Object exports) { exports.Set("FtbAgent", AgentWrap::Define(env)); }
 
 }  // namespace crftb::ftb

@@ -39,7 +39,7 @@ class RouterSink {
 // A REG_SUBSCRIPTION past either is ignored (FTB has no reply to carry a refusal) and counted.
 struct RouterLimits {
   size_t masks_per_client = kDefaultMaxSubscriptionsPerClient;  // per client identity (not agents)
-  size_t masks_per_conn = 16384;   // per connection, whatever identities it registers
+  size_t masks_per_conn = 16384;                                // per connection, whatever identities it registers
 };
 
 class AgentRouter {
@@ -60,8 +60,8 @@ class AgentRouter {
   bool IsParentConn(ConnId conn) const { return parent_conn_ == conn && has_parent_; }
   const wire::FtbId& self() const { return self_; }
 
-  size_t clients() const;         // registered client identities (not managers, not agents)
-  size_t agents() const;          // neighbouring agents
+  size_t clients() const;  // registered client identities (not managers, not agents)
+  size_t agents() const;   // neighbouring agents
   size_t subscriptions() const { return catch_map_.size(); }
   uint64_t routed() const { return routed_; }
   uint64_t refused() const { return refused_; }
@@ -73,7 +73,7 @@ class AgentRouter {
     wire::FtbId id;
     ConnId conn;
     bool is_agent;
-    uint64_t stamp = 0;  // last NOTIFY this peer was picked for (de-duplication)
+    uint64_t stamp = 0;                    // last NOTIFY this peer was picked for (de-duplication)
     std::unordered_set<CatchEntry*> held;  // masks this peer holds (its subscription count)
   };
   struct CatchEntry {

@@ -82,9 +82,9 @@ class BootstrapWrap : public ServiceWrap<BootstrapWrap> {
       entry.Set("level", double(e.level));
       entry.Set("crossedOut", e.crossed_out);
       entry.Set("children", double(i < s.children.size() ? s.children[i] : 0));
-      entry.Set("parent", e.parent ? Napi::Value(Napi::String::New(env, e.parent->name + ":" +
-                                                                          std::to_string(e.parent->port)))
-                                   : env.Null());
+      entry.Set("parent",
+                e.parent ? Napi::Value(Napi::String::New(env, e.parent->name + ":" + std::to_string(e.parent->port)))
+                         : env.Null());
       agents.Set(i, entry);
     }
     out.Set("agents", agents);

@@ -18,8 +18,7 @@ std::vector<ProbeResult> ProbeAgents(const std::vector<BootstrapEndpoint>& endpo
   for (size_t i = 0; i < endpoints.size(); ++i) {
     sockaddr_in to{};
     to.sin_family = AF_INET;
-    if (endpoints[i].port <= 0 || endpoints[i].port > 65535 ||
-        !ParseFtbAddress(endpoints[i].name, &to.sin_addr)) {
+    if (endpoints[i].port <= 0 || endpoints[i].port > 65535 || !ParseFtbAddress(endpoints[i].name, &to.sin_addr)) {
       continue;  // an address nobody can connect to is as dead as a refused one
     }
     to.sin_port = htons(static_cast<uint16_t>(endpoints[i].port));

@@ -19,9 +19,7 @@ wire::BootstrapPacket Reply(uint8_t type) {
 
 bool IsSet(const BootstrapEndpoint& endpoint) { return !endpoint.name.empty() || endpoint.port != 0; }
 
-std::string KeyOf(const BootstrapEndpoint& endpoint) {
-  return endpoint.name + ":" + std::to_string(endpoint.port);
-}
+std::string KeyOf(const BootstrapEndpoint& endpoint) { return endpoint.name + ":" + std::to_string(endpoint.port); }
 
 }  // namespace
 
@@ -41,8 +39,7 @@ BootstrapEndpoint EndpointOf(const wire::BootstrapAddr& addr, bool* valid) {
   return endpoint;
 }
 
-std::optional<wire::BootstrapPacket> BootstrapRegistry::Handle(const wire::BootstrapPacket& request,
-                                                               uint32_t source) {
+std::optional<wire::BootstrapPacket> BootstrapRegistry::Handle(const wire::BootstrapPacket& request, uint32_t source) {
   switch (request.type) {
     case wire::kAddrReq:
       return AddrRequest(request);
@@ -197,15 +194,14 @@ bool BootstrapRegistry::CheckAlive(const BootstrapEndpoint& addr) {
   return Find(addr) != nullptr;
 }
 
-void BootstrapRegistry::Apply(const std::vector<BootstrapEndpoint>& probed,
-                              const std::vector<ProbeResult>& results, bool timeout_is_fatal) {
+void BootstrapRegistry::Apply(const std::vector<BootstrapEndpoint>& probed, const std::vector<ProbeResult>& results,
+                              bool timeout_is_fatal) {
   for (size_t i = 0; i < probed.size() && i < results.size(); ++i) {
     BootstrapEntry* entry = Find(probed[i]);
     if (!entry) continue;
     if (results[i] == ProbeResult::kAlive) {
       entry->timeouts = 0;
-    } else if (results[i] == ProbeResult::kRefused || timeout_is_fatal ||
-               ++entry->timeouts >= kTimeoutsBeforeRemoval) {
+    } else if (results[i] == ProbeResult::kRefused || timeout_is_fatal || ++entry->timeouts >= kTimeoutsBeforeRemoval) {
       Remove(probed[i]);
       ++removed_dead_;
     }

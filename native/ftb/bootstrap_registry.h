@@ -28,9 +28,9 @@
 
 #include <functional>
 #include <list>
-#include <unordered_map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "ftb/wire.h"
@@ -49,11 +49,11 @@ struct BootstrapEndpoint {
 
 struct BootstrapEntry {
   BootstrapEndpoint addr;
-  uint32_t source = 0;                 // IPv4 address (network order) the registration came from
+  uint32_t source = 0;  // IPv4 address (network order) the registration came from
   uint32_t level = 0;
-  bool crossed_out = false;            // an orphan reported it lost but it still answered probes
+  bool crossed_out = false;                 // an orphan reported it lost but it still answered probes
   std::optional<BootstrapEndpoint> parent;  // the parent it registered under, when known
-  int timeouts = 0;                    // consecutive probe timeouts
+  int timeouts = 0;                         // consecutive probe timeouts
 };
 
 struct BootstrapRegistryOptions {

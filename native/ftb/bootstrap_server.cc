@@ -25,22 +25,17 @@ BootstrapRegistryOptions RegistryOptions(const BootstrapServerOptions& options) 
   out.max_entries_per_source = options.max_agents_per_source;
   if (options.liveness) {
     const int timeout = options.probe_timeout_ms;
-    out.probe = [timeout](const std::vector<BootstrapEndpoint>& endpoints) {
-      return ProbeAgents(endpoints, timeout);
-    };
+    out.probe = [timeout](const std::vector<BootstrapEndpoint>& endpoints) { return ProbeAgents(endpoints, timeout); };
   }
   return out;
 }
 
 }  // namespace
 
-std::unique_ptr<BootstrapServer> BootstrapServer::Start(const BootstrapServerOptions& options,
-                                                        Failure* failure) {
+std::unique_ptr<BootstrapServer> BootstrapServer::Start(const BootstrapServerOptions& options, Failure* failure) {
   sockaddr_in address{};
   address.sin_family = AF_INET;
-  if (Failure bad = ParseListenAddress("bootstrap server", options.host, options.port,
-                                       &address.sin_addr);
-      !bad.ok()) {
+  if (Failure bad = ParseListenAddress("bootstrap server", options.host, options.port, &address.sin_addr); !bad.ok()) {
     *failure = bad;
     return nullptr;
   }
@@ -58,8 +53,7 @@ std::unique_ptr<BootstrapServer> BootstrapServer::Start(const BootstrapServerOpt
     *failure = Failure::FromErrno(err, "cannot create the bootstrap server's wake-up eventfd");
     return nullptr;
   }
-  std::unique_ptr<BootstrapServer> server(
-      new BootstrapServer(options, fd, wake_fd, net::LocalPort(fd)));
+  std::unique_ptr<BootstrapServer> server(new BootstrapServer(options, fd, wake_fd, net::LocalPort(fd)));
   server->thread_ = std::thread([raw = server.get()] { raw->Run(); });
   return server;
 }
@@ -112,8 +106,8 @@ void BootstrapServer::Receive() {
     alignas(wire::BootstrapPacket) uint8_t buffer[512];
     sockaddr_in from{};
     socklen_t from_length = sizeof from;
-    const ssize_t got = recvfrom(fd_, buffer, sizeof buffer, MSG_DONTWAIT,
-                                 reinterpret_cast<sockaddr*>(&from), &from_length);
+    const ssize_t got =
+        recvfrom(fd_, buffer, sizeof buffer, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &from_length);
     if (got < 0) return;  // EAGAIN (drained) or a transient error: poll again
     {
       std::lock_guard<std::mutex> lock(stats_mutex_);
@@ -135,8 +129,8 @@ void BootstrapServer::Receive() {
     Publish();  // before replying: whoever got the reply sees the new state in stats()
     bool sent = false;
     if (reply) {
-      sent = sendto(fd_, &*reply, sizeof *reply, MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&from),
-                    from_length) == static_cast<ssize_t>(sizeof *reply);
+      sent = sendto(fd_, &*reply, sizeof *reply, MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&from), from_length) ==
+             static_cast<ssize_t>(sizeof *reply);
     }
     std::lock_guard<std::mutex> lock(stats_mutex_);
     if (sent) ++stats_.replies;

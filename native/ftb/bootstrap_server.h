@@ -23,9 +23,9 @@ struct BootstrapServerOptions {
   unsigned fanout = 0;
   int liveness_interval_ms = 5000;  // 0 = never sweep; probes on reports still run
   int probe_timeout_ms = 500;
-  bool liveness = true;  // false = FTB 0.6.2's behaviour: dead agents stay registered
-  size_t max_agents = 4096;            // registered agents in all
-  size_t max_agents_per_source = 256;  // registered agents per source address
+  bool liveness = true;                    // false = FTB 0.6.2's behaviour: dead agents stay registered
+  size_t max_agents = 4096;                // registered agents in all
+  size_t max_agents_per_source = 256;      // registered agents per source address
   unsigned max_requests_per_second = 100;  // per source address (burst: twice); 0 = no limit
 };
 

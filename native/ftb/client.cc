@@ -36,9 +36,7 @@ void SetProcessConnection(std::shared_ptr<Connection> connection) {
   process_connection = std::move(connection);
 }
 
-Failure NotConnected() {
-  return CodeFailure(kErrInvalidHandle, "this FTB client is disconnected");
-}
+Failure NotConnected() { return CodeFailure(kErrInvalidHandle, "this FTB client is disconnected"); }
 
 }  // namespace
 
@@ -152,8 +150,7 @@ struct Client::State : ConnectionClient {
   }
 
   // One declaration; *duplicate when the name was already declared (ignoring case).
-  Failure DeclareOneLocked(const std::string& name, const std::string& severity,
-                           bool* duplicate) {
+  Failure DeclareOneLocked(const std::string& name, const std::string& severity, bool* duplicate) {
     *duplicate = false;
     if (declared.size() >= kMaxDeclaredEvents) {
       return CodeFailure(kErrGeneral, "a client may declare at most 100 events");
@@ -171,8 +168,7 @@ struct Client::State : ConnectionClient {
   }
 };
 
-Failure Client::Connect(const ClientInfo& info, const ConnectOptions& options,
-                        std::shared_ptr<Client>* out) {
+Failure Client::Connect(const ClientInfo& info, const ConnectOptions& options, std::shared_ptr<Client>* out) {
   Style style;
   Failure bad = ParseSubscriptionStyle(info.subscription_style, &style);
   if (bad.ok()) bad = ParseEventSpace(info.event_space, nullptr);
@@ -195,8 +191,9 @@ Failure Client::Connect(const ClientInfo& info, const ConnectOptions& options,
     // A checkpoint of this process is running: a socket opened now would be in its image.
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.connect_timeout_ms);
     if (!process_resumed.wait_until(lock, until, [] { return process_suspensions == 0; })) {
-      return CodeFailure(kErrNetworkNoRoute, "not connected: a checkpoint of this process was still "
-                                             "running when the connect timeout expired");
+      return CodeFailure(kErrNetworkNoRoute,
+                         "not connected: a checkpoint of this process was still "
+                         "running when the connect timeout expired");
     }
   }
   // One connection per process: a connect naming another agent must not silently join the one
@@ -205,11 +202,14 @@ Failure Client::Connect(const ClientInfo& info, const ConnectOptions& options,
     const std::string wanted = RequestedAgent(options);
     const std::string current = process_connection->Stats().agent;
     if (!wanted.empty() && wanted != current && wanted != RequestedAgent(process_connection->options())) {
-      return Failure::Coded("EISCONN", "this process is already connected to the FTB agent at " + current +
-                                           " and crftb keeps one FTB connection per process (shared by its "
-                                           "clients and its checkpoint events), so a client for the agent at " +
-                                           wanted + " cannot be connected; use that agent, or connect from "
-                                           "another process", EISCONN);
+      return Failure::Coded("EISCONN",
+                            "this process is already connected to the FTB agent at " + current +
+                                " and crftb keeps one FTB connection per process (shared by its "
+                                "clients and its checkpoint events), so a client for the agent at " +
+                                wanted +
+                                " cannot be connected; use that agent, or connect from "
+                                "another process",
+                            EISCONN);
     }
   }
   if (process_connection && process_connection->Find(state->id)) {
@@ -219,13 +219,12 @@ Failure Client::Connect(const ClientInfo& info, const ConnectOptions& options,
   }
   if (!process_connection) {
     if (!options.host_address.empty()) SetProcessAddressOverride(options.host_address);
-    const wire::LocationId me = MakeLocation(ProcessAddress(), FormatStartTime(time(nullptr)),
-                                             getpid());
+    const wire::LocationId me = MakeLocation(ProcessAddress(), FormatStartTime(time(nullptr)), getpid());
     net::UniqueFd fd;
     wire::LocationId agent;
     std::string where;
-    Failure failed = OpenAgentConnection(options, me, net::DeadlineAfter(options.connect_timeout_ms),
-                                         &fd, &agent, &where);
+    Failure failed =
+        OpenAgentConnection(options, me, net::DeadlineAfter(options.connect_timeout_ms), &fd, &agent, &where);
     if (!failed.ok()) return failed;
     SetProcessConnection(std::make_shared<Connection>(options, me, std::move(fd), agent, where));
   }
@@ -268,15 +267,14 @@ Failure Client::Declare(const std::vector<EventDeclaration>& events) {
 Failure Client::DeclareSchemaFile(const std::string& path) {
   std::lock_guard<std::mutex> lock(state_->mu);
   if (!state_->connected) return NotConnected();
-  return ParseSchemaFile(path, state_->info.event_space,
-                         [this](const std::string& name, const std::string& severity) {
-                           bool duplicate;
-                           return state_->DeclareOneLocked(name, severity, &duplicate);
-                         });
+  return ParseSchemaFile(path, state_->info.event_space, [this](const std::string& name, const std::string& severity) {
+    bool duplicate;
+    return state_->DeclareOneLocked(name, severity, &duplicate);
+  });
 }
 
-Failure Client::Publish(const std::string& event_name, int event_type, const void* payload,
-                        size_t payload_len, wire::EventHandle* handle) {
+Failure Client::Publish(const std::string& event_name, int event_type, const void* payload, size_t payload_len,
+                        wire::EventHandle* handle) {
   Failure bad = ValidatePublishName(event_name);
   if (!bad.ok()) return bad;
   wire::Message m;
@@ -298,8 +296,8 @@ Failure Client::Publish(const std::string& event_name, int event_type, const voi
     bad = ValidateEventType(event_type);
     if (!bad.ok()) return bad;
     if (payload_len > wire::kPayloadSize) {
-      return CodeFailure(kErrInvalidValue, "payload of " + std::to_string(payload_len) +
-                                               " bytes exceeds FTB's 368 bytes");
+      return CodeFailure(kErrInvalidValue,
+                         "payload of " + std::to_string(payload_len) + " bytes exceeds FTB's 368 bytes");
     }
     m = state_->NewMessage(wire::kNotify);
     m.event.region = state_->id.region;
@@ -319,8 +317,7 @@ Failure Client::Publish(const std::string& event_name, int event_type, const voi
   return state_->connection->Send(&m);
 }
 
-Failure Client::Subscribe(const std::string& subscription, SubscribeCallback callback,
-                          uint64_t* id) {
+Failure Client::Subscribe(const std::string& subscription, SubscribeCallback callback, uint64_t* id) {
   wire::Message m;
   {
     std::lock_guard<std::mutex> lock(state_->mu);
@@ -329,8 +326,7 @@ Failure Client::Subscribe(const std::string& subscription, SubscribeCallback cal
       return CodeFailure(kErrNotSupported,
                          std::string(callback ? "callback" : "polling") +
                              " subscriptions need a client connected with style " +
-                             (callback ? "FTB_SUBSCRIPTION_NOTIFY or _BOTH"
-                                       : "FTB_SUBSCRIPTION_POLLING or _BOTH") +
+                             (callback ? "FTB_SUBSCRIPTION_NOTIFY or _BOTH" : "FTB_SUBSCRIPTION_POLLING or _BOTH") +
                              ", this one is " + StyleName(state_->style));
     }
     wire::Event mask;
@@ -339,14 +335,12 @@ Failure Client::Subscribe(const std::string& subscription, SubscribeCallback cal
     // Agents ignore subscriptions past their own cap without a word (FTB has no reply for one),
     // so the client refuses them where the caller can be told.
     if (state_->subscriptions.size() >= state_->max_subscriptions) {
-      return CodeFailure(kErrGeneral, "this client already holds " +
-                                          std::to_string(state_->subscriptions.size()) +
+      return CodeFailure(kErrGeneral, "this client already holds " + std::to_string(state_->subscriptions.size()) +
                                           " subscriptions, its maximum (maxSubscriptions); unsubscribe first");
     }
     const uint64_t new_id = state_->next_subscription++;
     state_->subscriptions.push_back(
-        {new_id, mask,
-         callback ? std::make_shared<const SubscribeCallback>(std::move(callback)) : nullptr});
+        {new_id, mask, callback ? std::make_shared<const SubscribeCallback>(std::move(callback)) : nullptr});
     if (id != nullptr) *id = new_id;
     m = state_->NewMessage(wire::kRegSubscription);
     m.event = mask;
@@ -386,8 +380,7 @@ Failure Client::Unsubscribe(uint64_t subscription_id) {
     std::lock_guard<std::mutex> lock(state_->mu);
     if (!state_->connected) return NotConnected();
     auto& subs = state_->subscriptions;
-    auto it = std::find_if(subs.begin(), subs.end(),
-                           [&](const auto& s) { return s.id == subscription_id; });
+    auto it = std::find_if(subs.begin(), subs.end(), [&](const auto& s) { return s.id == subscription_id; });
     if (it == subs.end()) {
       return CodeFailure(kErrInvalidHandle, "no such subscription (already unsubscribed?)");
     }
@@ -480,8 +473,7 @@ void Client::ConsumerCaughtUp() {
 
 void Client::SetPollReady(SubscribeCallback callback) {
   std::lock_guard<std::mutex> lock(state_->mu);
-  state_->poll_ready =
-      callback ? std::make_shared<const SubscribeCallback>(std::move(callback)) : nullptr;
+  state_->poll_ready = callback ? std::make_shared<const SubscribeCallback>(std::move(callback)) : nullptr;
 }
 
 }  // namespace crftb::ftb

@@ -16,7 +16,7 @@
 //   flushes. A full backlog (the agent is not reading) is an error, not a wait.
 // - Callbacks (SubscribeCallback) run on the thread that reads (the I/O thread, or a
 //   BeginReading reader's): they must return quickly and never block (the JS binding queues the
-//   event in a bounded batch, client_js_batch.h).
+//   event in a bounded batch, js_client_batch.h).
 // - Polling subscriptions read from the client's bounded polling queue (drop-oldest, FTB's
 //   policy; every drop is counted in Stats::poll_dropped).
 //
@@ -43,11 +43,11 @@ namespace crftb::ftb {
 
 // FTB_client_t (§4.9, §10.2).
 struct ClientInfo {
-  std::string event_space;  // REGION.CATEGORY.COMPONENT
-  std::string client_name;  // ≤ 15 characters, may be empty
-  std::string jobid;        // ≤ 15 characters, may be empty
+  std::string event_space;                                   // REGION.CATEGORY.COMPONENT
+  std::string client_name;                                   // ≤ 15 characters, may be empty
+  std::string jobid;                                         // ≤ 15 characters, may be empty
   std::string subscription_style = "FTB_SUBSCRIPTION_NONE";  // _NONE/_POLLING/_NOTIFY/_BOTH
-  int polling_queue_len = 0;  // ≤ 0 → 64, FTB's default
+  int polling_queue_len = 0;                                 // ≤ 0 → 64, FTB's default
 };
 
 struct ConnectOptions {
@@ -56,13 +56,14 @@ struct ConnectOptions {
   std::optional<std::string> agent_host;
   std::optional<int> agent_port;
   ConfigOverrides config;
-  int connect_timeout_ms = 5000;     // whole first connect, bootstrap fallback included
-  bool reconnect = true;             // after losing the agent
-  int reconnect_initial_ms = 20;     // back-off: doubles up to reconnect_max_ms
+  int connect_timeout_ms = 5000;  // whole first connect, bootstrap fallback included
+  bool reconnect = true;          // after losing the agent
+  int reconnect_initial_ms = 20;  // back-off: doubles up to reconnect_max_ms
   int reconnect_max_ms = 2000;
   size_t send_backlog_bytes = 4 << 20;  // output the agent has not taken yet
-  std::string host_address;          // overrides the process address (§2.4) if non-empty
-  size_t max_subscriptions = kDefaultMaxSubscriptionsPerClient;   // per client; Subscribe past it fails (FTB_ERR_GENERAL)
+  std::string host_address;             // overrides the process address (§2.4) if non-empty
+  size_t max_subscriptions =
+      kDefaultMaxSubscriptionsPerClient;  // per client; Subscribe past it fails (FTB_ERR_GENERAL)
 };
 
 struct EventDeclaration {
@@ -72,29 +73,29 @@ struct EventDeclaration {
 
 // FTB_receive_event_t (§4.9, §12.1) plus the event's own hostname field.
 struct ReceivedEvent {
-  wire::Event event;           // the 708-byte record as received
-  wire::LocationId source;     // incoming_src: the publisher's process
-  uint8_t client_extension;    // src.client_id.ext
-  uint64_t subscription_id;    // the subscription that took it (0 for the polling queue)
+  wire::Event event;         // the 708-byte record as received
+  wire::LocationId source;   // incoming_src: the publisher's process
+  uint8_t client_extension;  // src.client_id.ext
+  uint64_t subscription_id;  // the subscription that took it (0 for the polling queue)
 };
 
 struct ClientStats {
   uint64_t published = 0;
-  uint64_t received = 0;             // NOTIFYs addressed to this client
-  uint64_t callback_delivered = 0;   // handed to a callback
-  uint64_t callback_dropped = 0;     // a callback refused it (its consumer's queue was full)
+  uint64_t received = 0;            // NOTIFYs addressed to this client
+  uint64_t callback_delivered = 0;  // handed to a callback
+  uint64_t callback_dropped = 0;    // a callback refused it (its consumer's queue was full)
   uint64_t poll_queued = 0;
-  uint64_t poll_dropped = 0;         // oldest events pushed out of a full polling queue
-  uint64_t discarded = 0;            // no callback matched and the client cannot poll
+  uint64_t poll_dropped = 0;  // oldest events pushed out of a full polling queue
+  uint64_t discarded = 0;     // no callback matched and the client cannot poll
   size_t poll_queue_length = 0;
   size_t poll_queue_capacity = 0;
 };
 
 struct ConnectionStats {
   bool connected = false;
-  int fd = -1;                 // the agent socket (for tests of close-on-exec), -1 when none
-  std::string agent;           // "a.b.c.d:port"
-  uint64_t reconnects = 0;     // successful re-connections after a loss
+  int fd = -1;              // the agent socket (for tests of close-on-exec), -1 when none
+  std::string agent;        // "a.b.c.d:port"
+  uint64_t reconnects = 0;  // successful re-connections after a loss
   uint64_t losses = 0;
   size_t backlog_bytes = 0;
   bool read_elsewhere = false;  // a BeginReading reader (a JS thread) reads instead of the I/O thread
@@ -109,8 +110,7 @@ class Client {
   // FTB_Connect: validates (style → event space → name → jobid, FTB's order), opens or shares
   // the process connection, sends CLIENT_REG. Bounded by options.connect_timeout_ms; with no
   // agent anywhere it fails with FTB_ERR_NETWORK_NO_ROUTE (and ECONN* details in the message).
-  static Failure Connect(const ClientInfo& info, const ConnectOptions& options,
-                         std::shared_ptr<Client>* out);
+  static Failure Connect(const ClientInfo& info, const ConnectOptions& options, std::shared_ptr<Client>* out);
 
   // FTB_Declare_publishable_events (local only). FTB's quirks kept: a name already declared
   // ends the list successfully; the 101st declaration is FTB_ERR_GENERAL.
@@ -119,8 +119,8 @@ class Client {
 
   // FTB_Publish. payload_len ≤ 368 (the rest is zero-filled); event_type 1 or 2. `handle` (may
   // be null) receives the event handle even when sending failed, as FTB does.
-  Failure Publish(const std::string& event_name, int event_type, const void* payload,
-                  size_t payload_len, wire::EventHandle* handle);
+  Failure Publish(const std::string& event_name, int event_type, const void* payload, size_t payload_len,
+                  wire::EventHandle* handle);
 
   // FTB_Subscribe. With a callback: NOTIFY-capable clients only; without: POLLING-capable only.
   Failure Subscribe(const std::string& subscription, SubscribeCallback callback, uint64_t* id);

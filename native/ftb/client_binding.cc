@@ -1,23 +1,23 @@
 // JS face of the FTB client (client.h): `binding.FtbClientNative`. Blocking steps (connect,
 // disconnect) run in AsyncWorkers; publish/subscribe/poll are non-blocking and run inline.
-// Callback events reach JS through a bounded batch (client_js_batch.h): read on the JS thread
-// itself while the TS layer has live listeners (client_js_reader.h), else carried over from the
+// Callback events reach JS through a bounded batch (js_client_batch.h): read on the JS thread
+// itself while the TS layer has live listeners (js_client_reader.h), else carried over from the
 // I/O thread by one ThreadSafeFunction per client. The TSFN is unref'd unless there are live
 // listeners.
 #include "ftb/client_binding.h"
-#include "common/js_error.h"
-#include "common/js_instance.h"
-#include "ftb/js_options.h"
 
 #include <algorithm>
 #include <atomic>
 #include <mutex>
 
+#include "common/js_error.h"
+#include "common/js_instance.h"
 #include "ftb/client.h"
-#include "ftb/client_js_batch.h"
-#include "ftb/client_js_reader.h"
 #include "ftb/codes.h"
+#include "ftb/js_client_batch.h"
+#include "ftb/js_client_reader.h"
 #include "ftb/js_codec.h"
+#include "ftb/js_options.h"
 
 namespace crftb::ftb {
 namespace {
@@ -55,14 +55,10 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
          StaticMethod("eventHandleOf", &FtbClientNative::HandleOf),
          InstanceMethod("declare", &FtbClientNative::Declare),
          InstanceMethod("declareSchemaFile", &FtbClientNative::DeclareSchemaFile),
-         InstanceMethod("publish", &FtbClientNative::Publish),
-         InstanceMethod("subscribe", &FtbClientNative::Subscribe),
-         InstanceMethod("poll", &FtbClientNative::Poll),
-         InstanceMethod("unsubscribe", &FtbClientNative::Unsubscribe),
-         InstanceMethod("close", &FtbClientNative::Close),
-         InstanceMethod("stats", &FtbClientNative::Stats),
-         InstanceMethod("ref", &FtbClientNative::Ref),
-         InstanceMethod("unref", &FtbClientNative::Unref)});
+         InstanceMethod("publish", &FtbClientNative::Publish), InstanceMethod("subscribe", &FtbClientNative::Subscribe),
+         InstanceMethod("poll", &FtbClientNative::Poll), InstanceMethod("unsubscribe", &FtbClientNative::Unsubscribe),
+         InstanceMethod("close", &FtbClientNative::Close), InstanceMethod("stats", &FtbClientNative::Stats),
+         InstanceMethod("ref", &FtbClientNative::Ref), InstanceMethod("unref", &FtbClientNative::Unref)});
   }
 
   FtbClientNative(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FtbClientNative>(info) {
@@ -70,8 +66,7 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
     auto* client = info[0].As<Napi::External<std::shared_ptr<Client>>>().Data();
     client_ = *client;
     size_t limit = info[2].IsNumber() ? info[2].ToNumber().Uint32Value() : kDefaultCallbackQueue;
-    tsfn_ = Napi::ThreadSafeFunction::New(info.Env(), info[1].As<Napi::Function>(),
-                                          "crftb-ftb-events", 0, 1);
+    tsfn_ = Napi::ThreadSafeFunction::New(info.Env(), info[1].As<Napi::Function>(), "crftb-ftb-events", 0, 1);
     tsfn_.Unref(info.Env());
     batch_ = std::make_shared<JsEventBatch>(tsfn_, limit, client_);
     reader_ = std::make_shared<JsThreadReader>(info.Env(), client_, batch_, info[1].As<Napi::Function>());
@@ -173,8 +168,7 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
     if (!EventHandleFromReceived(m.event, m.src.location, m.src.client.ext, &handle).ok()) {
       return info.Env().Null();
     }
-    return Napi::Buffer<uint8_t>::Copy(info.Env(), reinterpret_cast<const uint8_t*>(&handle),
-                                       sizeof(handle));
+    return Napi::Buffer<uint8_t>::Copy(info.Env(), reinterpret_cast<const uint8_t*>(&handle), sizeof(handle));
   }
 
   Napi::Value Declare(const Napi::CallbackInfo& info) {
@@ -208,8 +202,7 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
       length = payload.Length();
     }
     wire::EventHandle handle;
-    Failure f = Live(env).Publish(info[0].ToString(), info[1].ToNumber().Int32Value(), data,
-                                  length, &handle);
+    Failure f = Live(env).Publish(info[0].ToString(), info[1].ToNumber().Int32Value(), data, length, &handle);
     if (!f.ok()) Throw(env, f);
     if (info[3].IsBuffer()) {
       auto out = info[3].As<Napi::Buffer<uint8_t>>();
@@ -220,8 +213,7 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
       memcpy(out.Data() + static_cast<size_t>(offset), &handle, sizeof(handle));
       return env.Undefined();
     }
-    return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(&handle),
-                                       sizeof(handle));
+    return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(&handle), sizeof(handle));
   }
 
   // subscribe(text, withCallback) → subscription id
@@ -305,13 +297,15 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
   bool has_cleanup_ = false;
 };
 
-
 class ConnectWorker : public Napi::AsyncWorker {
  public:
-  ConnectWorker(Napi::Env env, ClientInfo info, ConnectOptions options, Napi::Function ctor,
-                Napi::Function on_event, uint32_t queue_limit)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
-        info_(std::move(info)), options_(std::move(options)), queue_limit_(queue_limit) {
+  ConnectWorker(Napi::Env env, ClientInfo info, ConnectOptions options, Napi::Function ctor, Napi::Function on_event,
+                uint32_t queue_limit)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        info_(std::move(info)),
+        options_(std::move(options)),
+        queue_limit_(queue_limit) {
     ctor_ = Napi::Persistent(ctor);
     on_event_ = Napi::Persistent(on_event);
   }
@@ -361,7 +355,8 @@ Napi::Value FtbClientNative::Connect(const Napi::CallbackInfo& info) {
   if (auto file = OptionalString(op, "configFile")) options.config.config_file = *file;
   options.connect_timeout_ms = OptionalInt(op, "connectTimeoutMs", 1, kMaxMs).value_or(options.connect_timeout_ms);
   options.reconnect = OptionalBool(op, "reconnect").value_or(options.reconnect);
-  options.reconnect_initial_ms = OptionalInt(op, "reconnectInitialMs", 1, kMaxMs).value_or(options.reconnect_initial_ms);
+  options.reconnect_initial_ms =
+      OptionalInt(op, "reconnectInitialMs", 1, kMaxMs).value_or(options.reconnect_initial_ms);
   options.reconnect_max_ms = OptionalInt(op, "reconnectMaxMs", 1, kMaxMs).value_or(options.reconnect_max_ms);
   options.host_address = OptionalString(op, "hostAddress").value_or("");
   if (auto backlog = OptionalInt(op, "sendBacklogBytes", 1, 0x7fffffff)) options.send_backlog_bytes = *backlog;
@@ -376,10 +371,8 @@ Napi::Value FtbClientNative::Connect(const Napi::CallbackInfo& info) {
 
 class CloseWorker : public Napi::AsyncWorker {
  public:
-  CloseWorker(Napi::Env env, std::shared_ptr<Client> client,
-              std::optional<Napi::ThreadSafeFunction> tsfn)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
-        client_(std::move(client)), tsfn_(tsfn) {}
+  CloseWorker(Napi::Env env, std::shared_ptr<Client> client, std::optional<Napi::ThreadSafeFunction> tsfn)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), client_(std::move(client)), tsfn_(tsfn) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override { failure_ = client_->Disconnect(); }
   void OnOK() override {

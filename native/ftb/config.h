@@ -48,7 +48,6 @@ bool ParseFtbAddress(const std::string& text, in_addr* out);
 
 // The address a listener (`what`: "agent", "bootstrap server") binds: `host` as ParseFtbAddress
 // reads it and a port in 0-65535 (0 = any free one). EINVAL saying which is wrong otherwise.
-Failure ParseListenAddress(const std::string& what, const std::string& host, int port,
-                           in_addr* out);
+Failure ParseListenAddress(const std::string& what, const std::string& host, int port, in_addr* out);
 
 }  // namespace crftb::ftb

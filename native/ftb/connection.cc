@@ -30,8 +30,7 @@ std::string Endpoint(const in_addr& address, int port) {
 
 // §6.2: system id, own location, CLIENT_REG of the process manager (ext 1); the agent answers
 // with its 100-byte location.
-Failure Handshake(int fd, const wire::LocationId& me, int64_t deadline,
-                  wire::LocationId* agent) {
+Failure Handshake(int fd, const wire::LocationId& me, int64_t deadline, wire::LocationId* agent) {
   wire::Handshake hello;
   memset(&hello, 0, sizeof(hello));
   hello.system_id = wire::kSystemId;
@@ -41,14 +40,14 @@ Failure Handshake(int fd, const wire::LocationId& me, int64_t deadline,
   Failure failed = net::WriteFull(fd, &hello, sizeof(hello), deadline);
   if (failed.ok()) failed = net::ReadFull(fd, agent, sizeof(*agent), deadline);
   if (!failed.ok()) {
-    return CodeFailure(kErrGeneral, "FTB agent accepted the connection but the handshake failed (" +
-                                        failed.message + ")");
+    return CodeFailure(kErrGeneral,
+                       "FTB agent accepted the connection but the handshake failed (" + failed.message + ")");
   }
   return Failure::None();
 }
 
-Failure ConnectAndHandshake(const in_addr& address, int port, const wire::LocationId& me,
-                            int64_t deadline, net::UniqueFd* fd, wire::LocationId* agent) {
+Failure ConnectAndHandshake(const in_addr& address, int port, const wire::LocationId& me, int64_t deadline,
+                            net::UniqueFd* fd, wire::LocationId* agent) {
   net::UniqueFd socket;
   Failure failed = net::ConnectTcp(address, port, net::RemainingMs(deadline), &socket);
   if (!failed.ok()) return failed;
@@ -80,16 +79,15 @@ std::string RequestedAgent(const ConnectOptions& options) {
   return Endpoint(address, options.agent_port.value_or(ResolveConfig(options.config).agent_port));
 }
 
-Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationId& me,
-                            int64_t deadline, net::UniqueFd* fd, wire::LocationId* agent,
-                            std::string* where) {
+Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationId& me, int64_t deadline,
+                            net::UniqueFd* fd, wire::LocationId* agent, std::string* where) {
   const Config config = ResolveConfig(options.config);
   const int port = options.agent_port.value_or(config.agent_port);
   in_addr address;
   if (options.agent_host) {
     if (!ParseFtbAddress(*options.agent_host, &address)) {
-      return CodeFailure(kErrInvalidValue, "agent host '" + *options.agent_host +
-                                               "' is neither 'localhost' nor an IPv4 address");
+      return CodeFailure(kErrInvalidValue,
+                         "agent host '" + *options.agent_host + "' is neither 'localhost' nor an IPv4 address");
     }
     *where = Endpoint(address, port);
     Failure failed = ConnectAndHandshake(address, port, me, deadline, fd, agent);
@@ -102,15 +100,14 @@ Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationI
   if (local.ok() || local.code == "FTB_ERR_GENERAL") return local;
   std::string tried = "local agent " + *where + ": " + local.message;
   if (!config.has_bootstrap_server) {
-    return CodeFailure(kErrNetworkNoRoute,
-                       "no FTB agent reachable (" + tried +
-                           "); no bootstrap server configured (FTB_BSTRAP_SERVER) to ask for one")
+    return CodeFailure(kErrNetworkNoRoute, "no FTB agent reachable (" + tried +
+                                               "); no bootstrap server configured (FTB_BSTRAP_SERVER) to ask for one")
         .CausedBy(local);
   }
   in_addr server;
   if (!ParseFtbAddress(config.bootstrap_server, &server)) {
-    return CodeFailure(kErrNetworkNoRoute, "no FTB agent reachable (" + tried +
-                                               "); bootstrap server '" + config.bootstrap_server +
+    return CodeFailure(kErrNetworkNoRoute, "no FTB agent reachable (" + tried + "); bootstrap server '" +
+                                               config.bootstrap_server +
                                                "' is neither 'localhost' nor an IPv4 address");
   }
   // §9.5: ADDR_REQ with the process address and FTB_AGENT_PORT, level 65535.
@@ -122,23 +119,20 @@ Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationI
   request.level = 65535;
   wire::BootstrapPacket reply;
   const std::string bootstrap = Endpoint(server, config.bootstrap_port);
-  Failure asked = net::BootstrapExchange(server, config.bootstrap_port, request, &reply,
-                                         BootstrapTimeoutsWithin(deadline));
+  Failure asked =
+      net::BootstrapExchange(server, config.bootstrap_port, request, &reply, BootstrapTimeoutsWithin(deadline));
   if (!asked.ok()) {
-    return CodeFailure(kErrNetworkNoRoute, "no FTB agent reachable (" + tried +
-                                               "); bootstrap server " + bootstrap + ": " +
-                                               asked.message)
+    return CodeFailure(kErrNetworkNoRoute,
+                       "no FTB agent reachable (" + tried + "); bootstrap server " + bootstrap + ": " + asked.message)
         .CausedBy(asked);
   }
   if (reply.type != wire::kAddrRep || reply.parent_addr.port == 0) {
-    return CodeFailure(kErrNetworkNoRoute, "no FTB agent reachable (" + tried +
-                                               "); bootstrap server " + bootstrap +
-                                               " knows no agent");
+    return CodeFailure(kErrNetworkNoRoute,
+                       "no FTB agent reachable (" + tried + "); bootstrap server " + bootstrap + " knows no agent");
   }
   in_addr named;
   if (!ParseFtbAddress(reply.parent_addr.name.get(), &named)) {
-    return CodeFailure(kErrNetworkNoRoute, "bootstrap server " + bootstrap +
-                                               " named an unusable agent address '" +
+    return CodeFailure(kErrNetworkNoRoute, "bootstrap server " + bootstrap + " named an unusable agent address '" +
                                                reply.parent_addr.name.get() + "'");
   }
   *where = Endpoint(named, reply.parent_addr.port);
@@ -150,16 +144,20 @@ Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationI
   conn_fail.type = wire::kConnFail;
   conn_fail.addr = reply.parent_addr;
   net::BootstrapExchange(server, config.bootstrap_port, conn_fail, nullptr, {});
-  return CodeFailure(kErrNetworkNoRoute, "no FTB agent reachable (" + tried + "; agent " +
-                                             *where + " named by the bootstrap server: " +
-                                             failed.message + ")")
+  return CodeFailure(kErrNetworkNoRoute, "no FTB agent reachable (" + tried + "; agent " + *where +
+                                             " named by the bootstrap server: " + failed.message + ")")
       .CausedBy(failed);
 }
 
-Connection::Connection(const ConnectOptions& options, const wire::LocationId& me,
-                       net::UniqueFd fd, const wire::LocationId& agent, const std::string& where)
-    : options_(options), me_(me), fd_(std::move(fd)), agent_(agent), where_(where),
-      wake_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), inbox_(kInboxMessages * kMessageSize) {
+Connection::Connection(const ConnectOptions& options, const wire::LocationId& me, net::UniqueFd fd,
+                       const wire::LocationId& agent, const std::string& where)
+    : options_(options),
+      me_(me),
+      fd_(std::move(fd)),
+      agent_(agent),
+      where_(where),
+      wake_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      inbox_(kInboxMessages * kMessageSize) {
   manager_ = MakeFtbId(me_, ManagerClientId(kClientProcessManagerExt));
   thread_ = std::thread([this] { Run(); });
 }
@@ -180,9 +178,9 @@ void Connection::Add(std::shared_ptr<ConnectionClient> client) {
 
 void Connection::Remove(const ConnectionClient* client) {
   std::lock_guard<std::mutex> lock(mu_);
-  clients_.erase(std::remove_if(clients_.begin(), clients_.end(),
-                                [client](const auto& c) { return c.get() == client; }),
-                 clients_.end());
+  clients_.erase(
+      std::remove_if(clients_.begin(), clients_.end(), [client](const auto& c) { return c.get() == client; }),
+      clients_.end());
 }
 
 size_t Connection::ClientCount() const {
@@ -205,15 +203,13 @@ Failure Connection::Send(wire::Message* message) {
 
 Failure Connection::SendLocked(wire::Message* message) {
   if (!fd_.valid()) {
-    return CodeFailure(kErrNetworkNoRoute, "not connected to an FTB agent (reconnecting to " +
-                                               where_ + ")");
+    return CodeFailure(kErrNetworkNoRoute, "not connected to an FTB agent (reconnecting to " + where_ + ")");
   }
   message->dst.location = agent_;
   if (QueuedLocked() + sizeof(*message) > options_.send_backlog_bytes) {
-    return CodeFailure(kErrNetworkGeneral,
-                       "the FTB agent at " + where_ + " is not reading: " +
-                           std::to_string(QueuedLocked()) +
-                           " bytes are waiting to be sent; message not sent");
+    return CodeFailure(kErrNetworkGeneral, "the FTB agent at " + where_ +
+                                               " is not reading: " + std::to_string(QueuedLocked()) +
+                                               " bytes are waiting to be sent; message not sent");
   }
   const char* bytes = reinterpret_cast<const char*>(message);
   size_t sent = 0;
@@ -228,8 +224,7 @@ Failure Connection::SendLocked(wire::Message* message) {
     Failure failed = net::SendSome(fd_.get(), bytes, sizeof(*message), &sent);
     if (!failed.ok()) {
       LoseLocked(failed.message);
-      return CodeFailure(kErrNetworkGeneral, "sending to the FTB agent at " + where_ +
-                                                 " failed: " + failed.message);
+      return CodeFailure(kErrNetworkGeneral, "sending to the FTB agent at " + where_ + " failed: " + failed.message);
     }
     if (sent == sizeof(*message)) return Failure::None();
   }
@@ -269,8 +264,7 @@ void Connection::Flush() {
     if (flushing_left_ == 0) return;
   }
   size_t sent = 0;
-  Failure failed = net::SendSome(fd, flushing_.data() + flushing_done_,
-                                 flushing_.size() - flushing_done_, &sent);
+  Failure failed = net::SendSome(fd, flushing_.data() + flushing_done_, flushing_.size() - flushing_done_, &sent);
   std::lock_guard<std::mutex> lock(mu_);
   flushing_done_ += sent;
   if (flushing_left_ != 0) flushing_left_ = flushing_.size() - flushing_done_;
@@ -305,8 +299,7 @@ bool Connection::Reconnect(int* delay_ms, bool resuming, int timeout_ms) {
   net::UniqueFd fd;
   wire::LocationId agent;
   std::string where;
-  Failure failed = OpenAgentConnection(options_, me_, net::DeadlineAfter(timeout_ms), &fd, &agent,
-                                       &where);
+  Failure failed = OpenAgentConnection(options_, me_, net::DeadlineAfter(timeout_ms), &fd, &agent, &where);
   std::lock_guard<std::mutex> lock(mu_);
   connecting_ = false;
   changed_.notify_all();
@@ -333,8 +326,7 @@ bool Connection::AnyConsumerBehind() const {
   return false;
 }
 
-Client::ReadOutcome Connection::ReadAndDispatch(int fd, uint64_t generation, int rounds,
-                                                size_t max_messages) {
+Client::ReadOutcome Connection::ReadAndDispatch(int fd, uint64_t generation, int rounds, size_t max_messages) {
   using Outcome = Client::ReadOutcome;
   std::lock_guard<std::mutex> reading(read_mu_);
   {
@@ -454,7 +446,8 @@ void Connection::Run() {
       bool readable, woken;
       net::WaitReadable(wake_.get(), -1, hold ? 1000 : delay_ms, &readable, &woken);
       uint64_t drain;
-      while (read(wake_.get(), &drain, sizeof(drain)) > 0) {}
+      while (read(wake_.get(), &drain, sizeof(drain)) > 0) {
+      }
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (stopping_) return;
@@ -469,14 +462,14 @@ void Connection::Run() {
     // Nor is it while another thread reads it (BeginReading); that reader reports its loss.
     const bool behind = !other_reader && AnyConsumerBehind();
     const bool hold_reads = other_reader || behind;
-    struct pollfd p[2] = {
-        {fd, static_cast<short>((hold_reads ? 0 : POLLIN) | (want_out ? POLLOUT : 0)), 0},
-        {wake_.get(), POLLIN, 0}};
+    struct pollfd p[2] = {{fd, static_cast<short>((hold_reads ? 0 : POLLIN) | (want_out ? POLLOUT : 0)), 0},
+                          {wake_.get(), POLLIN, 0}};
     int rc = poll(p, 2, stop_deadline != net::kNoTimeout ? 50 : behind ? 10 : -1);
     if (rc < 0) continue;  // EINTR
     if (p[1].revents & POLLIN) {
       uint64_t drain;
-      while (read(wake_.get(), &drain, sizeof(drain)) > 0) {}
+      while (read(wake_.get(), &drain, sizeof(drain)) > 0) {
+      }
     }
     if (p[0].revents & POLLOUT) Flush();
     bool lost = (p[0].revents & (POLLERR | POLLNVAL)) != 0;

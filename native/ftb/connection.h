@@ -39,9 +39,8 @@ class ConnectionClient {
 // Opens a connection to an agent: explicit address, or 127.0.0.1:<agent port> then the agent
 // named by the bootstrap server; handshake included. Bounded by deadline_ms (absolute,
 // net::NowMs clock).
-Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationId& me,
-                            int64_t deadline_ms, net::UniqueFd* fd, wire::LocationId* agent,
-                            std::string* where);
+Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationId& me, int64_t deadline_ms,
+                            net::UniqueFd* fd, wire::LocationId* agent, std::string* where);
 
 // The agent a connect with these options asks for: "<ip>:<port>" of its explicit agentHost /
 // agentPort (FTB's resolution filling in the rest), or "" when it names none (any agent FTB's
@@ -51,8 +50,8 @@ std::string RequestedAgent(const ConnectOptions& options);
 class Connection {
  public:
   // Takes an open, handshaken socket and starts the I/O thread.
-  Connection(const ConnectOptions& options, const wire::LocationId& me, net::UniqueFd fd,
-             const wire::LocationId& agent, const std::string& where);
+  Connection(const ConnectOptions& options, const wire::LocationId& me, net::UniqueFd fd, const wire::LocationId& agent,
+             const std::string& where);
   ~Connection();  // Stop() must have been called
 
   const wire::LocationId& me() const { return me_; }
@@ -127,9 +126,9 @@ class Connection {
   int64_t last_send_ns_ = 0;
   std::vector<std::shared_ptr<ConnectionClient>> clients_;
   bool stopping_ = false;
-  bool suspended_ = false;   // no socket may be opened (a checkpoint of this process is running)
-  bool connecting_ = false;  // the I/O thread is opening a socket outside mu_
-  bool closing_ = false;     // Suspend asked the I/O thread to close the socket
+  bool suspended_ = false;           // no socket may be opened (a checkpoint of this process is running)
+  bool connecting_ = false;          // the I/O thread is opening a socket outside mu_
+  bool closing_ = false;             // Suspend asked the I/O thread to close the socket
   std::condition_variable changed_;  // fd_, backlog_ or connecting_ changed
   uint64_t reconnects_ = 0;
   uint64_t losses_ = 0;

@@ -18,12 +18,10 @@ wire::EventHandle MakeEventHandle(const wire::Event& event, const wire::ClientId
   return handle;
 }
 
-Failure EventHandleFromReceived(const wire::Event& event, const wire::LocationId& source,
-                                uint8_t client_extension, wire::EventHandle* out) {
+Failure EventHandleFromReceived(const wire::Event& event, const wire::LocationId& source, uint8_t client_extension,
+                                wire::EventHandle* out) {
   EventSpace space;
-  Failure bad = ParseEventSpace(event.region.get() + "." + event.comp_cat.get() + "." +
-                                    event.comp.get(),
-                                &space);
+  Failure bad = ParseEventSpace(event.region.get() + "." + event.comp_cat.get() + "." + event.comp.get(), &space);
   if (!bad.ok()) return bad;
   wire::EventHandle handle;
   memset(&handle, 0, sizeof(handle));
@@ -42,14 +40,11 @@ Failure EventHandleFromReceived(const wire::Event& event, const wire::LocationId
 }
 
 bool EventHandlesEqual(const wire::EventHandle& a, const wire::EventHandle& b) {
-  return SameField(a.client.region, b.client.region) &&
-         SameField(a.client.comp_cat, b.client.comp_cat) &&
-         SameField(a.client.comp, b.client.comp) &&
-         SameField(a.client.client_name, b.client.client_name) &&
+  return SameField(a.client.region, b.client.region) && SameField(a.client.comp_cat, b.client.comp_cat) &&
+         SameField(a.client.comp, b.client.comp) && SameField(a.client.client_name, b.client.client_name) &&
          SameField(a.location.hostname, b.location.hostname) &&
-         SameField(a.location.pid_starttime, b.location.pid_starttime) &&
-         SameField(a.event_name, b.event_name) && SameField(a.severity, b.severity) &&
-         a.client.ext == b.client.ext && a.location.pid == b.location.pid &&
+         SameField(a.location.pid_starttime, b.location.pid_starttime) && SameField(a.event_name, b.event_name) &&
+         SameField(a.severity, b.severity) && a.client.ext == b.client.ext && a.location.pid == b.location.pid &&
          a.seqnum == b.seqnum;
 }
 

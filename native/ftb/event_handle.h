@@ -14,8 +14,8 @@ wire::EventHandle MakeEventHandle(const wire::Event& event, const wire::ClientId
 
 // FTB_Get_event_handle from the fields of a received event: the event space must still parse
 // (§10.1), the client name and extension come from the event/source, location = incoming_src.
-Failure EventHandleFromReceived(const wire::Event& event, const wire::LocationId& source,
-                                uint8_t client_extension, wire::EventHandle* out);
+Failure EventHandleFromReceived(const wire::Event& event, const wire::LocationId& source, uint8_t client_extension,
+                                wire::EventHandle* out);
 
 // FTB_Compare_event_handles == FTB_SUCCESS: strings equal ignoring case; ext, pid, seqnum equal.
 bool EventHandlesEqual(const wire::EventHandle& a, const wire::EventHandle& b);

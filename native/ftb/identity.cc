@@ -3,8 +3,8 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mutex>
@@ -63,13 +63,12 @@ std::string FormatStartTime(time_t when) {
   localtime_r(&when, &tm);
   // Fixed C-locale names: the host program's LC_TIME must not change what peers compare.
   char text[64];
-  snprintf(text, sizeof(text), "%s_%s_%02d_%03d_%02d:%02d:%02d", kDays[tm.tm_wday % 7],
-           kMonths[tm.tm_mon % 12], tm.tm_mday, tm.tm_yday + 1, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  snprintf(text, sizeof(text), "%s_%s_%02d_%03d_%02d:%02d:%02d", kDays[tm.tm_wday % 7], kMonths[tm.tm_mon % 12],
+           tm.tm_mday, tm.tm_yday + 1, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return text;
 }
 
-wire::LocationId MakeLocation(const std::string& hostname, const std::string& pid_starttime,
-                              pid_t pid) {
+wire::LocationId MakeLocation(const std::string& hostname, const std::string& pid_starttime, pid_t pid) {
   wire::LocationId location;
   memset(&location, 0, sizeof(location));
   location.hostname.set(hostname);
@@ -102,8 +101,7 @@ wire::FtbId MakeFtbId(const wire::LocationId& location, const wire::ClientId& cl
 }
 
 bool SameLocation(const wire::LocationId& a, const wire::LocationId& b) {
-  return a.pid == b.pid && SameField(a.hostname, b.hostname) &&
-         SameField(a.pid_starttime, b.pid_starttime);
+  return a.pid == b.pid && SameField(a.hostname, b.hostname) && SameField(a.pid_starttime, b.pid_starttime);
 }
 
 bool SameClientInProcess(const wire::ClientId& a, const wire::ClientId& b) {

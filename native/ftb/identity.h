@@ -28,8 +28,7 @@ void SetProcessAddressOverride(const std::string& address);  // "" clears the ov
 // `%a_%b_%d_%j_%H:%M:%S` in the C locale, local time, e.g. "Tue_Nov_24_328_23:33:42".
 std::string FormatStartTime(time_t when);
 
-wire::LocationId MakeLocation(const std::string& hostname, const std::string& pid_starttime,
-                              pid_t pid);
+wire::LocationId MakeLocation(const std::string& hostname, const std::string& pid_starttime, pid_t pid);
 wire::ClientId MakeClientId(const EventSpace& space, const std::string& client_name, uint8_t ext);
 wire::ClientId ManagerClientId(uint8_t ext);
 wire::FtbId MakeFtbId(const wire::LocationId& location, const wire::ClientId& client);

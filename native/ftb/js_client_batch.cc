@@ -1,4 +1,4 @@
-#include "ftb/client_js_batch.h"
+#include "ftb/js_client_batch.h"
 
 #include <string.h>
 
@@ -32,8 +32,10 @@ void AppendCompact(const ReceivedEvent& r, std::vector<uint8_t>* out) {
 }
 
 JsEventBatch::JsEventBatch(Napi::ThreadSafeFunction tsfn, size_t limit, std::weak_ptr<Client> client)
-    : tsfn_(tsfn), limit_(std::max<size_t>(limit, 1)),
-      behind_(std::max<size_t>(1, std::min(limit_ / 2, kBehindEvents))), client_(std::move(client)) {}
+    : tsfn_(tsfn),
+      limit_(std::max<size_t>(limit, 1)),
+      behind_(std::max<size_t>(1, std::min(limit_ / 2, kBehindEvents))),
+      client_(std::move(client)) {}
 
 JsEventBatch::Direct::Direct(const JsEventBatch* batch) : previous_(direct_batch) { direct_batch = batch; }
 JsEventBatch::Direct::~Direct() { direct_batch = previous_; }
@@ -121,8 +123,8 @@ void JsEventBatch::Drain(Napi::Env env, const Call& call) {
     Napi::Value subs = env.Null();
     const size_t n = std::min(kEventsPerJsCall, ids.size() - std::min(first, ids.size()));
     if (n > 0) {
-      events = Napi::Buffer<uint8_t>::Copy(env, bytes.data() + first * sizeof(wire::Message),
-                                           n * sizeof(wire::Message));
+      events =
+          Napi::Buffer<uint8_t>::Copy(env, bytes.data() + first * sizeof(wire::Message), n * sizeof(wire::Message));
       auto array = Napi::Uint32Array::New(env, n);
       memcpy(array.Data(), ids.data() + first, n * sizeof(uint32_t));
       subs = array;

@@ -1,6 +1,6 @@
 // Events on their way from the FTB connection to one JS client's onEvent function. Whatever
 // thread delivers (the I/O thread, or the JS thread while it reads the socket itself,
-// client_js_reader.h) appends to a bounded batch; from the I/O thread one ThreadSafeFunction call
+// js_client_reader.h) appends to a bounded batch; from the I/O thread one ThreadSafeFunction call
 // at a time carries the whole batch, so a burst costs one wake-up of the event loop, not one per
 // event. A full batch drops and counts, never blocks the delivering thread.
 #pragma once
@@ -34,10 +34,10 @@ class JsEventBatch : public std::enable_shared_from_this<JsEventBatch> {
 
   // Any thread. Append is the callback subscriptions' body: false when the batch is full.
   bool Append(const ReceivedEvent& event);
-  void MarkReadable();   // the polling queue got something
-  void Nudge();          // a TSFN call with no events, so the JS thread runs after_drain
-  bool Behind();         // the connection should stop reading (SetConsumerBehind)
-  size_t Room();         // events that fit before Append drops
+  void MarkReadable();                   // the polling queue got something
+  void Nudge();                          // a TSFN call with no events, so the JS thread runs after_drain
+  bool Behind();                         // the connection should stop reading (SetConsumerBehind)
+  size_t Room();                         // events that fit before Append drops
   void SetAfterDrain(AfterDrain after);  // JS thread, before any delivery
 
   // JS thread: hands everything waiting to `call`, 64 events per Buffer.
@@ -49,6 +49,7 @@ class JsEventBatch : public std::enable_shared_from_this<JsEventBatch> {
    public:
     explicit Direct(const JsEventBatch* batch);
     ~Direct();
+
    private:
     const JsEventBatch* previous_;
   };
@@ -67,8 +68,8 @@ class JsEventBatch : public std::enable_shared_from_this<JsEventBatch> {
   bool readable_ = false;
   bool nudged_ = false;
   bool call_pending_ = false;
-  const size_t limit_;   // events per batch before new ones are dropped
-  const size_t behind_;  // from this many on, the connection stops reading (back-pressure)
+  const size_t limit_;                  // events per batch before new ones are dropped
+  const size_t behind_;                 // from this many on, the connection stops reading (back-pressure)
   const std::weak_ptr<Client> client_;  // woken when JS takes a batch that held it back
   AfterDrain after_drain_;              // JS thread only
 };

@@ -1,4 +1,4 @@
-#include "ftb/client_js_reader.h"
+#include "ftb/js_client_reader.h"
 
 namespace crftb::ftb {
 namespace {
@@ -9,10 +9,13 @@ constexpr int kReadsPerWakeUp = 16;
 
 }  // namespace
 
-JsThreadReader::JsThreadReader(Napi::Env env, std::weak_ptr<Client> client,
-                               std::shared_ptr<JsEventBatch> batch, Napi::Function on_event)
-    : env_(env), client_(std::move(client)), batch_(std::move(batch)),
-      on_event_(Napi::Persistent(on_event)), context_(env, "crftb-ftb-events") {}
+JsThreadReader::JsThreadReader(Napi::Env env, std::weak_ptr<Client> client, std::shared_ptr<JsEventBatch> batch,
+                               Napi::Function on_event)
+    : env_(env),
+      client_(std::move(client)),
+      batch_(std::move(batch)),
+      on_event_(Napi::Persistent(on_event)),
+      context_(env, "crftb-ftb-events") {}
 
 JsThreadReader::~JsThreadReader() { Stop(); }
 

@@ -13,7 +13,7 @@
 #include <memory>
 
 #include "ftb/client.h"
-#include "ftb/client_js_batch.h"
+#include "ftb/js_client_batch.h"
 
 namespace crftb::ftb {
 

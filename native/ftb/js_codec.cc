@@ -6,9 +6,8 @@
 namespace crftb::ftb {
 
 void ThrowFieldTooLong(Napi::Env env, const std::string& name, size_t capacity) {
-  Throw(env, CodeFailure(kErrInvalidValue,
-                         "field " + name + " is longer than " + std::to_string(capacity) +
-                             " characters"));
+  Throw(env,
+        CodeFailure(kErrInvalidValue, "field " + name + " is longer than " + std::to_string(capacity) + " characters"));
 }
 
 void JsEncoder::Bytes(const std::string& name, uint8_t* p, size_t n) {
@@ -17,8 +16,8 @@ void JsEncoder::Bytes(const std::string& name, uint8_t* p, size_t n) {
   if (!v.IsBuffer()) return;
   auto buffer = v.As<Napi::Buffer<uint8_t>>();
   if (buffer.Length() > n) {
-    Throw(in_.Env(), CodeFailure(kErrInvalidValue, "field " + name + " holds more than " +
-                                                       std::to_string(n) + " bytes"));
+    Throw(in_.Env(),
+          CodeFailure(kErrInvalidValue, "field " + name + " holds more than " + std::to_string(n) + " bytes"));
   }
   memcpy(p, buffer.Data(), buffer.Length());
 }

@@ -20,15 +20,14 @@ bool AllNameChars(const std::string& text) {
 }
 
 Failure SpaceError(const std::string& text, const std::string& why) {
-  return CodeFailure(kErrEventspaceFormat,
-                     "event space '" + text + "' " + why +
-                         "; expected REGION.CATEGORY.COMPONENT (three non-empty parts of "
-                         "letters, digits and '_', at most 63 characters), e.g. "
-                         "FTB.checkpoint_sw.blcr");
+  return CodeFailure(kErrEventspaceFormat, "event space '" + text + "' " + why +
+                                               "; expected REGION.CATEGORY.COMPONENT (three non-empty parts of "
+                                               "letters, digits and '_', at most 63 characters), e.g. "
+                                               "FTB.checkpoint_sw.blcr");
 }
 
-constexpr const char* kStyleNames[] = {"FTB_SUBSCRIPTION_NONE", "FTB_SUBSCRIPTION_POLLING",
-                                       "FTB_SUBSCRIPTION_NOTIFY", "FTB_SUBSCRIPTION_BOTH"};
+constexpr const char* kStyleNames[] = {"FTB_SUBSCRIPTION_NONE", "FTB_SUBSCRIPTION_POLLING", "FTB_SUBSCRIPTION_NOTIFY",
+                                       "FTB_SUBSCRIPTION_BOTH"};
 
 }  // namespace
 
@@ -47,8 +46,7 @@ Failure ParseEventSpace(const std::string& text, EventSpace* out) {
   if (text.find('.', second + 1) != std::string::npos) {
     return SpaceError(text, "has more than three parts");
   }
-  EventSpace parts{text.substr(0, first), text.substr(first + 1, second - first - 1),
-                   text.substr(second + 1)};
+  EventSpace parts{text.substr(0, first), text.substr(first + 1, second - first - 1), text.substr(second + 1)};
   for (const std::string* part : {&parts.region, &parts.comp_cat, &parts.comp}) {
     if (part->empty()) return SpaceError(text, "has an empty part");
     if (!AllNameChars(*part)) {
@@ -61,8 +59,7 @@ Failure ParseEventSpace(const std::string& text, EventSpace* out) {
 
 Failure ValidateClientName(const std::string& name) {
   if (name.size() <= decltype(wire::ClientId::client_name)::capacity()) return Failure::None();
-  return CodeFailure(kErrInvalidValue,
-                     "client name '" + name + "' is longer than 15 characters");
+  return CodeFailure(kErrInvalidValue, "client name '" + name + "' is longer than 15 characters");
 }
 
 Failure ValidateJobId(const std::string& jobid) {
@@ -71,20 +68,18 @@ Failure ValidateJobId(const std::string& jobid) {
 }
 
 bool IsSeverity(const std::string& severity) {
-  return SameName(severity, "fatal") || SameName(severity, "info") ||
-         SameName(severity, "warning") || SameName(severity, "error");
+  return SameName(severity, "fatal") || SameName(severity, "info") || SameName(severity, "warning") ||
+         SameName(severity, "error");
 }
 
 Failure ValidateDeclaration(const std::string& name, const std::string& severity) {
-  if (name.empty() || name.size() > decltype(wire::Event::event_name)::capacity() ||
-      !AllNameChars(name)) {
+  if (name.empty() || name.size() > decltype(wire::Event::event_name)::capacity() || !AllNameChars(name)) {
     return CodeFailure(kErrInvalidField,
-                       "event name '" + name +
-                           "' must be 1-31 characters of letters, digits and '_'");
+                       "event name '" + name + "' must be 1-31 characters of letters, digits and '_'");
   }
   if (!IsSeverity(severity)) {
-    return CodeFailure(kErrInvalidField, "severity '" + severity + "' of event '" + name +
-                                             "' is not one of fatal, info, warning, error");
+    return CodeFailure(kErrInvalidField,
+                       "severity '" + severity + "' of event '" + name + "' is not one of fatal, info, warning, error");
   }
   return Failure::None();
 }
@@ -93,15 +88,13 @@ Failure ValidatePublishName(const std::string& name) {
   if (!name.empty() && name.size() <= decltype(wire::Event::event_name)::capacity()) {
     return Failure::None();
   }
-  return CodeFailure(kErrInvalidEventName,
-                     "event name '" + name + "' must be 1-31 characters long");
+  return CodeFailure(kErrInvalidEventName, "event name '" + name + "' must be 1-31 characters long");
 }
 
 Failure ValidateEventType(int event_type) {
   if (event_type == 1 || event_type == 2) return Failure::None();
-  return CodeFailure(kErrInvalidEventType,
-                     "event type " + std::to_string(event_type) +
-                         " is neither 1 (normal event) nor 2 (response to an event)");
+  return CodeFailure(kErrInvalidEventType, "event type " + std::to_string(event_type) +
+                                               " is neither 1 (normal event) nor 2 (response to an event)");
 }
 
 Failure ParseSubscriptionStyle(const std::string& text, Style* out) {
@@ -111,10 +104,9 @@ Failure ParseSubscriptionStyle(const std::string& text, Style* out) {
       return Failure::None();
     }
   }
-  return CodeFailure(kErrSubscriptionStyle,
-                     "subscription style '" + text +
-                         "' is not one of FTB_SUBSCRIPTION_NONE, FTB_SUBSCRIPTION_POLLING, "
-                         "FTB_SUBSCRIPTION_NOTIFY, FTB_SUBSCRIPTION_BOTH");
+  return CodeFailure(kErrSubscriptionStyle, "subscription style '" + text +
+                                                "' is not one of FTB_SUBSCRIPTION_NONE, FTB_SUBSCRIPTION_POLLING, "
+                                                "FTB_SUBSCRIPTION_NOTIFY, FTB_SUBSCRIPTION_BOTH");
 }
 
 const char* StyleName(Style style) { return kStyleNames[style & kStyleBoth]; }

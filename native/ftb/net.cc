@@ -38,8 +38,7 @@ int PollOne(int fd, short events, int64_t deadline_ms) {
 }
 
 Failure Closed(const char* what) {
-  return Failure::Coded("ECONNRESET", std::string(what) + ": the peer closed the connection",
-                        ECONNRESET);
+  return Failure::Coded("ECONNRESET", std::string(what) + ": the peer closed the connection", ECONNRESET);
 }
 
 }  // namespace
@@ -61,10 +60,10 @@ Failure ConnectTcp(const in_addr& address, int port, int timeout_ms, UniqueFd* o
     int rc = PollOne(fd.get(), POLLOUT, deadline);
     if (rc < 0) return Failure::FromErrno(errno, "poll() connecting to " + where).At("poll");
     if (rc == 0) {
-      return Failure::Coded("ETIMEDOUT",
-                            "connect to FTB agent at " + where + " timed out after " +
-                                std::to_string(timeout_ms) + " ms",
-                            ETIMEDOUT)
+      return Failure::Coded(
+                 "ETIMEDOUT",
+                 "connect to FTB agent at " + where + " timed out after " + std::to_string(timeout_ms) + " ms",
+                 ETIMEDOUT)
           .At("connect");
     }
     int err = 0;
@@ -97,8 +96,7 @@ Failure AcceptTcp(int listen_fd, UniqueFd* out, sockaddr_in* peer) {
   for (;;) {
     sockaddr_in sa{};
     socklen_t len = sizeof(sa);
-    UniqueFd fd(accept4(listen_fd, reinterpret_cast<sockaddr*>(&sa), &len,
-                        SOCK_CLOEXEC | SOCK_NONBLOCK));
+    UniqueFd fd(accept4(listen_fd, reinterpret_cast<sockaddr*>(&sa), &len, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (!fd.valid()) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -138,8 +136,7 @@ Failure WriteFull(int fd, const void* data, size_t length, int64_t deadline_ms) 
       int rc = PollOne(fd, POLLOUT, deadline_ms);
       if (rc < 0) return Failure::FromErrno(errno, "poll() writing to FTB peer").At("poll");
       if (rc == 0) {
-        return Failure::Coded("ETIMEDOUT", "writing to FTB peer timed out (peer not reading)",
-                              ETIMEDOUT);
+        return Failure::Coded("ETIMEDOUT", "writing to FTB peer timed out (peer not reading)", ETIMEDOUT);
       }
       continue;
     }
@@ -228,8 +225,7 @@ Failure WaitReadable(int fd, int wake_fd, int timeout_ms, bool* readable, bool* 
 std::vector<int> FtbBootstrapTimeouts() { return {100, 400, 1600, 6400, 25600}; }
 
 Failure BootstrapExchange(const in_addr& server, int port, const wire::BootstrapPacket& request,
-                          wire::BootstrapPacket* reply,
-                          const std::vector<int>& attempt_timeouts_ms) {
+                          wire::BootstrapPacket* reply, const std::vector<int>& attempt_timeouts_ms) {
   const std::string where = Endpoint(server, port);
   UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) return Failure::FromErrno(errno, "UDP socket() for " + where).At("socket");
@@ -237,8 +233,7 @@ Failure BootstrapExchange(const in_addr& server, int port, const wire::Bootstrap
   auto send_request = [&]() -> Failure {
     ssize_t sent;
     do {
-      sent = sendto(fd.get(), &request, sizeof(request), MSG_NOSIGNAL,
-                    reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+      sent = sendto(fd.get(), &request, sizeof(request), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
     } while (sent < 0 && errno == EINTR);
     // ECONNREFUSED is an ICMP answer to an earlier datagram: keep trying like FTB does.
     if (sent < 0 && errno != ECONNREFUSED) {
@@ -266,9 +261,8 @@ Failure BootstrapExchange(const in_addr& server, int port, const wire::Bootstrap
       return Failure::None();
     }
   }
-  return CodeFailure(kErrNetworkNoRoute,
-                     "no answer from the FTB bootstrap server at " + where + " after " +
-                         std::to_string(attempt_timeouts_ms.size()) + " attempts");
+  return CodeFailure(kErrNetworkNoRoute, "no answer from the FTB bootstrap server at " + where + " after " +
+                                             std::to_string(attempt_timeouts_ms.size()) + " attempts");
 }
 
 Failure BindUdp(const in_addr& address, int port, UniqueFd* out) {

@@ -43,8 +43,7 @@ int LocalPort(int fd);
 Failure WriteFull(int fd, const void* data, size_t length, int64_t deadline_ms);
 // Reads exactly `length` bytes. EOF before the first byte or in the middle → ECONNRESET with a
 // message saying the peer closed the connection; *clean_eof tells the two apart when given.
-Failure ReadFull(int fd, void* data, size_t length, int64_t deadline_ms,
-                 bool* clean_eof = nullptr);
+Failure ReadFull(int fd, void* data, size_t length, int64_t deadline_ms, bool* clean_eof = nullptr);
 // Sends what the socket takes now without waiting (MSG_DONTWAIT|MSG_NOSIGNAL, EINTR retried);
 // *sent may be anything from 0 to length. Errors other than EAGAIN are failures.
 Failure SendSome(int fd, const void* data, size_t length, size_t* sent);
@@ -61,8 +60,7 @@ Failure WaitReadable(int fd, int wake_fd, int timeout_ms, bool* readable, bool* 
 // FTB_ERR_NETWORK_NO_ROUTE. `reply` may be nullptr for fire-and-forget packets (CONN_FAIL).
 std::vector<int> FtbBootstrapTimeouts();
 Failure BootstrapExchange(const in_addr& server, int port, const wire::BootstrapPacket& request,
-                          wire::BootstrapPacket* reply,
-                          const std::vector<int>& attempt_timeouts_ms);
+                          wire::BootstrapPacket* reply, const std::vector<int>& attempt_timeouts_ms);
 
 // UDP socket for a bootstrap server: bound to address:port, close-on-exec, non-blocking.
 Failure BindUdp(const in_addr& address, int port, UniqueFd* out);

@@ -36,8 +36,7 @@ class LayoutReporter {
  private:
   void Add(const std::string& name, const void* at, size_t size) {
     Napi::Array pair = Napi::Array::New(fields_.Env(), 2);
-    pair.Set(0u, static_cast<double>(static_cast<const char*>(at) -
-                                     static_cast<const char*>(base_)));
+    pair.Set(0u, static_cast<double>(static_cast<const char*>(at) - static_cast<const char*>(base_)));
     pair.Set(1u, static_cast<double>(size));
     fields_.Set(name, pair);
   }
@@ -80,8 +79,7 @@ Napi::Value WithKind(Napi::Env env, const std::string& kind, Fn&& fn) {
   if (kind == "eventHandle") return fn(wire::EventHandle{});
   if (kind == "event") return fn(wire::Event{});
   ThrowCoded(env, "ERR_INVALID_ARG_VALUE",
-             "unknown wire kind '" + kind +
-                 "' (message, handshake, location, bootstrap, eventHandle, event)");
+             "unknown wire kind '" + kind + "' (message, handshake, location, bootstrap, eventHandle, event)");
 }
 
 Napi::Value Decode(const Napi::CallbackInfo& info) {
@@ -105,8 +103,7 @@ Napi::Value Encode(const Napi::CallbackInfo& info) {
   Napi::Object in = info[1].As<Napi::Object>();
   return WithKind(env, kind, [&](auto value) -> Napi::Value {
     EncodeFromJs(in, &value);
-    return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(&value),
-                                       sizeof(value));
+    return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(&value), sizeof(value));
   });
 }
 
@@ -118,8 +115,7 @@ Napi::Value NormalizeBytes(const Napi::CallbackInfo& info) {
     if (buffer.Length() != sizeof(value)) ThrowCoded(env, "ERR_INVALID_ARG_VALUE", "wrong size");
     memcpy(&value, buffer.Data(), sizeof(value));
     wire::Normalize(&value);
-    return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(&value),
-                                       sizeof(value));
+    return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(&value), sizeof(value));
   });
 }
 
@@ -187,8 +183,7 @@ Napi::Value SameMaskJs(const Napi::CallbackInfo& info) {
 Napi::Value ResolveConfigJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object env_in = info[0].As<Napi::Object>();
-  Napi::Object ov = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>()
-                                                             : Napi::Object::New(env);
+  Napi::Object ov = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
   std::map<std::string, std::string> vars;
   Napi::Array keys = env_in.GetPropertyNames();
   for (uint32_t i = 0; i < keys.Length(); ++i) {
@@ -207,7 +202,8 @@ Napi::Value ResolveConfigJs(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("agentPort", c.agent_port);
   out.Set("bootstrapPort", c.bootstrap_port);
-  out.Set("bootstrapServer", c.has_bootstrap_server ? Napi::Value(Napi::String::New(env, c.bootstrap_server)) : env.Null());
+  out.Set("bootstrapServer",
+          c.has_bootstrap_server ? Napi::Value(Napi::String::New(env, c.bootstrap_server)) : env.Null());
   out.Set("agentPortSource", c.agent_port_source);
   out.Set("bootstrapPortSource", c.bootstrap_port_source);
   out.Set("bootstrapServerSource", c.bootstrap_server_source);
@@ -223,13 +219,10 @@ Napi::Value ParseFtbAddressJs(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value FormatStartTimeJs(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(),
-                           FormatStartTime(static_cast<time_t>(info[0].ToNumber().Int64Value())));
+  return Napi::String::New(info.Env(), FormatStartTime(static_cast<time_t>(info[0].ToNumber().Int64Value())));
 }
 
-Napi::Value ProcessAddressJs(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), ProcessAddress());
-}
+Napi::Value ProcessAddressJs(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), ProcessAddress()); }
 
 Napi::Value IdentityJs(const Napi::CallbackInfo& info) {
   // identity(a, b): compares two FTB id objects with FTB's rules.
@@ -251,14 +244,18 @@ Napi::Value ManagerIdJs(const Napi::CallbackInfo& info) {
 
 class BootstrapWorker : public Napi::AsyncWorker {
  public:
-  BootstrapWorker(Napi::Env env, in_addr server, int port, wire::BootstrapPacket request,
-                  std::vector<int> timeouts, bool want_reply)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), server_(server),
-        port_(port), request_(request), timeouts_(std::move(timeouts)), want_reply_(want_reply) {}
+  BootstrapWorker(Napi::Env env, in_addr server, int port, wire::BootstrapPacket request, std::vector<int> timeouts,
+                  bool want_reply)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        server_(server),
+        port_(port),
+        request_(request),
+        timeouts_(std::move(timeouts)),
+        want_reply_(want_reply) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
-    failure_ = net::BootstrapExchange(server_, port_, request_, want_reply_ ? &reply_ : nullptr,
-                                      timeouts_);
+    failure_ = net::BootstrapExchange(server_, port_, request_, want_reply_ ? &reply_ : nullptr, timeouts_);
   }
   void OnOK() override {
     Napi::Env env = Env();
@@ -295,8 +292,8 @@ Napi::Value BootstrapExchangeJs(const Napi::CallbackInfo& info) {
     Napi::Array a = info[3].As<Napi::Array>();
     for (uint32_t i = 0; i < a.Length(); ++i) timeouts.push_back(a.Get(i).ToNumber().Int32Value());
   }
-  auto* worker = new BootstrapWorker(env, server, info[1].ToNumber().Int32Value(), request,
-                                     std::move(timeouts), info[4].ToBoolean());
+  auto* worker = new BootstrapWorker(env, server, info[1].ToNumber().Int32Value(), request, std::move(timeouts),
+                                     info[4].ToBoolean());
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

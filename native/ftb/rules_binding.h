@@ -6,4 +6,4 @@ namespace crftb::ftb {
 // codec, layout) exposed for tests and diagnostics. Nothing here opens a socket except
 // bootstrapExchange, which runs on a worker thread.
 void RegisterRulesBinding(Napi::Env env, Napi::Object exports);
-}
+}  // namespace crftb::ftb

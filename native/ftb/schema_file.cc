@@ -16,9 +16,8 @@ Failure Invalid(const std::string& path, const std::string& why) {
 
 }  // namespace
 
-Failure ParseSchemaFile(
-    const std::string& path, const std::string& own_event_space,
-    const std::function<Failure(const std::string&, const std::string&)>& declare) {
+Failure ParseSchemaFile(const std::string& path, const std::string& own_event_space,
+                        const std::function<Failure(const std::string&, const std::string&)>& declare) {
   std::string text;
   if (!ReadWholeFile(path, &text)) return Invalid(path, "cannot be read");
   std::istringstream in(text);
@@ -44,8 +43,7 @@ Failure ParseSchemaFile(
         if (word == "end") {
           state = kOutside;
         } else if (!ParseEventSpace(word, nullptr).ok() || !SameName(word, own_event_space)) {
-          return Invalid(path, "event space '" + word + "' is not the client's (" +
-                                   own_event_space + ")");
+          return Invalid(path, "event space '" + word + "' is not the client's (" + own_event_space + ")");
         } else {
           state = kName;
         }
@@ -64,8 +62,7 @@ Failure ParseSchemaFile(
           break;
         }
         if (!IsSeverity(word)) {
-          return CodeFailure(kErrInvalidField, "schema file " + path + ": severity '" + word +
-                                                   "' of '" + name +
+          return CodeFailure(kErrInvalidField, "schema file " + path + ": severity '" + word + "' of '" + name +
                                                    "' is not one of fatal, info, warning, error");
         }
         if (Failure bad = declare(name, word); !bad.ok()) return bad;

@@ -32,10 +32,9 @@ bool HasBlank(const std::string& s) {
 }
 
 Failure SyntaxError(const std::string& text, const std::string& why) {
-  return CodeFailure(kErrSubscriptionStr,
-                     "subscription string '" + text + "': " + why +
-                         "; expected comma-separated key=value pairs (keys event_space, "
-                         "event_name, severity, jobid, client_name, host_name), or '' for all");
+  return CodeFailure(kErrSubscriptionStr, "subscription string '" + text + "': " + why +
+                                              "; expected comma-separated key=value pairs (keys event_space, "
+                                              "event_name, severity, jobid, client_name, host_name), or '' for all");
 }
 
 Failure ValueError(const std::string& key, const std::string& value, const std::string& why) {
@@ -51,8 +50,7 @@ Failure SetLimited(wire::FixedString<N>* field, const std::string& key, const st
 }
 
 enum Key { kEventSpace, kEventName, kSeverity, kJobId, kClientName, kHostName, kKeyCount };
-constexpr const char* kKeys[kKeyCount] = {"event_space", "event_name",  "severity",
-                                          "jobid",       "client_name", "host_name"};
+constexpr const char* kKeys[kKeyCount] = {"event_space", "event_name", "severity", "jobid", "client_name", "host_name"};
 
 Failure ApplyPair(Key key, const std::string& value, wire::Event* mask) {
   switch (key) {
@@ -116,8 +114,7 @@ Failure ParseSubscription(const std::string& text, wire::Event* mask) {
     if (eq == std::string::npos) return SyntaxError(text, "'" + pair + "' has no '='");
     const size_t eq2 = pair.find('=', eq + 1);  // FTB ignores anything after a second '='
     const std::string key = Trim(pair.substr(0, eq));
-    const std::string value =
-        Trim(pair.substr(eq + 1, eq2 == std::string::npos ? eq2 : eq2 - eq - 1));
+    const std::string value = Trim(pair.substr(eq + 1, eq2 == std::string::npos ? eq2 : eq2 - eq - 1));
     if (key.empty() || value.empty()) {
       return SyntaxError(text, "'" + pair + "' has an empty key or value");
     }
@@ -130,10 +127,9 @@ Failure ParseSubscription(const std::string& text, wire::Event* mask) {
     int k = 0;
     while (k < kKeyCount && !SameName(key, kKeys[k])) ++k;
     if (k == kKeyCount) {
-      return CodeFailure(kErrFilterAttr,
-                         "subscription key '" + key +
-                             "' is not one of event_space, event_name, severity, jobid, "
-                             "client_name, host_name");
+      return CodeFailure(kErrFilterAttr, "subscription key '" + key +
+                                             "' is not one of event_space, event_name, severity, jobid, "
+                                             "client_name, host_name");
     }
     if (seen[k]) return SyntaxError(text, "key '" + key + "' is given twice");
     seen[k] = true;
@@ -145,22 +141,20 @@ Failure ParseSubscription(const std::string& text, wire::Event* mask) {
 }
 
 bool Matches(const wire::Event& event, const wire::Event& mask) {
-  if (!FieldMatches(event.region, mask.region) ||
-      !FieldMatches(event.client_jobid, mask.client_jobid) ||
-      !FieldMatches(event.client_name, mask.client_name) ||
-      !FieldMatches(event.hostname, mask.hostname)) {
+  if (!FieldMatches(event.region, mask.region) || !FieldMatches(event.client_jobid, mask.client_jobid) ||
+      !FieldMatches(event.client_name, mask.client_name) || !FieldMatches(event.hostname, mask.hostname)) {
     return false;
   }
   if (!FieldIsAll(mask.event_name)) return SameField(event.event_name, mask.event_name);
-  return FieldMatches(event.severity, mask.severity) &&
-         FieldMatches(event.comp_cat, mask.comp_cat) && FieldMatches(event.comp, mask.comp);
+  return FieldMatches(event.severity, mask.severity) && FieldMatches(event.comp_cat, mask.comp_cat) &&
+         FieldMatches(event.comp, mask.comp);
 }
 
 bool SameMaskForAgent(const wire::Event& a, const wire::Event& b) {
-  return SameField(a.region, b.region) && SameField(a.comp_cat, b.comp_cat) &&
-         SameField(a.comp, b.comp) && SameField(a.event_name, b.event_name) &&
-         SameField(a.severity, b.severity) && SameField(a.client_jobid, b.client_jobid) &&
-         SameField(a.client_name, b.client_name) && SameField(a.hostname, b.hostname);
+  return SameField(a.region, b.region) && SameField(a.comp_cat, b.comp_cat) && SameField(a.comp, b.comp) &&
+         SameField(a.event_name, b.event_name) && SameField(a.severity, b.severity) &&
+         SameField(a.client_jobid, b.client_jobid) && SameField(a.client_name, b.client_name) &&
+         SameField(a.hostname, b.hostname);
 }
 
 namespace {
@@ -235,8 +229,8 @@ void EventBuckets(const wire::Event& event, std::vector<std::string>* out) {
 }
 
 bool SameMaskForLibftbList(const wire::Event& a, const wire::Event& b) {
-  return SameField(a.severity, b.severity) && SameField(a.comp_cat, b.comp_cat) &&
-         SameField(a.comp, b.comp) && SameField(a.event_name, b.event_name);
+  return SameField(a.severity, b.severity) && SameField(a.comp_cat, b.comp_cat) && SameField(a.comp, b.comp) &&
+         SameField(a.event_name, b.event_name);
 }
 
 }  // namespace crftb::ftb

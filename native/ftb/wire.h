@@ -131,14 +131,13 @@ struct EventHandle {  // §4.9 — travels inside type-2 payloads (BLCR's END/ER
 static_assert(sizeof(LocationId) == 100 && offsetof(LocationId, pid) == 96);
 static_assert(sizeof(ClientId) == 209 && offsetof(ClientId, ext) == 208);
 static_assert(sizeof(FtbId) == 312 && offsetof(FtbId, client) == 100);
-static_assert(sizeof(Event) == 708 && offsetof(Event, seqnum) == 336 &&
-              offsetof(Event, event_type) == 338 && offsetof(Event, payload) == 339);
-static_assert(sizeof(Message) == 1336 && offsetof(Message, src) == 4 &&
-              offsetof(Message, dst) == 316 && offsetof(Message, event) == 628);
+static_assert(sizeof(Event) == 708 && offsetof(Event, seqnum) == 336 && offsetof(Event, event_type) == 338 &&
+              offsetof(Event, payload) == 339);
+static_assert(sizeof(Message) == 1336 && offsetof(Message, src) == 4 && offsetof(Message, dst) == 316 &&
+              offsetof(Message, event) == 628);
 static_assert(sizeof(Handshake) == 1440);
 static_assert(sizeof(BootstrapPacket) == 144 && offsetof(BootstrapPacket, addr) == 4 &&
-              offsetof(BootstrapPacket, parent_addr) == 72 &&
-              offsetof(BootstrapPacket, level) == 140);
+              offsetof(BootstrapPacket, parent_addr) == 72 && offsetof(BootstrapPacket, level) == 140);
 static_assert(sizeof(EventHandle) == 360 && offsetof(EventHandle, seqnum) == 258 &&
               offsetof(EventHandle, location) == 260);
 static_assert(kPayloadSize >= sizeof(EventHandle) + sizeof(int32_t),
