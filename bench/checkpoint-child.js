@@ -2,7 +2,7 @@
 // argv[3] MiB (every page written), and on each SIGUSR2 checkpoints itself into argv[2]/self as
 // argv[2]/request says ({ incremental }), appending {wallMs, seconds, frozen, bytes, incremental}
 // to argv[2]/status.
-'use strict';
+
 const fs = require('node:fs');
 const path = require('node:path');
 const { checkpoint } = require(path.join(__dirname, '..', 'dist'));
@@ -24,7 +24,13 @@ process.on('SIGUSR2', async () => {
   try {
     const r = await checkpoint({ dir: path.join(work, 'self'), incremental, ftb: false });
     if (r.restarted) return;
-    status({ wallMs: Number(process.hrtime.bigint() - start) / 1e6, seconds: r.seconds, frozen: r.frozenSeconds, bytes: r.bytes, incremental: r.incremental });
+    status({
+      wallMs: Number(process.hrtime.bigint() - start) / 1e6,
+      seconds: r.seconds,
+      frozen: r.frozenSeconds,
+      bytes: r.bytes,
+      incremental: r.incremental,
+    });
   } catch (e) {
     status({ error: `${e.code}: ${e.message}` });
   }

@@ -14,7 +14,7 @@
 // the 1-minute load average before and after each size: figures move with the machine's load.
 // Targets (issue 14): self-checkpoint and restart() <= 1.10x the CLI at every size, the first
 // self-checkpoint <= 1.5x the CLI dump; incremental second checkpoint <= 0.3x a full one.
-'use strict';
+
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -36,7 +36,12 @@ const median = (xs) => {
 
 function lines(file) {
   try {
-    return fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    return fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
   } catch {
     return [];
   }
@@ -87,7 +92,9 @@ async function measure(mib) {
     const dir = path.join(work, `cli-${++cliN}`);
     fs.mkdirSync(dir, { mode: 0o700 });
     const t = now();
-    execFileSync(criu, ['dump', '-t', String(child.pid), '-D', dir, '--leave-running', '-o', 'dump.log'], { stdio: 'ignore' });
+    execFileSync(criu, ['dump', '-t', String(child.pid), '-D', dir, '--leave-running', '-o', 'dump.log'], {
+      stdio: 'ignore',
+    });
     return { ms: now() - t, dir, bytes: dirBytes(dir) };
   };
   try {
@@ -125,7 +132,7 @@ async function measure(mib) {
     const second = await self(true);
 
     const copyDir = path.join(work, 'copy');
-    let t = now();
+    const t = now();
     fs.cpSync(last.dir, copyDir, { recursive: true });
     execFileSync('sync', ['-f', copyDir]);
     const rawCopy = now() - t;
@@ -159,8 +166,20 @@ async function measure(mib) {
       }
     }
     return {
-      mib, first, selfMed: median(selfMs), frozenMed: median(frozenMs), cliMed: median(cliMs), selfMs, cliMs, full, second, rawCopy,
-      restartMed: median(restartMs), restoreMed: median(restoreMs), selfBytes, cliBytes: last.bytes,
+      mib,
+      first,
+      selfMed: median(selfMs),
+      frozenMed: median(frozenMs),
+      cliMed: median(cliMs),
+      selfMs,
+      cliMs,
+      full,
+      second,
+      rawCopy,
+      restartMed: median(restartMs),
+      restoreMed: median(restoreMs),
+      selfBytes,
+      cliBytes: last.bytes,
     };
   } finally {
     try {
@@ -171,13 +190,20 @@ async function measure(mib) {
 }
 
 (async () => {
-  const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+  const sizes = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((n) => n > 0);
   const f = (ms) => `${ms.toFixed(0)} ms`.padStart(8);
   const x = (r) => `${r.toFixed(2)}x`.padStart(6);
   const mb = (b) => `${(b / 1048576).toFixed(1)}`;
-  console.log(`crftb checkpoint bench (CRIU ${execFileSync(criu, ['--version']).toString().split('\n')[0].replace('Version: ', '')}, ${criu}), ` +
-    `${os.cpus().length} CPUs, medians of ${runs} alternating pairs, ${new Date().toISOString()}`);
-  console.log('heap MiB | checkpoint() criu dump  ratio | frozen   | 1st self  ratio | restart() criu restore ratio | incr 2nd (vs full)    | raw copy | images self/cli MiB | load 1 min');
+  console.log(
+    `crftb checkpoint bench (CRIU ${execFileSync(criu, ['--version']).toString().split('\n')[0].replace('Version: ', '')}, ${criu}), ` +
+      `${os.cpus().length} CPUs, medians of ${runs} alternating pairs, ${new Date().toISOString()}`,
+  );
+  console.log(
+    'heap MiB | checkpoint() criu dump  ratio | frozen   | 1st self  ratio | restart() criu restore ratio | incr 2nd (vs full)    | raw copy | images self/cli MiB | load 1 min',
+  );
   for (const mib of sizes.length ? sizes : [10, 100, 1024]) {
     const before = load();
     const r = await measure(mib);
@@ -188,8 +214,10 @@ async function measure(mib) {
         `${f(r.rawCopy)} | ${`${mb(r.selfBytes)} / ${mb(r.cliBytes)}`.padStart(19)} | ${before}..${load()}`,
     );
   }
-  console.log('targets: checkpoint() and restart() <= 1.10x the CLI, 1st self <= 1.5x criu dump; incremental 2nd <= 0.3x full ' +
-    '(needs CONFIG_MEM_SOFT_DIRTY; FULL = none here)');
+  console.log(
+    'targets: checkpoint() and restart() <= 1.10x the CLI, 1st self <= 1.5x criu dump; incremental 2nd <= 0.3x full ' +
+      '(needs CONFIG_MEM_SOFT_DIRTY; FULL = none here)',
+  );
 })().catch((e) => {
   console.error(e);
   process.exit(1);

@@ -20,8 +20,18 @@ async function tree(agents: number, queueKiB?: number) {
   const { port: bport } = await bootstrap.listening();
   const ports: number[] = [];
   for (let i = 0; i < agents; i++) {
-    const agent = CrftbProcess.start(['agent', '--port', '0', '--advertise', '127.0.0.1', '--bootstrap', `127.0.0.1:${bport}`, '--stats-interval', '100',
-      ...(queueKiB ? ['--client-queue-kib', String(queueKiB), '--agent-queue-kib', String(queueKiB)] : [])]);
+    const agent = CrftbProcess.start([
+      'agent',
+      '--port',
+      '0',
+      '--advertise',
+      '127.0.0.1',
+      '--bootstrap',
+      `127.0.0.1:${bport}`,
+      '--stats-interval',
+      '100',
+      ...(queueKiB ? ['--client-queue-kib', String(queueKiB), '--agent-queue-kib', String(queueKiB)] : []),
+    ]);
     procs.push(agent);
     ports.push((await agent.listening()).port);
     await agent.waitFor((l) => l.event === 'attached');
@@ -35,18 +45,28 @@ function template(pub: RawClient): Buffer {
   return ftbRules.encode('message', {
     msg_type: 1,
     ...pub.id('src.', PUB),
-    'event.region': space.region, 'event.comp_cat': space.comp_cat, 'event.comp': space.comp,
-    'event.event_name': 'BENCH_EV', 'event.severity': 'info', 'event.client_name': PUB.clientName,
-    'event.hostname': '127.0.0.1', 'event.event_type': 1,
+    'event.region': space.region,
+    'event.comp_cat': space.comp_cat,
+    'event.comp': space.comp,
+    'event.event_name': 'BENCH_EV',
+    'event.severity': 'info',
+    'event.client_name': PUB.clientName,
+    'event.hostname': '127.0.0.1',
+    'event.event_type': 1,
   });
 }
-const SEQ = 964, PAYLOAD = 967;
+const SEQ = 964,
+  PAYLOAD = 967;
 
 async function setup(pubPort: number, subPort: number, subscriberAgent: CrftbProcess, publisherAgent: CrftbProcess) {
   const sub = await RawClient.connect(subPort, 90001);
   sub.register(SUB);
   sub.subscribe(SUB, 'event_space=BENCH.PERF.PUB,event_name=BENCH_EV');
-  await publisherAgent.waitFor((l) => l.event === 'stats' && l.stats.subscriptions >= 1, 10000, publisherAgent.lines.length);
+  await publisherAgent.waitFor(
+    (l) => l.event === 'stats' && l.stats.subscriptions >= 1,
+    10000,
+    publisherAgent.lines.length,
+  );
   void subscriberAgent;
   const pub = await RawClient.connect(pubPort, 90002);
   pub.register(PUB);
@@ -56,7 +76,8 @@ async function setup(pubPort: number, subPort: number, subscriberAgent: CrftbPro
 /** Publishes n events as fast as the publisher's socket drains; the subscriber counts arrivals. */
 async function throughput(pub: RawClient, sub: RawClient, frame: Buffer, n: number) {
   let received = 0;
-  let first = 0, last = 0;
+  let first = 0,
+    last = 0;
   let pending: Buffer = Buffer.alloc(0);
   const socket = sub.peer.socket;
   sub.peer.stopQueueing();
@@ -83,7 +104,7 @@ async function throughput(pub: RawClient, sub: RawClient, frame: Buffer, n: numb
   }
   const publishMs = performance.now() - started;
   // Done when everything arrived, or when nothing more arrives for a second (dropped copies).
-  for (let before = -1; received < n && received !== before;) {
+  for (let before = -1; received < n && received !== before; ) {
     before = received;
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -135,10 +156,14 @@ async function scenario(name: string, agents: number) {
   try {
     const { pub, sub, frame } = await setup(t.ports[0], t.ports[agents - 1], t.agents[agents - 1], t.agents[0]);
     const r = await throughput(pub, sub, frame, N);
-    console.log(`${name}: ${N} events, no drops allowed: ${Math.round(r.rate).toLocaleString('en')} events/s received (${r.received} delivered; publisher wrote ${Math.round(r.publishRate).toLocaleString('en')}/s)`);
+    console.log(
+      `${name}: ${N} events, no drops allowed: ${Math.round(r.rate).toLocaleString('en')} events/s received (${r.received} delivered; publisher wrote ${Math.round(r.publishRate).toLocaleString('en')}/s)`,
+    );
     for (const rate of [100, 1000, 10000]) {
       const l = await latency(pub, sub, frame, rate, Math.min(rate * 2, 5000));
-      console.log(`${name}: latency at ${rate}/s: p50 ${l.p50.toFixed(0)} µs, p99 ${l.p99.toFixed(0)} µs (${l.got} events)`);
+      console.log(
+        `${name}: latency at ${rate}/s: p50 ${l.p50.toFixed(0)} µs, p99 ${l.p99.toFixed(0)} µs (${l.got} events)`,
+      );
     }
     pub.close();
     sub.close();
@@ -153,7 +178,9 @@ async function scenario(name: string, agents: number) {
     const r = await throughput(pub, sub, frame, N);
     const from = subAgent.lines.length;
     const stats = (await subAgent.waitFor((l) => l.event === 'stats', 5000, from)).stats;
-    console.log(`${name}: ${N} events, default queues: ${Math.round(r.rate).toLocaleString('en')} events/s received, ${r.received} delivered, ${stats.eventsDropped} dropped by the subscriber's agent`);
+    console.log(
+      `${name}: ${N} events, default queues: ${Math.round(r.rate).toLocaleString('en')} events/s received, ${r.received} delivered, ${stats.eventsDropped} dropped by the subscriber's agent`,
+    );
     pub.close();
     sub.close();
   } finally {
@@ -162,7 +189,12 @@ async function scenario(name: string, agents: number) {
 }
 
 async function main() {
-  console.log(`load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs`);
+  console.log(
+    `load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${os.cpus().length} CPUs`,
+  );
   await scenario('one agent', 1);
   await scenario('two-agent tree (publisher on the root, subscriber on the child)', 2);
 }

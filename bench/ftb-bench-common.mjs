@@ -15,7 +15,22 @@ export const crftb = require(path.join(root, 'dist', 'index.js'));
 
 /** Starts `crftb agent` on a free port; resolves { port, stop }. */
 export async function startAgentProcess() {
-  const child = spawn(process.execPath, [path.join(root, 'bin', 'crftb.js'), 'agent', '--port', '0', '--advertise', '127.0.0.1', '--standalone', '--json', '--stats-interval', '250'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(root, 'bin', 'crftb.js'),
+      'agent',
+      '--port',
+      '0',
+      '--advertise',
+      '127.0.0.1',
+      '--standalone',
+      '--json',
+      '--stats-interval',
+      '250',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const lines = readline.createInterface({ input: child.stdout });
   let stats = null;
   const port = await new Promise((resolve, reject) => {
@@ -26,7 +41,16 @@ export async function startAgentProcess() {
     });
     child.on('exit', (code) => reject(new Error(`agent exited (${code})`)));
   });
-  return { port, pid: child.pid, stats: () => stats, stop: () => new Promise((r) => { child.on('exit', r); child.kill('SIGTERM'); }) };
+  return {
+    port,
+    pid: child.pid,
+    stats: () => stats,
+    stop: () =>
+      new Promise((r) => {
+        child.on('exit', r);
+        child.kill('SIGTERM');
+      }),
+  };
 }
 
 /**
@@ -42,7 +66,10 @@ export function realtime(pid) {
 
 /** "load 9.1 8.7 6.0 on 2 cores" */
 export function load() {
-  return `load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores`;
+  return `load average ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')} on ${os.cpus().length} cores`;
 }
 
 /**
@@ -54,7 +81,9 @@ export function runSummaryChild(file, args, name) {
   let summary = null;
   readline.createInterface({ input: child.stdout }).on('line', (l) => (summary = JSON.parse(l)));
   return new Promise((resolve, reject) => {
-    child.on('close', (code) => (code === 0 && summary ? resolve(summary) : reject(new Error(`${name} exited (${code})`))));
+    child.on('close', (code) =>
+      code === 0 && summary ? resolve(summary) : reject(new Error(`${name} exited (${code})`)),
+    );
   });
 }
 
@@ -76,11 +105,16 @@ export async function measureLoopbackHop(rate, count) {
     socket.on('data', (chunk) => {
       const now = process.hrtime.bigint();
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      for (; pending.length >= 8; pending = pending.subarray(8)) latencies.push(Number(now - pending.readBigUInt64LE(0)) / 1000);
+      for (; pending.length >= 8; pending = pending.subarray(8))
+        latencies.push(Number(now - pending.readBigUInt64LE(0)) / 1000);
     });
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'hop', String(server.address().port), String(rate), String(count), '300'], { stdio: 'inherit' });
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(import.meta.url), 'hop', String(server.address().port), String(rate), String(count), '300'],
+    { stdio: 'inherit' },
+  );
   await new Promise((r) => child.on('exit', r));
   await new Promise((r) => setTimeout(r, 100));
   server.close();
@@ -120,7 +154,10 @@ async function hop(port, rate, count, startDelayMs) {
 }
 
 async function publish(port, rate, count, startDelayMs) {
-  const client = await crftb.FtbClient.connect({ eventSpace: 'BENCH.PERF.PUB', clientName: 'bpub' }, { agentHost: '127.0.0.1', agentPort: port });
+  const client = await crftb.FtbClient.connect(
+    { eventSpace: 'BENCH.PERF.PUB', clientName: 'bpub' },
+    { agentHost: '127.0.0.1', agentPort: port },
+  );
   client.declare([{ name: 'BENCH_EV', severity: 'info' }]);
   await new Promise((r) => setTimeout(r, startDelayMs));
   const payload = Buffer.alloc(12);

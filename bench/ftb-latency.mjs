@@ -8,7 +8,15 @@
 // Run: npm run build:ts && node bench/ftb-latency.mjs [events-at-20/s] [events-at-1000/s] [--rt]
 // --rt: the agents and the subscriber run under SCHED_FIFO (chrt -f 10; root), which shows the
 // code's own cost on a machine other programs keep busy. The publishers stay SCHED_OTHER.
-import { crftb, load, measureLoopbackHop, percentile, realtime, runPublisher, startAgentProcess } from './ftb-bench-common.mjs';
+import {
+  crftb,
+  load,
+  measureLoopbackHop,
+  percentile,
+  realtime,
+  runPublisher,
+  startAgentProcess,
+} from './ftb-bench-common.mjs';
 import { natsAvailable, natsSubscribe, runNatsPublisher, startNatsServer } from './nats-peer.mjs';
 
 const args = process.argv.slice(2).filter((a) => a !== '--rt');
@@ -22,11 +30,14 @@ const runs = [
 const before = load();
 const agent = await startAgentProcess();
 const nats = natsAvailable() ? await startNatsServer() : null;
-const sub = await crftb.FtbClient.connect({ eventSpace: 'BENCH.PERF.SUB', clientName: 'bsubc', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' }, { agentHost: '127.0.0.1', agentPort: agent.port });
+const sub = await crftb.FtbClient.connect(
+  { eventSpace: 'BENCH.PERF.SUB', clientName: 'bsubc', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
+  { agentHost: '127.0.0.1', agentPort: agent.port },
+);
 if (rt) {
   realtime(agent.pid);
   if (nats) realtime(nats.pid);
-  realtime(process.pid);  // after connect: the client's I/O thread exists now
+  realtime(process.pid); // after connect: the client's I/O thread exists now
 }
 const subscription = sub.subscribe('event_space=BENCH.PERF.PUB,event_name=BENCH_EV');
 let sink = [];
@@ -34,10 +45,12 @@ subscription.on('event', (e) => {
   const now = process.hrtime.bigint();
   sink.push(Number(now - e.payload.readBigUInt64LE(0)) / 1000);
 });
-const natsSub = nats ? await natsSubscribe(nats.port, (data) => {
-  const now = process.hrtime.bigint();
-  sink.push(Number(now - Buffer.from(data.buffer, data.byteOffset, 8).readBigUInt64LE(0)) / 1000);
-}) : null;
+const natsSub = nats
+  ? await natsSubscribe(nats.port, (data) => {
+      const now = process.hrtime.bigint();
+      sink.push(Number(now - Buffer.from(data.buffer, data.byteOffset, 8).readBigUInt64LE(0)) / 1000);
+    })
+  : null;
 
 async function collect(count, start) {
   sink = [];
@@ -47,25 +60,39 @@ async function collect(count, start) {
   return sink;
 }
 
-const fmt = (sorted) => `p50 ${percentile(sorted, 50).toFixed(1)} us, p99 ${percentile(sorted, 99).toFixed(1)} us, max ${sorted[sorted.length - 1].toFixed(1)} us (${sorted.length})`;
+const fmt = (sorted) =>
+  `p50 ${percentile(sorted, 50).toFixed(1)} us, p99 ${percentile(sorted, 99).toFixed(1)} us, max ${sorted[sorted.length - 1].toFixed(1)} us (${sorted.length})`;
 const ratio = (a, b, p) => (percentile(a, p) / percentile(b, p)).toFixed(2);
 
-console.log(`FTB publish -> JS callback latency (crftb client + crftb agent, 3 processes, loopback${rt ? '; agents and subscriber SCHED_FIFO' : ''}; ${rounds} interleaved rounds)`);
+console.log(
+  `FTB publish -> JS callback latency (crftb client + crftb agent, 3 processes, loopback${rt ? '; agents and subscriber SCHED_FIFO' : ''}; ${rounds} interleaved rounds)`,
+);
 console.log(`  ${before} before`);
 for (const { rate, count } of runs) {
   const per = Math.ceil(count / rounds);
   const got = { crftb: [], floor: [], nats: [] };
   let bursts = 0;
   for (let r = 0; r < rounds; r++) {
-    got.crftb.push(...(await collect(per, async () => { bursts += (await runPublisher(agent.port, rate, per)).bursts; })));
+    got.crftb.push(
+      ...(await collect(per, async () => {
+        bursts += (await runPublisher(agent.port, rate, per)).bursts;
+      })),
+    );
     got.floor.push(...(await measureLoopbackHop(rate, per)));
     if (nats) got.nats.push(...(await collect(per, () => runNatsPublisher(nats.port, rate, per))));
   }
   for (const k of Object.keys(got)) got[k].sort((a, b) => a - b);
   console.log(`  ${String(rate).padStart(4)} events/s (${load()})`);
-  console.log(`       crftb JS listener:         ${fmt(got.crftb)}; ${bursts} published within 20 us of the previous (catching up)`);
-  console.log(`       floor, one TCP hop:        ${fmt(got.floor)}   crftb/floor p50 ${ratio(got.crftb, got.floor, 50)}x, p99 ${ratio(got.crftb, got.floor, 99)}x`);
-  if (nats) console.log(`       NATS (nats-server + nats): ${fmt(got.nats)}   crftb/NATS p50 ${ratio(got.crftb, got.nats, 50)}x, p99 ${ratio(got.crftb, got.nats, 99)}x`);
+  console.log(
+    `       crftb JS listener:         ${fmt(got.crftb)}; ${bursts} published within 20 us of the previous (catching up)`,
+  );
+  console.log(
+    `       floor, one TCP hop:        ${fmt(got.floor)}   crftb/floor p50 ${ratio(got.crftb, got.floor, 50)}x, p99 ${ratio(got.crftb, got.floor, 99)}x`,
+  );
+  if (nats)
+    console.log(
+      `       NATS (nats-server + nats): ${fmt(got.nats)}   crftb/NATS p50 ${ratio(got.crftb, got.nats, 50)}x, p99 ${ratio(got.crftb, got.nats, 99)}x`,
+    );
   else console.log('       NATS: nats-server not installed, not compared');
 }
 console.log(`  ${load()} after`);

@@ -39,15 +39,48 @@ async function outside() {
   const ns = `crftb-bench-${process.pid}`;
   try {
     const client = path.join(tmp, 'ftb-c-client');
-    run('cc', ['-O2', '-I', path.join(home, 'include'), path.join(root, 'bench', 'ftb-c-client.c'), '-L', path.join(home, 'lib'), `-Wl,-rpath,${path.join(home, 'lib')}`, '-lftb', '-lpthread', '-o', client]);
+    run('cc', [
+      '-O2',
+      '-I',
+      path.join(home, 'include'),
+      path.join(root, 'bench', 'ftb-c-client.c'),
+      '-L',
+      path.join(home, 'lib'),
+      `-Wl,-rpath,${path.join(home, 'lib')}`,
+      '-lftb',
+      '-lpthread',
+      '-o',
+      client,
+    ]);
     run('ip', ['netns', 'add', ns]);
     run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, self, 'inside', client, findIn(home, 'ftb_agent'), findIn(home, 'ftb_database_server'), ...process.argv.slice(2)], { stdio: 'inherit' });
+    const child = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        ns,
+        process.execPath,
+        self,
+        'inside',
+        client,
+        findIn(home, 'ftb_agent'),
+        findIn(home, 'ftb_database_server'),
+        ...process.argv.slice(2),
+      ],
+      { stdio: 'inherit' },
+    );
     await new Promise((r) => child.on('exit', r));
   } finally {
     // Everything in the namespace was started by this bench (the daemonised agents included).
-    const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout?.split(/\s+/).filter(Boolean) ?? [];
-    for (const pid of pids) try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ }
+    const pids =
+      spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout?.split(/\s+/).filter(Boolean) ?? [];
+    for (const pid of pids)
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     spawnSync('ip', ['netns', 'del', ns]);
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -56,19 +89,30 @@ async function outside() {
 /** A subscriber child (C or JS) on the agent at `port`: resolves { done } once it is ready. */
 async function startSubscriber(kind, client, port, count, timeoutS) {
   const env = { ...process.env, FTB_AGENT_PORT: String(port), FTB_BSTRAP_SERVER: '127.0.0.1' };
-  const child = kind === 'C'
-    ? spawn(client, ['sub', String(count), String(timeoutS)], { env, stdio: ['ignore', 'pipe', 'inherit'] })
-    : spawn(process.execPath, [self, 'jssub', String(port), String(count), String(timeoutS)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child =
+    kind === 'C'
+      ? spawn(client, ['sub', String(count), String(timeoutS)], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+      : spawn(process.execPath, [self, 'jssub', String(port), String(count), String(timeoutS)], {
+          env,
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
   const latencies = [];
   let summary = null;
   let ready;
-  const isReady = new Promise((r) => { ready = r; });
+  const isReady = new Promise((r) => {
+    ready = r;
+  });
   readline.createInterface({ input: child.stdout }).on('line', (l) => {
     if (l === 'ready') ready();
     else if (l.startsWith('{')) summary = JSON.parse(l);
     else latencies.push(Number(l));
   });
-  const done = new Promise((resolve) => child.on('exit', () => { ready(); resolve({ latencies, summary }); }));
+  const done = new Promise((resolve) =>
+    child.on('exit', () => {
+      ready();
+      resolve({ latencies, summary });
+    }),
+  );
   await isReady;
   return { done };
 }
@@ -88,17 +132,30 @@ async function measure(kind, client, port, rate, count) {
 /** Inside the namespace: the real bootstrap server and agent, crftb's agent, the rounds. */
 async function inside([client, agentBin, serverBin, ...args]) {
   const rounds = Number(process.env.CRFTB_BENCH_ROUNDS ?? 2);
-  const rates = [{ rate: 20, count: Number(args[0] ?? 100) }, { rate: 1000, count: Number(args[1] ?? 2000) }];
+  const rates = [
+    { rate: 20, count: Number(args[0] ?? 100) },
+    { rate: 1000, count: Number(args[1] ?? 2000) },
+  ];
   const flood = Number(args[2] ?? 100000);
   const real = { port: 10809 };
-  const env = { ...process.env, FTB_BSTRAP_SERVER: '127.0.0.1', FTB_BSTRAP_PORT: '14455', FTB_AGENT_PORT: String(real.port) };
+  const env = {
+    ...process.env,
+    FTB_BSTRAP_SERVER: '127.0.0.1',
+    FTB_BSTRAP_PORT: '14455',
+    FTB_AGENT_PORT: String(real.port),
+  };
   spawn(serverBin, [], { env, stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 500));
-  spawn(agentBin, [], { env, stdio: 'ignore' });  // daemonises; the namespace's teardown kills it
+  spawn(agentBin, [], { env, stdio: 'ignore' }); // daemonises; the namespace's teardown kills it
   await new Promise((r) => setTimeout(r, 1000));
   const ours = await startAgentProcess();
-  const agents = [['real ftb_agent', real.port], ['crftb agent', ours.port]];
-  console.log(`crftb vs the real FTB 0.6.2 (FTB_HOME=${process.env.FTB_HOME}; in a network namespace; C publisher; ${rounds} interleaved rounds)`);
+  const agents = [
+    ['real ftb_agent', real.port],
+    ['crftb agent', ours.port],
+  ];
+  console.log(
+    `crftb vs the real FTB 0.6.2 (FTB_HOME=${process.env.FTB_HOME}; in a network namespace; C publisher; ${rounds} interleaved rounds)`,
+  );
   console.log(`  ${load()} before`);
   for (const { rate, count } of rates) {
     const got = {};
@@ -107,14 +164,17 @@ async function inside([client, agentBin, serverBin, ...args]) {
         for (const kind of ['C', 'JS']) {
           const key = `${kind} subscriber, ${name}`;
           const { latencies } = await measure(kind, client, port, rate, Math.ceil(count / rounds));
-          (got[key] ??= []).push(...latencies);
+          got[key] ??= [];
+          got[key].push(...latencies);
         }
       }
     }
     console.log(`  ${rate} events/s (${load()})`);
     for (const [key, l] of Object.entries(got)) {
       l.sort((a, b) => a - b);
-      console.log(`    ${key.padEnd(34)} p50 ${percentile(l, 50).toFixed(1)} us, p99 ${percentile(l, 99).toFixed(1)} us (${l.length})`);
+      console.log(
+        `    ${key.padEnd(34)} p50 ${percentile(l, 50).toFixed(1)} us, p99 ${percentile(l, 99).toFixed(1)} us (${l.length})`,
+      );
     }
   }
   for (let r = 0; r < rounds; r++) {
@@ -122,7 +182,9 @@ async function inside([client, agentBin, serverBin, ...args]) {
       for (const kind of ['C', 'JS']) {
         const { summary } = await measure(kind, client, port, 0, flood);
         const rate = summary && summary.received > 1 ? Math.round((summary.received - 1) / summary.seconds) : 0;
-        console.log(`  flood, ${kind} subscriber, ${name}: ${summary?.received ?? 0}/${flood} received, ${rate} events/s (${load()})`);
+        console.log(
+          `  flood, ${kind} subscriber, ${name}: ${summary?.received ?? 0}/${flood} received, ${rate} events/s (${load()})`,
+        );
       }
     }
   }
@@ -132,7 +194,10 @@ async function inside([client, agentBin, serverBin, ...args]) {
 
 /** A crftb JS listener in a process of its own (one FTB connection per process). */
 async function jsSubscriber([port, count, timeoutS]) {
-  const sub = await crftb.FtbClient.connect({ eventSpace: 'BENCH.PERF.JSUB', clientName: 'jsub', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' }, { agentHost: '127.0.0.1', agentPort: Number(port) });
+  const sub = await crftb.FtbClient.connect(
+    { eventSpace: 'BENCH.PERF.JSUB', clientName: 'jsub', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
+    { agentHost: '127.0.0.1', agentPort: Number(port) },
+  );
   const latencies = [];
   let first = 0n;
   let last = 0n;
@@ -144,11 +209,18 @@ async function jsSubscriber([port, count, timeoutS]) {
   process.stdout.write('ready\n');
   const deadline = Date.now() + Number(timeoutS) * 1000;
   while (latencies.length < Number(count) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  process.stdout.write(`${latencies.map((l) => l.toFixed(1)).join('\n')}\n${JSON.stringify({ received: latencies.length, seconds: Number(last - first) / 1e9 })}\n`);
+  process.stdout.write(
+    `${latencies.map((l) => l.toFixed(1)).join('\n')}\n${JSON.stringify({ received: latencies.length, seconds: Number(last - first) / 1e9 })}\n`,
+  );
   await sub.close();
 }
 
-const main = mode === 'inside' ? () => inside(process.argv.slice(3)) : mode === 'jssub' ? () => jsSubscriber(process.argv.slice(3)) : outside;
+const main =
+  mode === 'inside'
+    ? () => inside(process.argv.slice(3))
+    : mode === 'jssub'
+      ? () => jsSubscriber(process.argv.slice(3))
+      : outside;
 main().catch((e) => {
   process.stderr.write(`${e.stack}\n`);
   process.exit(1);

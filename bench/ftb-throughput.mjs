@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 
 const count = Number(process.argv[2] ?? 200000);
 const rounds = Number(process.argv[3] ?? 2);
-const ticks = 100;  // USER_HZ
+const ticks = 100; // USER_HZ
 
 /** CPU seconds (user + system) of a process so far; its children's once they were waited for. */
 function cpuSeconds(pid) {
@@ -37,7 +37,7 @@ async function measure(server, subscribe, publish) {
   const c = counter();
   const unsubscribe = await subscribe(c);
   const cpu0 = cpuSeconds(process.pid) + cpuSeconds(server.pid);
-  const pub = await publish();  // the publisher has exited and been waited for
+  const pub = await publish(); // the publisher has exited and been waited for
   const deadline = Date.now() + 20000;
   while (c.received < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   const cpu = cpuSeconds(process.pid) + cpuSeconds(server.pid) - cpu0;
@@ -52,19 +52,35 @@ const sub = await crftb.FtbClient.connect(
   { eventSpace: 'BENCH.PERF.SUB', clientName: 'bsubc', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
   { agentHost: '127.0.0.1', agentPort: agent.port },
 );
-const crftbRun = () => measure(agent, async (c) => {
-  const s = sub.subscribe('event_space=BENCH.PERF.PUB,event_name=BENCH_EV');
-  s.on('event', (e) => c.take(e.payload.readUInt32LE(8)));
-  return () => s.unsubscribe();
-}, () => runPublisher(agent.port, 0, count));
-const natsRun = () => measure(nats, async (c) => {
-  const n = await natsSubscribe(nats.port, (data) => c.take(Buffer.from(data.buffer, data.byteOffset, 12).readUInt32LE(8)));
-  return () => n.close();
-}, () => runNatsPublisher(nats.port, 0, count));
+const crftbRun = () =>
+  measure(
+    agent,
+    async (c) => {
+      const s = sub.subscribe('event_space=BENCH.PERF.PUB,event_name=BENCH_EV');
+      s.on('event', (e) => c.take(e.payload.readUInt32LE(8)));
+      return () => s.unsubscribe();
+    },
+    () => runPublisher(agent.port, 0, count),
+  );
+const natsRun = () =>
+  measure(
+    nats,
+    async (c) => {
+      const n = await natsSubscribe(nats.port, (data) =>
+        c.take(Buffer.from(data.buffer, data.byteOffset, 12).readUInt32LE(8)),
+      );
+      return () => n.close();
+    },
+    () => runNatsPublisher(nats.port, 0, count),
+  );
 
-const line = (name, r) => `  ${name}: ${r.received}/${r.published} received (${r.published - r.received} lost, ${r.gaps} gaps), ` +
-  `${r.rate} events/s at the subscriber, ${r.cpuUsPerEvent.toFixed(1)} us CPU/event` + (r.retries !== undefined ? `, ${r.retries} back-pressure retries` : '');
-console.log(`FTB sustained throughput into a JS listener (3 processes, loopback, ${count} events, ${rounds} interleaved rounds)`);
+const line = (name, r) =>
+  `  ${name}: ${r.received}/${r.published} received (${r.published - r.received} lost, ${r.gaps} gaps), ` +
+  `${r.rate} events/s at the subscriber, ${r.cpuUsPerEvent.toFixed(1)} us CPU/event` +
+  (r.retries !== undefined ? `, ${r.retries} back-pressure retries` : '');
+console.log(
+  `FTB sustained throughput into a JS listener (3 processes, loopback, ${count} events, ${rounds} interleaved rounds)`,
+);
 console.log(`  ${before} before`);
 for (let i = 0; i < rounds; i++) {
   const a = await crftbRun();
@@ -72,7 +88,9 @@ for (let i = 0; i < rounds; i++) {
   if (nats) {
     const b = await natsRun();
     console.log(line('NATS ', b));
-    console.log(`    ratio crftb/NATS events/s ${(a.rate / b.rate).toFixed(2)}x, CPU/event ${(a.cpuUsPerEvent / b.cpuUsPerEvent).toFixed(2)}x  (${load()})`);
+    console.log(
+      `    ratio crftb/NATS events/s ${(a.rate / b.rate).toFixed(2)}x, CPU/event ${(a.cpuUsPerEvent / b.cpuUsPerEvent).toFixed(2)}x  (${load()})`,
+    );
   }
 }
 if (!nats) console.log('  NATS: nats-server not installed, not compared');
@@ -80,7 +98,10 @@ const stats = sub.stats();
 console.log(`  subscriber stats: callbackDropped ${stats.callbackDropped}, discarded ${stats.discarded}`);
 await new Promise((r) => setTimeout(r, 300));
 const agentStats = agent.stats();
-if (agentStats) console.log(`  agent stats: ${agentStats.eventsReceived} received, ${agentStats.eventsRouted} routed, ${agentStats.eventsDropped} dropped (its per-client queue was full), ${agentStats.backpressurePauses} back-pressure pauses`);
+if (agentStats)
+  console.log(
+    `  agent stats: ${agentStats.eventsReceived} received, ${agentStats.eventsRouted} routed, ${agentStats.eventsDropped} dropped (its per-client queue was full), ${agentStats.backpressurePauses} back-pressure pauses`,
+  );
 console.log(`  ${load()} after`);
 await sub.close();
 await agent.stop();

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import readline from 'node:readline';
 import { pace, runSummaryChild } from './ftb-bench-common.mjs';
 
-export const MESSAGE_BYTES = 368;  // an FTB event's payload
+export const MESSAGE_BYTES = 368; // an FTB event's payload
 const SUBJECT = 'bench.perf';
 
 /** Whether a NATS comparison can run: nats-server installed. */
@@ -34,14 +34,26 @@ export async function startNatsServer() {
     });
     child.on('exit', (code) => reject(new Error(`nats-server exited (${code})`)));
   });
-  return { port, pid: child.pid, stop: () => new Promise((r) => { child.on('exit', r); child.kill('SIGTERM'); }) };
+  return {
+    port,
+    pid: child.pid,
+    stop: () =>
+      new Promise((r) => {
+        child.on('exit', r);
+        child.kill('SIGTERM');
+      }),
+  };
 }
 
 /** A subscriber in this process: onMessage(payload: Uint8Array) for each message. */
 export async function natsSubscribe(port, onMessage) {
   const { connect } = await import('nats');
   const nc = await connect({ servers: `127.0.0.1:${port}` });
-  nc.subscribe(SUBJECT, { callback: (err, m) => { if (!err) onMessage(m.data); } });
+  nc.subscribe(SUBJECT, {
+    callback: (err, m) => {
+      if (!err) onMessage(m.data);
+    },
+  });
   await nc.flush();
   return { close: () => nc.close() };
 }

@@ -5,7 +5,7 @@
 // JavaScript (critical sections, onCheckpoint callbacks, a connect) and handed on to the native
 // request for the rest. The native side owns the rule for what an interrupted engine request
 // leaves behind (native/cr/request.h); this side only stops waiting and hands the cancel over.
-import { codedError, CrftbError } from './errors';
+import { codedError, type CrftbError } from './errors';
 
 export function abortError(signal: AbortSignal, what: string): CrftbError {
   return markAborted(codedError('ABORT_ERR', `the ${what} was aborted`), signal);
@@ -55,7 +55,9 @@ export class Interrupt {
   /** Resolves after `ms`, or rejects with the interruption as soon as one happens. */
   pause(ms: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    return this.race(new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))).finally(() => clearTimeout(timer));
+    return this.race(new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))).finally(() =>
+      clearTimeout(timer),
+    );
   }
 
   /** Throws the interruption if one has happened. */
@@ -72,7 +74,8 @@ export class Interrupt {
         reject(interruption);
         return;
       }
-      const timer = this.deadline === undefined ? undefined : setTimeout(() => reject(this.timedOut()), this.deadline - Date.now());
+      const timer =
+        this.deadline === undefined ? undefined : setTimeout(() => reject(this.timedOut()), this.deadline - Date.now());
       const onAbort = () => reject(abortError(this.signal!, this.what));
       this.signal?.addEventListener('abort', onAbort, { once: true });
       work.then(resolve, reject).finally(() => {

@@ -4,4 +4,4 @@
 namespace crftb {
 // `nativeInfo()`: what this build of the addon is (for `crftb doctor` and the load tests).
 void RegisterInfo(Napi::Env env, Napi::Object exports);
-}
+}  // namespace crftb

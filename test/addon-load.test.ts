@@ -13,9 +13,34 @@ t.test('the addon loads and reports its build', async (t) => {
 });
 
 t.test('CommonJS and ESM entry points expose the same API', async (t) => {
-  const cjs = execFileSync(process.execPath, ['-e', "console.log(Object.keys(require('crftb')).sort().join(','))"], { cwd: root }).toString().trim();
-  const esm = execFileSync(process.execPath, ['--input-type=module', '-e', "import * as m from 'crftb'; console.log(Object.keys(m).filter(k => k !== 'default' && k !== '__esModule').sort().join(','))"], { cwd: root }).toString().trim();
-  for (const name of ['nativeInfo', 'checkpoint', 'restart', 'onCheckpoint', 'criticalSection', 'FtbClient', 'startAgent', 'startBootstrap', 'LauncherNode', 'JobCoordinator']) {
+  const cjs = execFileSync(process.execPath, ['-e', "console.log(Object.keys(require('crftb')).sort().join(','))"], {
+    cwd: root,
+  })
+    .toString()
+    .trim();
+  const esm = execFileSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      "import * as m from 'crftb'; console.log(Object.keys(m).filter(k => k !== 'default' && k !== '__esModule').sort().join(','))",
+    ],
+    { cwd: root },
+  )
+    .toString()
+    .trim();
+  for (const name of [
+    'nativeInfo',
+    'checkpoint',
+    'restart',
+    'onCheckpoint',
+    'criticalSection',
+    'FtbClient',
+    'startAgent',
+    'startBootstrap',
+    'LauncherNode',
+    'JobCoordinator',
+  ]) {
     t.ok(cjs.split(',').includes(name), `exports ${name}`);
   }
   t.equal(esm, cjs);

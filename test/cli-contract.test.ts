@@ -14,7 +14,11 @@ const bin = path.join(root, 'bin', 'crftb.js');
 const services = new Set(['agent', 'bootstrap', 'events']);
 const commands = ['doctor', 'provision-criu', 'events', 'agent', 'bootstrap', 'checkpoint', 'restart', 'demo'];
 
-interface Outcome { code: number | null; stdout: string; stderr: string }
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 let netns: string | undefined;
 
@@ -29,17 +33,21 @@ function crftb(args: string[]): Promise<Outcome> {
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  return new Promise((resolve) => child.on('close', (code) => {
-    clearTimeout(timer);
-    resolve({ code, stdout, stderr });
-  }));
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
 }
 
 // A process of our own to name as the checkpoint target, so no usage-error case ever names a pid
 // this test did not start (validation fails first, but a regression must not reach anyone else).
 const sleeper = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
 const pid = String(sleeper.pid);
-t.teardown(() => { sleeper.kill('SIGKILL'); });
+t.teardown(() => {
+  sleeper.kill('SIGKILL');
+});
 
 t.before(() => {
   const network = new TestNetwork('cli', 1, '10.219.0');
@@ -56,7 +64,7 @@ t.test('--version prints the package version', async (t) => {
   t.equal(out.stdout, `${version}\n`);
 });
 
-t.test('help <command> prints that command\'s usage', async (t) => {
+t.test("help <command> prints that command's usage", async (t) => {
   for (const name of commands) {
     const out = await crftb(['help', name]);
     t.equal(out.code, 0, `help ${name}`);
@@ -80,7 +88,10 @@ t.test('every command refuses an unknown option with exit 2, naming it', async (
 const usageErrors: [string[], RegExp][] = [
   [['checkpoint', pid, '--dir', '/nonexistent/x', '--kill', '--stop'], /--kill and --stop/],
   [['checkpoint', pid, '--dir', '/nonexistent/x', '--timeout', 'abc'], /--timeout needs an integer, got 'abc'/],
-  [['checkpoint', pid, '--dir', '/nonexistent/x', '--connections', 'bogus'], /--connections must be one of close, keep, fail/],
+  [
+    ['checkpoint', pid, '--dir', '/nonexistent/x', '--connections', 'bogus'],
+    /--connections must be one of close, keep, fail/,
+  ],
   [['checkpoint', pid, '--dir', '/nonexistent/x', '--engine', 'bogus'], /--engine must be one of auto, criu, blcr/],
   [['checkpoint', pid, '--dir', '/nonexistent/x', '--tree', '--pgid'], /--tree and --pgid/],
   [['checkpoint', pid, '--dir', '/nonexistent/x', '--file', '/nonexistent/y'], /--dir and --file/],

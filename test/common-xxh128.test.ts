@@ -33,20 +33,33 @@ function hasXxhsum(): boolean {
   }
 }
 
-t.test('every length from 0 to 300 bytes and a few large ones match xxhsum', { skip: !hasXxhsum() && 'xxhsum is not installed (apt-get install xxhash)' }, async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crftb-xxh128-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const lengths = [...Array.from({ length: 301 }, (_, n) => n), 1023, 1024, 1025, 4096, 65537, (1 << 20) + 13];
-  const files = lengths.map((n) => {
-    const file = path.join(dir, `len-${n}`);
-    fs.writeFileSync(file, crypto.randomBytes(n));
-    return file;
-  });
-  const theirs = new Map(execFileSync('xxhsum', ['-H2', ...files], { maxBuffer: 16 << 20 }).toString().trim().split('\n')
-    .map((line) => line.split(/\s+/)).map(([hex, file]) => [file, hex]));
-  const mismatches = files.filter((file) => cr.xxh128(fs.readFileSync(file)).hex !== theirs.get(file));
-  t.same(mismatches.map((f) => path.basename(f)), []);
-});
+t.test(
+  'every length from 0 to 300 bytes and a few large ones match xxhsum',
+  { skip: !hasXxhsum() && 'xxhsum is not installed (apt-get install xxhash)' },
+  async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crftb-xxh128-'));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const lengths = [...Array.from({ length: 301 }, (_, n) => n), 1023, 1024, 1025, 4096, 65537, (1 << 20) + 13];
+    const files = lengths.map((n) => {
+      const file = path.join(dir, `len-${n}`);
+      fs.writeFileSync(file, crypto.randomBytes(n));
+      return file;
+    });
+    const theirs = new Map(
+      execFileSync('xxhsum', ['-H2', ...files], { maxBuffer: 16 << 20 })
+        .toString()
+        .trim()
+        .split('\n')
+        .map((line) => line.split(/\s+/))
+        .map(([hex, file]) => [file, hex]),
+    );
+    const mismatches = files.filter((file) => cr.xxh128(fs.readFileSync(file)).hex !== theirs.get(file));
+    t.same(
+      mismatches.map((f) => path.basename(f)),
+      [],
+    );
+  },
+);
 
 t.test('bad input is EINVAL', async (t) => {
   t.throws(() => cr.xxh128(42 as never), { code: 'EINVAL' });

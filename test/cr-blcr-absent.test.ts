@@ -10,30 +10,47 @@ import { checkpoint, probeEngine, restart } from '../lib/index';
 import { cannotBuild } from './fixtures/libcr-double/double';
 
 const installed = spawnSync('sh', ['-c', 'ldconfig -p | grep -q "libcr\\.so\\.0 "']).status === 0;
-const skipAbsent = installed || process.env.LD_LIBRARY_PATH?.includes('libcr') ? 'a libcr.so.0 is installed here' : undefined;
+const skipAbsent =
+  installed || process.env.LD_LIBRARY_PATH?.includes('libcr') ? 'a libcr.so.0 is installed here' : undefined;
 
-t.test('without libcr.so.0 the blcr engine rejects with ENOSYS saying what to install', { skip: skipAbsent }, async (t) => {
-  const expected = {
-    code: 'ENOSYS',
-    errno: -38,
-    message: /libcr\.so\.0 could not be loaded.*blcr kernel module.*libcr\.so\.0.*use engine 'criu'/,
-  };
-  await t.rejects(probeEngine({ engine: 'blcr' }), expected, 'probe');
-  const work = mkdtempSync(path.join(os.tmpdir(), 'crftb-blcr-absent-'));
-  t.teardown(() => rmSync(work, { recursive: true, force: true }));
-  // The target is this test's own child; nothing reaches it anyway.
-  const child = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
-  t.teardown(() => child.kill('SIGKILL'));
-  await t.rejects(checkpoint({ engine: 'blcr', target: child.pid, file: path.join(work, 'c'), ftb: false }), expected, 'checkpoint');
-  writeFileSync(path.join(work, 'ctx'), 'x');
-  await t.rejects(restart({ engine: 'blcr', file: path.join(work, 'ctx'), ftb: false }), expected, 'restart');
-  await t.rejects(probeEngine({ engine: 'blcr', libcr: path.join(work, 'libcr.so.0') }), expected, 'an explicit path that does not exist');
-});
+t.test(
+  'without libcr.so.0 the blcr engine rejects with ENOSYS saying what to install',
+  { skip: skipAbsent },
+  async (t) => {
+    const expected = {
+      code: 'ENOSYS',
+      errno: -38,
+      message: /libcr\.so\.0 could not be loaded.*blcr kernel module.*libcr\.so\.0.*use engine 'criu'/,
+    };
+    await t.rejects(probeEngine({ engine: 'blcr' }), expected, 'probe');
+    const work = mkdtempSync(path.join(os.tmpdir(), 'crftb-blcr-absent-'));
+    t.teardown(() => rmSync(work, { recursive: true, force: true }));
+    // The target is this test's own child; nothing reaches it anyway.
+    const child = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+    t.teardown(() => child.kill('SIGKILL'));
+    await t.rejects(
+      checkpoint({ engine: 'blcr', target: child.pid, file: path.join(work, 'c'), ftb: false }),
+      expected,
+      'checkpoint',
+    );
+    writeFileSync(path.join(work, 'ctx'), 'x');
+    await t.rejects(restart({ engine: 'blcr', file: path.join(work, 'ctx'), ftb: false }), expected, 'restart');
+    await t.rejects(
+      probeEngine({ engine: 'blcr', libcr: path.join(work, 'libcr.so.0') }),
+      expected,
+      'an explicit path that does not exist',
+    );
+  },
+);
 
 t.test("'auto' falls back to CRIU when BLCR is absent", { skip: skipAbsent }, async (t) => {
   const criu = await probeEngine({ engine: 'criu' }).catch((error: Error) => error);
   if (criu instanceof Error) {
-    await t.rejects(probeEngine(), { code: 'ENOSYS', message: /blcr: .*libcr\.so\.0.*criu: / }, 'neither engine: ENOSYS naming both');
+    await t.rejects(
+      probeEngine(),
+      { code: 'ENOSYS', message: /blcr: .*libcr\.so\.0.*criu: / },
+      'neither engine: ENOSYS naming both',
+    );
     return;
   }
   t.same(await probeEngine(), criu, "'auto' resolves to the CRIU engine");
@@ -50,6 +67,7 @@ t.test('a library that is not BLCR 0.8 libcr is refused with ELIBBAD', { skip: c
   await t.rejects(probeEngine({ engine: 'blcr', libcr: library }), {
     code: 'ELIBBAD',
     errno: -80,
-    message: /is not a BLCR 0\.8 libcr: it lacks cri_init_checkpoint_args_t, .*cr_reap_restart\. Install BLCR 0\.8\.x .* or use engine 'criu'/,
+    message:
+      /is not a BLCR 0\.8 libcr: it lacks cri_init_checkpoint_args_t, .*cr_reap_restart\. Install BLCR 0\.8\.x .* or use engine 'criu'/,
   });
 });

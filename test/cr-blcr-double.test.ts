@@ -18,11 +18,16 @@ function scenario(double: LibcrDouble, env: Record<string, string> = {}) {
   const work = path.join(double.dir, `work-${n}`);
   mkdirSync(work);
   const run = (fn: string, options: Record<string, unknown>) =>
-    callInChild(fn, { engine: 'blcr', libcr: double.library, ftb: false, ...options }, { LIBCR_DOUBLE_LOG: log, ...env });
+    callInChild(
+      fn,
+      { engine: 'blcr', libcr: double.library, ftb: false, ...options },
+      { LIBCR_DOUBLE_LOG: log, ...env },
+    );
   return {
     log,
     work,
-    checkpoint: (options: Record<string, unknown>) => run('checkpoint', { target: 'TARGET', file: path.join(work, 'job.ctx'), ...options }),
+    checkpoint: (options: Record<string, unknown>) =>
+      run('checkpoint', { target: 'TARGET', file: path.join(work, 'job.ctx'), ...options }),
     restart: (options: Record<string, unknown>) => run('restartDetailed', options),
     probe: (options: Record<string, unknown> = {}) => run('probeEngine', options),
     calls: () => readCallLog(log),
@@ -60,14 +65,24 @@ t.test('libcr.so.0 test double', { skip }, async (t) => {
       'cr_reap_checkpoint',
     ]);
     const request = log.find('cr_request_checkpoint')[0];
-    t.match(request, `version=1 scope=0 target=${out.target} fd_path=${context}.tmp-${out.self.pid} signal=0 timeout=0 flags=0x1 -> 0`,
-      'explicit target, temp destination, CR_CHKPT_PROHIBIT_SELF');
+    t.match(
+      request,
+      `version=1 scope=0 target=${out.target} fd_path=${context}.tmp-${out.self.pid} signal=0 timeout=0 flags=0x1 -> 0`,
+      'explicit target, temp destination, CR_CHKPT_PROHIBIT_SELF',
+    );
     t.equal(tid(log.find('cr_init')[0]), tid(request), 'cr_init ran in the thread that made the request');
     t.not(tid(request), String(out.self.pid), 'not on the JS thread');
     t.match(log.find('cr_log_checkpoint')[0], / len=0 /);
     t.match(log.find('cr_reap_checkpoint')[0], /-> 0 errno=0$/, 'reaped only once the handle was readable');
-    t.notOk(log.lines.some((l) => /^cr_(poll|wait)_/.test(l)), "never libcr's select()-based waits");
-    t.match(readFileSync(context, 'utf8'), `LIBCR-DOUBLE CONTEXT scope=0 target=${out.target}`, 'the double wrote through the fd it got');
+    t.notOk(
+      log.lines.some((l) => /^cr_(poll|wait)_/.test(l)),
+      "never libcr's select()-based waits",
+    );
+    t.match(
+      readFileSync(context, 'utf8'),
+      `LIBCR-DOUBLE CONTEXT scope=0 target=${out.target}`,
+      'the double wrote through the fd it got',
+    );
     t.same(readdirSync(s.work), ['job.ctx'], 'the temp file was renamed into place, nothing else left');
   });
 
@@ -88,7 +103,11 @@ t.test('libcr.so.0 test double', { skip }, async (t) => {
       t.match(s.calls().find('cr_request_checkpoint')[0], expected, JSON.stringify(options));
       t.match(s.calls().find('cr_request_checkpoint')[0], ` target=${out.target} `);
       // Killed: a zombie, or already reaped by the child's own event loop.
-      t.match(out.targetState, options.kill ? /^(Z|gone)$/ : /^[RS]$/, `${JSON.stringify(options)}: the target is ${options.kill ? 'killed' : 'left running'}`);
+      t.match(
+        out.targetState,
+        options.kill ? /^(Z|gone)$/ : /^[RS]$/,
+        `${JSON.stringify(options)}: the target is ${options.kill ? 'killed' : 'left running'}`,
+      );
     }
   });
 
@@ -110,7 +129,11 @@ t.test('libcr.so.0 test double', { skip }, async (t) => {
 
   t.test('reap-time errors: named code, errno and the kernel log in the message', async (t) => {
     const cases: Array<[number, string, RegExp]> = [
-      [2354, 'CR_ETEMPFAIL', /failed: a callback in a target cancelled the checkpoint for now.*Kernel log: cannot save fd 3$/],
+      [
+        2354,
+        'CR_ETEMPFAIL',
+        /failed: a callback in a target cancelled the checkpoint for now.*Kernel log: cannot save fd 3$/,
+      ],
       [2355, 'CR_EPERMFAIL', /cancelled the checkpoint permanently/],
       [9, 'EBADF', /open file BLCR cannot save.*engine 'criu'/],
       [28, 'ENOSPC', /No space left on device/],
@@ -164,7 +187,11 @@ t.test('libcr.so.0 test double', { skip }, async (t) => {
 
   t.test("'auto' picks BLCR when its kernel interface answers, else CRIU", async (t) => {
     const answers = scenario(double);
-    t.match(answers.probe({ engine: 'auto' }).value, { engine: 'blcr', library: double.library, directoryImages: false });
+    t.match(answers.probe({ engine: 'auto' }).value, {
+      engine: 'blcr',
+      library: double.library,
+      directoryImages: false,
+    });
     const silent = scenario(double, { LIBCR_DOUBLE_INIT_ERRNO: '38' });
     const out = silent.probe({ engine: 'auto' });
     if (out.error) {
@@ -190,7 +217,10 @@ t.test('libcr.so.0 test double', { skip }, async (t) => {
     });
     const withFtb = scenario(ftbDouble);
     t.match(withFtb.probe().value, { engine: 'blcr', library: ftbDouble.library, publishesFtb: true });
-    t.notOk(withFtb.calls().lines.some((l) => l.startsWith('cri_ftb')), 'cri_ftb_* are detected, never called');
+    t.notOk(
+      withFtb.calls().lines.some((l) => l.startsWith('cri_ftb')),
+      'cri_ftb_* are detected, never called',
+    );
   });
 
   t.test('LD_LIBRARY_PATH finds the double as plain libcr.so.0', async (t) => {
@@ -217,9 +247,20 @@ t.test('libcr.so.0 test double', { skip }, async (t) => {
     t.ok(out.value!.pid > 0, 'the pid cr_reap_restart returned');
     t.equal(out.parentOfResultPid, out.self.pid, 'the restored process is a child of the requester');
     const log = s.calls();
-    t.same(log.calls, ['cri_init_checkpoint_args_t', 'cr_init', 'cri_init_restart_args_t', 'cr_request_restart', 'cr_log_restart', 'cr_log_restart', 'cr_reap_restart']);
-    t.match(log.find('cr_request_restart')[0], `fd_path=${context} source_head=CONTEXT_FROM_A_TEST signal=0 flags=0x2 relocate=0[] -> 0`,
-      'the initializer keeps CR_RSTRT_RESTORE_PID');
+    t.same(log.calls, [
+      'cri_init_checkpoint_args_t',
+      'cr_init',
+      'cri_init_restart_args_t',
+      'cr_request_restart',
+      'cr_log_restart',
+      'cr_log_restart',
+      'cr_reap_restart',
+    ]);
+    t.match(
+      log.find('cr_request_restart')[0],
+      `fd_path=${context} source_head=CONTEXT_FROM_A_TEST signal=0 flags=0x2 relocate=0[] -> 0`,
+      'the initializer keeps CR_RSTRT_RESTORE_PID',
+    );
     t.match(log.find('cr_reap_restart')[0], `-> ${out.value!.pid} errno=0`);
     t.equal(out.value!.exited, 'promise', 'the result has an exited promise, as the restored process is our child');
     t.same(out.exited, { code: null, signal: 'SIGKILL' }, 'it settles with the signal that ended the restored child');
@@ -236,16 +277,23 @@ t.test('libcr.so.0 test double', { skip }, async (t) => {
     t.equal(out.stateAfterExit, 'gone', 'no zombie is left behind');
   });
 
-
   t.test('restart errors at request and reap time, and a directory source', async (t) => {
     const s = scenario(double, { LIBCR_DOUBLE_REQUEST_ERRNO: '2359' });
     const context = path.join(s.work, 'job.ctx');
     writeFileSync(context, 'x');
-    t.match(s.restart({ file: context }).error, { code: 'CR_EBADARCH', codeNumber: 2359, message: /different architecture/ });
+    t.match(s.restart({ file: context }).error, {
+      code: 'CR_EBADARCH',
+      codeNumber: 2359,
+      message: /different architecture/,
+    });
 
     const r = scenario(double, { LIBCR_DOUBLE_REAP_ERRNO: '2362', LIBCR_DOUBLE_KMSG: 'callback failed' });
     writeFileSync(path.join(r.work, 'c'), 'x');
-    t.match(r.restart({ file: path.join(r.work, 'c') }).error, { code: 'CR_ERSTRTABRT', codeNumber: 2362, message: /restart was aborted.*Kernel log: callback failed/ });
+    t.match(r.restart({ file: path.join(r.work, 'c') }).error, {
+      code: 'CR_ERSTRTABRT',
+      codeNumber: 2362,
+      message: /restart was aborted.*Kernel log: callback failed/,
+    });
     t.same(r.calls().calls.slice(-1), ['cr_reap_restart']);
 
     const d = scenario(double);

@@ -26,7 +26,11 @@ t.test('crftb does not even try to publish when libcr publishes CHKPT_* itself',
   const run = (double: LibcrDouble) => {
     const work = path.join(double.dir, 'attempt');
     mkdirSync(work);
-    return callInChild('checkpoint', { engine: 'blcr', libcr: double.library, target: 'TARGET', file: path.join(work, 'c'), ftb }, {});
+    return callInChild(
+      'checkpoint',
+      { engine: 'blcr', libcr: double.library, target: 'TARGET', file: path.join(work, 'c'), ftb },
+      {},
+    );
   };
   const byLibcr = run(withFtb);
   t.notOk(byLibcr.error);
@@ -34,7 +38,10 @@ t.test('crftb does not even try to publish when libcr publishes CHKPT_* itself',
   t.equal(byLibcr.publisher.suppressed, 2, 'its BEGIN and END are counted as left to libcr');
   const byCrftb = run(plain);
   t.notOk(byCrftb.error);
-  t.ok(byCrftb.publisher.published + byCrftb.publisher.dropped > 0, 'crftb publishes (or counts a drop) with a plain libcr');
+  t.ok(
+    byCrftb.publisher.published + byCrftb.publisher.dropped > 0,
+    'crftb publishes (or counts a drop) with a plain libcr',
+  );
 });
 
 t.test('CHKPT_* events come from crftb or from libcr, never both', { skip }, async (t) => {
@@ -44,12 +51,26 @@ t.test('CHKPT_* events come from crftb or from libcr, never both', { skip }, asy
     plain.remove();
     withFtb.remove();
   });
-  const agent = CrftbProcess.start(['agent', '--port', '0', '--advertise', '127.0.0.1', '--standalone', '--stats-interval', '100']);
+  const agent = CrftbProcess.start([
+    'agent',
+    '--port',
+    '0',
+    '--advertise',
+    '127.0.0.1',
+    '--standalone',
+    '--stats-interval',
+    '100',
+  ]);
   t.teardown(() => agent.stop());
   const { port } = await agent.listening();
 
   const sub = await FtbClient.connect(
-    { eventSpace: 'CRFTB.TEST.BLCRWATCH', clientName: 'watch', jobId: '', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
+    {
+      eventSpace: 'CRFTB.TEST.BLCRWATCH',
+      clientName: 'watch',
+      jobId: '',
+      subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY',
+    },
     { agentHost: '127.0.0.1', agentPort: port },
   );
   t.teardown(() => sub.close());
@@ -63,7 +84,13 @@ t.test('CHKPT_* events come from crftb or from libcr, never both', { skip }, asy
     mkdirSync(work);
     return callInChild(
       'checkpoint',
-      { engine: 'blcr', libcr: double.library, target: 'TARGET', file: path.join(work, 'c'), ftb: { agentHost: '127.0.0.1', agentPort: port } },
+      {
+        engine: 'blcr',
+        libcr: double.library,
+        target: 'TARGET',
+        file: path.join(work, 'c'),
+        ftb: { agentHost: '127.0.0.1', agentPort: port },
+      },
       { LIBCR_DOUBLE_LOG: path.join(work, 'calls.log'), ...env },
     );
   };
@@ -78,7 +105,9 @@ t.test('CHKPT_* events come from crftb or from libcr, never both', { skip }, asy
   // A fence: one more plain checkpoint, run after the others ended. Once its END is here, whatever
   // the earlier runs published has arrived too.
   const fence = run(plain);
-  await waitFor('the fence checkpoint\'s END', () => got.some((e) => e.name === 'CHKPT_END' && e.sourcePid === fence.self.pid));
+  await waitFor("the fence checkpoint's END", () =>
+    got.some((e) => e.name === 'CHKPT_END' && e.sourcePid === fence.self.pid),
+  );
   t.same(
     got.filter((e) => e.sourcePid !== fence.self.pid).map((e) => [e.name, e.sourcePid]),
     [

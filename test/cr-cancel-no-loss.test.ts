@@ -10,7 +10,21 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { checkpoint, locateCriu, probeEngine, restartDetailed } from '../lib/index';
 import { cr } from '../lib/cr/native';
-import { adopt, alive, dumping, fixtures, killStarted, processState, readNumber, readStatuses, startDetached, strandedImages, tempDir, waitFor, waitReaped } from './helpers/detached';
+import {
+  adopt,
+  alive,
+  dumping,
+  fixtures,
+  killStarted,
+  processState,
+  readNumber,
+  readStatuses,
+  startDetached,
+  strandedImages,
+  tempDir,
+  waitFor,
+  waitReaped,
+} from './helpers/detached';
 
 t.teardown(killStarted);
 
@@ -36,80 +50,119 @@ async function counts(counter: string): Promise<void> {
   await waitFor('the target to count on', () => readNumber(counter) > now + 2);
 }
 
-t.test('kill: true with a deadline that passes while the engine works: ETIMEDOUT, the target runs on, nothing stranded', async (t) => {
-  const work = tempDir('cr-cancel');
-  const target = await startHeap(work, 512);
-  const images = path.join(work, 'images');
-  const first = await checkpoint({ target: target.pid, dir: images, ftb: false });
-  // A CRIU that starts 1 s late: the 300 ms deadline passes while the engine has begun, and the
-  // dump itself happens after the request was abandoned.
-  const criu = slowCriu(work, 1000);
-  await probeEngine({ criu }); // the probe's own slow start is not part of the request
-  const error = await checkpoint({ target: target.pid, dir: images, kill: true, timeoutMs: 300, criu, ftb: false }).then(() => null, (e) => e);
-  t.match(error, { code: 'ETIMEDOUT', errno: -110, message: /within 300 ms.*left running/ }, 'the request rejects at its deadline');
-  t.notOk(error?.committed, 'and nothing was committed');
-  t.ok(await drained(), 'the abandoned dump ends');
-  t.ok(fs.existsSync(path.join(`${images}.gens`, '2', 'dump.log')), 'it did run (its log is kept until the next checkpoint)');
-  t.ok(alive(target.pid), 'the target was not killed');
-  t.not(processState(target.pid), 'T', 'nor left stopped');
-  await counts(target.counter);
-  t.equal(fs.realpathSync(images), first.generation, 'dir still points at the last good checkpoint');
-  t.same(strandedImages(images, first.generation), [], 'the abandoned generation left no images');
-  // The lock is free again: the next checkpoint into the same dir works and kills as asked.
-  const next = await checkpoint({ target: target.pid, dir: images, kill: true, ftb: false });
-  t.equal(fs.realpathSync(images), next.generation, 'the next checkpoint commits');
-  t.notOk(alive(target.pid), 'and kills the target once committed');
-});
+t.test(
+  'kill: true with a deadline that passes while the engine works: ETIMEDOUT, the target runs on, nothing stranded',
+  async (t) => {
+    const work = tempDir('cr-cancel');
+    const target = await startHeap(work, 512);
+    const images = path.join(work, 'images');
+    const first = await checkpoint({ target: target.pid, dir: images, ftb: false });
+    // A CRIU that starts 1 s late: the 300 ms deadline passes while the engine has begun, and the
+    // dump itself happens after the request was abandoned.
+    const criu = slowCriu(work, 1000);
+    await probeEngine({ criu }); // the probe's own slow start is not part of the request
+    const error = await checkpoint({
+      target: target.pid,
+      dir: images,
+      kill: true,
+      timeoutMs: 300,
+      criu,
+      ftb: false,
+    }).then(
+      () => null,
+      (e) => e,
+    );
+    t.match(
+      error,
+      { code: 'ETIMEDOUT', errno: -110, message: /within 300 ms.*left running/ },
+      'the request rejects at its deadline',
+    );
+    t.notOk(error?.committed, 'and nothing was committed');
+    t.ok(await drained(), 'the abandoned dump ends');
+    t.ok(
+      fs.existsSync(path.join(`${images}.gens`, '2', 'dump.log')),
+      'it did run (its log is kept until the next checkpoint)',
+    );
+    t.ok(alive(target.pid), 'the target was not killed');
+    t.not(processState(target.pid), 'T', 'nor left stopped');
+    await counts(target.counter);
+    t.equal(fs.realpathSync(images), first.generation, 'dir still points at the last good checkpoint');
+    t.same(strandedImages(images, first.generation), [], 'the abandoned generation left no images');
+    // The lock is free again: the next checkpoint into the same dir works and kills as asked.
+    const next = await checkpoint({ target: target.pid, dir: images, kill: true, ftb: false });
+    t.equal(fs.realpathSync(images), next.generation, 'the next checkpoint commits');
+    t.notOk(alive(target.pid), 'and kills the target once committed');
+  },
+);
 
-t.test('kill: true aborted by its AbortSignal mid-dump: AbortError, the target runs on, nothing stranded', async (t) => {
-  const work = tempDir('cr-cancel');
-  const target = await startHeap(work, 512);
-  const images = path.join(work, 'images');
-  const controller = new AbortController();
-  const request = checkpoint({ target: target.pid, dir: images, kill: true, signal: controller.signal, ftb: false });
-  await dumping(images);
-  const reason = new Error('user pressed stop');
-  controller.abort(reason);
-  const error = await request.then(() => null, (e) => e);
-  t.match(error, { name: 'AbortError', code: 'ABORT_ERR' }, 'rejects with an AbortError');
-  t.equal(error?.cause, reason, 'carrying the signal\'s reason');
-  t.ok(await drained(), 'the abandoned dump ends');
-  t.ok(alive(target.pid), 'the target was not killed');
-  await counts(target.counter);
-  t.notOk(fs.existsSync(images), 'no images link was made');
-  t.same(strandedImages(images), [], 'no generation was stranded');
-  await t.rejects(checkpoint({ target: target.pid, dir: images, signal: AbortSignal.abort() }), { name: 'AbortError', code: 'ABORT_ERR' },
-    'an already aborted signal rejects before anything starts');
-  t.notOk(fs.existsSync(`${images}.gens/2`), 'and writes nothing');
-});
+t.test(
+  'kill: true aborted by its AbortSignal mid-dump: AbortError, the target runs on, nothing stranded',
+  async (t) => {
+    const work = tempDir('cr-cancel');
+    const target = await startHeap(work, 512);
+    const images = path.join(work, 'images');
+    const controller = new AbortController();
+    const request = checkpoint({ target: target.pid, dir: images, kill: true, signal: controller.signal, ftb: false });
+    await dumping(images);
+    const reason = new Error('user pressed stop');
+    controller.abort(reason);
+    const error = await request.then(
+      () => null,
+      (e) => e,
+    );
+    t.match(error, { name: 'AbortError', code: 'ABORT_ERR' }, 'rejects with an AbortError');
+    t.equal(error?.cause, reason, "carrying the signal's reason");
+    t.ok(await drained(), 'the abandoned dump ends');
+    t.ok(alive(target.pid), 'the target was not killed');
+    await counts(target.counter);
+    t.notOk(fs.existsSync(images), 'no images link was made');
+    t.same(strandedImages(images), [], 'no generation was stranded');
+    await t.rejects(
+      checkpoint({ target: target.pid, dir: images, signal: AbortSignal.abort() }),
+      { name: 'AbortError', code: 'ABORT_ERR' },
+      'an already aborted signal rejects before anything starts',
+    );
+    t.notOk(fs.existsSync(`${images}.gens/2`), 'and writes nothing');
+  },
+);
 
 function runCli(args: string[], work: string, env: NodeJS.ProcessEnv = {}) {
   const out = path.join(work, 'cli.out');
-  const child = spawn(process.execPath, [path.join(root, 'bin', 'crftb.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'crftb.js'), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('exit', (code) => { fs.writeFileSync(out, stdout + stderr); resolve({ code, stdout, stderr }); }));
+    child.on('exit', (code) => {
+      fs.writeFileSync(out, stdout + stderr);
+      resolve({ code, stdout, stderr });
+    }),
+  );
   return { child, exited };
 }
 
-t.test('Ctrl-C on `crftb checkpoint PID --kill` mid-dump: exit 130, the target runs on, nothing stranded', async (t) => {
-  const work = tempDir('cr-cancel');
-  const target = await startHeap(work, 512);
-  const images = path.join(work, 'images');
-  const cli = runCli(['checkpoint', String(target.pid), '--dir', images, '--kill', '--no-ftb'], work);
-  await dumping(images);
-  cli.child.kill('SIGINT');
-  const { code, stderr } = await cli.exited;
-  t.equal(code, 130, 'the CLI exits 130');
-  t.match(stderr, /SIGINT/, 'and says it was interrupted');
-  t.ok(alive(target.pid), 'the target was not killed');
-  await counts(target.counter);
-  t.notOk(fs.existsSync(images), 'no images link was made');
-  t.same(strandedImages(images), [], 'the CLI waited for the dump to end and removed its images');
-});
+t.test(
+  'Ctrl-C on `crftb checkpoint PID --kill` mid-dump: exit 130, the target runs on, nothing stranded',
+  async (t) => {
+    const work = tempDir('cr-cancel');
+    const target = await startHeap(work, 512);
+    const images = path.join(work, 'images');
+    const cli = runCli(['checkpoint', String(target.pid), '--dir', images, '--kill', '--no-ftb'], work);
+    await dumping(images);
+    cli.child.kill('SIGINT');
+    const { code, stderr } = await cli.exited;
+    t.equal(code, 130, 'the CLI exits 130');
+    t.match(stderr, /SIGINT/, 'and says it was interrupted');
+    t.ok(alive(target.pid), 'the target was not killed');
+    await counts(target.counter);
+    t.notOk(fs.existsSync(images), 'no images link was made');
+    t.same(strandedImages(images), [], 'the CLI waited for the dump to end and removed its images');
+  },
+);
 
 t.test('Ctrl-C once the dump is complete: the images are committed, the CLI says so, the target runs on', async (t) => {
   const work = tempDir('cr-cancel');
@@ -117,8 +170,10 @@ t.test('Ctrl-C once the dump is complete: the images are committed, the CLI says
   const images = path.join(work, 'images');
   // A version 1 manifest with the portable SHA-256 makes the commit (hashing 400 MiB of images)
   // last seconds: the window between the end of the dump (the target is stopped at once) and the kill.
-  const cli = runCli(['checkpoint', String(target.pid), '--dir', images, '--kill', '--no-ftb'], work,
-    { CRFTB_MANIFEST_SHA256: '1', CRFTB_SHA256_PORTABLE: '1' });
+  const cli = runCli(['checkpoint', String(target.pid), '--dir', images, '--kill', '--no-ftb'], work, {
+    CRFTB_MANIFEST_SHA256: '1',
+    CRFTB_SHA256_PORTABLE: '1',
+  });
   await waitFor('the dumped target to be stopped for the commit', () => processState(target.pid) === 'T', 60000);
   cli.child.kill('SIGINT');
   const { code, stderr } = await cli.exited;
@@ -140,23 +195,44 @@ t.test('Ctrl-C once the dump is complete: the images are committed, the CLI says
 });
 
 for (const mode of ['callback', 'critical'] as const) {
-  const what = mode === 'callback' ? 'an onCheckpoint callback that never returns' : 'a critical section that never ends';
+  const what =
+    mode === 'callback' ? 'an onCheckpoint callback that never returns' : 'a critical section that never ends';
   t.test(`self-checkpoint behind ${what}: ETIMEDOUT at the deadline, the process as it was`, async (t) => {
     const work = tempDir('cr-cancel-self');
     const images = path.join(work, 'images');
     const child = startDetached(path.join(fixtures, 'self-stuck.js'), [work, images, mode, '1500'], work);
-    await waitFor('the call to settle and the process to go on', () => readStatuses<{ phase: string }>(work).some((s) => s.phase === 'alive'), 30000);
-    const statuses = readStatuses<{ phase: string; code?: string; ms?: number; outcome?: string; imagesExist?: boolean; reached?: boolean }>(work);
+    await waitFor(
+      'the call to settle and the process to go on',
+      () => readStatuses<{ phase: string }>(work).some((s) => s.phase === 'alive'),
+      30000,
+    );
+    const statuses = readStatuses<{
+      phase: string;
+      code?: string;
+      ms?: number;
+      outcome?: string;
+      imagesExist?: boolean;
+      reached?: boolean;
+    }>(work);
     const error = statuses.find((s) => s.phase === 'error');
     t.match(error, { code: 'ETIMEDOUT' }, 'checkpoint() rejects ETIMEDOUT');
     t.ok(error && error.ms! >= 1400 && error.ms! < 6000, `at its deadline (${error?.ms} ms of 1500)`);
     if (mode === 'callback') {
       t.ok(error?.reached, 'the inner callback had reached its checkpoint point');
-      await waitFor('the waiting callback to learn the outcome', () => readStatuses<{ phase: string }>(work).some((s) => s.phase === 'callback-outcome'));
-      t.match(readStatuses<{ phase: string }>(work).find((s) => s.phase === 'callback-outcome'), { outcome: 'rejected', code: 'ETIMEDOUT' },
-        'and ctx.checkpoint() rejected with the same error');
+      await waitFor('the waiting callback to learn the outcome', () =>
+        readStatuses<{ phase: string }>(work).some((s) => s.phase === 'callback-outcome'),
+      );
+      t.match(
+        readStatuses<{ phase: string }>(work).find((s) => s.phase === 'callback-outcome'),
+        { outcome: 'rejected', code: 'ETIMEDOUT' },
+        'and ctx.checkpoint() rejected with the same error',
+      );
     }
-    t.match(statuses.find((s) => s.phase === 'alive'), { imagesExist: false }, 'nothing was dumped');
+    t.match(
+      statuses.find((s) => s.phase === 'alive'),
+      { imagesExist: false },
+      'nothing was dumped',
+    );
     t.notOk(fs.existsSync(`${images}.gens`), 'not even a generation directory');
     t.ok(alive(child.pid), 'the process runs on');
     process.kill(child.pid, 'SIGKILL');
@@ -167,8 +243,15 @@ t.test('self-checkpoint behind a stuck callback, aborted: AbortError when the si
   const work = tempDir('cr-cancel-self');
   const images = path.join(work, 'images');
   const child = startDetached(path.join(fixtures, 'self-stuck.js'), [work, images, 'callback', '0', '300'], work);
-  await waitFor('the call to settle', () => readStatuses<{ phase: string }>(work).some((s) => s.phase === 'alive'), 30000);
-  t.match(readStatuses<{ phase: string }>(work).find((s) => s.phase === 'error'), { code: 'ABORT_ERR', name: 'AbortError' });
+  await waitFor(
+    'the call to settle',
+    () => readStatuses<{ phase: string }>(work).some((s) => s.phase === 'alive'),
+    30000,
+  );
+  t.match(
+    readStatuses<{ phase: string }>(work).find((s) => s.phase === 'error'),
+    { code: 'ABORT_ERR', name: 'AbortError' },
+  );
   t.notOk(fs.existsSync(`${images}.gens`), 'nothing was dumped');
   process.kill(child.pid, 'SIGKILL');
 });
@@ -183,10 +266,23 @@ t.test('restart interrupted by its signal or deadline leaves nothing restored; t
   t.notOk(alive(target.pid), 'checkpoint({ kill: true }) resolved with the target dead');
   await waitReaped(target.pid);
   for (const [label, options] of [
-    ['aborted while it runs', () => { const c = new AbortController(); setImmediate(() => c.abort()); return { signal: c.signal }; }],
+    [
+      'aborted while it runs',
+      () => {
+        const c = new AbortController();
+        setImmediate(() => c.abort());
+        return { signal: c.signal };
+      },
+    ],
     ['a deadline of 1 ms', () => ({ timeoutMs: 1 })],
   ] as const) {
-    const error = await restartDetailed({ dir: images, ftb: false, ...options() }).then((r) => { adopt(r.pid); return null; }, (e) => e);
+    const error = await restartDetailed({ dir: images, ftb: false, ...options() }).then(
+      (r) => {
+        adopt(r.pid);
+        return null;
+      },
+      (e) => e,
+    );
     t.match(error, { code: /^(ABORT_ERR|ETIMEDOUT)$/ }, `${label}: the restart rejects`);
     t.ok(await drained(), `${label}: the abandoned restore ends`);
     await waitReaped(target.pid);

@@ -2,11 +2,21 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { adopt, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitReaped } from './helpers/detached';
+import {
+  adopt,
+  fixtures,
+  killStarted,
+  readNumber,
+  startDetached,
+  tempDir,
+  waitFor,
+  waitReaped,
+} from './helpers/detached';
 
 t.teardown(killStarted);
 const bin = path.join(__dirname, '..', 'bin', 'crftb.js');
-const crftb = (args: string[]) => execFileSync(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+const crftb = (args: string[]) =>
+  execFileSync(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
 t.test('checkpoint --kill then restart brings the process back', async (t) => {
   const dir = tempDir('cr-cli');

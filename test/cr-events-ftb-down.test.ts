@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { checkpoint, publisherStats, restart, startAgent } from '../lib/index';
-import { adopt, fixtures, killStarted, startCounter, tempDir, waitGone } from './helpers/detached';
+import { adopt, killStarted, startCounter, tempDir, waitGone } from './helpers/detached';
 
 t.teardown(killStarted);
 
@@ -35,41 +35,52 @@ async function counterChild(prefix: string): Promise<{ dir: string; pid: number;
   return { dir, pid: child.pid, exited: child.exited };
 }
 
-t.test('an agent that never answers: checkpoints and restart succeed, events are dropped, the connect is tried once', async (t) => {
-  const silent = await silentServer();
-  t.teardown(silent.close);
-  // A failed connect is remembered for retryAfterMs: long here, so that however slow the machine
-  // (or an ASan build), every later request falls inside it.
-  const ftb = { agentHost: '127.0.0.1', agentPort: silent.port, connectTimeoutMs: 300, retryAfterMs: 600000 };
-  const { dir, pid, exited } = await counterChild('cr-ftb-down');
-  const images = path.join(dir, 'images');
+t.test(
+  'an agent that never answers: checkpoints and restart succeed, events are dropped, the connect is tried once',
+  async (t) => {
+    const silent = await silentServer();
+    t.teardown(silent.close);
+    // A failed connect is remembered for retryAfterMs: long here, so that however slow the machine
+    // (or an ASan build), every later request falls inside it.
+    const ftb = { agentHost: '127.0.0.1', agentPort: silent.port, connectTimeoutMs: 300, retryAfterMs: 600000 };
+    const { dir, pid, exited } = await counterChild('cr-ftb-down');
+    const images = path.join(dir, 'images');
 
-  const before = publisherStats();
-  const first = await checkpoint({ target: pid, dir: images, ftb });
-  t.equal(first.restarted, false, 'the checkpoint succeeded');
-  t.ok(fs.existsSync(path.join(images, 'inventory.img')), 'and wrote its images');
-  const afterFirst = publisherStats();
-  t.equal(afterFirst.dropped - before.dropped, 2, 'its BEGIN was dropped and its END withheld (no END for an unpublished BEGIN), both counted');
-  t.equal(afterFirst.published, before.published, 'nothing was published');
-  t.equal(silent.accepted(), 1, 'one connect was attempted');
+    const before = publisherStats();
+    const first = await checkpoint({ target: pid, dir: images, ftb });
+    t.equal(first.restarted, false, 'the checkpoint succeeded');
+    t.ok(fs.existsSync(path.join(images, 'inventory.img')), 'and wrote its images');
+    const afterFirst = publisherStats();
+    t.equal(
+      afterFirst.dropped - before.dropped,
+      2,
+      'its BEGIN was dropped and its END withheld (no END for an unpublished BEGIN), both counted',
+    );
+    t.equal(afterFirst.published, before.published, 'nothing was published');
+    t.equal(silent.accepted(), 1, 'one connect was attempted');
 
-  await checkpoint({ target: pid, dir: images, ftb });
-  t.equal(publisherStats().dropped - afterFirst.dropped, 2, 'the next checkpoint dropped its BEGIN and END too');
-  t.equal(silent.accepted(), 1, 'without trying the agent again (the failed connect is remembered)');
+    await checkpoint({ target: pid, dir: images, ftb });
+    t.equal(publisherStats().dropped - afterFirst.dropped, 2, 'the next checkpoint dropped its BEGIN and END too');
+    t.equal(silent.accepted(), 1, 'without trying the agent again (the failed connect is remembered)');
 
-  process.kill(pid, 'SIGKILL');
-  await exited;
-  await waitGone(pid);
-  const restored = await restart({ dir: images, ftb });
-  adopt(restored);
-  t.equal(restored, pid, 'restart() succeeded too');
-  t.equal(publisherStats().dropped - afterFirst.dropped, 4, 'and its RSTRT_BEGIN and RSTRT_END were counted as dropped');
-  t.equal(silent.accepted(), 1, 'still without trying the agent again');
+    process.kill(pid, 'SIGKILL');
+    await exited;
+    await waitGone(pid);
+    const restored = await restart({ dir: images, ftb });
+    adopt(restored);
+    t.equal(restored, pid, 'restart() succeeded too');
+    t.equal(
+      publisherStats().dropped - afterFirst.dropped,
+      4,
+      'and its RSTRT_BEGIN and RSTRT_END were counted as dropped',
+    );
+    t.equal(silent.accepted(), 1, 'still without trying the agent again');
 
-  await checkpoint({ target: restored, dir: images, ftb: { ...ftb, retryAfterMs: 0 } });
-  t.equal(silent.accepted(), 2, 'retryAfterMs: 0 makes the next request try the agent again');
-  process.kill(restored, 'SIGKILL');
-});
+    await checkpoint({ target: restored, dir: images, ftb: { ...ftb, retryAfterMs: 0 } });
+    t.equal(silent.accepted(), 2, 'retryAfterMs: 0 makes the next request try the agent again');
+    process.kill(restored, 'SIGKILL');
+  },
+);
 
 t.test('an agent that goes away: events published while it is up, dropped after', async (t) => {
   const agent = await startAgent({ host: '127.0.0.1', port: 0, bootstrap: false });

@@ -39,17 +39,30 @@ t.test('bad payload input is EINVAL', async (t) => {
   t.throws(() => cr.eventPayload('begin' as never, handle()), { code: 'EINVAL' });
 });
 
-t.test('with no FTB reachable, a failed request still fails with its own error and events are counted as dropped', async (t) => {
-  // A free port nothing listens on (never FTB's default ports: other agents may run on them).
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const agentPort = (probe.address() as net.AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
-  const ftb = { agentHost: '127.0.0.1', agentPort };
-  const before = cr.publisherStats().dropped;
-  const { pid: target } = await startCounter(tempDir('cr-payload')); // never asked for: the engine is missing
-  await t.rejects(checkpoint({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', target, dir: '/tmp/crftb-none', ftb }), { code: 'ENOSYS' });
-  t.equal(cr.publisherStats().dropped, before + 2, 'the undeliverable BEGIN and its withheld ERROR were counted (no ERROR is sent without its BEGIN)');
-  await t.rejects(checkpoint({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', target, dir: '/tmp/crftb-none', ftb: false }), { code: 'ENOSYS' });
-  t.equal(cr.publisherStats().dropped, before + 2, 'ftb: false publishes nothing and drops nothing');
-});
+t.test(
+  'with no FTB reachable, a failed request still fails with its own error and events are counted as dropped',
+  async (t) => {
+    // A free port nothing listens on (never FTB's default ports: other agents may run on them).
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const agentPort = (probe.address() as net.AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const ftb = { agentHost: '127.0.0.1', agentPort };
+    const before = cr.publisherStats().dropped;
+    const { pid: target } = await startCounter(tempDir('cr-payload')); // never asked for: the engine is missing
+    await t.rejects(
+      checkpoint({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', target, dir: '/tmp/crftb-none', ftb }),
+      { code: 'ENOSYS' },
+    );
+    t.equal(
+      cr.publisherStats().dropped,
+      before + 2,
+      'the undeliverable BEGIN and its withheld ERROR were counted (no ERROR is sent without its BEGIN)',
+    );
+    await t.rejects(
+      checkpoint({ engine: 'criu', libcriu: '/nonexistent/libcriu.so.2', target, dir: '/tmp/crftb-none', ftb: false }),
+      { code: 'ENOSYS' },
+    );
+    t.equal(cr.publisherStats().dropped, before + 2, 'ftb: false publishes nothing and drops nothing');
+  },
+);

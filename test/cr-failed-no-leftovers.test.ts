@@ -7,7 +7,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { checkpoint, CrftbError } from '../lib/index';
+import { checkpoint, type CrftbError } from '../lib/index';
 import { cr } from '../lib/cr/native';
 import { killStarted, startConnectedClient, tempDir } from './fixtures/cr/detached';
 
@@ -28,7 +28,8 @@ t.test(`${FAILURES} failed checkpoints into one dir leave the last good one and 
   const codes: string[] = [];
   for (let i = 0; i < FAILURES; ++i) {
     // Every third one runs out of time mid-dump; the others are refused by CRIU.
-    const options = i % 3 === 2 ? { timeoutMs: 40 } : { connections: 'fail' as const, retry: { retries: 2, delayMs: 10 } };
+    const options =
+      i % 3 === 2 ? { timeoutMs: 40 } : { connections: 'fail' as const, retry: { retries: 2, delayMs: 10 } };
     const error = await checkpoint({ target: client.pid, dir: images, ftb: false, ...options }).then(
       () => null,
       (e: CrftbError & { committed?: boolean; generation?: string }) => e,
@@ -49,10 +50,18 @@ t.test(`${FAILURES} failed checkpoints into one dir leave the last good one and 
   const others = fs.readdirSync(gens).filter((name) => path.join(gens, name) !== good);
   t.ok(others.length <= 1, `besides it, at most one entry in ${path.basename(gens)}: ${others.join(', ') || 'none'}`);
   for (const name of others) {
-    t.match(name, /^\d+$/, 'a failed attempt\'s directory (no lock, no temp file)');
-    t.same(fs.readdirSync(path.join(gens, name)).filter((f) => !f.endsWith('.log')), [], 'holding only its log');
+    t.match(name, /^\d+$/, "a failed attempt's directory (no lock, no temp file)");
+    t.same(
+      fs.readdirSync(path.join(gens, name)).filter((f) => !f.endsWith('.log')),
+      [],
+      'holding only its log',
+    );
   }
 
   const next = await checkpoint({ target: client.pid, dir: images, ftb: false });
-  t.same(fs.readdirSync(gens), [path.basename(next.generation)], 'the next checkpoint removes the log: one generation, nothing else');
+  t.same(
+    fs.readdirSync(gens),
+    [path.basename(next.generation)],
+    'the next checkpoint removes the log: one generation, nothing else',
+  );
 });

@@ -4,20 +4,33 @@
 // the target exits mid-dump, the CRIU service is killed mid-dump. Every process touched is one
 // this test started: detached targets, and the CRIU service this test's own checkpoint spawned
 // (found as a child of this process that was not there before the request).
-import t, { Test } from 'tap';
+import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { checkpoint, restartDetailed } from '../lib/index';
-import { adopt, alive, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitGone } from './helpers/detached';
+import {
+  adopt,
+  alive,
+  fixtures,
+  killStarted,
+  readNumber,
+  startDetached,
+  tempDir,
+  waitFor,
+  waitGone,
+} from './helpers/detached';
 
 t.teardown(killStarted);
 
 const fdCount = () => fs.readdirSync('/proc/self/fd').length;
 
 function children(): number[] {
-  return fs.readdirSync('/proc/self/task').flatMap((task) =>
-    fs.readFileSync(`/proc/self/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+  return fs
+    .readdirSync('/proc/self/task')
+    .flatMap((task) =>
+      fs.readFileSync(`/proc/self/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+    );
 }
 
 // `criu swrk <fd>` (possibly through a loader: the provisioned criu runs via ld.so). CRIU rewrites
@@ -32,21 +45,48 @@ function isCriuService(pid: number): boolean {
   }
 }
 
-const startTime = (pid: number) => { try { return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[19]; } catch { return ''; } };
+const startTime = (pid: number) => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[19];
+  } catch {
+    return '';
+  }
+};
 
 // Resolves once the dump running into `images` (a generation other than `current`) has begun
 // writing memory pages: from then on the dump is certainly in progress.
 async function dumping(images: string, current: string): Promise<void> {
   const gens = `${images}.gens`;
-  await waitFor('the dump to write pages', () =>
-    fs.readdirSync(gens).some((g) => path.join(gens, g) !== current &&
-      (() => { try { return fs.readdirSync(path.join(gens, g)).some((f) => /^pages-\d+\.img$/.test(f)); } catch { return false; } })()), 20000);
+  await waitFor(
+    'the dump to write pages',
+    () =>
+      fs.readdirSync(gens).some(
+        (g) =>
+          path.join(gens, g) !== current &&
+          (() => {
+            try {
+              return fs.readdirSync(path.join(gens, g)).some((f) => /^pages-\d+\.img$/.test(f));
+            } catch {
+              return false;
+            }
+          })(),
+      ),
+    20000,
+  );
 }
 
 // The previous good checkpoint is still what `images` points at, and the target comes back from it.
-async function restoresFrom(t: Test, images: string, generation: string, target: { pid: number; exited: Promise<void> }, counter: string) {
+async function restoresFrom(
+  t: Test,
+  images: string,
+  generation: string,
+  target: { pid: number; exited: Promise<void> },
+  counter: string,
+) {
   t.equal(fs.realpathSync(images), generation, 'the images link still points at the last good generation');
-  const leftovers = fs.readdirSync(`${images}.gens`).filter((g) => path.join(`${images}.gens`, g) !== generation)
+  const leftovers = fs
+    .readdirSync(`${images}.gens`)
+    .filter((g) => path.join(`${images}.gens`, g) !== generation)
     .flatMap((g) => fs.readdirSync(path.join(`${images}.gens`, g)).filter((f) => !f.endsWith('.log')));
   t.same(leftovers, [], 'the failed attempt left no partial images (only its log)');
   if (alive(target.pid)) process.kill(target.pid, 'SIGKILL');
@@ -74,31 +114,48 @@ async function heapWithGoodCheckpoint() {
 
 const notRoot = process.getuid?.() !== 0 ? 'mounting a small tmpfs needs root' : false;
 
-t.test('the images file system fills up: ENOSPC, previous checkpoint kept and restorable', { skip: notRoot }, async (t) => {
-  const work = tempDir('cr-faults');
-  const counter = path.join(work, 'n');
-  const target = startDetached(path.join(fixtures, 'heap.js'), [counter, '48'], work);
-  await waitFor('the heap to be filled', () => readNumber(counter) > 2);
-  const probe = await checkpoint({ target: target.pid, dir: path.join(work, 'probe') });
-  fs.rmSync(path.join(work, 'probe.gens'), { recursive: true });
-  fs.rmSync(path.join(work, 'probe'));
-  // Room for one checkpoint and half of another: the second fails for want of space.
-  const mnt = path.join(work, 'small-fs');
-  fs.mkdirSync(mnt);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${Math.ceil((probe.bytes * 1.5) / 1024)}k,mode=0700`, `crftb-test-${process.pid}`, mnt]);
-  t.teardown(() => { try { execFileSync('umount', ['-l', mnt]); } catch { /* already gone */ } });
-  const images = path.join(mnt, 'images');
-  const good = await checkpoint({ target: target.pid, dir: images });
-  const fds = fdCount();
-  await t.rejects(checkpoint({ target: target.pid, dir: images }), {
-    code: 'ENOSPC',
-    errno: -28,
-    message: /no space left for the images .* the previous checkpoint is kept/,
-  });
-  t.equal(fdCount(), fds, 'no descriptor leaked by the failed checkpoint');
-  t.ok(alive(target.pid), 'the target keeps running');
-  await restoresFrom(t, images, good.generation, target, counter);
-});
+t.test(
+  'the images file system fills up: ENOSPC, previous checkpoint kept and restorable',
+  { skip: notRoot },
+  async (t) => {
+    const work = tempDir('cr-faults');
+    const counter = path.join(work, 'n');
+    const target = startDetached(path.join(fixtures, 'heap.js'), [counter, '48'], work);
+    await waitFor('the heap to be filled', () => readNumber(counter) > 2);
+    const probe = await checkpoint({ target: target.pid, dir: path.join(work, 'probe') });
+    fs.rmSync(path.join(work, 'probe.gens'), { recursive: true });
+    fs.rmSync(path.join(work, 'probe'));
+    // Room for one checkpoint and half of another: the second fails for want of space.
+    const mnt = path.join(work, 'small-fs');
+    fs.mkdirSync(mnt);
+    execFileSync('mount', [
+      '-t',
+      'tmpfs',
+      '-o',
+      `size=${Math.ceil((probe.bytes * 1.5) / 1024)}k,mode=0700`,
+      `crftb-test-${process.pid}`,
+      mnt,
+    ]);
+    t.teardown(() => {
+      try {
+        execFileSync('umount', ['-l', mnt]);
+      } catch {
+        /* already gone */
+      }
+    });
+    const images = path.join(mnt, 'images');
+    const good = await checkpoint({ target: target.pid, dir: images });
+    const fds = fdCount();
+    await t.rejects(checkpoint({ target: target.pid, dir: images }), {
+      code: 'ENOSPC',
+      errno: -28,
+      message: /no space left for the images .* the previous checkpoint is kept/,
+    });
+    t.equal(fdCount(), fds, 'no descriptor leaked by the failed checkpoint');
+    t.ok(alive(target.pid), 'the target keeps running');
+    await restoresFrom(t, images, good.generation, target, counter);
+  },
+);
 
 t.test('the target exits mid-dump: ESRCH, previous checkpoint kept and restorable', async (t) => {
   const { counter, target, images, good } = await heapWithGoodCheckpoint();
@@ -106,31 +163,41 @@ t.test('the target exits mid-dump: ESRCH, previous checkpoint kept and restorabl
   const attempt = checkpoint({ target: target.pid, dir: images });
   await dumping(images, good.generation);
   process.kill(target.pid, 'SIGKILL');
-  await t.rejects(attempt, { code: 'ESRCH', errno: -3, message: new RegExp(`pid ${target.pid} exited while it was being checkpointed`) });
+  await t.rejects(attempt, {
+    code: 'ESRCH',
+    errno: -3,
+    message: new RegExp(`pid ${target.pid} exited while it was being checkpointed`),
+  });
   t.equal(fdCount(), fds, 'no descriptor leaked by the failed checkpoint');
   await restoresFrom(t, images, good.generation, target, counter);
 });
 
-t.test('the CRIU service is killed mid-dump: ECOMM, target unharmed, previous checkpoint kept and restorable', async (t) => {
-  const { counter, target, images, good } = await heapWithGoodCheckpoint();
-  const fds = fdCount();
-  const before = new Set(children());
-  const attempt = checkpoint({ target: target.pid, dir: images });
-  // Ours for certain: a child of this very process, new since the request, started as criu swrk.
-  let service = 0;
-  await waitFor('the CRIU service to start', () => {
-    service = children().find((pid) => !before.has(pid) && isCriuService(pid)) ?? 0;
-    return service > 0;
-  });
-  const started = startTime(service);
-  await dumping(images, good.generation);
-  t.ok(children().includes(service) && startTime(service) === started, `the CRIU service (pid ${service}, a child of this process) is dumping`);
-  process.kill(service, 'SIGKILL');
-  await t.rejects(attempt, { code: 'ECOMM', errno: -70, message: /CRIU service exited before it answered/ });
-  t.equal(fdCount(), fds, 'no descriptor leaked by the failed checkpoint');
-  await waitFor('the killed service to be reaped', () => !fs.existsSync(`/proc/${service}`));
-  t.ok(alive(target.pid), 'the target survived its interrupted dump');
-  const ticks = readNumber(counter);
-  await waitFor('the target to keep counting', () => readNumber(counter) > ticks + 3);
-  await restoresFrom(t, images, good.generation, target, counter);
-});
+t.test(
+  'the CRIU service is killed mid-dump: ECOMM, target unharmed, previous checkpoint kept and restorable',
+  async (t) => {
+    const { counter, target, images, good } = await heapWithGoodCheckpoint();
+    const fds = fdCount();
+    const before = new Set(children());
+    const attempt = checkpoint({ target: target.pid, dir: images });
+    // Ours for certain: a child of this very process, new since the request, started as criu swrk.
+    let service = 0;
+    await waitFor('the CRIU service to start', () => {
+      service = children().find((pid) => !before.has(pid) && isCriuService(pid)) ?? 0;
+      return service > 0;
+    });
+    const started = startTime(service);
+    await dumping(images, good.generation);
+    t.ok(
+      children().includes(service) && startTime(service) === started,
+      `the CRIU service (pid ${service}, a child of this process) is dumping`,
+    );
+    process.kill(service, 'SIGKILL');
+    await t.rejects(attempt, { code: 'ECOMM', errno: -70, message: /CRIU service exited before it answered/ });
+    t.equal(fdCount(), fds, 'no descriptor leaked by the failed checkpoint');
+    await waitFor('the killed service to be reaped', () => !fs.existsSync(`/proc/${service}`));
+    t.ok(alive(target.pid), 'the target survived its interrupted dump');
+    const ticks = readNumber(counter);
+    await waitFor('the target to keep counting', () => readNumber(counter) > ticks + 3);
+    await restoresFrom(t, images, good.generation, target, counter);
+  },
+);

@@ -5,13 +5,13 @@
 // refusals are the check's doing, not broken images. A manifest of the earlier version (SHA-256)
 // is still verified and restores; one of a version this crftb does not know is refused. Targets
 // are detached children started here.
-import t, { Test } from 'tap';
+import t, { type Test } from 'tap';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkpoint, restartDetailed } from '../lib/index';
 import { cr } from '../lib/cr/native';
-import { adopt, alive, fixtures, killStarted, readNumber, startCounter, tempDir, waitFor, waitGone } from './helpers/detached';
+import { adopt, alive, killStarted, readNumber, startCounter, tempDir, waitFor, waitGone } from './helpers/detached';
 
 t.teardown(killStarted);
 
@@ -29,7 +29,14 @@ function manifestOf(dir: string): Map<string, { hash: string; size: number }> {
 }
 
 // Runs `change` on the images, expects restart to be refused with `expected`, puts the images back.
-async function refused(t: Test, images: string, pid: number, what: string, change: () => () => void, expected: { code: string; errno?: number; message?: RegExp }) {
+async function refused(
+  t: Test,
+  images: string,
+  pid: number,
+  what: string,
+  change: () => () => void,
+  expected: { code: string; errno?: number; message?: RegExp },
+) {
   const undo = change();
   await t.rejects(restartDetailed({ dir: images }), expected, what);
   t.notOk(alive(pid), `${what}: nothing was restored`);
@@ -61,116 +68,191 @@ t.test('a checkpoint writes a manifest of every image (0600, in a 0700 directory
   process.kill(child.pid, 'SIGKILL');
 });
 
-t.test('restart refuses running originals and altered images, restores nothing, then restores the intact images', async (t) => {
-  const work = tempDir('cr-manifest');
-  const child = await startCounter(work);
-  const { counter } = child;
-  const images = path.join(work, 'images');
-  const result = await checkpoint({ target: child.pid, dir: images });
+t.test(
+  'restart refuses running originals and altered images, restores nothing, then restores the intact images',
+  async (t) => {
+    const work = tempDir('cr-manifest');
+    const child = await startCounter(work);
+    const { counter } = child;
+    const images = path.join(work, 'images');
+    const result = await checkpoint({ target: child.pid, dir: images });
 
-  await t.rejects(restartDetailed({ dir: images }), {
-    code: 'EBUSY',
-    errno: -16,
-    message: new RegExp(`pid ${child.pid} \\(node\\) is still running`),
-  }, 'the original still runs: EBUSY naming its pid');
-  t.ok(alive(child.pid), 'the original is untouched');
+    await t.rejects(
+      restartDetailed({ dir: images }),
+      {
+        code: 'EBUSY',
+        errno: -16,
+        message: new RegExp(`pid ${child.pid} \\(node\\) is still running`),
+      },
+      'the original still runs: EBUSY naming its pid',
+    );
+    t.ok(alive(child.pid), 'the original is untouched');
 
-  process.kill(child.pid, 'SIGKILL');
-  await child.exited;
-  await waitGone(child.pid);
-  const atDump = readNumber(counter);
-  const gen = result.generation;
-  const manifest = manifestOf(gen);
-  const pages = [...manifest.keys()].find((n) => /^pages-\d+\.img$/.test(n))!;
-  const core = [...manifest.keys()].find((n) => /^core-\d+\.img$/.test(n))!;
-  t.ok(pages && core, `images include ${pages} and ${core}`);
+    process.kill(child.pid, 'SIGKILL');
+    await child.exited;
+    await waitGone(child.pid);
+    const atDump = readNumber(counter);
+    const gen = result.generation;
+    const manifest = manifestOf(gen);
+    const pages = [...manifest.keys()].find((n) => /^pages-\d+\.img$/.test(n))!;
+    const core = [...manifest.keys()].find((n) => /^core-\d+\.img$/.test(n))!;
+    t.ok(pages && core, `images include ${pages} and ${core}`);
 
-  const keep = (name: string) => {
-    const file = path.join(gen, name);
-    const saved = fs.readFileSync(file);
-    return () => fs.writeFileSync(file, saved);
-  };
-  await refused(t, images, child.pid, 'one flipped bit in the memory pages', () => {
-    const undo = keep(pages);
-    const fd = fs.openSync(path.join(gen, pages), 'r+');
-    const byte = Buffer.alloc(1);
-    const at = Math.floor(manifest.get(pages)!.size / 2);
-    fs.readSync(fd, byte, 0, 1, at);
-    byte[0] ^= 1;
-    fs.writeSync(fd, byte, 0, 1, at);
-    fs.closeSync(fd);
-    return undo;
-  }, { code: 'EBADMSG', errno: -74, message: new RegExp(`${pages} does not match its XXH3-128 checksum`) });
-  // The manifest is verified while CRIU restores; CRIU restored these pages (a flipped bit is
-  // still a valid image) and was stopped at its post-restore notification, where it kills what
-  // it restored before any of it has run.
-  t.match(fs.readFileSync(path.join(gen, 'restore.log'), 'utf8'), /Aborting restore due to post-restore/,
-    'the flipped bit: CRIU was stopped at post-restore, before the restored process ran');
-  t.equal(readNumber(counter), atDump, 'the counter was not moved by a restored copy');
-  await refused(t, images, child.pid, 'a truncated core image', () => {
-    const undo = keep(core);
-    fs.truncateSync(path.join(gen, core), Math.floor(manifest.get(core)!.size / 2));
-    return undo;
-  }, { code: 'EBADMSG', message: new RegExp(`${core} is \\d+ bytes, the manifest says ${manifest.get(core)!.size}: it was truncated`) });
-  await refused(t, images, child.pid, 'a missing image', () => {
-    const undo = keep('inventory.img');
-    fs.unlinkSync(path.join(gen, 'inventory.img'));
-    return undo;
-  }, { code: 'EBADMSG', message: /inventory\.img listed in the checkpoint manifest is missing/ });
-  await refused(t, images, child.pid, 'an added file', () => {
-    fs.writeFileSync(path.join(gen, 'pages-99.img'), 'x');
-    return () => fs.unlinkSync(path.join(gen, 'pages-99.img'));
-  }, { code: 'EBADMSG', message: /pages-99\.img is not in the checkpoint manifest/ });
-  await refused(t, images, child.pid, 'the manifest removed', () => {
-    const undo = keep('crftb-manifest');
-    fs.unlinkSync(path.join(gen, 'crftb-manifest'));
-    return undo;
-  }, { code: 'EBADMSG', message: /has no checksum manifest/ });
-  await refused(t, images, child.pid, 'a manifest line rewritten to escape the directory', () => {
-    const undo = keep('crftb-manifest');
-    const text = fs.readFileSync(path.join(gen, 'crftb-manifest'), 'utf8');
-    fs.writeFileSync(path.join(gen, 'crftb-manifest'), text.replace(' inventory.img', ' ../../etc/passwd'));
-    return undo;
-  }, { code: 'EBADMSG', message: /names a file outside its directory/ });
+    const keep = (name: string) => {
+      const file = path.join(gen, name);
+      const saved = fs.readFileSync(file);
+      return () => fs.writeFileSync(file, saved);
+    };
+    await refused(
+      t,
+      images,
+      child.pid,
+      'one flipped bit in the memory pages',
+      () => {
+        const undo = keep(pages);
+        const fd = fs.openSync(path.join(gen, pages), 'r+');
+        const byte = Buffer.alloc(1);
+        const at = Math.floor(manifest.get(pages)!.size / 2);
+        fs.readSync(fd, byte, 0, 1, at);
+        byte[0] ^= 1;
+        fs.writeSync(fd, byte, 0, 1, at);
+        fs.closeSync(fd);
+        return undo;
+      },
+      { code: 'EBADMSG', errno: -74, message: new RegExp(`${pages} does not match its XXH3-128 checksum`) },
+    );
+    // The manifest is verified while CRIU restores; CRIU restored these pages (a flipped bit is
+    // still a valid image) and was stopped at its post-restore notification, where it kills what
+    // it restored before any of it has run.
+    t.match(
+      fs.readFileSync(path.join(gen, 'restore.log'), 'utf8'),
+      /Aborting restore due to post-restore/,
+      'the flipped bit: CRIU was stopped at post-restore, before the restored process ran',
+    );
+    t.equal(readNumber(counter), atDump, 'the counter was not moved by a restored copy');
+    await refused(
+      t,
+      images,
+      child.pid,
+      'a truncated core image',
+      () => {
+        const undo = keep(core);
+        fs.truncateSync(path.join(gen, core), Math.floor(manifest.get(core)!.size / 2));
+        return undo;
+      },
+      {
+        code: 'EBADMSG',
+        message: new RegExp(`${core} is \\d+ bytes, the manifest says ${manifest.get(core)!.size}: it was truncated`),
+      },
+    );
+    await refused(
+      t,
+      images,
+      child.pid,
+      'a missing image',
+      () => {
+        const undo = keep('inventory.img');
+        fs.unlinkSync(path.join(gen, 'inventory.img'));
+        return undo;
+      },
+      { code: 'EBADMSG', message: /inventory\.img listed in the checkpoint manifest is missing/ },
+    );
+    await refused(
+      t,
+      images,
+      child.pid,
+      'an added file',
+      () => {
+        fs.writeFileSync(path.join(gen, 'pages-99.img'), 'x');
+        return () => fs.unlinkSync(path.join(gen, 'pages-99.img'));
+      },
+      { code: 'EBADMSG', message: /pages-99\.img is not in the checkpoint manifest/ },
+    );
+    await refused(
+      t,
+      images,
+      child.pid,
+      'the manifest removed',
+      () => {
+        const undo = keep('crftb-manifest');
+        fs.unlinkSync(path.join(gen, 'crftb-manifest'));
+        return undo;
+      },
+      { code: 'EBADMSG', message: /has no checksum manifest/ },
+    );
+    await refused(
+      t,
+      images,
+      child.pid,
+      'a manifest line rewritten to escape the directory',
+      () => {
+        const undo = keep('crftb-manifest');
+        const text = fs.readFileSync(path.join(gen, 'crftb-manifest'), 'utf8');
+        fs.writeFileSync(path.join(gen, 'crftb-manifest'), text.replace(' inventory.img', ' ../../etc/passwd'));
+        return undo;
+      },
+      { code: 'EBADMSG', message: /names a file outside its directory/ },
+    );
 
-  await refused(t, images, child.pid, 'a manifest of a version this crftb does not know', () => {
-    const undo = keep('crftb-manifest');
-    const text = fs.readFileSync(path.join(gen, 'crftb-manifest'), 'utf8');
-    fs.writeFileSync(path.join(gen, 'crftb-manifest'), text.replace('crftb-manifest 2 xxh3-128', 'crftb-manifest 3 none'));
-    return undo;
-  }, { code: 'EBADMSG', message: /is not a crftb checkpoint manifest crftb can read/ });
+    await refused(
+      t,
+      images,
+      child.pid,
+      'a manifest of a version this crftb does not know',
+      () => {
+        const undo = keep('crftb-manifest');
+        const text = fs.readFileSync(path.join(gen, 'crftb-manifest'), 'utf8');
+        fs.writeFileSync(
+          path.join(gen, 'crftb-manifest'),
+          text.replace('crftb-manifest 2 xxh3-128', 'crftb-manifest 3 none'),
+        );
+        return undo;
+      },
+      { code: 'EBADMSG', message: /is not a crftb checkpoint manifest crftb can read/ },
+    );
 
-  // The manifest as crftb wrote it before XXH3-128: version 1, SHA-256 sums (OpenSSL's here).
-  const version1 = (alter?: string) => {
-    let text = 'crftb-manifest 1\n';
-    for (const [name, entry] of manifest) {
-      const data = fs.readFileSync(path.join(gen, name));
-      if (name === alter) data[0] ^= 1;
-      text += `${crypto.createHash('sha256').update(data).digest('hex')} ${entry.size} ${name}\n`;
-    }
-    fs.writeFileSync(path.join(gen, 'crftb-manifest'), text);
-  };
-  await refused(t, images, child.pid, 'a version 1 manifest whose SHA-256 of the pages differs', () => {
-    const undo = keep('crftb-manifest');
-    version1(pages);
-    return undo;
-  }, { code: 'EBADMSG', message: new RegExp(`${pages} does not match its SHA-256`) });
-  version1();
+    // The manifest as crftb wrote it before XXH3-128: version 1, SHA-256 sums (OpenSSL's here).
+    const version1 = (alter?: string) => {
+      let text = 'crftb-manifest 1\n';
+      for (const [name, entry] of manifest) {
+        const data = fs.readFileSync(path.join(gen, name));
+        if (name === alter) data[0] ^= 1;
+        text += `${crypto.createHash('sha256').update(data).digest('hex')} ${entry.size} ${name}\n`;
+      }
+      fs.writeFileSync(path.join(gen, 'crftb-manifest'), text);
+    };
+    await refused(
+      t,
+      images,
+      child.pid,
+      'a version 1 manifest whose SHA-256 of the pages differs',
+      () => {
+        const undo = keep('crftb-manifest');
+        version1(pages);
+        return undo;
+      },
+      { code: 'EBADMSG', message: new RegExp(`${pages} does not match its SHA-256`) },
+    );
+    version1();
 
-  const atKill = readNumber(counter);
-  const restored = await restartDetailed({ dir: images });
-  adopt(restored.pid);
-  t.equal(restored.pid, child.pid, 'the intact images, under a version 1 (SHA-256) manifest, restore the same pid');
-  await waitFor('the restored counter to move on', () => readNumber(counter) > atKill + 3);
-  await t.rejects(restartDetailed({ dir: images }), { code: 'EBUSY' }, 'a second restart while the copy runs: EBUSY');
-  process.kill(restored.pid, 'SIGKILL');
-});
+    const atKill = readNumber(counter);
+    const restored = await restartDetailed({ dir: images });
+    adopt(restored.pid);
+    t.equal(restored.pid, child.pid, 'the intact images, under a version 1 (SHA-256) manifest, restore the same pid');
+    await waitFor('the restored counter to move on', () => readNumber(counter) > atKill + 3);
+    await t.rejects(restartDetailed({ dir: images }), { code: 'EBUSY' }, 'a second restart while the copy runs: EBUSY');
+    process.kill(restored.pid, 'SIGKILL');
+  },
+);
 
 t.test('images crftb did not write are left to the engine (no manifest needed)', async (t) => {
   const dir = tempDir('cr-manifest');
   fs.writeFileSync(path.join(dir, 'inventory.img'), 'not really an image');
   // No manifest and no generation record: the engine reads it and fails in its own way.
-  const error = await restartDetailed({ dir }).then(() => null, (e) => e);
+  const error = await restartDetailed({ dir }).then(
+    () => null,
+    (e) => e,
+  );
   t.ok(error, 'the bogus image is refused');
   t.not(error.code, 'EBADMSG', `refused by the engine (${error.code}), not by the manifest check`);
 });

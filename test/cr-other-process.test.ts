@@ -4,7 +4,18 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkpoint, restartDetailed } from '../lib/index';
-import { adopt, alive, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitGone, waitReaped } from './helpers/detached';
+import {
+  adopt,
+  alive,
+  fixtures,
+  killStarted,
+  readNumber,
+  startDetached,
+  tempDir,
+  waitFor,
+  waitGone,
+  waitReaped,
+} from './helpers/detached';
 
 t.teardown(killStarted);
 
@@ -21,7 +32,9 @@ function softDirty(): boolean {
 t.test('tree scope: dump and kill a process tree, restart brings every pid back', async (t) => {
   const work = tempDir('cr-tree');
   const root = startDetached(path.join(fixtures, 'tree.js'), [work], work);
-  await waitFor('the tree to run', () => ['parent', 'child1', 'child2'].every((f) => readNumber(path.join(work, f)) > 3));
+  await waitFor('the tree to run', () =>
+    ['parent', 'child1', 'child2'].every((f) => readNumber(path.join(work, f)) > 3),
+  );
   const pids: number[] = JSON.parse(fs.readFileSync(path.join(work, 'pids.json'), 'utf8'));
   pids.forEach(adopt);
 
@@ -31,7 +44,11 @@ t.test('tree scope: dump and kill a process tree, restart brings every pid back'
   t.same([...result.pids].sort(), [...pids].sort(), 'the result names every process of the tree');
   t.ok(result.images.includes('pstree.img'), 'images written');
   // checkpoint({ kill: true }) resolves once the killed processes are gone.
-  t.same(pids.filter((pid) => alive(pid)), [], 'kill: true ended the whole tree once the images were committed');
+  t.same(
+    pids.filter((pid) => alive(pid)),
+    [],
+    'kill: true ended the whole tree once the images were committed',
+  );
   await root.exited;
   for (const pid of pids) await waitReaped(pid);
 
@@ -41,7 +58,8 @@ t.test('tree scope: dump and kill a process tree, restart brings every pid back'
   for (const pid of pids) t.ok(alive(pid), `pid ${pid} runs again`);
   const counts = ['parent', 'child1', 'child2'].map((f) => readNumber(path.join(work, f)));
   await waitFor('every process to count again', () =>
-    ['parent', 'child1', 'child2'].every((f, i) => readNumber(path.join(work, f)) > counts[i] + 3));
+    ['parent', 'child1', 'child2'].every((f, i) => readNumber(path.join(work, f)) > counts[i] + 3),
+  );
   for (const pid of pids) process.kill(pid, 'SIGKILL');
 });
 

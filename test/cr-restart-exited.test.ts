@@ -6,7 +6,17 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkpoint, restartDetailed } from '../lib/index';
-import { adopt, fixtures, killStarted, readNumber, settled, startDetached, tempDir, waitFor, waitReaped } from './fixtures/cr/detached';
+import {
+  adopt,
+  fixtures,
+  killStarted,
+  readNumber,
+  settled,
+  startDetached,
+  tempDir,
+  waitFor,
+  waitReaped,
+} from './fixtures/cr/detached';
 
 t.teardown(killStarted);
 

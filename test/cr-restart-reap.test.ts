@@ -18,14 +18,24 @@ t.teardown(killStarted);
 async function counterUnderSleep(work: string): Promise<{ parent: number; counter: number; file: string }> {
   const file = path.join(work, 'n');
   const out = fs.openSync(path.join(work, 'out'), 'a');
-  const shell = spawn('sh', ['-c', 'setsid "$0" "$1" "$2" & exec sleep 600', process.execPath, path.join(fixtures, 'counter.js'), file], {
-    detached: true,
-    stdio: ['ignore', out, out],
-    env: { ...criuEnv(), UV_USE_IO_URING: '0' },
-  });
+  const shell = spawn(
+    'sh',
+    ['-c', 'setsid "$0" "$1" "$2" & exec sleep 600', process.execPath, path.join(fixtures, 'counter.js'), file],
+    {
+      detached: true,
+      stdio: ['ignore', out, out],
+      env: { ...criuEnv(), UV_USE_IO_URING: '0' },
+    },
+  );
   fs.closeSync(out);
   adopt(shell.pid!);
-  const children = () => fs.readFileSync(`/proc/${shell.pid}/task/${shell.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  const children = () =>
+    fs
+      .readFileSync(`/proc/${shell.pid}/task/${shell.pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
   await waitFor('the counter to start', () => children().length > 0);
   const [counter] = children();
   adopt(counter);
@@ -70,8 +80,14 @@ t.test('with reapWaitMs: 0 the zombie makes the restart fail EAGAIN at once, nam
   await checkpoint({ target: counter, dir: images, kill: true, ftb: false });
   await t.rejects(restartDetailed({ dir: images, ftb: false, reapWaitMs: 0 }), {
     code: 'EAGAIN',
-    message: new RegExp(`pid ${counter} \\(node\\) has exited but its parent has not reaped it yet \\(waited 0 ms, reapWaitMs\\)`),
+    message: new RegExp(
+      `pid ${counter} \\(node\\) has exited but its parent has not reaped it yet \\(waited 0 ms, reapWaitMs\\)`,
+    ),
   });
-  await t.rejects(restartDetailed({ dir: images, ftb: false, reapWaitMs: 200 }), { code: 'EAGAIN', message: /waited 200 ms/ }, 'a bounded wait gives up too');
+  await t.rejects(
+    restartDetailed({ dir: images, ftb: false, reapWaitMs: 200 }),
+    { code: 'EAGAIN', message: /waited 200 ms/ },
+    'a bounded wait gives up too',
+  );
   t.notOk(alive(counter), 'nothing was restored');
 });

@@ -6,7 +6,17 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { checkpoint, restartDetailed } from '../lib/index';
-import { adopt, alive, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitReaped } from './helpers/detached';
+import {
+  adopt,
+  alive,
+  fixtures,
+  killStarted,
+  readNumber,
+  startDetached,
+  tempDir,
+  waitFor,
+  waitReaped,
+} from './helpers/detached';
 
 t.teardown(killStarted);
 
@@ -21,8 +31,18 @@ t.test('a port taken at restore: EADDRINUSE naming the cause; the images restore
 
   const squatter = net.createServer();
   await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
-  const error = await restartDetailed({ dir: images, ftb: false }).then((r) => { adopt(r.pid); return null; }, (e) => e);
-  t.match(error, { code: 'EADDRINUSE', errno: -98, message: /port that another process holds.*Address already in use/ }, 'the restore fails with EADDRINUSE');
+  const error = await restartDetailed({ dir: images, ftb: false }).then(
+    (r) => {
+      adopt(r.pid);
+      return null;
+    },
+    (e) => e,
+  );
+  t.match(
+    error,
+    { code: 'EADDRINUSE', errno: -98, message: /port that another process holds.*Address already in use/ },
+    'the restore fails with EADDRINUSE',
+  );
   t.notOk(alive(child.pid), 'nothing was restored');
   await new Promise((resolve) => squatter.close(resolve));
 
@@ -31,7 +51,11 @@ t.test('a port taken at restore: EADDRINUSE naming the cause; the images restore
   t.equal(restored.pid, child.pid, 'with the port free, the same images restore');
   const answer = await new Promise<string>((resolve, reject) => {
     let data = '';
-    net.connect(port, '127.0.0.1').on('data', (d) => (data += d)).on('end', () => resolve(data.trim())).on('error', reject);
+    net
+      .connect(port, '127.0.0.1')
+      .on('data', (d) => (data += d))
+      .on('end', () => resolve(data.trim()))
+      .on('error', reject);
   });
   t.match(answer, new RegExp(`^${child.pid} \\d+$`), 'and listens on its port again');
   process.kill(restored.pid, 'SIGKILL');

@@ -5,7 +5,19 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { restartDetailed } from '../lib/index';
-import { adopt, alive, ask, fixtures, killStarted, readNumber, readStatuses, startDetached, tempDir, waitFor, waitGone } from './helpers/detached';
+import {
+  adopt,
+  alive,
+  ask,
+  fixtures,
+  killStarted,
+  readNumber,
+  readStatuses,
+  startDetached,
+  tempDir,
+  waitFor,
+  waitGone,
+} from './helpers/detached';
 
 t.teardown(killStarted);
 
@@ -17,7 +29,16 @@ interface Status {
   events?: string[];
   code?: string;
   message?: string;
-  result?: { images: string[]; bytes: number; pids: number[]; path: string; generation: string; seconds: number; frozenSeconds?: number; filesThatMustNotChange: unknown[] };
+  result?: {
+    images: string[];
+    bytes: number;
+    pids: number[];
+    path: string;
+    generation: string;
+    seconds: number;
+    frozenSeconds?: number;
+    filesThatMustNotChange: unknown[];
+  };
 }
 
 const statuses = (work: string) => readStatuses<Status>(work);
@@ -36,8 +57,15 @@ t.test('self-checkpoint, kill, restart: the restored copy resumes with restarted
   t.ok(done.result!.images.includes('inventory.img') && done.result!.bytes > 0, 'the result lists the images written');
   t.equal(fs.statSync(done.result!.generation).mode & 0o777, 0o700, 'images directory is 0700');
   t.equal(fs.realpathSync(images), done.result!.generation, 'dir points at the images');
-  t.ok(done.result!.frozenSeconds! > 0 && done.result!.frozenSeconds! <= done.result!.seconds, `the result says how long it was frozen (${done.result!.frozenSeconds} s)`);
-  t.same(done.result!.filesThatMustNotChange, [], 'it holds no file that would break the restore (appended.log is an append)');
+  t.ok(
+    done.result!.frozenSeconds! > 0 && done.result!.frozenSeconds! <= done.result!.seconds,
+    `the result says how long it was frozen (${done.result!.frozenSeconds} s)`,
+  );
+  t.same(
+    done.result!.filesThatMustNotChange,
+    [],
+    'it holds no file that would break the restore (appended.log is an append)',
+  );
 
   const port = done.port!;
   const before = readNumber(path.join(work, 'ticks'));
@@ -67,9 +95,19 @@ t.test('self-checkpoint, kill, restart: the restored copy resumes with restarted
   // Timers restart counting from the checkpoint's value; they must rise again past it.
   const restoredTicks = readNumber(path.join(work, 'ticks'));
   await waitFor('timers to tick in the restored copy', () => readNumber(path.join(work, 'ticks')) > restoredTicks + 5);
-  await waitFor('the worker thread to tick in the restored copy', () => readNumber(path.join(work, 'worker')) !== workerAtKill);
-  await waitFor('the open file to grow', () => fs.readFileSync(path.join(work, 'appended.log'), 'utf8').split('\n').length > linesAtKill + 2);
-  t.match(await ask(port), new RegExp(`^pong ${child.pid} \\d+$`), 'the restored copy serves the same listening socket');
+  await waitFor(
+    'the worker thread to tick in the restored copy',
+    () => readNumber(path.join(work, 'worker')) !== workerAtKill,
+  );
+  await waitFor(
+    'the open file to grow',
+    () => fs.readFileSync(path.join(work, 'appended.log'), 'utf8').split('\n').length > linesAtKill + 2,
+  );
+  t.match(
+    await ask(port),
+    new RegExp(`^pong ${child.pid} \\d+$`),
+    'the restored copy serves the same listening socket',
+  );
   t.comment(`ticks at kill ${atKill}, restored copy now at ${readNumber(path.join(work, 'ticks'))}`);
 
   process.kill(restored.pid, 'SIGKILL');

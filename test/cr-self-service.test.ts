@@ -8,22 +8,62 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { restartDetailed } from '../lib/index';
-import { adopt, alive, fixtures, killStarted, readStatuses, startDetached, tempDir, waitFor, waitReaped } from './helpers/detached';
+import {
+  adopt,
+  alive,
+  fixtures,
+  killStarted,
+  readStatuses,
+  startDetached,
+  tempDir,
+  waitFor,
+  waitReaped,
+} from './helpers/detached';
 
 t.teardown(killStarted);
 
-interface Status { pid: number; phase?: string; n?: number; restarted?: boolean; code?: string; message?: string }
+interface Status {
+  pid: number;
+  phase?: string;
+  n?: number;
+  restarted?: boolean;
+  code?: string;
+  message?: string;
+}
 
 const statuses = (work: string) => readStatuses<Status>(work);
 
-const cmdline = (pid: number) => { try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'); } catch { return []; } };
-const stat = (pid: number) => { try { return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); } catch { return []; } };
-const children = (pid: number) => { try {
-  return fs.readdirSync(`/proc/${pid}/task`).flatMap((task) =>
-    fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
-} catch { return []; } };
+const cmdline = (pid: number) => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
+};
+const stat = (pid: number) => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  } catch {
+    return [];
+  }
+};
+const children = (pid: number) => {
+  try {
+    return fs
+      .readdirSync(`/proc/${pid}/task`)
+      .flatMap((task) =>
+        fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+      );
+  } catch {
+    return [];
+  }
+};
 
-interface Daemon { watchdog: number; service: number; dir: string }
+interface Daemon {
+  watchdog: number;
+  service: number;
+  dir: string;
+}
 
 /** The CRIU services crftb started for `owner`: its watchdog names the owner's pid ($2). */
 function daemonsOf(owner: number): Daemon[] {
@@ -32,7 +72,13 @@ function daemonsOf(owner: number): Daemon[] {
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
     const args = cmdline(pid);
-    if (args[0] !== '/bin/sh' || args[1] !== '-c' || !args[2]?.includes('service --address') || args[5] !== String(owner)) continue;
+    if (
+      args[0] !== '/bin/sh' ||
+      args[1] !== '-c' ||
+      !args[2]?.includes('service --address') ||
+      args[5] !== String(owner)
+    )
+      continue;
     const service = children(pid).find((c) => cmdline(c).includes('service')) ?? 0;
     out.push({ watchdog: pid, service, dir: args[7] });
   }
@@ -51,53 +97,90 @@ function ancestors(pid: number): number[] {
   return out;
 }
 
-t.test('self-checkpoints share one CRIU service outside the tree; it is replaced when it dies and gone with its owner', async (t) => {
-  const work = tempDir('cr-self-service');
-  const images = path.join(work, 'images');
-  const child = startDetached(path.join(fixtures, 'self-repeat.js'), [work, images], work);
-  await waitFor('the child to start', () => statuses(work).length > 0, 30000);
-  const ask = async (owner: number, n: number): Promise<Status> => {
-    process.kill(owner, 'SIGUSR2');
-    await waitFor(`checkpoint ${n}`, () => statuses(work).some((s) => s.n === n && s.pid === owner), 60000);
-    return statuses(work).find((s) => s.n === n && s.pid === owner)!;
-  };
+t.test(
+  'self-checkpoints share one CRIU service outside the tree; it is replaced when it dies and gone with its owner',
+  async (t) => {
+    const work = tempDir('cr-self-service');
+    const images = path.join(work, 'images');
+    const child = startDetached(path.join(fixtures, 'self-repeat.js'), [work, images], work);
+    await waitFor('the child to start', () => statuses(work).length > 0, 30000);
+    const ask = async (owner: number, n: number): Promise<Status> => {
+      process.kill(owner, 'SIGUSR2');
+      await waitFor(`checkpoint ${n}`, () => statuses(work).some((s) => s.n === n && s.pid === owner), 60000);
+      return statuses(work).find((s) => s.n === n && s.pid === owner)!;
+    };
 
-  t.same(await ask(child.pid, 1), { pid: child.pid, n: 1, restarted: false }, 'the first self-checkpoint succeeds');
-  const [first, ...others] = await serviceOf(child.pid);
-  t.same(others, [], 'one CRIU service serves the process');
-  t.ok(first.service > 0 && alive(first.service), `it runs (pid ${first.service})`);
-  t.notOk(ancestors(first.service).includes(child.pid), 'it is not in the process tree of the process (a self-dump covers that tree)');
-  t.not(stat(first.service)[3], stat(child.pid)[3], 'nor in its session');
-  t.equal(fs.statSync(first.dir).mode & 0o777, 0o700, 'its socket lives in a private 0700 directory');
-  t.ok(fs.readdirSync(`/proc/${first.service}/fd`).every((fd) => !fs.readlinkSync(`/proc/${first.service}/fd/${fd}`).startsWith(work)),
-    'it holds nothing of the process (no file under its work directory)');
+    t.same(await ask(child.pid, 1), { pid: child.pid, n: 1, restarted: false }, 'the first self-checkpoint succeeds');
+    const [first, ...others] = await serviceOf(child.pid);
+    t.same(others, [], 'one CRIU service serves the process');
+    t.ok(first.service > 0 && alive(first.service), `it runs (pid ${first.service})`);
+    t.notOk(
+      ancestors(first.service).includes(child.pid),
+      'it is not in the process tree of the process (a self-dump covers that tree)',
+    );
+    t.not(stat(first.service)[3], stat(child.pid)[3], 'nor in its session');
+    t.equal(fs.statSync(first.dir).mode & 0o777, 0o700, 'its socket lives in a private 0700 directory');
+    t.ok(
+      fs
+        .readdirSync(`/proc/${first.service}/fd`)
+        .every((fd) => !fs.readlinkSync(`/proc/${first.service}/fd/${fd}`).startsWith(work)),
+      'it holds nothing of the process (no file under its work directory)',
+    );
 
-  t.same(await ask(child.pid, 2), { pid: child.pid, n: 2, restarted: false }, 'the second self-checkpoint succeeds');
-  t.same(daemonsOf(child.pid).map((d) => d.service), [first.service], 'and reuses that service');
+    t.same(await ask(child.pid, 2), { pid: child.pid, n: 2, restarted: false }, 'the second self-checkpoint succeeds');
+    t.same(
+      daemonsOf(child.pid).map((d) => d.service),
+      [first.service],
+      'and reuses that service',
+    );
 
-  // crftb started it for our child: ours to kill.
-  process.kill(first.service, 'SIGKILL');
-  await waitFor('its watchdog to clean up', () => !alive(first.watchdog) && !fs.existsSync(first.dir));
-  t.same(await ask(child.pid, 3), { pid: child.pid, n: 3, restarted: false }, 'a self-checkpoint after the service died succeeds');
-  const [second, ...more] = await serviceOf(child.pid);
-  t.same(more, [], 'again one service');
-  t.ok(second.service > 0 && second.service !== first.service, 'a new one');
+    // crftb started it for our child: ours to kill.
+    process.kill(first.service, 'SIGKILL');
+    await waitFor('its watchdog to clean up', () => !alive(first.watchdog) && !fs.existsSync(first.dir));
+    t.same(
+      await ask(child.pid, 3),
+      { pid: child.pid, n: 3, restarted: false },
+      'a self-checkpoint after the service died succeeds',
+    );
+    const [second, ...more] = await serviceOf(child.pid);
+    t.same(more, [], 'again one service');
+    t.ok(second.service > 0 && second.service !== first.service, 'a new one');
 
-  process.kill(child.pid, 'SIGKILL');
-  await child.exited;
-  await waitFor('the service to stop after its owner died', () => !alive(second.service) && !alive(second.watchdog), 10000);
-  t.notOk(fs.existsSync(second.dir), 'and its directory to be removed');
+    process.kill(child.pid, 'SIGKILL');
+    await child.exited;
+    await waitFor(
+      'the service to stop after its owner died',
+      () => !alive(second.service) && !alive(second.watchdog),
+      10000,
+    );
+    t.notOk(fs.existsSync(second.dir), 'and its directory to be removed');
 
-  await waitReaped(child.pid);
-  const restored = await restartDetailed({ dir: images, ftb: false });
-  adopt(restored.pid);
-  t.equal(restored.pid, child.pid, 'restart() brings the process back');
-  await waitFor('the restored copy to resolve its checkpoint', () => statuses(work).filter((s) => s.n === 3).length === 2);
-  t.same(statuses(work).filter((s) => s.n === 3)[1], { pid: child.pid, n: 3, restarted: true }, 'with restarted: true');
-  t.same(await ask(restored.pid, 4), { pid: child.pid, n: 4, restarted: false }, 'the restored copy checkpoints itself');
-  const [third, ...rest] = await serviceOf(restored.pid);
-  t.same(rest, [], 'with one service');
-  t.ok(third.service > 0 && third.service !== second.service, 'of its own');
-  process.kill(restored.pid, 'SIGKILL');
-  await waitFor('that service to stop with the restored copy', () => !alive(third.service) && !alive(third.watchdog), 10000);
-});
+    await waitReaped(child.pid);
+    const restored = await restartDetailed({ dir: images, ftb: false });
+    adopt(restored.pid);
+    t.equal(restored.pid, child.pid, 'restart() brings the process back');
+    await waitFor(
+      'the restored copy to resolve its checkpoint',
+      () => statuses(work).filter((s) => s.n === 3).length === 2,
+    );
+    t.same(
+      statuses(work).filter((s) => s.n === 3)[1],
+      { pid: child.pid, n: 3, restarted: true },
+      'with restarted: true',
+    );
+    t.same(
+      await ask(restored.pid, 4),
+      { pid: child.pid, n: 4, restarted: false },
+      'the restored copy checkpoints itself',
+    );
+    const [third, ...rest] = await serviceOf(restored.pid);
+    t.same(rest, [], 'with one service');
+    t.ok(third.service > 0 && third.service !== second.service, 'of its own');
+    process.kill(restored.pid, 'SIGKILL');
+    await waitFor(
+      'that service to stop with the restored copy',
+      () => !alive(third.service) && !alive(third.watchdog),
+      10000,
+    );
+  },
+);

@@ -7,11 +7,27 @@ import t from 'tap';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { restartDetailed } from '../lib/index';
-import { adopt, alive, fixtures, killStarted, readStatuses, startDetached, tempDir, waitFor, waitReaped } from './helpers/detached';
+import {
+  adopt,
+  alive,
+  fixtures,
+  killStarted,
+  readStatuses,
+  startDetached,
+  tempDir,
+  waitFor,
+  waitReaped,
+} from './helpers/detached';
 
 t.teardown(killStarted);
 
-interface Status { phase: string; rows?: number; mustNotChange?: unknown[]; code?: string; message?: string }
+interface Status {
+  phase: string;
+  rows?: number;
+  mustNotChange?: unknown[];
+  code?: string;
+  message?: string;
+}
 
 const rowCount = (file: string) => {
   const db = new Database(file, { readonly: true, fileMustExist: true });
@@ -41,7 +57,11 @@ t.test('SQLite written through a self-checkpoint, kill and restart: consistent, 
   const restored = await restartDetailed({ dir: images, ftb: false });
   adopt(restored.pid);
   t.equal(restored.pid, child.pid, 'restarted');
-  await waitFor('the restored copy to report', () => readStatuses<Status>(work).some((s) => s.phase === 'restored'), 30000);
+  await waitFor(
+    'the restored copy to report',
+    () => readStatuses<Status>(work).some((s) => s.phase === 'restored'),
+    30000,
+  );
   await waitFor('the restored copy to write on', () => rowCount(file).c > afterKill + 20);
   process.kill(restored.pid, 'SIGKILL');
   await waitReaped(restored.pid);

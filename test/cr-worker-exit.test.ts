@@ -10,7 +10,17 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { checkpoint } from '../lib/index';
 import { cr } from '../lib/cr/native';
-import { alive, dumping, fixtures, killStarted, processState, readNumber, startDetached, strandedImages, tempDir } from './helpers/detached';
+import {
+  alive,
+  dumping,
+  fixtures,
+  killStarted,
+  processState,
+  readNumber,
+  startDetached,
+  strandedImages,
+  tempDir,
+} from './helpers/detached';
 import { waitFor } from './helpers/wait';
 
 t.teardown(killStarted);
@@ -26,12 +36,15 @@ async function startHeap(dir: string, mib: number) {
 
 // A worker that checkpoints `target` into `images`; it says 'started' once the request is queued.
 function checkpointInWorker(target: number, images: string) {
-  const worker = new Worker(`
+  const worker = new Worker(
+    `
     const { parentPort } = require('node:worker_threads');
     const { checkpoint } = require(${JSON.stringify(dist)});
     checkpoint({ target: ${target}, dir: ${JSON.stringify(images)}, ftb: false }).then(
       () => parentPort.postMessage('settled'), (e) => parentPort.postMessage('rejected ' + e.code));
-    parentPort.postMessage('started');`, { eval: true });
+    parentPort.postMessage('started');`,
+    { eval: true },
+  );
   const messages: string[] = [];
   worker.on('message', (m) => messages.push(m));
   const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
@@ -39,26 +52,29 @@ function checkpointInWorker(target: number, images: string) {
 }
 
 for (const when of ['mid-dump', 'as soon as the request is queued']) {
-  t.test(`a worker terminated ${when}: no crash, the target runs on, the generation committed, nothing stranded`, async (t) => {
-    const work = tempDir('cr-worker-exit');
-    const target = await startHeap(work, 256);
-    const images = path.join(work, 'images');
-    const { worker, messages, exited } = checkpointInWorker(target.pid, images);
-    await waitFor('the worker to start the checkpoint', () => messages.includes('started'));
-    if (when === 'mid-dump') await dumping(images);
-    await worker.terminate();
-    t.equal(await exited, 1, 'the worker ended by terminate()');
-    t.ok(await cr.drainAbandoned(120000), 'no abandoned engine work is left');
-    t.ok(alive(target.pid), 'the target was not killed');
-    t.notOk(['T', 't'].includes(processState(target.pid)), 'nor left stopped or traced');
-    const now = readNumber(target.counter);
-    await waitFor('the target to count on', () => readNumber(target.counter) > now + 2);
-    const committed = fs.existsSync(images) ? fs.realpathSync(images) : undefined;
-    t.ok(committed, 'the request finished before its environment went: the generation is committed');
-    t.same(strandedImages(images, committed), [], 'no other generation holds images');
-    // The images lock was let go: the next checkpoint into the same dir, from this thread, commits.
-    const next = await checkpoint({ target: target.pid, dir: images, ftb: false });
-    t.equal(fs.realpathSync(images), next.generation, 'the next checkpoint into the same dir commits');
-    t.ok(alive(target.pid), 'and leaves the target running');
-  });
+  t.test(
+    `a worker terminated ${when}: no crash, the target runs on, the generation committed, nothing stranded`,
+    async (t) => {
+      const work = tempDir('cr-worker-exit');
+      const target = await startHeap(work, 256);
+      const images = path.join(work, 'images');
+      const { worker, messages, exited } = checkpointInWorker(target.pid, images);
+      await waitFor('the worker to start the checkpoint', () => messages.includes('started'));
+      if (when === 'mid-dump') await dumping(images);
+      await worker.terminate();
+      t.equal(await exited, 1, 'the worker ended by terminate()');
+      t.ok(await cr.drainAbandoned(120000), 'no abandoned engine work is left');
+      t.ok(alive(target.pid), 'the target was not killed');
+      t.notOk(['T', 't'].includes(processState(target.pid)), 'nor left stopped or traced');
+      const now = readNumber(target.counter);
+      await waitFor('the target to count on', () => readNumber(target.counter) > now + 2);
+      const committed = fs.existsSync(images) ? fs.realpathSync(images) : undefined;
+      t.ok(committed, 'the request finished before its environment went: the generation is committed');
+      t.same(strandedImages(images, committed), [], 'no other generation holds images');
+      // The images lock was let go: the next checkpoint into the same dir, from this thread, commits.
+      const next = await checkpoint({ target: target.pid, dir: images, ftb: false });
+      t.equal(fs.realpathSync(images), next.generation, 'the next checkpoint into the same dir commits');
+      t.ok(alive(target.pid), 'and leaves the target running');
+    },
+  );
 }

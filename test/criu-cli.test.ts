@@ -4,7 +4,17 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { locateCriu } from '../lib/criu/locate';
-import { alive, criuEnv, fixtures, killStarted, readNumber, startDetached, tempDir, waitFor, waitGone } from './helpers/detached';
+import {
+  alive,
+  criuEnv,
+  fixtures,
+  killStarted,
+  readNumber,
+  startDetached,
+  tempDir,
+  waitFor,
+  waitGone,
+} from './helpers/detached';
 
 t.teardown(killStarted);
 
@@ -17,7 +27,11 @@ t.test('the CRIU finder obeys option, CRFTB_CRIU, provisioned wrapper, PATH', as
     process.env.CRFTB_CRIU = '/bin/true';
     t.same(locateCriu(), { path: '/bin/true', source: 'env' }, 'CRFTB_CRIU comes next');
     process.env.CRFTB_CRIU = '/nonexistent/criu';
-    t.throws(() => locateCriu(), { code: 'ENOENT', message: /CRFTB_CRIU/ }, 'a bad CRFTB_CRIU is reported, not skipped');
+    t.throws(
+      () => locateCriu(),
+      { code: 'ENOENT', message: /CRFTB_CRIU/ },
+      'a bad CRFTB_CRIU is reported, not skipped',
+    );
   } finally {
     if (saved === undefined) delete process.env.CRFTB_CRIU;
     else process.env.CRFTB_CRIU = saved;
@@ -41,12 +55,20 @@ t.test('criu CLI dumps and restores a detached Node process', async (t) => {
   await waitFor('the counter to start', () => readNumber(counter) > 3);
 
   execFileSync('mkdir', ['-m', '0700', images]);
-  execFileSync(criu, ['dump', '-t', String(child.pid), '-D', images, '-o', 'dump.log', '-v4'], { stdio: 'ignore', timeout: 60000, env: criuEnv() });
+  execFileSync(criu, ['dump', '-t', String(child.pid), '-D', images, '-o', 'dump.log', '-v4'], {
+    stdio: 'ignore',
+    timeout: 60000,
+    env: criuEnv(),
+  });
   await child.exited; // the dump (without --leave-running) killed it; its pid is reaped and free again
   const atDump = readNumber(counter);
   t.notOk(alive(child.pid), 'the dump stopped the process');
 
-  execFileSync(criu, ['restore', '-D', images, '-d', '-o', 'restore.log', '-v4'], { stdio: 'ignore', timeout: 60000, env: criuEnv() });
+  execFileSync(criu, ['restore', '-D', images, '-d', '-o', 'restore.log', '-v4'], {
+    stdio: 'ignore',
+    timeout: 60000,
+    env: criuEnv(),
+  });
   t.ok(alive(child.pid), 'the restored process has the same pid');
   await waitFor('the counter to rise after restore', () => readNumber(counter) > atDump + 5);
   t.comment(`counter went from ${atDump} to ${readNumber(counter)} after restore`);

@@ -30,7 +30,10 @@ t.test('errors from the addon and from JavaScript are', async (t) => {
   t.ok(native instanceof CrftbError, 'instanceof CrftbError');
   t.match(native, { code: 'ENOENT', errno: -2 });
   t.same(Object.getOwnPropertySymbols(native).length, 1, 'branded by one symbol');
-  t.notOk(Object.keys(native as object).some((k) => k.includes('crftb')), 'the brand is not enumerable');
+  t.notOk(
+    Object.keys(native as object).some((k) => k.includes('crftb')),
+    'the brand is not enumerable',
+  );
   const js = thrown(() => new FtbEventHandle(Buffer.alloc(1)));
   t.ok(isCrftbError(js) && js instanceof CrftbError && js instanceof Error, 'a JavaScript-side error');
   t.match(js, { code: 'FTB_ERR_INVALID_HANDLE', codeNumber: -9 });

@@ -3,7 +3,7 @@
 // knows them; other codes (FTB_ERR_*) keep their own number in codeNumber, never in errno; a
 // failure that follows from another has it as cause. Errors made in the addon and in JavaScript
 // have the same shape. Nothing here starts a service: the agent below fails to bind.
-import t, { Test } from 'tap';
+import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -13,7 +13,14 @@ import { isCrftbError, restart, startAgent } from '../lib/index';
 import { FtbClient } from '../lib/ftb/client';
 import { FtbEventHandle } from '../lib/ftb/event';
 
-type Shaped = Error & { code: string; errno?: number; codeNumber?: number; syscall?: string; path?: string; cause?: unknown };
+type Shaped = Error & {
+  code: string;
+  errno?: number;
+  codeNumber?: number;
+  syscall?: string;
+  path?: string;
+  cause?: unknown;
+};
 
 async function rejection(promise: Promise<unknown>): Promise<Shaped> {
   try {
@@ -34,10 +41,12 @@ function systemError(t: Test, error: Shaped, code: string, what: string): void {
 
 function closedPort(): Promise<number> {
   const server = net.createServer();
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const { port } = server.address() as net.AddressInfo;
-    server.close(() => resolve(port));
-  }));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    }),
+  );
 }
 
 t.test('restart of a missing directory: ENOENT with errno -2, the syscall and the path', async (t) => {
@@ -56,7 +65,10 @@ t.test('an agent whose port is taken: EADDRINUSE from bind', async (t) => {
   t.teardown(() => taken.close());
   const port = (taken.address() as net.AddressInfo).port;
   const started = startAgent({ host: '127.0.0.1', port, bootstrap: false });
-  started.then((agent) => agent.close(), () => undefined); // never left running if it did start
+  started.then(
+    (agent) => agent.close(),
+    () => undefined,
+  ); // never left running if it did start
   const error = await rejection(started);
   systemError(t, error, 'EADDRINUSE', 'startAgent');
   t.ok(['bind', 'listen'].includes(error.syscall!), `syscall is ${error.syscall}`);
@@ -69,7 +81,9 @@ t.test('errors made in JavaScript have the same shape', async (t) => {
 });
 
 t.test('FTB codes keep their number in codeNumber, not errno', async (t) => {
-  const native = await rejection(FtbClient.connect({ eventSpace: 'ABC' } as never, { agentHost: '127.0.0.1', agentPort: await closedPort() }));
+  const native = await rejection(
+    FtbClient.connect({ eventSpace: 'ABC' } as never, { agentHost: '127.0.0.1', agentPort: await closedPort() }),
+  );
   t.match(native, { code: 'FTB_ERR_EVENTSPACE_FORMAT', codeNumber: -2 }, 'from the addon');
   t.notOk('errno' in native, 'no errno');
   let js: Shaped | undefined;
@@ -84,7 +98,12 @@ t.test('FTB codes keep their number in codeNumber, not errno', async (t) => {
 
 t.test('a chained failure has its cause: no FTB agent, because connect was refused', async (t) => {
   const agentPort = await closedPort();
-  const error = await rejection(FtbClient.connect({ eventSpace: 'CRFTB.TEST.SHAPE', clientName: 'shape' }, { agentHost: '127.0.0.1', agentPort, connectTimeoutMs: 5000 }));
+  const error = await rejection(
+    FtbClient.connect(
+      { eventSpace: 'CRFTB.TEST.SHAPE', clientName: 'shape' },
+      { agentHost: '127.0.0.1', agentPort, connectTimeoutMs: 5000 },
+    ),
+  );
   t.match(error, { code: 'FTB_ERR_NETWORK_NO_ROUTE', codeNumber: -21 });
   t.ok(isCrftbError(error.cause), 'the cause is a crftb error too');
   const cause = error.cause as Shaped;
@@ -99,7 +118,11 @@ t.test('errors crftb did not make are still not crftb errors', async (t) => {
   } catch (error) {
     fsError = error;
   }
-  t.match(fsError, { code: 'ENOENT', errno: -2, syscall: 'open', path: '/nonexistent/crftb-file' }, 'an fs error has the same fields');
+  t.match(
+    fsError,
+    { code: 'ENOENT', errno: -2, syscall: 'open', path: '/nonexistent/crftb-file' },
+    'an fs error has the same fields',
+  );
   t.notOk(isCrftbError(fsError), 'but is not a crftb error');
   t.notOk(isCrftbError(Object.assign(new Error('x'), { code: 'EINVAL', errno: -22 })));
 });

@@ -12,7 +12,11 @@ const dist = path.join(__dirname, '..', 'dist');
 const entry = path.join(dist, 'index.mjs');
 const declarations = path.join(dist, 'index.d.mts');
 
-interface Runtime { names: string[]; defaultKeys: string[]; defaultIsRequire: boolean }
+interface Runtime {
+  names: string[];
+  defaultKeys: string[];
+  defaultIsRequire: boolean;
+}
 
 function runtimeExports(): Runtime {
   const script = `
@@ -29,7 +33,13 @@ function runtimeExports(): Runtime {
 
 // The names .d.mts exports as values, and the properties its `default` is declared to have.
 function declaredExports(): { names: string[]; defaultKeys: string[] | null } {
-  const program = ts.createProgram([declarations], { noEmit: true, skipLibCheck: true, types: ['node'], module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16 });
+  const program = ts.createProgram([declarations], {
+    noEmit: true,
+    skipLibCheck: true,
+    types: ['node'],
+    module: ts.ModuleKind.Node16,
+    moduleResolution: ts.ModuleResolutionKind.Node16,
+  });
   const checker = program.getTypeChecker();
   const module = checker.getSymbolAtLocation(program.getSourceFile(declarations)!)!;
   const values = checker.getExportsOfModule(module).filter((symbol) => {
@@ -38,7 +48,12 @@ function declaredExports(): { names: string[]; defaultKeys: string[] | null } {
   });
   const defaultSymbol = values.find((s) => s.name === 'default');
   const defaultKeys = defaultSymbol
-    ? checker.getTypeOfSymbol(defaultSymbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(defaultSymbol) : defaultSymbol).getProperties().map((p) => p.name)
+    ? checker
+        .getTypeOfSymbol(
+          defaultSymbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(defaultSymbol) : defaultSymbol,
+        )
+        .getProperties()
+        .map((p) => p.name)
     : null;
   return { names: values.map((s) => s.name), defaultKeys };
 }

@@ -35,8 +35,13 @@ function fdTable(): Map<string, string> {
 // (at exec time: ls is quick to start and lists its own table).
 async function inheritedByChild(): Promise<string[]> {
   const { stdout } = await promisify(execFile)('ls', ['-l', '/proc/self/fd/']);
-  return stdout.split('\n').map((l) => / (\d+) -> (.*)$/.exec(l)).filter((m) => m && Number(m[1]) > 2)
-    .map((m) => m![2]).filter((link) => !/^\/proc\/\d+\/fd$/.test(link)).sort();
+  return stdout
+    .split('\n')
+    .map((l) => / (\d+) -> (.*)$/.exec(l))
+    .filter((m) => m && Number(m[1]) > 2)
+    .map((m) => m![2])
+    .filter((link) => !/^\/proc\/\d+\/fd$/.test(link))
+    .sort();
 }
 
 t.test(`${CYCLES} connect/close cycles against a real agent leave /proc/self/fd as it was`, async (t) => {
@@ -62,33 +67,36 @@ t.test(`${CYCLES} connect/close cycles against a real agent leave /proc/self/fd 
   t.same(fdTable(), before, '/proc/self/fd is exactly what it was');
 });
 
-t.test(`${CHECKPOINTS} checkpoints leave /proc/self/fd as it was; children spawned meanwhile inherit nothing of crftb`, async (t) => {
-  const work = tempDir('fd-hygiene');
-  const counter = path.join(work, 'n');
-  const target = startDetached(path.join(fixtures, 'heap.js'), [counter, '32'], work);
-  await waitFor('the counter', () => readNumber(counter) > 2);
-  const images = path.join(work, 'images');
-  const baseline = await inheritedByChild();
-  await checkpoint({ target: target.pid, dir: images, ftb: false }); // first use: engine probe, library load
-  const before = fdTable();
-  let spawnedDuring = 0;
-  const leaks = new Set<string>();
-  for (let i = 0; i < CHECKPOINTS; i++) {
-    let done = false;
-    const request = checkpoint({ target: target.pid, dir: images, ftb: false }).finally(() => (done = true));
-    // Children spawned while the request runs (the CRIU service is up from the first moments).
-    while (!done) {
-      const running = !done;
-      const inherited = await inheritedByChild();
-      if (running) {
-        spawnedDuring++;
-        for (const link of inherited) if (!baseline.includes(link)) leaks.add(link);
+t.test(
+  `${CHECKPOINTS} checkpoints leave /proc/self/fd as it was; children spawned meanwhile inherit nothing of crftb`,
+  async (t) => {
+    const work = tempDir('fd-hygiene');
+    const counter = path.join(work, 'n');
+    const target = startDetached(path.join(fixtures, 'heap.js'), [counter, '32'], work);
+    await waitFor('the counter', () => readNumber(counter) > 2);
+    const images = path.join(work, 'images');
+    const baseline = await inheritedByChild();
+    await checkpoint({ target: target.pid, dir: images, ftb: false }); // first use: engine probe, library load
+    const before = fdTable();
+    let spawnedDuring = 0;
+    const leaks = new Set<string>();
+    for (let i = 0; i < CHECKPOINTS; i++) {
+      let done = false;
+      const request = checkpoint({ target: target.pid, dir: images, ftb: false }).finally(() => (done = true));
+      // Children spawned while the request runs (the CRIU service is up from the first moments).
+      while (!done) {
+        const running = !done;
+        const inherited = await inheritedByChild();
+        if (running) {
+          spawnedDuring++;
+          for (const link of inherited) if (!baseline.includes(link)) leaks.add(link);
+        }
       }
+      await request;
     }
-    await request;
-  }
-  t.ok(spawnedDuring >= CHECKPOINTS, `${spawnedDuring} children were spawned while checkpoints ran`);
-  t.same([...leaks], [], 'none of them inherited a descriptor the process did not hand to every child');
-  t.same(fdTable(), before, '/proc/self/fd is exactly what it was');
-  t.equal(fs.readdirSync(`${images}.gens`).length, 1, 'only the last generation is kept');
-});
+    t.ok(spawnedDuring >= CHECKPOINTS, `${spawnedDuring} children were spawned while checkpoints ran`);
+    t.same([...leaks], [], 'none of them inherited a descriptor the process did not hand to every child');
+    t.same(fdTable(), before, '/proc/self/fd is exactly what it was');
+    t.equal(fs.readdirSync(`${images}.gens`).length, 1, 'only the last generation is kept');
+  },
+);

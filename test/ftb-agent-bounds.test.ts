@@ -2,12 +2,12 @@
 // plays one attacker over real loopback TCP against a real agent (in this process, so stats()
 // can be read, or as a `crftb agent` child when the process limits matter) and checks the
 // bound, what the attacker sees, and that honest peers are still served.
-import t, { Test } from 'tap';
+import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
-import { startAgent, Agent } from '../lib/ftb/agent';
+import { startAgent } from '../lib/ftb/agent';
 import { FtbClient } from '../lib/ftb/client';
 import { handshakeFrame, RawClient } from './helpers/ftb-raw-client';
 import { RawPeer } from './helpers/ftb-raw-peer';
@@ -63,11 +63,15 @@ t.test('control messages count against the queue bound: a peer that never reads 
       client.cancel(who, `event_name=E${i}`);
     }
     sent += 100;
-    await waitFor('the agent to read them or drop the peer', () => {
-      const s = agent.stats();
-      maxQueued = Math.max(maxQueued, s.queuedBytes);
-      return s.messagesReceived >= sent || s.peersOverLimit > 0;
-    }, 20000);
+    await waitFor(
+      'the agent to read them or drop the peer',
+      () => {
+        const s = agent.stats();
+        maxQueued = Math.max(maxQueued, s.queuedBytes);
+        return s.messagesReceived >= sent || s.peersOverLimit > 0;
+      },
+      20000,
+    );
   }
   const stats = agent.stats();
   t.equal(stats.peersOverLimit, 1, 'the silent peer was disconnected, and counted');
@@ -103,60 +107,91 @@ t.test('maxConnections: the newest connection past it is closed at once, the oth
   await stillServes(t, agent.address.port, 62020, 'refusing one'); // takes the two free places
 });
 
-t.test('out of descriptors: the newest connection is refused cleanly and the agent does not spin', { skip: process.platform !== 'linux' }, async (t) => {
-  // A `crftb agent` with 128 descriptors and no connection cap of its own below that.
-  const bin = path.join(__dirname, '..', 'bin', 'crftb.js');
-  const child = spawn('sh', ['-c', 'ulimit -n 128 && exec "$0" "$@"', process.execPath, bin, 'agent', '--port', '0', '--standalone',
-    '--advertise', '127.0.0.1', '--max-connections', '100000', '--stats-interval', '100', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => { child.kill('SIGKILL'); });
-  const lines: any[] = [];
-  readline.createInterface({ input: child.stdout! }).on('line', (l) => lines.push(JSON.parse(l)));
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  await waitFor(`agent listening ${stderr}`, () => lines.some((l) => l.event === 'listening'));
-  const port = lines.find((l) => l.event === 'listening').address.port;
-  const latest = () => [...lines].reverse().find((l) => l.event === 'stats')?.stats ?? {};
+t.test(
+  'out of descriptors: the newest connection is refused cleanly and the agent does not spin',
+  { skip: process.platform !== 'linux' },
+  async (t) => {
+    // A `crftb agent` with 128 descriptors and no connection cap of its own below that.
+    const bin = path.join(__dirname, '..', 'bin', 'crftb.js');
+    const child = spawn(
+      'sh',
+      [
+        '-c',
+        'ulimit -n 128 && exec "$0" "$@"',
+        process.execPath,
+        bin,
+        'agent',
+        '--port',
+        '0',
+        '--standalone',
+        '--advertise',
+        '127.0.0.1',
+        '--max-connections',
+        '100000',
+        '--stats-interval',
+        '100',
+        '--json',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    t.teardown(() => {
+      child.kill('SIGKILL');
+    });
+    const lines: any[] = [];
+    readline.createInterface({ input: child.stdout! }).on('line', (l) => lines.push(JSON.parse(l)));
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    await waitFor(`agent listening ${stderr}`, () => lines.some((l) => l.event === 'listening'));
+    const port = lines.find((l) => l.event === 'listening').address.port;
+    const latest = () => [...lines].reverse().find((l) => l.event === 'stats')?.stats ?? {};
 
-  const held: RawClient[] = [];
-  t.teardown(() => held.forEach((c) => c.close()));
-  let refused: RawPeer | null = null;
-  for (let i = 0; i < 200 && !refused; i++) {
-    const peer = await RawPeer.connect(port);
-    if (await peer.handshake(handshakeFrame(63000 + i, 'agent'), 1500)) {
-      held.push(Object.assign(Object.create(RawClient.prototype), { peer }) as RawClient);
-    } else {
-      refused = peer;
+    const held: RawClient[] = [];
+    t.teardown(() => held.forEach((c) => c.close()));
+    let refused: RawPeer | null = null;
+    for (let i = 0; i < 200 && !refused; i++) {
+      const peer = await RawPeer.connect(port);
+      if (await peer.handshake(handshakeFrame(63000 + i, 'agent'), 1500)) {
+        held.push(Object.assign(Object.create(RawClient.prototype), { peer }) as RawClient);
+      } else {
+        refused = peer;
+      }
     }
-  }
-  t.ok(refused, `descriptors ran out after ${held.length} connections`);
-  t.ok(refused && (await refused.closedByPeer(1000)), 'the newest connection is closed, not left waiting');
-  refused?.close();
+    t.ok(refused, `descriptors ran out after ${held.length} connections`);
+    t.ok(refused && (await refused.closedByPeer(1000)), 'the newest connection is closed, not left waiting');
+    refused?.close();
 
-  // Over the next ten stats reports (about a second) the agent, holding all its descriptors,
-  // with attempts still arriving, must be idle rather than spinning on accept.
-  const ticks = () => {
-    const f = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return Number(f[11]) + Number(f[12]); // utime + stime
-  };
-  const cpu0 = ticks();
-  const wall0 = Date.now();
-  const reports = lines.filter((l) => l.event === 'stats').length;
-  const attempt = await RawPeer.connect(port);
-  t.teardown(() => attempt.close());
-  attempt.write(handshakeFrame(63500, 'agent'));
-  await waitFor('ten more reports', () => lines.filter((l) => l.event === 'stats').length >= reports + 10, 10000);
-  const cpuMs = (ticks() - cpu0) * 10; // USER_HZ is 100 on Linux
-  const wallMs = Date.now() - wall0;
-  t.ok(cpuMs < wallMs * 0.3, `agent CPU ${cpuMs} ms over ${wallMs} ms while out of descriptors`);
-  t.ok(await attempt.closedByPeer(1000), 'attempts made meanwhile are refused too');
-  t.ok(latest().connectionsRefused >= 2, `refusals counted (${latest().connectionsRefused})`);
+    // Over the next ten stats reports (about a second) the agent, holding all its descriptors,
+    // with attempts still arriving, must be idle rather than spinning on accept.
+    const ticks = () => {
+      const f = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return Number(f[11]) + Number(f[12]); // utime + stime
+    };
+    const cpu0 = ticks();
+    const wall0 = Date.now();
+    const reports = lines.filter((l) => l.event === 'stats').length;
+    const attempt = await RawPeer.connect(port);
+    t.teardown(() => attempt.close());
+    attempt.write(handshakeFrame(63500, 'agent'));
+    await waitFor('ten more reports', () => lines.filter((l) => l.event === 'stats').length >= reports + 10, 10000);
+    const cpuMs = (ticks() - cpu0) * 10; // USER_HZ is 100 on Linux
+    const wallMs = Date.now() - wall0;
+    t.ok(cpuMs < wallMs * 0.3, `agent CPU ${cpuMs} ms over ${wallMs} ms while out of descriptors`);
+    t.ok(await attempt.closedByPeer(1000), 'attempts made meanwhile are refused too');
+    t.ok(latest().connectionsRefused >= 2, `refusals counted (${latest().connectionsRefused})`);
 
-  for (const c of held.splice(0, 4)) c.close();
-  await stillServes(t, port, 63600, 'running out of descriptors');
-});
+    for (const c of held.splice(0, 4)) c.close();
+    await stillServes(t, port, 63600, 'running out of descriptors');
+  },
+);
 
 t.test('subscription caps: per client and per connection, refused past them', async (t) => {
-  const agent = await startAgent({ port: 0, bootstrap: false, advertiseAddress: '127.0.0.1', maxSubscriptionsPerClient: 16, maxSubscriptionsPerPeer: 24 });
+  const agent = await startAgent({
+    port: 0,
+    bootstrap: false,
+    advertiseAddress: '127.0.0.1',
+    maxSubscriptionsPerClient: 16,
+    maxSubscriptionsPerPeer: 24,
+  });
   agent.unref();
   t.teardown(() => agent.close());
   const peer = await RawClient.connect(agent.address.port, 64001);
@@ -176,16 +211,29 @@ t.test('subscription caps: per client and per connection, refused past them', as
   t.equal(agent.stats().subscriptions, 24, 'which the connection can use again');
 
   // crftb's client refuses past its own cap with an FTB error the caller sees.
-  const client = await FtbClient.connect({ eventSpace: 'FTB.TEST.CAPC', clientName: 'c', subscriptionStyle: 'FTB_SUBSCRIPTION_POLLING' }, { agentHost: '127.0.0.1', agentPort: agent.address.port, maxSubscriptions: 3 });
+  const client = await FtbClient.connect(
+    { eventSpace: 'FTB.TEST.CAPC', clientName: 'c', subscriptionStyle: 'FTB_SUBSCRIPTION_POLLING' },
+    { agentHost: '127.0.0.1', agentPort: agent.address.port, maxSubscriptions: 3 },
+  );
   t.teardown(() => client.close());
   const subs = [0, 1, 2].map((i) => client.subscribe(`event_name=C${i}`));
-  t.throws(() => client.subscribe('event_name=C3'), { code: 'FTB_ERR_GENERAL', message: /maxSubscriptions/ }, 'the fourth subscribe throws');
+  t.throws(
+    () => client.subscribe('event_name=C3'),
+    { code: 'FTB_ERR_GENERAL', message: /maxSubscriptions/ },
+    'the fourth subscribe throws',
+  );
   subs[0].unsubscribe();
   t.ok(client.subscribe('event_name=C3').active, 'after unsubscribing one, subscribing works again');
 });
 
 t.test('routing cost grows with the matching masks, not with all of them', async (t) => {
-  const agent = await startAgent({ port: 0, bootstrap: false, advertiseAddress: '127.0.0.1', maxSubscriptionsPerClient: 30000, maxSubscriptionsPerPeer: 30000 });
+  const agent = await startAgent({
+    port: 0,
+    bootstrap: false,
+    advertiseAddress: '127.0.0.1',
+    maxSubscriptionsPerClient: 30000,
+    maxSubscriptionsPerPeer: 30000,
+  });
   agent.unref();
   t.teardown(() => agent.close());
   const hoarder = await RawClient.connect(agent.address.port, 65001);

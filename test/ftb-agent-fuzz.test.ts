@@ -23,29 +23,46 @@ const VALID_TYPES = [0x01, 0x11, 0x12, 0x13, 0x21, 0x22, 0x23, 0x24];
 const seed = Number(process.env.CRFTB_FUZZ_SEED ?? Date.now() % 1e9);
 let state = seed >>> 0 || 1;
 function rand(n: number): number {
-  state ^= state << 13; state >>>= 0;
+  state ^= state << 13;
+  state >>>= 0;
   state ^= state >>> 17;
-  state ^= state << 5; state >>>= 0;
+  state ^= state << 5;
+  state >>>= 0;
   return state % n;
 }
 
 function base(pid: number): Buffer[] {
   const loc = { 'src.location.hostname': '127.0.0.1', 'src.location.pid_starttime': 'fuzz', 'src.location.pid': pid };
-  const client = { ...loc, 'src.client.region': 'FUZZ', 'src.client.comp_cat': 'F', 'src.client.comp': 'Z', 'src.client.client_name': `c${pid % 100}`, 'src.client.ext': 0 };
+  const client = {
+    ...loc,
+    'src.client.region': 'FUZZ',
+    'src.client.comp_cat': 'F',
+    'src.client.comp': 'Z',
+    'src.client.client_name': `c${pid % 100}`,
+    'src.client.ext': 0,
+  };
   const mask = ftbRules.parseSubscription(rand(2) ? '' : 'event_name=FUZZ_EV');
   const maskFields = Object.fromEntries(Object.entries(mask).map(([k, v]) => [`event.${k}`, v]));
   return [
     ftbRules.encode('message', { msg_type: 0x11, ...client }),
     ftbRules.encode('message', { msg_type: 0x22, ...client, ...maskFields }),
     ftbRules.encode('message', { msg_type: 0x24, ...client, ...maskFields }),
-    ftbRules.encode('message', { msg_type: 0x01, ...client, 'event.event_name': 'FUZZ_EV', 'event.severity': 'info', 'event.region': 'FUZZ', 'event.comp_cat': 'F', 'event.comp': 'Z' }),
+    ftbRules.encode('message', {
+      msg_type: 0x01,
+      ...client,
+      'event.event_name': 'FUZZ_EV',
+      'event.severity': 'info',
+      'event.region': 'FUZZ',
+      'event.comp_cat': 'F',
+      'event.comp': 'Z',
+    }),
     ftbRules.encode('message', { msg_type: 0x12, ...client }),
   ];
 }
 
 function mutate(frames: Buffer[]): Buffer {
   const roll = rand(100);
-  if (rand(5000) === 0) return crypto.randomBytes(MESSAGE_SIZE);  // noise: the connection gets dropped
+  if (rand(5000) === 0) return crypto.randomBytes(MESSAGE_SIZE); // noise: the connection gets dropped
   const frame = Buffer.from(frames[rand(frames.length)]);
   if (roll < 20) {
     crypto.randomBytes(MESSAGE_SIZE - 4).copy(frame, 4);
@@ -54,7 +71,7 @@ function mutate(frames: Buffer[]): Buffer {
   }
   const flips = 1 + rand(8);
   for (let i = 0; i < flips; i++) {
-    const at = 4 + rand(MESSAGE_SIZE - 4);  // keep msg_type: reach the handlers
+    const at = 4 + rand(MESSAGE_SIZE - 4); // keep msg_type: reach the handlers
     frame[at] = rand(3) === 0 ? 0 : rand(256);
   }
   return frame;
@@ -64,7 +81,16 @@ function mutate(frames: Buffer[]): Buffer {
 const handshake = (pid: number): Buffer => handshakeFrame(pid, pid % 5 === 0 ? 'agent' : 'client', 'fuzz');
 
 t.test(`${FRAMES} fuzzed frames, then a well-behaved subscriber is still served (seed ${seed})`, async (t) => {
-  const agent = CrftbProcess.start(['agent', '--port', '0', '--advertise', '127.0.0.1', '--standalone', '--stats-interval', '200']);
+  const agent = CrftbProcess.start([
+    'agent',
+    '--port',
+    '0',
+    '--advertise',
+    '127.0.0.1',
+    '--standalone',
+    '--stats-interval',
+    '200',
+  ]);
   t.teardown(() => agent.stop('SIGKILL'));
   const { port } = await agent.listening();
 
@@ -95,10 +121,13 @@ t.test(`${FRAMES} fuzzed frames, then a well-behaved subscriber is still served 
         for (let k = 0; k < 50; k++) chunk.push(mutate(frames));
         peer.write(Buffer.concat(chunk));
         sent += chunk.length;
-        await peer.read(peer.pending(), 0);  // fuzz NOTIFYs routed back to fuzz subscribers: discard
-        await new Promise((r) => setImmediate(r));  // let I/O events (close, drain) in
+        await peer.read(peer.pending(), 0); // fuzz NOTIFYs routed back to fuzz subscribers: discard
+        await new Promise((r) => setImmediate(r)); // let I/O events (close, drain) in
         if (peer.socket.writableLength > 4 << 20) {
-          await new Promise((r) => { peer.socket.once('drain', r); peer.socket.once('close', r); });
+          await new Promise((r) => {
+            peer.socket.once('drain', r);
+            peer.socket.once('close', r);
+          });
         }
       }
       peer.close();
@@ -123,9 +152,11 @@ t.test(`${FRAMES} fuzzed frames, then a well-behaved subscriber is still served 
   // Under npm run test:asan the agent's freed memory sits in ASan's quarantine (up to 256 MiB), so
   // its RSS says nothing about leaks there; the normal run makes this check.
   const sanitized = process.env.CRFTB_SANITIZED === '1';
-  t.ok(endKiB - warmKiB < GROWTH_LIMIT_KIB,
+  t.ok(
+    endKiB - warmKiB < GROWTH_LIMIT_KIB,
     `no memory growth: agent RSS ${warmKiB} KiB after a quarter of the frames, ${endKiB} KiB after all (limit +${GROWTH_LIMIT_KIB} KiB)`,
-    { skip: sanitized && 'ASan quarantine keeps freed memory resident; checked by the unsanitized run' });
+    { skip: sanitized && 'ASan quarantine keeps freed memory resident; checked by the unsanitized run' },
+  );
 
   t.equal(agent.child.exitCode, null, 'the agent is still running');
   t.notOk(good.peer.ended, 'the good subscriber was never disconnected');

@@ -5,21 +5,24 @@
 // of a control message is not significant beyond the mask strings). A's own location id (pid,
 // start time) is replaced by ours before comparing. Connections already open when a capture
 // started (the child agent B's link) get a handshake made from B's identity in the capture.
-import t, { Test } from 'tap';
-import { startAgent, Agent } from '../lib/ftb/agent';
+import t, { type Test } from 'tap';
+import { startAgent, type Agent } from '../lib/ftb/agent';
 import { ftbRules } from '../lib/ftb/native';
-import { capturesDir, readCapture, CaptureRecord } from './helpers/captures';
+import { capturesDir, readCapture, type CaptureRecord } from './helpers/captures';
 import { RawPeer, MESSAGE_SIZE, LOCATION_SIZE } from './helpers/ftb-raw-peer';
 
 const dir = capturesDir();
-const AGENT_A = 10809;  // the captured agent's port: only used to read the captures
-const NOTIFY = 0x01, CLIENT_REG = 0x11, CLIENT_DEREG = 0x12;
+const AGENT_A = 10809; // the captured agent's port: only used to read the captures
+const NOTIFY = 0x01,
+  CLIENT_REG = 0x11,
+  CLIENT_DEREG = 0x12;
 
 function significant(message: Buffer): Buffer {
   const out = ftbRules.normalize('message', message);
   const type = out.readInt32LE(0);
-  if (type === CLIENT_REG || type === CLIENT_DEREG) out.fill(0, 628);  // event undefined
-  else if (type !== NOTIFY) out.fill(0, 964);                          // mask: seqnum/type/payload undefined
+  if (type === CLIENT_REG || type === CLIENT_DEREG)
+    out.fill(0, 628); // event undefined
+  else if (type !== NOTIFY) out.fill(0, 964); // mask: seqnum/type/payload undefined
   return out;
 }
 
@@ -56,7 +59,9 @@ function synthesizedHandshake(records: CaptureRecord[], conn: number): Buffer {
 }
 
 async function replay(t: Test, agent: Agent, name: string): Promise<void> {
-  const records = readCapture(dir, name).filter((r) => r.proto === 'TCP' && (r.to.port === AGENT_A || r.from.port === AGENT_A));
+  const records = readCapture(dir, name).filter(
+    (r) => r.proto === 'TCP' && (r.to.port === AGENT_A || r.from.port === AGENT_A),
+  );
   const capturedA = records.find((r) => r.from.port === AGENT_A && r.bytes?.length === LOCATION_SIZE)?.bytes;
   const peers = new Map<number, RawPeer>();
   let ourLocation: Buffer | null = null;
@@ -108,10 +113,17 @@ async function replay(t: Test, agent: Agent, name: string): Promise<void> {
     // NOTIFYs that differ only in dst; FTB's order among them is an accident of its lists.
     const run = [r];
     const sameEvent = (x: CaptureRecord) =>
-      x.bytes!.length === MESSAGE_SIZE && x.bytes!.subarray(0, 316).equals(r.bytes!.subarray(0, 316)) &&
+      x.bytes!.length === MESSAGE_SIZE &&
+      x.bytes!.subarray(0, 316).equals(r.bytes!.subarray(0, 316)) &&
       x.bytes!.subarray(628).equals(r.bytes!.subarray(628));
-    while (r.bytes.readInt32LE(0) === NOTIFY && i + 1 < records.length && records[i + 1].conn === conn &&
-           records[i + 1].from.port === AGENT_A && records[i + 1].bytes && sameEvent(records[i + 1])) {
+    while (
+      r.bytes.readInt32LE(0) === NOTIFY &&
+      i + 1 < records.length &&
+      records[i + 1].conn === conn &&
+      records[i + 1].from.port === AGENT_A &&
+      records[i + 1].bytes &&
+      sameEvent(records[i + 1])
+    ) {
       run.push(records[++i]);
     }
     const ours: Buffer[] = [];
@@ -123,7 +135,10 @@ async function replay(t: Test, agent: Agent, name: string): Promise<void> {
     const key = (b: Buffer) => b.toString('hex');
     const same = JSON.stringify(ours.map(key).sort()) === JSON.stringify(run.map(expectedOf).map(key).sort());
     compared += run.length;
-    t.ok(same, `${name} conn#${conn} t=${r.t}: ${run.length} message(s) of type 0x${r.bytes.readInt32LE(0).toString(16)} equal A's`);
+    t.ok(
+      same,
+      `${name} conn#${conn} t=${r.t}: ${run.length} message(s) of type 0x${r.bytes.readInt32LE(0).toString(16)} equal A's`,
+    );
     if (!same) {
       t.comment(JSON.stringify(ftbRules.decode('message', ours[0])));
       t.comment(JSON.stringify(ftbRules.decode('message', r.bytes)));

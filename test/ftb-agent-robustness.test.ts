@@ -1,10 +1,10 @@
 // Bad peers are dropped alone; a slow reader holds its publisher back (nothing lost), a stuck
 // one loses events and stalls nobody for more than the agent's bound. An agent runs in this
 // process (its loop is a native thread) so stats() can be read; peers are raw TCP sockets.
-import t, { Test } from 'tap';
+import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import crypto from 'node:crypto';
-import { startAgent, Agent } from '../lib/ftb/agent';
+import { startAgent, type Agent } from '../lib/ftb/agent';
 import { CrftbProcess } from './helpers/crftb-process';
 import { handshakeFrame, RawClient } from './helpers/ftb-raw-client';
 import { RawPeer, MESSAGE_SIZE } from './helpers/ftb-raw-peer';
@@ -36,7 +36,7 @@ t.test('garbage, truncation, huge values and silence are dropped alone', async (
   agent.unref();
   t.teardown(() => agent.close());
   const sub = await subscribed(t, agent, 50001);
-  let rejected = agent.stats().peersRejected;
+  const rejected = agent.stats().peersRejected;
 
   const wrongSystem = await RawPeer.connect(agent.address.port);
   const bad = handshakeFrame(50002, 'client');
@@ -48,7 +48,7 @@ t.test('garbage, truncation, huge values and silence are dropped alone', async (
 
   const garbage = await RawPeer.connect(agent.address.port);
   t.ok(await garbage.handshake(handshakeFrame(50003, 'client')), 'handshake accepted');
-  garbage.write(crypto.randomBytes(MESSAGE_SIZE * 3).fill(0x7f, 0, 4));  // msg_type 0x7f7f7f7f: unknown
+  garbage.write(crypto.randomBytes(MESSAGE_SIZE * 3).fill(0x7f, 0, 4)); // msg_type 0x7f7f7f7f: unknown
   t.ok(await garbage.closedByPeer(), 'a frame of unknown type (framing lost) closes that connection');
   await stillServes(t, agent, sub, 50101, 'garbage frames');
 
@@ -75,98 +75,110 @@ t.test('garbage, truncation, huge values and silence are dropped alone', async (
   t.equal(agent.stats().clients >= 1, true);
 });
 
-t.test('a subscriber that stops reading loses events; the publisher and other subscribers wait at most once, briefly', async (t) => {
-  const agent = await startAgent({ port: 0, bootstrap: false, advertiseAddress: '127.0.0.1', clientQueueKiB: 1024 });
-  agent.unref();
-  t.teardown(() => agent.close());
-  const fast = await subscribed(t, agent, 51001);
-  const slow = await subscribed(t, agent, 51002);
-  slow.peer.socket.pause();  // reads nothing from now on
-  const pub = await RawClient.connect(agent.address.port, 51003);
-  t.teardown(() => pub.close());
-  pub.register(PUB);
+t.test(
+  'a subscriber that stops reading loses events; the publisher and other subscribers wait at most once, briefly',
+  async (t) => {
+    const agent = await startAgent({ port: 0, bootstrap: false, advertiseAddress: '127.0.0.1', clientQueueKiB: 1024 });
+    agent.unref();
+    t.teardown(() => agent.close());
+    const fast = await subscribed(t, agent, 51001);
+    const slow = await subscribed(t, agent, 51002);
+    slow.peer.socket.pause(); // reads nothing from now on
+    const pub = await RawClient.connect(agent.address.port, 51003);
+    t.teardown(() => pub.close());
+    pub.register(PUB);
 
-  const total = 20000;
-  const batch = 1000;
-  let fastGot = 0;
-  for (let sent = 0; sent < total; sent += batch) {
-    for (let i = 0; i < batch; i++) pub.publish(PUB, 'GOOD', 'info', 1);
-    for (let i = 0; i < batch; i++) {
-      const got = await fast.next(5000);
-      if (!got) break;
-      fastGot++;
+    const total = 20000;
+    const batch = 1000;
+    let fastGot = 0;
+    for (let sent = 0; sent < total; sent += batch) {
+      for (let i = 0; i < batch; i++) pub.publish(PUB, 'GOOD', 'info', 1);
+      for (let i = 0; i < batch; i++) {
+        const got = await fast.next(5000);
+        if (!got) break;
+        fastGot++;
+      }
     }
-  }
-  t.equal(fastGot, total, 'the reading subscriber got every event while the other one was stuck');
-  const stats = agent.stats();
-  t.ok(stats.eventsDropped > 0, `copies for the stuck subscriber were dropped (${stats.eventsDropped})`);
-  t.ok(stats.eventsDropped < total, 'but only once its queue was full');
+    t.equal(fastGot, total, 'the reading subscriber got every event while the other one was stuck');
+    const stats = agent.stats();
+    t.ok(stats.eventsDropped > 0, `copies for the stuck subscriber were dropped (${stats.eventsDropped})`);
+    t.ok(stats.eventsDropped < total, 'but only once its queue was full');
 
-  slow.peer.socket.resume();
-  let slowGot = 0;
-  let last = 0;
-  let ordered = true;
-  for (;;) {
-    const got = await slow.next(500);
-    if (!got) break;
-    const seq = got['event.seqnum'] as number;
-    if (seq <= last) ordered = false;
-    last = seq;
-    slowGot++;
-  }
-  t.ok(ordered, 'what the slow subscriber gets is in order, without duplicates');
-  t.equal(slowGot + agent.stats().eventsDropped, total, 'received + dropped = published');
-});
-
-t.test('a subscriber that reads slowly gets every event: the agent holds the publisher back instead of dropping', async (t) => {
-  const agent = await startAgent({ port: 0, bootstrap: false, advertiseAddress: '127.0.0.1', clientQueueKiB: 256 });
-  agent.unref();
-  t.teardown(() => agent.close());
-  const slow = await subscribed(t, agent, 52001);
-  const pub = await RawClient.connect(agent.address.port, 52002);
-  t.teardown(() => pub.close());
-  pub.register(PUB);
-  // Reads in short bursts with pauses: always draining, far slower than the flood below.
-  const pacer = setInterval(() => {
     slow.peer.socket.resume();
-    setTimeout(() => slow.peer.socket.pause(), 2);
-  }, 20);
-  t.teardown(() => clearInterval(pacer));
-  // 20,000 NOTIFYs (26 MB, 100 times the subscriber's queue) encoded first and written at once,
-  // so this thread stays free to run the pacer while the agent takes them.
-  const total = 20000;
-  const space = ftbRules.parseEventSpace(PUB.eventSpace);
-  const frame = ftbRules.encode('message', {
-    msg_type: 1, ...pub.id('src.', PUB),
-    'event.region': space.region, 'event.comp_cat': space.comp_cat, 'event.comp': space.comp,
-    'event.event_name': 'GOOD', 'event.severity': 'info', 'event.client_name': PUB.clientName,
-    'event.hostname': '127.0.0.1', 'event.event_type': 1,
-  });
-  const [seqAt] = ftbRules.layout().Message.fields['event.seqnum'];
-  const flood = Buffer.alloc(total * MESSAGE_SIZE);
-  for (let i = 0; i < total; i++) {
-    frame.copy(flood, i * MESSAGE_SIZE);
-    flood.writeUInt16LE((i + 1) & 0xffff, i * MESSAGE_SIZE + seqAt);
-  }
-  pub.peer.socket.write(flood);
-  let got = 0;
-  let ordered = true;
-  let last = 0;
-  while (got < total) {
-    const event = await slow.next(5000);
-    if (!event) break;
-    const seq = event['event.seqnum'] as number;
-    if (seq !== ((last + 1) & 0xffff)) ordered = false;
-    last = seq;
-    got++;
-  }
-  clearInterval(pacer);
-  const stats = agent.stats();
-  t.equal(got, total, 'the slow subscriber received every event');
-  t.ok(ordered, 'in order, without gaps or duplicates');
-  t.equal(stats.eventsDropped, 0, 'the agent dropped nothing');
-  t.ok(stats.backpressurePauses > 0, `the publisher was held back (${stats.backpressurePauses} pauses)`);
-});
+    let slowGot = 0;
+    let last = 0;
+    let ordered = true;
+    for (;;) {
+      const got = await slow.next(500);
+      if (!got) break;
+      const seq = got['event.seqnum'] as number;
+      if (seq <= last) ordered = false;
+      last = seq;
+      slowGot++;
+    }
+    t.ok(ordered, 'what the slow subscriber gets is in order, without duplicates');
+    t.equal(slowGot + agent.stats().eventsDropped, total, 'received + dropped = published');
+  },
+);
+
+t.test(
+  'a subscriber that reads slowly gets every event: the agent holds the publisher back instead of dropping',
+  async (t) => {
+    const agent = await startAgent({ port: 0, bootstrap: false, advertiseAddress: '127.0.0.1', clientQueueKiB: 256 });
+    agent.unref();
+    t.teardown(() => agent.close());
+    const slow = await subscribed(t, agent, 52001);
+    const pub = await RawClient.connect(agent.address.port, 52002);
+    t.teardown(() => pub.close());
+    pub.register(PUB);
+    // Reads in short bursts with pauses: always draining, far slower than the flood below.
+    const pacer = setInterval(() => {
+      slow.peer.socket.resume();
+      setTimeout(() => slow.peer.socket.pause(), 2);
+    }, 20);
+    t.teardown(() => clearInterval(pacer));
+    // 20,000 NOTIFYs (26 MB, 100 times the subscriber's queue) encoded first and written at once,
+    // so this thread stays free to run the pacer while the agent takes them.
+    const total = 20000;
+    const space = ftbRules.parseEventSpace(PUB.eventSpace);
+    const frame = ftbRules.encode('message', {
+      msg_type: 1,
+      ...pub.id('src.', PUB),
+      'event.region': space.region,
+      'event.comp_cat': space.comp_cat,
+      'event.comp': space.comp,
+      'event.event_name': 'GOOD',
+      'event.severity': 'info',
+      'event.client_name': PUB.clientName,
+      'event.hostname': '127.0.0.1',
+      'event.event_type': 1,
+    });
+    const [seqAt] = ftbRules.layout().Message.fields['event.seqnum'];
+    const flood = Buffer.alloc(total * MESSAGE_SIZE);
+    for (let i = 0; i < total; i++) {
+      frame.copy(flood, i * MESSAGE_SIZE);
+      flood.writeUInt16LE((i + 1) & 0xffff, i * MESSAGE_SIZE + seqAt);
+    }
+    pub.peer.socket.write(flood);
+    let got = 0;
+    let ordered = true;
+    let last = 0;
+    while (got < total) {
+      const event = await slow.next(5000);
+      if (!event) break;
+      const seq = event['event.seqnum'] as number;
+      if (seq !== ((last + 1) & 0xffff)) ordered = false;
+      last = seq;
+      got++;
+    }
+    clearInterval(pacer);
+    const stats = agent.stats();
+    t.equal(got, total, 'the slow subscriber received every event');
+    t.ok(ordered, 'in order, without gaps or duplicates');
+    t.equal(stats.eventsDropped, 0, 'the agent dropped nothing');
+    t.ok(stats.backpressurePauses > 0, `the publisher was held back (${stats.backpressurePauses} pauses)`);
+  },
+);
 
 t.test('every socket of an agent process is close-on-exec', async (t) => {
   const root = CrftbProcess.start(['agent', '--port', '0', '--advertise', '127.0.0.1', '--standalone']);

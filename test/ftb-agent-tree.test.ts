@@ -6,7 +6,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ftbRules, WireObject } from '../lib/ftb/native';
+import { ftbRules, type WireObject } from '../lib/ftb/native';
 import { CrftbProcess } from './helpers/crftb-process';
 import { startTree, masksAtLeast } from './helpers/ftb-tree';
 import { RawClient } from './helpers/ftb-raw-client';
@@ -35,7 +35,10 @@ function followUp(begin: { name: string; seqnum: number; pid: number; start: str
 }
 
 t.test('six checkpoint events cross a two-agent tree to the subscribers that asked for them', async (t) => {
-  const { bootstrap, agents: [a, b] } = await startTree(t, 2);
+  const {
+    bootstrap,
+    agents: [a, b],
+  } = await startTree(t, 2);
   const attachedA = a.proc.lines.find((l) => l.event === 'attached')!;
   const attachedB = b.proc.lines.find((l) => l.event === 'attached')!;
   t.equal(attachedA.level, 1, 'the first agent is the root');
@@ -44,7 +47,10 @@ t.test('six checkpoint events cross a two-agent tree to the subscribers that ask
 
   const all = await RawClient.connect(b.port, 40001);
   const errorsOnly = await RawClient.connect(b.port, 40002);
-  t.teardown(() => { all.close(); errorsOnly.close(); });
+  t.teardown(() => {
+    all.close();
+    errorsOnly.close();
+  });
   const subAll = { eventSpace: 'FTB.TEST.SUB', clientName: 'sub_all' };
   const subErr = { eventSpace: 'FTB.TEST.SUB', clientName: 'sub_err' };
   all.register(subAll);
@@ -61,7 +67,10 @@ t.test('six checkpoint events cross a two-agent tree to the subscribers that ask
     const begin = { name: `${phase}_BEGIN`, seqnum: 0, pid: publisher.pid, start: publisher.start };
     begin.seqnum = publisher.publish(BLCR, begin.name, 'INFO', 1);
     published.push({ name: begin.name, severity: 'INFO', type: 1, payload: Buffer.alloc(368) });
-    for (const [name, severity, errno] of [[`${phase}_END`, 'INFO', undefined], [`${phase}_ERROR`, 'ERROR', 11]] as const) {
+    for (const [name, severity, errno] of [
+      [`${phase}_END`, 'INFO', undefined],
+      [`${phase}_ERROR`, 'ERROR', 11],
+    ] as const) {
       const payload = followUp(begin, errno);
       publisher.publish(BLCR, name, severity, 2, payload);
       published.push({ name, severity, type: 2, payload });
@@ -77,12 +86,13 @@ t.test('six checkpoint events cross a two-agent tree to the subscribers that ask
     t.equal(got['event.event_type'], want.type);
     t.ok((got['event.payload'] as Buffer).equals(want.payload), `${want.name}: payload byte for byte`);
     t.equal(got['src.location.pid'], publisher.pid, 'src is the publisher, unchanged across agents');
-    t.equal(got['event.region'] + '.' + got['event.comp_cat'] + '.' + got['event.comp'], BLCR.eventSpace);
+    t.equal(`${got['event.region']}.${got['event.comp_cat']}.${got['event.comp']}`, BLCR.eventSpace);
     t.equal(got['dst.client.client_name'], name, 'dst names the subscribing client');
     t.equal(got['dst.location.pid'], client.pid);
   };
   for (const want of published) check(await all.next(), want, all, 'sub_all');
-  for (const want of published.filter((p) => p.severity === 'ERROR')) check(await errorsOnly.next(), want, errorsOnly, 'sub_err');
+  for (const want of published.filter((p) => p.severity === 'ERROR'))
+    check(await errorsOnly.next(), want, errorsOnly, 'sub_err');
   t.equal(await errorsOnly.next(300), null, 'nothing else for the error-only subscriber');
 
   // SIGTERM: each process leaves promptly with status 0 and says so.
@@ -91,7 +101,10 @@ t.test('six checkpoint events cross a two-agent tree to the subscribers that ask
     const exit = await proc.stop('SIGTERM');
     t.equal(exit.code, 0, 'exit status 0 on SIGTERM');
     t.ok(Date.now() - began < 3000, `stopped within 3 s (${Date.now() - began} ms)`);
-    t.ok(proc.lines.some((l) => l.event === 'closed'), 'reported closed');
+    t.ok(
+      proc.lines.some((l) => l.event === 'closed'),
+      'reported closed',
+    );
   }
   const closedA = a.proc.lines.find((l) => l.event === 'closed')!;
   t.ok(closedA.stats.eventsRouted >= 6, 'A routed the events');
@@ -99,7 +112,9 @@ t.test('six checkpoint events cross a two-agent tree to the subscribers that ask
 });
 
 t.test('a SIGKILLed parent: the child re-attaches, local subscribers see only a gap', async (t) => {
-  const { agents: [a, b] } = await startTree(t, 2);
+  const {
+    agents: [a, b],
+  } = await startTree(t, 2);
   const sub = await RawClient.connect(b.port, 41001);
   t.teardown(() => sub.close());
   const who = { eventSpace: 'FTB.TEST.SUB', clientName: 'survivor' };
@@ -115,7 +130,17 @@ t.test('a SIGKILLed parent: the child re-attaches, local subscribers see only a 
 
   // A new agent joins the healed tree (under B) and its publisher reaches B's old subscriber.
   const { bootstrapPort } = { bootstrapPort: Number(b.proc.lines[0].address.bootstrap.split(':')[1]) };
-  const c = CrftbProcess.start(['agent', '--port', '0', '--advertise', '127.0.0.1', '--bootstrap', `127.0.0.1:${bootstrapPort}`, '--stats-interval', '100']);
+  const c = CrftbProcess.start([
+    'agent',
+    '--port',
+    '0',
+    '--advertise',
+    '127.0.0.1',
+    '--bootstrap',
+    `127.0.0.1:${bootstrapPort}`,
+    '--stats-interval',
+    '100',
+  ]);
   t.teardown(() => c.stop('SIGKILL'));
   const { port: cPort } = await c.listening();
   const attached = await c.waitFor((l) => l.event === 'attached');
@@ -135,11 +160,20 @@ t.test('configuration as FTB reads it: environment, then FTB_CONFIG_FILE', async
   t.teardown(() => bootstrap.stop('SIGKILL'));
   const { port: bootstrapPort } = await bootstrap.listening();
 
-  const env = { ...process.env, FTB_BSTRAP_SERVER: '127.0.0.1', FTB_BSTRAP_PORT: String(bootstrapPort), FTB_AGENT_PORT: '0' };
+  const env = {
+    ...process.env,
+    FTB_BSTRAP_SERVER: '127.0.0.1',
+    FTB_BSTRAP_PORT: String(bootstrapPort),
+    FTB_AGENT_PORT: '0',
+  };
   const fromEnv = CrftbProcess.start(['agent', '--advertise', '127.0.0.1'], { env });
   t.teardown(() => fromEnv.stop('SIGKILL'));
   const address = await fromEnv.listening();
-  t.equal((address as { bootstrap?: string }).bootstrap, `127.0.0.1:${bootstrapPort}`, 'bootstrap server from FTB_BSTRAP_SERVER/FTB_BSTRAP_PORT');
+  t.equal(
+    (address as { bootstrap?: string }).bootstrap,
+    `127.0.0.1:${bootstrapPort}`,
+    'bootstrap server from FTB_BSTRAP_SERVER/FTB_BSTRAP_PORT',
+  );
   t.not(address.port, 10809, 'FTB_AGENT_PORT=0 gives a free port, not the default');
   t.equal((await fromEnv.waitFor((l) => l.event === 'attached')).level, 1);
 
@@ -148,14 +182,24 @@ t.test('configuration as FTB reads it: environment, then FTB_CONFIG_FILE', async
   const file = path.join(dir, 'ftb.conf');
   fs.writeFileSync(file, `FTB_BSTRAP_SERVER=127.0.0.1\nFTB_BSTRAP_PORT=${bootstrapPort}\nFTB_AGENT_PORT=0\n`);
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FTB_')));
-  const fromFile = CrftbProcess.start(['agent', '--advertise', '127.0.0.1'], { env: { ...clean, FTB_CONFIG_FILE: file } });
+  const fromFile = CrftbProcess.start(['agent', '--advertise', '127.0.0.1'], {
+    env: { ...clean, FTB_CONFIG_FILE: file },
+  });
   t.teardown(() => fromFile.stop('SIGKILL'));
   const second = await fromFile.listening();
-  t.equal((second as { bootstrap?: string }).bootstrap, `127.0.0.1:${bootstrapPort}`, 'bootstrap server from the config file');
+  t.equal(
+    (second as { bootstrap?: string }).bootstrap,
+    `127.0.0.1:${bootstrapPort}`,
+    'bootstrap server from the config file',
+  );
   const attached = await fromFile.waitFor((l) => l.event === 'attached');
   t.equal(attached.parent, `127.0.0.1:${address.port}`, 'and it joins the tree under the first agent');
 
   const standalone = CrftbProcess.start(['agent', '--port', '0', '--advertise', '127.0.0.1'], { env: clean });
   t.teardown(() => standalone.stop('SIGKILL'));
-  t.equal(((await standalone.listening()) as { bootstrap?: string }).bootstrap, null, 'no bootstrap server anywhere: a standalone agent');
+  t.equal(
+    ((await standalone.listening()) as { bootstrap?: string }).bootstrap,
+    null,
+    'no bootstrap server anywhere: a standalone agent',
+  );
 });

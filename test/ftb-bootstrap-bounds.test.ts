@@ -3,14 +3,18 @@
 // rates are capped per source, a request's cost does not grow with the square of the entries,
 // and levels come from the tree the server knows, so a registrant cannot make itself everyone's
 // parent. Real UDP over loopback; agents are real crftb agents or real loopback listeners.
-import t, { Test } from 'tap';
+import t, { type Test } from 'tap';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { startBootstrap } from '../lib/ftb/bootstrap';
 import { startAgent } from '../lib/ftb/agent';
 import { ftbRules } from '../lib/ftb/native';
 
-const ADDR_REQ = 1, ADDR_REP = 2, REG_REQ = 3, REG_REP = 4, REG_INVALID = 10;
+const ADDR_REQ = 1,
+  ADDR_REP = 2,
+  REG_REQ = 3,
+  REG_REP = 4,
+  REG_INVALID = 10;
 
 function packet(type: number, name: string, port: number, level: number): Buffer {
   return ftbRules.encode('bootstrap', { type, 'addr.name': name, 'addr.port': port, level });
@@ -36,7 +40,10 @@ async function sender(t: Test, address = '127.0.0.1') {
       while (replies.length < count && Date.now() < deadline) {
         await new Promise<void>((r) => {
           const timer = setTimeout(r, Math.max(1, deadline - Date.now()));
-          waiters.push(() => { clearTimeout(timer); r(); });
+          waiters.push(() => {
+            clearTimeout(timer);
+            r();
+          });
         });
       }
       return replies.length >= count;
@@ -77,19 +84,45 @@ t.test('forged addresses with trailing junk are refused, and a new agent still a
   t.teardown(() => server.close());
   const live = await liveListener(t);
   const forger = await sender(t);
-  t.ok(await pump((i) => forger.send(server.address.port, packet(REG_REQ, `127.0.0.1 x${i}`, live, 1)), 3000, () => forger.replies.length), '3000 forged registrations answered');
-  t.ok(forger.replies.every((r) => r.type === REG_INVALID), 'all refused: a name must be exactly an IPv4 address');
+  t.ok(
+    await pump(
+      (i) => forger.send(server.address.port, packet(REG_REQ, `127.0.0.1 x${i}`, live, 1)),
+      3000,
+      () => forger.replies.length,
+    ),
+    '3000 forged registrations answered',
+  );
+  t.ok(
+    forger.replies.every((r) => r.type === REG_INVALID),
+    'all refused: a name must be exactly an IPv4 address',
+  );
   t.equal(server.stats().agents.length, 0, 'none kept');
   t.equal(server.stats().registrationsRefused, 3000, 'and counted');
 
   const normal = await sender(t);
-  t.equal((await normal.exchange(server.address.port, packet(REG_REQ, 'localhost', live, 1)))?.type, REG_REP, 'localhost is accepted');
-  t.same(server.stats().agents.map((a) => a.address), ['127.0.0.1'], 'and kept as the address it names');
+  t.equal(
+    (await normal.exchange(server.address.port, packet(REG_REQ, 'localhost', live, 1)))?.type,
+    REG_REP,
+    'localhost is accepted',
+  );
+  t.same(
+    server.stats().agents.map((a) => a.address),
+    ['127.0.0.1'],
+    'and kept as the address it names',
+  );
 
-  const root = await startAgent({ port: 0, advertiseAddress: '127.0.0.1', bootstrapServer: '127.0.0.1', bootstrapPort: server.address.port });
+  const root = await startAgent({
+    port: 0,
+    advertiseAddress: '127.0.0.1',
+    bootstrapServer: '127.0.0.1',
+    bootstrapPort: server.address.port,
+  });
   root.unref();
   t.teardown(() => root.close());
-  const attached = await Promise.race([root.attached(), new Promise<null>((r) => setTimeout(() => r(null), 10000).unref())]);
+  const attached = await Promise.race([
+    root.attached(),
+    new Promise<null>((r) => setTimeout(() => r(null), 10000).unref()),
+  ]);
   t.ok(attached, 'a real agent attaches');
 });
 
@@ -99,35 +132,74 @@ t.test('entries per source are capped; the rest are refused', async (t) => {
   const a = await sender(t);
   t.equal((await a.exchange(server.address.port, packet(REG_REQ, '127.0.0.1', 30000, 1)))?.type, REG_REP, 'a root');
   const types: number[] = [];
-  for (let i = 1; i < 10; i++) types.push((await a.exchange(server.address.port, packet(REG_REQ, '127.0.0.1', 30000 + i, 2)))?.type);
-  t.same(types, [REG_REP, REG_REP, REG_REP, REG_REP, ...Array(5).fill(REG_INVALID)], 'five entries from one source, no more');
+  for (let i = 1; i < 10; i++)
+    types.push((await a.exchange(server.address.port, packet(REG_REQ, '127.0.0.1', 30000 + i, 2)))?.type);
+  t.same(
+    types,
+    [REG_REP, REG_REP, REG_REP, REG_REP, ...Array(5).fill(REG_INVALID)],
+    'five entries from one source, no more',
+  );
   t.equal(server.stats().agents.length, 5);
   const b = await sender(t, '127.0.0.2');
-  t.equal((await b.exchange(server.address.port, packet(REG_REQ, '127.0.0.2', 30100, 2)))?.type, REG_REP, 'another source still registers');
+  t.equal(
+    (await b.exchange(server.address.port, packet(REG_REQ, '127.0.0.2', 30100, 2)))?.type,
+    REG_REP,
+    'another source still registers',
+  );
 });
 
-t.test('a registration claiming level 0 cannot make itself everyone\'s parent', async (t) => {
+t.test("a registration claiming level 0 cannot make itself everyone's parent", async (t) => {
   const server = await startBootstrap({ port: 0, livenessIntervalMs: 0 });
   t.teardown(() => server.close());
-  const root = await startAgent({ port: 0, advertiseAddress: '127.0.0.1', bootstrapServer: '127.0.0.1', bootstrapPort: server.address.port });
+  const root = await startAgent({
+    port: 0,
+    advertiseAddress: '127.0.0.1',
+    bootstrapServer: '127.0.0.1',
+    bootstrapPort: server.address.port,
+  });
   root.unref();
   t.teardown(() => root.close());
   await root.attached();
 
   const attacker = await liveListener(t);
   const evil = await sender(t);
-  t.equal((await evil.exchange(server.address.port, packet(REG_REQ, '127.0.0.1', attacker, 0)))?.type, REG_INVALID, 'level 0 is refused');
-  t.equal((await evil.exchange(server.address.port, packet(REG_REQ, '127.0.0.1', attacker, 1)))?.type, REG_INVALID, 'a second root is refused while the root lives');
+  t.equal(
+    (await evil.exchange(server.address.port, packet(REG_REQ, '127.0.0.1', attacker, 0)))?.type,
+    REG_INVALID,
+    'level 0 is refused',
+  );
+  t.equal(
+    (await evil.exchange(server.address.port, packet(REG_REQ, '127.0.0.1', attacker, 1)))?.type,
+    REG_INVALID,
+    'a second root is refused while the root lives',
+  );
   const offer = await evil.exchange(server.address.port, packet(ADDR_REQ, '127.0.0.1', attacker, 65535));
   t.equal(offer?.type, ADDR_REP);
-  t.equal((await evil.exchange(server.address.port, packet(REG_REQ, '127.0.0.1', attacker, 0)))?.type, REG_REP, 'offered a parent, it may register...');
-  t.equal(server.stats().agents.find((e) => e.port === attacker)?.level, 2, '...at the level under that parent, whatever it claims');
+  t.equal(
+    (await evil.exchange(server.address.port, packet(REG_REQ, '127.0.0.1', attacker, 0)))?.type,
+    REG_REP,
+    'offered a parent, it may register...',
+  );
+  t.equal(
+    server.stats().agents.find((e) => e.port === attacker)?.level,
+    2,
+    '...at the level under that parent, whatever it claims',
+  );
 
-  const newcomer = await startAgent({ port: 0, advertiseAddress: '127.0.0.1', bootstrapServer: '127.0.0.1', bootstrapPort: server.address.port });
+  const newcomer = await startAgent({
+    port: 0,
+    advertiseAddress: '127.0.0.1',
+    bootstrapServer: '127.0.0.1',
+    bootstrapPort: server.address.port,
+  });
   newcomer.unref();
   t.teardown(() => newcomer.close());
   const attached = await newcomer.attached();
-  t.equal(attached.parent, `127.0.0.1:${root.address.port}`, 'a new agent attaches to the real root, not to the attacker');
+  t.equal(
+    attached.parent,
+    `127.0.0.1:${root.address.port}`,
+    'a new agent attaches to the real root, not to the attacker',
+  );
 });
 
 t.test('requests per source are rate-limited; other sources are served meanwhile', async (t) => {
@@ -135,23 +207,47 @@ t.test('requests per source are rate-limited; other sources are served meanwhile
   t.teardown(() => server.close());
   const flood = await sender(t);
   const started = Date.now();
-  await pump(() => flood.send(server.address.port, packet(ADDR_REQ, '127.0.0.1', 40000, 65535)), 2000, () => server.stats().requests);
+  await pump(
+    () => flood.send(server.address.port, packet(ADDR_REQ, '127.0.0.1', 40000, 65535)),
+    2000,
+    () => server.stats().requests,
+  );
   const elapsed = (Date.now() - started) / 1000;
   t.equal(server.stats().requests, 2000, 'all 2000 read');
   const allowed = 200 + Math.ceil(elapsed * 100);
-  t.ok(server.stats().replies <= allowed, `${server.stats().replies} answered (≤ ${allowed}: a burst of 200, then 100/s)`);
+  t.ok(
+    server.stats().replies <= allowed,
+    `${server.stats().replies} answered (≤ ${allowed}: a burst of 200, then 100/s)`,
+  );
   t.equal(server.stats().rateLimited + server.stats().replies, 2000, 'the rest dropped and counted');
   const other = await sender(t, '127.0.0.3');
-  t.equal((await other.exchange(server.address.port, packet(ADDR_REQ, '127.0.0.3', 40001, 65535)))?.type, ADDR_REP, 'another source is answered');
+  t.equal(
+    (await other.exchange(server.address.port, packet(ADDR_REQ, '127.0.0.3', 40001, 65535)))?.type,
+    ADDR_REP,
+    'another source is answered',
+  );
 });
 
 t.test('the cost of a request does not grow with the square of the entries', async (t) => {
-  const server = await startBootstrap({ port: 0, liveness: false, maxAgents: 4096, maxAgentsPerSource: 4096, maxRequestsPerSecond: 0 });
+  const server = await startBootstrap({
+    port: 0,
+    liveness: false,
+    maxAgents: 4096,
+    maxAgentsPerSource: 4096,
+    maxRequestsPerSecond: 0,
+  });
   t.teardown(() => server.close());
   const a = await sender(t);
   await a.exchange(server.address.port, packet(REG_REQ, '127.0.0.1', 1, 1));
   const started = Date.now();
-  t.ok(await pump((i) => a.send(server.address.port, packet(REG_REQ, '127.0.0.1', 2 + i, 2)), 4000, () => a.replies.length), '4000 registrations answered');
+  t.ok(
+    await pump(
+      (i) => a.send(server.address.port, packet(REG_REQ, '127.0.0.1', 2 + i, 2)),
+      4000,
+      () => a.replies.length,
+    ),
+    '4000 registrations answered',
+  );
   const ms = Date.now() - started;
   t.equal(server.stats().agents.length, 4001);
   // How fast is a benchmark's business (bench/), not a timed test's: under ASan and load this took 5.1 s.

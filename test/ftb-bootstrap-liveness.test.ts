@@ -2,14 +2,19 @@
 // a TCP connect to its listener is refused; the server checks when someone reports it (CONN_FAIL,
 // an orphan naming its lost parent, a second root asking to register) and on a periodic sweep.
 // Agents here are real loopback listeners (alive) or ports we just closed (dead).
-import t, { Test } from 'tap';
+import t, { type Test } from 'tap';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { startBootstrap } from '../lib/ftb/bootstrap';
 import { ftbRules } from '../lib/ftb/native';
 import { waitFor } from './helpers/wait';
 
-const ADDR_REQ = 1, ADDR_REP = 2, REG_REQ = 3, REG_REP = 4, CONN_FAIL = 7, REG_INVALID = 10;
+const ADDR_REQ = 1,
+  ADDR_REP = 2,
+  REG_REQ = 3,
+  REG_REP = 4,
+  CONN_FAIL = 7,
+  REG_INVALID = 10;
 
 function packet(type: number, port: number, level: number, lost?: { port: number }): Buffer {
   return ftbRules.encode('bootstrap', {
@@ -27,7 +32,10 @@ async function exchange(serverPort: number, request: Buffer, waitMs = 2000): Pro
   try {
     const reply = await new Promise<Buffer | null>((resolve) => {
       const timer = setTimeout(() => resolve(null), waitMs);
-      socket.once('message', (m) => { clearTimeout(timer); resolve(m); });
+      socket.once('message', (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
       socket.send(request, serverPort, '127.0.0.1');
     });
     return reply ? ftbRules.decode('bootstrap', reply) : null;
@@ -59,11 +67,17 @@ t.test('a dead root does not block a new root', async (t) => {
   const newcomer = await deadPort();
 
   t.equal((await exchange(server.address.port, packet(REG_REQ, dead, 1)))?.type, REG_REP, 'first root registered');
-  t.equal((await exchange(server.address.port, packet(REG_REQ, newcomer, 1)))?.type, REG_REP,
-    'a second root is accepted once the first one is found dead');
-  t.same(server.stats().agents.map((a) => a.port), [newcomer], 'the dead root left the list');
+  t.equal(
+    (await exchange(server.address.port, packet(REG_REQ, newcomer, 1)))?.type,
+    REG_REP,
+    'a second root is accepted once the first one is found dead',
+  );
+  t.same(
+    server.stats().agents.map((a) => a.port),
+    [newcomer],
+    'the dead root left the list',
+  );
   t.equal(server.stats().removedDead, 1);
-
 });
 
 t.test('a live root is kept and a second root refused', async (t) => {
@@ -73,7 +87,10 @@ t.test('a live root is kept and a second root refused', async (t) => {
   const other = await liveListener(t);
   t.equal((await exchange(server.address.port, packet(REG_REQ, root, 1)))?.type, REG_REP);
   t.equal((await exchange(server.address.port, packet(REG_REQ, other, 1)))?.type, REG_INVALID, 'REG_INVALID, as FTB');
-  t.same(server.stats().agents.map((a) => a.port), [root]);
+  t.same(
+    server.stats().agents.map((a) => a.port),
+    [root],
+  );
 });
 
 t.test('CONN_FAIL retires an unreachable parent, named where FTB senders put it (addr)', async (t) => {
@@ -85,9 +102,17 @@ t.test('CONN_FAIL retires an unreachable parent, named where FTB senders put it 
   await exchange(server.address.port, packet(REG_REQ, dead, 2));
   t.equal(server.stats().agents.length, 2);
   t.equal(await exchange(server.address.port, packet(CONN_FAIL, root, 0), 200), null, 'CONN_FAIL has no reply');
-  t.same(server.stats().agents.map((a) => a.port), [root, dead], 'a live agent named in CONN_FAIL stays');
+  t.same(
+    server.stats().agents.map((a) => a.port),
+    [root, dead],
+    'a live agent named in CONN_FAIL stays',
+  );
   await exchange(server.address.port, packet(CONN_FAIL, dead, 0), 200);
-  t.same(server.stats().agents.map((a) => a.port), [root], 'the dead one is gone');
+  t.same(
+    server.stats().agents.map((a) => a.port),
+    [root],
+    'the dead one is gone',
+  );
 });
 
 t.test('an orphan naming its lost parent: dead → removed, alive → crossed out (FTB)', async (t) => {
@@ -112,13 +137,16 @@ t.test('the periodic sweep retires agents that stopped listening', async (t) => 
   await exchange(server.address.port, packet(REG_REQ, root, 1));
   await exchange(server.address.port, packet(REG_REQ, dead, 2));
   await waitFor('the dead agent to be retired', () => server.stats().agents.length <= 1, 5000);
-  t.same(server.stats().agents.map((a) => a.port), [root]);
+  t.same(
+    server.stats().agents.map((a) => a.port),
+    [root],
+  );
 });
 
 t.test('fanout: the shallowest agent with room is the parent', async (t) => {
   const server = await startBootstrap({ port: 0, liveness: false, fanout: 1 });
   t.teardown(() => server.close());
-  const [a, b, c] = [20001, 20002, 20003];  // never connected to: liveness is off
+  const [a, b, c] = [20001, 20002, 20003]; // never connected to: liveness is off
   await exchange(server.address.port, packet(REG_REQ, a, 1));
   let reply = await exchange(server.address.port, packet(ADDR_REQ, b, 65535));
   t.equal(reply?.['parent_addr.port'], a);

@@ -4,14 +4,14 @@
 // probes are off here: the captured agents (127.0.0.1:10809/10810) are not ours to connect to.
 // The one deliberate difference (capture 12: an agent re-registering as root over its own stale
 // entry is accepted, where FTB refused it forever) is asserted as such.
-import t, { Test } from 'tap';
+import t, { type Test } from 'tap';
 import dgram from 'node:dgram';
-import { startBootstrap, BootstrapServer } from '../lib/ftb/bootstrap';
+import { startBootstrap, type BootstrapServer } from '../lib/ftb/bootstrap';
 import { ftbRules } from '../lib/ftb/native';
-import { capturesDir, readCapture, CaptureRecord } from './helpers/captures';
+import { capturesDir, readCapture, type CaptureRecord } from './helpers/captures';
 
 const dir = capturesDir();
-const BOOTSTRAP_PORT = 14455;  // the captured server's port: only used to read the capture
+const BOOTSTRAP_PORT = 14455; // the captured server's port: only used to read the capture
 
 /** Sends one request from a fresh socket (as FTB does) and returns the reply, or null after `waitMs`. */
 async function exchange(port: number, request: Buffer, waitMs = 300): Promise<Buffer | null> {
@@ -54,9 +54,9 @@ async function replay(t: Test, server: BootstrapServer, name: string, expectStal
     if (expectStaleRootFix && reply[0] === 10) {
       t.equal(ours?.[0], 4, `${what}: REG_REP where FTB 0.6.2 answered REG_INVALID to its own stale root`);
       t.ok(ours?.subarray(1).equals(reply.subarray(1)), `${what}: otherwise the same zero-filled bytes`);
-      return;  // the rest of capture 12 is FTB retrying the refusal
+      return; // the rest of capture 12 is FTB retrying the refusal
     }
-    t.ok(ours && ours.equals(reply), `${what}: reply equals the capture byte for byte`);
+    t.ok(ours?.equals(reply), `${what}: reply equals the capture byte for byte`);
   }
 }
 
@@ -81,7 +81,9 @@ t.test('golden requests decode as the server read them', async (t) => {
   t.teardown(() => server.close());
   await replay(t, server, '01_');
   await replay(t, server, '04_');
-  const agents = server.stats().agents.map((a) => ({ address: a.address, port: a.port, level: a.level, parent: a.parent }));
+  const agents = server
+    .stats()
+    .agents.map((a) => ({ address: a.address, port: a.port, level: a.level, parent: a.parent }));
   t.same(agents, [
     { address: '127.0.0.1', port: 10809, level: 1, parent: null },
     { address: '127.0.0.1', port: 10810, level: 2, parent: '127.0.0.1:10809' },

@@ -8,7 +8,11 @@ import { FtbClient } from '../lib/ftb/client';
 import { startAgent } from '../lib/ftb/agent';
 import { waitFor } from './helpers/wait';
 
-const info = { eventSpace: 'CRFTB.TEST.ABORT', clientName: 'aborter', subscriptionStyle: 'FTB_SUBSCRIPTION_NONE' } as const;
+const info = {
+  eventSpace: 'CRFTB.TEST.ABORT',
+  clientName: 'aborter',
+  subscriptionStyle: 'FTB_SUBSCRIPTION_NONE',
+} as const;
 
 t.test('an abort ends a connect to a silent peer at once', async (t) => {
   const sockets: net.Socket[] = [];
@@ -22,23 +26,41 @@ t.test('an abort ends a connect to a silent peer at once', async (t) => {
   const controller = new AbortController();
   const reason = new Error('giving up');
   const started = Date.now();
-  const connecting = FtbClient.connect(info, { agentHost: '127.0.0.1', agentPort, connectTimeoutMs: 20000, reconnect: false }, controller.signal);
+  const connecting = FtbClient.connect(
+    info,
+    { agentHost: '127.0.0.1', agentPort, connectTimeoutMs: 20000, reconnect: false },
+    controller.signal,
+  );
   await new Promise<void>((resolve) => silent.once('connection', () => resolve()));
   controller.abort(reason);
-  const error = await connecting.then(() => null, (e) => e);
+  const error = await connecting.then(
+    () => null,
+    (e) => e,
+  );
   t.match(error, { name: 'AbortError', code: 'ABORT_ERR' }, 'rejects with an AbortError');
   t.equal(error?.cause, reason, "carrying the signal's reason");
   t.ok(Date.now() - started < 5000, `at once, not after connectTimeoutMs (${Date.now() - started} ms)`);
-  await t.rejects(FtbClient.connect(info, { agentHost: '127.0.0.1', agentPort }, AbortSignal.abort()), { name: 'AbortError' },
-    'an already aborted signal rejects before connecting');
-  await t.rejects(FtbClient.connect(info, {}, 'nope' as never), { code: 'EINVAL' }, 'a signal that is not an AbortSignal is refused');
+  await t.rejects(
+    FtbClient.connect(info, { agentHost: '127.0.0.1', agentPort }, AbortSignal.abort()),
+    { name: 'AbortError' },
+    'an already aborted signal rejects before connecting',
+  );
+  await t.rejects(
+    FtbClient.connect(info, {}, 'nope' as never),
+    { code: 'EINVAL' },
+    'a signal that is not an AbortSignal is refused',
+  );
 });
 
 t.test('a connect that completes after its abort is closed', async (t) => {
   const agent = await startAgent({ host: '127.0.0.1', port: 0, bootstrap: false });
   t.teardown(() => agent.close());
   const controller = new AbortController();
-  const connecting = FtbClient.connect(info, { agentHost: '127.0.0.1', agentPort: agent.address.port }, controller.signal);
+  const connecting = FtbClient.connect(
+    info,
+    { agentHost: '127.0.0.1', agentPort: agent.address.port },
+    controller.signal,
+  );
   controller.abort();
   await t.rejects(connecting, { name: 'AbortError' });
   await waitFor('no client to stay registered at the agent', () => agent.stats().clients === 0, 10000);

@@ -8,7 +8,16 @@ import { masksAtLeast } from './helpers/ftb-tree';
 import { waitFor } from './helpers/wait';
 
 // Stats every 100 ms: a test waits for the agent to know a subscription instead of sleeping.
-const agentArgs = (port: number) => ['agent', '--port', String(port), '--advertise', '127.0.0.1', '--standalone', '--stats-interval', '100'];
+const agentArgs = (port: number) => [
+  'agent',
+  '--port',
+  String(port),
+  '--advertise',
+  '127.0.0.1',
+  '--standalone',
+  '--stats-interval',
+  '100',
+];
 
 function collect(sub: FtbSubscription): FtbReceivedEvent[] {
   const got: FtbReceivedEvent[] = [];
@@ -20,9 +29,25 @@ async function publisher(t: Test, port: number, name: string) {
   const pub = CrftbProcess.fixture('ftb-client-process', []);
   t.teardown(() => pub.stop('SIGKILL'));
   await pub.waitFor((l) => l.event === 'ready');
-  pub.command({ op: 'connect', info: { eventSpace: 'CRFTB.TEST.PUB', clientName: name, jobId: 'job42' }, options: { agentHost: '127.0.0.1', agentPort: port, hostAddress: '127.0.0.1', reconnectInitialMs: 10, reconnectMaxMs: 100 } });
+  pub.command({
+    op: 'connect',
+    info: { eventSpace: 'CRFTB.TEST.PUB', clientName: name, jobId: 'job42' },
+    options: {
+      agentHost: '127.0.0.1',
+      agentPort: port,
+      hostAddress: '127.0.0.1',
+      reconnectInitialMs: 10,
+      reconnectMaxMs: 100,
+    },
+  });
   await pub.waitFor((l) => l.event === 'connected' || l.event === 'error');
-  pub.command({ op: 'declare', events: [{ name: 'TEST_EVENT', severity: 'warning' }, { name: 'OTHER', severity: 'info' }] });
+  pub.command({
+    op: 'declare',
+    events: [
+      { name: 'TEST_EVENT', severity: 'warning' },
+      { name: 'OTHER', severity: 'info' },
+    ],
+  });
   await pub.waitFor((l) => l.event === 'declared');
   return pub;
 }
@@ -51,15 +76,32 @@ t.test('callback and polling delivery across processes, with handles that compar
   const p1 = await published(pub, { name: 'TEST_EVENT', count: 3, payload: 'hello-ftb' });
   const p2 = await published(pub, { name: 'OTHER', count: 1 });
   await waitFor('three callbacks', () => got.length === 3);
-  t.match(got[0], { space: 'CRFTB.TEST.PUB', name: 'TEST_EVENT', severity: 'warning', clientName: 'pub1', jobId: 'job42', seqnum: 1, eventType: 1, sourcePid: pub.child.pid, hostname: '127.0.0.1' });
+  t.match(got[0], {
+    space: 'CRFTB.TEST.PUB',
+    name: 'TEST_EVENT',
+    severity: 'warning',
+    clientName: 'pub1',
+    jobId: 'job42',
+    seqnum: 1,
+    eventType: 1,
+    sourcePid: pub.child.pid,
+    hostname: '127.0.0.1',
+  });
   t.equal(got[2].payload.subarray(0, 10).toString(), 'hello-ftb2');
-  t.same(got.map((e) => e.seqnum), [1, 2, 3], 'in order');
+  t.same(
+    got.map((e) => e.seqnum),
+    [1, 2, 3],
+    'in order',
+  );
   const published0 = new FtbEventHandle(Buffer.from((p1.handles as string[])[0], 'hex'));
-  t.ok(published0.equals(got[0].handle!), 'the publisher\'s handle equals the one rebuilt from the received event');
+  t.ok(published0.equals(got[0].handle!), "the publisher's handle equals the one rebuilt from the received event");
   t.notOk(published0.equals(got[1].handle!), 'a different seqnum is a different handle');
 
   let polled: FtbReceivedEvent | null = null;
-  await waitFor('OTHER is polled (no callback matched it)', () => (polled = polling.poll()) !== null);
+  await waitFor('OTHER is polled (no callback matched it)', () => {
+    polled = polling.poll();
+    return polled !== null;
+  });
   t.match(polled, { name: 'OTHER', severity: 'info', seqnum: 4 });
   t.ok((p2.handles as string[]).length === 1);
   t.match(sub.stats(), { received: 4, callbackDelivered: 3, pollQueued: 1, pollDropped: 0 });
@@ -70,7 +112,12 @@ t.test('polling queue overflow: drop-oldest as FTB, but counted', async (t) => {
   t.teardown(() => agent.stop());
   const { port } = await agent.listening();
   const sub = await FtbClient.connect(
-    { eventSpace: 'CRFTB.TEST.SUB', clientName: 'poll4', subscriptionStyle: 'FTB_SUBSCRIPTION_POLLING', pollingQueueLength: 4 },
+    {
+      eventSpace: 'CRFTB.TEST.SUB',
+      clientName: 'poll4',
+      subscriptionStyle: 'FTB_SUBSCRIPTION_POLLING',
+      pollingQueueLength: 4,
+    },
     { agentHost: '127.0.0.1', agentPort: port },
   );
   t.teardown(() => sub.close());
@@ -89,7 +136,10 @@ t.test('a polling subscription is an async iterator that wakes when events arriv
   const agent = CrftbProcess.start(agentArgs(0));
   t.teardown(() => agent.stop());
   const { port } = await agent.listening();
-  const sub = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.SUB', clientName: 'iter', subscriptionStyle: 'FTB_SUBSCRIPTION_POLLING' }, { agentHost: '127.0.0.1', agentPort: port });
+  const sub = await FtbClient.connect(
+    { eventSpace: 'CRFTB.TEST.SUB', clientName: 'iter', subscriptionStyle: 'FTB_SUBSCRIPTION_POLLING' },
+    { agentHost: '127.0.0.1', agentPort: port },
+  );
   t.teardown(() => sub.close());
   const polling = sub.subscribe('');
   const pub = await publisher(t, port, 'iterpub');
@@ -128,7 +178,10 @@ t.test('losing the agent: reconnect, re-register, callbacks keep firing', async 
   let delivered = false;
   for (let i = 0; i < 50 && !delivered; i++) {
     await published(pub, { name: 'TEST_EVENT', count: 1 });
-    delivered = await waitFor('the event', () => got.length >= 2, 200).then(() => true, () => false);
+    delivered = await waitFor('the event', () => got.length >= 2, 200).then(
+      () => true,
+      () => false,
+    );
   }
   t.ok(delivered, 'the callback fires again after the reconnect (FTB 0.6.2: never)');
   t.equal(got[got.length - 1].clientName, 'pubr');

@@ -13,7 +13,10 @@ import { waitFor } from './helpers/wait';
 t.test('a burst of 20,000 publishes arrives complete and in order', async (t) => {
   const peer = await startFtbPeer();
   t.teardown(peer.close);
-  const client = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.BURST', clientName: 'b' }, { agentHost: '127.0.0.1', agentPort: peer.port, sendBacklogBytes: 64 << 20 });
+  const client = await FtbClient.connect(
+    { eventSpace: 'CRFTB.TEST.BURST', clientName: 'b' },
+    { agentHost: '127.0.0.1', agentPort: peer.port, sendBacklogBytes: 64 << 20 },
+  );
   t.teardown(() => client.close());
   client.declare([{ name: 'EV', severity: 'info' }]);
   const payload = Buffer.alloc(4);
@@ -25,7 +28,8 @@ t.test('a burst of 20,000 publishes arrives complete and in order', async (t) =>
   let inOrder = true;
   for (let i = 0; i < 20000; i++) {
     const m = peer.messages[i + 1];
-    if ((m['event.payload'] as Buffer).readUInt32LE(0) !== i || m['event.seqnum'] !== ((i + 1) & 0xffff)) inOrder = false;
+    if ((m['event.payload'] as Buffer).readUInt32LE(0) !== i || m['event.seqnum'] !== ((i + 1) & 0xffff))
+      inOrder = false;
   }
   t.ok(inOrder, 'payloads and seqnums in publish order, none torn');
 });
@@ -71,55 +75,64 @@ t.test('an agent that stops reading: publish fails fast with FTB_ERR_NETWORK_GEN
   t.ok(Date.now() - closing < 5000, 'close gives up flushing after a bounded time');
 });
 
-t.test('a JS listener slower than a flood gets every event: the client stops reading, the agent holds the publisher back', async (t) => {
-  const agent = await startAgent({ port: 0, bootstrap: false, advertiseAddress: '127.0.0.1' });
-  agent.unref();
-  t.teardown(() => agent.close());
-  // callbackQueueLimit far below the flood: without flow control the client would drop
-  const client = await FtbClient.connect(
-    { eventSpace: 'CRFTB.TEST.SLOWJS', clientName: 'slow', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
-    { agentHost: '127.0.0.1', agentPort: agent.address.port, callbackQueueLimit: 1000 },
-  );
-  t.teardown(() => client.close());
-  const total = 20000;
-  let got = 0;
-  let ordered = true;
-  let last = 0;
-  const done = new Promise<void>((resolve) => {
-    client.subscribe('event_name=FLOOD').on('event', (e) => {
-      const until = process.hrtime.bigint() + 30000n;  // a listener that takes 30 µs per event
-      while (process.hrtime.bigint() < until);
-      if (e.seqnum !== ((last + 1) & 0xffff)) ordered = false;
-      last = e.seqnum;
-      if (++got === total) resolve();
+t.test(
+  'a JS listener slower than a flood gets every event: the client stops reading, the agent holds the publisher back',
+  async (t) => {
+    const agent = await startAgent({ port: 0, bootstrap: false, advertiseAddress: '127.0.0.1' });
+    agent.unref();
+    t.teardown(() => agent.close());
+    // callbackQueueLimit far below the flood: without flow control the client would drop
+    const client = await FtbClient.connect(
+      { eventSpace: 'CRFTB.TEST.SLOWJS', clientName: 'slow', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
+      { agentHost: '127.0.0.1', agentPort: agent.address.port, callbackQueueLimit: 1000 },
+    );
+    t.teardown(() => client.close());
+    const total = 20000;
+    let got = 0;
+    let ordered = true;
+    let last = 0;
+    const done = new Promise<void>((resolve) => {
+      client.subscribe('event_name=FLOOD').on('event', (e) => {
+        const until = process.hrtime.bigint() + 30000n; // a listener that takes 30 µs per event
+        while (process.hrtime.bigint() < until);
+        if (e.seqnum !== ((last + 1) & 0xffff)) ordered = false;
+        last = e.seqnum;
+        if (++got === total) resolve();
+      });
     });
-  });
-  await waitFor('subscribed at the agent', () => agent.stats().subscriptions >= 1);
+    await waitFor('subscribed at the agent', () => agent.stats().subscriptions >= 1);
 
-  const pub = await RawClient.connect(agent.address.port, 53001);
-  t.teardown(() => pub.close());
-  const who = { eventSpace: 'CRFTB.TEST.FLOODER', clientName: 'f' };
-  pub.register(who);
-  const space = ftbRules.parseEventSpace(who.eventSpace);
-  const frame = ftbRules.encode('message', {
-    msg_type: 1, ...pub.id('src.', who),
-    'event.region': space.region, 'event.comp_cat': space.comp_cat, 'event.comp': space.comp,
-    'event.event_name': 'FLOOD', 'event.severity': 'info', 'event.client_name': who.clientName,
-    'event.hostname': '127.0.0.1', 'event.event_type': 1,
-  });
-  const [seqAt] = ftbRules.layout().Message.fields['event.seqnum'];
-  const flood = Buffer.alloc(total * frame.length);
-  for (let i = 0; i < total; i++) {
-    frame.copy(flood, i * frame.length);
-    flood.writeUInt16LE((i + 1) & 0xffff, i * frame.length + seqAt);
-  }
-  pub.peer.socket.write(flood);
+    const pub = await RawClient.connect(agent.address.port, 53001);
+    t.teardown(() => pub.close());
+    const who = { eventSpace: 'CRFTB.TEST.FLOODER', clientName: 'f' };
+    pub.register(who);
+    const space = ftbRules.parseEventSpace(who.eventSpace);
+    const frame = ftbRules.encode('message', {
+      msg_type: 1,
+      ...pub.id('src.', who),
+      'event.region': space.region,
+      'event.comp_cat': space.comp_cat,
+      'event.comp': space.comp,
+      'event.event_name': 'FLOOD',
+      'event.severity': 'info',
+      'event.client_name': who.clientName,
+      'event.hostname': '127.0.0.1',
+      'event.event_type': 1,
+    });
+    const [seqAt] = ftbRules.layout().Message.fields['event.seqnum'];
+    const flood = Buffer.alloc(total * frame.length);
+    for (let i = 0; i < total; i++) {
+      frame.copy(flood, i * frame.length);
+      flood.writeUInt16LE((i + 1) & 0xffff, i * frame.length + seqAt);
+    }
+    pub.peer.socket.write(flood);
 
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 60000)))]);
-  clearTimeout(timer);
-  t.equal(got, total, 'every event reached the listener');
-  t.ok(ordered, 'in order, without gaps or duplicates');
-  t.equal(client.stats().callbackDropped, 0, 'the client dropped nothing');
-  t.equal(agent.stats().eventsDropped, 0, 'the agent dropped nothing');
-});
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 60000)))]);
+    clearTimeout(timer);
+    t.equal(got, total, 'every event reached the listener');
+    t.ok(ordered, 'in order, without gaps or duplicates');
+    t.equal(client.stats().callbackDropped, 0, 'the client dropped nothing');
+    t.equal(agent.stats().eventsDropped, 0, 'the agent dropped nothing');
+  },
+);

@@ -10,12 +10,21 @@ import { waitFor } from './helpers/wait';
 
 const dist = path.join(__dirname, '..', 'dist', 'index.js');
 
-interface Outcome { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 function runWithGc(script: string): Promise<Outcome> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, ['--expose-gc', '-e', script], { timeout: 60000 }, (_error, stdout, stderr) =>
-      resolve({ code: child.exitCode, signal: child.signalCode, stdout, stderr }));
+    const child = execFile(
+      process.execPath,
+      ['--expose-gc', '-e', script],
+      { timeout: 60000 },
+      (_error, stdout, stderr) => resolve({ code: child.exitCode, signal: child.signalCode, stdout, stderr }),
+    );
   });
 }
 
@@ -38,7 +47,10 @@ function dropAndCollect(port: number, subscribe: string): string {
 
 for (const [name, subscribe] of [
   ['a polling subscription', "client.subscribe('', { kind: 'polling' });"],
-  ['a callback subscription whose listener was removed', "const sub = client.subscribe(''); const f = () => {}; sub.on('event', f); sub.off('event', f);"],
+  [
+    'a callback subscription whose listener was removed',
+    "const sub = client.subscribe(''); const f = () => {}; sub.on('event', f); sub.off('event', f);",
+  ],
 ]) {
   t.test(`a client dropped with ${name}, then gc(): no crash, the connection closes`, async (t) => {
     const peer = await startFtbPeer();
@@ -49,19 +61,37 @@ for (const [name, subscribe] of [
     t.match(out.stdout, /dropped/, 'the collections ran');
     // Not asserted: whether the connected client can be collected at all (its event callback
     // holds it today); either way the connection must end without a crash.
-    t.comment(out.stdout.includes('collected') ? 'the client was collected before the process ended' : 'the client lived until the process ended');
+    t.comment(
+      out.stdout.includes('collected')
+        ? 'the client was collected before the process ended'
+        : 'the client lived until the process ended',
+    );
     t.equal(peer.connections, 1);
-    await waitFor('the agent side to see the connection end', () => peer.sockets[0].destroyed || peer.sockets[0].readableEnded);
-    t.ok(peer.messages.some((m) => m.msg_type === 0x22), 'the subscription had reached the agent');
+    await waitFor(
+      'the agent side to see the connection end',
+      () => peer.sockets[0].destroyed || peer.sockets[0].readableEnded,
+    );
+    t.ok(
+      peer.messages.some((m) => m.msg_type === 0x22),
+      'the subscription had reached the agent',
+    );
   });
 }
 
 t.test('a closed client dropped with its subscriptions is collected: the finalizers run, no crash', async (t) => {
   const peer = await startFtbPeer();
   t.teardown(peer.close);
-  const out = await runWithGc(dropAndCollect(peer.port, "client.subscribe('', { kind: 'polling' }); client.subscribe('').on('event', () => {}); await client.close();"));
+  const out = await runWithGc(
+    dropAndCollect(
+      peer.port,
+      "client.subscribe('', { kind: 'polling' }); client.subscribe('').on('event', () => {}); await client.close();",
+    ),
+  );
   t.equal(out.signal, null, `no crash (stderr: ${out.stderr})`);
   t.equal(out.code, 0);
   t.match(out.stdout, /collected/, 'the client (and its native object) was collected');
-  await waitFor('the agent side to see the connection end', () => peer.sockets[0].destroyed || peer.sockets[0].readableEnded);
+  await waitFor(
+    'the agent side to see the connection end',
+    () => peer.sockets[0].destroyed || peer.sockets[0].readableEnded,
+  );
 });

@@ -36,16 +36,30 @@ t.test('declare, publish and subscribe refuse bad input and send nothing', async
   await settle();
   t.equal(peer.messages.length, 1, 'CLIENT_REG only');
 
-  t.throws(() => client.declare([{ name: 'EV', severity: 'critical' }]), { code: 'FTB_ERR_INVALID_FIELD', codeNumber: -8 });
+  t.throws(() => client.declare([{ name: 'EV', severity: 'critical' }]), {
+    code: 'FTB_ERR_INVALID_FIELD',
+    codeNumber: -8,
+  });
   t.throws(() => client.declare([{ name: 'EV-1', severity: 'info' }]), { code: 'FTB_ERR_INVALID_FIELD' });
   t.throws(() => client.declare([{ name: 'x'.repeat(32), severity: 'info' }]), { code: 'FTB_ERR_INVALID_FIELD' });
-  client.declare([{ name: 'EV_A', severity: 'info' }, { name: 'ev_a', severity: 'fatal' }, { name: 'EV_D', severity: 'info' }]);
+  client.declare([
+    { name: 'EV_A', severity: 'info' },
+    { name: 'ev_a', severity: 'fatal' },
+    { name: 'EV_D', severity: 'info' },
+  ]);
 
-  t.throws(() => client.publish('EV_D'), { code: 'FTB_ERR_INVALID_EVENT_NAME', codeNumber: -12 }, 'a duplicate ends the declaration list, as in FTB');
+  t.throws(
+    () => client.publish('EV_D'),
+    { code: 'FTB_ERR_INVALID_EVENT_NAME', codeNumber: -12 },
+    'a duplicate ends the declaration list, as in FTB',
+  );
   t.throws(() => client.publish('NOPE'), { code: 'FTB_ERR_INVALID_EVENT_NAME', message: /not declared/ });
   t.throws(() => client.publish(''), { code: 'FTB_ERR_INVALID_EVENT_NAME' });
   t.throws(() => client.publish('EV_A', { eventType: 3 }), { code: 'FTB_ERR_INVALID_EVENT_TYPE', codeNumber: -13 });
-  t.throws(() => client.publish('EV_A', { payload: Buffer.alloc(369) }), { code: 'FTB_ERR_INVALID_VALUE', message: /368/ });
+  t.throws(() => client.publish('EV_A', { payload: Buffer.alloc(369) }), {
+    code: 'FTB_ERR_INVALID_VALUE',
+    message: /368/,
+  });
   for (const [text, code] of [
     ['foo=bar', 'FTB_ERR_FILTER_ATTR'],
     ['severity=critical', 'FTB_ERR_FILTER_VALUE'],
@@ -70,8 +84,14 @@ t.test('declare, publish and subscribe refuse bad input and send nothing', async
 t.test('capabilities follow the subscription style (FTB_ERR_NOT_SUPPORTED)', async (t) => {
   const peer = await startFtbPeer();
   t.teardown(peer.close);
-  const none = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.NONE', clientName: 'n' }, { agentHost: '127.0.0.1', agentPort: peer.port });
-  const poller = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.POLL', clientName: 'p', subscriptionStyle: 'ftb_subscription_polling' }, { agentHost: '127.0.0.1', agentPort: peer.port });
+  const none = await FtbClient.connect(
+    { eventSpace: 'CRFTB.TEST.NONE', clientName: 'n' },
+    { agentHost: '127.0.0.1', agentPort: peer.port },
+  );
+  const poller = await FtbClient.connect(
+    { eventSpace: 'CRFTB.TEST.POLL', clientName: 'p', subscriptionStyle: 'ftb_subscription_polling' },
+    { agentHost: '127.0.0.1', agentPort: peer.port },
+  );
   t.teardown(async () => {
     await none.close();
     await poller.close();
@@ -83,7 +103,14 @@ t.test('capabilities follow the subscription style (FTB_ERR_NOT_SUPPORTED)', asy
   t.equal(sub.poll(), null, 'FTB_GOT_NO_EVENT is null');
   sub.unsubscribe();
   t.throws(() => sub.unsubscribe(), { code: 'FTB_ERR_INVALID_HANDLE' });
-  await t.rejects(FtbClient.connect({ eventSpace: 'crftb.test.POLL', clientName: 'P' }, { agentHost: '127.0.0.1', agentPort: peer.port }), { code: 'FTB_ERR_DUP_CALL', codeNumber: -5 }, 'same category/component/name in one process');
+  await t.rejects(
+    FtbClient.connect(
+      { eventSpace: 'crftb.test.POLL', clientName: 'P' },
+      { agentHost: '127.0.0.1', agentPort: peer.port },
+    ),
+    { code: 'FTB_ERR_DUP_CALL', codeNumber: -5 },
+    'same category/component/name in one process',
+  );
   t.equal(peer.connections, 1, 'all clients of the process share one connection');
 });
 
@@ -95,10 +122,16 @@ t.test('schema files (§10.5) are read without a shell', async (t) => {
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const peer = await startFtbPeer();
   t.teardown(peer.close);
-  const client = await FtbClient.connect({ eventSpace: 'ftb.ftb_examples.watchdog', clientName: 'w' }, { agentHost: '127.0.0.1', agentPort: peer.port });
+  const client = await FtbClient.connect(
+    { eventSpace: 'ftb.ftb_examples.watchdog', clientName: 'w' },
+    { agentHost: '127.0.0.1', agentPort: peer.port },
+  );
   t.teardown(() => client.close());
   const good = path.join(dir, 'good schema; touch pwned');
-  fs.writeFileSync(good, '# watchdog\nstart\nFTB.FTB_EXAMPLES.WATCHDOG\nwatch_dog_event1 info # first\nwatch_dog_event INFO\nend\n');
+  fs.writeFileSync(
+    good,
+    '# watchdog\nstart\nFTB.FTB_EXAMPLES.WATCHDOG\nwatch_dog_event1 info # first\nwatch_dog_event INFO\nend\n',
+  );
   client.declare({ schemaFile: good });
   t.equal(client.publish('WATCH_DOG_EVENT').severity, 'INFO');
   t.notOk(fs.existsSync(path.join(process.cwd(), 'pwned')), 'the path is not interpreted by a shell');
@@ -108,6 +141,10 @@ t.test('schema files (§10.5) are read without a shell', async (t) => {
   fs.writeFileSync(other, 'start\nftb.ftb_examples.watchdog\nx critical\nend\n');
   t.throws(() => client.declare({ schemaFile: other }), { code: 'FTB_ERR_INVALID_FIELD' });
   fs.writeFileSync(other, 'start\nftb.ftb_examples.watchdog\nx info\n');
-  t.throws(() => client.declare({ schemaFile: other }), { code: 'FTB_ERR_INVALID_SCHEMA_FILE' }, 'end of file inside a block');
+  t.throws(
+    () => client.declare({ schemaFile: other }),
+    { code: 'FTB_ERR_INVALID_SCHEMA_FILE' },
+    'end of file inside a block',
+  );
   t.throws(() => client.declare({ schemaFile: path.join(dir, 'missing') }), { code: 'FTB_ERR_INVALID_SCHEMA_FILE' });
 });

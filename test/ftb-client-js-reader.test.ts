@@ -21,18 +21,27 @@ async function relay(port: number, agentPort: number) {
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
-    down: () => new Promise<void>((resolve) => { server.close(() => resolve()); for (const s of sockets) s.destroy(); }),
+    down: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
   };
 }
 
-const until = async (what: () => boolean) => { while (!what()) await new Promise((r) => setTimeout(r, 5)); };
+const until = async (what: () => boolean) => {
+  while (!what()) await new Promise((r) => setTimeout(r, 5));
+};
 
 t.test('the listening JS thread reads the socket, across a reconnect, until the last listener goes', async (t) => {
   const agent = await startAgent({ host: '127.0.0.1', port: 0, bootstrap: false });
   t.teardown(() => agent.close());
   const first = await relay(0, agent.address.port);
   const options = { agentHost: '127.0.0.1', agentPort: first.port, reconnectInitialMs: 5, reconnectMaxMs: 50 };
-  const sub = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.JSREAD', clientName: 'sub', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' }, options);
+  const sub = await FtbClient.connect(
+    { eventSpace: 'CRFTB.TEST.JSREAD', clientName: 'sub', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
+    options,
+  );
   t.teardown(() => sub.close());
   const pub = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.JSREAD', clientName: 'pub' }, options);
   t.teardown(() => pub.close());
@@ -53,9 +62,13 @@ t.test('the listening JS thread reads the socket, across a reconnect, until the 
       pub.publish('SEQ', { payload });
     }
   };
-  publish(0, 2000);  // more than one read's worth (256 events), whole and in order
+  publish(0, 2000); // more than one read's worth (256 events), whole and in order
   await until(() => seen.length >= 2000);
-  t.same(seen, Array.from({ length: 2000 }, (_, i) => i), 'every event, in order, none twice');
+  t.same(
+    seen,
+    Array.from({ length: 2000 }, (_, i) => i),
+    'every event, in order, none twice',
+  );
   t.equal(sub.stats().callbackDropped, 0, 'none dropped');
 
   await first.down();
@@ -75,7 +88,11 @@ t.test('the listening JS thread reads the socket, across a reconnect, until the 
   publish(next, 500);
   const after = () => seen.filter((v) => v >= next);
   await until(() => after().length >= 500);
-  t.same(after(), Array.from({ length: 500 }, (_, i) => next + i), 'events keep arriving whole and in order');
+  t.same(
+    after(),
+    Array.from({ length: 500 }, (_, i) => next + i),
+    'events keep arriving whole and in order',
+  );
 
   subscription.off('event', listener);
   await until(() => !FtbClient.connectionStats().readOnJsThread);

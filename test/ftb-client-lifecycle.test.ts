@@ -14,7 +14,10 @@ const dist = path.join(__dirname, '..', 'dist', 'index.js');
 t.test('Symbol.asyncDispose closes the client and ends its subscriptions', async (t) => {
   const peer = await startFtbPeer();
   t.teardown(peer.close);
-  const client = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.DISPOSE', clientName: 'd', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' }, { agentHost: '127.0.0.1', agentPort: peer.port });
+  const client = await FtbClient.connect(
+    { eventSpace: 'CRFTB.TEST.DISPOSE', clientName: 'd', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
+    { agentHost: '127.0.0.1', agentPort: peer.port },
+  );
   const sub = client.subscribe('');
   const iterator = sub[Symbol.asyncIterator]();
   const pending = iterator.next();
@@ -23,7 +26,9 @@ t.test('Symbol.asyncDispose closes the client and ends its subscriptions', async
   t.notOk(client.connected);
   t.throws(() => client.publish('X'), { code: 'FTB_ERR_INVALID_HANDLE' });
   await client.close();
-  await waitFor('manager CLIENT_DEREG sent', () => peer.messages.some((m) => m.msg_type === 0x12 && m['src.client.ext'] === 1));
+  await waitFor('manager CLIENT_DEREG sent', () =>
+    peer.messages.some((m) => m.msg_type === 0x12 && m['src.client.ext'] === 1),
+  );
 });
 
 t.test('process.exit() with a live callback subscription exits cleanly', async (t) => {
@@ -35,10 +40,15 @@ t.test('process.exit() with a live callback subscription exits cleanly', async (
                       { agentHost: '127.0.0.1', agentPort: ${peer.port} })
       .then((c) => { c.subscribe('').on('event', () => {}); c.subscribe('', { kind: 'polling' }); setTimeout(() => process.exit(3), 50); });`;
   const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = execFile(process.execPath, ['-e', script], { timeout: 10000 }, (_error, _stdout, stderr) => resolve({ code: child.exitCode, stderr }));
+    const child = execFile(process.execPath, ['-e', script], { timeout: 10000 }, (_error, _stdout, stderr) =>
+      resolve({ code: child.exitCode, stderr }),
+    );
   });
   t.equal(result.code, 3, `exit code kept, no crash (stderr: ${result.stderr})`);
-  await waitFor('the agent side sees the connection end', () => peer.sockets.length === 1 && (peer.sockets[0].destroyed || peer.sockets[0].readableEnded));
+  await waitFor(
+    'the agent side sees the connection end',
+    () => peer.sockets.length === 1 && (peer.sockets[0].destroyed || peer.sockets[0].readableEnded),
+  );
 });
 
 t.test('a worker thread that uses the client and terminates leaves the process healthy', async (t) => {
@@ -56,8 +66,14 @@ t.test('a worker thread that uses the client and terminates leaves the process h
   t.equal(FtbClient.connectionStats().connected, true, 'the process connection is up (shared with the worker)');
   await worker.terminate();
   await waitFor('terminating the worker disconnected its client', () => !FtbClient.connectionStats().connected);
-  await waitFor('client and manager CLIENT_DEREG sent', () => peer.messages.filter((m) => m.msg_type === 0x12).length === 2);
+  await waitFor(
+    'client and manager CLIENT_DEREG sent',
+    () => peer.messages.filter((m) => m.msg_type === 0x12).length === 2,
+  );
   // and this thread can still use FTB
-  const again = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.WORKER', clientName: 'main' }, { agentHost: '127.0.0.1', agentPort: peer.port });
+  const again = await FtbClient.connect(
+    { eventSpace: 'CRFTB.TEST.WORKER', clientName: 'main' },
+    { agentHost: '127.0.0.1', agentPort: peer.port },
+  );
   await again.close();
 });

@@ -5,7 +5,11 @@
 import t from 'tap';
 import { FtbClient } from '../lib/ftb/client';
 
-const info = { eventSpace: 'CRFTB.TEST.OPTIONS', clientName: 'opts', subscriptionStyle: 'FTB_SUBSCRIPTION_NONE' } as const;
+const info = {
+  eventSpace: 'CRFTB.TEST.OPTIONS',
+  clientName: 'opts',
+  subscriptionStyle: 'FTB_SUBSCRIPTION_NONE',
+} as const;
 
 t.test('bad connect options: EINVAL naming the option, nothing connects', async (t) => {
   const cases: Array<[Record<string, unknown>, RegExp]> = [
@@ -20,7 +24,11 @@ t.test('bad connect options: EINVAL naming the option, nothing connects', async 
     [{ maxSubscriptions: -5 }, /maxSubscriptions/],
   ];
   for (const [options, message] of cases) {
-    await t.rejects(FtbClient.connect(info, options as never), { code: 'EINVAL', errno: -22, message }, JSON.stringify(options));
+    await t.rejects(
+      FtbClient.connect(info, options as never),
+      { code: 'EINVAL', errno: -22, message },
+      JSON.stringify(options),
+    );
   }
   t.equal(FtbClient.connectionStats().connected, false, 'no connection was made');
 });

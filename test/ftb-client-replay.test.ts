@@ -1,7 +1,7 @@
 // The client side of capture 02 (polling subscriber, then publisher), replayed against a real TCP
 // listener written here: every byte our client sends must equal the normalized golden message
 // once the values that differ between runs (start time, pid) are put back to the capture's.
-import t, { Test } from 'tap';
+import t, { type Test } from 'tap';
 import net from 'node:net';
 import { FtbClient, type FtbClientInfo } from '../lib/ftb/client';
 import { ftbRules, type WireObject } from '../lib/ftb/native';
@@ -44,7 +44,10 @@ async function connectToReplay(t: Test, info: FtbClientInfo) {
   const peer = await serveOnce();
   t.teardown(peer.close);
   const connecting = FtbClient.connect(info, {
-    agentHost: '127.0.0.1', agentPort: peer.port, hostAddress: '127.0.0.1', reconnect: false,
+    agentHost: '127.0.0.1',
+    agentPort: peer.port,
+    hostAddress: '127.0.0.1',
+    reconnect: false,
   });
   const socket = await peer.socket;
   const reader = new StreamReader(socket);
@@ -57,7 +60,12 @@ t.test('capture 02, subscriber side: handshake, CLIENT_REG, REG_SUBSCRIPTION, po
   const peer = await serveOnce();
   t.teardown(peer.close);
   const client = new FtbClient(
-    { eventSpace: 'FTB.TEST.SUB', clientName: 'sub_poll', jobId: 'job7', subscriptionStyle: 'FTB_SUBSCRIPTION_POLLING' },
+    {
+      eventSpace: 'FTB.TEST.SUB',
+      clientName: 'sub_poll',
+      jobId: 'job7',
+      subscriptionStyle: 'FTB_SUBSCRIPTION_POLLING',
+    },
     { agentHost: '127.0.0.1', agentPort: peer.port, hostAddress: '127.0.0.1', reconnect: false },
   );
   const connecting = client.connect();
@@ -88,7 +96,17 @@ t.test('capture 02, subscriber side: handshake, CLIENT_REG, REG_SUBSCRIPTION, po
     event = sub.poll();
   }
   t.ok(event, 'the delivered event is polled');
-  t.match(event, { space: 'FTB.TEST.PUB', name: 'TEST_EVENT', severity: 'warning', clientName: 'pub1', jobId: 'job42', seqnum: 1, eventType: 1, sourcePid: 13801, sourceHost: '127.0.0.1' });
+  t.match(event, {
+    space: 'FTB.TEST.PUB',
+    name: 'TEST_EVENT',
+    severity: 'warning',
+    clientName: 'pub1',
+    jobId: 'job42',
+    seqnum: 1,
+    eventType: 1,
+    sourcePid: 13801,
+    sourceHost: '127.0.0.1',
+  });
   t.equal(event!.payload.subarray(0, 9).toString(), 'hello-ftb');
   t.equal(event!.handle!.eventName, 'TEST_EVENT');
   t.equal(event!.handle!.sourcePid, 13801);
@@ -102,7 +120,11 @@ t.test('capture 02, subscriber side: handshake, CLIENT_REG, REG_SUBSCRIPTION, po
 });
 
 t.test('capture 02, publisher side: declare sends nothing, NOTIFY equals golden 14', async (t) => {
-  const { client, reader } = await connectToReplay(t, { eventSpace: 'FTB.TEST.PUB', clientName: 'pub1', jobId: 'job42' });
+  const { client, reader } = await connectToReplay(t, {
+    eventSpace: 'FTB.TEST.PUB',
+    clientName: 'pub1',
+    jobId: 'job42',
+  });
   const reg = withLocations('message', await reader.read(1336), g.get(13)!.normalized);
   t.ok(reg.equals(g.get(13)!.normalized), `CLIENT_REG = golden 13 (${diff(reg, g.get(13)!.normalized)})`);
   client.declare([{ name: 'TEST_EVENT', severity: 'warning' }]);
@@ -119,7 +141,9 @@ t.test('capture 02, publisher side: declare sends nothing, NOTIFY equals golden 
 
 t.test('capture 03, callback subscriber: REG_SUBSCRIPTION golden 19, golden 20 reaches the callback', async (t) => {
   const { client, socket, reader } = await connectToReplay(t, {
-    eventSpace: 'FTB.TEST.CB', clientName: 'sub_cb', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY',
+    eventSpace: 'FTB.TEST.CB',
+    clientName: 'sub_cb',
+    subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY',
   });
   await reader.read(1336);
   const sub = client.subscribe('severity=warning');

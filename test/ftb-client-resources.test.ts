@@ -22,7 +22,10 @@ async function closedPort(): Promise<number> {
 t.test('a child spawned after connecting sees no FTB socket', async (t) => {
   const peer = await startFtbPeer();
   t.teardown(peer.close);
-  const client = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.FD', clientName: 'fd', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' }, { agentHost: '127.0.0.1', agentPort: peer.port });
+  const client = await FtbClient.connect(
+    { eventSpace: 'CRFTB.TEST.FD', clientName: 'fd', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
+    { agentHost: '127.0.0.1', agentPort: peer.port },
+  );
   t.teardown(() => client.close());
   const { fd } = FtbClient.connectionStats();
   t.ok(fd >= 0, 'the connection has a socket');
@@ -33,7 +36,9 @@ t.test('a child spawned after connecting sees no FTB socket', async (t) => {
   const childLinks = execFileSync(process.execPath, [
     '-e',
     "const fs=require('fs');for(const f of fs.readdirSync('/proc/self/fd')){try{console.log(fs.readlinkSync('/proc/self/fd/'+f))}catch{}}",
-  ]).toString().split('\n');
+  ])
+    .toString()
+    .split('\n');
   t.notOk(childLinks.includes(link), `child does not hold ${link}`);
 });
 
@@ -44,7 +49,10 @@ t.test('10,000 failing connects leave the fd and thread counts unchanged', async
   let failures = 0;
   for (let i = 0; i < 10000; i++) {
     try {
-      await FtbClient.connect({ eventSpace: 'CRFTB.TEST.FAIL', clientName: 'f' }, { agentHost: '127.0.0.1', agentPort: port, connectTimeoutMs: 1000 });
+      await FtbClient.connect(
+        { eventSpace: 'CRFTB.TEST.FAIL', clientName: 'f' },
+        { agentHost: '127.0.0.1', agentPort: port, connectTimeoutMs: 1000 },
+      );
     } catch (error) {
       if ((error as { code?: string }).code === 'FTB_ERR_NETWORK_NO_ROUTE') failures++;
     }
@@ -60,8 +68,14 @@ t.test('close() leaves no fd and no thread behind', async (t) => {
   const fds = fdCount();
   const threads = threadCount();
   for (let i = 0; i < 20; i++) {
-    const a = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.CYCLE', clientName: 'a', subscriptionStyle: 'FTB_SUBSCRIPTION_BOTH' }, { agentHost: '127.0.0.1', agentPort: peer.port });
-    const b = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.CYCLE', clientName: 'b' }, { agentHost: '127.0.0.1', agentPort: peer.port });
+    const a = await FtbClient.connect(
+      { eventSpace: 'CRFTB.TEST.CYCLE', clientName: 'a', subscriptionStyle: 'FTB_SUBSCRIPTION_BOTH' },
+      { agentHost: '127.0.0.1', agentPort: peer.port },
+    );
+    const b = await FtbClient.connect(
+      { eventSpace: 'CRFTB.TEST.CYCLE', clientName: 'b' },
+      { agentHost: '127.0.0.1', agentPort: peer.port },
+    );
     a.subscribe('', { kind: 'callback' }).on('event', () => {});
     await a.close();
     t.ok(FtbClient.connectionStats().connected, 'the connection stays while a client remains');
@@ -71,7 +85,7 @@ t.test('close() leaves no fd and no thread behind', async (t) => {
   // the peer's own sockets are in this process too: wait for it to see the FINs
   await new Promise((r) => setTimeout(r, 100));
   await peer.close();
-  t.equal(fdCount(), fds - 1, 'only the peer\'s listener is gone; the client kept nothing');
+  t.equal(fdCount(), fds - 1, "only the peer's listener is gone; the client kept nothing");
   t.equal(threadCount(), threads, 'the I/O thread was joined');
 });
 
@@ -84,7 +98,10 @@ t.test('no agent anywhere: connect fails within connectTimeoutMs, never hangs or
   silent.on('message', () => asked++);
   const started = Date.now();
   await t.rejects(
-    FtbClient.connect({ eventSpace: 'CRFTB.TEST.NOAGENT', clientName: 'x' }, { agentPort, bootstrapServer: '127.0.0.1', bootstrapPort: silent.address().port, connectTimeoutMs: 800 }),
+    FtbClient.connect(
+      { eventSpace: 'CRFTB.TEST.NOAGENT', clientName: 'x' },
+      { agentPort, bootstrapServer: '127.0.0.1', bootstrapPort: silent.address().port, connectTimeoutMs: 800 },
+    ),
     { code: 'FTB_ERR_NETWORK_NO_ROUTE', codeNumber: -21, message: /bootstrap server 127\.0\.0\.1/ },
   );
   const took = Date.now() - started;

@@ -72,7 +72,10 @@ t.test('golden #15 decodes to Appendix A of PROTOCOL.md', async (t) => {
   const payload = m['event.payload'] as Buffer;
   t.equal(payload.length, 368);
   t.equal(payload.subarray(0, 9).toString(), 'hello-ftb');
-  t.ok(payload.subarray(9).every((b) => b === 0), 'rest of the payload is zero');
+  t.ok(
+    payload.subarray(9).every((b) => b === 0),
+    'rest of the payload is zero',
+  );
 });
 
 t.test('encoding rejects strings that do not fit instead of truncating them', async (t) => {

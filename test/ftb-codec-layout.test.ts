@@ -34,5 +34,10 @@ for (const [name, expected] of Object.entries(table)) {
 }
 
 t.test('the table covers every struct the addon reports', async (t) => {
-  t.same(Object.keys(measured).sort(), Object.keys(table).filter((k) => !k.startsWith('_')).sort());
+  t.same(
+    Object.keys(measured).sort(),
+    Object.keys(table)
+      .filter((k) => !k.startsWith('_'))
+      .sort(),
+  );
 });

@@ -13,13 +13,17 @@ import { RawClient } from './helpers/ftb-raw-client';
 
 const dist = path.join(__dirname, '..', 'dist', 'index.js');
 
-interface Ports { agent: number; bootstrap: number }
+interface Ports {
+  agent: number;
+  bootstrap: number;
+}
 
 // A worker running a bootstrap server and an agent attached to it, both on ephemeral loopback
 // ports; it posts the ports once the agent has its place in the tree. With `unref`, the first
 // message from the test unrefs both, and nothing else holds the worker.
 function startServicesInWorker(unref: boolean): { worker: Worker; ports: Promise<Ports>; exited: Promise<number> } {
-  const worker = new Worker(`
+  const worker = new Worker(
+    `
     const { parentPort } = require('node:worker_threads');
     const lib = require(${JSON.stringify(dist)});
     (async () => {
@@ -28,7 +32,9 @@ function startServicesInWorker(unref: boolean): { worker: Worker; ports: Promise
       await agent.attached();
       parentPort.postMessage({ agent: agent.address.port, bootstrap: bootstrap.address.port });
       if (${unref}) parentPort.once('message', () => { agent.unref(); bootstrap.unref(); });
-    })();`, { eval: true });
+    })();`,
+    { eval: true },
+  );
   const ports = new Promise<Ports>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
@@ -48,7 +54,10 @@ function tcpPortFree(port: number): Promise<boolean> {
 function udpPortFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = dgram.createSocket('udp4');
-    socket.once('error', () => { socket.close(); resolve(false); });
+    socket.once('error', () => {
+      socket.close();
+      resolve(false);
+    });
     socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
   });
 }

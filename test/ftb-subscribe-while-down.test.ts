@@ -24,7 +24,11 @@ async function relay(port: number, agentPort: number) {
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
-    down: () => new Promise<void>((resolve) => { server.close(() => resolve()); for (const s of sockets) s.destroy(); }),
+    down: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
   };
 }
 
@@ -33,7 +37,11 @@ t.test('subscribe while the agent is down, then listen: the process waits for th
   t.teardown(() => agent.close());
   const first = await relay(0, agent.address.port);
   const port = first.port;
-  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'ftb-subscribe-while-down.js'), String(port)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [path.join(__dirname, 'fixtures', 'ftb-subscribe-while-down.js'), String(port)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   t.teardown(() => child.kill('SIGKILL'));
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -47,11 +55,17 @@ t.test('subscribe while the agent is down, then listen: the process waits for th
   // The agent is reachable again on the same port; the child reconnects and re-sends its mask.
   const second = await relay(port, agent.address.port);
   t.teardown(() => second.down());
-  const publisher = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.DOWN', clientName: 'pub' }, { agentHost: '127.0.0.1', agentPort: agent.address.port });
+  const publisher = await FtbClient.connect(
+    { eventSpace: 'CRFTB.TEST.DOWN', clientName: 'pub' },
+    { agentHost: '127.0.0.1', agentPort: agent.address.port },
+  );
   t.teardown(() => publisher.close());
   publisher.declare([{ name: 'PING', severity: 'info' }]);
   // The agent routes only to known masks: publish once the re-sent subscription is in place.
-  await waitFor('the child to re-send its subscription', () => agent.stats().subscriptions >= 1 || child.exitCode !== null);
+  await waitFor(
+    'the child to re-send its subscription',
+    () => agent.stats().subscriptions >= 1 || child.exitCode !== null,
+  );
   publisher.publish('PING', { payload: 'hello' });
   await waitFor('the child to receive the event or exit', () => out.includes('got hello') || child.exitCode !== null);
   t.match(out, /got hello/, `the child was still there to receive the event (its output: ${JSON.stringify(out)})`);

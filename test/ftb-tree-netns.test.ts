@@ -21,16 +21,39 @@ if (refused) {
     t.teardown(async () => {
       for (const p of procs) await p.stop('SIGKILL');
     });
-    const started = (p: CrftbProcess) => (procs.push(p), p);
+    const started = (p: CrftbProcess) => {
+      procs.push(p);
+      return p;
+    };
 
-    const bootstrap = started(CrftbProcess.start(['bootstrap', '--host', hosts[0].ip, '--port', '0', '--fanout', '1',
-      '--liveness-interval', '500'], { netns: hosts[0].ns }));
+    const bootstrap = started(
+      CrftbProcess.start(
+        ['bootstrap', '--host', hosts[0].ip, '--port', '0', '--fanout', '1', '--liveness-interval', '500'],
+        { netns: hosts[0].ns },
+      ),
+    );
     const { port: bootstrapPort } = await bootstrap.listening();
 
     const agents = [];
     for (const h of hosts) {
-      const agent = started(CrftbProcess.start(['agent', '--host', h.ip, '--port', '0', '--advertise', h.ip,
-        '--bootstrap', `${hosts[0].ip}:${bootstrapPort}`, '--stats-interval', '100'], { netns: h.ns }));
+      const agent = started(
+        CrftbProcess.start(
+          [
+            'agent',
+            '--host',
+            h.ip,
+            '--port',
+            '0',
+            '--advertise',
+            h.ip,
+            '--bootstrap',
+            `${hosts[0].ip}:${bootstrapPort}`,
+            '--stats-interval',
+            '100',
+          ],
+          { netns: h.ns },
+        ),
+      );
       const { port } = await agent.listening();
       const attached = await agent.waitFor((l) => l.event === 'attached', 15000);
       agents.push({ agent, port, attached });
@@ -42,13 +65,17 @@ if (refused) {
 
     const blcr = { eventSpace: 'FTB.checkpoint_sw.blcr', clientName: '' };
     const watcher = { eventSpace: 'FTB.TEST.WATCH', clientName: 'watch' };
-    const sub = started(CrftbProcess.fixture('ftb-peer', [hosts[2].ip, String(c.port), '42002'], { netns: hosts[2].ns }));
+    const sub = started(
+      CrftbProcess.fixture('ftb-peer', [hosts[2].ip, String(c.port), '42002'], { netns: hosts[2].ns }),
+    );
     await sub.waitFor((l) => l.event === 'ready');
     sub.command({ op: 'register', who: watcher });
     sub.command({ op: 'subscribe', who: watcher, subscription: 'event_space=FTB.checkpoint_sw.blcr' });
     await a.agent.waitFor((l) => l.event === 'stats' && l.stats.subscriptions >= 1, 10000, a.agent.lines.length);
 
-    const pub = started(CrftbProcess.fixture('ftb-peer', [hosts[0].ip, String(a.port), '42001'], { netns: hosts[0].ns }));
+    const pub = started(
+      CrftbProcess.fixture('ftb-peer', [hosts[0].ip, String(a.port), '42001'], { netns: hosts[0].ns }),
+    );
     await pub.waitFor((l) => l.event === 'ready');
     pub.command({ op: 'register', who: blcr });
     pub.command({ op: 'publish', who: blcr, name: 'CHKPT_BEGIN', severity: 'INFO', type: 1 });
@@ -64,18 +91,36 @@ if (refused) {
     const healed = await c.agent.waitFor((l) => l.event === 'attached', 20000, from);
     t.equal(healed.parent, `${hosts[0].ip}:${a.port}`, 'C re-attaches to A');
     t.equal(healed.level, 2, 'one level up');
-    await a.agent.waitFor((l) => l.event === 'stats' && l.stats.subscriptions >= 1 && l.stats.agents === 1, 10000, aFrom);
+    await a.agent.waitFor(
+      (l) => l.event === 'stats' && l.stats.subscriptions >= 1 && l.stats.agents === 1,
+      10000,
+      aFrom,
+    );
 
     pub.command({ op: 'publish', who: blcr, name: 'CHKPT_END', severity: 'INFO', type: 2 });
     const after = await sub.waitFor((l) => l.event === 'notify' && l.name === 'CHKPT_END', 10000);
     t.equal(after.seq, 2, 'the next event reaches the same subscriber after the heal');
-    t.notOk(sub.lines.some((l) => l.event === 'closed'), 'the subscriber never lost its connection to C');
+    t.notOk(
+      sub.lines.some((l) => l.event === 'closed'),
+      'the subscriber never lost its connection to C',
+    );
 
     type Entry = { address: string; level: number };
-    const gone = await bootstrap.waitFor((l) => l.event === 'agents' &&
-      !l.agents.some((e: Entry) => e.address === hosts[1].ip) &&
-      l.agents.some((e: Entry) => e.address === hosts[2].ip && e.level === 2), 10000, bootstrapFrom);
-    t.same(gone.agents.map((e: Entry) => [e.address, e.level]).sort(),
-      [[hosts[0].ip, 1], [hosts[2].ip, 2]], 'the bootstrap server forgot the dead agent and knows C at its new level');
+    const gone = await bootstrap.waitFor(
+      (l) =>
+        l.event === 'agents' &&
+        !l.agents.some((e: Entry) => e.address === hosts[1].ip) &&
+        l.agents.some((e: Entry) => e.address === hosts[2].ip && e.level === 2),
+      10000,
+      bootstrapFrom,
+    );
+    t.same(
+      gone.agents.map((e: Entry) => [e.address, e.level]).sort(),
+      [
+        [hosts[0].ip, 1],
+        [hosts[2].ip, 2],
+      ],
+      'the bootstrap server forgot the dead agent and knows C at its new level',
+    );
   });
 }

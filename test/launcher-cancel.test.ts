@@ -30,7 +30,13 @@ for (const how of ['aborted', 'past its deadline'] as const) {
     const rank = startDetached(path.join(fixtures, 'heap.js'), [counter, '512'], work);
     await waitFor('the rank to count', () => readNumber(counter) > 2, 30000);
 
-    const node = await LauncherNode.start({ job: 'jobc', node: 'n1', imageRoot: root, ftb, checkpoint: { kill: true, ftb: false } });
+    const node = await LauncherNode.start({
+      job: 'jobc',
+      node: 'n1',
+      imageRoot: root,
+      ftb,
+      checkpoint: { kill: true, ftb: false },
+    });
     t.teardown(() => node.close());
     node.addRank(0, rank.pid);
     const coordinator = await JobCoordinator.start({ job: 'jobc', ftb });
@@ -40,14 +46,25 @@ for (const how of ['aborted', 'past its deadline'] as const) {
     // Phase one of a job checkpoint dumps into the node's pending directory (protocol.ts).
     const dumpDir = path.join(pendingDirectory(root, 'jobc', 'latest', 'n1'), 'rank-0');
     const controller = new AbortController();
-    const request = coordinator.checkpoint({ nodes: ['n1'], ...(how === 'aborted' ? { signal: controller.signal } : { timeoutMs: 400 }) });
+    const request = coordinator.checkpoint({
+      nodes: ['n1'],
+      ...(how === 'aborted' ? { signal: controller.signal } : { timeoutMs: 400 }),
+    });
     if (how === 'aborted') {
-      await waitFor('the rank to be dumping', () => imagesBelow(`${dumpDir}.gens`).some((f) => /pages-\d+\.img$/.test(f)), 30000);
+      await waitFor(
+        'the rank to be dumping',
+        () => imagesBelow(`${dumpDir}.gens`).some((f) => /pages-\d+\.img$/.test(f)),
+        30000,
+      );
       controller.abort();
       await t.rejects(request, { name: 'AbortError', code: 'ABORT_ERR' }, 'the coordinator rejects with an AbortError');
     } else {
       const result = await request;
-      t.match(result, { ok: false, errno: 110, missing: ['n1'] }, 'the coordinator reports ETIMEDOUT with the node missing');
+      t.match(
+        result,
+        { ok: false, errno: 110, missing: ['n1'] },
+        'the coordinator reports ETIMEDOUT with the node missing',
+      );
     }
     await node.idle();
     const record = node.history.at(-1);
@@ -64,9 +81,17 @@ for (const how of ['aborted', 'past its deadline'] as const) {
     } else {
       // The deadline is a fixed time: the rank's dump may have been complete by then. Then its
       // images were committed, the error says so, and nothing else is left.
-      t.match(record?.error, { committed: true, path: rankDir }, 'the images were complete: committed, and the error says so');
+      t.match(
+        record?.error,
+        { committed: true, path: rankDir },
+        'the images were complete: committed, and the error says so',
+      );
       const generation = fs.realpathSync(rankDir);
-      t.same(imagesBelow(`${rankDir}.gens`).filter((f) => !path.join(`${rankDir}.gens`, f).startsWith(generation)), [], 'nothing else is left');
+      t.same(
+        imagesBelow(`${rankDir}.gens`).filter((f) => !path.join(`${rankDir}.gens`, f).startsWith(generation)),
+        [],
+        'nothing else is left',
+      );
     }
   });
 }

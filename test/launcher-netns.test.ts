@@ -31,26 +31,51 @@ if (refused) {
       for (const p of procs) await p.stop('SIGKILL');
       rmSync(work, { recursive: true, force: true });
     });
-    const started = (p: CrftbProcess) => (procs.push(p), p);
+    const started = (p: CrftbProcess) => {
+      procs.push(p);
+      return p;
+    };
 
-    const bootstrap = started(CrftbProcess.start(['bootstrap', '--host', hosts[0].ip, '--port', '0'], { netns: hosts[0].ns }));
+    const bootstrap = started(
+      CrftbProcess.start(['bootstrap', '--host', hosts[0].ip, '--port', '0'], { netns: hosts[0].ns }),
+    );
     const { port: bootstrapPort } = await bootstrap.listening();
     const agentPorts: number[] = [];
     for (const h of hosts) {
-      const agent = started(CrftbProcess.start(['agent', '--host', h.ip, '--port', '0', '--advertise', h.ip,
-        '--bootstrap', `${hosts[0].ip}:${bootstrapPort}`], { netns: h.ns }));
+      const agent = started(
+        CrftbProcess.start(
+          [
+            'agent',
+            '--host',
+            h.ip,
+            '--port',
+            '0',
+            '--advertise',
+            h.ip,
+            '--bootstrap',
+            `${hosts[0].ip}:${bootstrapPort}`,
+          ],
+          { netns: h.ns },
+        ),
+      );
       agentPorts.push((await agent.listening()).port);
       await agent.waitFor((l) => l.event === 'attached', 60000);
     }
 
-    const watcher = started(CrftbProcess.fixture('ftb-peer', [hosts[0].ip, String(agentPorts[0]), '43001'], { netns: hosts[0].ns }));
+    const watcher = started(
+      CrftbProcess.fixture('ftb-peer', [hosts[0].ip, String(agentPorts[0]), '43001'], { netns: hosts[0].ns }),
+    );
     await watcher.waitFor((l) => l.event === 'ready');
     const who = { eventSpace: 'CRFTB.TEST.WATCH', clientName: 'watch' };
     watcher.command({ op: 'register', who });
     watcher.command({ op: 'subscribe', who, subscription: 'event_space=FTB.checkpoint_sw.blcr' });
 
     const nodes = [1, 2].map((i) => {
-      const node = started(CrftbProcess.fixture('launcher-node', ['job7', `n${i}`, hosts[i].ip, String(agentPorts[i]), work], { netns: hosts[i].ns }));
+      const node = started(
+        CrftbProcess.fixture('launcher-node', ['job7', `n${i}`, hosts[i].ip, String(agentPorts[i]), work], {
+          netns: hosts[i].ns,
+        }),
+      );
       return { name: `n${i}`, node, ranks: [2 * (i - 1), 2 * (i - 1) + 1] };
     });
     for (const n of nodes) {
@@ -59,18 +84,39 @@ if (refused) {
       n.node.command({ op: 'start', ranks: n.ranks });
       await n.node.waitFor((l) => l.event === 'ranks');
     }
-    const coordinator = started(CrftbProcess.fixture('launcher-coordinator', ['job7', hosts[0].ip, String(agentPorts[0])], { netns: hosts[0].ns }));
+    const coordinator = started(
+      CrftbProcess.fixture('launcher-coordinator', ['job7', hosts[0].ip, String(agentPorts[0])], {
+        netns: hosts[0].ns,
+      }),
+    );
     await coordinator.waitFor((l) => l.event === 'ready', 60000);
     await sleep(500); // subscriptions travel the tree before the first request
 
-    const count = (node: string, rank: number) => Number(readFileSync(path.join(work, `${node}-rank-${rank}.count`), 'utf8') || 0);
+    const count = (node: string, rank: number) =>
+      Number(readFileSync(path.join(work, `${node}-rank-${rank}.count`), 'utf8') || 0);
     const images = path.join(work, 'images');
     coordinator.command({ op: 'checkpoint', nodes: ['n1', 'n2'], name: 'gen1', timeoutMs: 90000 });
     const checkpointed = (await coordinator.waitFor((l) => l.event === 'result', 100000)).result;
     t.equal(checkpointed.ok, true, `job checkpoint succeeded: ${JSON.stringify(checkpointed)}`);
-    t.same(checkpointed.nodes.map((n: { node: string; ranks: number }) => [n.node, n.ranks]).sort(), [['n1', 2], ['n2', 2]], 'both nodes answered for two ranks each');
-    t.same(checkpointed.nodes.map((n: { host: string }) => n.host).sort(), [hosts[1].ip, hosts[2].ip], 'answers came from the two hosts');
-    for (const n of nodes) for (const r of n.ranks) t.ok(statSync(path.join(images, 'job7', 'gen1', n.name, `rank-${r}`)).isDirectory(), `images of ${n.name} rank ${r} below the node's own image root`);
+    t.same(
+      checkpointed.nodes.map((n: { node: string; ranks: number }) => [n.node, n.ranks]).sort(),
+      [
+        ['n1', 2],
+        ['n2', 2],
+      ],
+      'both nodes answered for two ranks each',
+    );
+    t.same(
+      checkpointed.nodes.map((n: { host: string }) => n.host).sort(),
+      [hosts[1].ip, hosts[2].ip],
+      'answers came from the two hosts',
+    );
+    for (const n of nodes)
+      for (const r of n.ranks)
+        t.ok(
+          statSync(path.join(images, 'job7', 'gen1', n.name, `rank-${r}`)).isDirectory(),
+          `images of ${n.name} rank ${r} below the node's own image root`,
+        );
 
     const begins = () => watcher.lines.filter((l) => l.event === 'notify' && l.name === 'CHKPT_BEGIN').length;
     const ends = () => watcher.lines.filter((l) => l.event === 'notify' && l.name === 'CHKPT_END').length;
@@ -86,14 +132,26 @@ if (refused) {
     const atKill = nodes.flatMap((n) => n.ranks.map((r) => count(n.name, r)));
 
     coordinator.command({ op: 'restart', nodes: ['n1', 'n2'], name: 'gen1', timeoutMs: 90000 });
-    const restarted = (await coordinator.waitFor((l) => l.event === 'result' && l.result.op === 'restart', 100000)).result;
+    const restarted = (await coordinator.waitFor((l) => l.event === 'result' && l.result.op === 'restart', 100000))
+      .result;
     t.equal(restarted.ok, true, `job restart succeeded: ${JSON.stringify(restarted)}`);
     await sleep(300);
     const first = nodes.flatMap((n) => n.ranks.map((r) => count(n.name, r)));
     await sleep(500);
     const second = nodes.flatMap((n) => n.ranks.map((r) => count(n.name, r)));
-    second.forEach((c, i) => t.ok(c > first[i], `rank ${i} counts again after the restart (killed at ${atKill[i]}; ${first[i]} → ${c})`));
-    for (let i = 0; i < 100 && watcher.lines.filter((l) => l.event === 'notify' && l.name === 'RSTRT_END').length < 4; i++) await sleep(100);
-    t.equal(watcher.lines.filter((l) => l.event === 'notify' && l.name === 'RSTRT_END').length, 4, 'one RSTRT_END per rank');
+    second.forEach((c, i) =>
+      t.ok(c > first[i], `rank ${i} counts again after the restart (killed at ${atKill[i]}; ${first[i]} → ${c})`),
+    );
+    for (
+      let i = 0;
+      i < 100 && watcher.lines.filter((l) => l.event === 'notify' && l.name === 'RSTRT_END').length < 4;
+      i++
+    )
+      await sleep(100);
+    t.equal(
+      watcher.lines.filter((l) => l.event === 'notify' && l.name === 'RSTRT_END').length,
+      4,
+      'one RSTRT_END per rank',
+    );
   });
 }

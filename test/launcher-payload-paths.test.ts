@@ -31,19 +31,46 @@ function listTree(dir: string): string[] {
 }
 
 t.test('a checkpoint name is one plain path component', async (t) => {
-  for (const good of ['latest', 'gen1', 'job_7.b-2', 'A', 'x'.repeat(64)]) t.equal(checkCheckpointName(good), good, `${good} is accepted`);
-  const bad: unknown[] = ['', '.', '..', '../x', 'a/b', '/abs', '.hidden', '-rf', 'x'.repeat(65), 'a\0b', 'a b', 'a\\b', 'ü', 'a\n', 7, null];
-  for (const name of bad) t.throws(() => checkCheckpointName(name), { code: 'EINVAL', errno: -EINVAL }, `${JSON.stringify(name)} is refused`);
+  for (const good of ['latest', 'gen1', 'job_7.b-2', 'A', 'x'.repeat(64)])
+    t.equal(checkCheckpointName(good), good, `${good} is accepted`);
+  const bad: unknown[] = [
+    '',
+    '.',
+    '..',
+    '../x',
+    'a/b',
+    '/abs',
+    '.hidden',
+    '-rf',
+    'x'.repeat(65),
+    'a\0b',
+    'a b',
+    'a\\b',
+    'ü',
+    'a\n',
+    7,
+    null,
+  ];
+  for (const name of bad)
+    t.throws(() => checkCheckpointName(name), { code: 'EINVAL', errno: -EINVAL }, `${JSON.stringify(name)} is refused`);
 });
 
 t.test('a node needs an image root of its own, and plain job and node names', async (t) => {
   const ftb = { agentHost: '127.0.0.1', agentPort: 1 };
   await t.rejects(LauncherNode.start({ job: 'j', node: 'n', ftb } as never), { code: 'EINVAL' }, 'no imageRoot');
-  await t.rejects(LauncherNode.start({ job: '../j', node: 'n', imageRoot: '/tmp', ftb }), { code: 'EINVAL' }, 'a job id that is a path');
-  await t.rejects(LauncherNode.start({ job: 'j', node: '..', imageRoot: '/tmp', ftb }), { code: 'EINVAL' }, 'a node name that is a path');
+  await t.rejects(
+    LauncherNode.start({ job: '../j', node: 'n', imageRoot: '/tmp', ftb }),
+    { code: 'EINVAL' },
+    'a job id that is a path',
+  );
+  await t.rejects(
+    LauncherNode.start({ job: 'j', node: '..', imageRoot: '/tmp', ftb }),
+    { code: 'EINVAL' },
+    'a node name that is a path',
+  );
 });
 
-t.test('hostile launcher requests touch no file and no rank; a proper one writes below the node\'s root', async (t) => {
+t.test("hostile launcher requests touch no file and no rank; a proper one writes below the node's root", async (t) => {
   const work = tempDir('launch-paths');
   const root = path.join(work, 'root'); // the node's own image root
   const outside = path.join(work, 'outside'); // where the hostile requests point
@@ -60,7 +87,12 @@ t.test('hostile launcher requests touch no file and no rank; a proper one writes
   node.addRank(0, rank.pid);
 
   const mallory = await FtbClient.connect(
-    { eventSpace: LAUNCHER_EVENT_SPACE, clientName: 'mallory', jobId: 'jobp', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
+    {
+      eventSpace: LAUNCHER_EVENT_SPACE,
+      clientName: 'mallory',
+      jobId: 'jobp',
+      subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY',
+    },
     ftb,
   );
   t.teardown(() => mallory.close());
@@ -88,14 +120,17 @@ t.test('hostile launcher requests touch no file and no rank; a proper one writes
     for (const [text] of hostile) mallory.publish(op, { eventType: 1, payload: payload(text) });
   }
   await waitFor('an answer to every hostile request', () => answers.length >= hostile.length * 2, 20000);
-  const expected = [...hostile.map(([, errno]) => ['NODE_CHKPT_ERROR', errno, 0]), ...hostile.map(([, errno]) => ['NODE_RSTRT_ERROR', errno, 0])];
+  const expected = [
+    ...hostile.map(([, errno]) => ['NODE_CHKPT_ERROR', errno, 0]),
+    ...hostile.map(([, errno]) => ['NODE_RSTRT_ERROR', errno, 0]),
+  ];
   const got = answers.map((e) => {
     const a = decodeNodeAnswer(e.payload);
     return [e.name, a.errno, a.ranks];
   });
   t.same(got, expected, 'each hostile request is answered with an error and its errno, in order, for no rank');
   t.notOk(fs.existsSync(outside), 'nothing was written where the requests pointed');
-  t.same(listTree(root), [], 'nothing was written below the node\'s image root either');
+  t.same(listTree(root), [], "nothing was written below the node's image root either");
   t.same(node.history, [], 'the node checkpointed and restarted nothing');
   t.same(node.localRanks(), [{ rank: 0, pid: rank.pid }], 'its rank is the same process');
   const before = readNumber(counter);
@@ -104,13 +139,24 @@ t.test('hostile launcher requests touch no file and no rank; a proper one writes
   // The control: the same node, rank and agent, asked properly, do write - below the node's root.
   const coordinator = await JobCoordinator.start({ job: 'jobp', ftb });
   t.teardown(() => coordinator.close());
-  await t.rejects(coordinator.checkpoint({ nodes: ['n1'], name: '../outside' }), { code: 'EINVAL', errno: -EINVAL }, 'the coordinator refuses a path as a name before publishing');
+  await t.rejects(
+    coordinator.checkpoint({ nodes: ['n1'], name: '../outside' }),
+    { code: 'EINVAL', errno: -EINVAL },
+    'the coordinator refuses a path as a name before publishing',
+  );
   await new Promise((r) => setTimeout(r, 200));
   const result = await coordinator.checkpoint({ nodes: ['n1'], name: 'good', timeoutMs: 60000 });
   t.equal(result.ok, true, `a proper request succeeds: ${JSON.stringify({ ...result, request: undefined })}`);
   const rankDir = path.join(root, 'jobp', 'good', 'n1', 'rank-0');
-  t.ok(fs.existsSync(path.join(rankDir, 'inventory.img')), 'its images are at <imageRoot>/<job>/<name>/<node>/rank-<R>');
+  t.ok(
+    fs.existsSync(path.join(rankDir, 'inventory.img')),
+    'its images are at <imageRoot>/<job>/<name>/<node>/rank-<R>',
+  );
   t.equal(fs.statSync(path.join(root, 'jobp', 'good', 'n1')).mode & 0o777, 0o700, 'the node directory is private');
   t.notOk(fs.existsSync(outside), 'and still nothing outside the root');
-  t.match(node.history, [{ op: 'checkpoint', name: 'good', dir: path.join(root, 'jobp', 'good', 'n1'), ok: true, errno: 0 }], 'the node records the one checkpoint it made');
+  t.match(
+    node.history,
+    [{ op: 'checkpoint', name: 'good', dir: path.join(root, 'jobp', 'good', 'n1'), ok: true, errno: 0 }],
+    'the node records the one checkpoint it made',
+  );
 });

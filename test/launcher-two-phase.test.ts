@@ -4,16 +4,25 @@
 // lost; a node that hears no decision resumes on its own. Two LauncherNodes on one loopback
 // agent; their ranks are detached counters started here (one holds a TCP connection to a server
 // in this process, which a dump with connections: 'fail' refuses).
-import t, { Test } from 'tap';
+import t, { type Test } from 'tap';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { startAgent } from '../lib/ftb/agent';
 import { FtbClient, type FtbReceivedEvent } from '../lib/ftb/client';
 import { JobCoordinator, LAUNCHER_EVENT_SPACE, LauncherNode, nodeDirectory } from '../lib/launcher';
 import { pendingDirectory } from '../lib/launcher/node';
 import { encodeRequest } from '../lib/launcher/protocol';
-import { adopt, alive, fixtures, killStarted, readNumber, startConnectedClient, startCounter, startDetached, tempDir, waitFor, waitReaped } from './helpers/detached';
+import {
+  adopt,
+  alive,
+  killStarted,
+  readNumber,
+  startConnectedClient,
+  startCounter,
+  tempDir,
+  waitFor,
+  waitReaped,
+} from './helpers/detached';
 
 t.teardown(killStarted);
 
@@ -23,10 +32,20 @@ async function setUp(t: Test, job: string) {
   const agent = await startAgent({ host: '127.0.0.1', port: 0, bootstrap: false });
   t.teardown(() => agent.close());
   const ftb = { agentHost: '127.0.0.1', agentPort: agent.address.port };
-  const watcher = await FtbClient.connect({ eventSpace: LAUNCHER_EVENT_SPACE, clientName: 'watcher', jobId: job, subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' }, ftb);
+  const watcher = await FtbClient.connect(
+    {
+      eventSpace: LAUNCHER_EVENT_SPACE,
+      clientName: 'watcher',
+      jobId: job,
+      subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY',
+    },
+    ftb,
+  );
   t.teardown(() => watcher.close());
   const events: string[] = [];
-  watcher.subscribe(`event_space=${LAUNCHER_EVENT_SPACE}, jobid=${job}`).on('event', (e: FtbReceivedEvent) => events.push(e.name));
+  watcher
+    .subscribe(`event_space=${LAUNCHER_EVENT_SPACE}, jobid=${job}`)
+    .on('event', (e: FtbReceivedEvent) => events.push(e.name));
   return { work, root, ftb, events, watcher };
 }
 
@@ -34,50 +53,96 @@ const state = (pid: number) => {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   return stat[stat.lastIndexOf(')') + 2];
 };
-const imagesBelow = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.img')) : []);
+const imagesBelow = (dir: string) =>
+  fs.existsSync(dir)
+    ? fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.img'))
+    : [];
 
-t.test('one node fails its dump: the other resumes, nothing is committed or killed, each answer says which phase', async (t) => {
-  const { work, root, ftb, events } = await setUp(t, 'job2f');
-  const good = await startCounter(tempDir('launch-2pc-rank'));
-  const badCounter = path.join(work, 'bad.count');
-  const bad = await startConnectedClient(work, badCounter);
-  t.teardown(() => bad.close());
+t.test(
+  'one node fails its dump: the other resumes, nothing is committed or killed, each answer says which phase',
+  async (t) => {
+    const { work, root, ftb, events } = await setUp(t, 'job2f');
+    const good = await startCounter(tempDir('launch-2pc-rank'));
+    const badCounter = path.join(work, 'bad.count');
+    const bad = await startConnectedClient(work, badCounter);
+    t.teardown(() => bad.close());
 
-  const n1 = await LauncherNode.start({ job: 'job2f', node: 'n1', imageRoot: root, ftb, checkpoint: { kill: true, ftb: false } });
-  t.teardown(() => n1.close());
-  n1.addRank(0, good.pid);
-  const n2 = await LauncherNode.start({ job: 'job2f', node: 'n2', imageRoot: root, ftb, checkpoint: { kill: true, ftb: false, connections: 'fail' } });
-  t.teardown(() => n2.close());
-  n2.addRank(1, bad.pid);
-  const coordinator = await JobCoordinator.start({ job: 'job2f', ftb });
-  t.teardown(() => coordinator.close());
-  await new Promise((r) => setTimeout(r, 200)); // the agent has every subscription
+    const n1 = await LauncherNode.start({
+      job: 'job2f',
+      node: 'n1',
+      imageRoot: root,
+      ftb,
+      checkpoint: { kill: true, ftb: false },
+    });
+    t.teardown(() => n1.close());
+    n1.addRank(0, good.pid);
+    const n2 = await LauncherNode.start({
+      job: 'job2f',
+      node: 'n2',
+      imageRoot: root,
+      ftb,
+      checkpoint: { kill: true, ftb: false, connections: 'fail' },
+    });
+    t.teardown(() => n2.close());
+    n2.addRank(1, bad.pid);
+    const coordinator = await JobCoordinator.start({ job: 'job2f', ftb });
+    t.teardown(() => coordinator.close());
+    await new Promise((r) => setTimeout(r, 200)); // the agent has every subscription
 
-  const result = await coordinator.checkpoint({ nodes: ['n1', 'n2'], name: 'gen1', timeoutMs: 60_000 });
-  await n1.idle();
-  await n2.idle();
-  t.match(result, { ok: false, committed: false, missing: [] }, 'the job checkpoint failed and was not committed');
-  t.match(result.nodes, [{ node: 'n1', ok: true, phase: 'dump', errno: 0 }, { node: 'n2', ok: false, phase: 'dump' }], 'n1 dumped, n2 failed in the dump phase');
-  t.equal(result.errno, result.nodes[1].errno, "the job's errno is n2's");
-  t.match(n2.history.at(-1), { phase: 'dump', ok: false, error: { message: /TCP/ } }, `n2 says why: ${n2.history.at(-1)?.error?.message}`);
-  t.match(n1.history.at(-1), { phase: 'decision', ok: false, errno: 125 }, 'n1 was told to cancel after its dump');
-  for (const [pid, file] of [[good.pid, good.counter], [bad.pid, badCounter]] as const) {
-    t.ok(alive(pid), `rank ${pid} was not killed`);
-    const now = readNumber(file);
-    await waitFor(`rank ${pid} to count on`, () => readNumber(file) > now + 2);
-  }
-  for (const node of ['n1', 'n2']) {
-    t.notOk(fs.existsSync(nodeDirectory(root, 'job2f', 'gen1', node)), `${node}: no checkpoint was committed`);
-    t.same(imagesBelow(pendingDirectory(root, 'job2f', 'gen1', node)), [], `${node}: no images left set aside`);
-  }
-  await waitFor('the job error event', () => events.includes('JOB_CHKPT_ERROR'), 10_000);
-  t.ok(events.includes('JOB_CANCEL') && !events.includes('JOB_CHKPT_COMMIT'), `cancelled, never committed: ${events.join(', ')}`);
-});
+    const result = await coordinator.checkpoint({ nodes: ['n1', 'n2'], name: 'gen1', timeoutMs: 60_000 });
+    await n1.idle();
+    await n2.idle();
+    t.match(result, { ok: false, committed: false, missing: [] }, 'the job checkpoint failed and was not committed');
+    t.match(
+      result.nodes,
+      [
+        { node: 'n1', ok: true, phase: 'dump', errno: 0 },
+        { node: 'n2', ok: false, phase: 'dump' },
+      ],
+      'n1 dumped, n2 failed in the dump phase',
+    );
+    t.equal(result.errno, result.nodes[1].errno, "the job's errno is n2's");
+    t.match(
+      n2.history.at(-1),
+      { phase: 'dump', ok: false, error: { message: /TCP/ } },
+      `n2 says why: ${n2.history.at(-1)?.error?.message}`,
+    );
+    t.match(n1.history.at(-1), { phase: 'decision', ok: false, errno: 125 }, 'n1 was told to cancel after its dump');
+    for (const [pid, file] of [
+      [good.pid, good.counter],
+      [bad.pid, badCounter],
+    ] as const) {
+      t.ok(alive(pid), `rank ${pid} was not killed`);
+      const now = readNumber(file);
+      await waitFor(`rank ${pid} to count on`, () => readNumber(file) > now + 2);
+    }
+    for (const node of ['n1', 'n2']) {
+      t.notOk(fs.existsSync(nodeDirectory(root, 'job2f', 'gen1', node)), `${node}: no checkpoint was committed`);
+      t.same(imagesBelow(pendingDirectory(root, 'job2f', 'gen1', node)), [], `${node}: no images left set aside`);
+    }
+    await waitFor('the job error event', () => events.includes('JOB_CHKPT_ERROR'), 10_000);
+    t.ok(
+      events.includes('JOB_CANCEL') && !events.includes('JOB_CHKPT_COMMIT'),
+      `cancelled, never committed: ${events.join(', ')}`,
+    );
+  },
+);
 
 t.test('every node dumps: the coordinator commits, the nodes kill, and the job restarts', async (t) => {
   const { root, ftb, events } = await setUp(t, 'job2c');
   const ranks = [await startCounter(tempDir('launch-2pc-rank')), await startCounter(tempDir('launch-2pc-rank'))];
-  const nodes = await Promise.all(['n1', 'n2'].map((node) => LauncherNode.start({ job: 'job2c', node, imageRoot: root, ftb, checkpoint: { kill: true, ftb: false }, restart: { ftb: false } })));
+  const nodes = await Promise.all(
+    ['n1', 'n2'].map((node) =>
+      LauncherNode.start({
+        job: 'job2c',
+        node,
+        imageRoot: root,
+        ftb,
+        checkpoint: { kill: true, ftb: false },
+        restart: { ftb: false },
+      }),
+    ),
+  );
   for (const n of nodes) t.teardown(() => n.close());
   nodes.forEach((n, i) => n.addRank(i, ranks[i].pid));
   const coordinator = await JobCoordinator.start({ job: 'job2c', ftb });
@@ -85,37 +150,77 @@ t.test('every node dumps: the coordinator commits, the nodes kill, and the job r
   await new Promise((r) => setTimeout(r, 200));
 
   const result = await coordinator.checkpoint({ nodes: ['n1', 'n2'], name: 'gen1', timeoutMs: 60_000 });
-  t.match(result, { ok: true, errno: 0, committed: true, nodes: [{ node: 'n1', ok: true, phase: 'commit' }, { node: 'n2', ok: true, phase: 'commit' }] }, 'both nodes committed');
+  t.match(
+    result,
+    {
+      ok: true,
+      errno: 0,
+      committed: true,
+      nodes: [
+        { node: 'n1', ok: true, phase: 'commit' },
+        { node: 'n2', ok: true, phase: 'commit' },
+      ],
+    },
+    'both nodes committed',
+  );
   for (const r of ranks) t.notOk(alive(r.pid), `rank ${r.pid} was killed after the commit`);
   for (const node of ['n1', 'n2']) {
-    t.ok(fs.existsSync(path.join(nodeDirectory(root, 'job2c', 'gen1', node), `rank-${node === 'n1' ? 0 : 1}`, 'crftb-manifest')), `${node}'s images are the checkpoint`);
+    t.ok(
+      fs.existsSync(
+        path.join(nodeDirectory(root, 'job2c', 'gen1', node), `rank-${node === 'n1' ? 0 : 1}`, 'crftb-manifest'),
+      ),
+      `${node}'s images are the checkpoint`,
+    );
     t.notOk(fs.existsSync(pendingDirectory(root, 'job2c', 'gen1', node)), `${node}: nothing left set aside`);
   }
   for (const r of ranks) await waitReaped(r.pid);
   const restarted = await coordinator.restart({ nodes: ['n1', 'n2'], name: 'gen1', timeoutMs: 60_000 });
-  t.match(restarted, { ok: true, nodes: [{ phase: 'restart' }, { phase: 'restart' }] }, 'the job restarts from the committed images');
+  t.match(
+    restarted,
+    { ok: true, nodes: [{ phase: 'restart' }, { phase: 'restart' }] },
+    'the job restarts from the committed images',
+  );
   for (const r of ranks) {
     adopt(r.pid);
     const now = readNumber(r.counter);
     await waitFor('the restored rank to count on', () => readNumber(r.counter) > now + 2);
   }
-  t.ok(['JOB_CHKPT_REQUEST', 'NODE_CHKPT_END', 'JOB_CHKPT_COMMIT', 'NODE_COMMIT_END', 'JOB_CHKPT_END'].every((e) => events.includes(e)), `the events of both phases: ${events.join(', ')}`);
+  t.ok(
+    ['JOB_CHKPT_REQUEST', 'NODE_CHKPT_END', 'JOB_CHKPT_COMMIT', 'NODE_COMMIT_END', 'JOB_CHKPT_END'].every((e) =>
+      events.includes(e),
+    ),
+    `the events of both phases: ${events.join(', ')}`,
+  );
 });
 
 t.test('a node that hears no decision resumes its processes on its own and drops the images', async (t) => {
   const { root, ftb, watcher, events } = await setUp(t, 'job2d');
   const rank = await startCounter(tempDir('launch-2pc-rank'));
-  const node = await LauncherNode.start({ job: 'job2d', node: 'n1', imageRoot: root, ftb, checkpoint: { kill: true, ftb: false }, decisionTimeoutMs: 3000 });
+  const node = await LauncherNode.start({
+    job: 'job2d',
+    node: 'n1',
+    imageRoot: root,
+    ftb,
+    checkpoint: { kill: true, ftb: false },
+    decisionTimeoutMs: 3000,
+  });
   t.teardown(() => node.close());
   node.addRank(0, rank.pid);
   // A coordinator that asks and then never decides (it died): the watcher publishes the request.
   watcher.declare([{ name: 'JOB_CHKPT_REQUEST', severity: 'info' }]);
   await new Promise((r) => setTimeout(r, 200));
-  watcher.publish('JOB_CHKPT_REQUEST', { eventType: 1, payload: encodeRequest({ op: 'checkpoint', name: 'gen1', nodes: ['n1'] }) });
+  watcher.publish('JOB_CHKPT_REQUEST', {
+    eventType: 1,
+    payload: encodeRequest({ op: 'checkpoint', name: 'gen1', nodes: ['n1'] }),
+  });
   await waitFor('the node to answer its dump', () => events.includes('NODE_CHKPT_END'), 30_000);
   t.equal(state(rank.pid), 'T', 'the rank is stopped while the node waits for the decision');
   await node.idle();
-  t.match(node.history.at(-1), { phase: 'decision', ok: false, errno: 110, error: { message: /decisionTimeoutMs/ } }, 'no decision: ETIMEDOUT');
+  t.match(
+    node.history.at(-1),
+    { phase: 'decision', ok: false, errno: 110, error: { message: /decisionTimeoutMs/ } },
+    'no decision: ETIMEDOUT',
+  );
   t.ok(alive(rank.pid), 'the rank was not killed');
   const now = readNumber(rank.counter);
   await waitFor('the rank to count on', () => readNumber(rank.counter) > now + 2);

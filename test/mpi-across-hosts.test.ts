@@ -50,10 +50,41 @@ function startJob(work: string, ring: string): number {
   const out = fs.openSync(path.join(work, 'job.log'), 'a');
   const child = spawn(
     'nsenter',
-    [`--net=/run/netns/${h0.ns}`, 'unshare', '--uts', '--ipc', 'sh', '-c', `hostname ${h0.name} && exec "$0" "$@"`,
-      'mpirun.openmpi', '--allow-run-as-root', '--oversubscribe', '--mca', 'plm_rsh_agent', agent,
-      '--mca', 'btl', 'self,vader,tcp', '--mca', 'shmem', 'mmap', '--mca', 'btl_tcp_if_include', 'eth0', '--mca', 'oob_tcp_if_include', 'eth0',
-      '--host', `${h0.dataIp}:1,${h1.dataIp}:${RANKS - 1}`, '-n', String(RANKS), ring, work, String(TOKENS), '100'],
+    [
+      `--net=/run/netns/${h0.ns}`,
+      'unshare',
+      '--uts',
+      '--ipc',
+      'sh',
+      '-c',
+      `hostname ${h0.name} && exec "$0" "$@"`,
+      'mpirun.openmpi',
+      '--allow-run-as-root',
+      '--oversubscribe',
+      '--mca',
+      'plm_rsh_agent',
+      agent,
+      '--mca',
+      'btl',
+      'self,vader,tcp',
+      '--mca',
+      'shmem',
+      'mmap',
+      '--mca',
+      'btl_tcp_if_include',
+      'eth0',
+      '--mca',
+      'oob_tcp_if_include',
+      'eth0',
+      '--host',
+      `${h0.dataIp}:1,${h1.dataIp}:${RANKS - 1}`,
+      '-n',
+      String(RANKS),
+      ring,
+      work,
+      String(TOKENS),
+      '100',
+    ],
     { detached: true, stdio: ['ignore', out, out], cwd: work, env: { ...criuEnv(), UV_USE_IO_URING: '0' } },
   );
   fs.closeSync(out);
@@ -90,82 +121,112 @@ if (refused) {
   t.test('an Open MPI job across two namespace hosts', { skip: refused }, async () => {});
 } else {
   t.teardown(() => network.teardown());
-  t.test('an Open MPI job across two hosts is checkpointed with kill by one coordinator and restarted on replacement hosts', async (t) => {
-    const work = tempDir('mpi-hosts');
-    const imageRoot = path.join(work, 'ckpt');
-    const procs: CrftbProcess[] = [];
-    t.teardown(async () => {
-      for (const p of procs) if (p.child.stdin?.writable) p.command({ op: 'quit' });
-      for (const p of procs) await p.stop('SIGKILL');
-    });
-    const started = (p: CrftbProcess) => (procs.push(p), p);
+  t.test(
+    'an Open MPI job across two hosts is checkpointed with kill by one coordinator and restarted on replacement hosts',
+    async (t) => {
+      const work = tempDir('mpi-hosts');
+      const imageRoot = path.join(work, 'ckpt');
+      const procs: CrftbProcess[] = [];
+      t.teardown(async () => {
+        for (const p of procs) if (p.child.stdin?.writable) p.command({ op: 'quit' });
+        for (const p of procs) await p.stop('SIGKILL');
+      });
+      const started = (p: CrftbProcess) => {
+        procs.push(p);
+        return p;
+      };
 
-    const agent = started(CrftbProcess.start(['agent', '--host', network.control.ip, '--port', '0', '--standalone'], { netns: network.control.ns }));
-    const { port } = await agent.listening();
-    const startNodes = async () => {
-      const nodes = network.hosts.map((h) =>
-        started(CrftbProcess.fixture('launcher-tree-node', [JOB, h.name, network.control.ip, String(port), imageRoot], { netns: h.ns, netOnly: true })),
+      const agent = started(
+        CrftbProcess.start(['agent', '--host', network.control.ip, '--port', '0', '--standalone'], {
+          netns: network.control.ns,
+        }),
       );
-      for (const n of nodes) await n.waitFor((l) => l.event === 'ready', 60_000);
-      return nodes;
-    };
-    const coordinator = started(CrftbProcess.fixture('launcher-coordinator', [JOB, network.control.ip, String(port)], { netns: network.control.ns }));
-    await coordinator.waitFor((l) => l.event === 'ready', 60_000);
-    let nodes = await startNodes();
+      const { port } = await agent.listening();
+      const startNodes = async () => {
+        const nodes = network.hosts.map((h) =>
+          started(
+            CrftbProcess.fixture('launcher-tree-node', [JOB, h.name, network.control.ip, String(port), imageRoot], {
+              netns: h.ns,
+              netOnly: true,
+            }),
+          ),
+        );
+        for (const n of nodes) await n.waitFor((l) => l.event === 'ready', 60_000);
+        return nodes;
+      };
+      const coordinator = started(
+        CrftbProcess.fixture('launcher-coordinator', [JOB, network.control.ip, String(port)], {
+          netns: network.control.ns,
+        }),
+      );
+      await coordinator.waitFor((l) => l.event === 'ready', 60_000);
+      let nodes = await startNodes();
 
-    const mpirun = startJob(work, compileRing(openMpi, work));
-    await waitFor('the ring to pass 8 tokens', () => tokensSeen(work).length >= 8, 60_000);
-    const orted = ortedOnH1();
-    t.ok(orted, `h1 runs the job's orted (pid ${orted})`);
-    adoptTree(mpirun);
-    adoptTree(orted!);
-    const trees = [
-      { name: 'mpirun', pid: mpirun, options: openMpi.tree },
-      { name: 'orted', pid: orted!, options: openMpi.tree },
-    ];
-    const register = async () => {
-      for (const [i, tree] of trees.entries()) {
-        nodes[i].command({ op: 'tree', ...tree });
-        await nodes[i].waitFor((l) => l.event === 'tree');
-      }
-    };
-    await register();
-    await new Promise((r) => setTimeout(r, 300)); // the agent has every subscription
+      const mpirun = startJob(work, compileRing(openMpi, work));
+      await waitFor('the ring to pass 8 tokens', () => tokensSeen(work).length >= 8, 60_000);
+      const orted = ortedOnH1();
+      t.ok(orted, `h1 runs the job's orted (pid ${orted})`);
+      adoptTree(mpirun);
+      adoptTree(orted!);
+      const trees = [
+        { name: 'mpirun', pid: mpirun, options: openMpi.tree },
+        { name: 'orted', pid: orted!, options: openMpi.tree },
+      ];
+      const register = async () => {
+        for (const [i, tree] of trees.entries()) {
+          nodes[i].command({ op: 'tree', ...tree });
+          await nodes[i].waitFor((l) => l.event === 'tree');
+        }
+      };
+      await register();
+      await new Promise((r) => setTimeout(r, 300)); // the agent has every subscription
 
-    const result = async (op: 'checkpoint' | 'restart') => {
-      const from = coordinator.lines.length;
-      coordinator.command({ op, nodes: network.hosts.map((h) => h.name), name: 'gen1', timeoutMs: 120_000 });
-      return (await coordinator.waitFor((l) => l.event === 'result' || l.event === 'failed', 150_000, from)).result;
-    };
-    // Each node's own record of its last operation (reported just after its answer).
-    const served = async (n: CrftbProcess, op: string) => (await n.waitFor((l) => l.event === 'served' && l.record.op === op, 30_000)).record;
+      const result = async (op: 'checkpoint' | 'restart') => {
+        const from = coordinator.lines.length;
+        coordinator.command({ op, nodes: network.hosts.map((h) => h.name), name: 'gen1', timeoutMs: 120_000 });
+        return (await coordinator.waitFor((l) => l.event === 'result' || l.event === 'failed', 150_000, from)).result;
+      };
+      // Each node's own record of its last operation (reported just after its answer).
+      const served = async (n: CrftbProcess, op: string) =>
+        (await n.waitFor((l) => l.event === 'served' && l.record.op === op, 30_000)).record;
 
-    network.holdData(true);
-    const checkpointed = await result('checkpoint');
-    const dumped = await Promise.all(nodes.map((n) => served(n, 'checkpoint')));
-    t.match(checkpointed, { ok: true, committed: true }, `checkpointed: ${JSON.stringify(dumped)}`);
-    const atKill = tokensSeen(work).length;
-    t.equal(ringResult(work), null, 'the ring had not ended when it was killed');
+      network.holdData(true);
+      const checkpointed = await result('checkpoint');
+      const dumped = await Promise.all(nodes.map((n) => served(n, 'checkpoint')));
+      t.match(checkpointed, { ok: true, committed: true }, `checkpointed: ${JSON.stringify(dumped)}`);
+      const atKill = tokensSeen(work).length;
+      t.equal(ringResult(work), null, 'the ring had not ended when it was killed');
 
-    for (const n of nodes) n.command({ op: 'quit' });
-    for (const n of nodes) await n.exit();
-    network.replaceHosts();
-    nodes = await startNodes();
-    await register();
-    await new Promise((r) => setTimeout(r, 300));
-    const restarted = await result('restart');
-    const restored = await Promise.all(nodes.map((n) => served(n, 'restart')));
-    t.match(restarted, { ok: true }, `restarted: ${JSON.stringify(restored)}`);
-    network.holdData(false);
-    const restoredPids = restored.map((r) => r?.trees?.[0]?.pid as number);
-    for (const pid of restoredPids) if (pid > 0) adoptTree(pid);
-    t.same(restoredPids, [mpirun, orted], 'each tree is back with its own pids, on its own host');
-    t.comment(`across hosts: job checkpoint ${checkpointed.seconds?.toFixed(2)} s, job restart ${restarted.seconds?.toFixed(2)} s, ${atKill} of ${TOKENS} tokens passed at the kill`);
+      for (const n of nodes) n.command({ op: 'quit' });
+      for (const n of nodes) await n.exit();
+      network.replaceHosts();
+      nodes = await startNodes();
+      await register();
+      await new Promise((r) => setTimeout(r, 300));
+      const restarted = await result('restart');
+      const restored = await Promise.all(nodes.map((n) => served(n, 'restart')));
+      t.match(restarted, { ok: true }, `restarted: ${JSON.stringify(restored)}`);
+      network.holdData(false);
+      const restoredPids = restored.map((r) => r?.trees?.[0]?.pid as number);
+      for (const pid of restoredPids) if (pid > 0) adoptTree(pid);
+      t.same(restoredPids, [mpirun, orted], 'each tree is back with its own pids, on its own host');
+      t.comment(
+        `across hosts: job checkpoint ${checkpointed.seconds?.toFixed(2)} s, job restart ${restarted.seconds?.toFixed(2)} s, ${atKill} of ${TOKENS} tokens passed at the kill`,
+      );
 
-    await waitFor('the restored ring to end', () => ringResult(work) !== null, 90_000);
-    t.equal(ringResult(work), EXPECTED, "rank 0's result: the last token and the sum of every rank's tokens");
-    t.same(exactlyOnce(tokensSeen(work)), { missing: [], repeated: [] }, `every token 1..${TOKENS} exactly once across both hosts' ranks`);
-    const mpirunExit = await nodes[0].waitFor((l) => l.event === 'exited' && l.name === 'mpirun', 30_000);
-    t.match(mpirunExit, { code: 0, signal: null }, "the restored mpirun is h0's node's child: its exit status 0 reaches it");
-  });
+      await waitFor('the restored ring to end', () => ringResult(work) !== null, 90_000);
+      t.equal(ringResult(work), EXPECTED, "rank 0's result: the last token and the sum of every rank's tokens");
+      t.same(
+        exactlyOnce(tokensSeen(work)),
+        { missing: [], repeated: [] },
+        `every token 1..${TOKENS} exactly once across both hosts' ranks`,
+      );
+      const mpirunExit = await nodes[0].waitFor((l) => l.event === 'exited' && l.name === 'mpirun', 30_000);
+      t.match(
+        mpirunExit,
+        { code: 0, signal: null },
+        "the restored mpirun is h0's node's child: its exit status 0 reaches it",
+      );
+    },
+  );
 }

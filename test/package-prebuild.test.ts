@@ -40,15 +40,26 @@ t.test('npm pack → install --ignore-scripts → use', { timeout: 900_000 }, as
   const shipped = new Set(packed.files.map((f) => f.path));
 
   t.test('what the tarball holds', async (t) => {
-    t.ok(shipped.has('dist/index.js') && shipped.has('dist/index.mjs') && shipped.has('dist/index.d.ts'), 'dist/ is built by prepack');
-    t.ok([...shipped].some((f) => /^prebuilds\/linux-x64\/.*glibc.*\.node$/.test(f)), 'a prebuild tagged with its libc');
-    t.notOk([...shipped].some((f) => f.startsWith('native/fuzz/')), 'native/fuzz/ is not shipped');
+    t.ok(
+      shipped.has('dist/index.js') && shipped.has('dist/index.mjs') && shipped.has('dist/index.d.ts'),
+      'dist/ is built by prepack',
+    );
+    t.ok(
+      [...shipped].some((f) => /^prebuilds\/linux-x64\/.*glibc.*\.node$/.test(f)),
+      'a prebuild tagged with its libc',
+    );
+    t.notOk(
+      [...shipped].some((f) => f.startsWith('native/fuzz/')),
+      'native/fuzz/ is not shipped',
+    );
     t.ok(shipped.has('scripts/provision-criu.sh'), 'the CRIU provisioning script is shipped');
     const main = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).main.replace(/^\.\//, '');
     t.ok(shipped.has(main), `main (${main}) is in the package`);
     const missing: string[] = [];
     for (const map of [...shipped].filter((f) => f.endsWith('.map'))) {
-      const { sources } = JSON.parse(execFileSync('tar', ['-xzOf', tarball, `package/${map}`]).toString()) as { sources: string[] };
+      const { sources } = JSON.parse(execFileSync('tar', ['-xzOf', tarball, `package/${map}`]).toString()) as {
+        sources: string[];
+      };
       for (const source of sources) {
         const target = path.posix.normalize(path.posix.join(path.posix.dirname(map), source));
         if (!shipped.has(target)) missing.push(`${map} → ${target}`);
@@ -64,16 +75,38 @@ t.test('npm pack → install --ignore-scripts → use', { timeout: 900_000 }, as
   const installed = path.join(app, 'node_modules', 'crftb');
 
   t.test('the installed package loads its prebuild and works', async (t) => {
-    const loaded = execFileSync(process.execPath, ['-p', "require('crftb').nativeInfo().addonPath"], { cwd: app }).toString().trim();
-    t.match(loaded, /node_modules\/crftb\/prebuilds\/linux-x64\/.*\.node$/, 'loaded from the prebuild, not a local build');
-    const esm = execFileSync(process.execPath, ['--input-type=module', '-e', "import { nativeInfo } from 'crftb'; console.log(nativeInfo().ftbMessageSize)"], { cwd: app }).toString().trim();
+    const loaded = execFileSync(process.execPath, ['-p', "require('crftb').nativeInfo().addonPath"], { cwd: app })
+      .toString()
+      .trim();
+    t.match(
+      loaded,
+      /node_modules\/crftb\/prebuilds\/linux-x64\/.*\.node$/,
+      'loaded from the prebuild, not a local build',
+    );
+    const esm = execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', "import { nativeInfo } from 'crftb'; console.log(nativeInfo().ftbMessageSize)"],
+      { cwd: app },
+    )
+      .toString()
+      .trim();
     t.equal(esm, '1336', 'the ESM entry works from the installed package');
-    const version = execFileSync(path.join(app, 'node_modules', '.bin', 'crftb'), ['--version'], { cwd: app }).toString().trim();
+    const version = execFileSync(path.join(app, 'node_modules', '.bin', 'crftb'), ['--version'], { cwd: app })
+      .toString()
+      .trim();
     t.equal(version, JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version, 'the crftb bin runs');
-    const doctor = spawnSync(path.join(app, 'node_modules', '.bin', 'crftb'), ['doctor', '--json'], { cwd: app, env: { ...process.env, FTB_AGENT_PORT: '1' } });
+    const doctor = spawnSync(path.join(app, 'node_modules', '.bin', 'crftb'), ['doctor', '--json'], {
+      cwd: app,
+      env: { ...process.env, FTB_AGENT_PORT: '1' },
+    });
     const checks = JSON.parse(doctor.stdout.toString()) as { name: string; status: string; detail: string }[];
-    t.match(checks.find((c) => c.name === 'addon'), { status: 'ok', detail: /prebuilds/ }, 'doctor finds the prebuild');
-    for (const c of checks) t.notMatch(c.detail, /scripts\/provision-criu\.sh/, `doctor's ${c.name} hint works from the app`);
+    t.match(
+      checks.find((c) => c.name === 'addon'),
+      { status: 'ok', detail: /prebuilds/ },
+      'doctor finds the prebuild',
+    );
+    for (const c of checks)
+      t.notMatch(c.detail, /scripts\/provision-criu\.sh/, `doctor's ${c.name} hint works from the app`);
   });
 
   t.test("the prebuild's glibc and libstdc++ needs", async (t) => {
@@ -90,8 +123,11 @@ t.test('npm pack → install --ignore-scripts → use', { timeout: 900_000 }, as
     }
     t.same(newer, {}, 'no glibc symbol version newer than GLIBC_2.28');
     const libraries = [...needed.matchAll(/NEEDED\s+(\S+)/g)].map((m) => m[1]).sort();
-    t.same(libraries, ['ld-linux-x86-64.so.2', 'libc.so.6', 'libdl.so.2', 'libpthread.so.0'],
-      'only glibc itself, naming libdl and libpthread where glibc < 2.34 keeps dlopen and pthread_create');
+    t.same(
+      libraries,
+      ['ld-linux-x86-64.so.2', 'libc.so.6', 'libdl.so.2', 'libpthread.so.0'],
+      'only glibc itself, naming libdl and libpthread where glibc < 2.34 keeps dlopen and pthread_create',
+    );
   });
 
   t.test('a package without a usable build: doctor says so, with the fix', async (t) => {
@@ -100,7 +136,9 @@ t.test('npm pack → install --ignore-scripts → use', { timeout: 900_000 }, as
     cpSync(path.join(app, 'node_modules'), path.join(bare, 'node_modules'), { recursive: true });
     rmSync(path.join(bare, 'node_modules', 'crftb', 'prebuilds'), { recursive: true, force: true });
     t.notOk(existsSync(path.join(bare, 'node_modules', 'crftb', 'build')), 'no local build either');
-    const out = spawnSync(process.execPath, [path.join(bare, 'node_modules', 'crftb', 'bin', 'crftb.js'), 'doctor'], { cwd: bare });
+    const out = spawnSync(process.execPath, [path.join(bare, 'node_modules', 'crftb', 'bin', 'crftb.js'), 'doctor'], {
+      cwd: bare,
+    });
     t.equal(out.status, 1, 'doctor exits 1: nothing can work without the addon');
     t.match(out.stdout.toString(), /FAIL addon\s+not built\/not loadable .*fix: npm rebuild crftb/);
     t.notMatch(out.stderr.toString(), /\n\s+at /, 'no stack trace');

@@ -4,7 +4,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './command';
 
 type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
-type Parsed<O extends OptionSpecs> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: boolean; strict: true }>>;
+type Parsed<O extends OptionSpecs> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; allowPositionals: boolean; strict: true }>
+>;
 
 /** parseArgs in strict mode, its errors rewritten as UsageErrors that name the offending flag. */
 export function parseCommand<O extends OptionSpecs>(args: string[], options: O, allowPositionals = false): Parsed<O> {
@@ -14,16 +16,24 @@ export function parseCommand<O extends OptionSpecs>(args: string[], options: O, 
     const e = error as { code?: string; message: string };
     const flag = /'(-[^' ]+)/.exec(e.message)?.[1];
     if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option '${flag ?? e.message}'`);
-    if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`unexpected argument: ${/'([^']*)'/.exec(e.message)?.[1] ?? e.message}`);
+    if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
+      throw new UsageError(`unexpected argument: ${/'([^']*)'/.exec(e.message)?.[1] ?? e.message}`);
     if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag) {
-      throw new UsageError(/does not take an argument/.test(e.message) ? `${flag} takes no value` : `${flag} needs a value`);
+      throw new UsageError(
+        /does not take an argument/.test(e.message) ? `${flag} takes no value` : `${flag} needs a value`,
+      );
     }
     throw new UsageError(e.message);
   }
 }
 
 /** `--name N`: an integer within [min, max], or undefined when the flag was not given. */
-export function integerOption(name: string, value: string | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
+export function integerOption(
+  name: string,
+  value: string | undefined,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (value === undefined) return undefined;
   const n = /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
   if (!Number.isSafeInteger(n)) throw new UsageError(`--${name} needs an integer, got '${value}'`);
@@ -37,16 +47,24 @@ export function portOption(name: string, value: string | undefined): number | un
 }
 
 /** `--name VALUE` where VALUE is one of `choices`. */
-export function choiceOption<T extends string>(name: string, value: string | undefined, choices: readonly T[]): T | undefined {
+export function choiceOption<T extends string>(
+  name: string,
+  value: string | undefined,
+  choices: readonly T[],
+): T | undefined {
   if (value === undefined) return undefined;
-  if (!(choices as readonly string[]).includes(value)) throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got '${value}'`);
+  if (!(choices as readonly string[]).includes(value))
+    throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got '${value}'`);
   return value as T;
 }
 
 /** At most one of the given boolean flags; returns the one set, if any. */
 export function exclusiveFlags(values: Record<string, unknown>, names: readonly string[]): string | undefined {
   const set = names.filter((n) => values[n]);
-  if (set.length > 1) throw new UsageError(`${set.map((n) => `--${n}`).join(' and ')} cannot be combined: choose one of ${names.map((n) => `--${n}`).join(', ')}`);
+  if (set.length > 1)
+    throw new UsageError(
+      `${set.map((n) => `--${n}`).join(' and ')} cannot be combined: choose one of ${names.map((n) => `--${n}`).join(', ')}`,
+    );
   return set[0];
 }
 

@@ -4,7 +4,10 @@ import type { ConnectionPolicy, EngineName, EngineTuningOptions, NetworkLock, Re
 import { choiceOption, integerOption } from './args';
 
 type All<U extends string, L extends readonly U[]> = [U] extends [L[number]] ? L : never;
-const all = <U extends string>() => <L extends readonly U[]>(list: All<U, L>) => list;
+const all =
+  <U extends string>() =>
+  <L extends readonly U[]>(list: All<U, L>) =>
+    list;
 
 export const ENGINES = all<EngineName>()(['auto', 'criu', 'blcr'] as const);
 export const CONNECTION_POLICIES = all<ConnectionPolicy>()(['close', 'keep', 'fail'] as const);
@@ -45,11 +48,16 @@ export const RETRY_USAGE = [
 ];
 
 /** Those flags as the retry option (undefined when neither is given); each retry is reported on stderr. */
-export function retryOption(values: { retries?: string; 'retry-delay'?: string }, quiet: boolean): RetryOptions | undefined {
+export function retryOption(
+  values: { retries?: string; 'retry-delay'?: string },
+  quiet: boolean,
+): RetryOptions | undefined {
   if (values.retries === undefined && values['retry-delay'] === undefined) return undefined;
   return {
     retries: integerOption('retries', values.retries, 0, 100),
     delayMs: integerOption('retry-delay', values['retry-delay'], 0, 60_000),
-    onRetry: quiet ? undefined : (error, retry) => process.stderr.write(`crftb: ${error.code}: ${error.message}; retry ${retry}\n`),
+    onRetry: quiet
+      ? undefined
+      : (error, retry) => process.stderr.write(`crftb: ${error.code}: ${error.message}; retry ${retry}\n`),
   };
 }

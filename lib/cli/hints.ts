@@ -28,6 +28,7 @@ export function crftbCommand(args: string): string {
 /** How to get a loadable addon for this copy of crftb. */
 export function rebuildAddonCommand(): string {
   if (same(process.cwd(), packageRoot)) return 'npm run build:native';
-  if (isInstalled()) return `npm rebuild crftb (in the app that depends on it; needs a C++17 compiler, make and python3)`;
+  if (isInstalled())
+    return `npm rebuild crftb (in the app that depends on it; needs a C++17 compiler, make and python3)`;
   return `cd ${packageRoot} && npm run build:native`;
 }

@@ -6,7 +6,9 @@ import { cr } from '../cr/native';
 
 export const EXIT_INTERRUPTED = 130;
 
-export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<{ value?: T; error?: unknown; interrupted: boolean }> {
+export async function interruptible<T>(
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<{ value?: T; error?: unknown; interrupted: boolean }> {
   const controller = new AbortController();
   const onSignal = (name: NodeJS.Signals) => {
     if (!controller.signal.aborted) process.stderr.write(`crftb: ${name}: stopping; the processes are left running\n`);

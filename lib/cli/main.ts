@@ -1,6 +1,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, printError, wantsHelp, wantsJson } from './command';
+import {
+  type Command,
+  EXIT_FAILED,
+  EXIT_OK,
+  EXIT_USAGE,
+  UsageError,
+  printError,
+  wantsHelp,
+  wantsJson,
+} from './command';
 
 // Commands load lazily so `crftb --help` does not pay for every subsystem.
 const commands: Record<string, () => Command> = {

@@ -4,8 +4,14 @@ import { codedError } from '../errors';
 import { packageRoot } from '../native';
 import { runSelfCheckpoint } from './critical';
 import { asAbortError, checkSignal, Interrupt } from '../abort';
-import { RetryOptions, retryPlan, withRetries } from './retry';
-import { cr, NativeCheckpointResult, NativeFtbOptions, NativeRequest, NativeRestartResult } from './native';
+import { type RetryOptions, retryPlan, withRetries } from './retry';
+import {
+  cr,
+  type NativeCheckpointResult,
+  type NativeFtbOptions,
+  type NativeRequest,
+  type NativeRestartResult,
+} from './native';
 
 export type Scope = 'process' | 'pgid' | 'session' | 'tree';
 export type EngineName = 'auto' | 'criu' | 'blcr';
@@ -151,10 +157,14 @@ export interface RestoredExit {
   signal: NodeJS.Signals | null;
 }
 
-const signalNames = new Map(Object.entries(os.constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]));
+const signalNames = new Map(
+  Object.entries(os.constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]),
+);
 
 function afterOf(options: CheckpointOptions): 'leaveRunning' | 'stop' | 'kill' {
-  const chosen = [options.leaveRunning && 'leaveRunning', options.stop && 'stop', options.kill && 'kill'].filter(Boolean);
+  const chosen = [options.leaveRunning && 'leaveRunning', options.stop && 'stop', options.kill && 'kill'].filter(
+    Boolean,
+  );
   if (chosen.length > 1) throw codedError('EINVAL', 'choose one of leaveRunning, stop and kill', 22);
   return (chosen[0] as 'leaveRunning' | 'stop' | 'kill' | undefined) ?? 'leaveRunning';
 }
@@ -179,7 +189,8 @@ function includesSelf(options: CheckpointOptions): boolean {
 
 /** Checkpoints this process (default) or another pid / process group / session / tree. */
 export async function checkpoint(options: CheckpointOptions): Promise<CheckpointResult> {
-  if (typeof options !== 'object' || options === null) throw codedError('EINVAL', 'checkpoint() needs an options object', 22);
+  if (typeof options !== 'object' || options === null)
+    throw codedError('EINVAL', 'checkpoint() needs an options object', 22);
   const interrupt = new Interrupt(options.timeoutMs, checkSignal(options.signal), 'checkpoint');
   interrupt.check();
   const after = afterOf(options);
@@ -224,32 +235,41 @@ export async function restart(options: RestartOptions): Promise<number> {
 
 /** restart() with every restored pid and the engine's timing. */
 export async function restartDetailed(options: RestartOptions): Promise<RestartResult> {
-  if (typeof options !== 'object' || options === null) throw codedError('EINVAL', 'restart() needs an options object', 22);
+  if (typeof options !== 'object' || options === null)
+    throw codedError('EINVAL', 'restart() needs an options object', 22);
   const interrupt = new Interrupt(options.timeoutMs, checkSignal(options.signal), 'restart');
   interrupt.check();
   const plan = retryPlan(options.retry);
-  const result: NativeRestartResult = await withRetries(plan, interrupt, () => settle(cr.restart({
-    engine: options.engine,
-    criu: options.criu,
-    libcriu: options.libcriu,
-    libcr: options.libcr,
-    packageRoot,
-    dir: options.dir,
-    file: options.file,
-    timeoutMs: options.timeoutMs,
-    elapsedMs: interrupt.elapsedMs(),
-    connections: options.connections,
-    networkLock: options.networkLock,
-    extUnixSockets: options.extUnixSockets,
-    shellJob: options.shellJob,
-    reapWaitMs: options.reapWaitMs,
-    ftb: options.ftb,
-  }), interrupt));
+  const result: NativeRestartResult = await withRetries(plan, interrupt, () =>
+    settle(
+      cr.restart({
+        engine: options.engine,
+        criu: options.criu,
+        libcriu: options.libcriu,
+        libcr: options.libcr,
+        packageRoot,
+        dir: options.dir,
+        file: options.file,
+        timeoutMs: options.timeoutMs,
+        elapsedMs: interrupt.elapsedMs(),
+        connections: options.connections,
+        networkLock: options.networkLock,
+        extUnixSockets: options.extUnixSockets,
+        shellJob: options.shellJob,
+        reapWaitMs: options.reapWaitMs,
+        ftb: options.ftb,
+      }),
+      interrupt,
+    ),
+  );
   const { exited, ...rest } = result;
   if (!exited) return rest;
   return {
     ...rest,
-    exited: exited.then(({ code, signal }) => ({ code, signal: signal === null ? null : signalNames.get(signal) ?? null })),
+    exited: exited.then(({ code, signal }) => ({
+      code,
+      signal: signal === null ? null : (signalNames.get(signal) ?? null),
+    })),
   };
 }
 

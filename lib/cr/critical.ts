@@ -27,7 +27,7 @@ export type CheckpointCallback = (ctx: CheckpointContext) => unknown;
 
 const callbacks: CheckpointCallback[] = [];
 let active = 0;
-let idle: Array<() => void> = [];
+const idle: Array<() => void> = [];
 let pending: Promise<void> | null = null;
 
 /** Registers a callback; returns a function that unregisters it. */
@@ -61,7 +61,10 @@ export async function criticalSection<T>(fn: () => T | Promise<T>): Promise<T> {
  * callback's "after" part that is still running at the deadline makes the call reject too (the
  * checkpoint itself is then committed, and the error says so).
  */
-export async function runSelfCheckpoint<R extends CheckpointOutcome>(dump: () => Promise<R>, interrupt?: Interrupt): Promise<R> {
+export async function runSelfCheckpoint<R extends CheckpointOutcome>(
+  dump: () => Promise<R>,
+  interrupt?: Interrupt,
+): Promise<R> {
   const wait = <T>(work: Promise<T>): Promise<T> => (interrupt ? interrupt.race(work) : work);
   while (pending) await wait(pending.catch(() => undefined));
   let release!: () => void;
@@ -88,7 +91,15 @@ export async function runSelfCheckpoint<R extends CheckpointOutcome>(dump: () =>
       };
       const done = Promise.resolve().then(() => cb(ctx));
       finished.push(done.catch(() => undefined));
-      await wait(Promise.race([atCheckpoint, done.then(() => undefined, () => undefined)]));
+      await wait(
+        Promise.race([
+          atCheckpoint,
+          done.then(
+            () => undefined,
+            () => undefined,
+          ),
+        ]),
+      );
     }
     let result: R;
     try {
@@ -96,7 +107,7 @@ export async function runSelfCheckpoint<R extends CheckpointOutcome>(dump: () =>
     } catch (error) {
       for (let i = resumes.length - 1; i >= 0; i -= 1) {
         resumes[i](error as Error);
-        await wait(finished[i]).catch(() => undefined);  // the dump's error is the one to report
+        await wait(finished[i]).catch(() => undefined); // the dump's error is the one to report
       }
       throw error;
     }

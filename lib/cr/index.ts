@@ -1,5 +1,18 @@
 export { checkpoint, restart, restartDetailed, publisherStats } from './checkpoint';
-export type { PublisherStats, ConnectionPolicy, NetworkLock, EngineTuningOptions, CheckpointOptions, CheckpointResult, RestartOptions, RestartResult, RestoredExit, Scope, EngineName, FtbOption } from './checkpoint';
+export type {
+  PublisherStats,
+  ConnectionPolicy,
+  NetworkLock,
+  EngineTuningOptions,
+  CheckpointOptions,
+  CheckpointResult,
+  RestartOptions,
+  RestartResult,
+  RestoredExit,
+  Scope,
+  EngineName,
+  FtbOption,
+} from './checkpoint';
 export { onCheckpoint, criticalSection } from './critical';
 export type { RetryOptions } from './retry';
 export { probeEngine } from './probe';

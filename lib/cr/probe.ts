@@ -4,7 +4,7 @@
 // but fails its check, like Debian 12's 3.17 on kernel 6.x, would fail every dump).
 import { packageRoot } from '../native';
 import type { EngineName } from './checkpoint';
-import { cr, CriuCheck, CriuLocation, EngineCapabilities } from './native';
+import { cr, type CriuCheck, type CriuLocation, type EngineCapabilities } from './native';
 
 export interface ProbeOptions {
   /** 'auto' (default) picks BLCR when its kernel interface answers, else CRIU. */
@@ -26,7 +26,13 @@ export interface ProbeResult extends EngineCapabilities {
 
 /** Resolves to the capabilities of the engine that would be used; rejects with ENOSYS saying what to install. */
 export async function probeEngine(options: ProbeOptions = {}): Promise<ProbeResult> {
-  const caps = await cr.probeEngine({ engine: options.engine, criu: options.criu, libcriu: options.libcriu, libcr: options.libcr, packageRoot });
+  const caps = await cr.probeEngine({
+    engine: options.engine,
+    criu: options.criu,
+    libcriu: options.libcriu,
+    libcr: options.libcr,
+    packageRoot,
+  });
   if (caps.engine !== 'criu') return { ...caps, works: true };
   const location = cr.locateCriu(options.criu ?? '', packageRoot);
   const check = await cr.criuCheck(location.path);

@@ -1,8 +1,8 @@
 // Retrying a checkpoint or restart refused for a reason that passes by itself. Which failures
 // those are is decided where they are recognised (native/cr: CRIU's log, the pids' states, the
 // images lock) and said by one code, EAGAIN; this side only decides whether to ask again.
-import { codedError, CrftbError } from '../errors';
-import { Interrupt } from '../abort';
+import { codedError, type CrftbError } from '../errors';
+import type { Interrupt } from '../abort';
 
 /** The code of every failure that passes by itself: the same request may succeed if repeated. */
 export const TRANSIENT = 'EAGAIN';
@@ -32,10 +32,15 @@ function integer(value: unknown, name: string, fallback: number, max: number): n
 /** options.retry checked (EINVAL naming the field); no retries when it is absent. */
 export function retryPlan(retry: RetryOptions | undefined): RetryPlan {
   if (retry === undefined || retry === null) return { retries: 0, delayMs: 0 };
-  if (typeof retry !== 'object') throw codedError('EINVAL', 'options.retry must be an object { retries, delayMs, onRetry }', 22);
+  if (typeof retry !== 'object')
+    throw codedError('EINVAL', 'options.retry must be an object { retries, delayMs, onRetry }', 22);
   if (retry.onRetry !== undefined && typeof retry.onRetry !== 'function')
     throw codedError('EINVAL', 'options.retry.onRetry must be a function', 22);
-  return { retries: integer(retry.retries, 'retries', 3, 100), delayMs: integer(retry.delayMs, 'delayMs', 100, 60_000), onRetry: retry.onRetry };
+  return {
+    retries: integer(retry.retries, 'retries', 3, 100),
+    delayMs: integer(retry.delayMs, 'delayMs', 100, 60_000),
+    onRetry: retry.onRetry,
+  };
 }
 
 /**
@@ -52,9 +57,10 @@ export async function withRetries<T>(plan: RetryPlan, interrupt: Interrupt, atte
       if (e?.code !== TRANSIENT || plan.retries === 0) throw error;
       const pauseMs = plan.delayMs * retry;
       if (retry > plan.retries || pauseMs >= interrupt.remainingMs()) {
-        e.message += retry > plan.retries
-          ? ` (after ${retry} attempts, options.retry.retries ${plan.retries})`
-          : ` (after ${retry} attempts; no time left for another within timeoutMs)`;
+        e.message +=
+          retry > plan.retries
+            ? ` (after ${retry} attempts, options.retry.retries ${plan.retries})`
+            : ` (after ${retry} attempts; no time left for another within timeoutMs)`;
         throw e;
       }
       plan.onRetry?.(e, retry);

@@ -1,5 +1,5 @@
 import { packageRoot } from '../native';
-import { cr, CriuLocation } from '../cr/native';
+import { cr, type CriuLocation } from '../cr/native';
 
 export type { CriuLocation };
 

@@ -16,7 +16,10 @@ function say(line: string): void {
 async function checkpointNow(): Promise<void> {
   const result = await checkpoint({ dir, ftb: { agentHost: '127.0.0.1', agentPort } });
   if (result.restarted) say(`restored from the checkpoint taken at tick ${tick}; counting on (pid ${process.pid})`);
-  else say(`checkpointed at tick ${tick}: ${(result.bytes / 1048576).toFixed(1)} MiB of images in ${result.seconds.toFixed(2)} s`);
+  else
+    say(
+      `checkpointed at tick ${tick}: ${(result.bytes / 1048576).toFixed(1)} MiB of images in ${result.seconds.toFixed(2)} s`,
+    );
 }
 
 say(`app started (pid ${process.pid})`);
@@ -24,6 +27,8 @@ setInterval(() => {
   tick++;
   say(`tick ${tick}`);
   if (tick === checkpointAt) {
-    checkpointNow().catch((error: { code?: string; message?: string }) => say(`checkpoint failed: ${error.code}: ${error.message}`));
+    checkpointNow().catch((error: { code?: string; message?: string }) =>
+      say(`checkpoint failed: ${error.code}: ${error.message}`),
+    );
   }
 }, 250);

@@ -4,7 +4,7 @@
  * changes as events, and stops it. Compatible on the wire with FTB 0.6.2 agents and clients.
  */
 import { binding } from '../native';
-import { NativeHandle, NativeService } from './lifetime';
+import { type NativeHandle, NativeService } from './lifetime';
 import type { ListenerEvents } from './listener-events';
 
 export interface AgentOptions {

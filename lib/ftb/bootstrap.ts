@@ -4,7 +4,7 @@
  * Unlike 0.6.2 it retires dead agents (see native/ftb/bootstrap_registry.h for the rule).
  */
 import { binding } from '../native';
-import { NativeHandle, NativeService } from './lifetime';
+import { type NativeHandle, NativeService } from './lifetime';
 import type { ListenerEvents } from './listener-events';
 
 export interface BootstrapOptions {

@@ -175,7 +175,11 @@ export class FtbClient {
     interrupt.check();
     const connecting = client.connect();
     return interrupt.race(connecting).catch((error: unknown) => {
-      if (interrupt.happened()) connecting.then(() => client.close(), () => undefined);
+      if (interrupt.happened())
+        connecting.then(
+          () => client.close(),
+          () => undefined,
+        );
       throw error;
     });
   }
@@ -189,7 +193,9 @@ export class FtbClient {
   connect(): Promise<this> {
     if (this.native) return Promise.resolve(this);
     if (!this.connecting) {
-      this.connecting = FtbClientNativeClass.connect(this.info, this.options, (ids, records, readable) => this.onNative(ids, records, readable)).then(
+      this.connecting = FtbClientNativeClass.connect(this.info, this.options, (ids, records, readable) =>
+        this.onNative(ids, records, readable),
+      ).then(
         (native) => {
           this.native = native;
           this.connecting = null;
@@ -209,7 +215,12 @@ export class FtbClient {
   }
 
   private live(): FtbClientNative {
-    if (!this.native) throw codedError('FTB_ERR_INVALID_HANDLE', 'FTB client is not connected (call connect() first, or it was closed)', -9);
+    if (!this.native)
+      throw codedError(
+        'FTB_ERR_INVALID_HANDLE',
+        'FTB client is not connected (call connect() first, or it was closed)',
+        -9,
+      );
     return this.native;
   }
 
@@ -222,7 +233,14 @@ export class FtbClient {
 
   /** FTB_Publish: returns the event handle. Never waits for the network. */
   publish(name: string, options: PublishOptions = {}): FtbEventHandle {
-    const payload = options.payload === undefined ? undefined : typeof options.payload === 'string' ? Buffer.from(options.payload) : Buffer.isBuffer(options.payload) ? options.payload : Buffer.from(options.payload);
+    const payload =
+      options.payload === undefined
+        ? undefined
+        : typeof options.payload === 'string'
+          ? Buffer.from(options.payload)
+          : Buffer.isBuffer(options.payload)
+            ? options.payload
+            : Buffer.from(options.payload);
     // Handles are views of a shared pool (as Buffer.from's small buffers are): one allocation
     // per 64 publishes instead of one each.
     if (handlePoolUsed + FTB_EVENT_HANDLE_SIZE > handlePool.length) {
@@ -239,7 +257,9 @@ export class FtbClient {
   subscribe(subscription: string, options: SubscribeOptions = {}): FtbSubscription {
     const native = this.live();
     const style = String(this.info.subscriptionStyle ?? 'FTB_SUBSCRIPTION_NONE').toUpperCase();
-    const kind = options.kind ?? (style === 'FTB_SUBSCRIPTION_NOTIFY' || style === 'FTB_SUBSCRIPTION_BOTH' ? 'callback' : 'polling');
+    const kind =
+      options.kind ??
+      (style === 'FTB_SUBSCRIPTION_NOTIFY' || style === 'FTB_SUBSCRIPTION_BOTH' ? 'callback' : 'polling');
     let id: number;
     let notYetActive: CrftbError | null = null;
     try {

@@ -130,7 +130,39 @@ export class ReceivedEvent implements FtbReceivedEvent {
     return bytes ? new FtbEventHandle(bytes) : null;
   }
   toJSON(): Record<string, unknown> {
-    const { region, category, component, space, name, severity, clientName, jobId, hostname, clientExtension, sourceHost, sourcePid, sourceStartTime, seqnum, eventType } = this;
-    return { space, region, category, component, name, severity, clientName, jobId, hostname, clientExtension, sourceHost, sourcePid, sourceStartTime, seqnum, eventType };
+    const {
+      region,
+      category,
+      component,
+      space,
+      name,
+      severity,
+      clientName,
+      jobId,
+      hostname,
+      clientExtension,
+      sourceHost,
+      sourcePid,
+      sourceStartTime,
+      seqnum,
+      eventType,
+    } = this;
+    return {
+      space,
+      region,
+      category,
+      component,
+      name,
+      severity,
+      clientName,
+      jobId,
+      hostname,
+      clientExtension,
+      sourceHost,
+      sourcePid,
+      sourceStartTime,
+      seqnum,
+      eventType,
+    };
   }
 }

@@ -46,7 +46,10 @@ export interface FtbRulesBinding {
   parseFtbAddress(text: string): string | null;
   formatStartTime(epochSeconds: number): string;
   processAddress(): string;
-  compareIds(a: WireObject, b: WireObject): {
+  compareIds(
+    a: WireObject,
+    b: WireObject,
+  ): {
     sameFtbId: boolean;
     sameLocation: boolean;
     sameClientInProcess: boolean;

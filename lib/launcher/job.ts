@@ -1,7 +1,7 @@
 // The coordinator half of a launcher plugin (the part that lives in mpirun or its equivalent):
 // one request event to every node of a job, one answer per node, one job-level result event —
 // the "global snapshot complete" that Open MPI's SnapC and MVAPICH2's FTB C/R provided.
-import { FtbClient, FtbEventHandle, type FtbReceivedEvent } from '../ftb/client';
+import { FtbClient, type FtbEventHandle, type FtbReceivedEvent } from '../ftb/client';
 import type { FtbConnectOptions } from '../ftb/types';
 import { codedError } from '../errors';
 import { abortError, checkSignal } from '../abort';
@@ -118,7 +118,10 @@ export class JobCoordinator {
       [NODE_RESULT_EVENT.restart, 'restart'],
     ] as const;
     for (const [names, phase] of answers) {
-      for (const [name, ok] of [[names.ok, true], [names.error, false]] as const) {
+      for (const [name, ok] of [
+        [names.ok, true],
+        [names.error, false],
+      ] as const) {
         const sub = client.subscribe(`event_space=${LAUNCHER_EVENT_SPACE}, jobid=${options.job}, event_name=${name}`);
         sub.on('event', (event: FtbReceivedEvent) => coordinator.pending?.onAnswer(event, ok, phase));
       }
@@ -163,7 +166,14 @@ export class JobCoordinator {
         if (!request || answerPhase !== phase || event.eventType !== 2 || !nodes.includes(event.clientName)) return;
         const answer = decodeNodeAnswer(event.payload);
         if (!request.equals(answer.requestHandle) || answers.has(event.clientName)) return;
-        answers.set(event.clientName, { node: event.clientName, host: event.hostname, ok, errno: ok ? 0 : answer.errno, ranks: answer.ranks, phase });
+        answers.set(event.clientName, {
+          node: event.clientName,
+          host: event.hostname,
+          ok,
+          errno: ok ? 0 : answer.errno,
+          ranks: answer.ranks,
+          phase,
+        });
         if (answers.size === nodes.length) finish();
       },
     };

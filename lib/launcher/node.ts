@@ -9,7 +9,15 @@
 // only names the checkpoint.
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { checkpoint, restartDetailed, type CheckpointOptions, type CheckpointResult, type EngineTuningOptions, type RestartOptions, type RestoredExit } from '../cr';
+import {
+  checkpoint,
+  restartDetailed,
+  type CheckpointOptions,
+  type CheckpointResult,
+  type EngineTuningOptions,
+  type RestartOptions,
+  type RestoredExit,
+} from '../cr';
 import { FtbClient, type FtbReceivedEvent, type FtbSubscription } from '../ftb/client';
 import type { FtbConnectOptions } from '../ftb/types';
 import { codedError, CrftbError } from '../errors';
@@ -109,7 +117,12 @@ export interface NodeOperationRecord {
 
 /** Where a node keeps one checkpoint of a job: `<imageRoot>/<job>/<name>/<node>`. */
 export function nodeDirectory(imageRoot: string, job: string, name: string, node: string): string {
-  return path.join(path.resolve(imageRoot), checkCheckpointName(job, 'job'), checkCheckpointName(name), checkCheckpointName(node, 'node'));
+  return path.join(
+    path.resolve(imageRoot),
+    checkCheckpointName(job, 'job'),
+    checkCheckpointName(name),
+    checkCheckpointName(node, 'node'),
+  );
 }
 
 /** Where a process tree's images live: `<imageRoot>/<job>/<name>/<node>/tree-<T>`. */
@@ -164,24 +177,39 @@ export class LauncherNode {
 
   static async start(options: LauncherNodeOptions): Promise<LauncherNode> {
     if (typeof options.imageRoot !== 'string' || options.imageRoot === '') {
-      throw codedError('EINVAL', 'LauncherNode needs imageRoot: the directory of this node under which checkpoints are written', 22);
+      throw codedError(
+        'EINVAL',
+        'LauncherNode needs imageRoot: the directory of this node under which checkpoints are written',
+        22,
+      );
     }
     nodeDirectory(options.imageRoot, options.job, 'x', options.node); // job and node must be plain names too
     const client = await FtbClient.connect(
-      { eventSpace: LAUNCHER_EVENT_SPACE, clientName: options.node, jobId: options.job, subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
+      {
+        eventSpace: LAUNCHER_EVENT_SPACE,
+        clientName: options.node,
+        jobId: options.job,
+        subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY',
+      },
       options.ftb,
     );
     client.declare(NODE_EVENTS);
     const node = new LauncherNode(client, options);
     for (const op of ['checkpoint', 'restart'] as const) {
-      const sub = client.subscribe(`event_space=${LAUNCHER_EVENT_SPACE}, jobid=${options.job}, event_name=${REQUEST_EVENT[op]}`);
+      const sub = client.subscribe(
+        `event_space=${LAUNCHER_EVENT_SPACE}, jobid=${options.job}, event_name=${REQUEST_EVENT[op]}`,
+      );
       sub.on('event', (event: FtbReceivedEvent) => node.enqueue(op, event));
       node.subscriptions.push(sub);
     }
-    const cancels = client.subscribe(`event_space=${LAUNCHER_EVENT_SPACE}, jobid=${options.job}, event_name=${CANCEL_EVENT}`);
+    const cancels = client.subscribe(
+      `event_space=${LAUNCHER_EVENT_SPACE}, jobid=${options.job}, event_name=${CANCEL_EVENT}`,
+    );
     cancels.on('event', (event: FtbReceivedEvent) => node.cancel(decodeNodeAnswer(event.payload).requestHandle));
     node.subscriptions.push(cancels);
-    const commits = client.subscribe(`event_space=${LAUNCHER_EVENT_SPACE}, jobid=${options.job}, event_name=${COMMIT_EVENT}`);
+    const commits = client.subscribe(
+      `event_space=${LAUNCHER_EVENT_SPACE}, jobid=${options.job}, event_name=${COMMIT_EVENT}`,
+    );
     commits.on('event', (event: FtbReceivedEvent) => {
       if (node.current?.handle.equals(decodeNodeAnswer(event.payload).requestHandle)) node.current.commit();
     });
@@ -198,8 +226,10 @@ export class LauncherNode {
    * daemon's tree with addTree instead.
    */
   addRank(rank: number, pid: number): void {
-    if (!Number.isInteger(rank) || rank < 0) throw codedError('EINVAL', `rank must be a non-negative integer, got ${rank}`, 22);
-    if (!Number.isInteger(pid) || pid <= 0) throw codedError('EINVAL', `pid must be a positive integer, got ${pid}`, 22);
+    if (!Number.isInteger(rank) || rank < 0)
+      throw codedError('EINVAL', `rank must be a non-negative integer, got ${rank}`, 22);
+    if (!Number.isInteger(pid) || pid <= 0)
+      throw codedError('EINVAL', `pid must be a positive integer, got ${pid}`, 22);
     this.ranks.set(rank, { pid });
   }
 
@@ -214,7 +244,8 @@ export class LauncherNode {
    */
   addTree(name: string, pid: number, options: TreeOptions = {}): void {
     checkCheckpointName(name, 'tree name');
-    if (!Number.isInteger(pid) || pid <= 1) throw codedError('EINVAL', `pid must be an integer above 1, got ${pid}`, 22);
+    if (!Number.isInteger(pid) || pid <= 1)
+      throw codedError('EINVAL', `pid must be an integer above 1, got ${pid}`, 22);
     this.trees.set(name, { pid, options: { ...options } });
   }
 
@@ -224,7 +255,9 @@ export class LauncherNode {
 
   /** The registered trees; after a restart, each with the restored root's `exited`. */
   localTrees(): TreeRecord[] {
-    return [...this.trees].map(([name, { pid, exited }]) => ({ name, pid, exited })).sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.trees]
+      .map(([name, { pid, exited }]) => ({ name, pid, exited }))
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   localRanks(): RankRecord[] {
@@ -242,7 +275,8 @@ export class LauncherNode {
   }
 
   private cancel(handle: Buffer): void {
-    if (this.current?.handle.equals(handle)) this.current.controller.abort(codedError('ECANCELED', 'the coordinator cancelled the request', 125));
+    if (this.current?.handle.equals(handle))
+      this.current.controller.abort(codedError('ECANCELED', 'the coordinator cancelled the request', 125));
     this.cancelled.push(handle);
     if (this.cancelled.length > REMEMBERED_CANCELS) this.cancelled.shift();
   }
@@ -280,9 +314,17 @@ export class LauncherNode {
     this.history.push(record);
   }
 
-  private answer(event: { ok: string; error: string } | Operation, requestHandle: Buffer, errno: number, ranks: number): void {
+  private answer(
+    event: { ok: string; error: string } | Operation,
+    requestHandle: Buffer,
+    errno: number,
+    ranks: number,
+  ): void {
     const names = typeof event === 'string' ? NODE_RESULT_EVENT[event] : event;
-    this.client.publish(errno === 0 ? names.ok : names.error, { eventType: 2, payload: encodeNodeAnswer({ requestHandle, errno, ranks }) });
+    this.client.publish(errno === 0 ? names.ok : names.error, {
+      eventType: 2,
+      payload: encodeNodeAnswer({ requestHandle, errno, ranks }),
+    });
   }
 
   // Ranks are dumped concurrently, so the job is frozen for about as long as its slowest rank.
@@ -297,7 +339,8 @@ export class LauncherNode {
   // What happens to the processes once the job's checkpoint is committed.
   private disposition(): 'kill' | 'stop' | 'resume' {
     const { kill, stop, leaveRunning } = this.options.checkpoint ?? {};
-    if ([kill, stop, leaveRunning].filter(Boolean).length > 1) throw codedError('EINVAL', 'choose one of leaveRunning, stop and kill', 22);
+    if ([kill, stop, leaveRunning].filter(Boolean).length > 1)
+      throw codedError('EINVAL', 'choose one of leaveRunning, stop and kill', 22);
     return kill ? 'kill' : stop ? 'stop' : 'resume';
   }
 
@@ -305,11 +348,20 @@ export class LauncherNode {
    * Phase one, the decision, and phase two of a job checkpoint on this node (protocol.ts,
    * COMMIT_EVENT). Ranks and trees are dumped concurrently, one CRIU dump each, and left stopped.
    */
-  private async checkpointJob(name: string, handle: Buffer, signal: AbortSignal, committed: Promise<void>): Promise<NodeOperationRecord> {
+  private async checkpointJob(
+    name: string,
+    handle: Buffer,
+    signal: AbortSignal,
+    committed: Promise<void>,
+  ): Promise<NodeOperationRecord> {
     const ranks = this.localRanks();
     const trees = this.localTrees();
     const units = ranks.length + trees.length;
-    const fail = (phase: NodePhase, error: unknown, answer: { ok: string; error: string } | null): NodeOperationRecord => {
+    const fail = (
+      phase: NodePhase,
+      error: unknown,
+      answer: { ok: string; error: string } | null,
+    ): NodeOperationRecord => {
       const record = this.record('checkpoint', phase, name, ranks, trees, [error]);
       if (answer) this.answer(answer, handle, record.errno, units);
       return record;
@@ -325,11 +377,25 @@ export class LauncherNode {
     // Image directories hold whole memories: the node's directory is private like each rank's.
     await mkdir(pending, { recursive: true, mode: 0o700 }).catch(() => undefined);
     const { kill: _kill, stop: _stop, leaveRunning: _leave, ...options } = this.options.checkpoint ?? {};
-    const dirs = [...ranks.map((r) => path.join(pending, `rank-${r.rank}`)), ...trees.map((tr) => path.join(pending, `tree-${tr.name}`))];
+    const dirs = [
+      ...ranks.map((r) => path.join(pending, `rank-${r.rank}`)),
+      ...trees.map((tr) => path.join(pending, `tree-${tr.name}`)),
+    ];
     const results = await Promise.allSettled([
-      ...ranks.map((r, i) => checkpoint({ ftb: this.ftb(), ...options, target: r.pid, scope: 'tree', dir: dirs[i], stop: true, signal })),
+      ...ranks.map((r, i) =>
+        checkpoint({ ftb: this.ftb(), ...options, target: r.pid, scope: 'tree', dir: dirs[i], stop: true, signal }),
+      ),
       ...trees.map((tr, i) =>
-        checkpoint({ ftb: this.ftb(), ...options, ...this.trees.get(tr.name)!.options, target: tr.pid, scope: 'tree', dir: dirs[ranks.length + i], stop: true, signal }),
+        checkpoint({
+          ftb: this.ftb(),
+          ...options,
+          ...this.trees.get(tr.name)!.options,
+          target: tr.pid,
+          scope: 'tree',
+          dir: dirs[ranks.length + i],
+          stop: true,
+          signal,
+        }),
       ),
     ]);
     const dumped = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
@@ -343,7 +409,12 @@ export class LauncherNode {
       let reason = (failed as PromiseRejectedResult).reason as CrftbError & { committed?: boolean };
       // A dump interrupted after its images were complete had them committed (set aside here);
       // they were just dropped with the rest, so the error must not point at them.
-      if (reason?.committed) reason = new CrftbError(reason.code ?? 'EIO', `${reason.message}; the node dropped those images: the job was not checkpointed`, { number: reason.errno ?? reason.codeNumber, cause: reason });
+      if (reason?.committed)
+        reason = new CrftbError(
+          reason.code ?? 'EIO',
+          `${reason.message}; the node dropped those images: the job was not checkpointed`,
+          { number: reason.errno ?? reason.codeNumber, cause: reason },
+        );
       return fail('dump', reason, NODE_RESULT_EVENT.checkpoint);
     }
     // The decision can only follow the answer, so waiting for it starts first.
@@ -362,7 +433,15 @@ export class LauncherNode {
       return fail('commit', error, NODE_COMMIT_EVENT);
     }
     if (disposition === 'kill' && !(await killAndAwait(pids))) {
-      return fail('commit', codedError('ETIMEDOUT', `the checkpointed processes of node ${this.options.node} did not die within 2 s of SIGKILL`, 110), NODE_COMMIT_EVENT);
+      return fail(
+        'commit',
+        codedError(
+          'ETIMEDOUT',
+          `the checkpointed processes of node ${this.options.node} did not die within 2 s of SIGKILL`,
+          110,
+        ),
+        NODE_COMMIT_EVENT,
+      );
     }
     if (disposition === 'resume') signalAll(pids, 'SIGCONT');
     this.answer(NODE_COMMIT_EVENT, handle, 0, units);
@@ -375,7 +454,14 @@ export class LauncherNode {
     const ms = this.options.decisionTimeoutMs ?? 60_000;
     return new Promise((resolve) => {
       const timer = setTimeout(
-        () => resolve(codedError('ETIMEDOUT', `no commit or cancel from the coordinator within ${ms} ms (decisionTimeoutMs): processes resumed`, 110)),
+        () =>
+          resolve(
+            codedError(
+              'ETIMEDOUT',
+              `no commit or cancel from the coordinator within ${ms} ms (decisionTimeoutMs): processes resumed`,
+              110,
+            ),
+          ),
         ms,
       );
       const done = (value: unknown) => {
@@ -383,7 +469,8 @@ export class LauncherNode {
         signal.removeEventListener('abort', onAbort);
         resolve(value);
       };
-      const onAbort = () => done(signal.reason ?? codedError('ECANCELED', 'the coordinator cancelled the request', 125));
+      const onAbort = () =>
+        done(signal.reason ?? codedError('ECANCELED', 'the coordinator cancelled the request', 125));
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
       void committed.then(() => done(null));
@@ -430,8 +517,12 @@ export class LauncherNode {
     const ranks = this.localRanks();
     const trees = this.localTrees();
     const results = await Promise.allSettled([
-      ...ranks.map((r) => restartDetailed({ ftb: this.ftb(), ...this.options.restart, dir: this.rankDirectory(name, r.rank), signal })),
-      ...trees.map((tr) => restartDetailed({ ftb: this.ftb(), ...this.options.restart, dir: this.treeDirectory(name, tr.name), signal })),
+      ...ranks.map((r) =>
+        restartDetailed({ ftb: this.ftb(), ...this.options.restart, dir: this.rankDirectory(name, r.rank), signal }),
+      ),
+      ...trees.map((tr) =>
+        restartDetailed({ ftb: this.ftb(), ...this.options.restart, dir: this.treeDirectory(name, tr.name), signal }),
+      ),
     ]);
     results.forEach((r, i) => {
       if (r.status !== 'fulfilled') return;
@@ -439,7 +530,14 @@ export class LauncherNode {
       if (i < ranks.length) this.ranks.set(ranks[i].rank, { pid, exited });
       else Object.assign(this.trees.get(trees[i - ranks.length].name)!, { pid, exited });
     });
-    return this.record('restart', 'restart', name, this.localRanks(), this.localTrees(), results.map((r) => (r.status === 'rejected' ? r.reason : null)));
+    return this.record(
+      'restart',
+      'restart',
+      name,
+      this.localRanks(),
+      this.localTrees(),
+      results.map((r) => (r.status === 'rejected' ? r.reason : null)),
+    );
   }
 
   // The ranks' BLCR events go to the node's own agent unless the caller says otherwise.
@@ -448,7 +546,14 @@ export class LauncherNode {
     return agentHost === undefined && agentPort === undefined ? undefined : { agentHost, agentPort };
   }
 
-  private record(op: Operation, phase: NodePhase, name: string, ranks: RankRecord[], trees: TreeRecord[], errors: unknown[]): NodeOperationRecord {
+  private record(
+    op: Operation,
+    phase: NodePhase,
+    name: string,
+    ranks: RankRecord[],
+    trees: TreeRecord[],
+    errors: unknown[],
+  ): NodeOperationRecord {
     const first = errors.find((e) => e !== null && e !== undefined) as CrftbError | undefined;
     const dir = nodeDirectory(this.options.imageRoot, this.options.job, name, this.options.node);
     if (ranks.length === 0 && trees.length === 0) {

@@ -17,8 +17,6 @@ int RemainingMs(int64_t deadline_ms) {
   return left > 0x7fffffff ? 0x7fffffff : static_cast<int>(left);
 }
 
-int64_t DeadlineAfter(int timeout_ms) {
-  return timeout_ms < 0 ? kNoTimeout : NowMs() + timeout_ms;
-}
+int64_t DeadlineAfter(int timeout_ms) { return timeout_ms < 0 ? kNoTimeout : NowMs() + timeout_ms; }
 
 }  // namespace crftb

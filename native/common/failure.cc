@@ -1,9 +1,9 @@
 // Failure and errno names (failure.h): Node-free, so the fuzz harnesses in native/fuzz/ link the
 // same definitions the addon uses.
+#include "common/failure.h"
+
 #include <errno.h>
 #include <string.h>
-
-#include "common/failure.h"
 
 namespace crftb {
 
@@ -11,6 +11,8 @@ namespace {
 
 // Linux's errno names, as glibc's strerrorname_np (2.32+) gives them (canonical names only:
 // EAGAIN, not EWOULDBLOCK). A table of our own, because the prebuild must load on glibc 2.28.
+// One row per line of names reads better than clang-format's one name per line.
+// clang-format off
 #define CRFTB_ERRNO_NAMES(X) \
   X(EPERM) X(ENOENT) X(ESRCH) X(EINTR) X(EIO) X(ENXIO) X(E2BIG) X(ENOEXEC) X(EBADF) X(ECHILD) \
   X(EAGAIN) X(ENOMEM) X(EACCES) X(EFAULT) X(ENOTBLK) X(EBUSY) X(EEXIST) X(EXDEV) X(ENODEV) \
@@ -30,6 +32,7 @@ namespace {
   X(ENAVAIL) X(EISNAM) X(EREMOTEIO) X(EDQUOT) X(ENOMEDIUM) X(EMEDIUMTYPE) X(ECANCELED) \
   X(ENOKEY) X(EKEYEXPIRED) X(EKEYREVOKED) X(EKEYREJECTED) X(EOWNERDEAD) X(ENOTRECOVERABLE) \
   X(ERFKILL) X(EHWPOISON)
+// clang-format on
 
 const char* ErrnoNameOrNull(int err) {
   switch (err) {

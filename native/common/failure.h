@@ -10,11 +10,11 @@
 namespace crftb {
 
 struct Failure {
-  std::string code;     // "ENOENT", "FTB_ERR_INVALID_FIELD", ...
-  std::string message;  // human text, already including what to do
-  int errnum = 0;       // positive errno, FTB's negative return code or BLCR's errno, 0 when none
-  std::string syscall;  // the system call that failed ("bind", "open"), when known
-  std::string path;     // the file the failure is about, when known
+  std::string code;                      // "ENOENT", "FTB_ERR_INVALID_FIELD", ...
+  std::string message;                   // human text, already including what to do
+  int errnum = 0;                        // positive errno, FTB's negative return code or BLCR's errno, 0 when none
+  std::string syscall;                   // the system call that failed ("bind", "open"), when known
+  std::string path;                      // the file the failure is about, when known
   std::shared_ptr<const Failure> cause;  // the failure this one follows from, when chained
 
   bool ok() const { return code.empty(); }

@@ -27,8 +27,8 @@ extern "C" {
 __attribute__((visibility("hidden"))) char __libc_single_threaded = 0;
 }
 
-#define CRFTB_OLD(ret, name, version, params)                                   \
-  extern "C" ret crftb_old_##name params;                                       \
+#define CRFTB_OLD(ret, name, version, params) \
+  extern "C" ret crftb_old_##name params;     \
   __asm__(".symver crftb_old_" #name ", " #name "@" version);
 
 CRFTB_OLD(int, pthread_create, "GLIBC_2.2.5", (pthread_t*, const pthread_attr_t*, void* (*)(void*), void*))
@@ -55,7 +55,9 @@ constexpr int kStatVer = 1;  // _STAT_VER_LINUX on x86_64, what the pre-2.33 inl
 
 extern "C" {
 
-int __wrap_pthread_create(pthread_t* t, const pthread_attr_t* a, void* (*f)(void*), void* arg) { return crftb_old_pthread_create(t, a, f, arg); }
+int __wrap_pthread_create(pthread_t* t, const pthread_attr_t* a, void* (*f)(void*), void* arg) {
+  return crftb_old_pthread_create(t, a, f, arg);
+}
 int __wrap_pthread_join(pthread_t t, void** r) { return crftb_old_pthread_join(t, r); }
 int __wrap_pthread_detach(pthread_t t) { return crftb_old_pthread_detach(t); }
 int __wrap_pthread_once(pthread_once_t* o, void (*f)(void)) { return crftb_old_pthread_once(o, f); }
@@ -83,7 +85,8 @@ int __wrap_fstatat64(int dirfd, const char* path, struct stat64* st, int flags) 
 // it, a wait had to be expressed against the condition variable's clock (CLOCK_REALTIME by
 // default): the remaining time is carried over, so a wall-clock step during the wait shifts
 // the deadline, as it did for every program on those systems.
-int __wrap_pthread_cond_clockwait(pthread_cond_t* cond, pthread_mutex_t* mutex, clockid_t clock, const struct timespec* abstime) {
+int __wrap_pthread_cond_clockwait(pthread_cond_t* cond, pthread_mutex_t* mutex, clockid_t clock,
+                                  const struct timespec* abstime) {
   if (clock == CLOCK_REALTIME) return pthread_cond_timedwait(cond, mutex, abstime);
   struct timespec now, real, deadline;
   clock_gettime(clock, &now);
@@ -103,8 +106,10 @@ uint32_t __wrap_arc4random(void) {
   size_t got = 0;
   while (got < sizeof value) {
     ssize_t n = getrandom(at + got, sizeof value - got, 0);
-    if (n > 0) got += static_cast<size_t>(n);
-    else if (n < 0 && errno != EINTR) break;  // cannot happen on Linux ≥ 3.17 with these flags
+    if (n > 0)
+      got += static_cast<size_t>(n);
+    else if (n < 0 && errno != EINTR)
+      break;  // cannot happen on Linux ≥ 3.17 with these flags
   }
   return value;
 }

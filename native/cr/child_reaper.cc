@@ -43,8 +43,9 @@ void Wait(std::shared_ptr<Watch> watch, pid_t pid) {
   const bool waited = rc == pid;
   std::lock_guard<std::mutex> lock(watch->mutex);
   if (!watch->js_alive) return;
-  watch->tsfn.NonBlockingCall(
-      [watch, waited, status](Napi::Env env, Napi::Function) { watch->deferred.Resolve(ExitValue(env, waited, status)); });
+  watch->tsfn.NonBlockingCall([watch, waited, status](Napi::Env env, Napi::Function) {
+    watch->deferred.Resolve(ExitValue(env, waited, status));
+  });
   watch->tsfn.Release();
 }
 
@@ -52,12 +53,11 @@ void Wait(std::shared_ptr<Watch> watch, pid_t pid) {
 
 Napi::Promise WatchRestoredChild(Napi::Env env, pid_t pid) {
   auto watch = std::make_shared<Watch>(env);
-  watch->tsfn = Napi::ThreadSafeFunction::New(
-      env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "crftb:restored-child", 0, 1,
-      [watch](Napi::Env) {
-        std::lock_guard<std::mutex> lock(watch->mutex);
-        watch->js_alive = false;
-      });
+  watch->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                                              "crftb:restored-child", 0, 1, [watch](Napi::Env) {
+                                                std::lock_guard<std::mutex> lock(watch->mutex);
+                                                watch->js_alive = false;
+                                              });
   watch->tsfn.Unref(env);
   try {
     std::thread(Wait, watch, pid).detach();

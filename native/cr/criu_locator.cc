@@ -34,16 +34,15 @@ std::string Absolute(const std::string& path) {
 
 Failure Unusable(const std::string& path, const std::string& origin, int err) {
   return Failure::Coded(ErrnoName(err),
-                        "CRIU named by " + origin + " (" + path + ") is not an executable file: " +
-                            strerror(err) + "; fix or unset it",
+                        "CRIU named by " + origin + " (" + path + ") is not an executable file: " + strerror(err) +
+                            "; fix or unset it",
                         err)
       .At("", path);  // several checks (stat, access), not one call
 }
 
 }  // namespace
 
-Failure LocateCriu(const std::string& explicit_path, const std::string& package_root,
-                   CriuLocation* out) {
+Failure LocateCriu(const std::string& explicit_path, const std::string& package_root, CriuLocation* out) {
   if (!explicit_path.empty()) {
     if (int err = CheckExecutable(explicit_path)) return Unusable(explicit_path, "the criu option", err);
     *out = {Absolute(explicit_path), "option"};
@@ -77,8 +76,8 @@ Failure LocateCriu(const std::string& explicit_path, const std::string& package_
   }
   if (found.empty()) {
     return Failure::Coded("ENOENT",
-                          "CRIU was not found (no criu option, no CRFTB_CRIU, nothing in " +
-                              CriuCacheDir() + ", no criu on PATH); " + kProvisionCriuHint +
+                          "CRIU was not found (no criu option, no CRFTB_CRIU, nothing in " + CriuCacheDir() +
+                              ", no criu on PATH); " + kProvisionCriuHint +
                               ", or set CRFTB_CRIU to a criu that passes `criu check`",
                           ENOENT);
   }

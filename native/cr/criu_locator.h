@@ -27,8 +27,7 @@ struct CriuLocation {
 
 // Fills `out` and returns Failure::None(), or returns ENOENT/EACCES with what to do. May run
 // `criu check` (blocking, once per binary per process) when it has several CRIUs to choose from.
-Failure LocateCriu(const std::string& explicit_path, const std::string& package_root,
-                   CriuLocation* out);
+Failure LocateCriu(const std::string& explicit_path, const std::string& package_root, CriuLocation* out);
 
 // Where `crftb provision-criu` installs CRIU and the locator looks for it: $CRFTB_CRIU_CACHE,
 // else /var/cache/crftb/criu for root, else $XDG_CACHE_HOME/crftb/criu, else

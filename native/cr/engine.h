@@ -40,19 +40,19 @@ enum class Scope : int { kProcess = 0, kProcessGroup = 1, kSession = 2, kTree = 
 enum class After : int { kLeaveRunning = 0, kStop = 1, kKill = 2 };
 
 struct Capabilities {
-  std::string engine;          // "criu" | "blcr"
-  std::string version;         // engine version as the engine reports it ("4.1.1", "0.8.5")
-  std::string library;         // the dlopen'ed library file
-  bool self_checkpoint = false;  // can checkpoint the calling process and be restarted from it
-  bool incremental = false;      // can write images relative to a parent checkpoint
+  std::string engine;             // "criu" | "blcr"
+  std::string version;            // engine version as the engine reports it ("4.1.1", "0.8.5")
+  std::string library;            // the dlopen'ed library file
+  bool self_checkpoint = false;   // can checkpoint the calling process and be restarted from it
+  bool incremental = false;       // can write images relative to a parent checkpoint
   bool directory_images = false;  // writes a directory of images (CRIU) vs one context file (BLCR)
-  bool publishes_ftb = false;    // the engine's library publishes CHKPT_*/RSTRT_* itself
-  bool gated_resume = false;     // a restore asks RestartSpec::may_resume before the processes run
+  bool publishes_ftb = false;     // the engine's library publishes CHKPT_*/RSTRT_* itself
+  bool gated_resume = false;      // a restore asks RestartSpec::may_resume before the processes run
 };
 
 struct EngineConfig {
-  std::string library;       // "" = the engine's default soname (libcriu.so.2 / libcr.so.0)
-  std::string service;       // CRIU only: the criu binary (native/cr/criu_locator.h finds it)
+  std::string library;  // "" = the engine's default soname (libcriu.so.2 / libcr.so.0)
+  std::string service;  // CRIU only: the criu binary (native/cr/criu_locator.h finds it)
   // CRIU only, when `service` was not named: find it on the request's thread (finding may run
   // `criu check`, which blocks), starting from the package's own provisioned copy.
   bool locate = false;
@@ -72,40 +72,40 @@ enum class NetworkLock : int { kAuto = 0, kIptables = 1, kNftables = 2 };
 
 struct EngineTuning {
   Connections connections = Connections::kClose;
-  bool skip_in_flight = true;           // connections not yet accept()ed are left out (peers retry)
+  bool skip_in_flight = true;                     // connections not yet accept()ed are left out (peers retry)
   NetworkLock network_lock = NetworkLock::kAuto;  // kKeep only; auto: iptables if installed, else nftables
-  unsigned ghost_limit = 0;             // bytes of unlinked-but-open file CRIU may copy; 0 = its default
-  bool ext_unix_sockets = false;        // unix sockets connected to processes outside the dump
-  bool shell_job = false;               // the processes belong to a terminal session (no setsid)
+  unsigned ghost_limit = 0;                       // bytes of unlinked-but-open file CRIU may copy; 0 = its default
+  bool ext_unix_sockets = false;                  // unix sockets connected to processes outside the dump
+  bool shell_job = false;                         // the processes belong to a terminal session (no setsid)
 };
 
 struct CheckpointSpec {
   Scope scope = Scope::kProcess;
-  pid_t target = 0;          // resolved pid/pgid/sid: never 0 here (request.cc resolves "self")
+  pid_t target = 0;            // resolved pid/pgid/sid: never 0 here (request.cc resolves "self")
   bool includes_self = false;  // this process is inside the scope (the restarted copy returns)
-  std::string destination;   // CRIU: an empty directory created 0700; BLCR: a new file (0600)
+  std::string destination;     // CRIU: an empty directory created 0700; BLCR: a new file (0600)
   After after = After::kLeaveRunning;
   // Sent SIGSTOP once the images are written and before the engine lets them run again (CRIU's
   // post-dump notification), so they stop without running past their images; "" = none.
   std::vector<pid_t> stop_after_dump;
-  std::string parent;        // incremental: path of the parent images, relative to destination
+  std::string parent;         // incremental: path of the parent images, relative to destination
   bool track_memory = false;  // keep dirty-page tracking on so a later child can be incremental
-  std::string log_file;      // engine log, relative to the destination directory ("" = none)
+  std::string log_file;       // engine log, relative to the destination directory ("" = none)
   EngineTuning tuning;
 };
 
 struct CheckpointOutcome {
-  bool restarted = false;     // this process is the copy restored from these images
-  std::vector<pid_t> pids;    // processes included, when the engine can tell
+  bool restarted = false;      // this process is the copy restored from these images
+  std::vector<pid_t> pids;     // processes included, when the engine can tell
   double frozen_seconds = -1;  // how long the processes were frozen; -1 when the engine cannot tell
 };
 
 struct RestartSpec {
-  std::string source;        // images directory (CRIU) or context file (BLCR)
-  std::string log_file;      // relative to the images directory for CRIU ("" = none)
+  std::string source;                  // images directory (CRIU) or context file (BLCR)
+  std::string log_file;                // relative to the images directory for CRIU ("" = none)
   After after = After::kLeaveRunning;  // kStop leaves the restored processes stopped
   EngineTuning tuning;
-  pid_t root = 0;            // the root pid the images restore, when crftb recorded it (0: unknown)
+  pid_t root = 0;  // the root pid the images restore, when crftb recorded it (0: unknown)
   // Asked (engines with Capabilities::gated_resume) once everything is restored and before any
   // restored process runs; false makes the engine kill what it restored and fail the restore.
   // The restart verifies the images meanwhile (images.h CheckRestorable).
@@ -113,9 +113,9 @@ struct RestartSpec {
 };
 
 struct RestartOutcome {
-  pid_t pid = 0;              // the restored root process (0 when the engine cannot say)
-  std::vector<pid_t> pids;    // every restored process, when the engine can tell
-  bool children = false;      // the restored root is this process's child: reap it
+  pid_t pid = 0;            // the restored root process (0 when the engine cannot say)
+  std::vector<pid_t> pids;  // every restored process, when the engine can tell
+  bool children = false;    // the restored root is this process's child: reap it
 };
 
 // One outstanding request: libcr's checkpoint/restart handle.

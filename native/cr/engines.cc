@@ -1,8 +1,7 @@
 // The one table of engines: name -> constructor.
-#include "cr/engine.h"
-
 #include "cr/blcr/engine.h"
 #include "cr/criu/engine.h"
+#include "cr/engine.h"
 
 namespace crftb::cr {
 

@@ -32,8 +32,7 @@ const std::vector<ftb::EventDeclaration>& Declarations() {
 }
 
 bool SameAgent(const FtbSettings& a, const FtbSettings& b) {
-  return a.agent_host == b.agent_host && a.agent_port == b.agent_port &&
-         a.connect_timeout_ms == b.connect_timeout_ms;
+  return a.agent_host == b.agent_host && a.agent_port == b.agent_port && a.connect_timeout_ms == b.connect_timeout_ms;
 }
 
 class FtbPublisher : public EventPublisher {

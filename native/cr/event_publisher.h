@@ -37,10 +37,10 @@ const char* ErrorEventName(Operation op);
 
 struct PublisherStats {
   uint64_t published = 0;
-  uint64_t dropped = 0;      // events that never left: FTB could not take them (absent, down,
-                             // refused), or an END/ERROR withheld because its BEGIN did not leave
-  uint64_t suppressed = 0;   // events not published because the engine's libcr publishes them
-  uint64_t reconnects = 0;   // connections reopened after a checkpoint of this process
+  uint64_t dropped = 0;     // events that never left: FTB could not take them (absent, down,
+                            // refused), or an END/ERROR withheld because its BEGIN did not leave
+  uint64_t suppressed = 0;  // events not published because the engine's libcr publishes them
+  uint64_t reconnects = 0;  // connections reopened after a checkpoint of this process
 };
 
 // Where the events go. One per process; methods are called from worker threads, one request at

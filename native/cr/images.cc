@@ -71,7 +71,8 @@ void RemoveGenerations(const std::string& gens, Drop drop) {
   while (dirent* entry = readdir(listing)) {
     char* end = nullptr;
     unsigned long n = strtoul(entry->d_name, &end, 10);
-    if (*end == '\0' && entry->d_name[0] != '\0' && drop(static_cast<unsigned>(n))) RemoveTree(gens + "/" + entry->d_name);
+    if (*end == '\0' && entry->d_name[0] != '\0' && drop(static_cast<unsigned>(n)))
+      RemoveTree(gens + "/" + entry->d_name);
   }
   closedir(listing);
 }
@@ -80,7 +81,8 @@ void RemoveGenerations(const std::string& gens, Drop drop) {
 // target has any other form (then it is not crftb's link).
 unsigned GenerationOfTarget(const std::string& link, const std::string& target) {
   const std::string prefix = BaseName(link) + ".gens/";
-  if (target.compare(0, prefix.size(), prefix) != 0 || target.size() == prefix.size() || target.size() > prefix.size() + 9)
+  if (target.compare(0, prefix.size(), prefix) != 0 || target.size() == prefix.size() ||
+      target.size() > prefix.size() + 9)
     return 0;
   const std::string digits = target.substr(prefix.size());
   if (digits.find_first_not_of("0123456789") != std::string::npos) return 0;
@@ -107,8 +109,9 @@ Failure InspectLink(const std::string& link, unsigned* number) {
   if (S_ISDIR(st.st_mode)) {
     if (rmdir(link.c_str()) != 0)
       return Failure::Coded(errno == ENOTEMPTY ? "EEXIST" : ErrnoName(errno),
-                            link + " is a directory crftb did not write; give a new path (crftb makes it "
-                                   "a link to its image generations) or remove it",
+                            link +
+                                " is a directory crftb did not write; give a new path (crftb makes it "
+                                "a link to its image generations) or remove it",
                             errno == ENOTEMPTY ? EEXIST : errno);
     return Failure::None();
   }
@@ -129,8 +132,9 @@ Failure WriteRecord(const std::string& dir, const GenerationRecord& record) {
   std::string text = std::to_string(record.root) + " " + (record.track_memory ? "1" : "0") + "\npids";
   for (pid_t pid : record.pids) text += " " + std::to_string(pid);
   const EngineTuning& t = record.tuning;
-  text += "\ntuning " + std::to_string(static_cast<int>(t.connections)) + " " + std::to_string(static_cast<int>(t.network_lock)) +
-          " " + (t.ext_unix_sockets ? "1" : "0") + " " + (t.shell_job ? "1" : "0") + "\n";
+  text += "\ntuning " + std::to_string(static_cast<int>(t.connections)) + " " +
+          std::to_string(static_cast<int>(t.network_lock)) + " " + (t.ext_unix_sockets ? "1" : "0") + " " +
+          (t.shell_job ? "1" : "0") + "\n";
   const std::string path = dir + "/" + kMetaFile;
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return Failure::FromErrno(errno, "cannot write " + path).At("open", path);
@@ -247,7 +251,8 @@ bool ReadGenerationRecord(const std::string& dir, GenerationRecord* out) {
       for (pid_t pid; fields >> pid;) out->pids.push_back(pid);
     } else if (word == "tuning") {
       int connections = 0, lock = 0, ext = 0, shell = 0;
-      if (fields >> connections >> lock >> ext >> shell && connections >= 0 && connections <= 2 && lock >= 0 && lock <= 2) {
+      if (fields >> connections >> lock >> ext >> shell && connections >= 0 && connections <= 2 && lock >= 0 &&
+          lock <= 2) {
         out->tuning.connections = static_cast<Connections>(connections);
         out->tuning.network_lock = static_cast<NetworkLock>(lock);
         out->tuning.ext_unix_sockets = ext != 0;
@@ -259,8 +264,9 @@ bool ReadGenerationRecord(const std::string& dir, GenerationRecord* out) {
   return true;
 }
 
-Failure CheckRestorable(const std::string& dir_arg, const std::string& log, std::string* images, GenerationRecord* record,
-                        bool* recorded_out, std::optional<PendingChecksums>* checksums, const ReapWait& reap) {
+Failure CheckRestorable(const std::string& dir_arg, const std::string& log, std::string* images,
+                        GenerationRecord* record, bool* recorded_out, std::optional<PendingChecksums>* checksums,
+                        const ReapWait& reap) {
   std::string dir = Absolute(dir_arg);
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   struct stat st;
@@ -271,8 +277,11 @@ Failure CheckRestorable(const std::string& dir_arg, const std::string& log, std:
     if (Failure f = CheckTrusted(st, dir); !f.ok()) return f;
     const unsigned number = GenerationOfTarget(dir, ReadLink(dir));
     if (number == 0)
-      return Failure::Coded("EINVAL", "cannot restart from " + dir + ": it is a symlink crftb did not make; "
-                                      "pass the images directory itself", EINVAL);
+      return Failure::Coded("EINVAL",
+                            "cannot restart from " + dir +
+                                ": it is a symlink crftb did not make; "
+                                "pass the images directory itself",
+                            EINVAL);
     const std::string gens = dir + ".gens";
     if (Failure f = OpenTrustedDir(gens, &raw_fd); !f.ok()) return f;
     UniqueFd gens_fd(raw_fd);
@@ -301,19 +310,25 @@ Failure CheckRestorable(const std::string& dir_arg, const std::string& log, std:
       // A zombie passes by itself (its parent reaps it): EAGAIN, retryable. A running process
       // does not: EBUSY.
       if (IsZombie(pid))
-        return Failure::Coded("EAGAIN", "cannot restart from " + dir + " yet: " + busy + " (waited " + std::to_string(reap.ms) +
-                                            " ms, reapWaitMs), and the restore needs that pid; retry the restart "
-                                            "(option retry) or wait longer (reapWaitMs)", EAGAIN);
-      return Failure::Coded("EBUSY", "cannot restart from " + dir + ": " + busy +
-                                         ", and the restore needs that pid; stop the original first "
-                                         "(restarting while it runs would give two copies)", EBUSY);
+        return Failure::Coded("EAGAIN",
+                              "cannot restart from " + dir + " yet: " + busy + " (waited " + std::to_string(reap.ms) +
+                                  " ms, reapWaitMs), and the restore needs that pid; retry the restart "
+                                  "(option retry) or wait longer (reapWaitMs)",
+                              EAGAIN);
+      return Failure::Coded("EBUSY",
+                            "cannot restart from " + dir + ": " + busy +
+                                ", and the restore needs that pid; stop the original first "
+                                "(restarting while it runs would give two copies)",
+                            EBUSY);
     }
   }
   if (!log.empty()) {
     if (unlinkat(images_fd.get(), log.c_str(), 0) != 0 && errno != ENOENT)
-      return Failure::FromErrno(errno, "cannot replace the old log " + *images + "/" + log).At("unlink", *images + "/" + log);
+      return Failure::FromErrno(errno, "cannot replace the old log " + *images + "/" + log)
+          .At("unlink", *images + "/" + log);
     UniqueFd log_fd(openat(images_fd.get(), log.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!log_fd.valid()) return Failure::FromErrno(errno, "cannot create the log " + *images + "/" + log).At("open", *images + "/" + log);
+    if (!log_fd.valid())
+      return Failure::FromErrno(errno, "cannot create the log " + *images + "/" + log).At("open", *images + "/" + log);
   }
   return Failure::None();
 }
@@ -321,7 +336,8 @@ Failure CheckRestorable(const std::string& dir_arg, const std::string& log, std:
 Failure Commit(Generation& generation, const GenerationRecord& record) {
   if (generation.is_file) {
     if (rename(generation.path.c_str(), generation.link.c_str()) != 0)
-      return Failure::FromErrno(errno, "cannot move the checkpoint into place at " + generation.link).At("rename", generation.link);
+      return Failure::FromErrno(errno, "cannot move the checkpoint into place at " + generation.link)
+          .At("rename", generation.link);
     return Failure::None();
   }
   if (Failure f = WriteRecord(generation.path, record); !f.ok()) return f;
@@ -333,7 +349,8 @@ Failure Commit(Generation& generation, const GenerationRecord& record) {
   if (symlink(target.c_str(), temp.c_str()) != 0 || rename(temp.c_str(), generation.link.c_str()) != 0) {
     int err = errno;
     unlink(temp.c_str());
-    return Failure::FromErrno(err, "cannot point " + generation.link + " at its new images").At("rename", generation.link);
+    return Failure::FromErrno(err, "cannot point " + generation.link + " at its new images")
+        .At("rename", generation.link);
   }
   // Keep the chain this generation reads from; everything else is superseded.
   const std::string gens = DirName(generation.link) + "/" + gens_name;

@@ -31,12 +31,12 @@
 namespace crftb::cr {
 
 struct Generation {
-  std::string link;      // D (or F)
-  std::string path;      // the directory (or temp file) the engine writes
-  std::string parent;    // "../<n>" when incremental over the previous generation, else ""
+  std::string link;    // D (or F)
+  std::string path;    // the directory (or temp file) the engine writes
+  std::string parent;  // "../<n>" when incremental over the previous generation, else ""
   bool is_file = false;
   unsigned number = 0;
-  ImagesLock lock;       // held from PrepareDirectory until the generation is committed or removed
+  ImagesLock lock;  // held from PrepareDirectory until the generation is committed or removed
 };
 
 // Creates the next generation for D, after removing what earlier failed or abandoned attempts
@@ -49,9 +49,9 @@ Failure PrepareFile(const std::string& file, Generation* out);
 // What a generation records about itself (file crftb-generation, 0600, beside its images).
 struct GenerationRecord {
   pid_t root = 0;
-  bool track_memory = false;      // the next checkpoint can be incremental over this one
-  std::vector<pid_t> pids;        // every checkpointed process: a restore needs these pids free
-  EngineTuning tuning;            // how it was dumped: a restart restores it the same way
+  bool track_memory = false;  // the next checkpoint can be incremental over this one
+  std::vector<pid_t> pids;    // every checkpointed process: a restore needs these pids free
+  EngineTuning tuning;        // how it was dumped: a restart restores it the same way
 };
 
 // Points D at the generation (or renames the temp file into place) and drops what is no longer
@@ -67,8 +67,8 @@ bool ReadGenerationRecord(const std::string& dir, GenerationRecord* out);
 // parent died too (a launcher's children, reparented to init), init may take seconds. Only
 // zombies are waited for: a pid held by a running process fails at once.
 struct ReapWait {
-  int ms = 0;                                // 0 = do not wait
-  std::function<bool()> interrupted;         // checked between polls: stop waiting when true
+  int ms = 0;                         // 0 = do not wait
+  std::function<bool()> interrupted;  // checked between polls: stop waiting when true
 };
 
 // Before a restore from `dir`: it is trusted (EPERM), its manifest's layout checks out (EBADMSG

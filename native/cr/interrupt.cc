@@ -32,8 +32,9 @@ Interrupt::Interrupt(int timeout_ms, int elapsed_ms, std::shared_ptr<CancelSigna
 
 Failure Interrupt::Interrupted(bool cancelled, const std::string& what) const {
   if (cancelled) return Failure::Coded("ABORT_ERR", "the " + what + " was aborted", 0);
-  return Failure::Coded("ETIMEDOUT", "the " + what + " did not finish within " + std::to_string(timeout_ms_) +
-                                         " ms (timeoutMs)", ETIMEDOUT);
+  return Failure::Coded("ETIMEDOUT",
+                        "the " + what + " did not finish within " + std::to_string(timeout_ms_) + " ms (timeoutMs)",
+                        ETIMEDOUT);
 }
 
 Failure Interrupt::Check(const std::string& what) const {

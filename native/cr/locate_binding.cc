@@ -28,7 +28,9 @@ namespace {
 class CriuCheckWorker : public Napi::AsyncWorker {
  public:
   CriuCheckWorker(Napi::Env env, std::string path)
-      : Napi::AsyncWorker(env, "crftb.criuCheck"), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)) {}
+      : Napi::AsyncWorker(env, "crftb.criuCheck"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        path_(std::move(path)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override { result_ = CheckCriu(path_); }
   void OnOK() override {

@@ -1,9 +1,9 @@
 #include "cr/manifest.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,10 +163,14 @@ Failure ReadManifest(int dir_fd, const std::string& dir, Manifest* out) {
     std::string line = text.substr(line_start, end - line_start);
     line_start = end + 1;
     if (header) {
-      if (line == kHeaderXxh128) out->checksum = Checksum::kXxh128;
-      else if (line == kHeaderSha256) out->checksum = Checksum::kSha256;
-      else return BadMessage(path + " is not a crftb checkpoint manifest crftb can read (first line '" + line.substr(0, 40) +
-                             "'); restart it with the crftb that wrote it, or from another checkpoint");
+      if (line == kHeaderXxh128)
+        out->checksum = Checksum::kXxh128;
+      else if (line == kHeaderSha256)
+        out->checksum = Checksum::kSha256;
+      else
+        return BadMessage(path + " is not a crftb checkpoint manifest crftb can read (first line '" +
+                          line.substr(0, 40) +
+                          "'); restart it with the crftb that wrote it, or from another checkpoint");
       header = false;
       continue;
     }
@@ -174,9 +178,10 @@ Failure ReadManifest(int dir_fd, const std::string& dir, Manifest* out) {
     const size_t digits = HexDigits(out->checksum);
     size_t space = line.find(' ', digits + 1);
     char* size_end = nullptr;
-    unsigned long long size = line.size() > digits + 2 && line[digits] == ' ' ? strtoull(line.c_str() + digits + 1, &size_end, 10) : 0;
-    if (!size_end || space == std::string::npos || size_end != line.c_str() + space || !isdigit(static_cast<unsigned char>(line[digits + 1])) ||
-        line.find_first_not_of("0123456789abcdef") < digits)
+    unsigned long long size =
+        line.size() > digits + 2 && line[digits] == ' ' ? strtoull(line.c_str() + digits + 1, &size_end, 10) : 0;
+    if (!size_end || space == std::string::npos || size_end != line.c_str() + space ||
+        !isdigit(static_cast<unsigned char>(line[digits + 1])) || line.find_first_not_of("0123456789abcdef") < digits)
       return BadMessage("the checkpoint manifest " + path + " has a malformed line: '" + line.substr(0, 100) + "'");
     std::string name = line.substr(space + 1);
     if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
@@ -210,7 +215,10 @@ Failure CheckEntries(int dir_fd, const std::string& dir, std::string* parent) {
         continue;
       }
     }
-    failure = BadMessage(dir + "/" + name + " is " + (S_ISLNK(st.st_mode) ? "a symlink" : S_ISDIR(st.st_mode) ? "a directory" : "a special file") +
+    failure = BadMessage(dir + "/" + name + " is " +
+                         (S_ISLNK(st.st_mode)   ? "a symlink"
+                          : S_ISDIR(st.st_mode) ? "a directory"
+                                                : "a special file") +
                          ", which no checkpoint writes: the images were altered after the checkpoint; "
                          "restart from another checkpoint");
     break;
@@ -232,21 +240,25 @@ Failure LayoutOne(const std::string& dir, int depth, PendingChecksums* pending) 
   if (Failure f = ListFiles(dir_fd.get(), dir, &present); !f.ok()) return f;
   for (const std::string& name : present)
     if (!NotAnImage(name) && !expected.count(name))
-      return BadMessage(dir + "/" + name + " is not in the checkpoint manifest: the images were altered after "
+      return BadMessage(dir + "/" + name +
+                        " is not in the checkpoint manifest: the images were altered after "
                         "the checkpoint; restart from another checkpoint");
   for (const auto& [name, want] : expected) {
     struct stat st;
     if (fstatat(dir_fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
       return BadMessage("the image " + dir + "/" + name + " listed in the checkpoint manifest is missing");
     if (static_cast<unsigned long long>(st.st_size) != want.size)
-      return BadMessage("the image " + dir + "/" + name + " is " + std::to_string(st.st_size) + " bytes, the manifest says " +
-                        std::to_string(want.size) + ": it was truncated or changed after the checkpoint");
+      return BadMessage("the image " + dir + "/" + name + " is " + std::to_string(st.st_size) +
+                        " bytes, the manifest says " + std::to_string(want.size) +
+                        ": it was truncated or changed after the checkpoint");
     pending->images.push_back({dir, name, want.hash, want.size, manifest.checksum});
   }
   if (!parent.empty()) {
-    if (depth >= kMaxChain) return BadMessage(dir + " has a chain of more than " + std::to_string(kMaxChain) + " parent images");
+    if (depth >= kMaxChain)
+      return BadMessage(dir + " has a chain of more than " + std::to_string(kMaxChain) + " parent images");
     size_t slash = dir.rfind('/');
-    return LayoutOne((slash == std::string::npos ? std::string(".") : dir.substr(0, slash)) + "/" + parent.substr(3), depth + 1, pending);
+    return LayoutOne((slash == std::string::npos ? std::string(".") : dir.substr(0, slash)) + "/" + parent.substr(3),
+                     depth + 1, pending);
   }
   return Failure::None();
 }

@@ -44,7 +44,8 @@ std::vector<OpenFile> FilesThatMustNotChange(const std::vector<pid_t>& pids, con
       if (n <= 0) continue;
       std::string path(target, static_cast<size_t>(n));
       // A deleted file's contents go into the images; a file below the images is crftb's own.
-      if (EndsWith(path, " (deleted)") || (!ignore_below.empty() && path.compare(0, ignore_below.size(), ignore_below) == 0))
+      if (EndsWith(path, " (deleted)") ||
+          (!ignore_below.empty() && path.compare(0, ignore_below.size(), ignore_below) == 0))
         continue;
       const long flags = FdFlags(proc + "/fdinfo/" + entry->d_name);
       if (flags >= 0 && (flags & O_ACCMODE) == O_WRONLY && (flags & O_APPEND)) continue;

@@ -17,7 +17,8 @@ Napi::Value EventPayloadBinding(const Napi::CallbackInfo& info) {
   std::string kind = info[0].As<Napi::String>();
   auto handle_bytes = info[1].As<Napi::Buffer<uint8_t>>();
   if (handle_bytes.Length() != sizeof(wire::EventHandle))
-    Throw(env, Failure::Coded("EINVAL", "an event handle is " + std::to_string(sizeof(wire::EventHandle)) + " bytes", EINVAL));
+    Throw(env, Failure::Coded("EINVAL", "an event handle is " + std::to_string(sizeof(wire::EventHandle)) + " bytes",
+                              EINVAL));
   wire::EventHandle handle;
   memcpy(&handle, handle_bytes.Data(), sizeof handle);
   uint8_t payload[wire::kPayloadSize];

@@ -24,19 +24,17 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // Where a request's images are for this engine: dir (a directory of images, CRIU) or file (a
 // context file, BLCR). EINVAL naming the option to pass when the request gave only the other.
-Failure ImagesPath(const Capabilities& caps, const std::string& dir, const std::string& file,
-                   const char* verb, std::string* path) {
+Failure ImagesPath(const Capabilities& caps, const std::string& dir, const std::string& file, const char* verb,
+                   std::string* path) {
   *path = caps.directory_images ? dir : file;
   if (!path->empty()) return Failure::None();
-  return Failure::Coded("EINVAL", "the " + caps.engine + " engine " + verb +
-                                      (caps.directory_images ? " a directory of images: pass dir"
-                                                             : " a context file: pass file"),
+  return Failure::Coded("EINVAL",
+                        "the " + caps.engine + " engine " + verb +
+                            (caps.directory_images ? " a directory of images: pass dir" : " a context file: pass file"),
                         EINVAL);
 }
 
@@ -50,9 +48,12 @@ int ErrnoOf(const Failure& failure) {
 // BEGIN, or - when BEGIN did not go out - withheld and counted as dropped.
 template <typename Publish>
 void Conclude(EventPublisher& publisher, bool suppressed, bool begun, Publish publish) {
-  if (suppressed) publisher.CountSuppressed();
-  else if (begun) publish();
-  else publisher.CountWithheld();
+  if (suppressed)
+    publisher.CountSuppressed();
+  else if (begun)
+    publish();
+  else
+    publisher.CountWithheld();
 }
 
 // Publishes BEGIN on construction, then exactly one END or ERROR - or, when BEGIN did not go out,
@@ -66,8 +67,10 @@ class EventScope {
         publisher_(ProcessPublisher(settings)),
         enabled_(settings.enabled),
         suppressed_(settings.enabled && engine_publishes) {
-    if (suppressed_) publisher_.CountSuppressed();
-    else if (settings.enabled) begun_ = publisher_.Begin(op, &handle_);
+    if (suppressed_)
+      publisher_.CountSuppressed();
+    else if (settings.enabled)
+      begun_ = publisher_.Begin(op, &handle_);
   }
   Failure Fail(Failure failure) {
     Finish([&] { publisher_.Error(op_, handle_, ErrnoOf(failure)); });
@@ -122,7 +125,8 @@ bool ReadyWithin(int fd, int timeout_ms) {
 // have sent it.
 void FinishAbandoned(const EventScope::Handoff& events, int err) {
   if (!events.owed) return;
-  Conclude(*events.publisher, events.suppressed, events.begun, [&] { events.publisher->Error(events.op, events.handle, err); });
+  Conclude(*events.publisher, events.suppressed, events.begun,
+           [&] { events.publisher->Error(events.op, events.handle, err); });
 }
 
 // A checkpoint interrupted while the engine is still dumping: the engine cannot be stopped, so a
@@ -137,7 +141,7 @@ void FinishCheckpointLater(std::unique_ptr<PendingCheckpoint> pending, Generatio
     ReadyWithin(pending->ready_fd(), -1);
     CheckpointOutcome outcome;
     const bool restarted = pending->Reap(&outcome).ok() && outcome.restarted;
-    if (restarted) return;  // the copy: its original cleans up
+    if (restarted) return;                         // the copy: its original cleans up
     for (pid_t pid : stopped) kill(pid, SIGCONT);  // the engine may have stopped them at its end
     Abandon(*generation);
     if (self) events.publisher->ReopenAfterCheckpoint();
@@ -190,7 +194,8 @@ Failure SelectEngine(const std::string& name, const EngineConfig& criu_given, co
   EngineConfig criu = criu_given;
   if (criu.locate && criu.service.empty() && name != "blcr") {
     CriuLocation location;
-    if (LocateCriu("", criu.package_root, &location).ok()) criu.service = location.path;  // else the probe says what to install
+    if (LocateCriu("", criu.package_root, &location).ok())
+      criu.service = location.path;  // else the probe says what to install
   }
   if (name == "criu" || name == "blcr") {
     auto candidate = MakeEngine(name, name == "criu" ? criu : blcr);
@@ -213,9 +218,11 @@ Failure SelectEngine(const std::string& name, const EngineConfig& criu_given, co
     }
     reasons += std::string(reasons.empty() ? "" : "; ") + candidate_name + ": " + f.message;
   }
-  return Failure::Coded("ENOSYS", "no checkpoint engine works on this machine (" + reasons +
-                                      "). Install CRIU (" + std::string(kProvisionCriuHint) + ", or a criu that passes "
-                                      "`criu check`, plus libcriu.so.2) or BLCR's kernel module and libcr.so.0",
+  return Failure::Coded("ENOSYS",
+                        "no checkpoint engine works on this machine (" + reasons + "). Install CRIU (" +
+                            std::string(kProvisionCriuHint) +
+                            ", or a criu that passes "
+                            "`criu check`, plus libcriu.so.2) or BLCR's kernel module and libcr.so.0",
                         ENOSYS);
 }
 
@@ -234,15 +241,18 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
   if (Failure f = ResolveScope(options.scope, options.target, options.allow_own_group, &scope); !f.ok())
     return events.Fail(f);
   if (scope.includes_self && !caps.self_checkpoint)
-    return events.Fail(Failure::Coded("EOPNOTSUPP", "the " + caps.engine + " engine cannot checkpoint the "
-                                                    "calling process; checkpoint another process instead", EOPNOTSUPP));
+    return events.Fail(Failure::Coded("EOPNOTSUPP",
+                                      "the " + caps.engine +
+                                          " engine cannot checkpoint the "
+                                          "calling process; checkpoint another process instead",
+                                      EOPNOTSUPP));
   if (caps.engine == "criu")
     if (Failure f = CheckNoIoUring(scope.pids); !f.ok()) return events.Fail(f);
 
   Generation generation;
-  Failure prepared = caps.directory_images
-                         ? PrepareDirectory(images_path, options.incremental && caps.incremental, scope.root, &generation)
-                         : PrepareFile(images_path, &generation);
+  Failure prepared = caps.directory_images ? PrepareDirectory(images_path, options.incremental && caps.incremental,
+                                                              scope.root, &generation)
+                                           : PrepareFile(images_path, &generation);
   if (!prepared.ok()) return events.Fail(prepared);
   if (Failure f = interrupt.Check("checkpoint"); !f.ok()) {
     Abandon(generation);
@@ -282,7 +292,8 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
       // The engine is still at work: nothing can stop it, so it finishes in the background and
       // its images are removed; the processes keep running.
       result->seconds = SecondsSince(start);
-      failure.message += "; the processes were left running, and what the unfinished dump writes is removed when it ends";
+      failure.message +=
+          "; the processes were left running, and what the unfinished dump writes is removed when it ends";
       if (!scope.includes_self) events.Fail(failure);
       if (generation.is_file && !scope.includes_self) {
         // A context file (BLCR) is one temp file: unlinked now, whatever the kernel still writes
@@ -421,7 +432,9 @@ Failure RunRestart(const RestartOptions& options, RestartResult* result) {
   if (!failure.ok()) return events.Fail(failure);
   result->pid = outcome.pid;
   result->children = outcome.children && outcome.pid > 0;
-  result->pids = !outcome.pids.empty() ? outcome.pids : outcome.pid > 0 ? ProcessTree(outcome.pid) : std::vector<pid_t>{};
+  result->pids = !outcome.pids.empty() ? outcome.pids
+                 : outcome.pid > 0     ? ProcessTree(outcome.pid)
+                                       : std::vector<pid_t>{};
   events.Succeed();
   return Failure::None();
 }

@@ -27,13 +27,13 @@ struct CheckpointOptions {
   EngineConfig criu;            // criu.service: the CRIU binary (criu_locator.h)
   EngineConfig blcr;
   Scope scope = Scope::kProcess;
-  pid_t target = 0;             // 0 = this process (its group / session for those scopes)
+  pid_t target = 0;  // 0 = this process (its group / session for those scopes)
   bool allow_own_group = false;
-  std::string dir;              // images directory (CRIU) ...
-  std::string file;             // ... or context file (BLCR)
+  std::string dir;   // images directory (CRIU) ...
+  std::string file;  // ... or context file (BLCR)
   After after = After::kLeaveRunning;
-  int timeout_ms = 0;           // 0 = no deadline
-  int elapsed_ms = 0;           // of timeout_ms, used before the request (callbacks, earlier attempts)
+  int timeout_ms = 0;                    // 0 = no deadline
+  int elapsed_ms = 0;                    // of timeout_ms, used before the request (callbacks, earlier attempts)
   std::shared_ptr<CancelSignal> cancel;  // null = cannot be cancelled
   bool incremental = false;
   EngineTuning tuning;
@@ -41,17 +41,17 @@ struct CheckpointOptions {
 };
 
 struct CheckpointResult {
-  bool restarted = false;       // this process is the copy restored from this checkpoint
+  bool restarted = false;  // this process is the copy restored from this checkpoint
   std::string engine;
-  std::string path;             // where the images are (dir / file as given)
-  std::string generation;       // the directory or file actually written
+  std::string path;        // where the images are (dir / file as given)
+  std::string generation;  // the directory or file actually written
   std::vector<std::string> images;
   unsigned long long bytes = 0;
   std::vector<pid_t> pids;
-  bool incremental = false;     // written relative to a parent checkpoint
-  double seconds = 0;           // engine request to reap
-  bool committed = false;       // set on an interrupted request whose images were committed anyway
-  double frozen_seconds = -1;   // how long the processes were frozen (-1: the engine cannot tell)
+  bool incremental = false;               // written relative to a parent checkpoint
+  double seconds = 0;                     // engine request to reap
+  bool committed = false;                 // set on an interrupted request whose images were committed anyway
+  double frozen_seconds = -1;             // how long the processes were frozen (-1: the engine cannot tell)
   std::vector<OpenFile> must_not_change;  // open files whose later change breaks the restore
 };
 
@@ -62,14 +62,15 @@ struct RestartOptions {
   std::string dir;
   std::string file;
   int timeout_ms = 0;
-  int elapsed_ms = 0;           // of timeout_ms, used before this request (earlier attempts)
+  int elapsed_ms = 0;  // of timeout_ms, used before this request (earlier attempts)
   std::shared_ptr<CancelSignal> cancel;
   // EngineTuning for the restore; -1 = as the checkpoint recorded (else CRIU's defaults).
   int connections = -1;
   int network_lock = -1;
   int ext_unix_sockets = -1;
   int shell_job = -1;
-  // How long to wait for the recorded pids' zombies to be reaped before failing EAGAIN (a zombie passes by itself: retryable).
+  // How long to wait for the recorded pids' zombies to be reaped before failing EAGAIN (a zombie passes by itself:
+  // retryable).
   int reap_wait_ms = 5000;
   FtbSettings ftb;
 };

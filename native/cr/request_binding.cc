@@ -6,8 +6,8 @@
 #include <new>
 
 #include "common/js_error.h"
-#include "cr/bindings.h"
 #include "cr/abandoned.h"
+#include "cr/bindings.h"
 #include "cr/child_reaper.h"
 #include "cr/criu_locator.h"
 #include "cr/request.h"
@@ -41,7 +41,8 @@ class Options {
     if (v.IsUndefined() || v.IsNull()) return fallback;
     double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1e300;
     if (d != static_cast<double>(static_cast<int64_t>(d)) || d < min || d > max)
-      Bad(env_, std::string("options.") + key + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+      Bad(env_, std::string("options.") + key + " must be an integer from " + std::to_string(min) + " to " +
+                    std::to_string(max));
     return static_cast<int64_t>(d);
   }
   FtbSettings Ftb() const {
@@ -52,7 +53,8 @@ class Options {
       ftb.enabled = v.As<Napi::Boolean>().Value();
       return ftb;
     }
-    if (!v.IsObject()) Bad(env_, "options.ftb must be a boolean or { agentHost, agentPort, connectTimeoutMs, retryAfterMs }");
+    if (!v.IsObject())
+      Bad(env_, "options.ftb must be a boolean or { agentHost, agentPort, connectTimeoutMs, retryAfterMs }");
     Options inner(env_, v.As<Napi::Object>());
     ftb.agent_host = inner.String("agentHost");
     ftb.agent_port = static_cast<int>(inner.Integer("agentPort", 0, 0, 65535));
@@ -145,8 +147,11 @@ class Worker : public Napi::AsyncWorker {
   // Adds what the result says to the error of a failed request (e.g. images committed anyway).
   using Annotate = std::function<void(Napi::Env, Napi::Object, const Result&)>;
   Worker(Napi::Env env, const char* name, Work work, Convert convert, Annotate annotate)
-      : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)),
-        work_(std::move(work)), convert_(std::move(convert)), annotate_(std::move(annotate)) {}
+      : Napi::AsyncWorker(env, name),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        work_(std::move(work)),
+        convert_(std::move(convert)),
+        annotate_(std::move(annotate)) {}
   Napi::Promise Promise() const { return deferred_.Promise(); }
   void CloseWhenSettled(std::shared_ptr<CancelSignal> signal) { cancel_ = std::move(signal); }
 
@@ -203,7 +208,8 @@ std::shared_ptr<CancelSignal> NewCancel(Napi::Env env) {
 Napi::Object Cancellable(Napi::Env env, Napi::Promise promise, std::shared_ptr<CancelSignal> signal) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("promise", promise);
-  out.Set("cancel", Napi::Function::New(env, [signal](const Napi::CallbackInfo&) { signal->Cancel(); }, "cancel"));
+  out.Set("cancel", Napi::Function::New(
+                        env, [signal](const Napi::CallbackInfo&) { signal->Cancel(); }, "cancel"));
   return out;
 }
 
@@ -305,7 +311,11 @@ Napi::Value DrainAbandonedBinding(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsNumber()) Bad(env, "drainAbandoned(timeoutMs) needs a number");
   const int timeout_ms = info[0].As<Napi::Number>().Int32Value();
   return Queue<bool>(
-      env, "crftb.drainAbandoned", [timeout_ms](bool* drained) { *drained = WaitAbandoned(timeout_ms); return Failure::None(); },
+      env, "crftb.drainAbandoned",
+      [timeout_ms](bool* drained) {
+        *drained = WaitAbandoned(timeout_ms);
+        return Failure::None();
+      },
       [](Napi::Env env, const bool& drained) -> Napi::Value { return Napi::Boolean::New(env, drained); });
 }
 

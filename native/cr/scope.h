@@ -13,8 +13,8 @@
 namespace crftb::cr {
 
 struct ResolvedScope {
-  pid_t root = 0;             // the process CRIU dumps the tree of (pid, group or session leader)
-  std::vector<pid_t> pids;    // every process in scope, root first
+  pid_t root = 0;           // the process CRIU dumps the tree of (pid, group or session leader)
+  std::vector<pid_t> pids;  // every process in scope, root first
   bool includes_self = false;
 };
 

@@ -17,9 +17,14 @@ namespace {
 
 using namespace crftb::ftb;
 
-constexpr int32_t kTypes[] = {wire::kNotify, wire::kClientReg, wire::kClientDereg, wire::kCleanupConn,
-                              wire::kRegPublishableEvent, wire::kRegSubscription,
-                              wire::kPublishableEventRegCancel, wire::kSubscriptionCancel};
+constexpr int32_t kTypes[] = {wire::kNotify,
+                              wire::kClientReg,
+                              wire::kClientDereg,
+                              wire::kCleanupConn,
+                              wire::kRegPublishableEvent,
+                              wire::kRegSubscription,
+                              wire::kPublishableEventRegCancel,
+                              wire::kSubscriptionCancel};
 constexpr size_t kSlots = 4;  // connections alive at once
 
 bool KnownType(int32_t type) {
@@ -42,7 +47,8 @@ class CheckingSink : public RouterSink {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const wire::FtbId self = MakeFtbId(MakeLocation("fuzz-agent", "Thu_Jan_01_001_00:00:00", 1), ManagerClientId(kAgentManagerExt));
+  const wire::FtbId self =
+      MakeFtbId(MakeLocation("fuzz-agent", "Thu_Jan_01_001_00:00:00", 1), ManagerClientId(kAgentManagerExt));
   CheckingSink sink;
   AgentRouter router(self, &sink, RouterLimits{3, 5});  // small caps, so refusals are reached
   ConnId slots[kSlots];

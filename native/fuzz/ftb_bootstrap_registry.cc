@@ -106,7 +106,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       }
       case wire::kRegReq:
-        Check(request.addr.port == 0 ? !reply : reply && (reply->type == wire::kRegRep || reply->type == wire::kRegInvalid));
+        Check(request.addr.port == 0 ? !reply
+                                     : reply && (reply->type == wire::kRegRep || reply->type == wire::kRegInvalid));
         break;
       case wire::kDeregReq:
         Check(request.addr.port == 0 ? !reply : reply && reply->type == wire::kDeregRep);

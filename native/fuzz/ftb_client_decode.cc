@@ -41,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!SameMaskForAgent(mask, mask)) __builtin_trap();
     const bool matched = Matches(event, mask);
     if (matched != Matches(event, mask)) __builtin_trap();  // no hidden state
-    if (text.empty() && !matched) __builtin_trap();           // "" is match-all
+    if (text.empty() && !matched) __builtin_trap();         // "" is match-all
   }
 
   (void)ValidateClientName(text);

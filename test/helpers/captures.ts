@@ -8,7 +8,8 @@ const captures = path.join(__dirname, '..', 'fixtures', 'ftb-0.6.2', 'captures')
 
 /** Directory of the captures; they are part of the repository, so a missing one is an error. */
 export function capturesDir(): string {
-  if (!fs.existsSync(path.join(captures, 'golden', 'INDEX.txt'))) throw new Error(`FTB 0.6.2 captures missing from ${captures}`);
+  if (!fs.existsSync(path.join(captures, 'golden', 'INDEX.txt')))
+    throw new Error(`FTB 0.6.2 captures missing from ${captures}`);
   return captures;
 }
 

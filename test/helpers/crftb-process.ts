@@ -1,6 +1,6 @@
 // Runs `crftb <command> --json` as a real child process (optionally inside a network namespace)
 // and follows its JSON lines, so tests wait for readiness and tree changes without sleeping.
-import { spawn, ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 
@@ -26,14 +26,22 @@ export class CrftbProcess {
       this.wake();
     });
     child.stderr!.on('data', (d) => (this.stderr += d));
-    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => { resolve({ code, signal }); this.wake(); }));
+    this.exited = new Promise((resolve) =>
+      child.on('exit', (code, signal) => {
+        resolve({ code, signal });
+        this.wake();
+      }),
+    );
   }
 
   /** Starts `crftb <args> --json`; with `netns`, inside that network namespace. */
   static start(args: string[], options: { netns?: string; env?: NodeJS.ProcessEnv } = {}): CrftbProcess {
     const argv = [bin, ...args, '--json'];
     const child = options.netns
-      ? spawn('ip', ['netns', 'exec', options.netns, process.execPath, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: options.env })
+      ? spawn('ip', ['netns', 'exec', options.netns, process.execPath, ...argv], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: options.env,
+        })
       : spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env });
     return new CrftbProcess(child);
   }
@@ -47,7 +55,11 @@ export class CrftbProcess {
     const argv = [...loader, path.join(__dirname, '..', 'fixtures', `${name}.ts`), ...args];
     // netOnly: enter the network namespace alone (nsenter --net). `ip netns exec` also makes a
     // mount namespace, and a CRIU run from there would see its targets' mounts as foreign.
-    const enter = !options.netns ? null : options.netOnly ? ['nsenter', `--net=/run/netns/${options.netns}`] : ['ip', 'netns', 'exec', options.netns];
+    const enter = !options.netns
+      ? null
+      : options.netOnly
+        ? ['nsenter', `--net=/run/netns/${options.netns}`]
+        : ['ip', 'netns', 'exec', options.netns];
     const child = enter
       ? spawn(enter[0], [...enter.slice(1), process.execPath, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] })
       : spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -75,7 +87,10 @@ export class CrftbProcess {
       if (left <= 0) throw new Error(`timed out; lines so far: ${JSON.stringify(this.lines)} stderr: ${this.stderr}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 1000));
-        this.waiters.push(() => { clearTimeout(timer); resolve(); });
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     }
   }

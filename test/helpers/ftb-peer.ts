@@ -14,7 +14,11 @@ export interface FtbPeer {
 
 export async function startFtbPeer(): Promise<FtbPeer> {
   const peer: FtbPeer = { port: 0, messages: [], connections: 0, sockets: [], close: async () => {} };
-  const location = ftbRules.encode('location', { hostname: '127.0.0.1', pid_starttime: 'Thu_Jan_01_001_00:00:00', pid: 1 });
+  const location = ftbRules.encode('location', {
+    hostname: '127.0.0.1',
+    pid_starttime: 'Thu_Jan_01_001_00:00:00',
+    pid: 1,
+  });
   const server = net.createServer((socket) => {
     peer.connections++;
     peer.sockets.push(socket);

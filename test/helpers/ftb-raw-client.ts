@@ -1,10 +1,14 @@
 // A minimal FTB client process made of raw frames (every byte built by the addon's one codec,
 // ftbRules.encode): handshake as a client process (manager ext 1), CLIENT_REG, REG_SUBSCRIPTION,
 // NOTIFY. Lets agent tests drive real TCP traffic without depending on crftb's client library.
-import { ftbRules, WireObject } from '../../lib/ftb/native';
+import { ftbRules, type WireObject } from '../../lib/ftb/native';
 import { RawPeer, MESSAGE_SIZE } from './ftb-raw-peer';
 
-const NOTIFY = 0x01, CLIENT_REG = 0x11, CLIENT_DEREG = 0x12, REG_SUBSCRIPTION = 0x22, SUBSCRIPTION_CANCEL = 0x24;
+const NOTIFY = 0x01,
+  CLIENT_REG = 0x11,
+  CLIENT_DEREG = 0x12,
+  REG_SUBSCRIPTION = 0x22,
+  SUBSCRIPTION_CANCEL = 0x24;
 
 export interface Identity {
   eventSpace: string;
@@ -30,12 +34,14 @@ export class RawClient {
   /** Connects and handshakes as a client process with a made-up pid (several per test process). */
   static async connect(port: number, pid: number, host = '127.0.0.1'): Promise<RawClient> {
     const client = new RawClient(await RawPeer.connect(port, host), pid);
-    const reply = await client.peer.handshake(ftbRules.encode('handshake', {
-      system_id: 1,
-      ...client.location('location.'),
-      'registration.msg_type': CLIENT_REG,
-      ...client.manager('registration.src.'),
-    }));
+    const reply = await client.peer.handshake(
+      ftbRules.encode('handshake', {
+        system_id: 1,
+        ...client.location('location.'),
+        'registration.msg_type': CLIENT_REG,
+        ...client.manager('registration.src.'),
+      }),
+    );
     if (!reply) throw new Error('the agent did not answer the handshake');
     client.agentLocation = ftbRules.decode('location', reply);
     return client;
@@ -67,12 +73,16 @@ export class RawClient {
   }
 
   private send(type: number, who: Identity | null, event: WireObject = {}): void {
-    this.peer.write(ftbRules.encode('message', {
-      msg_type: type,
-      ...(who ? this.id('src.', who) : this.manager('src.')),
-      ...(this.agentLocation ? Object.fromEntries(Object.entries(this.agentLocation).map(([k, v]) => [`dst.location.${k}`, v])) : {}),
-      ...event,
-    }));
+    this.peer.write(
+      ftbRules.encode('message', {
+        msg_type: type,
+        ...(who ? this.id('src.', who) : this.manager('src.')),
+        ...(this.agentLocation
+          ? Object.fromEntries(Object.entries(this.agentLocation).map(([k, v]) => [`dst.location.${k}`, v]))
+          : {}),
+        ...event,
+      }),
+    );
   }
 
   register(who: Identity): void {
@@ -94,7 +104,13 @@ export class RawClient {
   }
 
   /** Publishes as FTB_Publish would; returns the seqnum used. */
-  publish(who: Identity, name: string, severity: string, eventType: number, payload: Buffer = Buffer.alloc(368)): number {
+  publish(
+    who: Identity,
+    name: string,
+    severity: string,
+    eventType: number,
+    payload: Buffer = Buffer.alloc(368),
+  ): number {
     const space = ftbRules.parseEventSpace(who.eventSpace);
     this.seq = (this.seq + 1) & 0xffff;
     this.send(NOTIFY, who, {
@@ -131,11 +147,15 @@ export class RawClient {
 export function handshakeFrame(pid: number, as: 'client' | 'agent' = 'client', startTime = 'x'): Buffer {
   return ftbRules.encode('handshake', {
     system_id: 1,
-    'location.hostname': '127.0.0.1', 'location.pid_starttime': startTime, 'location.pid': pid,
+    'location.hostname': '127.0.0.1',
+    'location.pid_starttime': startTime,
+    'location.pid': pid,
     'registration.msg_type': CLIENT_REG,
-    'registration.src.location.hostname': '127.0.0.1', 'registration.src.location.pid_starttime': startTime,
+    'registration.src.location.hostname': '127.0.0.1',
+    'registration.src.location.pid_starttime': startTime,
     'registration.src.location.pid': pid,
-    'registration.src.client.comp_cat': 'FTB_COMP_CAT_BACKPLANE', 'registration.src.client.comp': 'FTB_COMP_MANAGER',
+    'registration.src.client.comp_cat': 'FTB_COMP_CAT_BACKPLANE',
+    'registration.src.client.comp': 'FTB_COMP_MANAGER',
     'registration.src.client.ext': as === 'agent' ? 0 : 1,
   });
 }

@@ -62,7 +62,7 @@ export class RawPeer {
       });
     }
     const out = Buffer.alloc(size);
-    for (let at = 0; at < size;) {
+    for (let at = 0; at < size; ) {
       const head = this.chunks[0];
       const n = Math.min(head.length, size - at);
       head.copy(out, at, 0, n);

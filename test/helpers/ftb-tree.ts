@@ -9,8 +9,17 @@ export async function startTree(t: Test, agents: number) {
   const { port: bootstrapPort } = await bootstrap.listening();
   const started: { proc: CrftbProcess; port: number }[] = [];
   for (let i = 0; i < agents; i++) {
-    const proc = CrftbProcess.start(['agent', '--port', '0', '--advertise', '127.0.0.1',
-      '--bootstrap', `127.0.0.1:${bootstrapPort}`, '--stats-interval', '100']);
+    const proc = CrftbProcess.start([
+      'agent',
+      '--port',
+      '0',
+      '--advertise',
+      '127.0.0.1',
+      '--bootstrap',
+      `127.0.0.1:${bootstrapPort}`,
+      '--stats-interval',
+      '100',
+    ]);
     t.teardown(() => proc.stop('SIGKILL'));
     const { port } = await proc.listening();
     await proc.waitFor((l) => l.event === 'attached');
@@ -23,4 +32,3 @@ export async function startTree(t: Test, agents: number) {
 export function masksAtLeast(proc: CrftbProcess, n: number) {
   return proc.waitFor((l) => l.event === 'stats' && l.stats.subscriptions >= n, 10000);
 }
-

@@ -1,7 +1,7 @@
-import { Command, EXIT_OK } from '../command';
+import { type Command, EXIT_OK } from '../command';
 import { hostPortOption, integerOption, parseCommand, portOption } from '../args';
 import { lineWriter, serviceOptions, untilSignal } from '../service';
-import { startAgent, AgentOptions } from '../../ftb/agent';
+import { startAgent, type AgentOptions } from '../../ftb/agent';
 
 const usage = `Usage: crftb agent [options]
 
@@ -34,17 +34,17 @@ export const agent: Command = {
   async run(args) {
     // Everything is parsed and checked before the agent starts: a bad flag never leaves one running.
     const { values } = parseCommand(args, {
-        ...serviceOptions,
-        advertise: { type: 'string' },
-        bootstrap: { type: 'string' },
-        'bootstrap-port': { type: 'string' },
-        standalone: { type: 'boolean' },
-        'client-queue-kib': { type: 'string' },
-        'agent-queue-kib': { type: 'string' },
-        'stats-interval': { type: 'string' },
-        'max-connections': { type: 'string' },
-        'max-subscriptions-per-client': { type: 'string' },
-        'max-subscriptions-per-peer': { type: 'string' },
+      ...serviceOptions,
+      advertise: { type: 'string' },
+      bootstrap: { type: 'string' },
+      'bootstrap-port': { type: 'string' },
+      standalone: { type: 'boolean' },
+      'client-queue-kib': { type: 'string' },
+      'agent-queue-kib': { type: 'string' },
+      'stats-interval': { type: 'string' },
+      'max-connections': { type: 'string' },
+      'max-subscriptions-per-client': { type: 'string' },
+      'max-subscriptions-per-peer': { type: 'string' },
     });
     const options: AgentOptions = {
       host: values.host,
@@ -70,19 +70,39 @@ export const agent: Command = {
     const stopped = untilSignal();
     const running = await startAgent(options);
     const { address } = running;
-    write('listening', { address }, `crftb agent listening on ${address.host}:${address.port} as ${address.advertise || '(no address)'}, bootstrap ${address.bootstrap ?? 'none (standalone)'}`);
-    running.on('tree', (e) => write(e.kind, { level: e.level, parent: e.parent || null, detail: e.detail }, `agent: ${e.detail}${e.level ? ` (level ${e.level})` : ''}`));
+    write(
+      'listening',
+      { address },
+      `crftb agent listening on ${address.host}:${address.port} as ${address.advertise || '(no address)'}, bootstrap ${address.bootstrap ?? 'none (standalone)'}`,
+    );
+    running.on('tree', (e) =>
+      write(
+        e.kind,
+        { level: e.level, parent: e.parent || null, detail: e.detail },
+        `agent: ${e.detail}${e.level ? ` (level ${e.level})` : ''}`,
+      ),
+    );
 
-    const ticker = every ? setInterval(() => {
-      const s = running.stats();
-      write('stats', { stats: s }, `agent: ${s.clients} clients, ${s.agents} agents, ${s.subscriptions} masks, ${s.eventsRouted} routed, ${s.eventsDropped} dropped`);
-    }, every) : null;
+    const ticker = every
+      ? setInterval(() => {
+          const s = running.stats();
+          write(
+            'stats',
+            { stats: s },
+            `agent: ${s.clients} clients, ${s.agents} agents, ${s.subscriptions} masks, ${s.eventsRouted} routed, ${s.eventsDropped} dropped`,
+          );
+        }, every)
+      : null;
 
     const signal = await stopped;
     if (ticker) clearInterval(ticker);
     await running.close();
     const stats = running.stats();
-    write('closed', { signal, stats }, `agent stopped (${signal}): ${stats.eventsRouted} events routed, ${stats.eventsDropped} dropped`);
+    write(
+      'closed',
+      { signal, stats },
+      `agent stopped (${signal}): ${stats.eventsRouted} events routed, ${stats.eventsDropped} dropped`,
+    );
     return EXIT_OK;
   },
 };

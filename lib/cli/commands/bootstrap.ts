@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
-import { Command, EXIT_OK } from '../command';
+import { type Command, EXIT_OK } from '../command';
 import { integerOption, parseCommand, portOption } from '../args';
 import { lineWriter, serviceOptions, untilSignal } from '../service';
-import { startBootstrap, BootstrapAgentEntry, BootstrapOptions } from '../../ftb/bootstrap';
+import { startBootstrap, type BootstrapAgentEntry, type BootstrapOptions } from '../../ftb/bootstrap';
 
 const usage = `Usage: crftb bootstrap [options]
 
@@ -29,13 +29,13 @@ export const bootstrap: Command = {
   async run(args) {
     // Everything is parsed and checked before the server starts.
     const { values } = parseCommand(args, {
-        ...serviceOptions,
-        fanout: { type: 'string' },
-        'no-liveness': { type: 'boolean' },
-        'liveness-interval': { type: 'string' },
-        'max-agents': { type: 'string' },
-        'max-agents-per-source': { type: 'string' },
-        'max-requests-per-second': { type: 'string' },
+      ...serviceOptions,
+      fanout: { type: 'string' },
+      'no-liveness': { type: 'boolean' },
+      'liveness-interval': { type: 'string' },
+      'max-agents': { type: 'string' },
+      'max-agents-per-source': { type: 'string' },
+      'max-requests-per-second': { type: 'string' },
     });
     const options: BootstrapOptions = {
       host: values.host,
@@ -51,7 +51,11 @@ export const bootstrap: Command = {
     const write = lineWriter(Boolean(values.json));
     const stopped = untilSignal();
     const server = await startBootstrap(options);
-    write('listening', { address: server.address }, `crftb bootstrap server on ${server.address.host}:${server.address.port} (UDP)`);
+    write(
+      'listening',
+      { address: server.address },
+      `crftb bootstrap server on ${server.address.host}:${server.address.port} (UDP)`,
+    );
 
     let last: BootstrapAgentEntry[] = [];
     const watch = setInterval(() => {

@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { Command, EXIT_FAILED, EXIT_OK, UsageError, printError } from '../command';
+import { type Command, EXIT_FAILED, EXIT_OK, UsageError, printError } from '../command';
 import { choiceOption, exclusiveFlags, integerOption, parseCommand } from '../args';
 import { ENGINES, RETRY_FLAGS, RETRY_USAGE, retryOption, TUNING_FLAGS, tuningOptions } from '../choices';
 import { showProgress } from '../progress';
 import { EXIT_INTERRUPTED, interruptible } from '../interruptible';
-import { checkpoint as run, CheckpointOptions } from '../../cr';
+import { checkpoint as run, type CheckpointOptions } from '../../cr';
 
 const usage = [
   'Usage: crftb checkpoint PID [--tree | --pgid | --session] (--dir DIR | --file FILE) [options]',
@@ -34,29 +34,37 @@ const usage = [
 
 /** The command line as checkpoint() options; every flag is checked here, before any request. */
 function parse(args: string[]): { options: CheckpointOptions; json: boolean } {
-  const { values, positionals } = parseCommand(args, {
-    tree: { type: 'boolean' },
-    pgid: { type: 'boolean' },
-    session: { type: 'boolean' },
-    dir: { type: 'string' },
-    file: { type: 'string' },
-    kill: { type: 'boolean' },
-    stop: { type: 'boolean' },
-    timeout: { type: 'string' },
-    incremental: { type: 'boolean' },
-    ...TUNING_FLAGS,
-    'ghost-limit': { type: 'string' },
-    ...RETRY_FLAGS,
-    engine: { type: 'string' },
-    'allow-own-group': { type: 'boolean' },
-    'no-ftb': { type: 'boolean' },
-    json: { type: 'boolean' },
-  }, true);
+  const { values, positionals } = parseCommand(
+    args,
+    {
+      tree: { type: 'boolean' },
+      pgid: { type: 'boolean' },
+      session: { type: 'boolean' },
+      dir: { type: 'string' },
+      file: { type: 'string' },
+      kill: { type: 'boolean' },
+      stop: { type: 'boolean' },
+      timeout: { type: 'string' },
+      incremental: { type: 'boolean' },
+      ...TUNING_FLAGS,
+      'ghost-limit': { type: 'string' },
+      ...RETRY_FLAGS,
+      engine: { type: 'string' },
+      'allow-own-group': { type: 'boolean' },
+      'no-ftb': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    true,
+  );
   const scope = exclusiveFlags(values, ['tree', 'pgid', 'session']) as CheckpointOptions['scope'];
   exclusiveFlags(values, ['kill', 'stop']);
   exclusiveFlags(values, ['dir', 'file']);
   if (positionals.length !== 1 || !/^[1-9]\d*$/.test(positionals[0])) {
-    throw new UsageError(positionals.length ? `PID must be one positive integer, got '${positionals.join(' ')}'` : 'name one PID to checkpoint');
+    throw new UsageError(
+      positionals.length
+        ? `PID must be one positive integer, got '${positionals.join(' ')}'`
+        : 'name one PID to checkpoint',
+    );
   }
   if (!values.dir && !values.file) throw new UsageError('pass --dir DIR (CRIU) or --file FILE (BLCR)');
   const options: CheckpointOptions = {
@@ -83,7 +91,10 @@ export const checkpoint: Command = {
   usage,
   async run(args) {
     const { options, json } = parse(args);
-    const stop = showProgress(`checkpointing ${options.target}`, options.dir && path.dirname(path.resolve(options.dir)));
+    const stop = showProgress(
+      `checkpointing ${options.target}`,
+      options.dir && path.dirname(path.resolve(options.dir)),
+    );
     const { value: result, error, interrupted } = await interruptible((signal) => run({ ...options, signal }));
     stop();
     if (!result) {

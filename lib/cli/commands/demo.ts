@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command, EXIT_FAILED, EXIT_OK } from '../command';
+import { type Command, EXIT_FAILED, EXIT_OK } from '../command';
 import { parseCommand } from '../args';
 import { checkpoint, restart } from '../../cr';
 import { startAgent } from '../../ftb/agent';
@@ -42,7 +42,8 @@ class LogFollower {
       this.poll();
       const hit = this.lines.find((l) => pattern.test(l));
       if (hit) return hit;
-      if (Date.now() > deadline) throw Object.assign(new Error(`the demo app did not print ${pattern} in time`), { code: 'ETIMEDOUT' });
+      if (Date.now() > deadline)
+        throw Object.assign(new Error(`the demo app did not print ${pattern} in time`), { code: 'ETIMEDOUT' });
       await sleep(50);
     }
   }
@@ -174,9 +175,15 @@ export const demo: Command = {
       const resumed = follower.ticksAfter(before);
       const consecutive = resumed.every((n, i) => i === 0 || n === resumed[i - 1] + 1);
       const continued = resumed.length >= 3 && consecutive && resumed[0] >= 5 && resumed[0] <= lastBeforeKill;
-      out('crftb', `restored pid ${restoredPid}; its counter went on at tick ${resumed[0] ?? '?'} (checkpoint requested at tick 5, original killed at tick ${lastBeforeKill})`);
+      out(
+        'crftb',
+        `restored pid ${restoredPid}; its counter went on at tick ${resumed[0] ?? '?'} (checkpoint requested at tick 5, original killed at tick ${lastBeforeKill})`,
+      );
       const missing = SIX.filter((n) => !seen.has(n));
-      out('crftb', missing.length === 0 ? 'all six BLCR events were published and seen' : `events not seen: ${missing.join(', ')}`);
+      out(
+        'crftb',
+        missing.length === 0 ? 'all six BLCR events were published and seen' : `events not seen: ${missing.join(', ')}`,
+      );
       return missing.length === 0 && continued ? EXIT_OK : EXIT_FAILED;
     } finally {
       for (const cleanup of cleanups.reverse()) await cleanup();

@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { Command } from '../command';
+import type { Command } from '../command';
 import { parseCommand } from '../args';
 import { crftbCommand, rebuildAddonCommand } from '../hints';
 
@@ -31,13 +31,23 @@ const CAP_SYS_ADMIN = 21n;
 const CAP_CHECKPOINT_RESTORE = 40n;
 
 function capabilities(): Check {
-  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('CapEff:'));
+  const line = readFileSync('/proc/self/status', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('CapEff:'));
   const eff = BigInt(`0x${line?.split(/\s+/)[1] ?? '0'}`);
   const has = (bit: bigint) => (eff >> bit) & 1n;
   if (process.getuid?.() === 0 || has(CAP_SYS_ADMIN) || has(CAP_CHECKPOINT_RESTORE)) {
-    return { name: 'privileges', status: 'ok', detail: process.getuid?.() === 0 ? 'root' : 'CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN' };
+    return {
+      name: 'privileges',
+      status: 'ok',
+      detail: process.getuid?.() === 0 ? 'root' : 'CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN',
+    };
   }
-  return { name: 'privileges', status: 'fail', detail: 'checkpoints need root or CAP_CHECKPOINT_RESTORE (setcap cap_checkpoint_restore+eip on the criu binary)' };
+  return {
+    name: 'privileges',
+    status: 'fail',
+    detail: 'checkpoints need root or CAP_CHECKPOINT_RESTORE (setcap cap_checkpoint_restore+eip on the criu binary)',
+  };
 }
 
 async function criu(): Promise<Check[]> {
@@ -61,14 +71,22 @@ async function criu(): Promise<Check[]> {
   checks.push(
     check.passed
       ? { name: 'criu check', status: 'ok', detail: 'Looks good: this kernel supports checkpoint/restore' }
-      : { name: 'criu check', status: 'fail', detail: `${check.output.replace(/\n/g, ' / ') || 'failed'} — as root run '${crftbCommand('provision-criu')}' for a CRIU that works on this kernel` },
+      : {
+          name: 'criu check',
+          status: 'fail',
+          detail: `${check.output.replace(/\n/g, ' / ') || 'failed'} — as root run '${crftbCommand('provision-criu')}' for a CRIU that works on this kernel`,
+        },
   );
   try {
     const { stdout } = await run('ldconfig', ['-p'], { timeout: 10_000 });
     checks.push(
       /libcriu\.so\.2\b/.test(stdout)
         ? { name: 'libcriu', status: 'ok', detail: 'libcriu.so.2 found (the RPC client crftb loads)' }
-        : { name: 'libcriu', status: 'fail', detail: 'libcriu.so.2 not found: install Debian package criu (Debian 12) or libcriu2' },
+        : {
+            name: 'libcriu',
+            status: 'fail',
+            detail: 'libcriu.so.2 not found: install Debian package criu (Debian 12) or libcriu2',
+          },
     );
   } catch {
     checks.push({ name: 'libcriu', status: 'warn', detail: 'could not run ldconfig -p to look for libcriu.so.2' });
@@ -79,7 +97,11 @@ async function criu(): Promise<Check[]> {
 async function blcr(): Promise<Check> {
   try {
     const probe = await lib.probeEngine({ engine: 'blcr' });
-    return { name: 'blcr', status: 'ok', detail: `${probe.library}${probe.publishesFtb ? ' (publishes FTB events itself)' : ''}` };
+    return {
+      name: 'blcr',
+      status: 'ok',
+      detail: `${probe.library}${probe.publishesFtb ? ' (publishes FTB events itself)' : ''}`,
+    };
   } catch (error) {
     const e = error as { code?: string; message: string };
     // BLCR's kernel module cannot load on current kernels, so its absence is expected.
@@ -108,7 +130,11 @@ async function agent(): Promise<Check> {
 
 function ioUring(): Check {
   return process.env.UV_USE_IO_URING === '1'
-    ? { name: 'io_uring', status: 'warn', detail: 'UV_USE_IO_URING=1: CRIU cannot dump io_uring; start checkpointed processes with UV_USE_IO_URING=0' }
+    ? {
+        name: 'io_uring',
+        status: 'warn',
+        detail: 'UV_USE_IO_URING=1: CRIU cannot dump io_uring; start checkpointed processes with UV_USE_IO_URING=0',
+      }
     : { name: 'io_uring', status: 'ok', detail: "libuv's io_uring is off (CRIU cannot dump it)" };
 }
 
@@ -122,7 +148,11 @@ function addon(): Check {
       criuCheck: (path: string) => require('../../cr/native').cr.criuCheck(path),
     };
     const info = lib.nativeInfo();
-    return { name: 'addon', status: 'ok', detail: `${info.addonPath} (Node-API ${info.napiVersion}, glibc ${info.libc})` };
+    return {
+      name: 'addon',
+      status: 'ok',
+      detail: `${info.addonPath} (Node-API ${info.napiVersion}, glibc ${info.libc})`,
+    };
   } catch (error) {
     const why = String((error as Error).message).split('\n')[0];
     return { name: 'addon', status: 'fail', detail: `not built/not loadable (${why}) — fix: ${rebuildAddonCommand()}` };
@@ -132,14 +162,7 @@ function addon(): Check {
 async function collect(): Promise<Check[]> {
   const loaded = addon();
   if (loaded.status !== 'ok') return [loaded, capabilities(), ioUring()];
-  return [
-    loaded,
-    capabilities(),
-    ...(await criu()),
-    await blcr(),
-    ioUring(),
-    await agent(),
-  ];
+  return [loaded, capabilities(), ...(await criu()), await blcr(), ioUring(), await agent()];
 }
 
 export const doctor: Command = {

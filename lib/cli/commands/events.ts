@@ -1,7 +1,7 @@
-import { Command, EXIT_OK, UsageError } from '../command';
+import { type Command, EXIT_OK, UsageError } from '../command';
 import { hostPortOption, integerOption, parseCommand } from '../args';
 import { lineWriter, untilSignal } from '../service';
-import { FtbClient, FtbConnectOptions } from '../../ftb/client';
+import { FtbClient, type FtbConnectOptions } from '../../ftb/client';
 
 const usage = `Usage: crftb events [subscription] [options]
 
@@ -23,14 +23,18 @@ export const events: Command = {
   summary: 'Print FTB events as they happen (a live event log)',
   usage,
   async run(args) {
-    const { values, positionals } = parseCommand(args, {
-      agent: { type: 'string' },
-      bootstrap: { type: 'string' },
-      'event-space': { type: 'string' },
-      name: { type: 'string' },
-      count: { type: 'string' },
-      json: { type: 'boolean' },
-    }, true);
+    const { values, positionals } = parseCommand(
+      args,
+      {
+        agent: { type: 'string' },
+        bootstrap: { type: 'string' },
+        'event-space': { type: 'string' },
+        name: { type: 'string' },
+        count: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      true,
+    );
     if (positionals.length > 1) throw new UsageError('give one subscription string (quote it if it has spaces)');
     const subscription = positionals[0] ?? '';
     const count = integerOption('count', values.count, 1);
@@ -49,18 +53,29 @@ export const events: Command = {
     const write = lineWriter(Boolean(values.json));
     const stopped = untilSignal();
     const client = await FtbClient.connect(
-      { eventSpace: values['event-space'] ?? 'CRFTB.TOOLS.EVENTS', clientName: values.name ?? 'events', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
+      {
+        eventSpace: values['event-space'] ?? 'CRFTB.TOOLS.EVENTS',
+        clientName: values.name ?? 'events',
+        subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY',
+      },
       options,
     );
     const sub = client.subscribe(subscription, { kind: 'callback' });
-    write('ready', { subscription, agent: FtbClient.connectionStats().agent }, `listening for events matching '${subscription || '(everything)'}' via ${FtbClient.connectionStats().agent}`);
+    write(
+      'ready',
+      { subscription, agent: FtbClient.connectionStats().agent },
+      `listening for events matching '${subscription || '(everything)'}' via ${FtbClient.connectionStats().agent}`,
+    );
 
     let seen = 0;
     const finished = new Promise<string>((resolve) => {
       sub.on('event', (e) => {
         seen++;
-        write('event', { ...e.toJSON(), payload: e.payload.toString('base64') },
-          `${new Date().toISOString()} ${e.space} ${e.name} ${e.severity} seq=${e.seqnum} type=${e.eventType} from ${e.clientName || '(unnamed)'}@${e.sourceHost} pid ${e.sourcePid}`);
+        write(
+          'event',
+          { ...e.toJSON(), payload: e.payload.toString('base64') },
+          `${new Date().toISOString()} ${e.space} ${e.name} ${e.severity} seq=${e.seqnum} type=${e.eventType} from ${e.clientName || '(unnamed)'}@${e.sourceHost} pid ${e.sourcePid}`,
+        );
         if (count !== undefined && seen >= count) resolve('count');
       });
     });

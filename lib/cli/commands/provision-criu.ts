@@ -3,7 +3,7 @@
 // work is scripts/provision-criu.sh's, shipped in the package, the same script a clone uses.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { Command, EXIT_OK } from '../command';
+import { type Command, EXIT_OK } from '../command';
 import { parseCommand } from '../args';
 
 const usage = `Usage: crftb provision-criu [--json]
@@ -27,7 +27,10 @@ export const provisionCriu: Command = {
     const { criuCacheDir } = require('../../criu/locate') as typeof import('../../criu/locate');
     const cacheDir = criuCacheDir();
     const script = path.join(__dirname, '..', '..', '..', 'scripts', 'provision-criu.sh');
-    const child = spawn('bash', [script], { env: { ...process.env, CRFTB_CRIU_CACHE: cacheDir }, stdio: ['ignore', 'pipe', values.json ? 'pipe' : 'inherit'] });
+    const child = spawn('bash', [script], {
+      env: { ...process.env, CRFTB_CRIU_CACHE: cacheDir },
+      stdio: ['ignore', 'pipe', values.json ? 'pipe' : 'inherit'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => (stdout += d));
@@ -35,10 +38,15 @@ export const provisionCriu: Command = {
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     if (code !== 0) {
       const why = stderr.trim().split('\n').pop() || `scripts/provision-criu.sh exited ${code}`;
-      throw Object.assign(new Error(`could not provision CRIU in ${cacheDir}${values.json ? `: ${why}` : ' (see above)'}`), { code: 'ENOSYS' });
+      throw Object.assign(
+        new Error(`could not provision CRIU in ${cacheDir}${values.json ? `: ${why}` : ' (see above)'}`),
+        { code: 'ENOSYS' },
+      );
     }
     const criu = stdout.trim().split('\n').pop() ?? '';
-    process.stdout.write(values.json ? `${JSON.stringify({ criu, cacheDir })}\n` : `CRIU ready: ${criu} (crftb finds it on its own)\n`);
+    process.stdout.write(
+      values.json ? `${JSON.stringify({ criu, cacheDir })}\n` : `CRIU ready: ${criu} (crftb finds it on its own)\n`,
+    );
     return EXIT_OK;
   },
 };

@@ -1,8 +1,8 @@
 import { EXIT_INTERRUPTED, interruptible } from '../interruptible';
-import { Command, EXIT_FAILED, EXIT_OK, UsageError, printError } from '../command';
+import { type Command, EXIT_FAILED, EXIT_OK, UsageError, printError } from '../command';
 import { choiceOption, exclusiveFlags, integerOption, parseCommand } from '../args';
 import { ENGINES, RETRY_FLAGS, RETRY_USAGE, retryOption, TUNING_FLAGS, tuningOptions } from '../choices';
-import { restartDetailed, RestartOptions } from '../../cr';
+import { restartDetailed, type RestartOptions } from '../../cr';
 
 /** The command line as restart() options; every flag is checked here, before any request. */
 function parse(args: string[]): { options: RestartOptions; json: boolean } {
@@ -50,14 +50,22 @@ export const restart: Command = {
   ].join('\n'),
   async run(args) {
     const { options, json } = parse(args);
-    const { value: result, error, interrupted } = await interruptible((signal) => restartDetailed({ ...options, signal }));
+    const {
+      value: result,
+      error,
+      interrupted,
+    } = await interruptible((signal) => restartDetailed({ ...options, signal }));
     if (!result) {
       printError(error, json);
       return interrupted ? EXIT_INTERRUPTED : EXIT_FAILED;
     }
     // `exited` is a promise for this process, which exits now: the restored root passes to init.
     const { exited: _exited, ...shown } = result;
-    process.stdout.write(json ? `${JSON.stringify(shown)}\n` : `restarted ${result.pids.join(' ')} with ${result.engine} in ${result.seconds.toFixed(3)} s\n`);
+    process.stdout.write(
+      json
+        ? `${JSON.stringify(shown)}\n`
+        : `restarted ${result.pids.join(' ')} with ${result.engine} in ${result.seconds.toFixed(3)} s\n`,
+    );
     return EXIT_OK;
   },
 };

@@ -24,10 +24,10 @@ constexpr int kScopeProc = 0, kScopePgrp = 1, kScopeSess = 2, kScopeTree = 3;
 // cr_checkpoint_args_t
 struct CheckpointArgs {
   int version;
-  int scope;       // cr_scope_t; the initializer leaves -1 (invalid) so the caller must choose
-  pid_t target;    // 0 means "self" for every scope: the engine never passes 0
-  int fd;          // destination
-  int signal;      // sent after the checkpoint; negative = "early" signal; 0 = none
+  int scope;         // cr_scope_t; the initializer leaves -1 (invalid) so the caller must choose
+  pid_t target;      // 0 means "self" for every scope: the engine never passes 0
+  int fd;            // destination
+  int signal;        // sent after the checkpoint; negative = "early" signal; 0 = none
   unsigned timeout;  // seconds, recorded by the kernel but never enforced (§6.5)
   unsigned flags;    // kChkpt*
 };
@@ -55,9 +55,9 @@ constexpr std::size_t kMaxRelocations = 16;  // CR_MAX_RSTRT_RELOC
 // cr_restart_args_t
 struct RestartArgs {
   int version;
-  int fd;            // source; must not be a directory
-  int signal;        // for the restored processes
-  unsigned flags;    // kRstrt*; the initializer sets kRstrtRestorePid
+  int fd;                    // source; must not be a directory
+  int signal;                // for the restored processes
+  unsigned flags;            // kRstrt*; the initializer sets kRstrtRestorePid
   RelocateHeader* relocate;  // NULL = no relocation
 };
 static_assert(sizeof(RestartArgs) == 24 && alignof(RestartArgs) == 8);
@@ -102,14 +102,14 @@ constexpr int kMaxErrcode = 2366;  // CR_MAX_ERRCODE (exclusive)
 // The functions the engine resolves with dlsym. The cr_initialize_*_args_t "functions" are
 // macros in libcr.h, so through dlopen the real cri_init_* entry points must be called (§1.2).
 extern "C" {
-using InitFn = int (*)();                                          // cr_init
-using InitCheckpointArgsFn = int (*)(int, CheckpointArgs*);         // cri_init_checkpoint_args_t
-using InitRestartArgsFn = int (*)(int, RestartArgs*);               // cri_init_restart_args_t
-using RequestCheckpointFn = int (*)(CheckpointArgs*, Handle*);      // cr_request_checkpoint
-using RequestRestartFn = int (*)(RestartArgs*, Handle*);            // cr_request_restart
-using LogFn = int (*)(Handle*, unsigned, char*);                    // cr_log_checkpoint / _restart
-using ReapFn = int (*)(Handle*);                                    // cr_reap_checkpoint / _restart
-using StrerrorFn = const char* (*)(int);                            // cr_strerror
+using InitFn = int (*)();                                       // cr_init
+using InitCheckpointArgsFn = int (*)(int, CheckpointArgs*);     // cri_init_checkpoint_args_t
+using InitRestartArgsFn = int (*)(int, RestartArgs*);           // cri_init_restart_args_t
+using RequestCheckpointFn = int (*)(CheckpointArgs*, Handle*);  // cr_request_checkpoint
+using RequestRestartFn = int (*)(RestartArgs*, Handle*);        // cr_request_restart
+using LogFn = int (*)(Handle*, unsigned, char*);                // cr_log_checkpoint / _restart
+using ReapFn = int (*)(Handle*);                                // cr_reap_checkpoint / _restart
+using StrerrorFn = const char* (*)(int);                        // cr_strerror
 }
 
 }  // namespace crftb::cr::blcr

@@ -38,19 +38,26 @@ static_assert(static_cast<int>(Scope::kProcess) == kScopeProc && static_cast<int
 
 int SignalFor(After after) {
   switch (after) {
-    case After::kStop: return SIGSTOP;
-    case After::kKill: return SIGKILL;
-    case After::kLeaveRunning: return 0;
+    case After::kStop:
+      return SIGSTOP;
+    case After::kKill:
+      return SIGKILL;
+    case After::kLeaveRunning:
+      return 0;
   }
   return 0;
 }
 
 const char* ScopeName(Scope scope) {
   switch (scope) {
-    case Scope::kProcess: return "process";
-    case Scope::kProcessGroup: return "process group";
-    case Scope::kSession: return "session";
-    case Scope::kTree: return "process tree";
+    case Scope::kProcess:
+      return "process";
+    case Scope::kProcessGroup:
+      return "process group";
+    case Scope::kSession:
+      return "session";
+    case Scope::kTree:
+      return "process tree";
   }
   return "scope";
 }
@@ -159,7 +166,8 @@ class BlcrEngine : public Engine {
     // libcr reads target 0 as "myself" for every scope; the request model resolves it first.
     if (spec.target <= 0) return Failure::Coded("EINVAL", what + ": the target must be resolved to an id", EINVAL);
     UniqueFd file(open(spec.destination.c_str(), O_WRONLY | O_TRUNC | O_NOCTTY | O_CLOEXEC));
-    if (file.get() < 0) return Failure::FromErrno(errno, "cannot open the context file " + spec.destination).At("open", spec.destination);
+    if (file.get() < 0)
+      return Failure::FromErrno(errno, "cannot open the context file " + spec.destination).At("open", spec.destination);
 
     CheckpointArgs args{};
     if (lib_->init_checkpoint_args(kArgsVersion, &args) != 0)
@@ -182,7 +190,8 @@ class BlcrEngine : public Engine {
     if (Failure ready = Ready(); !ready.ok()) return ready;
     const std::string what = "BLCR restart from " + spec.source;
     UniqueFd file(open(spec.source.c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC));
-    if (file.get() < 0) return Failure::FromErrno(errno, "cannot open the context file " + spec.source).At("open", spec.source);
+    if (file.get() < 0)
+      return Failure::FromErrno(errno, "cannot open the context file " + spec.source).At("open", spec.source);
     struct stat st;
     if (fstat(file.get(), &st) == 0 && S_ISDIR(st.st_mode))
       return Failure::Coded("EISDIR", spec.source + " is a directory; BLCR restarts from one context file", EISDIR);

@@ -19,14 +19,16 @@ struct CodeInfo {
 constexpr CodeInfo kCodes[] = {
     {kETempFail, "CR_ETEMPFAIL", "a callback in a target cancelled the checkpoint for now; try again later"},
     {kEPermFail, "CR_EPERMFAIL", "a callback in a target cancelled the checkpoint permanently and the job was killed"},
-    {kENoSupport, "CR_ENOSUPPORT", "a target does not load libcr (no checkpoint signal handler); start it under cr_run or link it with libcr"},
+    {kENoSupport, "CR_ENOSUPPORT",
+     "a target does not load libcr (no checkpoint signal handler); start it under cr_run or link it with libcr"},
     {kEVersion, "CR_EVERSION", "libcr.so.0 and the blcr kernel module are different versions; install a matching BLCR"},
     {kEOmitted, "CR_EOMITTED", "the process was omitted from the checkpoint at a callback's request"},
     {kEBadArch, "CR_EBADARCH", "the context file was written on a different architecture"},
     {kEPtraced, "CR_EPTRACED", "a target is being ptraced; detach the tracer or allow/skip ptraced targets"},
     {kEPtracer, "CR_EPTRACER", "a target is ptracing other processes; stop tracing or skip tracers"},
     {kERstrtAbrt, "CR_ERSTRTABRT", "a restart callback failed, so the restart was aborted and the restored job killed"},
-    {kERestarted, "CR_ERESTARTED", "this process is the restarted copy of a self-checkpoint; the request handle is no longer valid"},
+    {kERestarted, "CR_ERESTARTED",
+     "this process is the restarted copy of a self-checkpoint; the request handle is no longer valid"},
     {kENotCb, "CR_ENOTCB", "the call is only valid inside a checkpoint callback"},
     {kENoInit, "CR_ENOINIT", "the calling thread never called cr_init()"},
 };

@@ -43,7 +43,8 @@ Failure NotLoadable(const std::string& name, const std::string& why) {
   if (why.find("libftb") != std::string::npos)
     message += ". This libcr was built with FTB support and needs libftb.so on the library path";
   else
-    message += ". BLCR needs its blcr kernel module (Linux 2.6–3.17 only) and libcr.so.0; on this machine use engine 'criu'";
+    message +=
+        ". BLCR needs its blcr kernel module (Linux 2.6–3.17 only) and libcr.so.0; on this machine use engine 'criu'";
   return Failure::Coded("ENOSYS", message, ENOSYS);
 }
 
@@ -95,8 +96,9 @@ const Library* Library::Load(const std::string& path, Failure* failure) {
   CheckpointArgs probe{};
   if (lib->init_checkpoint_args(kArgsVersion, &probe) != 0 || probe.version != kArgsVersion) {
     *failure = Failure::Coded("ELIBBAD",
-                              lib->file + " does not accept checkpoint arguments version 1; it is not the BLCR 0.8 "
-                                          "libcr this engine speaks. Install BLCR 0.8.x or use engine 'criu'",
+                              lib->file +
+                                  " does not accept checkpoint arguments version 1; it is not the BLCR 0.8 "
+                                  "libcr this engine speaks. Install BLCR 0.8.x or use engine 'criu'",
                               ELIBBAD);
     return nullptr;
   }

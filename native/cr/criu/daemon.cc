@@ -103,8 +103,8 @@ Failure StartDaemon(const std::string& binary, std::string start_time, std::stri
   *dir = templ;
   std::string socket_path = *dir + "/service.sock";
   std::string sh = "/bin/sh", dash_c = "-c", script = kWatchdog, criu = binary, owner = std::to_string(getpid());
-  char* const argv[] = {sh.data(), dash_c.data(), script.data(), criu.data(), socket_path.data(), owner.data(),
-                        start_time.data(), dir->data(), nullptr};
+  char* const argv[] = {sh.data(),    dash_c.data(),     script.data(), criu.data(), socket_path.data(),
+                        owner.data(), start_time.data(), dir->data(),   nullptr};
   auto give_up = [&](int err, const std::string& what) {
     rmdir(dir->c_str());
     dir->clear();
@@ -145,7 +145,7 @@ struct Daemon {
   std::string dir;         // its private directory, "" when none is running
   std::string owner_time;  // our start time when it was started: a restored copy differs
   Clock::time_point started{};
-  bool served = false;     // it answered once: a later failure means it died, not that it cannot start
+  bool served = false;  // it answered once: a later failure means it died, not that it cannot start
   Clock::time_point retry_after{};
 };
 
@@ -178,7 +178,8 @@ Failure ConnectDaemon(const std::string& binary, int start_ms, int* fd) {
   }
   if (!daemon.served) daemon.retry_after = Clock::now() + kRetryAfter;  // it never came up
   daemon.dir.clear();
-  return Failure::Coded("ECOMM", "the CRIU service " + binary + " is gone or did not come up (" + strerror(err) + ")", ECOMM);
+  return Failure::Coded("ECOMM", "the CRIU service " + binary + " is gone or did not come up (" + strerror(err) + ")",
+                        ECOMM);
 }
 
 void StartDaemonIfNone(const std::string& binary) {

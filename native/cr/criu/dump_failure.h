@@ -16,6 +16,7 @@ namespace crftb::cr::criu {
 
 // `reported`: the failure as libcriu gave it. `target`: the dumped pid (0 for a self-dump).
 // `destination`: the generation directory being written. `log`: CRIU's dump log ("" = none).
-Failure ExplainDumpFailure(const Failure& reported, pid_t target, const std::string& destination, const std::string& log);
+Failure ExplainDumpFailure(const Failure& reported, pid_t target, const std::string& destination,
+                           const std::string& log);
 
 }  // namespace crftb::cr::criu

@@ -63,7 +63,8 @@ bool ReadFrozenMicros(const std::string& images_dir, uint64_t* out) {
   std::string data;
   if (!ReadWholeFile(images_dir + "/stats-dump", &data, 1 << 16) || data.size() < kHeader + 4) return false;
   const uint32_t length = static_cast<uint8_t>(data[8]) | static_cast<uint8_t>(data[9]) << 8 |
-                          static_cast<uint8_t>(data[10]) << 16 | static_cast<uint32_t>(static_cast<uint8_t>(data[11])) << 24;
+                          static_cast<uint8_t>(data[10]) << 16 |
+                          static_cast<uint32_t>(static_cast<uint8_t>(data[11])) << 24;
   size_t begin = kHeader + 4, end = begin + length;
   if (end > data.size()) return false;
   uint64_t unused = 0;

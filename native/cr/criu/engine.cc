@@ -82,9 +82,12 @@ bool NeedsCapability(const std::string& log, std::string* setcap) {
 
 Failure LibCriuError(int rc, const std::string& what, const std::string& log) {
   if (std::string setcap; NeedsCapability(log, &setcap)) {
-    return Failure::Coded("EPERM", what + " failed: CRIU needs CAP_CHECKPOINT_RESTORE (or CAP_SYS_ADMIN): run as root, or "
-                                       "give CRIU the capability" + (setcap.empty() ? "" : " (as root: " + setcap + ")") +
-                                       "; CRIU's log is " + log, EPERM);
+    return Failure::Coded("EPERM",
+                          what +
+                              " failed: CRIU needs CAP_CHECKPOINT_RESTORE (or CAP_SYS_ADMIN): run as root, or "
+                              "give CRIU the capability" +
+                              (setcap.empty() ? "" : " (as root: " + setcap + ")") + "; CRIU's log is " + log,
+                          EPERM);
   }
   int err = rc < 0 ? -rc : EIO;
   const std::string why = LoggedReasons(log);
@@ -108,7 +111,9 @@ bool HaveIptables() {
 // The connection policy and the rest of EngineTuning, as libcriu options (dump and restore alike).
 void Tune(const LibCriu* lib, Opts* opts, const EngineTuning& tuning, bool dump) {
   switch (tuning.connections) {
-    case Connections::kClose: lib->set_tcp_close(opts, true); break;
+    case Connections::kClose:
+      lib->set_tcp_close(opts, true);
+      break;
     case Connections::kKeep: {
       lib->set_tcp_established(opts, true);
       NetworkLock lock = tuning.network_lock;
@@ -116,7 +121,8 @@ void Tune(const LibCriu* lib, Opts* opts, const EngineTuning& tuning, bool dump)
       lib->set_network_lock(opts, static_cast<int>(lock));
       break;
     }
-    case Connections::kFail: break;
+    case Connections::kFail:
+      break;
   }
   if (dump && tuning.skip_in_flight) lib->set_tcp_skip_in_flight(opts, true);
   if (dump && tuning.ghost_limit > 0) lib->set_ghost_limit(opts, tuning.ghost_limit);
@@ -127,7 +133,8 @@ void Tune(const LibCriu* lib, Opts* opts, const EngineTuning& tuning, bool dump)
 // Builds a libcriu options object that reads/writes `dir_fd`.
 Failure NewOpts(const LibCriu* lib, int dir_fd, const std::string& log, Opts** out) {
   Opts* opts = nullptr;
-  if (lib->init_opts(&opts) != 0 || !opts) return Failure::Coded("ENOMEM", "libcriu could not allocate options", ENOMEM);
+  if (lib->init_opts(&opts) != 0 || !opts)
+    return Failure::Coded("ENOMEM", "libcriu could not allocate options", ENOMEM);
   if (dir_fd >= 0) {
     lib->set_images_dir_fd(opts, dir_fd);
     lib->set_work_dir_fd(opts, dir_fd);
@@ -154,7 +161,9 @@ class PendingJob : public Base {
 class PendingDump : public PendingJob<PendingCheckpoint, CheckpointOutcome> {
  public:
   PendingDump(std::shared_ptr<Job> job, std::string what, std::string log, pid_t target, std::string destination)
-      : PendingJob(std::move(job), std::move(what), std::move(log)), target_(target), destination_(std::move(destination)) {}
+      : PendingJob(std::move(job), std::move(what), std::move(log)),
+        target_(target),
+        destination_(std::move(destination)) {}
   Failure Reap(CheckpointOutcome* out) override {
     if (job_->rc < 0) return ExplainDumpFailure(LibCriuError(job_->rc, what_, log_), target_, destination_, log_);
     out->restarted = job_->rc == 1;  // libcriu's self-dump: 1 in the copy restored later
@@ -315,7 +324,9 @@ class CriuEngine : public Engine {
   Failure Probe(Capabilities* out) override {
     if (Failure f = LoadLibCriu(config_.library, &lib_); !f.ok()) return f;
     if (config_.service.empty())
-      return Failure::Coded("ENOSYS", std::string("no criu binary for libcriu's service; ") + kProvisionCriuHint + ", or set CRFTB_CRIU", ENOSYS);
+      return Failure::Coded(
+          "ENOSYS", std::string("no criu binary for libcriu's service; ") + kProvisionCriuHint + ", or set CRFTB_CRIU",
+          ENOSYS);
     // Asking the version starts a CRIU service; do it once per service binary, not per request.
     static std::mutex mutex;
     static std::map<std::string, int> versions;
@@ -334,9 +345,11 @@ class CriuEngine : public Engine {
       }
     }
     if (version <= 0)
-      return Failure::Coded("ENOSYS", "the CRIU service " + config_.service + " did not answer (" +
-                                          strerror(version < 0 ? -version : EIO) +
-                                          "); check it with `" + config_.service + " check`", ENOSYS);
+      return Failure::Coded("ENOSYS",
+                            "the CRIU service " + config_.service + " did not answer (" +
+                                strerror(version < 0 ? -version : EIO) + "); check it with `" + config_.service +
+                                " check`",
+                            ENOSYS);
     out->engine = "criu";
     out->version = std::to_string(version / 10000) + "." + std::to_string(version / 100 % 100) + "." +
                    std::to_string(version % 100);
@@ -351,7 +364,9 @@ class CriuEngine : public Engine {
 
   Failure StartCheckpoint(const CheckpointSpec& spec, std::unique_ptr<PendingCheckpoint>* out) override {
     int dir_fd = open(spec.destination.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dir_fd < 0) return Failure::FromErrno(errno, "cannot open the images directory " + spec.destination).At("open", spec.destination);
+    if (dir_fd < 0)
+      return Failure::FromErrno(errno, "cannot open the images directory " + spec.destination)
+          .At("open", spec.destination);
     Opts* opts = nullptr;
     if (Failure f = NewOpts(lib_, dir_fd, spec.log_file, &opts); !f.ok()) {
       close(dir_fd);
@@ -373,18 +388,21 @@ class CriuEngine : public Engine {
       return f;
     std::string log = spec.log_file.empty() ? "" : spec.destination + "/" + spec.log_file;
     const pid_t target = spec.includes_self && spec.target == getpid() ? 0 : spec.target;
-    *out = std::make_unique<PendingDump>(job, "CRIU dump of pid " + std::to_string(spec.target), log, target, spec.destination);
+    *out = std::make_unique<PendingDump>(job, "CRIU dump of pid " + std::to_string(spec.target), log, target,
+                                         spec.destination);
     return Failure::None();
   }
 
   Failure StartRestart(const RestartSpec& spec, std::unique_ptr<PendingRestart>* out) override {
     int dir_fd = open(spec.source.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dir_fd < 0) return Failure::FromErrno(errno, "cannot open the images directory " + spec.source).At("open", spec.source);
+    if (dir_fd < 0)
+      return Failure::FromErrno(errno, "cannot open the images directory " + spec.source).At("open", spec.source);
     struct stat st;
     if (fstatat(dir_fd, "inventory.img", &st, 0) != 0) {
       int err = errno;
       close(dir_fd);
-      return Failure::Coded(ErrnoName(err), spec.source + " holds no CRIU images (no inventory.img): " + strerror(err), err)
+      return Failure::Coded(ErrnoName(err), spec.source + " holds no CRIU images (no inventory.img): " + strerror(err),
+                            err)
           .At("fstatat", spec.source + "/inventory.img");
     }
     Opts* opts = nullptr;
@@ -410,8 +428,6 @@ class CriuEngine : public Engine {
 
 }  // namespace
 
-std::unique_ptr<Engine> MakeCriuEngine(const EngineConfig& config) {
-  return std::make_unique<CriuEngine>(config);
-}
+std::unique_ptr<Engine> MakeCriuEngine(const EngineConfig& config) { return std::make_unique<CriuEngine>(config); }
 
 }  // namespace crftb::cr::criu

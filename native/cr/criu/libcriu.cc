@@ -36,7 +36,8 @@ Failure LoadLibCriu(const std::string& library, const LibCriu** out) {
     return Failure::Coded("ENOSYS",
                           "the CRIU engine needs " + name + " (" + (why ? why : "not found") +
                               "); install it (Debian/Ubuntu: apt-get install criu, which ships "
-                              "libcriu.so.2) and a working criu (" + kProvisionCriuHint + ")",
+                              "libcriu.so.2) and a working criu (" +
+                              kProvisionCriuHint + ")",
                           ENOSYS);
   }
   LibCriu lib;
@@ -66,8 +67,9 @@ Failure LoadLibCriu(const std::string& library, const LibCriu** out) {
   Bind(handle, "criu_local_get_version", &lib.get_version, &missing);
   if (!missing.empty()) {
     dlclose(handle);
-    return Failure::Coded("ELIBBAD", name + " is not a usable libcriu: it lacks " + missing +
-                                         "; install libcriu from CRIU 3.15 or later", ELIBBAD);
+    return Failure::Coded(
+        "ELIBBAD", name + " is not a usable libcriu: it lacks " + missing + "; install libcriu from CRIU 3.15 or later",
+        ELIBBAD);
   }
   lib.path = name;
   auto [it, inserted] = loaded.emplace(name, lib);

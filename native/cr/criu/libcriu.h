@@ -35,10 +35,10 @@ struct LibCriu {
   // on the thread that made the call, before CRIU goes on. No user data: see engine.cc.
   void (*set_notify_cb)(Opts* opts, int (*cb)(char* action, void* arg));
   int (*set_log_file)(Opts* opts, const char* path);
-  int (*dump)(Opts* opts);          // self-dump: 0 continued, 1 restored copy; <0 -errno
-  int (*restore)(Opts* opts);       // >0 pid of the restored root; <0 -errno
-  int (*get_version)(Opts* opts);   // major*10000 + minor*100 + sublevel; <0 -errno
-  std::string path;                 // file that was loaded
+  int (*dump)(Opts* opts);         // self-dump: 0 continued, 1 restored copy; <0 -errno
+  int (*restore)(Opts* opts);      // >0 pid of the restored root; <0 -errno
+  int (*get_version)(Opts* opts);  // major*10000 + minor*100 + sublevel; <0 -errno
+  std::string path;                // file that was loaded
 };
 
 // Loads the library once per process (thread-safe); `library` "" = "libcriu.so.2".

@@ -16,7 +16,7 @@ namespace crftb::cr::criu {
 
 // What a per-request service is for.
 enum class ServiceUse {
-  kRequest,   // a dump of another process, a version query: our child, reaped after the call
+  kRequest,  // a dump of another process, a version query: our child, reaped after the call
   // A self-dump, which must not find the service among this process's children (CRIU dumps the
   // target's whole subtree): it runs as an orphaned grandchild in a new session, as libcriu does.
   kSelfDump,
