@@ -59,6 +59,25 @@ export interface FtbReceivedEvent extends Omit<FtbEvent, 'handle'> {
   toJSON(): Record<string, unknown>;
 }
 
+/** What a received event's toJSON() carries, in this order (the CLI's --json output). */
+const JSON_FIELDS = [
+  'space',
+  'region',
+  'category',
+  'component',
+  'name',
+  'severity',
+  'clientName',
+  'jobId',
+  'hostname',
+  'clientExtension',
+  'sourceHost',
+  'sourcePid',
+  'sourceStartTime',
+  'seqnum',
+  'eventType',
+] as const;
+
 export class ReceivedEvent implements FtbReceivedEvent {
   constructor(readonly record: Buffer) {}
 
@@ -130,39 +149,6 @@ export class ReceivedEvent implements FtbReceivedEvent {
     return bytes ? new FtbEventHandle(bytes) : null;
   }
   toJSON(): Record<string, unknown> {
-    const {
-      region,
-      category,
-      component,
-      space,
-      name,
-      severity,
-      clientName,
-      jobId,
-      hostname,
-      clientExtension,
-      sourceHost,
-      sourcePid,
-      sourceStartTime,
-      seqnum,
-      eventType,
-    } = this;
-    return {
-      space,
-      region,
-      category,
-      component,
-      name,
-      severity,
-      clientName,
-      jobId,
-      hostname,
-      clientExtension,
-      sourceHost,
-      sourcePid,
-      sourceStartTime,
-      seqnum,
-      eventType,
-    };
+    return Object.fromEntries(JSON_FIELDS.map((field) => [field, this[field]]));
   }
 }
