@@ -2,12 +2,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "cr/criu/daemon.h"
 #include "cr/criu/dump_failure.h"
 #include "cr/criu/dump_stats.h"
@@ -180,9 +183,22 @@ class PendingDump : public PendingJob<PendingCheckpoint, CheckpointOutcome> {
 // A failed restore may already have cloned the root as our child (ServiceUse::kRestoreAsOurChild)
 // before CRIU killed what it had restored; nobody but us can reap it. waitid without waiting says
 // whether `root` is our child at all. Not after EEXIST: then the pid was someone else's all along.
+// CRIU has sent the kill, so the root is reaped here, before the failure is reported (a caller
+// that checks the pid must not find a zombie of a restore that failed), for up to
+// kFailedRootReapMs; one that lingers longer is left to a thread that reaps it when it dies.
+constexpr int kFailedRootReapMs = 5000;
+
 void ReapFailedRoot(pid_t root, const Failure& failure) {
   siginfo_t info{};
   if (root <= 0 || failure.code == "EEXIST" || waitid(P_PID, root, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return;
+  UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, root, 0)));
+  if (pidfd.valid()) {
+    pollfd exited{pidfd.get(), POLLIN, 0};
+    int ready;
+    while ((ready = poll(&exited, 1, kFailedRootReapMs)) < 0 && errno == EINTR) {
+    }
+    if (ready > 0 && waitpid(root, nullptr, WNOHANG) == root) return;
+  }
   try {
     std::thread([root] {
       while (waitpid(root, nullptr, 0) < 0 && errno == EINTR) {
