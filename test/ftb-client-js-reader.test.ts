@@ -3,35 +3,10 @@
 // survives losing the agent (the I/O thread reconnects, the JS thread takes over again), and it
 // stops when the last listener goes. A real agent, real TCP, and a relay whose cut is the loss.
 import t from 'tap';
-import net from 'node:net';
 import { startAgent } from '../lib/ftb/agent';
 import { FtbClient } from '../lib/ftb/client';
-
-// A relay on `port` to the agent; down() cuts every connection and stops listening.
-async function relay(port: number, agentPort: number) {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(agentPort, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => {}).on('close', () => sockets.delete(s));
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    down: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
-  };
-}
-
-const until = async (what: () => boolean) => {
-  while (!what()) await new Promise((r) => setTimeout(r, 5));
-};
+import { relay } from './helpers/relay';
+import { waitFor } from './helpers/wait';
 
 t.test('the listening JS thread reads the socket, across a reconnect, until the last listener goes', async (t) => {
   const agent = await startAgent({ host: '127.0.0.1', port: 0, bootstrap: false });
@@ -52,7 +27,7 @@ t.test('the listening JS thread reads the socket, across a reconnect, until the 
   const seen: number[] = [];
   const listener = (e: { payload: Buffer }) => seen.push(e.payload.readUInt32LE(0));
   subscription.on('event', listener);
-  await until(() => FtbClient.connectionStats().readOnJsThread);
+  await waitFor('the JS thread to read the socket', () => FtbClient.connectionStats().readOnJsThread);
   t.pass('with a listener the JS thread reads');
 
   const publish = (from: number, count: number) => {
@@ -63,7 +38,7 @@ t.test('the listening JS thread reads the socket, across a reconnect, until the 
     }
   };
   publish(0, 2000); // more than one read's worth (256 events), whole and in order
-  await until(() => seen.length >= 2000);
+  await waitFor('2000 events', () => seen.length >= 2000, 60000);
   t.same(
     seen,
     Array.from({ length: 2000 }, (_, i) => i),
@@ -72,10 +47,13 @@ t.test('the listening JS thread reads the socket, across a reconnect, until the 
   t.equal(sub.stats().callbackDropped, 0, 'none dropped');
 
   await first.down();
-  await until(() => FtbClient.connectionStats().losses >= 1);
+  await waitFor('the connection to be lost', () => FtbClient.connectionStats().losses >= 1);
   const second = await relay(first.port, agent.address.port);
   t.teardown(() => second.down());
-  await until(() => FtbClient.connectionStats().reconnects >= 1 && FtbClient.connectionStats().readOnJsThread);
+  await waitFor(
+    'the reconnect, read on the JS thread again',
+    () => FtbClient.connectionStats().reconnects >= 1 && FtbClient.connectionStats().readOnJsThread,
+  );
   t.pass('after the reconnect the JS thread reads the new socket');
   seen.length = 0;
   // The agent routes once the re-sent subscription is in: publish until the first one arrives.
@@ -87,7 +65,7 @@ t.test('the listening JS thread reads the socket, across a reconnect, until the 
   const next = 200000;
   publish(next, 500);
   const after = () => seen.filter((v) => v >= next);
-  await until(() => after().length >= 500);
+  await waitFor('500 events after the reconnect', () => after().length >= 500, 60000);
   t.same(
     after(),
     Array.from({ length: 500 }, (_, i) => next + i),
@@ -95,11 +73,14 @@ t.test('the listening JS thread reads the socket, across a reconnect, until the 
   );
 
   subscription.off('event', listener);
-  await until(() => !FtbClient.connectionStats().readOnJsThread);
+  await waitFor(
+    'the I/O thread to read again once no listener is left',
+    () => !FtbClient.connectionStats().readOnJsThread,
+  );
   t.pass('the last listener gone, the I/O thread reads again');
   let late = 0;
   subscription.on('event', () => late++);
   publish(0, 10);
-  await until(() => late >= 10);
+  await waitFor('10 late events', () => late >= 10);
   t.pass('and a new listener gets events again');
 });

@@ -4,33 +4,11 @@
 // agent "goes away" and comes back as seen by the client through a TCP relay on a fixed port.
 import t from 'tap';
 import path from 'node:path';
-import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { startAgent } from '../lib/ftb/agent';
 import { FtbClient } from '../lib/ftb/client';
+import { relay } from './helpers/relay';
 import { waitFor } from './helpers/wait';
-
-// A relay on `port` to the agent; down() cuts every connection and stops listening.
-async function relay(port: number, agentPort: number) {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(agentPort, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => {}).on('close', () => sockets.delete(s));
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    down: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
-  };
-}
 
 t.test('subscribe while the agent is down, then listen: the process waits for the event', async (t) => {
   const agent = await startAgent({ host: '127.0.0.1', port: 0, bootstrap: false });
