@@ -165,7 +165,7 @@ function afterOf(options: CheckpointOptions): 'leaveRunning' | 'stop' | 'kill' {
   const chosen = [options.leaveRunning && 'leaveRunning', options.stop && 'stop', options.kill && 'kill'].filter(
     Boolean,
   );
-  if (chosen.length > 1) throw codedError('EINVAL', 'choose one of leaveRunning, stop and kill', 22);
+  if (chosen.length > 1) throw codedError('EINVAL', 'choose one of leaveRunning, stop and kill');
   return (chosen[0] as 'leaveRunning' | 'stop' | 'kill' | undefined) ?? 'leaveRunning';
 }
 
@@ -190,7 +190,7 @@ function includesSelf(options: CheckpointOptions): boolean {
 /** Checkpoints this process (default) or another pid / process group / session / tree. */
 export async function checkpoint(options: CheckpointOptions): Promise<CheckpointResult> {
   if (typeof options !== 'object' || options === null)
-    throw codedError('EINVAL', 'checkpoint() needs an options object', 22);
+    throw codedError('EINVAL', 'checkpoint() needs an options object');
   const interrupt = new Interrupt(options.timeoutMs, checkSignal(options.signal), 'checkpoint');
   interrupt.check();
   const after = afterOf(options);
@@ -235,8 +235,7 @@ export async function restart(options: RestartOptions): Promise<number> {
 
 /** restart() with every restored pid and the engine's timing. */
 export async function restartDetailed(options: RestartOptions): Promise<RestartResult> {
-  if (typeof options !== 'object' || options === null)
-    throw codedError('EINVAL', 'restart() needs an options object', 22);
+  if (typeof options !== 'object' || options === null) throw codedError('EINVAL', 'restart() needs an options object');
   const interrupt = new Interrupt(options.timeoutMs, checkSignal(options.signal), 'restart');
   interrupt.check();
   const plan = retryPlan(options.retry);

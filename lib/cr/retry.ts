@@ -25,7 +25,7 @@ interface RetryPlan {
 function integer(value: unknown, name: string, fallback: number, max: number): number {
   if (value === undefined || value === null) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max)
-    throw codedError('EINVAL', `options.retry.${name} must be an integer from 0 to ${max}`, 22);
+    throw codedError('EINVAL', `options.retry.${name} must be an integer from 0 to ${max}`);
   return value;
 }
 
@@ -33,9 +33,9 @@ function integer(value: unknown, name: string, fallback: number, max: number): n
 export function retryPlan(retry: RetryOptions | undefined): RetryPlan {
   if (retry === undefined || retry === null) return { retries: 0, delayMs: 0 };
   if (typeof retry !== 'object')
-    throw codedError('EINVAL', 'options.retry must be an object { retries, delayMs, onRetry }', 22);
+    throw codedError('EINVAL', 'options.retry must be an object { retries, delayMs, onRetry }');
   if (retry.onRetry !== undefined && typeof retry.onRetry !== 'function')
-    throw codedError('EINVAL', 'options.retry.onRetry must be a function', 22);
+    throw codedError('EINVAL', 'options.retry.onRetry must be a function');
   return {
     retries: integer(retry.retries, 'retries', 3, 100),
     delayMs: integer(retry.delayMs, 'delayMs', 100, 60_000),

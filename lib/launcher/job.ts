@@ -194,7 +194,7 @@ export class JobCoordinator {
 
   private async run(op: Operation, options: JobOperationOptions): Promise<JobResult> {
     const nodes = [...new Set(options.nodes)];
-    if (nodes.length === 0) throw codedError('EINVAL', 'a job operation needs at least one node', 22);
+    if (nodes.length === 0) throw codedError('EINVAL', 'a job operation needs at least one node');
     const signal = checkSignal(options.signal);
     if (signal?.aborted) throw abortError(signal, `job ${op}`);
     const payload = encodeRequest({ op, name: options.name ?? 'latest', nodes });

@@ -180,7 +180,6 @@ export class LauncherNode {
       throw codedError(
         'EINVAL',
         'LauncherNode needs imageRoot: the directory of this node under which checkpoints are written',
-        22,
       );
     }
     nodeDirectory(options.imageRoot, options.job, 'x', options.node); // job and node must be plain names too
@@ -227,9 +226,8 @@ export class LauncherNode {
    */
   addRank(rank: number, pid: number): void {
     if (!Number.isInteger(rank) || rank < 0)
-      throw codedError('EINVAL', `rank must be a non-negative integer, got ${rank}`, 22);
-    if (!Number.isInteger(pid) || pid <= 0)
-      throw codedError('EINVAL', `pid must be a positive integer, got ${pid}`, 22);
+      throw codedError('EINVAL', `rank must be a non-negative integer, got ${rank}`);
+    if (!Number.isInteger(pid) || pid <= 0) throw codedError('EINVAL', `pid must be a positive integer, got ${pid}`);
     this.ranks.set(rank, { pid });
   }
 
@@ -244,8 +242,7 @@ export class LauncherNode {
    */
   addTree(name: string, pid: number, options: TreeOptions = {}): void {
     checkCheckpointName(name, 'tree name');
-    if (!Number.isInteger(pid) || pid <= 1)
-      throw codedError('EINVAL', `pid must be an integer above 1, got ${pid}`, 22);
+    if (!Number.isInteger(pid) || pid <= 1) throw codedError('EINVAL', `pid must be an integer above 1, got ${pid}`);
     this.trees.set(name, { pid, options: { ...options } });
   }
 
@@ -340,7 +337,7 @@ export class LauncherNode {
   private disposition(): 'kill' | 'stop' | 'resume' {
     const { kill, stop, leaveRunning } = this.options.checkpoint ?? {};
     if ([kill, stop, leaveRunning].filter(Boolean).length > 1)
-      throw codedError('EINVAL', 'choose one of leaveRunning, stop and kill', 22);
+      throw codedError('EINVAL', 'choose one of leaveRunning, stop and kill');
     return kill ? 'kill' : stop ? 'stop' : 'resume';
   }
 
@@ -438,7 +435,6 @@ export class LauncherNode {
         codedError(
           'ETIMEDOUT',
           `the checkpointed processes of node ${this.options.node} did not die within 2 s of SIGKILL`,
-          110,
         ),
         NODE_COMMIT_EVENT,
       );
@@ -459,7 +455,6 @@ export class LauncherNode {
             codedError(
               'ETIMEDOUT',
               `no commit or cancel from the coordinator within ${ms} ms (decisionTimeoutMs): processes resumed`,
-              110,
             ),
           ),
         ms,

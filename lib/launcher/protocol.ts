@@ -91,7 +91,6 @@ export function checkCheckpointName(name: unknown, what = 'checkpoint name'): st
     throw codedError(
       'EINVAL',
       `${what} must be 1-64 letters, digits, '_', '.' or '-', not starting with '.' or '-' (got ${JSON.stringify(name)}); it names a directory, never a path`,
-      22,
     );
   }
   return name;
