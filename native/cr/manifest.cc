@@ -94,36 +94,30 @@ Failure ListFiles(int dir_fd, const std::string& dir, std::vector<std::string>* 
   return Failure::None();
 }
 
-// Reads `fd` to its end into `hash`; *size is how many bytes it had.
+// Reads `fd` to its end through a `Hash`: out->hash is its hex digest, out->size the byte count.
 template <typename Hash>
-Failure ReadInto(int fd, const std::string& path, Hash* hash, unsigned long long* size) {
+Failure HashWith(int fd, const std::string& path, Entry* out) {
   // Small enough to stay in the L2 cache between the copy out of the page cache and the hash.
   std::vector<uint8_t> buffer(256 << 10);
-  *size = 0;
+  Hash hash;
+  out->size = 0;
   for (;;) {
     ssize_t n = read(fd, buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Failure::FromErrno(errno, "cannot read the image " + path).At("read", path);
-    if (n == 0) return Failure::None();
-    hash->Update(buffer.data(), static_cast<size_t>(n));
-    *size += static_cast<unsigned long long>(n);
+    if (n == 0) break;
+    hash.Update(buffer.data(), static_cast<size_t>(n));
+    out->size += static_cast<unsigned long long>(n);
   }
+  out->hash = hash.HexFinal();
+  return Failure::None();
 }
 
 Failure HashFile(int dir_fd, const std::string& dir, const std::string& name, Checksum checksum, Entry* out) {
   const std::string path = dir + "/" + name;
   UniqueFd fd(openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) return Failure::FromErrno(errno, "cannot read the image " + path).At("open", path);
-  if (checksum == Checksum::kSha256) {
-    Sha256 hash;
-    if (Failure f = ReadInto(fd.get(), path, &hash, &out->size); !f.ok()) return f;
-    out->hash = hash.HexFinal();
-  } else {
-    Xxh128 hash;
-    if (Failure f = ReadInto(fd.get(), path, &hash, &out->size); !f.ok()) return f;
-    out->hash = hash.HexFinal();
-  }
-  return Failure::None();
+  return checksum == Checksum::kSha256 ? HashWith<Sha256>(fd.get(), path, out) : HashWith<Xxh128>(fd.get(), path, out);
 }
 
 Failure WriteAll(int fd, const std::string& text, const std::string& path) {
