@@ -12,6 +12,7 @@ import { checkpoint, restartDetailed } from '../lib/index';
 import {
   adopt,
   alive,
+  dumping,
   fixtures,
   killStarted,
   readNumber,
@@ -53,28 +54,6 @@ const startTime = (pid: number) => {
   }
 };
 
-// Resolves once the dump running into `images` (a generation other than `current`) has begun
-// writing memory pages: from then on the dump is certainly in progress.
-async function dumping(images: string, current: string): Promise<void> {
-  const gens = `${images}.gens`;
-  await waitFor(
-    'the dump to write pages',
-    () =>
-      fs.readdirSync(gens).some(
-        (g) =>
-          path.join(gens, g) !== current &&
-          (() => {
-            try {
-              return fs.readdirSync(path.join(gens, g)).some((f) => /^pages-\d+\.img$/.test(f));
-            } catch {
-              return false;
-            }
-          })(),
-      ),
-    20000,
-  );
-}
-
 // The previous good checkpoint is still what `images` points at, and the target comes back from it.
 async function restoresFrom(
   t: Test,
@@ -102,10 +81,10 @@ async function restoresFrom(
 
 // A target holding 256 MiB of heap (its dump takes long enough to be interrupted) and a first,
 // good checkpoint of it in <work>/images.
-async function heapWithGoodCheckpoint() {
+async function heapWithGoodCheckpoint(mib = 256) {
   const work = tempDir('cr-faults');
   const counter = path.join(work, 'n');
-  const target = startDetached(path.join(fixtures, 'heap.js'), [counter, '256'], work);
+  const target = startDetached(path.join(fixtures, 'heap.js'), [counter, String(mib)], work);
   await waitFor('the heap to be filled', () => readNumber(counter) > 2, 30000);
   const images = path.join(work, 'images');
   const good = await checkpoint({ target: target.pid, dir: images });
@@ -175,7 +154,9 @@ t.test('the target exits mid-dump: ESRCH, previous checkpoint kept and restorabl
 t.test(
   'the CRIU service is killed mid-dump: ECOMM, target unharmed, previous checkpoint kept and restorable',
   async (t) => {
-    const { counter, target, images, good } = await heapWithGoodCheckpoint();
+    // 1 GiB: CRIU writes pages for long enough that the test sees the service still at it (at
+    // 256 MiB an ASan-slowed test once found the dump already over).
+    const { counter, target, images, good } = await heapWithGoodCheckpoint(1024);
     const fds = fdCount();
     const before = new Set(children());
     const attempt = checkpoint({ target: target.pid, dir: images });
