@@ -25,6 +25,7 @@ import {
   waitFor,
   waitReaped,
 } from './helpers/detached';
+import { childrenOf, criuServiceStarted, stillThere } from './helpers/processes';
 
 t.teardown(killStarted);
 
@@ -43,6 +44,22 @@ async function startHeap(dir: string, mib: number) {
   const child = startDetached(path.join(fixtures, 'heap.js'), [counter, String(mib)], dir);
   await waitFor('the heap target to count', () => readNumber(counter) > 2, 30000);
   return { ...child, counter };
+}
+
+// Holds the CRIU service that `parent` spawned for a dump (SIGSTOP) once it is writing pages, so
+// whatever the test does next happens mid-dump for certain, however loaded the machine: at 512 MiB
+// a dump on a busy CI machine once ended before the test's abort reached it. release() lets it go.
+async function holdMidDump(parent: number, before: Set<number>, images: string) {
+  // Looked for once pages are written: a service that probed the engine first has gone by then.
+  await dumping(images);
+  const held = await criuServiceStarted(parent, before);
+  process.kill(held.pid, 'SIGSTOP');
+  // A stop takes effect once the service leaves the system call it is in.
+  await waitFor('the CRIU service to stop', () => processState(held.pid) === 'T');
+  return {
+    held: () => stillThere(held) && processState(held.pid) === 'T',
+    release: () => stillThere(held) && process.kill(held.pid, 'SIGCONT'),
+  };
 }
 
 async function counts(counter: string): Promise<void> {
@@ -102,15 +119,19 @@ t.test(
     const target = await startHeap(work, 512);
     const images = path.join(work, 'images');
     const controller = new AbortController();
+    const before = new Set(childrenOf());
     const request = checkpoint({ target: target.pid, dir: images, kill: true, signal: controller.signal, ftb: false });
-    await dumping(images);
+    const engine = await holdMidDump(process.pid, before, images);
     const reason = new Error('user pressed stop');
     controller.abort(reason);
     const error = await request.then(
       () => null,
       (e) => e,
     );
+    t.ok(engine.held(), 'the request settled while the dump was still being written');
+    engine.release();
     t.match(error, { name: 'AbortError', code: 'ABORT_ERR' }, 'rejects with an AbortError');
+    t.notOk(error?.committed, 'and commits nothing');
     t.equal(error?.cause, reason, "carrying the signal's reason");
     t.ok(await drained(), 'the abandoned dump ends');
     t.ok(alive(target.pid), 'the target was not killed');
@@ -136,13 +157,14 @@ function runCli(args: string[], work: string, env: NodeJS.ProcessEnv = {}) {
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
+  const output = () => stderr;
   const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
     child.on('exit', (code) => {
       fs.writeFileSync(out, stdout + stderr);
       resolve({ code, stdout, stderr });
     }),
   );
-  return { child, exited };
+  return { child, exited, stderr: output };
 }
 
 t.test(
@@ -152,8 +174,14 @@ t.test(
     const target = await startHeap(work, 512);
     const images = path.join(work, 'images');
     const cli = runCli(['checkpoint', String(target.pid), '--dir', images, '--kill', '--no-ftb'], work);
-    await dumping(images);
+    // Every CRIU service among the CLI's children is the CLI's own.
+    const engine = await holdMidDump(cli.child.pid!, new Set(), images);
     cli.child.kill('SIGINT');
+    await waitFor('the CLI to give the request up and wait for the engine', () =>
+      /waiting for the engine to finish/.test(cli.stderr()),
+    );
+    t.ok(engine.held(), 'the request was given up while the dump was still being written');
+    engine.release();
     const { code, stderr } = await cli.exited;
     t.equal(code, 130, 'the CLI exits 130');
     t.match(stderr, /SIGINT/, 'and says it was interrupted');
@@ -174,7 +202,14 @@ t.test('Ctrl-C once the dump is complete: the images are committed, the CLI says
     CRFTB_MANIFEST_SHA256: '1',
     CRFTB_SHA256_PORTABLE: '1',
   });
-  await waitFor('the dumped target to be stopped for the commit', () => processState(target.pid) === 'T', 60000);
+  // The generation's record is the commit's first write (the manifest follows): from then on the
+  // engine has answered and the images are complete. The target, stopped by the post-dump
+  // notification, is stopped before that already, while CRIU itself may not have answered yet.
+  const committing = () =>
+    fs.existsSync(`${images}.gens`) &&
+    fs.readdirSync(`${images}.gens`).some((g) => fs.existsSync(path.join(`${images}.gens`, g, 'crftb-generation')));
+  await waitFor('the commit to begin', committing, 60000);
+  t.equal(processState(target.pid), 'T', 'the dumped target is stopped while its images are committed');
   cli.child.kill('SIGINT');
   const { code, stderr } = await cli.exited;
   t.equal(code, 130, 'the CLI exits 130');

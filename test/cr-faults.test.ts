@@ -21,38 +21,11 @@ import {
   waitFor,
   waitGone,
 } from './helpers/detached';
+import { childrenOf, criuServiceStarted, stillThere } from './helpers/processes';
 
 t.teardown(killStarted);
 
 const fdCount = () => fs.readdirSync('/proc/self/fd').length;
-
-function children(): number[] {
-  return fs
-    .readdirSync('/proc/self/task')
-    .flatMap((task) =>
-      fs.readFileSync(`/proc/self/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
-    );
-}
-
-// `criu swrk <fd>` (possibly through a loader: the provisioned criu runs via ld.so). CRIU rewrites
-// its title once it works, so a service is recognised while it starts, and remembered by pid and
-// start time so a reused pid can never be taken for it.
-function isCriuService(pid: number): boolean {
-  try {
-    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return args.includes('swrk') && args.some((a) => /(^|\/)criu$/.test(a));
-  } catch {
-    return false;
-  }
-}
-
-const startTime = (pid: number) => {
-  try {
-    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[19];
-  } catch {
-    return '';
-  }
-};
 
 // The previous good checkpoint is still what `images` points at, and the target comes back from it.
 async function restoresFrom(
@@ -158,18 +131,14 @@ t.test(
     // 256 MiB an ASan-slowed test once found the dump already over).
     const { counter, target, images, good } = await heapWithGoodCheckpoint(1024);
     const fds = fdCount();
-    const before = new Set(children());
+    const before = new Set(childrenOf());
     const attempt = checkpoint({ target: target.pid, dir: images });
     // Ours for certain: a child of this very process, new since the request, started as criu swrk.
-    let service = 0;
-    await waitFor('the CRIU service to start', () => {
-      service = children().find((pid) => !before.has(pid) && isCriuService(pid)) ?? 0;
-      return service > 0;
-    });
-    const started = startTime(service);
+    const found = await criuServiceStarted(process.pid, before);
+    const service = found.pid;
     await dumping(images, good.generation);
     t.ok(
-      children().includes(service) && startTime(service) === started,
+      childrenOf().includes(service) && stillThere(found),
       `the CRIU service (pid ${service}, a child of this process) is dumping`,
     );
     process.kill(service, 'SIGKILL');

@@ -19,7 +19,13 @@ export async function interruptible<T>(
   try {
     return { value: await work(controller.signal), interrupted: controller.signal.aborted };
   } catch (error) {
-    if (controller.signal.aborted) await cr.drainAbandoned(-1);
+    if (controller.signal.aborted) {
+      // Said before the wait, which lasts as long as the engine's unfinished work (seconds for a
+      // large dump), so a user who pressed Ctrl-C knows why the CLI has not exited yet.
+      if (!(error as { committed?: boolean })?.committed)
+        process.stderr.write('crftb: waiting for the engine to finish what it started, then cleaning up after it\n');
+      await cr.drainAbandoned(-1);
+    }
     return { error, interrupted: controller.signal.aborted };
   } finally {
     process.off('SIGINT', onSignal);

@@ -1,0 +1,75 @@
+// Processes a test started, found through /proc: the children of a process (all its threads'),
+// and the CRIU service a request of this test (or of a CLI it started) spawned, which a test may
+// stop or kill to put the engine in a state it cannot reach by timing alone. A process is always
+// taken by pid and start time together, so a reused pid is never mistaken for it.
+import fs from 'node:fs';
+import { waitFor } from './wait';
+
+/** The children of `pid` (default: this process), across all its threads; [] once it is gone. */
+export function childrenOf(pid: number = process.pid): number[] {
+  try {
+    return fs
+      .readdirSync(`/proc/${pid}/task`)
+      .flatMap((task) =>
+        fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+      );
+  } catch {
+    return [];
+  }
+}
+
+/** Field 22 of /proc/PID/stat (start time in clock ticks); '' once the process is gone. */
+export function startTime(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[19];
+  } catch {
+    return '';
+  }
+}
+
+// `criu swrk <fd>` while it starts (possibly through a loader: the provisioned criu runs via
+// ld.so), then the title CRIU gives itself once it works ("criu: dump --rpc -t PID").
+export function isCriuService(pid: number): boolean {
+  try {
+    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (args.some((a) => a.startsWith('criu: '))) return true;
+    return args.includes('swrk') && args.some((a) => /(^|\/)criu$/.test(a));
+  } catch {
+    return false;
+  }
+}
+
+export interface OwnProcess {
+  pid: number;
+  started: string;
+}
+
+/** The same process as when it was found (not a reuse of its pid), and still there. */
+export function stillThere(p: OwnProcess): boolean {
+  return startTime(p.pid) !== '' && startTime(p.pid) === p.started;
+}
+
+/**
+ * A CRIU service that is a child of `parent` and was not among `before` (the parent's children
+ * taken just before the request that spawns it), or null.
+ */
+export function newCriuService(parent: number, before: Set<number>): OwnProcess | null {
+  const pid = childrenOf(parent).find((p) => !before.has(p) && isCriuService(p));
+  if (pid === undefined) return null;
+  const started = startTime(pid);
+  return started ? { pid, started } : null;
+}
+
+/** Waits for newCriuService(parent, before) to find one. */
+export async function criuServiceStarted(parent: number, before: Set<number>, timeoutMs = 15000): Promise<OwnProcess> {
+  let found: OwnProcess | null = null;
+  await waitFor(
+    `a CRIU service started by pid ${parent}`,
+    () => {
+      found = newCriuService(parent, before);
+      return found !== null;
+    },
+    timeoutMs,
+  );
+  return found!;
+}
