@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CrftbProcess } from './helpers/crftb-process';
 import { TestNetwork } from './helpers/netns';
+import { waitFor } from './helpers/wait';
 
 const network = new TestNetwork('launch', 3, '10.214.0');
 const hosts = network.hosts;
@@ -118,40 +119,47 @@ if (refused) {
           `images of ${n.name} rank ${r} below the node's own image root`,
         );
 
-    const begins = () => watcher.lines.filter((l) => l.event === 'notify' && l.name === 'CHKPT_BEGIN').length;
-    const ends = () => watcher.lines.filter((l) => l.event === 'notify' && l.name === 'CHKPT_END').length;
-    for (let i = 0; i < 100 && ends() < 4; i++) await sleep(100);
-    t.equal(begins(), 4, 'one CHKPT_BEGIN per rank reached host 0');
-    t.equal(ends(), 4, 'one CHKPT_END per rank reached host 0');
+    const seen = (name: string) => watcher.lines.filter((l) => l.event === 'notify' && l.name === name).length;
+    await waitFor('four CHKPT_ENDs at host 0', () => seen('CHKPT_END') >= 4, 10000).catch(() => {});
+    t.equal(seen('CHKPT_BEGIN'), 4, 'one CHKPT_BEGIN per rank reached host 0');
+    t.equal(seen('CHKPT_END'), 4, 'one CHKPT_END per rank reached host 0');
 
     for (const n of nodes) {
       n.node.command({ op: 'kill-ranks' });
       await n.node.waitFor((l) => l.event === 'killed');
     }
-    await sleep(300);
     const atKill = nodes.flatMap((n) => n.ranks.map((r) => count(n.name, r)));
 
     coordinator.command({ op: 'restart', nodes: ['n1', 'n2'], name: 'gen1', timeoutMs: 90000 });
     const restarted = (await coordinator.waitFor((l) => l.event === 'result' && l.result.op === 'restart', 100000))
       .result;
+    if (!restarted.ok) {
+      const served = nodes.flatMap((n) => n.node.lines.filter((l) => l.event === 'served' && !l.record.ok));
+      t.comment(`what the nodes said: ${JSON.stringify(served.map((l) => l.record.error))}`);
+    }
     t.equal(restarted.ok, true, `job restart succeeded: ${JSON.stringify(restarted)}`);
-    await sleep(300);
-    const first = nodes.flatMap((n) => n.ranks.map((r) => count(n.name, r)));
-    await sleep(500);
-    const second = nodes.flatMap((n) => n.ranks.map((r) => count(n.name, r)));
-    second.forEach((c, i) =>
-      t.ok(c > first[i], `rank ${i} counts again after the restart (killed at ${atKill[i]}; ${first[i]} → ${c})`),
-    );
-    for (
-      let i = 0;
-      i < 100 && watcher.lines.filter((l) => l.event === 'notify' && l.name === 'RSTRT_END').length < 4;
-      i++
+    // Each rank counts on from its images (below where it was killed): its count changes, then
+    // goes on growing.
+    const counts = () => nodes.flatMap((n) => n.ranks.map((r) => count(n.name, r)));
+    let resumed: number[] = [];
+    const restored = await waitFor(
+      'every rank to write a count of its own',
+      () => counts().every((c, i) => c !== atKill[i]),
+      20000,
     )
-      await sleep(100);
-    t.equal(
-      watcher.lines.filter((l) => l.event === 'notify' && l.name === 'RSTRT_END').length,
-      4,
-      'one RSTRT_END per rank',
+      .then(() => {
+        resumed = counts();
+        return waitFor('every rank to count on', () => counts().every((c, i) => c > resumed[i] + 2), 20000);
+      })
+      .then(
+        () => true,
+        () => false,
+      );
+    t.ok(
+      restored,
+      `every rank counts again after the restart (killed at ${atKill}; resumed at ${resumed}; now ${counts()})`,
     );
+    await waitFor('four RSTRT_ENDs at host 0', () => seen('RSTRT_END') >= 4, 10000).catch(() => {});
+    t.equal(seen('RSTRT_END'), 4, 'one RSTRT_END per rank');
   });
 }
