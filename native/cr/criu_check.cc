@@ -16,6 +16,7 @@
 #include <tuple>
 
 #include "cr/criu/service_env.h"
+#include "cr/criu_check_cache.h"
 
 namespace crftb::cr {
 
@@ -45,7 +46,7 @@ std::string Tail(const std::string& text, int lines) {
 CriuCheckResult Run(const std::string& path) {
   constexpr int kDeadlineMs = 60'000;
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return {false, std::string("pipe: ") + strerror(errno)};
+  if (pipe2(fds, O_CLOEXEC) != 0) return {false, std::string("pipe: ") + strerror(errno), false};
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -59,7 +60,7 @@ CriuCheckResult Run(const std::string& path) {
   close(fds[1]);
   if (err != 0) {
     close(fds[0]);
-    return {false, path + " could not be started: " + strerror(err)};
+    return {false, path + " could not be started: " + strerror(err), false};
   }
   std::string output;
   struct timespec start;
@@ -88,16 +89,16 @@ CriuCheckResult Run(const std::string& path) {
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (timed_out) return {false, "criu check did not finish within 60 s"};
+  if (timed_out) return {false, "criu check did not finish within 60 s", false};
   bool passed = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  return {passed, Tail(output, 2)};
+  return {passed, Tail(output, 2), WIFEXITED(status)};
 }
 
 }  // namespace
 
 CriuCheckResult CheckCriu(const std::string& path) {
   struct stat st;
-  if (stat(path.c_str(), &st) != 0) return {false, path + ": " + strerror(errno)};
+  if (stat(path.c_str(), &st) != 0) return {false, path + ": " + strerror(errno), false};
   Key key{path, st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
   {
     std::lock_guard<std::mutex> lock(cache_mutex);
@@ -106,7 +107,12 @@ CriuCheckResult CheckCriu(const std::string& path) {
   }
   // Not under the lock: a slow check of one binary must not hold up another's cached answer.
   // Two threads asking at once may both run it; both get the same answer.
-  CriuCheckResult result = Run(path);
+  const std::string stored_key = CriuCheckKey(path);
+  CriuCheckResult result;
+  if (!LoadCriuCheck(stored_key, &result)) {
+    result = Run(path);
+    StoreCriuCheck(stored_key, result);
+  }
   std::lock_guard<std::mutex> lock(cache_mutex);
   Cache()[key] = result;
   return result;

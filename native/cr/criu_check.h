@@ -3,9 +3,9 @@
 // area bounds") would fail every dump, so the locator (criu_locator.h) skips such a CRIU when it
 // has another to choose from, and probeEngine() reports the result.
 //
-// Threading: any thread. The first call for a binary runs `criu check` (about 0.1-0.5 s) and
-// blocks; later calls for the same file (path, inode, size and mtime unchanged) are answered
-// from the cache.
+// Threading: any thread. The first call for a binary in a process asks the cache that processes
+// share (criu_check_cache.h), else runs `criu check` (about 0.1-0.5 s) and blocks; later calls
+// for the same file (path, inode, size and mtime unchanged) are answered from memory.
 #pragma once
 
 #include <string>
@@ -15,6 +15,9 @@ namespace crftb::cr {
 struct CriuCheckResult {
   bool passed = false;
   std::string output;  // the last lines CRIU printed (stdout and stderr), for the user
+  // CRIU ran its check to the end (not: could not be started, or out of time on a busy machine);
+  // only such an answer is kept for other processes.
+  bool definite = true;
 };
 
 CriuCheckResult CheckCriu(const std::string& path);

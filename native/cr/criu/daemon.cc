@@ -1,13 +1,10 @@
 #include "cr/criu/daemon.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -21,6 +18,7 @@
 #include "common/read_file.h"
 #include "common/unique_fd.h"
 #include "cr/criu/service_env.h"
+#include "cr/criu/spawn.h"
 
 namespace crftb::cr::criu {
 
@@ -66,68 +64,29 @@ int TryConnect(const std::string& path, int* fd) {
   return 0;
 }
 
-// In the forked children: reports errno on `status_fd` and ends.
-[[noreturn]] void Fail(int status_fd) {
-  int err = errno;
-  ssize_t ignored = write(status_fd, &err, sizeof err);
-  (void)ignored;
-  _exit(127);
-}
-
-// In the forked children of a multi-threaded process: async-signal-safe calls only. `status_fd`
-// (close-on-exec) carries the errno of a start that failed before exec; a successful exec closes it.
-[[noreturn]] void ExecWatchdog(char* const argv[], char* const envp[], int null_fd, int status_fd) {
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);  // CRIU needs SIGCHLD; a worker thread may block it
-  pid_t grandchild = fork();
-  if (grandchild < 0) Fail(status_fd);
-  if (grandchild > 0) _exit(0);  // the watchdog is nobody's child of ours
-  setsid();
-  if (chdir("/") != 0) Fail(status_fd);
-  if (dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 || dup2(null_fd, 2) < 0) Fail(status_fd);
-  if (status_fd != 3 && dup3(status_fd, 3, O_CLOEXEC) < 0) Fail(status_fd);
-  status_fd = 3;  // pipe2 made it close-on-exec; a dup3 keeps that
-  // Nothing of ours may outlive us in the daemon: descriptors the process inherited without
-  // close-on-exec included.
-  if (syscall(SYS_close_range, 4u, ~0u, 0u) != 0)
-    for (int fd = 4; fd < 65536; ++fd) close(fd);
-  execve(argv[0], argv, envp);
-  Fail(status_fd);
-}
-
 Failure StartDaemon(const std::string& binary, std::string start_time, std::string* dir) {
   if (start_time.empty()) return Failure::Coded("EIO", "cannot read this process's start time", EIO);
   char templ[] = "/tmp/crftb-criu-XXXXXX";  // short: a socket path has ~100 bytes
-  if (!mkdtemp(templ)) return Failure::FromErrno(errno, "cannot create a directory for the CRIU service");
+  if (!mkdtemp(templ))
+    return Failure::FromErrno(errno, "cannot create a directory for the CRIU service").At("mkdtemp", templ);
   *dir = templ;
-  std::string socket_path = *dir + "/service.sock";
-  std::string sh = "/bin/sh", dash_c = "-c", script = kWatchdog, criu = binary, owner = std::to_string(getpid());
-  char* const argv[] = {sh.data(),    dash_c.data(),     script.data(), criu.data(), socket_path.data(),
-                        owner.data(), start_time.data(), dir->data(),   nullptr};
-  auto give_up = [&](int err, const std::string& what) {
+  // Nobody's child of ours, on /dev/null, and nothing of ours may outlive us in it: descriptors
+  // the process inherited without close-on-exec included.
+  SpawnOptions options;
+  options.detach = true;
+  options.null_stdio = true;
+  options.close_inherited = true;
+  ServiceEnvironment env;
+  pid_t none = 0;
+  Failure f =
+      Spawn({"/bin/sh", "-c", kWatchdog, binary, *dir + "/service.sock", std::to_string(getpid()), start_time, *dir},
+            env.get(), options, &none);
+  if (!f.ok()) {
     rmdir(dir->c_str());
     dir->clear();
-    return Failure::FromErrno(err, what);
-  };
-  UniqueFd null_fd(open("/dev/null", O_RDWR | O_CLOEXEC));
-  if (!null_fd.valid()) return give_up(errno, "cannot open /dev/null for the CRIU service");
-  int status[2];
-  if (pipe2(status, O_CLOEXEC) != 0) return give_up(errno, "cannot start the CRIU service " + binary);
-  UniqueFd status_read(status[0]), status_write(status[1]);
-  ServiceEnvironment env;
-  pid_t child = fork();
-  if (child == 0) ExecWatchdog(argv, env.get(), null_fd.get(), status_write.get());
-  if (child < 0) return give_up(errno, "cannot start the CRIU service " + binary);
-  status_write.reset();
-  while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+    f.message = "cannot start the CRIU service " + binary + ": " + f.message;
   }
-  int err = 0;
-  ssize_t n;
-  while ((n = read(status_read.get(), &err, sizeof err)) < 0 && errno == EINTR) {
-  }
-  if (n == static_cast<ssize_t>(sizeof err)) return give_up(err, "cannot start the CRIU service's watchdog /bin/sh");
-  return Failure::None();
+  return f;
 }
 
 std::mutex& Mutex() {

@@ -1,14 +1,14 @@
 #include "cr/criu/service.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/unique_fd.h"
 #include "cr/criu/daemon.h"
 #include "cr/criu/service_env.h"
+#include "cr/criu/spawn.h"
 
 namespace crftb::cr::criu {
 
@@ -19,58 +19,30 @@ void WaitChild(pid_t pid) {
   }
 }
 
-// In the forked child of a multi-threaded process: async-signal-safe calls only.
-[[noreturn]] void ExecService(const char* binary, char* const argv[], char* const envp[], int service_end,
-                              bool detach) {
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);  // CRIU needs SIGCHLD; a worker thread may block it
-  if (detach) {
-    pid_t grandchild = fork();
-    if (grandchild < 0) _exit(127);
-    if (grandchild > 0) _exit(0);
-    setsid();
-    if (chdir("/") != 0) _exit(127);
-  }
-  int flags = fcntl(service_end, F_GETFD);
-  if (flags < 0 || fcntl(service_end, F_SETFD, flags & ~FD_CLOEXEC) < 0) _exit(127);
-  execve(binary, argv, envp);
-  _exit(127);
-}
-
 }  // namespace
 
 Failure Service::Start(const std::string& binary, ServiceUse use, Service* out) {
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
-    return Failure::FromErrno(errno, "socketpair for the CRIU service");
-  // Everything the child needs is prepared before fork.
-  std::string fd_text = std::to_string(pair[1]);
-  std::string path = binary;
-  char swrk[] = "swrk";
+    return Failure::FromErrno(errno, "socketpair for the CRIU service").At("socketpair");
+  UniqueFd ours(pair[0]), theirs(pair[1]);
+  const std::string fd_text = std::to_string(kPassedFd);
   // CRIU's RPC forces a detached restore; sibling is only honoured by a `swrk` service.
-  char detached[] = "--restore-detached";
-  char sibling[] = "--restore-sibling";
-  char* const plain_argv[] = {path.data(), swrk, fd_text.data(), nullptr};
-  char* const sibling_argv[] = {path.data(), detached, sibling, swrk, fd_text.data(), nullptr};
-  char* const* argv = use == ServiceUse::kRestoreAsOurChild ? sibling_argv : plain_argv;
-  const bool detach = use == ServiceUse::kSelfDump;
+  const std::vector<std::string> argv =
+      use == ServiceUse::kRestoreAsOurChild
+          ? std::vector<std::string>{binary, "--restore-detached", "--restore-sibling", "swrk", fd_text}
+          : std::vector<std::string>{binary, "swrk", fd_text};
+  SpawnOptions options;
+  options.pass_fd = theirs.get();
+  options.detach = use == ServiceUse::kSelfDump;
   ServiceEnvironment env;
-  pid_t child = fork();
-  if (child < 0) {
-    int err = errno;
-    close(pair[0]);
-    close(pair[1]);
-    return Failure::FromErrno(err, "starting the CRIU service " + binary);
+  pid_t child = 0;
+  if (Failure f = Spawn(argv, env.get(), options, &child); !f.ok()) {
+    f.message = "starting the CRIU service " + binary + ": " + f.message;
+    return f;
   }
-  if (child == 0) ExecService(path.c_str(), argv, env.get(), pair[1], detach);
-  close(pair[1]);
-  out->fd_ = pair[0];
-  if (detach) {
-    WaitChild(child);  // the intermediate exits at once; the service is nobody's child of ours
-  } else {
-    out->child_ = child;
-  }
+  out->fd_ = ours.release();
+  out->child_ = child;  // 0 when detached: the service is nobody's child of ours
   return Failure::None();
 }
 

@@ -1,8 +1,8 @@
 // The CRIU service (`criu swrk <fd>`) for one libcriu call, started by crftb rather than by
 // libcriu. libcriu's own launcher (CRIU_COMM_BIN) makes its socketpair without SOCK_CLOEXEC, so
 // every child this process spawned while a checkpoint ran inherited the service socket. Here the
-// pair is close-on-exec from birth; only the service's end is made inheritable, inside the forked
-// child just before exec. libcriu gets our end through criu_local_set_service_fd (CRIU_COMM_FD)
+// pair is close-on-exec from birth; only the service's end is made inheritable, as the started
+// program's descriptor 3 (spawn.h). libcriu gets our end through criu_local_set_service_fd (CRIU_COMM_FD)
 // and closes it when the call returns.
 #pragma once
 

@@ -1,0 +1,116 @@
+#include "cr/criu/spawn.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/unique_fd.h"
+
+namespace crftb::cr::criu {
+
+namespace {
+
+// In the background of a non-interactive shell the program also gets stdin on /dev/null and
+// SIGINT/SIGQUIT ignored: nothing it needs, in a session without a terminal.
+constexpr const char* kDetach = "cd / || exit 127\n\"$@\" &\n";
+
+// Descriptors this process inherited without close-on-exec (its own are all close-on-exec), which
+// nothing of ours may carry into a long-lived program.
+std::vector<int> InheritableDescriptors() {
+  std::vector<int> fds;
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return fds;
+  while (struct dirent* entry = readdir(dir)) {
+    char* end = nullptr;
+    long fd = strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || fd < 3 || fd == dirfd(dir)) continue;
+    int flags = fcntl(static_cast<int>(fd), F_GETFD);
+    if (flags >= 0 && !(flags & FD_CLOEXEC)) fds.push_back(static_cast<int>(fd));
+  }
+  closedir(dir);
+  return fds;
+}
+
+class Actions {
+ public:
+  Actions() { posix_spawn_file_actions_init(&actions_); }
+  ~Actions() { posix_spawn_file_actions_destroy(&actions_); }
+  posix_spawn_file_actions_t* get() { return &actions_; }
+
+ private:
+  posix_spawn_file_actions_t actions_;
+};
+
+class Attributes {
+ public:
+  Attributes() { posix_spawnattr_init(&attr_); }
+  ~Attributes() { posix_spawnattr_destroy(&attr_); }
+  posix_spawnattr_t* get() { return &attr_; }
+
+ private:
+  posix_spawnattr_t attr_;
+};
+
+}  // namespace
+
+Failure Spawn(const std::vector<std::string>& argv, char* const envp[], const SpawnOptions& options, pid_t* child) {
+  *child = 0;
+  Actions actions;
+  int err = 0;
+  if (options.close_inherited)
+    for (int fd : InheritableDescriptors())
+      if (err == 0) err = posix_spawn_file_actions_addclose(actions.get(), fd);
+  if (options.null_stdio) {
+    for (int fd : {0, 1, 2})
+      if (err == 0)
+        err = posix_spawn_file_actions_addopen(actions.get(), fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
+  }
+  // dup2 onto the same number does not clear close-on-exec before glibc 2.29: never ask for it.
+  UniqueFd moved;
+  if (options.pass_fd >= 0) {
+    int source = options.pass_fd;
+    if (source == kPassedFd) {
+      moved.reset(fcntl(source, F_DUPFD_CLOEXEC, kPassedFd + 1));
+      if (!moved.valid()) return Failure::FromErrno(errno, "cannot pass a descriptor to " + argv[0]).At("fcntl");
+      source = moved.get();
+    }
+    if (err == 0) err = posix_spawn_file_actions_adddup2(actions.get(), source, kPassedFd);
+  }
+  if (err != 0) return Failure::FromErrno(err, "cannot prepare the start of " + argv[0]).At("posix_spawn");
+
+  Attributes attributes;
+  sigset_t none;
+  sigemptyset(&none);
+  short flags = POSIX_SPAWN_SETSIGMASK;
+  if (options.detach) flags |= POSIX_SPAWN_SETSID;
+  posix_spawnattr_setsigmask(attributes.get(), &none);
+  posix_spawnattr_setflags(attributes.get(), flags);
+
+  std::vector<std::string> words;
+  if (options.detach) words = {"/bin/sh", "-c", kDetach, "crftb-detach"};
+  words.insert(words.end(), argv.begin(), argv.end());
+  std::vector<char*> pointers;
+  for (std::string& word : words) pointers.push_back(word.data());
+  pointers.push_back(nullptr);
+
+  pid_t pid = 0;
+  err = posix_spawn(&pid, pointers[0], actions.get(), attributes.get(), pointers.data(), envp);
+  if (err != 0) return Failure::FromErrno(err, "cannot start " + words[0]).At("posix_spawn", words[0]);
+  if (!options.detach) {
+    *child = pid;
+    return Failure::None();
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return Failure::Coded("ECHILD", "the shell that starts " + argv[0] + " in the background failed", ECHILD);
+  return Failure::None();
+}
+
+}  // namespace crftb::cr::criu
