@@ -34,19 +34,23 @@ function setup(script: (counter: string) => string) {
     );
     return JSON.parse(out) as { passed: boolean; output: string };
   };
-  const checks = () => (fs.existsSync(counter) ? fs.readFileSync(counter, 'utf8').split('\n').length - 1 : 0);
-  return { work, criu, probe, checks, dir: `${cache}-check` };
+  const starts = () => (fs.existsSync(counter) ? fs.readFileSync(counter, 'utf8').split('\n').slice(0, -1) : []);
+  const checks = () => starts().filter((what) => what === 'check').length;
+  return { work, criu, probe, checks, starts, dir: `${cache}-check` };
 }
 
-const counting = (target: string) => (counter: string) =>
-  `#!/bin/sh\n[ "$1" = check ] && echo check >> ${counter}\nexec ${target} "$@"\n`;
+// Logs how each start was asked for: `check`, or `swrk` for a service (such as the version query).
+const counting = (target: string) => (counter: string) => `#!/bin/sh\necho "$1" >> ${counter}\nexec ${target} "$@"\n`;
 
-t.test('a second process reuses the answer; a changed binary is checked again', async (t) => {
-  const { criu, probe, checks, dir } = setup(counting(real));
+t.test('a second process reuses the answers; a changed binary is asked again', async (t) => {
+  const { criu, probe, checks, starts, dir } = setup(counting(real));
   t.match(probe(), { passed: true, output: /Looks good/ }, 'the first process runs criu check');
   t.equal(checks(), 1);
+  t.ok(starts().includes('swrk'), 'and starts a CRIU service to ask its version');
+  const started = starts().length;
   t.match(probe(), { passed: true, output: /Looks good/ }, 'the second gets the same answer');
-  t.equal(checks(), 1, 'without running it');
+  t.equal(checks(), 1, 'without running the check');
+  t.equal(starts().length, started, 'nor starting CRIU at all (the version is known too)');
   t.equal(fs.statSync(dir).mode & 0o777, 0o700, 'the cache directory is private');
   for (const f of fs.readdirSync(dir)) t.equal(fs.statSync(path.join(dir, f)).mode & 0o777, 0o600, `${f} is private`);
 

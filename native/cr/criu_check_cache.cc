@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -69,25 +70,52 @@ std::string CriuCheckKey(const std::string& binary) {
          boot.substr(0, boot.find('\n')) + "\n";
 }
 
-bool LoadCriuCheck(const std::string& key, CriuCheckResult* out) {
+namespace {
+
+// The text stored under `key` + `kind` (after the header and the key, which it must repeat: a hash
+// collision never answers for another binary), when a trusted file holds it.
+bool Load(const std::string& key, const char* kind, std::string* value) {
   if (key.empty()) return false;
   UniqueFd dir = OpenCacheDir(false);
   if (!dir.valid()) return false;
-  UniqueFd file(openat(dir.get(), FileName(key).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  const std::string full = key + kind + "\n";
+  UniqueFd file(openat(dir.get(), FileName(full).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   struct stat st;
   if (!file.valid() || fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > kMaxFile ||
       !CheckTrusted(st, "").ok())
     return false;
   std::string text(static_cast<size_t>(st.st_size), '\0');
   if (pread(file.get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) return false;
-  // header, the key itself (a hash collision never answers for another binary), verdict, output
-  const std::string expected = kHeader + key;
+  const std::string expected = kHeader + full;
   if (text.compare(0, expected.size(), expected) != 0) return false;
-  const std::string rest = text.substr(expected.size());
-  if (rest.rfind("passed\n", 0) == 0) {
-    *out = {true, rest.substr(7)};
-  } else if (rest.rfind("failed\n", 0) == 0) {
-    *out = {false, rest.substr(7)};
+  *value = text.substr(expected.size());
+  return true;
+}
+
+void Store(const std::string& key, const char* kind, const std::string& value) {
+  if (key.empty()) return;
+  UniqueFd dir = OpenCacheDir(true);
+  if (!dir.valid()) return;
+  const std::string full = key + kind + "\n";
+  const std::string name = FileName(full);
+  const std::string temp = name + ".tmp-" + std::to_string(getpid());
+  UniqueFd file(openat(dir.get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!file.valid()) return;
+  const std::string text = kHeader + full + value;
+  const bool written = write(file.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  file.reset();
+  if (!written || renameat(dir.get(), temp.c_str(), dir.get(), name.c_str()) != 0) unlinkat(dir.get(), temp.c_str(), 0);
+}
+
+}  // namespace
+
+bool LoadCriuCheck(const std::string& key, CriuCheckResult* out) {
+  std::string value;
+  if (!Load(key, "check", &value)) return false;
+  if (value.rfind("passed\n", 0) == 0) {
+    *out = {true, value.substr(7)};
+  } else if (value.rfind("failed\n", 0) == 0) {
+    *out = {false, value.substr(7)};
   } else {
     return false;
   }
@@ -95,17 +123,21 @@ bool LoadCriuCheck(const std::string& key, CriuCheckResult* out) {
 }
 
 void StoreCriuCheck(const std::string& key, const CriuCheckResult& result) {
-  if (key.empty() || !result.definite) return;
-  UniqueFd dir = OpenCacheDir(true);
-  if (!dir.valid()) return;
-  const std::string name = FileName(key);
-  const std::string temp = name + ".tmp-" + std::to_string(getpid());
-  UniqueFd file(openat(dir.get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!file.valid()) return;
-  const std::string text = kHeader + key + (result.passed ? "passed\n" : "failed\n") + result.output;
-  const bool written = write(file.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  file.reset();
-  if (!written || renameat(dir.get(), temp.c_str(), dir.get(), name.c_str()) != 0) unlinkat(dir.get(), temp.c_str(), 0);
+  if (result.definite) Store(key, "check", (result.passed ? "passed\n" : "failed\n") + result.output);
+}
+
+bool LoadCriuVersion(const std::string& key, int* version) {
+  std::string value;
+  if (!Load(key, "version", &value)) return false;
+  char* end = nullptr;
+  long number = strtol(value.c_str(), &end, 10);
+  if (end == value.c_str() || *end != '\n' || number <= 0 || number > 999999) return false;
+  *version = static_cast<int>(number);
+  return true;
+}
+
+void StoreCriuVersion(const std::string& key, int version) {
+  if (version > 0) Store(key, "version", std::to_string(version) + "\n");
 }
 
 }  // namespace crftb::cr

@@ -1,6 +1,6 @@
-// The answers of `criu check` kept across processes: a process's first checkpoint or restart,
-// when crftb has several CRIUs to choose from, otherwise spends 0.1-0.5 s on the check before
-// CRIU starts (the whole gap between a first self-checkpoint and `criu dump`). One file per
+// The answers of `criu check`, and CRIU's version, kept across processes: a process's first
+// checkpoint or restart otherwise spends 0.1-0.5 s on the check (when crftb has several CRIUs to
+// choose from) and a CRIU service start on the version before CRIU starts for the request itself. One file per
 // answer in CriuCacheDir() + "-check" (e.g. /var/cache/crftb/criu-check for root), named by a
 // hash of everything the answer depends on: the binary (path, inode, size, mtime and ctime, which
 // setcap changes), who asks (effective uid and capabilities) and the running kernel (boot id: a
@@ -24,5 +24,10 @@ bool LoadCriuCheck(const std::string& key, CriuCheckResult* out);
 
 // Stores the answer (best effort: a cache that cannot be written is not an error).
 void StoreCriuCheck(const std::string& key, const CriuCheckResult& result);
+
+// The same for the binary's version (CRIU's number, e.g. 40201), which costs a CRIU service
+// start to ask.
+bool LoadCriuVersion(const std::string& key, int* version);
+void StoreCriuVersion(const std::string& key, int version);
 
 }  // namespace crftb::cr

@@ -28,6 +28,7 @@
 #include "cr/criu/log_lines.h"
 #include "cr/criu/restore_failure.h"
 #include "cr/criu/service.h"
+#include "cr/criu_check_cache.h"
 #include "cr/criu_locator.h"
 
 namespace crftb::cr::criu {
@@ -343,21 +344,26 @@ class CriuEngine : public Engine {
       return Failure::Coded(
           "ENOSYS", std::string("no criu binary for libcriu's service; ") + kProvisionCriuHint + ", or set CRFTB_CRIU",
           ENOSYS);
-    // Asking the version starts a CRIU service; do it once per service binary, not per request.
+    // Asking the version starts a CRIU service; do it once per service binary, not per request,
+    // nor per process (criu_check_cache.h).
     static std::mutex mutex;
     static std::map<std::string, int> versions;
     int version;
     {
       std::lock_guard<std::mutex> lock(mutex);
       auto it = versions.find(config_.service);
+      const std::string stored_key = it == versions.end() ? CriuCheckKey(config_.service) : "";
       if (it != versions.end()) {
         version = it->second;
+      } else if (LoadCriuVersion(stored_key, &version)) {
+        versions[config_.service] = version;
       } else {
         Opts* opts = nullptr;
         if (Failure f = NewOpts(lib_, -1, "", &opts); !f.ok()) return f;
         version = CallService(lib_, opts, config_.service, ServiceUse::kRequest, lib_->get_version);
         lib_->free_opts(opts);
         if (version > 0) versions[config_.service] = version;
+        StoreCriuVersion(stored_key, version);
       }
     }
     if (version <= 0)
