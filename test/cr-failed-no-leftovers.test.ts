@@ -59,6 +59,7 @@ t.test(`${FAILURES} failed checkpoints into one dir leave the last good one and 
   }
 
   const next = await checkpoint({ target: client.pid, dir: images, ftb: false });
+  t.ok(await cr.drainAbandoned(60_000), 'the superseded generation is removed after the call');
   t.same(
     fs.readdirSync(gens),
     [path.basename(next.generation)],

@@ -1,7 +1,8 @@
 // Ctrl-C (SIGINT) and SIGTERM during a long CLI request abort it through its AbortSignal instead
 // of killing the CLI half-way: the request then leaves its processes running and removes its
 // unfinished images (native/cr/request.h), and the CLI exits 130 (128 + SIGINT) only once the
-// engine work the request started has ended, so nothing is left half-written.
+// engine work the request started has ended, so nothing is left half-written. A request that
+// succeeded is waited for the same way: its superseded images are removed in the background.
 import { cr } from '../cr/native';
 
 export const EXIT_INTERRUPTED = 130;
@@ -17,7 +18,11 @@ export async function interruptible<T>(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return { value: await work(controller.signal), interrupted: controller.signal.aborted };
+    const value = await work(controller.signal);
+    // Superseded images are removed after a checkpoint resolves (native/cr/images.cc): the CLI
+    // exits once that is done, so the previous generation does not linger until the next one.
+    await cr.drainAbandoned(-1);
+    return { value, interrupted: controller.signal.aborted };
   } catch (error) {
     if (controller.signal.aborted) {
       // Said before the wait, which lasts as long as the engine's unfinished work (seconds for a
