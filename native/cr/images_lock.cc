@@ -96,14 +96,11 @@ Failure ImagesLock::Acquire(int gens_fd, const std::string& gens, const std::str
     pid_t holder = 0;
     const std::string text = ReadLock(gens_fd);
     if (HolderAlive(text, &holder))
-      return Failure::Coded("EAGAIN",
-                            "another checkpoint (pid " + std::to_string(holder) + ") is writing into " + dir +
-                                "; retry when it has finished (option retry), or checkpoint into another dir",
-                            EAGAIN);
+      return Failure::System(EAGAIN, "another checkpoint (pid " + std::to_string(holder) + ") is writing into " + dir +
+                                         "; retry when it has finished (option retry), or checkpoint into another dir");
     RemoveStale(gens_fd, text, token);  // its holder is gone
   }
-  return Failure::Coded("EAGAIN", "another checkpoint keeps taking the lock of " + dir + "; retry (option retry)",
-                        EAGAIN);
+  return Failure::System(EAGAIN, "another checkpoint keeps taking the lock of " + dir + "; retry (option retry)");
 }
 
 void ImagesLock::Release() {

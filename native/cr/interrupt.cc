@@ -31,10 +31,9 @@ Interrupt::Interrupt(int timeout_ms, int elapsed_ms, std::shared_ptr<CancelSigna
       signal_(std::move(signal)) {}
 
 Failure Interrupt::Interrupted(bool cancelled, const std::string& what) const {
-  if (cancelled) return Failure::Coded("ABORT_ERR", "the " + what + " was aborted", 0);
-  return Failure::Coded("ETIMEDOUT",
-                        "the " + what + " did not finish within " + std::to_string(timeout_ms_) + " ms (timeoutMs)",
-                        ETIMEDOUT);
+  if (cancelled) return Failure::Aborted("the " + what + " was aborted");
+  return Failure::System(ETIMEDOUT,
+                         "the " + what + " did not finish within " + std::to_string(timeout_ms_) + " ms (timeoutMs)");
 }
 
 Failure Interrupt::Check(const std::string& what) const {
@@ -53,6 +52,6 @@ Failure Interrupt::Wait(int ready_fd, const std::string& what) const {
   }
 }
 
-bool IsInterruption(const Failure& failure) { return failure.code == "ETIMEDOUT" || failure.code == "ABORT_ERR"; }
+bool IsInterruption(const Failure& failure) { return failure.Is(ETIMEDOUT) || failure.aborted(); }
 
 }  // namespace crftb::cr

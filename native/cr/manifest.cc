@@ -63,7 +63,7 @@ bool NotAnImage(const std::string& name) {
          name.rfind(std::string(kManifestFile) + ".tmp", 0) == 0;
 }
 
-Failure BadMessage(const std::string& message) { return Failure::Coded("EBADMSG", message, EBADMSG); }
+Failure BadMessage(const std::string& message) { return Failure::System(EBADMSG, message); }
 
 // A listing of `dir_fd` from its start, through a copy of the descriptor (closedir closes it).
 Failure OpenListing(int dir_fd, const std::string& dir, DIR** out) {

@@ -32,15 +32,14 @@ Failure ImagesPath(const Capabilities& caps, const std::string& dir, const std::
                    std::string* path) {
   *path = caps.directory_images ? dir : file;
   if (!path->empty()) return Failure::None();
-  return Failure::Coded("EINVAL",
-                        "the " + caps.engine + " engine " + verb +
-                            (caps.directory_images ? " a directory of images: pass dir" : " a context file: pass file"),
-                        EINVAL);
+  return Failure::System(
+      EINVAL, "the " + caps.engine + " engine " + verb +
+                  (caps.directory_images ? " a directory of images: pass dir" : " a context file: pass file"));
 }
 
 // The errno an ERROR event carries: an abort is ECANCELED.
 int ErrnoOf(const Failure& failure) {
-  if (failure.code == "ABORT_ERR") return ECANCELED;
+  if (failure.aborted()) return ECANCELED;
   return failure.errnum > 0 ? failure.errnum : EIO;
 }
 
@@ -199,14 +198,12 @@ Failure SelectEngine(const std::string& name, const EngineConfig& criu_given, co
   }
   if (name == "criu" || name == "blcr") {
     auto candidate = MakeEngine(name, name == "criu" ? criu : blcr);
-    if (!candidate)
-      return Failure::Coded("ENOSYS", "the " + name + " engine is not part of this build of crftb", ENOSYS);
+    if (!candidate) return Failure::System(ENOSYS, "the " + name + " engine is not part of this build of crftb");
     if (Failure f = candidate->Probe(caps); !f.ok()) return f;
     *engine = std::move(candidate);
     return Failure::None();
   }
-  if (name != "auto")
-    return Failure::Coded("EINVAL", "engine must be 'auto', 'criu' or 'blcr', not '" + name + "'", EINVAL);
+  if (name != "auto") return Failure::System(EINVAL, "engine must be 'auto', 'criu' or 'blcr', not '" + name + "'");
   std::string reasons;
   for (const char* candidate_name : {"blcr", "criu"}) {
     auto candidate = MakeEngine(candidate_name, std::string(candidate_name) == "criu" ? criu : blcr);
@@ -218,12 +215,10 @@ Failure SelectEngine(const std::string& name, const EngineConfig& criu_given, co
     }
     reasons += std::string(reasons.empty() ? "" : "; ") + candidate_name + ": " + f.message;
   }
-  return Failure::Coded("ENOSYS",
-                        "no checkpoint engine works on this machine (" + reasons + "). Install CRIU (" +
-                            std::string(kProvisionCriuHint) +
-                            ", or a criu that passes "
-                            "`criu check`, plus libcriu.so.2) or BLCR's kernel module and libcr.so.0",
-                        ENOSYS);
+  return Failure::System(ENOSYS, "no checkpoint engine works on this machine (" + reasons + "). Install CRIU (" +
+                                     std::string(kProvisionCriuHint) +
+                                     ", or a criu that passes "
+                                     "`criu check`, plus libcriu.so.2) or BLCR's kernel module and libcr.so.0");
 }
 
 Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result) {
@@ -241,11 +236,9 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
   if (Failure f = ResolveScope(options.scope, options.target, options.allow_own_group, &scope); !f.ok())
     return events.Fail(f);
   if (scope.includes_self && !caps.self_checkpoint)
-    return events.Fail(Failure::Coded("EOPNOTSUPP",
-                                      "the " + caps.engine +
-                                          " engine cannot checkpoint the "
-                                          "calling process; checkpoint another process instead",
-                                      EOPNOTSUPP));
+    return events.Fail(Failure::System(EOPNOTSUPP, "the " + caps.engine +
+                                                       " engine cannot checkpoint the "
+                                                       "calling process; checkpoint another process instead"));
   if (caps.engine == "criu")
     if (Failure f = CheckNoIoUring(scope.pids); !f.ok()) return events.Fail(f);
 

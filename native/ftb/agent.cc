@@ -102,11 +102,11 @@ Failure ChooseAdvertised(const AgentOptions& options, const in_addr& listening, 
   if (options.advertise == "localhost") {
     advertised.s_addr = htonl(INADDR_LOOPBACK);
   } else if (inet_pton(AF_INET, options.advertise.c_str(), &advertised) != 1) {
-    return Failure::Coded("EINVAL", "advertise address '" + options.advertise + "' is not a dotted-quad IPv4 address");
+    return Failure::System(EINVAL, "advertise address '" + options.advertise + "' is not a dotted-quad IPv4 address");
   }
   if (!everywhere && advertised.s_addr != listening.s_addr) {
-    return Failure::Coded("EINVAL", "advertise address '" + options.advertise + "' is not where this agent listens (" +
-                                        bound + "); peers sent there could not attach. Listen on it, or on 0.0.0.0");
+    return Failure::System(EINVAL, "advertise address '" + options.advertise + "' is not where this agent listens (" +
+                                       bound + "); peers sent there could not attach. Listen on it, or on 0.0.0.0");
   }
   *out = inet_ntop(AF_INET, &advertised, text, sizeof text);
   return Failure::None();
@@ -125,8 +125,8 @@ std::unique_ptr<Agent> Agent::Start(const AgentOptions& options, Listener listen
   if (options.bootstrap_host) {
     in_addr ignored;
     if (!ParseFtbAddress(*options.bootstrap_host, &ignored)) {
-      *failure = Failure::Coded(
-          "EINVAL", "bootstrap server '" + *options.bootstrap_host + "' is not an IPv4 address or 'localhost'");
+      *failure = Failure::System(
+          EINVAL, "bootstrap server '" + *options.bootstrap_host + "' is not an IPv4 address or 'localhost'");
       return nullptr;
     }
   }
@@ -294,7 +294,7 @@ void Agent::Accept() {
       // The listener stays readable while the connection waits in the backlog: refuse it rather
       // than be woken for it again and again (100% CPU). Other failures (ENOBUFS, a connection
       // reset before TCP_NODELAY could be set) pause accepting briefly for the same reason.
-      if (failed.code == "EMFILE" || failed.code == "ENFILE") {
+      if (failed.Is(EMFILE) || failed.Is(ENFILE)) {
         RefuseOne();
       } else {
         WatchListener(false);

@@ -378,7 +378,7 @@ class CloseWorker : public Napi::AsyncWorker {
   void OnOK() override {
     client_.reset();
     if (tsfn_) tsfn_->Release();
-    if (failure_.ok() || failure_.code == "FTB_ERR_NETWORK_GENERAL") {
+    if (failure_.ok() || failure_.Is(kErrNetworkGeneral)) {
       deferred_.Resolve(Env().Undefined());  // local cleanup is done either way
     } else {
       deferred_.Reject(ToJsError(Env(), failure_).Value());

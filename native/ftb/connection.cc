@@ -91,13 +91,13 @@ Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationI
     }
     *where = Endpoint(address, port);
     Failure failed = ConnectAndHandshake(address, port, me, deadline, fd, agent);
-    if (failed.ok() || failed.code == "FTB_ERR_GENERAL") return failed;
+    if (failed.ok() || failed.Is(kErrGeneral)) return failed;
     return CodeFailure(kErrNetworkNoRoute, "no FTB agent at " + *where + ": " + failed.message).CausedBy(failed);
   }
   address.s_addr = htonl(INADDR_LOOPBACK);
   *where = Endpoint(address, port);
   Failure local = ConnectAndHandshake(address, port, me, deadline, fd, agent);
-  if (local.ok() || local.code == "FTB_ERR_GENERAL") return local;
+  if (local.ok() || local.Is(kErrGeneral)) return local;
   std::string tried = "local agent " + *where + ": " + local.message;
   if (!config.has_bootstrap_server) {
     return CodeFailure(kErrNetworkNoRoute, "no FTB agent reachable (" + tried +
@@ -137,7 +137,7 @@ Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationI
   }
   *where = Endpoint(named, reply.parent_addr.port);
   Failure failed = ConnectAndHandshake(named, reply.parent_addr.port, me, deadline, fd, agent);
-  if (failed.ok() || failed.code == "FTB_ERR_GENERAL") return failed;
+  if (failed.ok() || failed.Is(kErrGeneral)) return failed;
   // Tell the server, as FTB does (CONN_FAIL carries the failed address in addr).
   wire::BootstrapPacket conn_fail;
   memset(&conn_fail, 0, sizeof(conn_fail));
