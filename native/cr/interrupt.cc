@@ -13,7 +13,8 @@ namespace crftb::cr {
 Failure CancelSignal::Make(std::shared_ptr<CancelSignal>* out) {
   auto signal = std::make_shared<CancelSignal>();
   signal->fd_ = UniqueFd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!signal->fd_.valid()) return Failure::FromErrno(errno, "cannot create the cancel signal of a request");
+  if (!signal->fd_.valid())
+    return Failure::FromErrno(errno, "cannot create the cancel signal of a request").At("eventfd");
   *out = std::move(signal);
   return Failure::None();
 }
@@ -47,7 +48,7 @@ Failure Interrupt::Wait(int ready_fd, const std::string& what) const {
     if (Failure f = Check(what); !f.ok()) return f;
     pollfd fds[2] = {{ready_fd, POLLIN, 0}, {signal_ ? signal_->fd() : -1, POLLIN, 0}};
     int rc = poll(fds, 2, RemainingMs(deadline_ms_));
-    if (rc < 0 && errno != EINTR) return Failure::FromErrno(errno, "waiting for the " + what);
+    if (rc < 0 && errno != EINTR) return Failure::FromErrno(errno, "waiting for the " + what).At("poll");
     if (rc > 0 && (fds[0].revents & (POLLIN | POLLERR | POLLHUP))) return Failure::None();
   }
 }

@@ -139,14 +139,23 @@ std::unique_ptr<Agent> Agent::Start(const AgentOptions& options, Listener listen
   agent->listen_fd_ = listening.release();
   agent->port_ = net::LocalPort(agent->listen_fd_);
 
-  agent->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  agent->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  agent->spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  agent->max_connections_ = options.max_connections ? options.max_connections : DefaultMaxConnections();
-  if (agent->epoll_fd_ < 0 || agent->wake_fd_ < 0 || agent->spare_fd_ < 0) {
-    *failure = Failure::FromErrno(errno, "cannot create the agent's event loop");
+  // Each call checked at once, so the failure names the one that failed; the destructor closes
+  // those that succeeded.
+  const char* failed_call = nullptr;
+  const char* failed_file = "";
+  if ((agent->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+    failed_call = "epoll_create1";
+  } else if ((agent->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+    failed_call = "eventfd";
+  } else if ((agent->spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+    failed_call = "open";
+    failed_file = "/dev/null";
+  }
+  if (failed_call) {
+    *failure = Failure::FromErrno(errno, "cannot create the agent's event loop").At(failed_call, failed_file);
     return nullptr;
   }
+  agent->max_connections_ = options.max_connections ? options.max_connections : DefaultMaxConnections();
   epoll_event listen_event{EPOLLIN, {.u64 = kListenerTag}};
   epoll_event wake_event{EPOLLIN, {.u64 = kWakeTag}};
   epoll_ctl(agent->epoll_fd_, EPOLL_CTL_ADD, agent->listen_fd_, &listen_event);

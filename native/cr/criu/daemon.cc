@@ -99,26 +99,28 @@ int TryConnect(const std::string& path, int* fd) {
 Failure StartDaemon(const std::string& binary, std::string start_time, std::string* dir) {
   if (start_time.empty()) return Failure::System(EIO, "cannot read this process's start time");
   char templ[] = "/tmp/crftb-criu-XXXXXX";  // short: a socket path has ~100 bytes
-  if (!mkdtemp(templ)) return Failure::FromErrno(errno, "cannot create a directory for the CRIU service");
+  const std::string pattern = templ;        // mkdtemp may change templ even when it fails
+  if (!mkdtemp(templ))
+    return Failure::FromErrno(errno, "cannot create a directory for the CRIU service").At("mkdtemp", pattern);
   *dir = templ;
   std::string socket_path = *dir + "/service.sock";
   std::string sh = "/bin/sh", dash_c = "-c", script = kWatchdog, criu = binary, owner = std::to_string(getpid());
   char* const argv[] = {sh.data(),    dash_c.data(),     script.data(), criu.data(), socket_path.data(),
                         owner.data(), start_time.data(), dir->data(),   nullptr};
-  auto give_up = [&](int err, const std::string& what) {
+  auto give_up = [&](int err, const std::string& what, const char* failed_call, const std::string& file = "") {
     rmdir(dir->c_str());
     dir->clear();
-    return Failure::FromErrno(err, what);
+    return Failure::FromErrno(err, what).At(failed_call, file);
   };
   UniqueFd null_fd(open("/dev/null", O_RDWR | O_CLOEXEC));
-  if (!null_fd.valid()) return give_up(errno, "cannot open /dev/null for the CRIU service");
+  if (!null_fd.valid()) return give_up(errno, "cannot open /dev/null for the CRIU service", "open", "/dev/null");
   int status[2];
-  if (pipe2(status, O_CLOEXEC) != 0) return give_up(errno, "cannot start the CRIU service " + binary);
+  if (pipe2(status, O_CLOEXEC) != 0) return give_up(errno, "cannot start the CRIU service " + binary, "pipe2");
   UniqueFd status_read(status[0]), status_write(status[1]);
   ServiceEnvironment env;
   pid_t child = fork();
   if (child == 0) ExecWatchdog(argv, env.get(), null_fd.get(), status_write.get());
-  if (child < 0) return give_up(errno, "cannot start the CRIU service " + binary);
+  if (child < 0) return give_up(errno, "cannot start the CRIU service " + binary, "fork");
   status_write.reset();
   while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
   }
@@ -126,7 +128,9 @@ Failure StartDaemon(const std::string& binary, std::string start_time, std::stri
   ssize_t n;
   while ((n = read(status_read.get(), &err, sizeof err)) < 0 && errno == EINTR) {
   }
-  if (n == static_cast<ssize_t>(sizeof err)) return give_up(err, "cannot start the CRIU service's watchdog /bin/sh");
+  // Any of the child's steps up to exec (fork, chdir, dup2, execve): several calls, one file.
+  if (n == static_cast<ssize_t>(sizeof err))
+    return give_up(err, "cannot start the CRIU service's watchdog /bin/sh", "", "/bin/sh");
   return Failure::None();
 }
 

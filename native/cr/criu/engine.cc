@@ -294,7 +294,7 @@ int OnNotify(char* action, void*) {
 // Runs `call` on its own thread; the eventfd turns readable when it has returned.
 Failure Launch(std::shared_ptr<Job> job, std::function<int()> call) {
   job->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (job->event_fd < 0) return Failure::FromErrno(errno, "eventfd for a CRIU request");
+  if (job->event_fd < 0) return Failure::FromErrno(errno, "eventfd for a CRIU request").At("eventfd");
   try {
     std::thread([job, call = std::move(call)] {
       job->rc = call();

@@ -43,7 +43,7 @@ void WaitChild(pid_t pid) {
 Failure Service::Start(const std::string& binary, ServiceUse use, Service* out) {
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
-    return Failure::FromErrno(errno, "socketpair for the CRIU service");
+    return Failure::FromErrno(errno, "socketpair for the CRIU service").At("socketpair");
   // Everything the child needs is prepared before fork.
   std::string fd_text = std::to_string(pair[1]);
   std::string path = binary;
@@ -61,7 +61,7 @@ Failure Service::Start(const std::string& binary, ServiceUse use, Service* out) 
     int err = errno;
     close(pair[0]);
     close(pair[1]);
-    return Failure::FromErrno(err, "starting the CRIU service " + binary);
+    return Failure::FromErrno(err, "starting the CRIU service " + binary).At("fork");
   }
   if (child == 0) ExecService(path.c_str(), argv, env.get(), pair[1], detach);
   close(pair[1]);
