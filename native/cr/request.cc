@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <system_error>
 #include <thread>
 
 #include "cr/abandoned.h"

@@ -218,11 +218,10 @@ Failure Client::Connect(const ClientInfo& info, const ConnectOptions& options, s
   if (!process_connection) {
     if (!options.host_address.empty()) SetProcessAddressOverride(options.host_address);
     const wire::LocationId me = MakeLocation(ProcessAddress(), FormatStartTime(time(nullptr)), getpid());
-    net::UniqueFd fd;
+    UniqueFd fd;
     wire::LocationId agent;
     std::string where;
-    Failure failed =
-        OpenAgentConnection(options, me, net::DeadlineAfter(options.connect_timeout_ms), &fd, &agent, &where);
+    Failure failed = OpenAgentConnection(options, me, DeadlineAfter(options.connect_timeout_ms), &fd, &agent, &where);
     if (!failed.ok()) return failed;
     SetProcessConnection(std::make_shared<Connection>(options, me, std::move(fd), agent, where));
   }

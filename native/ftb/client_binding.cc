@@ -6,10 +6,6 @@
 // listeners.
 #include "ftb/client_binding.h"
 
-#include <algorithm>
-#include <atomic>
-#include <mutex>
-
 #include "common/js_error.h"
 #include "common/js_instance.h"
 #include "ftb/client.h"

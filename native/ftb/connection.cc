@@ -47,9 +47,9 @@ Failure Handshake(int fd, const wire::LocationId& me, int64_t deadline, wire::Lo
 }
 
 Failure ConnectAndHandshake(const in_addr& address, int port, const wire::LocationId& me, int64_t deadline,
-                            net::UniqueFd* fd, wire::LocationId* agent) {
-  net::UniqueFd socket;
-  Failure failed = net::ConnectTcp(address, port, net::RemainingMs(deadline), &socket);
+                            UniqueFd* fd, wire::LocationId* agent) {
+  UniqueFd socket;
+  Failure failed = net::ConnectTcp(address, port, RemainingMs(deadline), &socket);
   if (!failed.ok()) return failed;
   failed = Handshake(socket.get(), me, deadline, agent);
   if (!failed.ok()) return failed;
@@ -60,7 +60,7 @@ Failure ConnectAndHandshake(const in_addr& address, int port, const wire::Locati
 // FTB's bootstrap schedule, cut to what is left of the caller's deadline.
 std::vector<int> BootstrapTimeoutsWithin(int64_t deadline) {
   std::vector<int> out;
-  int left = net::RemainingMs(deadline);
+  int left = RemainingMs(deadline);
   for (int t : net::FtbBootstrapTimeouts()) {
     if (left <= 0) break;
     out.push_back(std::min(t, left));
@@ -79,8 +79,8 @@ std::string RequestedAgent(const ConnectOptions& options) {
   return Endpoint(address, options.agent_port.value_or(ResolveConfig(options.config).agent_port));
 }
 
-Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationId& me, int64_t deadline,
-                            net::UniqueFd* fd, wire::LocationId* agent, std::string* where) {
+Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationId& me, int64_t deadline, UniqueFd* fd,
+                            wire::LocationId* agent, std::string* where) {
   const Config config = ResolveConfig(options.config);
   const int port = options.agent_port.value_or(config.agent_port);
   in_addr address;
@@ -149,7 +149,7 @@ Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationI
       .CausedBy(failed);
 }
 
-Connection::Connection(const ConnectOptions& options, const wire::LocationId& me, net::UniqueFd fd,
+Connection::Connection(const ConnectOptions& options, const wire::LocationId& me, UniqueFd fd,
                        const wire::LocationId& agent, const std::string& where)
     : options_(options),
       me_(me),
@@ -296,10 +296,10 @@ bool Connection::Reconnect(int* delay_ms, bool resuming, int timeout_ms) {
     if (stopping_ || (suspended_ && !resuming)) return false;
     connecting_ = true;
   }
-  net::UniqueFd fd;
+  UniqueFd fd;
   wire::LocationId agent;
   std::string where;
-  Failure failed = OpenAgentConnection(options_, me_, net::DeadlineAfter(timeout_ms), &fd, &agent, &where);
+  Failure failed = OpenAgentConnection(options_, me_, DeadlineAfter(timeout_ms), &fd, &agent, &where);
   std::lock_guard<std::mutex> lock(mu_);
   connecting_ = false;
   changed_.notify_all();
@@ -419,7 +419,7 @@ void Connection::EndReading(const void* who, Client::Reading* reading, bool keep
 
 void Connection::Run() {
   int delay_ms = options_.reconnect_initial_ms;
-  int64_t stop_deadline = net::kNoTimeout;
+  int64_t stop_deadline = kNoTimeout;
   for (;;) {
     int fd;
     bool want_out;
@@ -431,8 +431,8 @@ void Connection::Run() {
       generation = generation_;
       const bool flushed = QueuedLocked() == 0;
       if (stopping_) {
-        if (stop_deadline == net::kNoTimeout) stop_deadline = net::DeadlineAfter(kStopFlushMs);
-        if (!fd_.valid() || flushed || net::RemainingMs(stop_deadline) == 0) return;
+        if (stop_deadline == kNoTimeout) stop_deadline = DeadlineAfter(kStopFlushMs);
+        if (!fd_.valid() || flushed || RemainingMs(stop_deadline) == 0) return;
       }
       fd = fd_.valid() ? fd_.get() : -1;
       want_out = !flushed;
@@ -464,7 +464,7 @@ void Connection::Run() {
     const bool hold_reads = other_reader || behind;
     struct pollfd p[2] = {{fd, static_cast<short>((hold_reads ? 0 : POLLIN) | (want_out ? POLLOUT : 0)), 0},
                           {wake_.get(), POLLIN, 0}};
-    int rc = poll(p, 2, stop_deadline != net::kNoTimeout ? 50 : behind ? 10 : -1);
+    int rc = poll(p, 2, stop_deadline != kNoTimeout ? 50 : behind ? 10 : -1);
     if (rc < 0) continue;  // EINTR
     if (p[1].revents & POLLIN) {
       uint64_t drain;
