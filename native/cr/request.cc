@@ -220,15 +220,27 @@ Failure SelectEngine(const std::string& name, const EngineConfig& criu_given, co
                                      "`criu check`, plus libcriu.so.2) or BLCR's kernel module and libcr.so.0");
 }
 
-Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result) {
+namespace {
+
+// What every request starts with: its deadline and cancel, the engine it runs on and the FTB
+// events that report it (BEGIN now; a failure to select the engine is the request's ERROR).
+// `run` does the rest of the request.
+template <typename Options, typename Result>
+Failure RunRequest(Operation op, const Options& options, Result* result,
+                   Failure (*run)(const Options&, Result*, const Interrupt&, Engine&, const Capabilities&,
+                                  EventScope&)) {
   const Interrupt interrupt(options.timeout_ms, options.elapsed_ms, options.cancel);
   std::unique_ptr<Engine> engine;
   Capabilities caps;
   Failure selected = SelectEngine(options.engine, options.criu, options.blcr, &engine, &caps);
-  EventScope events(Operation::kCheckpoint, options.ftb, selected.ok() && caps.publishes_ftb);
+  EventScope events(op, options.ftb, selected.ok() && caps.publishes_ftb);
   if (!selected.ok()) return events.Fail(selected);
   result->engine = caps.engine;
+  return run(options, result, interrupt, *engine, caps, events);
+}
 
+Failure Checkpoint(const CheckpointOptions& options, CheckpointResult* result, const Interrupt& interrupt,
+                   Engine& engine, const Capabilities& caps, EventScope& events) {
   std::string images_path;
   if (Failure f = ImagesPath(caps, options.dir, options.file, "writes", &images_path); !f.ok()) return events.Fail(f);
   ResolvedScope scope;
@@ -272,7 +284,7 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
   if (scope.includes_self) events.publisher().CloseForCheckpoint();
   const auto start = Clock::now();
   std::unique_ptr<PendingCheckpoint> pending;
-  Failure failure = engine->StartCheckpoint(spec, &pending);
+  Failure failure = engine.StartCheckpoint(spec, &pending);
   if (failure.ok()) {
     failure = interrupt.Wait(pending->ready_fd(), "checkpoint");
     // A self-dump freezes this thread too, so the deadline can pass unseen while frozen, and in
@@ -356,14 +368,8 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
   return Failure::None();
 }
 
-Failure RunRestart(const RestartOptions& options, RestartResult* result) {
-  const Interrupt interrupt(options.timeout_ms, options.elapsed_ms, options.cancel);
-  std::unique_ptr<Engine> engine;
-  Capabilities caps;
-  Failure selected = SelectEngine(options.engine, options.criu, options.blcr, &engine, &caps);
-  EventScope events(Operation::kRestart, options.ftb, selected.ok() && caps.publishes_ftb);
-  if (!selected.ok()) return events.Fail(selected);
-  result->engine = caps.engine;
+Failure Restart(const RestartOptions& options, RestartResult* result, const Interrupt& interrupt, Engine& engine,
+                const Capabilities& caps, EventScope& events) {
   RestartSpec spec;
   if (Failure f = ImagesPath(caps, options.dir, options.file, "restarts from", &spec.source); !f.ok())
     return events.Fail(f);
@@ -399,7 +405,7 @@ Failure RunRestart(const RestartOptions& options, RestartResult* result) {
   if (Failure f = interrupt.Check("restart"); !f.ok()) return events.Fail(f);
   const auto start = Clock::now();
   std::unique_ptr<PendingRestart> pending;
-  Failure failure = engine->StartRestart(spec, &pending);
+  Failure failure = engine.StartRestart(spec, &pending);
   if (failure.ok()) {
     failure = interrupt.Wait(pending->ready_fd(), "restart");
     if (IsInterruption(failure)) {
@@ -429,6 +435,16 @@ Failure RunRestart(const RestartOptions& options, RestartResult* result) {
                                        : std::vector<pid_t>{};
   events.Succeed();
   return Failure::None();
+}
+
+}  // namespace
+
+Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result) {
+  return RunRequest(Operation::kCheckpoint, options, result, Checkpoint);
+}
+
+Failure RunRestart(const RestartOptions& options, RestartResult* result) {
+  return RunRequest(Operation::kRestart, options, result, Restart);
 }
 
 }  // namespace crftb::cr
