@@ -9,8 +9,11 @@
 #include <deque>
 #include <mutex>
 
+#include "common/deadline.h"
+#include "common/unique_fd.h"
 #include "ftb/codes.h"
 #include "ftb/connection.h"
+#include "ftb/event_handle.h"
 #include "ftb/identity.h"
 #include "ftb/names.h"
 #include "ftb/schema_file.h"

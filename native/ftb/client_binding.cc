@@ -10,6 +10,7 @@
 #include "common/js_instance.h"
 #include "ftb/client.h"
 #include "ftb/codes.h"
+#include "ftb/event_handle.h"
 #include "ftb/js_client_batch.h"
 #include "ftb/js_client_reader.h"
 #include "ftb/js_codec.h"

@@ -11,8 +11,11 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/deadline.h"
 #include "ftb/codes.h"
+#include "ftb/config.h"
 #include "ftb/identity.h"
+#include "ftb/net.h"
 
 namespace crftb::ftb {
 namespace {

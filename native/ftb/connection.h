@@ -12,9 +12,8 @@
 #include <vector>
 
 #include "common/failure.h"
+#include "common/unique_fd.h"
 #include "ftb/client.h"
-#include "ftb/config.h"
-#include "ftb/net.h"
 #include "ftb/wire.h"
 
 namespace crftb::ftb {

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "common/deadline.h"
 #include "ftb/codes.h"
 
 namespace crftb::ftb::net {

@@ -11,7 +11,6 @@
 
 #include <vector>
 
-#include "common/deadline.h"
 #include "common/failure.h"
 #include "common/unique_fd.h"
 #include "ftb/wire.h"
