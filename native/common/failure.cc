@@ -9,6 +9,8 @@ namespace crftb {
 
 namespace {
 
+constexpr const char* kAbortCode = "ABORT_ERR";
+
 // Linux's errno names, as glibc's strerrorname_np (2.32+) gives them (canonical names only:
 // EAGAIN, not EWOULDBLOCK). A table of our own, because the prebuild must load on glibc 2.28.
 // One row per line of names reads better than clang-format's one name per line.
@@ -53,9 +55,13 @@ std::string ErrnoName(int err) {
   return name ? std::string(name) : "E" + std::to_string(err);
 }
 
-Failure Failure::FromErrno(int err, const std::string& what) {
-  return Coded(ErrnoName(err), what + ": " + strerror(err), err);
-}
+Failure Failure::FromErrno(int err, const std::string& what) { return System(err, what + ": " + strerror(err)); }
+
+Failure Failure::System(int err, const std::string& message) { return Coded(ErrnoName(err), message, err); }
+
+Failure Failure::Aborted(const std::string& message) { return Coded(kAbortCode, message); }
+
+bool Failure::aborted() const { return code == kAbortCode; }
 
 Failure Failure::Coded(const std::string& code, const std::string& message, int errnum) {
   Failure failure;

@@ -21,7 +21,16 @@ struct Failure {
   static Failure None() { return {}; }
   // From an errno value: code = errno name; message = "<what>: <strerror>".
   static Failure FromErrno(int err, const std::string& what);
+  // A system error with a message of its own: code = errno name, errnum = err.
+  static Failure System(int err, const std::string& message);
   static Failure Coded(const std::string& code, const std::string& message, int errnum = 0);
+  // The request was aborted by its caller (code ABORT_ERR, as Node's AbortError; no number).
+  static Failure Aborted(const std::string& message);
+
+  // Codes compared as values, not spelled-out strings: `number` is a positive errno or FTB's
+  // negative return code (errnum's numbering, which keeps the two apart).
+  bool Is(int number) const { return !ok() && errnum == number; }
+  bool aborted() const;
   // This failure with the system call (empty when it was several) and the file it came from; the
   // JS Error shows them as Node's do (syscall, path).
   Failure At(const std::string& failed_syscall, const std::string& file = "") const;

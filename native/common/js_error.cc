@@ -1,8 +1,10 @@
 #include "common/js_error.h"
 
+#include <errno.h>
+
 #include "common/js_instance.h"
 
-// Failure, FromErrno, Coded and ErrnoName are defined in failure.cc.
+// Failure and ErrnoName are defined in failure.cc.
 
 namespace crftb {
 
@@ -20,7 +22,8 @@ Napi::Function FactoryOf(Napi::Env env) {
 
 Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsFunction()) ThrowCoded(env, "EINVAL", "setErrorFactory(make: Function)");
+  if (info.Length() < 1 || !info[0].IsFunction())
+    Throw(env, Failure::System(EINVAL, "setErrorFactory(make: Function)"));
   Instance::Get<ErrorFactory>(env).make = Napi::Persistent(info[0].As<Napi::Function>());
   return env.Undefined();
 }

@@ -14,6 +14,8 @@ namespace crftb {
 
 Napi::Error ToJsError(Napi::Env env, const Failure& failure);
 [[noreturn]] void Throw(Napi::Env env, const Failure& failure);
+// For codes that are not system errors (ERR_INVALID_ARG_VALUE, ...): those carry their errno
+// (Throw with Failure::System).
 [[noreturn]] void ThrowCoded(Napi::Env env, const std::string& code, const std::string& message);
 
 // exports.setErrorFactory(make): make(code, message, { number, syscall, path, cause }) -> Error,

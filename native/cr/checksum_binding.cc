@@ -24,7 +24,7 @@ void HashArgument(const Napi::CallbackInfo& info, const char* usage, Hash* hash)
     std::string data = info[0].As<Napi::String>().Utf8Value();
     hash->Update(data.data(), data.size());
   } else {
-    Throw(info.Env(), Failure::Coded("EINVAL", usage, EINVAL));
+    Throw(info.Env(), Failure::System(EINVAL, usage));
   }
 }
 

@@ -1,7 +1,6 @@
 #include "cr/child_reaper.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <sys/wait.h>
 
 #include <memory>

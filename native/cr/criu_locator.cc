@@ -33,10 +33,8 @@ std::string Absolute(const std::string& path) {
 }
 
 Failure Unusable(const std::string& path, const std::string& origin, int err) {
-  return Failure::Coded(ErrnoName(err),
-                        "CRIU named by " + origin + " (" + path + ") is not an executable file: " + strerror(err) +
-                            "; fix or unset it",
-                        err)
+  return Failure::System(err, "CRIU named by " + origin + " (" + path +
+                                  ") is not an executable file: " + strerror(err) + "; fix or unset it")
       .At("", path);  // several checks (stat, access), not one call
 }
 
@@ -75,11 +73,9 @@ Failure LocateCriu(const std::string& explicit_path, const std::string& package_
     }
   }
   if (found.empty()) {
-    return Failure::Coded("ENOENT",
-                          "CRIU was not found (no criu option, no CRFTB_CRIU, nothing in " + CriuCacheDir() +
-                              ", no criu on PATH); " + kProvisionCriuHint +
-                              ", or set CRFTB_CRIU to a criu that passes `criu check`",
-                          ENOENT);
+    return Failure::System(ENOENT, "CRIU was not found (no criu option, no CRFTB_CRIU, nothing in " + CriuCacheDir() +
+                                       ", no criu on PATH); " + kProvisionCriuHint +
+                                       ", or set CRFTB_CRIU to a criu that passes `criu check`");
   }
   // With a single candidate there is nothing to choose: its own failure will say what is wrong.
   if (found.size() > 1) {

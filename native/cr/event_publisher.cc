@@ -5,7 +5,6 @@
 // be published - or is withheld because its BEGIN could not be - is counted as dropped.
 #include "cr/event_publisher.h"
 
-#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <optional>

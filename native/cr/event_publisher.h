@@ -17,7 +17,6 @@
 
 #include <stdint.h>
 
-#include <memory>
 #include <string>
 
 #include "ftb/wire.h"

@@ -163,16 +163,19 @@ Failure InspectLink(const std::string& link, unsigned* number) {
   }
   if (Failure f = CheckTrusted(st, link); !f.ok()) return f;
   if (S_ISDIR(st.st_mode)) {
-    if (rmdir(link.c_str()) != 0)
-      return Failure::Coded(errno == ENOTEMPTY ? "EEXIST" : ErrnoName(errno),
-                            link +
-                                " is a directory crftb did not write; give a new path (crftb makes it "
-                                "a link to its image generations) or remove it",
-                            errno == ENOTEMPTY ? EEXIST : errno);
+    if (rmdir(link.c_str()) != 0) {
+      // Not empty: the directory is someone's, which is EEXIST for the caller, not rmdir's failure.
+      const int err = errno;
+      return Failure::System(err == ENOTEMPTY ? EEXIST : err,
+                             link +
+                                 " is a directory crftb did not write; give a new path (crftb makes it "
+                                 "a link to its image generations) or remove it")
+          .At(err == ENOTEMPTY ? "" : "rmdir", link);
+    }
     return Failure::None();
   }
   if (S_ISLNK(st.st_mode)) *number = GenerationOfTarget(link, ReadLink(link));
-  if (*number == 0) return Failure::Coded("EEXIST", link + " exists and is not a crftb images directory", EEXIST);
+  if (*number == 0) return Failure::System(EEXIST, link + " exists and is not a crftb images directory");
   return Failure::None();
 }
 
@@ -334,11 +337,9 @@ Failure CheckRestorable(const std::string& dir_arg, const std::string& log, std:
     if (Failure f = CheckTrusted(st, dir); !f.ok()) return f;
     const unsigned number = GenerationOfTarget(dir, ReadLink(dir));
     if (number == 0)
-      return Failure::Coded("EINVAL",
-                            "cannot restart from " + dir +
-                                ": it is a symlink crftb did not make; "
-                                "pass the images directory itself",
-                            EINVAL);
+      return Failure::System(EINVAL, "cannot restart from " + dir +
+                                         ": it is a symlink crftb did not make; "
+                                         "pass the images directory itself");
     const std::string gens = dir + ".gens";
     if (Failure f = OpenTrustedDir(gens, &raw_fd); !f.ok()) return f;
     UniqueFd gens_fd(raw_fd);
@@ -367,16 +368,13 @@ Failure CheckRestorable(const std::string& dir_arg, const std::string& log, std:
       // A zombie passes by itself (its parent reaps it): EAGAIN, retryable. A running process
       // does not: EBUSY.
       if (IsZombie(pid))
-        return Failure::Coded("EAGAIN",
-                              "cannot restart from " + dir + " yet: " + busy + " (waited " + std::to_string(reap.ms) +
-                                  " ms, reapWaitMs), and the restore needs that pid; retry the restart "
-                                  "(option retry) or wait longer (reapWaitMs)",
-                              EAGAIN);
-      return Failure::Coded("EBUSY",
-                            "cannot restart from " + dir + ": " + busy +
-                                ", and the restore needs that pid; stop the original first "
-                                "(restarting while it runs would give two copies)",
-                            EBUSY);
+        return Failure::System(EAGAIN, "cannot restart from " + dir + " yet: " + busy + " (waited " +
+                                           std::to_string(reap.ms) +
+                                           " ms, reapWaitMs), and the restore needs that pid; retry the restart "
+                                           "(option retry) or wait longer (reapWaitMs)");
+      return Failure::System(EBUSY, "cannot restart from " + dir + ": " + busy +
+                                        ", and the restore needs that pid; stop the original first "
+                                        "(restarting while it runs would give two copies)");
     }
   }
   if (!log.empty()) {

@@ -40,17 +40,21 @@ std::string PrivateName(const std::string& token, const char* what) {
 
 // Makes `token` the lock in one step: written to a private file, then linked to the lock's name
 // (link fails with EEXIST while a lock exists). A lock created empty and written afterwards would
-// let another request read it in between, take it for stale and take it over. 0 or an errno.
-int Publish(int gens_fd, const std::string& token) {
+// let another request read it in between, take it for stale and take it over. None, or the
+// failure of the call that failed (linkat's EEXIST: the lock is held).
+Failure Publish(int gens_fd, const std::string& gens, const std::string& token) {
   const std::string temp = PrivateName(token, "new");
+  const std::string what = "cannot create the lock " + gens + "/" + kLockFile;
   UniqueFd fd(openat(gens_fd, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd.valid()) return errno;
-  int err =
-      write(fd.get(), token.data(), token.size()) == static_cast<ssize_t>(token.size()) ? 0 : (errno ? errno : EIO);
+  if (!fd.valid()) return Failure::FromErrno(errno, what).At("open", gens + "/" + temp);
+  Failure failed;
+  if (write(fd.get(), token.data(), token.size()) != static_cast<ssize_t>(token.size()))
+    failed = Failure::FromErrno(errno ? errno : EIO, what).At("write", gens + "/" + temp);
   fd.reset();
-  if (err == 0 && linkat(gens_fd, temp.c_str(), gens_fd, kLockFile, 0) != 0) err = errno;
+  if (failed.ok() && linkat(gens_fd, temp.c_str(), gens_fd, kLockFile, 0) != 0)
+    failed = Failure::FromErrno(errno, what).At("link", gens + "/" + kLockFile);
   unlinkat(gens_fd, temp.c_str(), 0);
-  return err;
+  return failed;
 }
 
 // Removes the lock only if it still holds `stale`: two requests may find the same stale lock, and
@@ -85,25 +89,22 @@ ImagesLock& ImagesLock::operator=(ImagesLock&& other) noexcept {
 Failure ImagesLock::Acquire(int gens_fd, const std::string& gens, const std::string& dir, ImagesLock* out) {
   const std::string token = NewToken();
   for (int attempt = 0; attempt < 2; ++attempt) {
-    const int err = Publish(gens_fd, token);
-    if (err == 0) {
+    const Failure published = Publish(gens_fd, gens, token);
+    if (published.ok()) {
       *out = ImagesLock();
       out->gens_ = gens;
       out->token_ = token;
       return Failure::None();
     }
-    if (err != EEXIST) return Failure::FromErrno(err, "cannot create the lock " + gens + "/" + kLockFile);
+    if (!published.Is(EEXIST)) return published;
     pid_t holder = 0;
     const std::string text = ReadLock(gens_fd);
     if (HolderAlive(text, &holder))
-      return Failure::Coded("EAGAIN",
-                            "another checkpoint (pid " + std::to_string(holder) + ") is writing into " + dir +
-                                "; retry when it has finished (option retry), or checkpoint into another dir",
-                            EAGAIN);
+      return Failure::System(EAGAIN, "another checkpoint (pid " + std::to_string(holder) + ") is writing into " + dir +
+                                         "; retry when it has finished (option retry), or checkpoint into another dir");
     RemoveStale(gens_fd, text, token);  // its holder is gone
   }
-  return Failure::Coded("EAGAIN", "another checkpoint keeps taking the lock of " + dir + "; retry (option retry)",
-                        EAGAIN);
+  return Failure::System(EAGAIN, "another checkpoint keeps taking the lock of " + dir + "; retry (option retry)");
 }
 
 void ImagesLock::Release() {

@@ -13,7 +13,8 @@ namespace crftb::cr {
 Failure CancelSignal::Make(std::shared_ptr<CancelSignal>* out) {
   auto signal = std::make_shared<CancelSignal>();
   signal->fd_ = UniqueFd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!signal->fd_.valid()) return Failure::FromErrno(errno, "cannot create the cancel signal of a request");
+  if (!signal->fd_.valid())
+    return Failure::FromErrno(errno, "cannot create the cancel signal of a request").At("eventfd");
   *out = std::move(signal);
   return Failure::None();
 }
@@ -31,10 +32,9 @@ Interrupt::Interrupt(int timeout_ms, int elapsed_ms, std::shared_ptr<CancelSigna
       signal_(std::move(signal)) {}
 
 Failure Interrupt::Interrupted(bool cancelled, const std::string& what) const {
-  if (cancelled) return Failure::Coded("ABORT_ERR", "the " + what + " was aborted", 0);
-  return Failure::Coded("ETIMEDOUT",
-                        "the " + what + " did not finish within " + std::to_string(timeout_ms_) + " ms (timeoutMs)",
-                        ETIMEDOUT);
+  if (cancelled) return Failure::Aborted("the " + what + " was aborted");
+  return Failure::System(ETIMEDOUT,
+                         "the " + what + " did not finish within " + std::to_string(timeout_ms_) + " ms (timeoutMs)");
 }
 
 Failure Interrupt::Check(const std::string& what) const {
@@ -48,11 +48,11 @@ Failure Interrupt::Wait(int ready_fd, const std::string& what) const {
     if (Failure f = Check(what); !f.ok()) return f;
     pollfd fds[2] = {{ready_fd, POLLIN, 0}, {signal_ ? signal_->fd() : -1, POLLIN, 0}};
     int rc = poll(fds, 2, RemainingMs(deadline_ms_));
-    if (rc < 0 && errno != EINTR) return Failure::FromErrno(errno, "waiting for the " + what);
+    if (rc < 0 && errno != EINTR) return Failure::FromErrno(errno, "waiting for the " + what).At("poll");
     if (rc > 0 && (fds[0].revents & (POLLIN | POLLERR | POLLHUP))) return Failure::None();
   }
 }
 
-bool IsInterruption(const Failure& failure) { return failure.code == "ETIMEDOUT" || failure.code == "ABORT_ERR"; }
+bool IsInterruption(const Failure& failure) { return failure.Is(ETIMEDOUT) || failure.aborted(); }
 
 }  // namespace crftb::cr

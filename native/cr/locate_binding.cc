@@ -1,3 +1,5 @@
+#include <errno.h>
+
 #include "common/js_error.h"
 #include "cr/bindings.h"
 #include "cr/criu_check.h"
@@ -8,7 +10,7 @@ namespace crftb::cr {
 Napi::Value LocateCriuBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString())
-    ThrowCoded(env, "EINVAL", "locateCriu(explicitPath, packageRoot) takes two strings");
+    Throw(env, Failure::System(EINVAL, "locateCriu(explicitPath, packageRoot) takes two strings"));
   CriuLocation location;
   Failure failure = LocateCriu(info[0].As<Napi::String>(), info[1].As<Napi::String>(), &location);
   if (!failure.ok()) Throw(env, failure);
@@ -50,7 +52,7 @@ class CriuCheckWorker : public Napi::AsyncWorker {
 
 Napi::Value CriuCheckBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) ThrowCoded(env, "EINVAL", "criuCheck(path) takes a string");
+  if (info.Length() < 1 || !info[0].IsString()) Throw(env, Failure::System(EINVAL, "criuCheck(path) takes a string"));
   auto* worker = new CriuCheckWorker(env, info[0].As<Napi::String>());
   Napi::Promise promise = worker->Promise();
   worker->Queue();

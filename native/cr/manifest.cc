@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,17 +62,17 @@ bool NotAnImage(const std::string& name) {
          name.rfind(std::string(kManifestFile) + ".tmp", 0) == 0;
 }
 
-Failure BadMessage(const std::string& message) { return Failure::Coded("EBADMSG", message, EBADMSG); }
+Failure BadMessage(const std::string& message) { return Failure::System(EBADMSG, message); }
 
 // A listing of `dir_fd` from its start, through a copy of the descriptor (closedir closes it).
 Failure OpenListing(int dir_fd, const std::string& dir, DIR** out) {
   int copy = fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) return Failure::FromErrno(errno, "cannot read the images directory " + dir);
+  if (copy < 0) return Failure::FromErrno(errno, "cannot read the images directory " + dir).At("fcntl", dir);
   DIR* listing = fdopendir(copy);
   if (!listing) {
     int err = errno;
     close(copy);
-    return Failure::FromErrno(err, "cannot read the images directory " + dir);
+    return Failure::FromErrno(err, "cannot read the images directory " + dir).At("fdopendir", dir);
   }
   rewinddir(listing);  // the copy shares its position with dir_fd, which another listing may have moved
   *out = listing;

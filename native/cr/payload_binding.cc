@@ -13,12 +13,11 @@ Napi::Value EventPayloadBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   namespace wire = ftb::wire;
   if (info.Length() < 2 || !info[0].IsString() || !info[1].IsBuffer())
-    Throw(env, Failure::Coded("EINVAL", "eventPayload(kind: 'end'|'error', handle: Buffer, errno?)", EINVAL));
+    Throw(env, Failure::System(EINVAL, "eventPayload(kind: 'end'|'error', handle: Buffer, errno?)"));
   std::string kind = info[0].As<Napi::String>();
   auto handle_bytes = info[1].As<Napi::Buffer<uint8_t>>();
   if (handle_bytes.Length() != sizeof(wire::EventHandle))
-    Throw(env, Failure::Coded("EINVAL", "an event handle is " + std::to_string(sizeof(wire::EventHandle)) + " bytes",
-                              EINVAL));
+    Throw(env, Failure::System(EINVAL, "an event handle is " + std::to_string(sizeof(wire::EventHandle)) + " bytes"));
   wire::EventHandle handle;
   memcpy(&handle, handle_bytes.Data(), sizeof handle);
   uint8_t payload[wire::kPayloadSize];
@@ -28,7 +27,7 @@ Napi::Value EventPayloadBinding(const Napi::CallbackInfo& info) {
     int32_t errnum = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 0;
     BuildErrorPayload(handle, errnum, payload);
   } else {
-    Throw(env, Failure::Coded("EINVAL", "kind must be 'end' or 'error'", EINVAL));
+    Throw(env, Failure::System(EINVAL, "kind must be 'end' or 'error'"));
   }
   return Napi::Buffer<uint8_t>::Copy(env, payload, sizeof payload);
 }

@@ -42,11 +42,9 @@ bool HasIoUring(pid_t pid) {
 Failure CheckNoIoUring(const std::vector<pid_t>& pids) {
   for (pid_t pid : pids) {
     if (HasIoUring(pid))
-      return Failure::Coded("EOPNOTSUPP",
-                            "process " + std::to_string(pid) +
-                                " uses io_uring (anon_inode:[io_uring]), which CRIU cannot "
-                                "checkpoint; start it with UV_USE_IO_URING=0",
-                            EOPNOTSUPP);
+      return Failure::System(EOPNOTSUPP, "process " + std::to_string(pid) +
+                                             " uses io_uring (anon_inode:[io_uring]), which CRIU cannot "
+                                             "checkpoint; start it with UV_USE_IO_URING=0");
   }
   return Failure::None();
 }

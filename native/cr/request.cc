@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <system_error>
 #include <thread>
 
 #include "cr/abandoned.h"
@@ -32,15 +31,14 @@ Failure ImagesPath(const Capabilities& caps, const std::string& dir, const std::
                    std::string* path) {
   *path = caps.directory_images ? dir : file;
   if (!path->empty()) return Failure::None();
-  return Failure::Coded("EINVAL",
-                        "the " + caps.engine + " engine " + verb +
-                            (caps.directory_images ? " a directory of images: pass dir" : " a context file: pass file"),
-                        EINVAL);
+  return Failure::System(
+      EINVAL, "the " + caps.engine + " engine " + verb +
+                  (caps.directory_images ? " a directory of images: pass dir" : " a context file: pass file"));
 }
 
 // The errno an ERROR event carries: an abort is ECANCELED.
 int ErrnoOf(const Failure& failure) {
-  if (failure.code == "ABORT_ERR") return ECANCELED;
+  if (failure.aborted()) return ECANCELED;
   return failure.errnum > 0 ? failure.errnum : EIO;
 }
 
@@ -199,14 +197,12 @@ Failure SelectEngine(const std::string& name, const EngineConfig& criu_given, co
   }
   if (name == "criu" || name == "blcr") {
     auto candidate = MakeEngine(name, name == "criu" ? criu : blcr);
-    if (!candidate)
-      return Failure::Coded("ENOSYS", "the " + name + " engine is not part of this build of crftb", ENOSYS);
+    if (!candidate) return Failure::System(ENOSYS, "the " + name + " engine is not part of this build of crftb");
     if (Failure f = candidate->Probe(caps); !f.ok()) return f;
     *engine = std::move(candidate);
     return Failure::None();
   }
-  if (name != "auto")
-    return Failure::Coded("EINVAL", "engine must be 'auto', 'criu' or 'blcr', not '" + name + "'", EINVAL);
+  if (name != "auto") return Failure::System(EINVAL, "engine must be 'auto', 'criu' or 'blcr', not '" + name + "'");
   std::string reasons;
   for (const char* candidate_name : {"blcr", "criu"}) {
     auto candidate = MakeEngine(candidate_name, std::string(candidate_name) == "criu" ? criu : blcr);
@@ -218,34 +214,42 @@ Failure SelectEngine(const std::string& name, const EngineConfig& criu_given, co
     }
     reasons += std::string(reasons.empty() ? "" : "; ") + candidate_name + ": " + f.message;
   }
-  return Failure::Coded("ENOSYS",
-                        "no checkpoint engine works on this machine (" + reasons + "). Install CRIU (" +
-                            std::string(kProvisionCriuHint) +
-                            ", or a criu that passes "
-                            "`criu check`, plus libcriu.so.2) or BLCR's kernel module and libcr.so.0",
-                        ENOSYS);
+  return Failure::System(ENOSYS, "no checkpoint engine works on this machine (" + reasons + "). Install CRIU (" +
+                                     std::string(kProvisionCriuHint) +
+                                     ", or a criu that passes "
+                                     "`criu check`, plus libcriu.so.2) or BLCR's kernel module and libcr.so.0");
 }
 
-Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result) {
+namespace {
+
+// What every request starts with: its deadline and cancel, the engine it runs on and the FTB
+// events that report it (BEGIN now; a failure to select the engine is the request's ERROR).
+// `run` does the rest of the request.
+template <typename Options, typename Result>
+Failure RunRequest(Operation op, const Options& options, Result* result,
+                   Failure (*run)(const Options&, Result*, const Interrupt&, Engine&, const Capabilities&,
+                                  EventScope&)) {
   const Interrupt interrupt(options.timeout_ms, options.elapsed_ms, options.cancel);
   std::unique_ptr<Engine> engine;
   Capabilities caps;
   Failure selected = SelectEngine(options.engine, options.criu, options.blcr, &engine, &caps);
-  EventScope events(Operation::kCheckpoint, options.ftb, selected.ok() && caps.publishes_ftb);
+  EventScope events(op, options.ftb, selected.ok() && caps.publishes_ftb);
   if (!selected.ok()) return events.Fail(selected);
   result->engine = caps.engine;
+  return run(options, result, interrupt, *engine, caps, events);
+}
 
+Failure Checkpoint(const CheckpointOptions& options, CheckpointResult* result, const Interrupt& interrupt,
+                   Engine& engine, const Capabilities& caps, EventScope& events) {
   std::string images_path;
   if (Failure f = ImagesPath(caps, options.dir, options.file, "writes", &images_path); !f.ok()) return events.Fail(f);
   ResolvedScope scope;
   if (Failure f = ResolveScope(options.scope, options.target, options.allow_own_group, &scope); !f.ok())
     return events.Fail(f);
   if (scope.includes_self && !caps.self_checkpoint)
-    return events.Fail(Failure::Coded("EOPNOTSUPP",
-                                      "the " + caps.engine +
-                                          " engine cannot checkpoint the "
-                                          "calling process; checkpoint another process instead",
-                                      EOPNOTSUPP));
+    return events.Fail(Failure::System(EOPNOTSUPP, "the " + caps.engine +
+                                                       " engine cannot checkpoint the "
+                                                       "calling process; checkpoint another process instead"));
   if (caps.engine == "criu")
     if (Failure f = CheckNoIoUring(scope.pids); !f.ok()) return events.Fail(f);
 
@@ -280,7 +284,7 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
   if (scope.includes_self) events.publisher().CloseForCheckpoint();
   const auto start = Clock::now();
   std::unique_ptr<PendingCheckpoint> pending;
-  Failure failure = engine->StartCheckpoint(spec, &pending);
+  Failure failure = engine.StartCheckpoint(spec, &pending);
   if (failure.ok()) {
     failure = interrupt.Wait(pending->ready_fd(), "checkpoint");
     // A self-dump freezes this thread too, so the deadline can pass unseen while frozen, and in
@@ -364,14 +368,8 @@ Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result
   return Failure::None();
 }
 
-Failure RunRestart(const RestartOptions& options, RestartResult* result) {
-  const Interrupt interrupt(options.timeout_ms, options.elapsed_ms, options.cancel);
-  std::unique_ptr<Engine> engine;
-  Capabilities caps;
-  Failure selected = SelectEngine(options.engine, options.criu, options.blcr, &engine, &caps);
-  EventScope events(Operation::kRestart, options.ftb, selected.ok() && caps.publishes_ftb);
-  if (!selected.ok()) return events.Fail(selected);
-  result->engine = caps.engine;
+Failure Restart(const RestartOptions& options, RestartResult* result, const Interrupt& interrupt, Engine& engine,
+                const Capabilities& caps, EventScope& events) {
   RestartSpec spec;
   if (Failure f = ImagesPath(caps, options.dir, options.file, "restarts from", &spec.source); !f.ok())
     return events.Fail(f);
@@ -407,7 +405,7 @@ Failure RunRestart(const RestartOptions& options, RestartResult* result) {
   if (Failure f = interrupt.Check("restart"); !f.ok()) return events.Fail(f);
   const auto start = Clock::now();
   std::unique_ptr<PendingRestart> pending;
-  Failure failure = engine->StartRestart(spec, &pending);
+  Failure failure = engine.StartRestart(spec, &pending);
   if (failure.ok()) {
     failure = interrupt.Wait(pending->ready_fd(), "restart");
     if (IsInterruption(failure)) {
@@ -437,6 +435,16 @@ Failure RunRestart(const RestartOptions& options, RestartResult* result) {
                                        : std::vector<pid_t>{};
   events.Succeed();
   return Failure::None();
+}
+
+}  // namespace
+
+Failure RunCheckpoint(const CheckpointOptions& options, CheckpointResult* result) {
+  return RunRequest(Operation::kCheckpoint, options, result, Checkpoint);
+}
+
+Failure RunRestart(const RestartOptions& options, RestartResult* result) {
+  return RunRequest(Operation::kRestart, options, result, Restart);
 }
 
 }  // namespace crftb::cr

@@ -16,7 +16,7 @@ namespace crftb::cr {
 
 namespace {
 
-[[noreturn]] void Bad(Napi::Env env, const std::string& what) { Throw(env, Failure::Coded("EINVAL", what, EINVAL)); }
+[[noreturn]] void Bad(Napi::Env env, const std::string& what) { Throw(env, Failure::System(EINVAL, what)); }
 
 class Options {
  public:
@@ -160,7 +160,7 @@ class Worker : public Napi::AsyncWorker {
     try {
       failure_ = work_(&result_);
     } catch (const std::bad_alloc&) {
-      failure_ = Failure::Coded("ENOMEM", "out of memory during a checkpoint/restart request", ENOMEM);
+      failure_ = Failure::System(ENOMEM, "out of memory during a checkpoint/restart request");
     }
   }
   void OnOK() override {

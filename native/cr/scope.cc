@@ -2,8 +2,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -97,8 +95,7 @@ std::string ProcessStartTime(pid_t pid) {
 
 Failure ResolveScope(Scope scope, pid_t target, bool allow_own_group, ResolvedScope* out) {
   const pid_t self = getpid();
-  if (target < 0)
-    return Failure::Coded("EINVAL", "target must be a positive pid (or omitted for this process)", EINVAL);
+  if (target < 0) return Failure::System(EINVAL, "target must be a positive pid (or omitted for this process)");
   if (target == 0) {
     switch (scope) {
       case Scope::kProcess:
@@ -117,18 +114,15 @@ Failure ResolveScope(Scope scope, pid_t target, bool allow_own_group, ResolvedSc
   // answer does not depend on who else happens to be in it (or whether its leader still lives).
   if (!allow_own_group &&
       ((scope == Scope::kProcessGroup && target == getpgrp()) || (scope == Scope::kSession && target == getsid(0))))
-    return Failure::Coded("EDEADLK",
-                          std::string("the ") + ScopeName(scope) + " scope of " + std::to_string(target) +
-                              " is this process's own " + (scope == Scope::kSession ? "session" : "process group") +
-                              "; pass allowOwnGroup: true if that is really meant",
-                          EDEADLK);
+    return Failure::System(EDEADLK, std::string("the ") + ScopeName(scope) + " scope of " + std::to_string(target) +
+                                        " is this process's own " +
+                                        (scope == Scope::kSession ? "session" : "process group") +
+                                        "; pass allowOwnGroup: true if that is really meant");
   auto all = AllProcesses();
   ProcInfo root_info;
   if (!all.count(target) || !ReadStat(target, &root_info))
-    return Failure::Coded("ESRCH",
-                          std::string("no process ") + std::to_string(target) + " to checkpoint (" + ScopeName(scope) +
-                              " scope): it does not exist or has exited",
-                          ESRCH);
+    return Failure::System(ESRCH, std::string("no process ") + std::to_string(target) + " to checkpoint (" +
+                                      ScopeName(scope) + " scope): it does not exist or has exited");
   out->root = target;
   // CRIU dumps the tree below its root pid; a group or session is dumped through its leader, so
   // every member has to be in that tree.
@@ -136,18 +130,14 @@ Failure ResolveScope(Scope scope, pid_t target, bool allow_own_group, ResolvedSc
   if (scope == Scope::kProcessGroup || scope == Scope::kSession) {
     const bool group = scope == Scope::kProcessGroup;
     if ((group ? root_info.pgrp : root_info.session) != target)
-      return Failure::Coded(
-          "ESRCH",
-          std::string("no ") + (group ? "process group " : "session ") + std::to_string(target) + " led by that pid",
-          ESRCH);
+      return Failure::System(ESRCH, std::string("no ") + (group ? "process group " : "session ") +
+                                        std::to_string(target) + " led by that pid");
     for (const auto& [pid, info] : all) {
       if ((group ? info.pgrp : info.session) != target) continue;
       if (std::find(out->pids.begin(), out->pids.end(), pid) == out->pids.end())
-        return Failure::Coded("EINVAL",
-                              std::string("process ") + std::to_string(pid) + " is in " +
-                                  (group ? "process group " : "session ") + std::to_string(target) +
-                                  " but not below its leader; CRIU checkpoints process trees",
-                              EINVAL);
+        return Failure::System(EINVAL, std::string("process ") + std::to_string(pid) + " is in " +
+                                           (group ? "process group " : "session ") + std::to_string(target) +
+                                           " but not below its leader; CRIU checkpoints process trees");
     }
   }
   out->includes_self = std::find(out->pids.begin(), out->pids.end(), self) != out->pids.end();
@@ -159,12 +149,10 @@ Failure ResolveScope(Scope scope, pid_t target, bool allow_own_group, ResolvedSc
     const ProcInfo& info = all[pid];
     bool own = info.pgrp == my_pgrp || info.session == my_session;
     if (own && !(scope == Scope::kTree && pid == self && out->root == self))
-      return Failure::Coded("EDEADLK",
-                            std::string("the ") + ScopeName(scope) + " scope of " + std::to_string(target) +
-                                " includes process " + std::to_string(pid) +
-                                " of this process's own group or session; pass allowOwnGroup: true "
-                                "if that is really meant",
-                            EDEADLK);
+      return Failure::System(EDEADLK, std::string("the ") + ScopeName(scope) + " scope of " + std::to_string(target) +
+                                          " includes process " + std::to_string(pid) +
+                                          " of this process's own group or session; pass allowOwnGroup: true "
+                                          "if that is really meant");
   }
   return Failure::None();
 }

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -102,11 +101,11 @@ Failure ChooseAdvertised(const AgentOptions& options, const in_addr& listening, 
   if (options.advertise == "localhost") {
     advertised.s_addr = htonl(INADDR_LOOPBACK);
   } else if (inet_pton(AF_INET, options.advertise.c_str(), &advertised) != 1) {
-    return Failure::Coded("EINVAL", "advertise address '" + options.advertise + "' is not a dotted-quad IPv4 address");
+    return Failure::System(EINVAL, "advertise address '" + options.advertise + "' is not a dotted-quad IPv4 address");
   }
   if (!everywhere && advertised.s_addr != listening.s_addr) {
-    return Failure::Coded("EINVAL", "advertise address '" + options.advertise + "' is not where this agent listens (" +
-                                        bound + "); peers sent there could not attach. Listen on it, or on 0.0.0.0");
+    return Failure::System(EINVAL, "advertise address '" + options.advertise + "' is not where this agent listens (" +
+                                       bound + "); peers sent there could not attach. Listen on it, or on 0.0.0.0");
   }
   *out = inet_ntop(AF_INET, &advertised, text, sizeof text);
   return Failure::None();
@@ -125,8 +124,8 @@ std::unique_ptr<Agent> Agent::Start(const AgentOptions& options, Listener listen
   if (options.bootstrap_host) {
     in_addr ignored;
     if (!ParseFtbAddress(*options.bootstrap_host, &ignored)) {
-      *failure = Failure::Coded(
-          "EINVAL", "bootstrap server '" + *options.bootstrap_host + "' is not an IPv4 address or 'localhost'");
+      *failure = Failure::System(
+          EINVAL, "bootstrap server '" + *options.bootstrap_host + "' is not an IPv4 address or 'localhost'");
       return nullptr;
     }
   }
@@ -139,14 +138,23 @@ std::unique_ptr<Agent> Agent::Start(const AgentOptions& options, Listener listen
   agent->listen_fd_ = listening.release();
   agent->port_ = net::LocalPort(agent->listen_fd_);
 
-  agent->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  agent->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  agent->spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  agent->max_connections_ = options.max_connections ? options.max_connections : DefaultMaxConnections();
-  if (agent->epoll_fd_ < 0 || agent->wake_fd_ < 0 || agent->spare_fd_ < 0) {
-    *failure = Failure::FromErrno(errno, "cannot create the agent's event loop");
+  // Each call checked at once, so the failure names the one that failed; the destructor closes
+  // those that succeeded.
+  const char* failed_call = nullptr;
+  const char* failed_file = "";
+  if ((agent->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+    failed_call = "epoll_create1";
+  } else if ((agent->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+    failed_call = "eventfd";
+  } else if ((agent->spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+    failed_call = "open";
+    failed_file = "/dev/null";
+  }
+  if (failed_call) {
+    *failure = Failure::FromErrno(errno, "cannot create the agent's event loop").At(failed_call, failed_file);
     return nullptr;
   }
+  agent->max_connections_ = options.max_connections ? options.max_connections : DefaultMaxConnections();
   epoll_event listen_event{EPOLLIN, {.u64 = kListenerTag}};
   epoll_event wake_event{EPOLLIN, {.u64 = kWakeTag}};
   epoll_ctl(agent->epoll_fd_, EPOLL_CTL_ADD, agent->listen_fd_, &listen_event);
@@ -294,7 +302,7 @@ void Agent::Accept() {
       // The listener stays readable while the connection waits in the backlog: refuse it rather
       // than be woken for it again and again (100% CPU). Other failures (ENOBUFS, a connection
       // reset before TCP_NODELAY could be set) pause accepting briefly for the same reason.
-      if (failed.code == "EMFILE" || failed.code == "ENFILE") {
+      if (failed.Is(EMFILE) || failed.Is(ENFILE)) {
         RefuseOne();
       } else {
         WatchListener(false);

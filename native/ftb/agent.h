@@ -9,7 +9,6 @@
 
 #include <stdint.h>
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>

@@ -1,7 +1,5 @@
 #include "ftb/agent_attach.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 
 #include "common/deadline.h"

@@ -2,6 +2,8 @@
 // native threads; ref/unref/close and the environment's end follow ServiceWrap (service_wrap.h).
 #include "ftb/agent_binding.h"
 
+#include <errno.h>
+
 #include <memory>
 #include <mutex>
 
@@ -62,7 +64,7 @@ class AgentWrap : public ServiceWrap<AgentWrap> {
   explicit AgentWrap(const Napi::CallbackInfo& info) : ServiceWrap<AgentWrap>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject() || !info[1].IsFunction()) {
-      ThrowCoded(env, "EINVAL", "FtbAgent(options, onEvent): options object and callback required");
+      Throw(env, Failure::System(EINVAL, "FtbAgent(options, onEvent): options object and callback required"));
     }
     const Napi::Object js = info[0].As<Napi::Object>();
     ConfigOverrides overrides;

@@ -1,5 +1,7 @@
 #include "ftb/bootstrap_binding.h"
 
+#include <errno.h>
+
 #include <memory>
 
 #include "common/js_error.h"
@@ -23,7 +25,8 @@ class BootstrapWrap : public ServiceWrap<BootstrapWrap> {
 
   explicit BootstrapWrap(const Napi::CallbackInfo& info) : ServiceWrap<BootstrapWrap>(info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsObject()) ThrowCoded(env, "EINVAL", "FtbBootstrapServer(options): options object required");
+    if (!info[0].IsObject())
+      Throw(env, Failure::System(EINVAL, "FtbBootstrapServer(options): options object required"));
     const Napi::Object js = info[0].As<Napi::Object>();
     ConfigOverrides overrides;
     overrides.bootstrap_port = OptionalInt(js, "port", 0, 65535);

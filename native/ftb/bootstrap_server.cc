@@ -1,6 +1,5 @@
 #include "ftb/bootstrap_server.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -50,7 +49,7 @@ std::unique_ptr<BootstrapServer> BootstrapServer::Start(const BootstrapServerOpt
   if (wake_fd < 0) {
     const int err = errno;
     close(fd);
-    *failure = Failure::FromErrno(err, "cannot create the bootstrap server's wake-up eventfd");
+    *failure = Failure::FromErrno(err, "cannot create the bootstrap server's wake-up eventfd").At("eventfd");
     return nullptr;
   }
   std::unique_ptr<BootstrapServer> server(new BootstrapServer(options, fd, wake_fd, net::LocalPort(fd)));

@@ -9,8 +9,11 @@
 #include <deque>
 #include <mutex>
 
+#include "common/deadline.h"
+#include "common/unique_fd.h"
 #include "ftb/codes.h"
 #include "ftb/connection.h"
+#include "ftb/event_handle.h"
 #include "ftb/identity.h"
 #include "ftb/names.h"
 #include "ftb/schema_file.h"
@@ -202,14 +205,12 @@ Failure Client::Connect(const ClientInfo& info, const ConnectOptions& options, s
     const std::string wanted = RequestedAgent(options);
     const std::string current = process_connection->Stats().agent;
     if (!wanted.empty() && wanted != current && wanted != RequestedAgent(process_connection->options())) {
-      return Failure::Coded("EISCONN",
-                            "this process is already connected to the FTB agent at " + current +
-                                " and crftb keeps one FTB connection per process (shared by its "
-                                "clients and its checkpoint events), so a client for the agent at " +
-                                wanted +
-                                " cannot be connected; use that agent, or connect from "
-                                "another process",
-                            EISCONN);
+      return Failure::System(EISCONN, "this process is already connected to the FTB agent at " + current +
+                                          " and crftb keeps one FTB connection per process (shared by its "
+                                          "clients and its checkpoint events), so a client for the agent at " +
+                                          wanted +
+                                          " cannot be connected; use that agent, or connect from "
+                                          "another process");
     }
   }
   if (process_connection && process_connection->Find(state->id)) {
@@ -220,11 +221,10 @@ Failure Client::Connect(const ClientInfo& info, const ConnectOptions& options, s
   if (!process_connection) {
     if (!options.host_address.empty()) SetProcessAddressOverride(options.host_address);
     const wire::LocationId me = MakeLocation(ProcessAddress(), FormatStartTime(time(nullptr)), getpid());
-    net::UniqueFd fd;
+    UniqueFd fd;
     wire::LocationId agent;
     std::string where;
-    Failure failed =
-        OpenAgentConnection(options, me, net::DeadlineAfter(options.connect_timeout_ms), &fd, &agent, &where);
+    Failure failed = OpenAgentConnection(options, me, DeadlineAfter(options.connect_timeout_ms), &fd, &agent, &where);
     if (!failed.ok()) return failed;
     SetProcessConnection(std::make_shared<Connection>(options, me, std::move(fd), agent, where));
   }
@@ -233,7 +233,7 @@ Failure Client::Connect(const ClientInfo& info, const ConnectOptions& options, s
   process_connection->Add(state);
   wire::Message reg = state->NewMessage(wire::kClientReg);
   Failure sent = process_connection->Send(&reg);
-  if (!sent.ok() && sent.code != "FTB_ERR_NETWORK_NO_ROUTE") {
+  if (!sent.ok() && !sent.Is(kErrNetworkNoRoute)) {
     // Registration did not go out; keep FTB's contract of returning the send result, but do
     // not leave a half-registered client behind.
     process_connection->Remove(state.get());
@@ -411,7 +411,7 @@ Failure Client::Disconnect() {
     connection->Stop();
     if (process_connection == connection) SetProcessConnection(nullptr);
   }
-  if (sent.code == "FTB_ERR_NETWORK_NO_ROUTE") return Failure::None();  // nothing to tell
+  if (sent.Is(kErrNetworkNoRoute)) return Failure::None();  // nothing to tell
   return sent;
 }
 

@@ -35,7 +35,6 @@
 
 #include "common/failure.h"
 #include "ftb/config.h"
-#include "ftb/event_handle.h"  // handles of published/received events
 #include "ftb/subscription.h"
 #include "ftb/wire.h"
 

@@ -6,14 +6,11 @@
 // listeners.
 #include "ftb/client_binding.h"
 
-#include <algorithm>
-#include <atomic>
-#include <mutex>
-
 #include "common/js_error.h"
 #include "common/js_instance.h"
 #include "ftb/client.h"
 #include "ftb/codes.h"
+#include "ftb/event_handle.h"
 #include "ftb/js_client_batch.h"
 #include "ftb/js_client_reader.h"
 #include "ftb/js_codec.h"
@@ -378,7 +375,7 @@ class CloseWorker : public Napi::AsyncWorker {
   void OnOK() override {
     client_.reset();
     if (tsfn_) tsfn_->Release();
-    if (failure_.ok() || failure_.code == "FTB_ERR_NETWORK_GENERAL") {
+    if (failure_.ok() || failure_.Is(kErrNetworkGeneral)) {
       deferred_.Resolve(Env().Undefined());  // local cleanup is done either way
     } else {
       deferred_.Reject(ToJsError(Env(), failure_).Value());

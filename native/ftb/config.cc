@@ -69,10 +69,10 @@ bool ParseFtbAddress(const std::string& text, in_addr* out) {
 
 Failure ParseListenAddress(const std::string& what, const std::string& host, int port, in_addr* out) {
   if (!ParseFtbAddress(host, out)) {
-    return Failure::Coded("EINVAL", what + " host '" + host + "' is not an IPv4 address (FTB does no DNS lookups)");
+    return Failure::System(EINVAL, what + " host '" + host + "' is not an IPv4 address (FTB does no DNS lookups)");
   }
   if (port < 0 || port > 65535) {
-    return Failure::Coded("EINVAL", what + " port " + std::to_string(port) + " is outside 0-65535");
+    return Failure::System(EINVAL, what + " port " + std::to_string(port) + " is outside 0-65535");
   }
   return Failure::None();
 }

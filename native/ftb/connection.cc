@@ -11,8 +11,11 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/deadline.h"
 #include "ftb/codes.h"
+#include "ftb/config.h"
 #include "ftb/identity.h"
+#include "ftb/net.h"
 
 namespace crftb::ftb {
 namespace {
@@ -47,9 +50,9 @@ Failure Handshake(int fd, const wire::LocationId& me, int64_t deadline, wire::Lo
 }
 
 Failure ConnectAndHandshake(const in_addr& address, int port, const wire::LocationId& me, int64_t deadline,
-                            net::UniqueFd* fd, wire::LocationId* agent) {
-  net::UniqueFd socket;
-  Failure failed = net::ConnectTcp(address, port, net::RemainingMs(deadline), &socket);
+                            UniqueFd* fd, wire::LocationId* agent) {
+  UniqueFd socket;
+  Failure failed = net::ConnectTcp(address, port, RemainingMs(deadline), &socket);
   if (!failed.ok()) return failed;
   failed = Handshake(socket.get(), me, deadline, agent);
   if (!failed.ok()) return failed;
@@ -60,7 +63,7 @@ Failure ConnectAndHandshake(const in_addr& address, int port, const wire::Locati
 // FTB's bootstrap schedule, cut to what is left of the caller's deadline.
 std::vector<int> BootstrapTimeoutsWithin(int64_t deadline) {
   std::vector<int> out;
-  int left = net::RemainingMs(deadline);
+  int left = RemainingMs(deadline);
   for (int t : net::FtbBootstrapTimeouts()) {
     if (left <= 0) break;
     out.push_back(std::min(t, left));
@@ -79,8 +82,8 @@ std::string RequestedAgent(const ConnectOptions& options) {
   return Endpoint(address, options.agent_port.value_or(ResolveConfig(options.config).agent_port));
 }
 
-Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationId& me, int64_t deadline,
-                            net::UniqueFd* fd, wire::LocationId* agent, std::string* where) {
+Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationId& me, int64_t deadline, UniqueFd* fd,
+                            wire::LocationId* agent, std::string* where) {
   const Config config = ResolveConfig(options.config);
   const int port = options.agent_port.value_or(config.agent_port);
   in_addr address;
@@ -91,13 +94,13 @@ Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationI
     }
     *where = Endpoint(address, port);
     Failure failed = ConnectAndHandshake(address, port, me, deadline, fd, agent);
-    if (failed.ok() || failed.code == "FTB_ERR_GENERAL") return failed;
+    if (failed.ok() || failed.Is(kErrGeneral)) return failed;
     return CodeFailure(kErrNetworkNoRoute, "no FTB agent at " + *where + ": " + failed.message).CausedBy(failed);
   }
   address.s_addr = htonl(INADDR_LOOPBACK);
   *where = Endpoint(address, port);
   Failure local = ConnectAndHandshake(address, port, me, deadline, fd, agent);
-  if (local.ok() || local.code == "FTB_ERR_GENERAL") return local;
+  if (local.ok() || local.Is(kErrGeneral)) return local;
   std::string tried = "local agent " + *where + ": " + local.message;
   if (!config.has_bootstrap_server) {
     return CodeFailure(kErrNetworkNoRoute, "no FTB agent reachable (" + tried +
@@ -137,7 +140,7 @@ Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationI
   }
   *where = Endpoint(named, reply.parent_addr.port);
   Failure failed = ConnectAndHandshake(named, reply.parent_addr.port, me, deadline, fd, agent);
-  if (failed.ok() || failed.code == "FTB_ERR_GENERAL") return failed;
+  if (failed.ok() || failed.Is(kErrGeneral)) return failed;
   // Tell the server, as FTB does (CONN_FAIL carries the failed address in addr).
   wire::BootstrapPacket conn_fail;
   memset(&conn_fail, 0, sizeof(conn_fail));
@@ -149,7 +152,7 @@ Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationI
       .CausedBy(failed);
 }
 
-Connection::Connection(const ConnectOptions& options, const wire::LocationId& me, net::UniqueFd fd,
+Connection::Connection(const ConnectOptions& options, const wire::LocationId& me, UniqueFd fd,
                        const wire::LocationId& agent, const std::string& where)
     : options_(options),
       me_(me),
@@ -296,10 +299,10 @@ bool Connection::Reconnect(int* delay_ms, bool resuming, int timeout_ms) {
     if (stopping_ || (suspended_ && !resuming)) return false;
     connecting_ = true;
   }
-  net::UniqueFd fd;
+  UniqueFd fd;
   wire::LocationId agent;
   std::string where;
-  Failure failed = OpenAgentConnection(options_, me_, net::DeadlineAfter(timeout_ms), &fd, &agent, &where);
+  Failure failed = OpenAgentConnection(options_, me_, DeadlineAfter(timeout_ms), &fd, &agent, &where);
   std::lock_guard<std::mutex> lock(mu_);
   connecting_ = false;
   changed_.notify_all();
@@ -419,7 +422,7 @@ void Connection::EndReading(const void* who, Client::Reading* reading, bool keep
 
 void Connection::Run() {
   int delay_ms = options_.reconnect_initial_ms;
-  int64_t stop_deadline = net::kNoTimeout;
+  int64_t stop_deadline = kNoTimeout;
   for (;;) {
     int fd;
     bool want_out;
@@ -431,8 +434,8 @@ void Connection::Run() {
       generation = generation_;
       const bool flushed = QueuedLocked() == 0;
       if (stopping_) {
-        if (stop_deadline == net::kNoTimeout) stop_deadline = net::DeadlineAfter(kStopFlushMs);
-        if (!fd_.valid() || flushed || net::RemainingMs(stop_deadline) == 0) return;
+        if (stop_deadline == kNoTimeout) stop_deadline = DeadlineAfter(kStopFlushMs);
+        if (!fd_.valid() || flushed || RemainingMs(stop_deadline) == 0) return;
       }
       fd = fd_.valid() ? fd_.get() : -1;
       want_out = !flushed;
@@ -464,7 +467,7 @@ void Connection::Run() {
     const bool hold_reads = other_reader || behind;
     struct pollfd p[2] = {{fd, static_cast<short>((hold_reads ? 0 : POLLIN) | (want_out ? POLLOUT : 0)), 0},
                           {wake_.get(), POLLIN, 0}};
-    int rc = poll(p, 2, stop_deadline != net::kNoTimeout ? 50 : behind ? 10 : -1);
+    int rc = poll(p, 2, stop_deadline != kNoTimeout ? 50 : behind ? 10 : -1);
     if (rc < 0) continue;  // EINTR
     if (p[1].revents & POLLIN) {
       uint64_t drain;

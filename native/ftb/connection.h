@@ -3,7 +3,6 @@
 // client.h for the model and the guarantees.
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -13,9 +12,8 @@
 #include <vector>
 
 #include "common/failure.h"
+#include "common/unique_fd.h"
 #include "ftb/client.h"
-#include "ftb/config.h"
-#include "ftb/net.h"
 #include "ftb/wire.h"
 
 namespace crftb::ftb {
@@ -38,9 +36,9 @@ class ConnectionClient {
 
 // Opens a connection to an agent: explicit address, or 127.0.0.1:<agent port> then the agent
 // named by the bootstrap server; handshake included. Bounded by deadline_ms (absolute,
-// net::NowMs clock).
+// NowMs clock).
 Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationId& me, int64_t deadline_ms,
-                            net::UniqueFd* fd, wire::LocationId* agent, std::string* where);
+                            UniqueFd* fd, wire::LocationId* agent, std::string* where);
 
 // The agent a connect with these options asks for: "<ip>:<port>" of its explicit agentHost /
 // agentPort (FTB's resolution filling in the rest), or "" when it names none (any agent FTB's
@@ -50,7 +48,7 @@ std::string RequestedAgent(const ConnectOptions& options);
 class Connection {
  public:
   // Takes an open, handshaken socket and starts the I/O thread.
-  Connection(const ConnectOptions& options, const wire::LocationId& me, net::UniqueFd fd, const wire::LocationId& agent,
+  Connection(const ConnectOptions& options, const wire::LocationId& me, UniqueFd fd, const wire::LocationId& agent,
              const std::string& where);
   ~Connection();  // Stop() must have been called
 
@@ -111,7 +109,7 @@ class Connection {
   wire::FtbId manager_;
 
   mutable std::mutex mu_;
-  net::UniqueFd fd_;
+  UniqueFd fd_;
   wire::LocationId agent_;
   std::string where_;
   // Output not yet taken by the socket, in order: `flushing_` (owned by the I/O thread, written
@@ -139,7 +137,7 @@ class Connection {
   std::function<void()> reader_changed_;  // told when fd_ goes away or a new one is up
   int reader_fds_ = 0;                    // duplicates handed out and not yet closed
 
-  net::UniqueFd wake_;
+  UniqueFd wake_;
   std::mutex read_mu_;  // the inbox and the right to read; taken before mu_
   std::vector<char> inbox_;
   size_t inbox_used_ = 0;

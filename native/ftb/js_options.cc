@@ -10,7 +10,7 @@ namespace crftb::ftb {
 namespace {
 
 [[noreturn]] void Invalid(const Napi::Object& options, const std::string& message) {
-  Throw(options.Env(), Failure::Coded("EINVAL", message, EINVAL));
+  Throw(options.Env(), Failure::System(EINVAL, message));
 }
 
 std::optional<Napi::Value> Present(const Napi::Object& options, const char* name) {

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "common/deadline.h"
 #include "ftb/codes.h"
 
 namespace crftb::ftb::net {
@@ -38,7 +39,7 @@ int PollOne(int fd, short events, int64_t deadline_ms) {
 }
 
 Failure Closed(const char* what) {
-  return Failure::Coded("ECONNRESET", std::string(what) + ": the peer closed the connection", ECONNRESET);
+  return Failure::System(ECONNRESET, std::string(what) + ": the peer closed the connection");
 }
 
 }  // namespace
@@ -60,10 +61,8 @@ Failure ConnectTcp(const in_addr& address, int port, int timeout_ms, UniqueFd* o
     int rc = PollOne(fd.get(), POLLOUT, deadline);
     if (rc < 0) return Failure::FromErrno(errno, "poll() connecting to " + where).At("poll");
     if (rc == 0) {
-      return Failure::Coded(
-                 "ETIMEDOUT",
-                 "connect to FTB agent at " + where + " timed out after " + std::to_string(timeout_ms) + " ms",
-                 ETIMEDOUT)
+      return Failure::System(ETIMEDOUT, "connect to FTB agent at " + where + " timed out after " +
+                                            std::to_string(timeout_ms) + " ms")
           .At("connect");
     }
     int err = 0;
@@ -136,7 +135,7 @@ Failure WriteFull(int fd, const void* data, size_t length, int64_t deadline_ms) 
       int rc = PollOne(fd, POLLOUT, deadline_ms);
       if (rc < 0) return Failure::FromErrno(errno, "poll() writing to FTB peer").At("poll");
       if (rc == 0) {
-        return Failure::Coded("ETIMEDOUT", "writing to FTB peer timed out (peer not reading)", ETIMEDOUT);
+        return Failure::System(ETIMEDOUT, "writing to FTB peer timed out (peer not reading)");
       }
       continue;
     }
@@ -165,7 +164,7 @@ Failure ReadFull(int fd, void* data, size_t length, int64_t deadline_ms, bool* c
       int rc = PollOne(fd, POLLIN, deadline_ms);
       if (rc < 0) return Failure::FromErrno(errno, "poll() reading from FTB peer").At("poll");
       if (rc == 0) {
-        return Failure::Coded("ETIMEDOUT", "FTB peer did not answer in time", ETIMEDOUT);
+        return Failure::System(ETIMEDOUT, "FTB peer did not answer in time");
       }
       continue;
     }

@@ -11,20 +11,11 @@
 
 #include <vector>
 
-#include "common/deadline.h"
 #include "common/failure.h"
 #include "common/unique_fd.h"
 #include "ftb/wire.h"
 
 namespace crftb::ftb::net {
-
-// The socket calls below take UniqueFd and deadlines (common/); client and connection code
-// spells them net::UniqueFd, net::DeadlineAfter, ..., which these keep valid.
-using crftb::DeadlineAfter;
-using crftb::kNoTimeout;
-using crftb::NowMs;
-using crftb::RemainingMs;
-using crftb::UniqueFd;
 
 // TCP connect with a deadline; TCP_NODELAY set. Failures: ECONNREFUSED, ETIMEDOUT, ...
 Failure ConnectTcp(const in_addr& address, int port, int timeout_ms, UniqueFd* out);

@@ -18,11 +18,17 @@ void VisitFields(V& v, const std::string& p, LocationId& x) {
   v.Int(p + "pid", x.pid);
 }
 
-template <class V>
-void VisitFields(V& v, const std::string& p, ClientId& x) {
+// The event space (region.comp_cat.comp) that both a client's id and an event begin with.
+template <class V, class T>
+void VisitEventSpace(V& v, const std::string& p, T& x) {
   v.Str(p + "region", x.region);
   v.Str(p + "comp_cat", x.comp_cat);
   v.Str(p + "comp", x.comp);
+}
+
+template <class V>
+void VisitFields(V& v, const std::string& p, ClientId& x) {
+  VisitEventSpace(v, p, x);
   v.Str(p + "client_name", x.client_name);
   v.Int(p + "ext", x.ext);
 }
@@ -36,9 +42,7 @@ void VisitFields(V& v, const std::string& p, FtbId& x) {
 
 template <class V>
 void VisitFields(V& v, const std::string& p, Event& x) {
-  v.Str(p + "region", x.region);
-  v.Str(p + "comp_cat", x.comp_cat);
-  v.Str(p + "comp", x.comp);
+  VisitEventSpace(v, p, x);
   v.Str(p + "event_name", x.event_name);
   v.Str(p + "severity", x.severity);
   v.Str(p + "client_jobid", x.client_jobid);

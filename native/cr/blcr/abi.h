@@ -29,7 +29,7 @@ struct CheckpointArgs {
   int fd;            // destination
   int signal;        // sent after the checkpoint; negative = "early" signal; 0 = none
   unsigned timeout;  // seconds, recorded by the kernel but never enforced (§6.5)
-  unsigned flags;    // kChkpt*
+  unsigned flags;    // CR_CHKPT_*: the engine only ever sets kChkptProhibitSelf
 };
 static_assert(sizeof(CheckpointArgs) == 28 && alignof(CheckpointArgs) == 4);
 static_assert(offsetof(CheckpointArgs, version) == 0 && offsetof(CheckpointArgs, scope) == 4);
@@ -37,52 +37,22 @@ static_assert(offsetof(CheckpointArgs, target) == 8 && offsetof(CheckpointArgs, 
 static_assert(offsetof(CheckpointArgs, signal) == 16 && offsetof(CheckpointArgs, timeout) == 20);
 static_assert(offsetof(CheckpointArgs, flags) == 24);
 
-// struct cr_rstrt_relocate_pair / struct cr_rstrt_relocate (flexible array of pairs)
-struct RelocatePair {
-  const char* oldpath;
-  const char* newpath;
-};
-static_assert(sizeof(RelocatePair) == 16);
-
-struct RelocateHeader {
-  unsigned count;
-  // RelocatePair path[count] follows at offset 8
-};
-constexpr std::size_t kRelocatePairsOffset = 8;
-constexpr std::size_t RelocateSize(std::size_t pairs) { return kRelocatePairsOffset + sizeof(RelocatePair) * pairs; }
-constexpr std::size_t kMaxRelocations = 16;  // CR_MAX_RSTRT_RELOC
-
 // cr_restart_args_t
 struct RestartArgs {
   int version;
-  int fd;                    // source; must not be a directory
-  int signal;                // for the restored processes
-  unsigned flags;            // kRstrt*; the initializer sets kRstrtRestorePid
-  RelocateHeader* relocate;  // NULL = no relocation
+  int fd;                // source; must not be a directory
+  int signal;            // for the restored processes
+  unsigned flags;        // CR_RSTRT_*; the initializer sets CR_RSTRT_RESTORE_PID, which the engine keeps
+  const void* relocate;  // struct cr_rstrt_relocate*; the engine relocates nothing (NULL)
 };
 static_assert(sizeof(RestartArgs) == 24 && alignof(RestartArgs) == 8);
 static_assert(offsetof(RestartArgs, version) == 0 && offsetof(RestartArgs, fd) == 4);
 static_assert(offsetof(RestartArgs, signal) == 8 && offsetof(RestartArgs, flags) == 12);
 static_assert(offsetof(RestartArgs, relocate) == 16);
 
-// CR_CHKPT_* request flags
-constexpr unsigned kChkptProhibitSelf = 0x01;
-constexpr unsigned kChkptPtracedAllow = 0x02;
-constexpr unsigned kChkptPtracedSkip = 0x04;
-constexpr unsigned kChkptPtracerSkip = 0x08;
-constexpr unsigned kChkptAsyncErr = 0x10;
-constexpr unsigned kChkptDumpExec = 0x200;
-constexpr unsigned kChkptDumpPrivate = 0x400;
-constexpr unsigned kChkptDumpShared = 0x800;
-
-// CR_RSTRT_* request flags
-constexpr unsigned kRstrtAsyncErr = 0x1;
-constexpr unsigned kRstrtRestorePid = 0x2;
-constexpr unsigned kRstrtRestorePgid = 0x4;
-constexpr unsigned kRstrtRestoreSid = 0x8;
+constexpr unsigned kChkptProhibitSelf = 0x01;  // CR_CHKPT_PROHIBIT_SELF
 
 // BLCR's own error codes (blcr_errcodes.h): an enum starting above every errno value.
-constexpr int kMinErrcode = 2353;  // CR_MIN_ERRCODE (itself unused)
 enum ErrorCode : int {
   kETempFail = 2354,
   kEPermFail = 2355,
@@ -97,7 +67,6 @@ enum ErrorCode : int {
   kENotCb = 2364,
   kENoInit = 2365,
 };
-constexpr int kMaxErrcode = 2366;  // CR_MAX_ERRCODE (exclusive)
 
 // The functions the engine resolves with dlsym. The cr_initialize_*_args_t "functions" are
 // macros in libcr.h, so through dlopen the real cri_init_* entry points must be called (§1.2).
@@ -109,7 +78,6 @@ using RequestCheckpointFn = int (*)(CheckpointArgs*, Handle*);  // cr_request_ch
 using RequestRestartFn = int (*)(RestartArgs*, Handle*);        // cr_request_restart
 using LogFn = int (*)(Handle*, unsigned, char*);                // cr_log_checkpoint / _restart
 using ReapFn = int (*)(Handle*);                                // cr_reap_checkpoint / _restart
-using StrerrorFn = const char* (*)(int);                        // cr_strerror
 }
 
 }  // namespace crftb::cr::blcr

@@ -164,7 +164,7 @@ class BlcrEngine : public Engine {
     const std::string what =
         std::string("BLCR checkpoint of ") + ScopeName(spec.scope) + " " + std::to_string(spec.target);
     // libcr reads target 0 as "myself" for every scope; the request model resolves it first.
-    if (spec.target <= 0) return Failure::Coded("EINVAL", what + ": the target must be resolved to an id", EINVAL);
+    if (spec.target <= 0) return Failure::System(EINVAL, what + ": the target must be resolved to an id");
     UniqueFd file(open(spec.destination.c_str(), O_WRONLY | O_TRUNC | O_NOCTTY | O_CLOEXEC));
     if (file.get() < 0)
       return Failure::FromErrno(errno, "cannot open the context file " + spec.destination).At("open", spec.destination);
@@ -194,7 +194,7 @@ class BlcrEngine : public Engine {
       return Failure::FromErrno(errno, "cannot open the context file " + spec.source).At("open", spec.source);
     struct stat st;
     if (fstat(file.get(), &st) == 0 && S_ISDIR(st.st_mode))
-      return Failure::Coded("EISDIR", spec.source + " is a directory; BLCR restarts from one context file", EISDIR);
+      return Failure::System(EISDIR, spec.source + " is a directory; BLCR restarts from one context file");
 
     RestartArgs args{};
     if (lib_->init_restart_args(kArgsVersion, &args) != 0)

@@ -45,7 +45,7 @@ Failure NotLoadable(const std::string& name, const std::string& why) {
   else
     message +=
         ". BLCR needs its blcr kernel module (Linux 2.6–3.17 only) and libcr.so.0; on this machine use engine 'criu'";
-  return Failure::Coded("ENOSYS", message, ENOSYS);
+  return Failure::System(ENOSYS, message);
 }
 
 }  // namespace
@@ -84,10 +84,8 @@ const Library* Library::Load(const std::string& path, Failure* failure) {
     std::string list;
     for (const std::string& symbol : missing) list += (list.empty() ? "" : ", ") + symbol;
     // Keep the handle open anyway: a real libcr has already claimed its signal (see header).
-    *failure = Failure::Coded("ELIBBAD",
-                              lib->file + " is not a BLCR 0.8 libcr: it lacks " + list +
-                                  ". Install BLCR 0.8.x (libcr.so.0) or use engine 'criu'",
-                              ELIBBAD);
+    *failure = Failure::System(ELIBBAD, lib->file + " is not a BLCR 0.8 libcr: it lacks " + list +
+                                            ". Install BLCR 0.8.x (libcr.so.0) or use engine 'criu'");
     return nullptr;
   }
 
@@ -95,11 +93,9 @@ const Library* Library::Load(const std::string& path, Failure* failure) {
   // other than the one this ABI describes.
   CheckpointArgs probe{};
   if (lib->init_checkpoint_args(kArgsVersion, &probe) != 0 || probe.version != kArgsVersion) {
-    *failure = Failure::Coded("ELIBBAD",
-                              lib->file +
-                                  " does not accept checkpoint arguments version 1; it is not the BLCR 0.8 "
-                                  "libcr this engine speaks. Install BLCR 0.8.x or use engine 'criu'",
-                              ELIBBAD);
+    *failure = Failure::System(ELIBBAD, lib->file +
+                                            " does not accept checkpoint arguments version 1; it is not the BLCR 0.8 "
+                                            "libcr this engine speaks. Install BLCR 0.8.x or use engine 'criu'");
     return nullptr;
   }
 

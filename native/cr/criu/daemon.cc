@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -65,7 +64,7 @@ int TryConnect(const std::string& path, int* fd) {
 }
 
 Failure StartDaemon(const std::string& binary, std::string start_time, std::string* dir) {
-  if (start_time.empty()) return Failure::Coded("EIO", "cannot read this process's start time", EIO);
+  if (start_time.empty()) return Failure::System(EIO, "cannot read this process's start time");
   char templ[] = "/tmp/crftb-criu-XXXXXX";  // short: a socket path has ~100 bytes
   if (!mkdtemp(templ))
     return Failure::FromErrno(errno, "cannot create a directory for the CRIU service").At("mkdtemp", templ);
@@ -121,7 +120,7 @@ Failure ConnectDaemon(const std::string& binary, int start_ms, int* fd) {
   // A copy restored from a checkpoint has the original's memory, the original's daemon among it;
   // that one is the original's to stop, so the copy starts its own.
   if (daemon.dir.empty() || OwnStartTime() != daemon.owner_time)
-    return Failure::Coded("ENOENT", "no CRIU service of this process yet", ENOENT);
+    return Failure::System(ENOENT, "no CRIU service of this process yet");
   const std::string path = daemon.dir + "/service.sock";
   const auto deadline = daemon.started + std::chrono::milliseconds(start_ms);
   int err = 0;
@@ -137,8 +136,7 @@ Failure ConnectDaemon(const std::string& binary, int start_ms, int* fd) {
   }
   if (!daemon.served) daemon.retry_after = Clock::now() + kRetryAfter;  // it never came up
   daemon.dir.clear();
-  return Failure::Coded("ECOMM", "the CRIU service " + binary + " is gone or did not come up (" + strerror(err) + ")",
-                        ECOMM);
+  return Failure::System(ECOMM, "the CRIU service " + binary + " is gone or did not come up (" + strerror(err) + ")");
 }
 
 void StartDaemonIfNone(const std::string& binary) {

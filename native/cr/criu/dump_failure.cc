@@ -56,37 +56,29 @@ constexpr const char* kTransient[] = {
 Failure ExplainDumpFailure(const Failure& reported, pid_t target, const std::string& destination,
                            const std::string& log) {
   if (target > 0 && Gone(target))
-    return Failure::Coded("ESRCH",
-                          "pid " + std::to_string(target) + " exited while it was being checkpointed (" +
-                              reported.message + "); the previous checkpoint is kept",
-                          ESRCH);
-  if (reported.code == "EBADE") {
+    return Failure::System(ESRCH, "pid " + std::to_string(target) + " exited while it was being checkpointed (" +
+                                      reported.message + "); the previous checkpoint is kept");
+  if (reported.Is(EBADE)) {
     const std::string text = ReadLog(log);
     for (const char* needle : kTransient)
       if (std::string line = LogLineWith(text, needle); !line.empty())
-        return Failure::Coded("EAGAIN",
-                              "CRIU met a state that passes by itself (" + line +
-                                  "): retry the checkpoint "
-                                  "(option retry); the previous checkpoint is kept; CRIU's log is " +
-                                  log,
-                              EAGAIN);
+        return Failure::System(EAGAIN, "CRIU met a state that passes by itself (" + line +
+                                           "): retry the checkpoint "
+                                           "(option retry); the previous checkpoint is kept; CRIU's log is " +
+                                           log);
   }
-  if (reported.code == "ECOMM")
-    return Failure::Coded("ECOMM",
-                          reported.message +
-                              " (the CRIU service exited before it answered: killed or "
-                              "crashed); the previous checkpoint is kept",
-                          ECOMM);
+  if (reported.Is(ECOMM))
+    return Failure::System(ECOMM, reported.message +
+                                      " (the CRIU service exited before it answered: killed or "
+                                      "crashed); the previous checkpoint is kept");
   struct statvfs fs;
   if (statvfs(destination.c_str(), &fs) == 0) {
     unsigned long long left = static_cast<unsigned long long>(fs.f_bavail) * fs.f_frsize;
     if (left < kNearlyFull || (fs.f_files > 0 && fs.f_favail == 0))
-      return Failure::Coded("ENOSPC",
-                            "no space left for the images in " + destination + " (" + std::to_string(left / 1024) +
-                                " KiB free; " + reported.message +
-                                "); free some space or checkpoint "
-                                "elsewhere; the previous checkpoint is kept",
-                            ENOSPC);
+      return Failure::System(ENOSPC, "no space left for the images in " + destination + " (" +
+                                         std::to_string(left / 1024) + " KiB free; " + reported.message +
+                                         "); free some space or checkpoint "
+                                         "elsewhere; the previous checkpoint is kept");
   }
   return reported;
 }

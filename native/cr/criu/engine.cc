@@ -86,19 +86,17 @@ bool NeedsCapability(const std::string& log, std::string* setcap) {
 
 Failure LibCriuError(int rc, const std::string& what, const std::string& log) {
   if (std::string setcap; NeedsCapability(log, &setcap)) {
-    return Failure::Coded("EPERM",
-                          what +
-                              " failed: CRIU needs CAP_CHECKPOINT_RESTORE (or CAP_SYS_ADMIN): run as root, or "
-                              "give CRIU the capability" +
-                              (setcap.empty() ? "" : " (as root: " + setcap + ")") + "; CRIU's log is " + log,
-                          EPERM);
+    return Failure::System(EPERM, what +
+                                      " failed: CRIU needs CAP_CHECKPOINT_RESTORE (or CAP_SYS_ADMIN): run as root, or "
+                                      "give CRIU the capability" +
+                                      (setcap.empty() ? "" : " (as root: " + setcap + ")") + "; CRIU's log is " + log);
   }
   int err = rc < 0 ? -rc : EIO;
   const std::string why = LoggedReasons(log);
   std::string message = what + " failed: " + strerror(err);
   if (!log.empty()) message += "; CRIU's log is " + log;
   if (!why.empty()) message += "; it says: " + why;
-  return Failure::Coded(ErrnoName(err), message, err);
+  return Failure::System(err, message);
 }
 
 // Whether an iptables binary is installed: CRIU's default network lock runs it, and fails where
@@ -137,8 +135,7 @@ void Tune(const LibCriu* lib, Opts* opts, const EngineTuning& tuning, bool dump)
 // Builds a libcriu options object that reads/writes `dir_fd`.
 Failure NewOpts(const LibCriu* lib, int dir_fd, const std::string& log, Opts** out) {
   Opts* opts = nullptr;
-  if (lib->init_opts(&opts) != 0 || !opts)
-    return Failure::Coded("ENOMEM", "libcriu could not allocate options", ENOMEM);
+  if (lib->init_opts(&opts) != 0 || !opts) return Failure::System(ENOMEM, "libcriu could not allocate options");
   if (dir_fd >= 0) {
     lib->set_images_dir_fd(opts, dir_fd);
     lib->set_work_dir_fd(opts, dir_fd);
@@ -191,7 +188,7 @@ constexpr int kFailedRootReapMs = 5000;
 
 void ReapFailedRoot(pid_t root, const Failure& failure) {
   siginfo_t info{};
-  if (root <= 0 || failure.code == "EEXIST" || waitid(P_PID, root, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return;
+  if (root <= 0 || failure.Is(EEXIST) || waitid(P_PID, root, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return;
   UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, root, 0)));
   if (pidfd.valid()) {
     pollfd exited{pidfd.get(), POLLIN, 0};
@@ -261,7 +258,7 @@ bool SoftDirtyWorks() {
 int CallService(const LibCriu* lib, Opts* opts, const std::string& binary, ServiceUse use, int (*call)(Opts*)) {
   const bool self = use == ServiceUse::kSelfDump;
   Service service;
-  Failure f = self ? Service::Connect(binary, &service) : Failure::Coded("ENOENT", "not a self-dump", ENOENT);
+  Failure f = self ? Service::Connect(binary, &service) : Failure::System(ENOENT, "not a self-dump");
   const bool start_daemon = self && !f.ok();
   if (!f.ok()) f = Service::Start(binary, use, &service);
   if (!f.ok()) return -(f.errnum > 0 ? f.errnum : EIO);
@@ -298,7 +295,7 @@ int OnNotify(char* action, void*) {
 // Runs `call` on its own thread; the eventfd turns readable when it has returned.
 Failure Launch(std::shared_ptr<Job> job, std::function<int()> call) {
   job->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (job->event_fd < 0) return Failure::FromErrno(errno, "eventfd for a CRIU request");
+  if (job->event_fd < 0) return Failure::FromErrno(errno, "eventfd for a CRIU request").At("eventfd");
   try {
     std::thread([job, call = std::move(call)] {
       job->rc = call();
@@ -307,7 +304,7 @@ Failure Launch(std::shared_ptr<Job> job, std::function<int()> call) {
       }
     }).detach();
   } catch (const std::system_error& e) {
-    return Failure::Coded("EAGAIN", std::string("could not start a CRIU request thread: ") + e.what(), EAGAIN);
+    return Failure::System(EAGAIN, std::string("could not start a CRIU request thread: ") + e.what());
   }
   return Failure::None();
 }
@@ -341,9 +338,8 @@ class CriuEngine : public Engine {
   Failure Probe(Capabilities* out) override {
     if (Failure f = LoadLibCriu(config_.library, &lib_); !f.ok()) return f;
     if (config_.service.empty())
-      return Failure::Coded(
-          "ENOSYS", std::string("no criu binary for libcriu's service; ") + kProvisionCriuHint + ", or set CRFTB_CRIU",
-          ENOSYS);
+      return Failure::System(
+          ENOSYS, std::string("no criu binary for libcriu's service; ") + kProvisionCriuHint + ", or set CRFTB_CRIU");
     // Asking the version starts a CRIU service; do it once per service binary, not per request,
     // nor per process (criu_check_cache.h).
     static std::mutex mutex;
@@ -367,11 +363,9 @@ class CriuEngine : public Engine {
       }
     }
     if (version <= 0)
-      return Failure::Coded("ENOSYS",
-                            "the CRIU service " + config_.service + " did not answer (" +
-                                strerror(version < 0 ? -version : EIO) + "); check it with `" + config_.service +
-                                " check`",
-                            ENOSYS);
+      return Failure::System(ENOSYS, "the CRIU service " + config_.service + " did not answer (" +
+                                         strerror(version < 0 ? -version : EIO) + "); check it with `" +
+                                         config_.service + " check`");
     out->engine = "criu";
     out->version = std::to_string(version / 10000) + "." + std::to_string(version / 100 % 100) + "." +
                    std::to_string(version % 100);
@@ -423,8 +417,7 @@ class CriuEngine : public Engine {
     if (fstatat(dir_fd, "inventory.img", &st, 0) != 0) {
       int err = errno;
       close(dir_fd);
-      return Failure::Coded(ErrnoName(err), spec.source + " holds no CRIU images (no inventory.img): " + strerror(err),
-                            err)
+      return Failure::System(err, spec.source + " holds no CRIU images (no inventory.img): " + strerror(err))
           .At("fstatat", spec.source + "/inventory.img");
     }
     Opts* opts = nullptr;

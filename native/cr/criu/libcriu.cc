@@ -33,12 +33,10 @@ Failure LoadLibCriu(const std::string& library, const LibCriu** out) {
   void* handle = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char* why = dlerror();
-    return Failure::Coded("ENOSYS",
-                          "the CRIU engine needs " + name + " (" + (why ? why : "not found") +
-                              "); install it (Debian/Ubuntu: apt-get install criu, which ships "
-                              "libcriu.so.2) and a working criu (" +
-                              kProvisionCriuHint + ")",
-                          ENOSYS);
+    return Failure::System(ENOSYS, "the CRIU engine needs " + name + " (" + (why ? why : "not found") +
+                                       "); install it (Debian/Ubuntu: apt-get install criu, which ships "
+                                       "libcriu.so.2) and a working criu (" +
+                                       kProvisionCriuHint + ")");
   }
   LibCriu lib;
   std::string missing;
@@ -67,9 +65,8 @@ Failure LoadLibCriu(const std::string& library, const LibCriu** out) {
   Bind(handle, "criu_local_get_version", &lib.get_version, &missing);
   if (!missing.empty()) {
     dlclose(handle);
-    return Failure::Coded(
-        "ELIBBAD", name + " is not a usable libcriu: it lacks " + missing + "; install libcriu from CRIU 3.15 or later",
-        ELIBBAD);
+    return Failure::System(
+        ELIBBAD, name + " is not a usable libcriu: it lacks " + missing + "; install libcriu from CRIU 3.15 or later");
   }
   lib.path = name;
   auto [it, inserted] = loaded.emplace(name, lib);

@@ -109,7 +109,7 @@ Failure Spawn(const std::vector<std::string>& argv, char* const envp[], const Sp
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return Failure::Coded("ECHILD", "the shell that starts " + argv[0] + " in the background failed", ECHILD);
+    return Failure::System(ECHILD, "the shell that starts " + argv[0] + " in the background failed");
   return Failure::None();
 }
 
