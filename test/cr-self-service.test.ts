@@ -8,6 +8,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { restartDetailed } from '../lib/index';
+import { childrenOf } from './helpers/processes';
 import {
   adopt,
   alive,
@@ -47,17 +48,6 @@ const stat = (pid: number) => {
     return [];
   }
 };
-const children = (pid: number) => {
-  try {
-    return fs
-      .readdirSync(`/proc/${pid}/task`)
-      .flatMap((task) =>
-        fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
-      );
-  } catch {
-    return [];
-  }
-};
 
 interface Daemon {
   watchdog: number;
@@ -79,7 +69,12 @@ function daemonsOf(owner: number): Daemon[] {
       args[5] !== String(owner)
     )
       continue;
-    const service = children(pid).find((c) => cmdline(c).includes('service')) ?? 0;
+    // A child the watchdog forked (for `sleep`, or for the service before its exec) has the
+    // watchdog's cmdline until it execs: not a second watchdog.
+    const parent = Number(stat(pid)[1]);
+    const parentArgs = cmdline(parent);
+    if (parentArgs[2] === args[2] && parentArgs[5] === args[5]) continue;
+    const service = childrenOf(pid).find((c) => cmdline(c).includes('service')) ?? 0;
     out.push({ watchdog: pid, service, dir: args[7] });
   }
   return out;
@@ -87,8 +82,18 @@ function daemonsOf(owner: number): Daemon[] {
 
 /** Waits until `owner` has a CRIU service up (started after a self-checkpoint that had none). */
 async function serviceOf(owner: number): Promise<Daemon[]> {
-  await waitFor(`a CRIU service for pid ${owner}`, () => daemonsOf(owner).some((d) => d.service > 0), 30000);
-  return daemonsOf(owner);
+  // What the wait saw, not a second look: while the service execs (its wrapper script, then
+  // CRIU's loader) its cmdline can read empty for a moment.
+  let found: Daemon[] = [];
+  await waitFor(
+    `a CRIU service for pid ${owner}`,
+    () => {
+      found = daemonsOf(owner);
+      return found.some((d) => d.service > 0);
+    },
+    30000,
+  );
+  return found;
 }
 
 function ancestors(pid: number): number[] {
@@ -144,7 +149,10 @@ t.test(
     );
     const [second, ...more] = await serviceOf(child.pid);
     t.same(more, [], 'again one service');
-    t.ok(second.service > 0 && second.service !== first.service, 'a new one');
+    t.ok(
+      second.service > 0 && second.service !== first.service,
+      `a new one (pid ${second.service}, watchdog ${second.watchdog}; the killed one was ${first.service})`,
+    );
 
     process.kill(child.pid, 'SIGKILL');
     await child.exited;
@@ -175,7 +183,10 @@ t.test(
     );
     const [third, ...rest] = await serviceOf(restored.pid);
     t.same(rest, [], 'with one service');
-    t.ok(third.service > 0 && third.service !== second.service, 'of its own');
+    t.ok(
+      third.service > 0 && third.service !== second.service,
+      `of its own (pid ${third.service}; the original's was ${second.service})`,
+    );
     process.kill(restored.pid, 'SIGKILL');
     await waitFor(
       'that service to stop with the restored copy',
