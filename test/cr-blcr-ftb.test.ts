@@ -7,7 +7,7 @@ import t from 'tap';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { FtbClient, type FtbReceivedEvent } from '../lib/ftb/client';
-import { buildDouble, callInChild, cannotBuild, type LibcrDouble } from './fixtures/libcr-double/double';
+import { buildDouble, callInChild, cannotBuild, type LibcrDouble } from './helpers/libcr-double';
 import { CrftbProcess } from './helpers/crftb-process';
 import { masksAtLeast } from './helpers/ftb-tree';
 import { waitFor } from './helpers/wait';

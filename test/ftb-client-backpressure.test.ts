@@ -5,13 +5,13 @@ import t from 'tap';
 import net from 'node:net';
 import { FtbClient } from '../lib/ftb/client';
 import { ftbRules } from '../lib/ftb/native';
-import { startFtbPeer } from './helpers/ftb-peer';
+import { startRecordingAgent } from './helpers/ftb-recording-agent';
 import { startAgent } from '../lib/ftb/agent';
 import { RawClient } from './helpers/ftb-raw-client';
 import { waitFor } from './helpers/wait';
 
 t.test('a burst of 20,000 publishes arrives complete and in order', async (t) => {
-  const peer = await startFtbPeer();
+  const peer = await startRecordingAgent();
   t.teardown(peer.close);
   const client = await FtbClient.connect(
     { eventSpace: 'CRFTB.TEST.BURST', clientName: 'b' },

@@ -5,7 +5,7 @@
 import t from 'tap';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
-import { startFtbPeer } from './helpers/ftb-peer';
+import { startRecordingAgent } from './helpers/ftb-recording-agent';
 import { waitFor } from './helpers/wait';
 
 const dist = path.join(__dirname, '..', 'dist', 'index.js');
@@ -53,7 +53,7 @@ for (const [name, subscribe] of [
   ],
 ]) {
   t.test(`a client dropped with ${name}, then gc(): no crash, the connection closes`, async (t) => {
-    const peer = await startFtbPeer();
+    const peer = await startRecordingAgent();
     t.teardown(peer.close);
     const out = await runWithGc(dropAndCollect(peer.port, subscribe));
     t.equal(out.signal, null, `no crash (stderr: ${out.stderr})`);
@@ -79,7 +79,7 @@ for (const [name, subscribe] of [
 }
 
 t.test('a closed client dropped with its subscriptions is collected: the finalizers run, no crash', async (t) => {
-  const peer = await startFtbPeer();
+  const peer = await startRecordingAgent();
   t.teardown(peer.close);
   const out = await runWithGc(
     dropAndCollect(

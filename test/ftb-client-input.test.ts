@@ -2,12 +2,12 @@
 // wire: a real TCP peer records every byte the client sends.
 import t from 'tap';
 import { FtbClient } from '../lib/ftb/client';
-import { startFtbPeer } from './helpers/ftb-peer';
+import { startRecordingAgent } from './helpers/ftb-recording-agent';
 
 const settle = () => new Promise((r) => setTimeout(r, 50));
 
 t.test('connect refuses bad client information before opening any connection', async (t) => {
-  const peer = await startFtbPeer();
+  const peer = await startRecordingAgent();
   t.teardown(peer.close);
   const options = { agentHost: '127.0.0.1', agentPort: peer.port };
   const bad: [Record<string, unknown>, string, number][] = [
@@ -26,7 +26,7 @@ t.test('connect refuses bad client information before opening any connection', a
 });
 
 t.test('declare, publish and subscribe refuse bad input and send nothing', async (t) => {
-  const peer = await startFtbPeer();
+  const peer = await startRecordingAgent();
   t.teardown(peer.close);
   const client = await FtbClient.connect(
     { eventSpace: 'CRFTB.TEST.INPUT', clientName: 'input', subscriptionStyle: 'FTB_SUBSCRIPTION_BOTH' },
@@ -82,7 +82,7 @@ t.test('declare, publish and subscribe refuse bad input and send nothing', async
 });
 
 t.test('capabilities follow the subscription style (FTB_ERR_NOT_SUPPORTED)', async (t) => {
-  const peer = await startFtbPeer();
+  const peer = await startRecordingAgent();
   t.teardown(peer.close);
   const none = await FtbClient.connect(
     { eventSpace: 'CRFTB.TEST.NONE', clientName: 'n' },
@@ -120,7 +120,7 @@ t.test('schema files (§10.5) are read without a shell', async (t) => {
   const path = await import('node:path');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crftb-schema-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const peer = await startFtbPeer();
+  const peer = await startRecordingAgent();
   t.teardown(peer.close);
   const client = await FtbClient.connect(
     { eventSpace: 'ftb.ftb_examples.watchdog', clientName: 'w' },

@@ -6,13 +6,13 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { FtbClient } from '../lib/ftb/client';
-import { startFtbPeer } from './helpers/ftb-peer';
+import { startRecordingAgent } from './helpers/ftb-recording-agent';
 import { waitFor } from './helpers/wait';
 
 const dist = path.join(__dirname, '..', 'dist', 'index.js');
 
 t.test('Symbol.asyncDispose closes the client and ends its subscriptions', async (t) => {
-  const peer = await startFtbPeer();
+  const peer = await startRecordingAgent();
   t.teardown(peer.close);
   const client = await FtbClient.connect(
     { eventSpace: 'CRFTB.TEST.DISPOSE', clientName: 'd', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
@@ -32,7 +32,7 @@ t.test('Symbol.asyncDispose closes the client and ends its subscriptions', async
 });
 
 t.test('process.exit() with a live callback subscription exits cleanly', async (t) => {
-  const peer = await startFtbPeer();
+  const peer = await startRecordingAgent();
   t.teardown(peer.close);
   const script = `
     const { FtbClient } = require(${JSON.stringify(dist)});
@@ -52,7 +52,7 @@ t.test('process.exit() with a live callback subscription exits cleanly', async (
 });
 
 t.test('a worker thread that uses the client and terminates leaves the process healthy', async (t) => {
-  const peer = await startFtbPeer();
+  const peer = await startRecordingAgent();
   t.teardown(peer.close);
   const worker = new Worker(
     `const { parentPort } = require('node:worker_threads');

@@ -66,7 +66,7 @@ if (refused) {
     const blcr = { eventSpace: 'FTB.checkpoint_sw.blcr', clientName: '' };
     const watcher = { eventSpace: 'FTB.TEST.WATCH', clientName: 'watch' };
     const sub = started(
-      CrftbProcess.fixture('ftb-peer', [hosts[2].ip, String(c.port), '42002'], { netns: hosts[2].ns }),
+      CrftbProcess.fixture('ftb-raw-client-process', [hosts[2].ip, String(c.port), '42002'], { netns: hosts[2].ns }),
     );
     await sub.waitFor((l) => l.event === 'ready');
     sub.command({ op: 'register', who: watcher });
@@ -74,7 +74,7 @@ if (refused) {
     await a.agent.waitFor((l) => l.event === 'stats' && l.stats.subscriptions >= 1, 10000, a.agent.lines.length);
 
     const pub = started(
-      CrftbProcess.fixture('ftb-peer', [hosts[0].ip, String(a.port), '42001'], { netns: hosts[0].ns }),
+      CrftbProcess.fixture('ftb-raw-client-process', [hosts[0].ip, String(a.port), '42001'], { netns: hosts[0].ns }),
     );
     await pub.waitFor((l) => l.event === 'ready');
     pub.command({ op: 'register', who: blcr });

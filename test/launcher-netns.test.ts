@@ -64,7 +64,9 @@ if (refused) {
     }
 
     const watcher = started(
-      CrftbProcess.fixture('ftb-peer', [hosts[0].ip, String(agentPorts[0]), '43001'], { netns: hosts[0].ns }),
+      CrftbProcess.fixture('ftb-raw-client-process', [hosts[0].ip, String(agentPorts[0]), '43001'], {
+        netns: hosts[0].ns,
+      }),
     );
     await watcher.waitFor((l) => l.event === 'ready');
     const who = { eventSpace: 'CRFTB.TEST.WATCH', clientName: 'watch' };

@@ -19,9 +19,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { CrftbProcess } from './helpers/crftb-process';
-import { adopt, criuEnv, killStarted, tempDir, waitFor } from './fixtures/cr/detached';
-import { MpiHosts } from './fixtures/mpi/hosts';
-import { adoptTree, compileRing, missing, MPIS, ringResult, tokensSeen } from './fixtures/mpi/mpi';
+import { adopt, criuEnv, killStarted, tempDir, waitFor } from './helpers/detached';
+import { MpiHosts } from './helpers/mpi-hosts';
+import { adoptTree, compileRing, missing, MPIS, ringResult, tokensSeen } from './helpers/mpi';
 
 t.teardown(killStarted);
 

@@ -11,7 +11,7 @@ import { startAgent } from '../lib/ftb/agent';
 import { FtbClient, type FtbReceivedEvent } from '../lib/ftb/client';
 import { JobCoordinator, LAUNCHER_EVENT_SPACE, LauncherNode, treeDirectory } from '../lib/launcher';
 import { alive, killStarted, settled, tempDir, waitFor } from './helpers/detached';
-import { adoptTree, compileRing, missing, MPIS, ringResult, startRing, tokensSeen, type Mpi } from './fixtures/mpi/mpi';
+import { adoptTree, compileRing, missing, MPIS, ringResult, startRing, tokensSeen, type Mpi } from './helpers/mpi';
 
 t.teardown(killStarted);
 
