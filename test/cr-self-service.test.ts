@@ -7,9 +7,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { restartDetailed } from '../lib/index';
 import {
-  adopt,
   alive,
   fixtures,
   killStarted,
@@ -19,6 +17,8 @@ import {
   waitFor,
   waitReaped,
 } from './helpers/detached';
+import { childrenOf } from './helpers/processes';
+import { restartAdopted } from './helpers/restore';
 
 t.teardown(killStarted);
 
@@ -47,17 +47,6 @@ const stat = (pid: number) => {
     return [];
   }
 };
-const children = (pid: number) => {
-  try {
-    return fs
-      .readdirSync(`/proc/${pid}/task`)
-      .flatMap((task) =>
-        fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
-      );
-  } catch {
-    return [];
-  }
-};
 
 interface Daemon {
   watchdog: number;
@@ -79,7 +68,7 @@ function daemonsOf(owner: number): Daemon[] {
       args[5] !== String(owner)
     )
       continue;
-    const service = children(pid).find((c) => cmdline(c).includes('service')) ?? 0;
+    const service = childrenOf(pid).find((c) => cmdline(c).includes('service')) ?? 0;
     out.push({ watchdog: pid, service, dir: args[7] });
   }
   return out;
@@ -156,8 +145,7 @@ t.test(
     t.notOk(fs.existsSync(second.dir), 'and its directory to be removed');
 
     await waitReaped(child.pid);
-    const restored = await restartDetailed({ dir: images, ftb: false });
-    adopt(restored.pid);
+    const restored = await restartAdopted(images);
     t.equal(restored.pid, child.pid, 'restart() brings the process back');
     await waitFor(
       'the restored copy to resolve its checkpoint',
