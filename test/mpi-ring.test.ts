@@ -4,13 +4,13 @@
 // it at once, over a crftb agent on loopback. The job must end as if never interrupted: every
 // token exactly once across the ranks' files, rank 0's total right, and the FTB job events seen.
 // The negative case: a node whose dump fails leaves the job running and says why.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startAgent } from '../lib/ftb/agent';
-import { FtbClient, type FtbReceivedEvent } from '../lib/ftb/client';
-import { JobCoordinator, LAUNCHER_EVENT_SPACE, LauncherNode, treeDirectory } from '../lib/launcher';
+import { JobCoordinator, LauncherNode, treeDirectory } from '../lib/launcher';
 import { alive, killStarted, settled, tempDir, waitFor } from './helpers/detached';
+import { ftbFence } from './helpers/ftb-fence';
+import { loopbackJob } from './helpers/launcher-job';
 import { adoptTree, compileRing, missing, MPIS, ringResult, startRing, tokensSeen, type Mpi } from './helpers/mpi';
 
 t.teardown(killStarted);
@@ -18,27 +18,6 @@ t.teardown(killStarted);
 const RANKS = 3;
 const TOKENS = 60;
 const EXPECTED = `${TOKENS} ${(TOKENS * (TOKENS + 1)) / 2}`;
-
-async function loopbackJob(t: Test, job: string) {
-  const agent = await startAgent({ host: '127.0.0.1', port: 0, bootstrap: false });
-  t.teardown(() => agent.close());
-  const ftb = { agentHost: '127.0.0.1', agentPort: agent.address.port };
-  const watcher = await FtbClient.connect(
-    {
-      eventSpace: LAUNCHER_EVENT_SPACE,
-      clientName: 'watcher',
-      jobId: job,
-      subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY',
-    },
-    ftb,
-  );
-  t.teardown(() => watcher.close());
-  const events: string[] = [];
-  watcher
-    .subscribe(`event_space=${LAUNCHER_EVENT_SPACE}, jobid=${job}`)
-    .on('event', (e: FtbReceivedEvent) => events.push(e.name));
-  return { ftb, events };
-}
 
 function exactlyOnce(tokens: number[]): { missing: number[]; repeated: number[] } {
   const counts = new Map<number, number>();
@@ -80,7 +59,7 @@ for (const mpi of MPIS) {
       node.addTree('launcher', ring.pid, mpi.tree);
       const coordinator = await JobCoordinator.start({ job, ftb });
       t.teardown(() => coordinator.close());
-      await new Promise((r) => setTimeout(r, 200)); // the agent has every subscription
+      await ftbFence(ftb); // the agent has every subscription
 
       const checkpointed = await coordinator.checkpoint({ nodes: ['n1'], name: 'gen1', timeoutMs: 120_000 });
       t.match(
@@ -160,7 +139,7 @@ t.test(
     node.addTree('launcher', ring.pid, { ...mpich.tree, ghostLimit: undefined });
     const coordinator = await JobCoordinator.start({ job, ftb });
     t.teardown(() => coordinator.close());
-    await new Promise((r) => setTimeout(r, 200));
+    await ftbFence(ftb);
 
     const result = await coordinator.checkpoint({ nodes: ['n1'], name: 'gen1', timeoutMs: 120_000 });
     t.match(
