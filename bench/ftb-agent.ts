@@ -5,8 +5,9 @@
 // count; prints figures, asserts nothing; the machine's load average is printed beside them).
 import os from 'node:os';
 import { ftbRules } from '../lib/ftb/native';
-import { CrftbProcess } from '../test/helpers/crftb-process';
+import type { CrftbProcess } from '../test/helpers/crftb-process';
 import { RawClient } from '../test/helpers/ftb-raw-client';
+import { startAgentTree } from '../test/helpers/ftb-tree';
 import { MESSAGE_SIZE } from '../test/helpers/ftb-raw-peer';
 
 const N = Number(process.env.BENCH_EVENTS ?? 200000);
@@ -15,28 +16,17 @@ const SUB = { eventSpace: 'BENCH.PERF.SUB', clientName: 'bsub' };
 
 async function tree(agents: number, queueKiB?: number) {
   const procs: CrftbProcess[] = [];
-  const bootstrap = CrftbProcess.start(['bootstrap', '--port', '0']);
-  procs.push(bootstrap);
-  const { port: bport } = await bootstrap.listening();
-  const ports: number[] = [];
-  for (let i = 0; i < agents; i++) {
-    const agent = CrftbProcess.start([
-      'agent',
-      '--port',
-      '0',
-      '--advertise',
-      '127.0.0.1',
-      '--bootstrap',
-      `127.0.0.1:${bport}`,
-      '--stats-interval',
-      '100',
-      ...(queueKiB ? ['--client-queue-kib', String(queueKiB), '--agent-queue-kib', String(queueKiB)] : []),
-    ]);
-    procs.push(agent);
-    ports.push((await agent.listening()).port);
-    await agent.waitFor((l) => l.event === 'attached');
-  }
-  return { procs, ports, agents: procs.slice(1), stop: () => Promise.all(procs.map((p) => p.stop('SIGTERM'))) };
+  const started = await startAgentTree({
+    agents,
+    statsMs: 100,
+    agentExtra: queueKiB ? ['--client-queue-kib', String(queueKiB), '--agent-queue-kib', String(queueKiB)] : [],
+    own: (proc) => procs.push(proc),
+  });
+  return {
+    ports: started.agents.map((a) => a.port),
+    agents: started.agents.map((a) => a.proc),
+    stop: () => Promise.all(procs.map((p) => p.stop('SIGTERM'))),
+  };
 }
 
 /** One NOTIFY frame from `pub`, re-used with its seqnum and timestamp patched per event. */
