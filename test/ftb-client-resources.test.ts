@@ -7,6 +7,7 @@ import net from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { FtbClient } from '../lib/ftb/client';
 import { startRecordingAgent } from './helpers/ftb-recording-agent';
+import { waitFor } from './helpers/wait';
 
 const fdCount = () => fs.readdirSync('/proc/self/fd').length;
 const threadCount = () => fs.readdirSync('/proc/self/task').length;
@@ -83,7 +84,7 @@ t.test('close() leaves no fd and no thread behind', async (t) => {
     t.notOk(FtbClient.connectionStats().connected, 'the last close closes it');
   }
   // the peer's own sockets are in this process too: wait for it to see the FINs
-  await new Promise((r) => setTimeout(r, 100));
+  await waitFor('the peer to close its side of every connection', () => peer.sockets.every((s) => s.closed));
   await peer.close();
   t.equal(fdCount(), fds - 1, "only the peer's listener is gone; the client kept nothing");
   t.equal(threadCount(), threads, 'the I/O thread was joined');
