@@ -178,8 +178,8 @@ if (refused) {
           await nodes[i].waitFor((l) => l.event === 'tree');
         }
       };
+      // Each node says ready once the agent has its subscriptions (a fence, helpers/ftb-fence.ts).
       await register();
-      await new Promise((r) => setTimeout(r, 300)); // the agent has every subscription
 
       const result = async (op: 'checkpoint' | 'restart') => {
         const from = coordinator.lines.length;
@@ -202,7 +202,6 @@ if (refused) {
       network.replaceHosts();
       nodes = await startNodes();
       await register();
-      await new Promise((r) => setTimeout(r, 300));
       const restarted = await result('restart');
       const restored = await Promise.all(nodes.map((n) => served(n, 'restart')));
       t.match(restarted, { ok: true }, `restarted: ${JSON.stringify(restored)}`);
