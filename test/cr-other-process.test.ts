@@ -71,7 +71,8 @@ t.test('incremental: the second checkpoint of a process writes only what changed
   const images = path.join(work, 'images');
   const full = await checkpoint({ target: child.pid, dir: images, incremental: true });
   t.equal(full.incremental, false, 'the first checkpoint is a full one');
-  await new Promise((r) => setTimeout(r, 200));
+  const ran = readNumber(counter);
+  await waitFor('the process to run on after the first checkpoint', () => readNumber(counter) > ran);
   const second = await checkpoint({ target: child.pid, dir: images, incremental: true });
   if (!softDirty()) {
     // CRIU's incremental dumps need the kernel's soft-dirty page tracking; without it crftb
