@@ -4,7 +4,6 @@
 // library's. Run after `npm run compile`: npm run bench:agent  (BENCH_EVENTS=n to change the
 // count; prints figures, asserts nothing; the machine's load average is printed beside them).
 import os from 'node:os';
-import { ftbRules } from '../lib/ftb/native';
 import type { CrftbProcess } from '../test/helpers/crftb-process';
 import { RawClient } from '../test/helpers/ftb-raw-client';
 import { startAgentTree } from '../test/helpers/ftb-tree';
@@ -29,22 +28,6 @@ async function tree(agents: number, queueKiB?: number) {
   };
 }
 
-/** One NOTIFY frame from `pub`, re-used with its seqnum and timestamp patched per event. */
-function template(pub: RawClient): Buffer {
-  const space = ftbRules.parseEventSpace(PUB.eventSpace);
-  return ftbRules.encode('message', {
-    msg_type: 1,
-    ...pub.id('src.', PUB),
-    'event.region': space.region,
-    'event.comp_cat': space.comp_cat,
-    'event.comp': space.comp,
-    'event.event_name': 'BENCH_EV',
-    'event.severity': 'info',
-    'event.client_name': PUB.clientName,
-    'event.hostname': '127.0.0.1',
-    'event.event_type': 1,
-  });
-}
 const SEQ = 964,
   PAYLOAD = 967;
 
@@ -60,7 +43,8 @@ async function setup(pubPort: number, subPort: number, subscriberAgent: CrftbPro
   void subscriberAgent;
   const pub = await RawClient.connect(pubPort, 90002);
   pub.register(PUB);
-  return { pub, sub, frame: template(pub) };
+  // One NOTIFY frame, re-used with its seqnum and timestamp patched per event.
+  return { pub, sub, frame: pub.notifyFrame(PUB, 'BENCH_EV') };
 }
 
 /** Publishes n events as fast as the publisher's socket drains; the subscriber counts arrivals. */

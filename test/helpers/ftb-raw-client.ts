@@ -103,6 +103,41 @@ export class RawClient {
     this.send(SUBSCRIPTION_CANCEL, who, Object.fromEntries(Object.entries(mask).map(([k, v]) => [`event.${k}`, v])));
   }
 
+  /**
+   * A NOTIFY frame of `who` for event `name` (severity info, event type 1, seqnum 0, no agent
+   * address), to be copied and patched (seqnum, payload) for floods and benches.
+   */
+  notifyFrame(who: Identity, name: string): Buffer {
+    const space = ftbRules.parseEventSpace(who.eventSpace);
+    return ftbRules.encode('message', {
+      msg_type: NOTIFY,
+      ...this.id('src.', who),
+      'event.region': space.region,
+      'event.comp_cat': space.comp_cat,
+      'event.comp': space.comp,
+      'event.event_name': name,
+      'event.severity': 'info',
+      'event.client_name': who.clientName,
+      'event.hostname': this.host,
+      'event.event_type': 1,
+    });
+  }
+
+  /**
+   * `count` NOTIFYs of `name` from `who`, seqnums 1, 2, … (mod 2^16), encoded up front into one
+   * buffer so a test can write them at once and keep its thread free while the agent takes them.
+   */
+  flood(who: Identity, name: string, count: number): Buffer {
+    const frame = this.notifyFrame(who, name);
+    const [seqAt] = ftbRules.layout().Message.fields['event.seqnum'];
+    const flood = Buffer.alloc(count * MESSAGE_SIZE);
+    for (let i = 0; i < count; i++) {
+      frame.copy(flood, i * MESSAGE_SIZE);
+      flood.writeUInt16LE((i + 1) & 0xffff, i * MESSAGE_SIZE + seqAt);
+    }
+    return flood;
+  }
+
   /** Publishes as FTB_Publish would; returns the seqnum used. */
   publish(
     who: Identity,
