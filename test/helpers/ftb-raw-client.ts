@@ -34,14 +34,7 @@ export class RawClient {
   /** Connects and handshakes as a client process with a made-up pid (several per test process). */
   static async connect(port: number, pid: number, host = '127.0.0.1'): Promise<RawClient> {
     const client = new RawClient(await RawPeer.connect(port, host), pid);
-    const reply = await client.peer.handshake(
-      ftbRules.encode('handshake', {
-        system_id: 1,
-        ...client.location('location.'),
-        'registration.msg_type': CLIENT_REG,
-        ...client.manager('registration.src.'),
-      }),
-    );
+    const reply = await client.peer.handshake(handshakeFrame(pid, 'client', client.start, client.host));
     if (!reply) throw new Error('the agent did not answer the handshake');
     client.agentLocation = ftbRules.decode('location', reply);
     return client;
@@ -176,17 +169,22 @@ export class RawClient {
 }
 
 /**
- * The handshake frame of a peer with a made-up pid on 127.0.0.1, claiming to be a client process
- * (`as: 'client'`, manager ext 1) or an agent (ext 0): for tests that drive a RawPeer by hand.
+ * The handshake frame of a peer with a made-up pid (on 127.0.0.1 unless told), claiming to be a
+ * client process (`as: 'client'`, manager ext 1) or an agent (ext 0).
  */
-export function handshakeFrame(pid: number, as: 'client' | 'agent' = 'client', startTime = 'x'): Buffer {
+export function handshakeFrame(
+  pid: number,
+  as: 'client' | 'agent' = 'client',
+  startTime = 'x',
+  hostname = '127.0.0.1',
+): Buffer {
   return ftbRules.encode('handshake', {
     system_id: 1,
-    'location.hostname': '127.0.0.1',
+    'location.hostname': hostname,
     'location.pid_starttime': startTime,
     'location.pid': pid,
     'registration.msg_type': CLIENT_REG,
-    'registration.src.location.hostname': '127.0.0.1',
+    'registration.src.location.hostname': hostname,
     'registration.src.location.pid_starttime': startTime,
     'registration.src.location.pid': pid,
     'registration.src.client.comp_cat': 'FTB_COMP_CAT_BACKPLANE',
