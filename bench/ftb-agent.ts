@@ -4,9 +4,9 @@
 // library's. Run after `npm run compile`: npm run bench:agent  (BENCH_EVENTS=n to change the
 // count; prints figures, asserts nothing; the machine's load average is printed beside them).
 import os from 'node:os';
-import { ftbRules } from '../lib/ftb/native';
-import { CrftbProcess } from '../test/helpers/crftb-process';
+import type { CrftbProcess } from '../test/helpers/crftb-process';
 import { RawClient } from '../test/helpers/ftb-raw-client';
+import { startAgentTree } from '../test/helpers/ftb-tree';
 import { MESSAGE_SIZE } from '../test/helpers/ftb-raw-peer';
 
 const N = Number(process.env.BENCH_EVENTS ?? 200000);
@@ -15,46 +15,19 @@ const SUB = { eventSpace: 'BENCH.PERF.SUB', clientName: 'bsub' };
 
 async function tree(agents: number, queueKiB?: number) {
   const procs: CrftbProcess[] = [];
-  const bootstrap = CrftbProcess.start(['bootstrap', '--port', '0']);
-  procs.push(bootstrap);
-  const { port: bport } = await bootstrap.listening();
-  const ports: number[] = [];
-  for (let i = 0; i < agents; i++) {
-    const agent = CrftbProcess.start([
-      'agent',
-      '--port',
-      '0',
-      '--advertise',
-      '127.0.0.1',
-      '--bootstrap',
-      `127.0.0.1:${bport}`,
-      '--stats-interval',
-      '100',
-      ...(queueKiB ? ['--client-queue-kib', String(queueKiB), '--agent-queue-kib', String(queueKiB)] : []),
-    ]);
-    procs.push(agent);
-    ports.push((await agent.listening()).port);
-    await agent.waitFor((l) => l.event === 'attached');
-  }
-  return { procs, ports, agents: procs.slice(1), stop: () => Promise.all(procs.map((p) => p.stop('SIGTERM'))) };
+  const started = await startAgentTree({
+    agents,
+    statsMs: 100,
+    agentExtra: queueKiB ? ['--client-queue-kib', String(queueKiB), '--agent-queue-kib', String(queueKiB)] : [],
+    own: (proc) => procs.push(proc),
+  });
+  return {
+    ports: started.agents.map((a) => a.port),
+    agents: started.agents.map((a) => a.proc),
+    stop: () => Promise.all(procs.map((p) => p.stop('SIGTERM'))),
+  };
 }
 
-/** One NOTIFY frame from `pub`, re-used with its seqnum and timestamp patched per event. */
-function template(pub: RawClient): Buffer {
-  const space = ftbRules.parseEventSpace(PUB.eventSpace);
-  return ftbRules.encode('message', {
-    msg_type: 1,
-    ...pub.id('src.', PUB),
-    'event.region': space.region,
-    'event.comp_cat': space.comp_cat,
-    'event.comp': space.comp,
-    'event.event_name': 'BENCH_EV',
-    'event.severity': 'info',
-    'event.client_name': PUB.clientName,
-    'event.hostname': '127.0.0.1',
-    'event.event_type': 1,
-  });
-}
 const SEQ = 964,
   PAYLOAD = 967;
 
@@ -70,7 +43,8 @@ async function setup(pubPort: number, subPort: number, subscriberAgent: CrftbPro
   void subscriberAgent;
   const pub = await RawClient.connect(pubPort, 90002);
   pub.register(PUB);
-  return { pub, sub, frame: template(pub) };
+  // One NOTIFY frame, re-used with its seqnum and timestamp patched per event.
+  return { pub, sub, frame: pub.notifyFrame(PUB, 'BENCH_EV') };
 }
 
 /** Publishes n events as fast as the publisher's socket drains; the subscriber counts arrivals. */

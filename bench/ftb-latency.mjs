@@ -8,16 +8,9 @@
 // Run: npm run build:ts && node bench/ftb-latency.mjs [events-at-20/s] [events-at-1000/s] [--rt]
 // --rt: the agents and the subscriber run under SCHED_FIFO (chrt -f 10; root), which shows the
 // code's own cost on a machine other programs keep busy. The publishers stay SCHED_OTHER.
-import {
-  crftb,
-  load,
-  measureLoopbackHop,
-  percentile,
-  realtime,
-  runPublisher,
-  startAgentProcess,
-} from './ftb-bench-common.mjs';
-import { natsAvailable, natsSubscribe, runNatsPublisher, startNatsServer } from './nats-peer.mjs';
+import { startServers } from './bench-servers.mjs';
+import { load, measureLoopbackHop, percentile, realtime, runPublisher } from './ftb-bench-common.mjs';
+import { natsSubscribe, runNatsPublisher } from './nats-peer.mjs';
 
 const args = process.argv.slice(2).filter((a) => a !== '--rt');
 const rt = process.argv.includes('--rt');
@@ -28,12 +21,7 @@ const runs = [
 ];
 
 const before = load();
-const agent = await startAgentProcess();
-const nats = natsAvailable() ? await startNatsServer() : null;
-const sub = await crftb.FtbClient.connect(
-  { eventSpace: 'BENCH.PERF.SUB', clientName: 'bsubc', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
-  { agentHost: '127.0.0.1', agentPort: agent.port },
-);
+const { agent, nats, sub, stop } = await startServers();
 if (rt) {
   realtime(agent.pid);
   if (nats) realtime(nats.pid);
@@ -97,6 +85,4 @@ for (const { rate, count } of runs) {
 }
 console.log(`  ${load()} after`);
 await natsSub?.close();
-await sub.close();
-await agent.stop();
-await nats?.stop();
+await stop();

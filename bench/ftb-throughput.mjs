@@ -6,8 +6,9 @@
 // + the `nats` client, 368-byte messages) when nats-server is installed. CPU per event: user +
 // system time of the three processes (agent or server, publisher, subscriber) over the events.
 // Run: npm run build:ts && node bench/ftb-throughput.mjs [events] [rounds]
-import { crftb, load, runPublisher, startAgentProcess } from './ftb-bench-common.mjs';
-import { natsAvailable, natsSubscribe, runNatsPublisher, startNatsServer } from './nats-peer.mjs';
+import { startServers } from './bench-servers.mjs';
+import { load, runPublisher } from './ftb-bench-common.mjs';
+import { natsSubscribe, runNatsPublisher } from './nats-peer.mjs';
 import { readFileSync } from 'node:fs';
 
 const count = Number(process.argv[2] ?? 200000);
@@ -46,12 +47,7 @@ async function measure(server, subscribe, publish) {
 }
 
 const before = load();
-const agent = await startAgentProcess();
-const nats = natsAvailable() ? await startNatsServer() : null;
-const sub = await crftb.FtbClient.connect(
-  { eventSpace: 'BENCH.PERF.SUB', clientName: 'bsubc', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
-  { agentHost: '127.0.0.1', agentPort: agent.port },
-);
+const { agent, nats, sub, stop } = await startServers();
 const crftbRun = () =>
   measure(
     agent,
@@ -103,6 +99,4 @@ if (agentStats)
     `  agent stats: ${agentStats.eventsReceived} received, ${agentStats.eventsRouted} routed, ${agentStats.eventsDropped} dropped (its per-client queue was full), ${agentStats.backpressurePauses} back-pressure pauses`,
   );
 console.log(`  ${load()} after`);
-await sub.close();
-await agent.stop();
-await nats?.stop();
+await stop();

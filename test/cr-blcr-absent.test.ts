@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { checkpoint, probeEngine, restart } from '../lib/index';
-import { cannotBuild } from './fixtures/libcr-double/double';
+import { cannotBuild } from './helpers/libcr-double';
 
 const installed = spawnSync('sh', ['-c', 'ldconfig -p | grep -q "libcr\\.so\\.0 "']).status === 0;
 const skipAbsent =

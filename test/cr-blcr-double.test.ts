@@ -7,7 +7,7 @@
 import t from 'tap';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildDouble, callInChild, cannotBuild, readCallLog, type LibcrDouble } from './fixtures/libcr-double/double';
+import { buildDouble, callInChild, cannotBuild, readCallLog, type LibcrDouble } from './helpers/libcr-double';
 
 const skip = cannotBuild();
 let counter = 0;

@@ -7,9 +7,9 @@ import t from 'tap';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { FtbClient, type FtbReceivedEvent } from '../lib/ftb/client';
-import { buildDouble, callInChild, cannotBuild, type LibcrDouble } from './fixtures/libcr-double/double';
+import { buildDouble, callInChild, cannotBuild, type LibcrDouble } from './helpers/libcr-double';
 import { CrftbProcess } from './helpers/crftb-process';
-import { masksAtLeast } from './helpers/ftb-tree';
+import { agentArgs, masksAtLeast } from './helpers/ftb-tree';
 import { waitFor } from './helpers/wait';
 
 const skip = cannotBuild();
@@ -51,16 +51,7 @@ t.test('CHKPT_* events come from crftb or from libcr, never both', { skip }, asy
     plain.remove();
     withFtb.remove();
   });
-  const agent = CrftbProcess.start([
-    'agent',
-    '--port',
-    '0',
-    '--advertise',
-    '127.0.0.1',
-    '--standalone',
-    '--stats-interval',
-    '100',
-  ]);
+  const agent = CrftbProcess.start(agentArgs({ statsMs: 100 }));
   t.teardown(() => agent.stop());
   const { port } = await agent.listening();
 

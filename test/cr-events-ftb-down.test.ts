@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { checkpoint, publisherStats, restart, startAgent } from '../lib/index';
-import { adopt, killStarted, startCounter, tempDir, waitGone } from './helpers/detached';
+import { FtbClient } from '../lib/ftb/client';
+import { adopt, killStarted, startCounter, tempDir, waitFor, waitGone } from './helpers/detached';
 
 t.teardown(killStarted);
 
@@ -94,8 +95,10 @@ t.test('an agent that goes away: events published while it is up, dropped after'
   t.equal(up.published - before.published, 2, 'BEGIN and END published while the agent runs');
   t.equal(up.dropped, before.dropped, 'nothing dropped');
 
+  // The publisher's connection is the process's one FTB connection (lib/cr/checkpoint.ts FtbOption).
+  t.ok(FtbClient.connectionStats().connected, 'the publisher holds the connection to the agent');
   await agent.close();
-  await new Promise((r) => setTimeout(r, 200)); // the client's I/O thread notices the loss
+  await waitFor("the connection's I/O thread to notice the loss", () => !FtbClient.connectionStats().connected);
   const result = await checkpoint({ target: pid, dir: images, ftb });
   t.equal(result.restarted, false, 'the checkpoint still succeeds');
   t.equal(publisherStats().dropped - up.dropped, 2, 'its BEGIN was dropped and its END withheld, both counted');

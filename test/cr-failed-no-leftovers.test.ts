@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { checkpoint, type CrftbError } from '../lib/index';
 import { cr } from '../lib/cr/native';
-import { killStarted, startConnectedClient, tempDir } from './fixtures/cr/detached';
+import { killStarted, startConnectedClient, tempDir } from './helpers/detached';
 
 t.teardown(killStarted);
 

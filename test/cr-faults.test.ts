@@ -8,45 +8,37 @@ import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { checkpoint, restartDetailed } from '../lib/index';
+import { checkpoint } from '../lib/index';
 import {
-  adopt,
+  type Detached,
   alive,
   dumping,
   fixtures,
+  killAndReap,
   killStarted,
   readNumber,
   startDetached,
   tempDir,
   waitFor,
-  waitGone,
 } from './helpers/detached';
 import { childrenOf, criuServiceStarted, stillThere } from './helpers/processes';
+import { restartAdopted } from './helpers/restore';
 
 t.teardown(killStarted);
 
 const fdCount = () => fs.readdirSync('/proc/self/fd').length;
 
 // The previous good checkpoint is still what `images` points at, and the target comes back from it.
-async function restoresFrom(
-  t: Test,
-  images: string,
-  generation: string,
-  target: { pid: number; exited: Promise<void> },
-  counter: string,
-) {
+async function restoresFrom(t: Test, images: string, generation: string, target: Detached, counter: string) {
   t.equal(fs.realpathSync(images), generation, 'the images link still points at the last good generation');
   const leftovers = fs
     .readdirSync(`${images}.gens`)
     .filter((g) => path.join(`${images}.gens`, g) !== generation)
     .flatMap((g) => fs.readdirSync(path.join(`${images}.gens`, g)).filter((f) => !f.endsWith('.log')));
   t.same(leftovers, [], 'the failed attempt left no partial images (only its log)');
-  if (alive(target.pid)) process.kill(target.pid, 'SIGKILL');
-  await target.exited;
-  await waitGone(target.pid);
+  await killAndReap(target);
   const before = readNumber(counter);
-  const restored = await restartDetailed({ dir: images });
-  adopt(restored.pid);
+  const restored = await restartAdopted(images, {});
   t.equal(restored.pid, target.pid, 'the last good checkpoint restores');
   await waitFor('the restored target to count on', () => readNumber(counter) > before + 3);
   process.kill(restored.pid, 'SIGKILL');

@@ -8,14 +8,15 @@ import {
   adopt,
   alive,
   fixtures,
+  killAndReap,
   killStarted,
   readNumber,
   startDetached,
   tempDir,
   waitFor,
-  waitGone,
   waitReaped,
 } from './helpers/detached';
+import { restartAdopted } from './helpers/restore';
 
 t.teardown(killStarted);
 
@@ -71,7 +72,8 @@ t.test('incremental: the second checkpoint of a process writes only what changed
   const images = path.join(work, 'images');
   const full = await checkpoint({ target: child.pid, dir: images, incremental: true });
   t.equal(full.incremental, false, 'the first checkpoint is a full one');
-  await new Promise((r) => setTimeout(r, 200));
+  const ran = readNumber(counter);
+  await waitFor('the process to run on after the first checkpoint', () => readNumber(counter) > ran);
   const second = await checkpoint({ target: child.pid, dir: images, incremental: true });
   if (!softDirty()) {
     // CRIU's incremental dumps need the kernel's soft-dirty page tracking; without it crftb
@@ -84,12 +86,9 @@ t.test('incremental: the second checkpoint of a process writes only what changed
     t.ok(fs.existsSync(full.generation), 'the parent images are kept while the child needs them');
   }
 
-  process.kill(child.pid, 'SIGKILL');
-  await child.exited;
-  await waitGone(child.pid);
+  await killAndReap(child);
   const atKill = readNumber(counter);
-  const restored = await restartDetailed({ dir: images });
-  adopt(restored.pid);
+  const restored = await restartAdopted(images, {});
   t.equal(restored.pid, child.pid, 'restored from the latest checkpoint');
   await waitFor('the restored process to count on', () => readNumber(counter) > atKill + 3);
   process.kill(restored.pid, 'SIGKILL');

@@ -16,7 +16,7 @@ import {
   tempDir,
   waitFor,
   waitReaped,
-} from './fixtures/cr/detached';
+} from './helpers/detached';
 
 t.teardown(killStarted);
 

@@ -61,7 +61,8 @@ t.test('restart waits for the killed pids to be reaped, then restores', async (t
   const started = Date.now();
   // init reaps orphans when it gets to it (1-2 s here, longer under load): bound the wait widely.
   const restart = restartDetailed({ dir: images, ftb: false, reapWaitMs: 30_000 });
-  // The restart is waiting; ending the parent hands the zombie to init, which reaps it.
+  // Time itself is tested here: 300 ms in, the restart is still waiting, not failed (no state says
+  // it is waiting). Ending the parent then hands the zombie to init, which reaps it.
   await new Promise((r) => setTimeout(r, 300));
   t.ok(zombie(counter), 'still a zombie while the restart waits');
   process.kill(parent, 'SIGKILL');

@@ -23,7 +23,7 @@ import {
   startDetached,
   tempDir,
   waitFor,
-} from './fixtures/cr/detached';
+} from './helpers/detached';
 
 t.teardown(killStarted);
 

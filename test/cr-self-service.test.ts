@@ -7,10 +7,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { restartDetailed } from '../lib/index';
-import { childrenOf } from './helpers/processes';
 import {
-  adopt,
   alive,
   fixtures,
   killStarted,
@@ -20,6 +17,8 @@ import {
   waitFor,
   waitReaped,
 } from './helpers/detached';
+import { childrenOf } from './helpers/processes';
+import { restartAdopted } from './helpers/restore';
 
 t.teardown(killStarted);
 
@@ -164,8 +163,7 @@ t.test(
     t.notOk(fs.existsSync(second.dir), 'and its directory to be removed');
 
     await waitReaped(child.pid);
-    const restored = await restartDetailed({ dir: images, ftb: false });
-    adopt(restored.pid);
+    const restored = await restartAdopted(images);
     t.equal(restored.pid, child.pid, 'restart() brings the process back');
     await waitFor(
       'the restored copy to resolve its checkpoint',

@@ -7,9 +7,7 @@
 import t from 'tap';
 import http from 'node:http';
 import path from 'node:path';
-import { restartDetailed } from '../lib/index';
 import {
-  adopt,
   alive,
   fixtures,
   killStarted,
@@ -18,7 +16,9 @@ import {
   tempDir,
   waitFor,
   waitReaped,
+  waitStatus,
 } from './helpers/detached';
+import { restartAdopted } from './helpers/restore';
 
 t.teardown(killStarted);
 
@@ -69,8 +69,7 @@ t.test(
       [work, images, String((backend.address() as { port: number }).port)],
       work,
     );
-    await waitFor('the service', () => readStatuses<Status>(work).some((s) => s.phase === 'ready'), 30000);
-    const { port, child } = readStatuses<Status>(work).find((s) => s.phase === 'ready')!;
+    const { port, child } = await waitStatus<Status>(work, 'the service', (s) => s.phase === 'ready');
     const first = (await get(port!)).split(' ');
     t.same(first.slice(0, 2), [String(service.pid), 'backend-1'], 'the service answers through its pool');
     t.equal(first[2], `child-${child}-1`, 'its child answers over IPC');
@@ -93,16 +92,10 @@ t.test(
     await waitReaped(service.pid);
     await waitReaped(child!);
 
-    const restored = await restartDetailed({ dir: images, ftb: false });
-    adopt(restored.pid);
-    for (const pid of restored.pids) adopt(pid);
+    const restored = await restartAdopted(images);
     t.equal(restored.pid, service.pid, 'the service comes back with its pid');
     t.ok(restored.pids.includes(child!), 'and its child with its pid');
-    await waitFor(
-      'the restored copy to report',
-      () => readStatuses<Status>(work).some((s) => s.phase === 'restored'),
-      30000,
-    );
+    await waitStatus<Status>(work, 'the restored copy to report', (s) => s.phase === 'restored');
     const after = (await get(port!)).split(' ');
     t.equal(after[0], String(service.pid), 'the restored service answers');
     t.match(after[1], /^backend-\d+$/, 'its pool reconnected to the backend');

@@ -9,18 +9,18 @@ import t from 'tap';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { restartDetailed } from '../lib/index';
 import {
-  adopt,
   alive,
   fixtures,
+  killAndReap,
   killStarted,
   readStatuses,
   startDetached,
   tempDir,
   waitFor,
-  waitReaped,
+  waitStatus,
 } from './helpers/detached';
+import { restartAdopted } from './helpers/restore';
 
 t.teardown(killStarted);
 
@@ -66,8 +66,7 @@ t.test(
       [work, images, String(INTERVAL_MS), String(CHECKPOINTS)],
       work,
     );
-    await waitFor('the service to listen', () => readStatuses<Status>(work).some((s) => s.phase === 'ready'), 30000);
-    const { port } = readStatuses<Status>(work).find((s) => s.phase === 'ready')!;
+    const { port } = await waitStatus<Status>(work, 'the service to listen', (s) => s.phase === 'ready');
 
     const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 4 });
     const fresh = new http.Agent({ keepAlive: false });
@@ -120,19 +119,12 @@ t.test(
     const last = checkpoints.at(-1)!;
 
     keepAlive.destroy();
-    process.kill(service.pid, 'SIGKILL');
-    await service.exited;
-    await waitReaped(service.pid);
-    const restored = await restartDetailed({ dir: images, ftb: false });
-    adopt(restored.pid);
+    await killAndReap(service);
+    const restored = await restartAdopted(images);
     t.comment(`figures: restart ${restored.seconds.toFixed(3)} s`);
     t.equal(restored.pid, service.pid, 'restarted with its pid');
-    await waitFor(
-      'the restored copy to report',
-      () => readStatuses<Status>(work).some((s) => s.phase === 'restored'),
-      30000,
-    );
-    const restoredState = readStatuses<Status>(work).find((s) => s.phase === 'restored')!.served!;
+    const restoredState = (await waitStatus<Status>(work, 'the restored copy to report', (s) => s.phase === 'restored'))
+      .served!;
     t.ok(
       restoredState >= last.before! && restoredState <= last.served!,
       `the copy holds the last checkpoint's state (${restoredState} served)`,

@@ -6,18 +6,18 @@
 import t from 'tap';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { restartDetailed } from '../lib/index';
 import {
-  adopt,
   alive,
   fixtures,
+  killAndReap,
   killStarted,
-  readStatuses,
   startDetached,
   tempDir,
   waitFor,
   waitReaped,
+  waitStatus,
 } from './helpers/detached';
+import { restartAdopted } from './helpers/restore';
 
 t.teardown(killStarted);
 
@@ -43,25 +43,17 @@ t.test('SQLite written through a self-checkpoint, kill and restart: consistent, 
   const images = path.join(work, 'images');
   const file = path.join(work, 'data.db');
   const child = startDetached(path.join(fixtures, 'sqlite-writer.js'), [work, images], work);
-  await waitFor('the checkpoint', () => readStatuses<Status>(work).some((s) => s.phase !== 'ready'), 30000);
-  const done = readStatuses<Status>(work)[0];
+  const done = await waitStatus<Status>(work, 'the checkpoint', (s) => s.phase !== 'ready');
   t.equal(done.phase, 'checkpointed', `the checkpoint succeeded (${done.message ?? ''})`);
   t.same(done.mustNotChange, [], 'with the database closed, no open file would break its restore');
   const before = rowCount(file).c;
   await waitFor('the writer to go on after the checkpoint', () => rowCount(file).c > before + 20);
-  process.kill(child.pid, 'SIGKILL');
-  await child.exited;
-  await waitReaped(child.pid);
+  await killAndReap(child);
   const afterKill = rowCount(file).c;
 
-  const restored = await restartDetailed({ dir: images, ftb: false });
-  adopt(restored.pid);
+  const restored = await restartAdopted(images);
   t.equal(restored.pid, child.pid, 'restarted');
-  await waitFor(
-    'the restored copy to report',
-    () => readStatuses<Status>(work).some((s) => s.phase === 'restored'),
-    30000,
-  );
+  await waitStatus<Status>(work, 'the restored copy to report', (s) => s.phase === 'restored');
   await waitFor('the restored copy to write on', () => rowCount(file).c > afterKill + 20);
   process.kill(restored.pid, 'SIGKILL');
   await waitReaped(restored.pid);

@@ -22,10 +22,9 @@ import {
   tempDir,
 } from './helpers/detached';
 import { waitFor } from './helpers/wait';
+import { dist } from './helpers/node-child';
 
 t.teardown(killStarted);
-
-const dist = path.join(__dirname, '..', 'dist', 'index.js');
 
 async function startHeap(dir: string, mib: number) {
   const counter = path.join(dir, 'n');

@@ -9,10 +9,10 @@ import { FtbClient, type FtbReceivedEvent } from '../lib/ftb/client';
 import { checkpoint, publisherStats } from '../lib/index';
 import { CrftbProcess, type Line } from './helpers/crftb-process';
 import { fixtures, killStarted, readNumber, startDetached, tempDir, waitFor } from './helpers/detached';
+import { agentArgs, masksAtLeast } from './helpers/ftb-tree';
 
 t.teardown(killStarted);
 
-const agentArgs = (port: number) => ['agent', '--port', String(port), '--advertise', '127.0.0.1', '--standalone'];
 const backoff = { reconnectInitialMs: 10, reconnectMaxMs: 200 };
 
 async function publish(pub: CrftbProcess): Promise<Line> {
@@ -24,7 +24,7 @@ async function publish(pub: CrftbProcess): Promise<Line> {
 t.test(
   'SIGKILL of the agent: clear errors, a checkpoint still succeeds, everyone resumes on a new agent',
   async (t) => {
-    let agent = CrftbProcess.start(agentArgs(0));
+    let agent = CrftbProcess.start(agentArgs({ statsMs: 100 }));
     t.teardown(() => agent.stop('SIGKILL'));
     const { port } = await agent.listening();
     const ftb = { agentHost: '127.0.0.1', agentPort: port, ...backoff };
@@ -56,7 +56,7 @@ t.test(
     const images = path.join(work, 'images');
     const crEvents = () => got.filter((e) => e.name.startsWith('CHKPT_')).map((e) => e.name);
 
-    await new Promise((r) => setTimeout(r, 100)); // the agent has the subscription
+    await masksAtLeast(agent, 1); // the agent has the subscription
     t.same((await publish(pub)).errors, [], 'a publish goes through while the agent is up');
     await checkpoint({ target: target.pid, dir: images, ftb });
     await waitFor('the first events', () => got.some((e) => e.name === 'TEST_EVENT') && crEvents().length === 2);
@@ -80,7 +80,7 @@ t.test(
     t.equal(after0.dropped - before0.dropped, 2, 'its BEGIN and its withheld END are counted as dropped');
     t.equal(after0.published, before0.published, 'and nothing of it is published (no END without its BEGIN)');
 
-    agent = CrftbProcess.start(agentArgs(port));
+    agent = CrftbProcess.start(agentArgs({ port, statsMs: 100 }));
     await agent.listening();
     await waitFor('the subscriber to reconnect', () => FtbClient.connectionStats().reconnects >= 1, 10000);
     const before = got.length;

@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { ftbRules } from '../lib/ftb/native';
 import { CrftbProcess } from './helpers/crftb-process';
+import { agentArgs } from './helpers/ftb-tree';
 import { RawClient, handshakeFrame } from './helpers/ftb-raw-client';
 import { RawPeer, MESSAGE_SIZE } from './helpers/ftb-raw-peer';
 
@@ -81,16 +82,7 @@ function mutate(frames: Buffer[]): Buffer {
 const handshake = (pid: number): Buffer => handshakeFrame(pid, pid % 5 === 0 ? 'agent' : 'client', 'fuzz');
 
 t.test(`${FRAMES} fuzzed frames, then a well-behaved subscriber is still served (seed ${seed})`, async (t) => {
-  const agent = CrftbProcess.start([
-    'agent',
-    '--port',
-    '0',
-    '--advertise',
-    '127.0.0.1',
-    '--standalone',
-    '--stats-interval',
-    '200',
-  ]);
+  const agent = CrftbProcess.start(agentArgs({ statsMs: 200 }));
   t.teardown(() => agent.stop('SIGKILL'));
   const { port } = await agent.listening();
 

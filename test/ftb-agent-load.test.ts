@@ -7,6 +7,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import { ftbRules } from '../lib/ftb/native';
 import { CrftbProcess } from './helpers/crftb-process';
+import { agentArgs } from './helpers/ftb-tree';
 import { RawClient } from './helpers/ftb-raw-client';
 import { MESSAGE_SIZE } from './helpers/ftb-raw-peer';
 
@@ -36,16 +37,7 @@ t.test(
     const TYPE = offsetOf('msg_type', 0x01020304, 4);
     t.ok(SEQ > 0 && PID > 0 && TYPE === 0, `layout: seqnum at ${SEQ}, source pid at ${PID}`);
 
-    const agent = CrftbProcess.start([
-      'agent',
-      '--port',
-      '0',
-      '--advertise',
-      '127.0.0.1',
-      '--standalone',
-      '--stats-interval',
-      '1000',
-    ]);
+    const agent = CrftbProcess.start(agentArgs({ statsMs: 1000 }));
     t.teardown(() => agent.stop('SIGKILL'));
     const { port } = await agent.listening();
     const agentPid = agent.child.pid!;

@@ -9,6 +9,7 @@ import t, { type Test } from 'tap';
 import { startAgent, type Agent } from '../lib/ftb/agent';
 import { ftbRules } from '../lib/ftb/native';
 import { capturesDir, readCapture, type CaptureRecord } from './helpers/captures';
+import { handshakeFrame } from './helpers/ftb-raw-client';
 import { RawPeer, MESSAGE_SIZE, LOCATION_SIZE } from './helpers/ftb-raw-peer';
 
 const dir = capturesDir();
@@ -38,24 +39,12 @@ function synthesizedHandshake(records: CaptureRecord[], conn: number): Buffer {
   const fromPeer = first.to.port === AGENT_A;
   const msg = ftbRules.decode('message', first.bytes!);
   const side = fromPeer ? 'src' : 'dst';
-  const location = {
-    hostname: msg[`${side}.location.hostname`],
-    pid_starttime: msg[`${side}.location.pid_starttime`],
-    pid: msg[`${side}.location.pid`],
-  };
-  return ftbRules.encode('handshake', {
-    system_id: 1,
-    'location.hostname': location.hostname,
-    'location.pid_starttime': location.pid_starttime,
-    'location.pid': location.pid,
-    'registration.msg_type': CLIENT_REG,
-    'registration.src.location.hostname': location.hostname,
-    'registration.src.location.pid_starttime': location.pid_starttime,
-    'registration.src.location.pid': location.pid,
-    'registration.src.client.comp_cat': 'FTB_COMP_CAT_BACKPLANE',
-    'registration.src.client.comp': 'FTB_COMP_MANAGER',
-    'registration.src.client.ext': 0,
-  });
+  return handshakeFrame(
+    msg[`${side}.location.pid`] as number,
+    'agent',
+    msg[`${side}.location.pid_starttime`] as string,
+    msg[`${side}.location.hostname`] as string,
+  );
 }
 
 async function replay(t: Test, agent: Agent, name: string): Promise<void> {
@@ -145,6 +134,8 @@ async function replay(t: Test, agent: Agent, name: string): Promise<void> {
       return;
     }
   }
+  // No fence here: nothing in a capture makes the agent answer every connection, so extra
+  // messages get 100 ms to show up.
   await new Promise((r) => setTimeout(r, 100));
   for (const [conn, peer] of peers) t.equal(peer.pending(), 0, `${name} conn#${conn}: nothing more than A sent`);
   for (const peer of peers.values()) peer.close();

@@ -8,7 +8,6 @@ import { startAgent, type Agent } from '../lib/ftb/agent';
 import { CrftbProcess } from './helpers/crftb-process';
 import { handshakeFrame, RawClient } from './helpers/ftb-raw-client';
 import { RawPeer, MESSAGE_SIZE } from './helpers/ftb-raw-peer';
-import { ftbRules } from '../lib/ftb/native';
 import { waitFor } from './helpers/wait';
 
 const PUB = { eventSpace: 'FTB.TEST.PUB', clientName: 'pub' };
@@ -140,26 +139,7 @@ t.test(
     // 20,000 NOTIFYs (26 MB, 100 times the subscriber's queue) encoded first and written at once,
     // so this thread stays free to run the pacer while the agent takes them.
     const total = 20000;
-    const space = ftbRules.parseEventSpace(PUB.eventSpace);
-    const frame = ftbRules.encode('message', {
-      msg_type: 1,
-      ...pub.id('src.', PUB),
-      'event.region': space.region,
-      'event.comp_cat': space.comp_cat,
-      'event.comp': space.comp,
-      'event.event_name': 'GOOD',
-      'event.severity': 'info',
-      'event.client_name': PUB.clientName,
-      'event.hostname': '127.0.0.1',
-      'event.event_type': 1,
-    });
-    const [seqAt] = ftbRules.layout().Message.fields['event.seqnum'];
-    const flood = Buffer.alloc(total * MESSAGE_SIZE);
-    for (let i = 0; i < total; i++) {
-      frame.copy(flood, i * MESSAGE_SIZE);
-      flood.writeUInt16LE((i + 1) & 0xffff, i * MESSAGE_SIZE + seqAt);
-    }
-    pub.peer.socket.write(flood);
+    pub.peer.socket.write(pub.flood(PUB, 'GOOD', total));
     let got = 0;
     let ordered = true;
     let last = 0;

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ftbRules, type WireObject } from '../lib/ftb/native';
 import { CrftbProcess } from './helpers/crftb-process';
-import { startTree, masksAtLeast } from './helpers/ftb-tree';
+import { agentArgs, masksAtLeast, startTree } from './helpers/ftb-tree';
 import { RawClient } from './helpers/ftb-raw-client';
 
 const BLCR = { eventSpace: 'FTB.checkpoint_sw.blcr', clientName: '', jobId: '' };
@@ -130,17 +130,7 @@ t.test('a SIGKILLed parent: the child re-attaches, local subscribers see only a 
 
   // A new agent joins the healed tree (under B) and its publisher reaches B's old subscriber.
   const { bootstrapPort } = { bootstrapPort: Number(b.proc.lines[0].address.bootstrap.split(':')[1]) };
-  const c = CrftbProcess.start([
-    'agent',
-    '--port',
-    '0',
-    '--advertise',
-    '127.0.0.1',
-    '--bootstrap',
-    `127.0.0.1:${bootstrapPort}`,
-    '--stats-interval',
-    '100',
-  ]);
+  const c = CrftbProcess.start(agentArgs({ bootstrap: `127.0.0.1:${bootstrapPort}`, statsMs: 100 }));
   t.teardown(() => c.stop('SIGKILL'));
   const { port: cPort } = await c.listening();
   const attached = await c.waitFor((l) => l.event === 'attached');

@@ -5,13 +5,13 @@ import t from 'tap';
 import net from 'node:net';
 import { FtbClient } from '../lib/ftb/client';
 import { ftbRules } from '../lib/ftb/native';
-import { startFtbPeer } from './helpers/ftb-peer';
+import { startRecordingAgent } from './helpers/ftb-recording-agent';
 import { startAgent } from '../lib/ftb/agent';
 import { RawClient } from './helpers/ftb-raw-client';
 import { waitFor } from './helpers/wait';
 
 t.test('a burst of 20,000 publishes arrives complete and in order', async (t) => {
-  const peer = await startFtbPeer();
+  const peer = await startRecordingAgent();
   t.teardown(peer.close);
   const client = await FtbClient.connect(
     { eventSpace: 'CRFTB.TEST.BURST', clientName: 'b' },
@@ -106,26 +106,7 @@ t.test(
     t.teardown(() => pub.close());
     const who = { eventSpace: 'CRFTB.TEST.FLOODER', clientName: 'f' };
     pub.register(who);
-    const space = ftbRules.parseEventSpace(who.eventSpace);
-    const frame = ftbRules.encode('message', {
-      msg_type: 1,
-      ...pub.id('src.', who),
-      'event.region': space.region,
-      'event.comp_cat': space.comp_cat,
-      'event.comp': space.comp,
-      'event.event_name': 'FLOOD',
-      'event.severity': 'info',
-      'event.client_name': who.clientName,
-      'event.hostname': '127.0.0.1',
-      'event.event_type': 1,
-    });
-    const [seqAt] = ftbRules.layout().Message.fields['event.seqnum'];
-    const flood = Buffer.alloc(total * frame.length);
-    for (let i = 0; i < total; i++) {
-      frame.copy(flood, i * frame.length);
-      flood.writeUInt16LE((i + 1) & 0xffff, i * frame.length + seqAt);
-    }
-    pub.peer.socket.write(flood);
+    pub.peer.socket.write(pub.flood(who, 'FLOOD', total));
 
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 60000)))]);

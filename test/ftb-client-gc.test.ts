@@ -3,30 +3,11 @@
 // of native objects": a connected client is a handle; GC never stops it half-way, its finalizer
 // or the environment's cleanup hook disconnects it). The child runs with --expose-gc.
 import t from 'tap';
-import path from 'node:path';
-import { execFile } from 'node:child_process';
-import { startFtbPeer } from './helpers/ftb-peer';
+import { startRecordingAgent } from './helpers/ftb-recording-agent';
 import { waitFor } from './helpers/wait';
+import { dist, runNode } from './helpers/node-child';
 
-const dist = path.join(__dirname, '..', 'dist', 'index.js');
-
-interface Outcome {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runWithGc(script: string): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      ['--expose-gc', '-e', script],
-      { timeout: 60000 },
-      (_error, stdout, stderr) => resolve({ code: child.exitCode, signal: child.signalCode, stdout, stderr }),
-    );
-  });
-}
+const runWithGc = (script: string) => runNode(script, 60000, ['--expose-gc']);
 
 // Connects, subscribes as `subscribe` says, drops every reference to the client and collects
 // garbage until the client is gone or ten rounds passed; prints 'collected' if it went.
@@ -53,7 +34,7 @@ for (const [name, subscribe] of [
   ],
 ]) {
   t.test(`a client dropped with ${name}, then gc(): no crash, the connection closes`, async (t) => {
-    const peer = await startFtbPeer();
+    const peer = await startRecordingAgent();
     t.teardown(peer.close);
     const out = await runWithGc(dropAndCollect(peer.port, subscribe));
     t.equal(out.signal, null, `no crash (stderr: ${out.stderr})`);
@@ -79,7 +60,7 @@ for (const [name, subscribe] of [
 }
 
 t.test('a closed client dropped with its subscriptions is collected: the finalizers run, no crash', async (t) => {
-  const peer = await startFtbPeer();
+  const peer = await startRecordingAgent();
   t.teardown(peer.close);
   const out = await runWithGc(
     dropAndCollect(

@@ -2,12 +2,11 @@
 // wire: a real TCP peer records every byte the client sends.
 import t from 'tap';
 import { FtbClient } from '../lib/ftb/client';
-import { startFtbPeer } from './helpers/ftb-peer';
-
-const settle = () => new Promise((r) => setTimeout(r, 50));
+import { startRecordingAgent } from './helpers/ftb-recording-agent';
+import { waitFor } from './helpers/wait';
 
 t.test('connect refuses bad client information before opening any connection', async (t) => {
-  const peer = await startFtbPeer();
+  const peer = await startRecordingAgent();
   t.teardown(peer.close);
   const options = { agentHost: '127.0.0.1', agentPort: peer.port };
   const bad: [Record<string, unknown>, string, number][] = [
@@ -21,20 +20,24 @@ t.test('connect refuses bad client information before opening any connection', a
   for (const [info, code, codeNumber] of bad) {
     await t.rejects(FtbClient.connect(info as never, options), { code, codeNumber }, JSON.stringify(info));
   }
-  await settle();
-  t.equal(peer.connections, 0, 'no connection was opened');
+  // A fence: a good client after them. Once its CLIENT_REG is in, anything the refused ones had
+  // sent would be in too.
+  const good = await FtbClient.connect({ eventSpace: 'CRFTB.TEST.INPUT', clientName: 'good' }, options);
+  t.teardown(() => good.close());
+  await waitFor("the good client's CLIENT_REG", () => peer.messages.length >= 1);
+  t.equal(peer.connections, 1, 'no connection was opened before the good client');
+  t.equal(peer.messages.length, 1, 'and nothing was sent but its CLIENT_REG');
 });
 
 t.test('declare, publish and subscribe refuse bad input and send nothing', async (t) => {
-  const peer = await startFtbPeer();
+  const peer = await startRecordingAgent();
   t.teardown(peer.close);
   const client = await FtbClient.connect(
     { eventSpace: 'CRFTB.TEST.INPUT', clientName: 'input', subscriptionStyle: 'FTB_SUBSCRIPTION_BOTH' },
     { agentHost: '127.0.0.1', agentPort: peer.port },
   );
   t.teardown(() => client.close());
-  await settle();
-  t.equal(peer.messages.length, 1, 'CLIENT_REG only');
+  await waitFor('CLIENT_REG', () => peer.messages.length >= 1);
 
   t.throws(() => client.declare([{ name: 'EV', severity: 'critical' }]), {
     code: 'FTB_ERR_INVALID_FIELD',
@@ -69,20 +72,20 @@ t.test('declare, publish and subscribe refuse bad input and send nothing', async
   ]) {
     t.throws(() => client.subscribe(text), { code }, text);
   }
-  await settle();
-  t.equal(peer.messages.length, 1, 'still nothing but CLIENT_REG on the wire');
 
+  // The good publish is the fence: sent after every refused call, it arrives after anything they sent.
   const handle = client.publish('ev_a', { payload: Buffer.alloc(368, 7) });
   t.equal(handle.seqnum, 1, 'rejected publishes consumed no seqnum');
   t.equal(handle.severity, 'info', 'severity of the first declaration');
-  await settle();
-  t.equal(peer.messages.length, 2);
+  await waitFor('the good publish', () => peer.messages.some((m) => m['event.event_name'] === 'ev_a'));
+  t.equal(peer.messages.length, 2, 'nothing but CLIENT_REG on the wire before it');
+  t.equal(peer.messages[0].msg_type, 0x11, 'which is first (CLIENT_REG)');
   t.match(peer.messages[1], { msg_type: 1, 'event.event_name': 'ev_a', 'event.seqnum': 1 });
   t.ok((peer.messages[1]['event.payload'] as Buffer).equals(Buffer.alloc(368, 7)), 'all 368 payload bytes sent');
 });
 
 t.test('capabilities follow the subscription style (FTB_ERR_NOT_SUPPORTED)', async (t) => {
-  const peer = await startFtbPeer();
+  const peer = await startRecordingAgent();
   t.teardown(peer.close);
   const none = await FtbClient.connect(
     { eventSpace: 'CRFTB.TEST.NONE', clientName: 'n' },
@@ -120,7 +123,7 @@ t.test('schema files (§10.5) are read without a shell', async (t) => {
   const path = await import('node:path');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crftb-schema-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const peer = await startFtbPeer();
+  const peer = await startRecordingAgent();
   t.teardown(peer.close);
   const client = await FtbClient.connect(
     { eventSpace: 'ftb.ftb_examples.watchdog', clientName: 'w' },

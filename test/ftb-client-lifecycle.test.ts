@@ -2,17 +2,14 @@
 // addon in a worker thread that goes away — never a hang, never a crash, the agent sees the
 // connection close.
 import t from 'tap';
-import path from 'node:path';
-import { execFile } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { FtbClient } from '../lib/ftb/client';
-import { startFtbPeer } from './helpers/ftb-peer';
+import { startRecordingAgent } from './helpers/ftb-recording-agent';
 import { waitFor } from './helpers/wait';
-
-const dist = path.join(__dirname, '..', 'dist', 'index.js');
+import { dist, runNode } from './helpers/node-child';
 
 t.test('Symbol.asyncDispose closes the client and ends its subscriptions', async (t) => {
-  const peer = await startFtbPeer();
+  const peer = await startRecordingAgent();
   t.teardown(peer.close);
   const client = await FtbClient.connect(
     { eventSpace: 'CRFTB.TEST.DISPOSE', clientName: 'd', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
@@ -32,18 +29,14 @@ t.test('Symbol.asyncDispose closes the client and ends its subscriptions', async
 });
 
 t.test('process.exit() with a live callback subscription exits cleanly', async (t) => {
-  const peer = await startFtbPeer();
+  const peer = await startRecordingAgent();
   t.teardown(peer.close);
   const script = `
     const { FtbClient } = require(${JSON.stringify(dist)});
     FtbClient.connect({ eventSpace: 'CRFTB.TEST.EXIT', clientName: 'e', subscriptionStyle: 'FTB_SUBSCRIPTION_BOTH' },
                       { agentHost: '127.0.0.1', agentPort: ${peer.port} })
       .then((c) => { c.subscribe('').on('event', () => {}); c.subscribe('', { kind: 'polling' }); setTimeout(() => process.exit(3), 50); });`;
-  const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = execFile(process.execPath, ['-e', script], { timeout: 10000 }, (_error, _stdout, stderr) =>
-      resolve({ code: child.exitCode, stderr }),
-    );
-  });
+  const result = await runNode(script, 10000);
   t.equal(result.code, 3, `exit code kept, no crash (stderr: ${result.stderr})`);
   await waitFor(
     'the agent side sees the connection end',
@@ -52,7 +45,7 @@ t.test('process.exit() with a live callback subscription exits cleanly', async (
 });
 
 t.test('a worker thread that uses the client and terminates leaves the process healthy', async (t) => {
-  const peer = await startFtbPeer();
+  const peer = await startRecordingAgent();
   t.teardown(peer.close);
   const worker = new Worker(
     `const { parentPort } = require('node:worker_threads');

@@ -7,6 +7,7 @@ import { FtbClient, type FtbClientInfo } from '../lib/ftb/client';
 import { ftbRules, type WireObject } from '../lib/ftb/native';
 import { capturesDir, readGoldens, type Golden } from './helpers/captures';
 import { StreamReader } from './helpers/stream-reader';
+import { waitFor } from './helpers/wait';
 
 const dir = capturesDir();
 
@@ -91,10 +92,10 @@ t.test('capture 02, subscriber side: handshake, CLIENT_REG, REG_SUBSCRIPTION, po
   t.equal(sub.poll(), null, 'nothing queued yet');
   socket.write(g.get(15)!.raw); // the real agent's delivery, garbage bytes included
   let event = null;
-  for (let i = 0; i < 200 && !event; i++) {
-    await new Promise((r) => setTimeout(r, 5));
+  await waitFor('the delivered event to be polled', () => {
     event = sub.poll();
-  }
+    return event !== null;
+  });
   t.ok(event, 'the delivered event is polled');
   t.match(event, {
     space: 'FTB.TEST.PUB',

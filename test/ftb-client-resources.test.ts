@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { FtbClient } from '../lib/ftb/client';
-import { startFtbPeer } from './helpers/ftb-peer';
+import { startRecordingAgent } from './helpers/ftb-recording-agent';
+import { waitFor } from './helpers/wait';
 
 const fdCount = () => fs.readdirSync('/proc/self/fd').length;
 const threadCount = () => fs.readdirSync('/proc/self/task').length;
@@ -20,7 +21,7 @@ async function closedPort(): Promise<number> {
 }
 
 t.test('a child spawned after connecting sees no FTB socket', async (t) => {
-  const peer = await startFtbPeer();
+  const peer = await startRecordingAgent();
   t.teardown(peer.close);
   const client = await FtbClient.connect(
     { eventSpace: 'CRFTB.TEST.FD', clientName: 'fd', subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY' },
@@ -63,7 +64,7 @@ t.test('10,000 failing connects leave the fd and thread counts unchanged', async
 });
 
 t.test('close() leaves no fd and no thread behind', async (t) => {
-  const peer = await startFtbPeer();
+  const peer = await startRecordingAgent();
   t.teardown(peer.close);
   const fds = fdCount();
   const threads = threadCount();
@@ -83,7 +84,7 @@ t.test('close() leaves no fd and no thread behind', async (t) => {
     t.notOk(FtbClient.connectionStats().connected, 'the last close closes it');
   }
   // the peer's own sockets are in this process too: wait for it to see the FINs
-  await new Promise((r) => setTimeout(r, 100));
+  await waitFor('the peer to close its side of every connection', () => peer.sockets.every((s) => s.closed));
   await peer.close();
   t.equal(fdCount(), fds - 1, "only the peer's listener is gone; the client kept nothing");
   t.equal(threadCount(), threads, 'the I/O thread was joined');

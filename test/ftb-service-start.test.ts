@@ -2,27 +2,13 @@
 // (or unref()); one that failed to start holds nothing, so the process exits by itself. Each case
 // runs in a child Node process of its own, whose exit (or not) is the observation.
 import t from 'tap';
-import path from 'node:path';
-import { execFile, spawn } from 'node:child_process';
-
-const dist = path.join(__dirname, '..', 'dist', 'index.js');
-
-interface Outcome {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+import { spawn } from 'node:child_process';
+import { dist, type Outcome, runNode } from './helpers/node-child';
 
 // Runs `body` in a child with `lib` bound to crftb; one still running after `ms` (a hang) is
 // SIGTERMed.
 function run(body: string, ms: number): Promise<Outcome> {
-  const script = `const lib = require(${JSON.stringify(dist)});\n(async () => {\n${body}\n})();`;
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, ['-e', script], { timeout: ms }, (_error, stdout, stderr) =>
-      resolve({ code: child.exitCode, signal: child.signalCode, stdout: stdout.trim(), stderr }),
-    );
-  });
+  return runNode(`const lib = require(${JSON.stringify(dist)});\n(async () => {\n${body}\n})();`, ms);
 }
 
 t.test('an agent that cannot listen (port taken) rejects with EADDRINUSE and the process exits', async (t) => {

@@ -6,12 +6,10 @@
 import t, { type Test } from 'tap';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { startAgent } from '../lib/ftb/agent';
 import { RawClient } from './helpers/ftb-raw-client';
-
-const dist = path.join(__dirname, '..', 'dist', 'index.js');
+import { dist } from './helpers/node-child';
 
 interface Ports {
   agent: number;

@@ -6,6 +6,7 @@
 // reason, where network namespaces, veth or bridges are refused.
 import t from 'tap';
 import { CrftbProcess } from './helpers/crftb-process';
+import { startAgentTree } from './helpers/ftb-tree';
 import { TestNetwork } from './helpers/netns';
 
 const network = new TestNetwork('tree', 3, '10.213.0');
@@ -26,38 +27,13 @@ if (refused) {
       return p;
     };
 
-    const bootstrap = started(
-      CrftbProcess.start(
-        ['bootstrap', '--host', hosts[0].ip, '--port', '0', '--fanout', '1', '--liveness-interval', '500'],
-        { netns: hosts[0].ns },
-      ),
-    );
-    const { port: bootstrapPort } = await bootstrap.listening();
-
-    const agents = [];
-    for (const h of hosts) {
-      const agent = started(
-        CrftbProcess.start(
-          [
-            'agent',
-            '--host',
-            h.ip,
-            '--port',
-            '0',
-            '--advertise',
-            h.ip,
-            '--bootstrap',
-            `${hosts[0].ip}:${bootstrapPort}`,
-            '--stats-interval',
-            '100',
-          ],
-          { netns: h.ns },
-        ),
-      );
-      const { port } = await agent.listening();
-      const attached = await agent.waitFor((l) => l.event === 'attached', 15000);
-      agents.push({ agent, port, attached });
-    }
+    const { bootstrap, agents } = await startAgentTree({
+      hosts,
+      bootstrapArgs: ['--fanout', '1', '--liveness-interval', '500'],
+      statsMs: 100,
+      attachTimeoutMs: 15000,
+      own: started,
+    });
     const [a, b, c] = agents;
     t.equal(a.attached.level, 1, 'A is the root');
     t.equal(b.attached.parent, `${hosts[0].ip}:${a.port}`, 'B hangs under A');
@@ -66,15 +42,15 @@ if (refused) {
     const blcr = { eventSpace: 'FTB.checkpoint_sw.blcr', clientName: '' };
     const watcher = { eventSpace: 'FTB.TEST.WATCH', clientName: 'watch' };
     const sub = started(
-      CrftbProcess.fixture('ftb-peer', [hosts[2].ip, String(c.port), '42002'], { netns: hosts[2].ns }),
+      CrftbProcess.fixture('ftb-raw-client-process', [hosts[2].ip, String(c.port), '42002'], { netns: hosts[2].ns }),
     );
     await sub.waitFor((l) => l.event === 'ready');
     sub.command({ op: 'register', who: watcher });
     sub.command({ op: 'subscribe', who: watcher, subscription: 'event_space=FTB.checkpoint_sw.blcr' });
-    await a.agent.waitFor((l) => l.event === 'stats' && l.stats.subscriptions >= 1, 10000, a.agent.lines.length);
+    await a.proc.waitFor((l) => l.event === 'stats' && l.stats.subscriptions >= 1, 10000, a.proc.lines.length);
 
     const pub = started(
-      CrftbProcess.fixture('ftb-peer', [hosts[0].ip, String(a.port), '42001'], { netns: hosts[0].ns }),
+      CrftbProcess.fixture('ftb-raw-client-process', [hosts[0].ip, String(a.port), '42001'], { netns: hosts[0].ns }),
     );
     await pub.waitFor((l) => l.event === 'ready');
     pub.command({ op: 'register', who: blcr });
@@ -83,15 +59,15 @@ if (refused) {
     t.equal(before.name, 'CHKPT_BEGIN', 'an event crosses three hosts (A → B → C)');
     t.equal(before.srcPid, 42001, 'from the publisher on host 0');
 
-    const from = c.agent.lines.length;
-    const aFrom = a.agent.lines.length;
+    const from = c.proc.lines.length;
+    const aFrom = a.proc.lines.length;
     const bootstrapFrom = bootstrap.lines.length;
-    await b.agent.stop('SIGKILL');
-    await c.agent.waitFor((l) => l.event === 'parent-lost', 10000, from);
-    const healed = await c.agent.waitFor((l) => l.event === 'attached', 20000, from);
+    await b.proc.stop('SIGKILL');
+    await c.proc.waitFor((l) => l.event === 'parent-lost', 10000, from);
+    const healed = await c.proc.waitFor((l) => l.event === 'attached', 20000, from);
     t.equal(healed.parent, `${hosts[0].ip}:${a.port}`, 'C re-attaches to A');
     t.equal(healed.level, 2, 'one level up');
-    await a.agent.waitFor(
+    await a.proc.waitFor(
       (l) => l.event === 'stats' && l.stats.subscriptions >= 1 && l.stats.agents === 1,
       10000,
       aFrom,

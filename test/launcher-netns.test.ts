@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CrftbProcess } from './helpers/crftb-process';
+import { startAgentTree } from './helpers/ftb-tree';
 import { TestNetwork } from './helpers/netns';
 import { waitFor } from './helpers/wait';
 
@@ -37,34 +38,13 @@ if (refused) {
       return p;
     };
 
-    const bootstrap = started(
-      CrftbProcess.start(['bootstrap', '--host', hosts[0].ip, '--port', '0'], { netns: hosts[0].ns }),
-    );
-    const { port: bootstrapPort } = await bootstrap.listening();
-    const agentPorts: number[] = [];
-    for (const h of hosts) {
-      const agent = started(
-        CrftbProcess.start(
-          [
-            'agent',
-            '--host',
-            h.ip,
-            '--port',
-            '0',
-            '--advertise',
-            h.ip,
-            '--bootstrap',
-            `${hosts[0].ip}:${bootstrapPort}`,
-          ],
-          { netns: h.ns },
-        ),
-      );
-      agentPorts.push((await agent.listening()).port);
-      await agent.waitFor((l) => l.event === 'attached', 60000);
-    }
+    const { agents } = await startAgentTree({ hosts, attachTimeoutMs: 60000, own: started });
+    const agentPorts = agents.map((a) => a.port);
 
     const watcher = started(
-      CrftbProcess.fixture('ftb-peer', [hosts[0].ip, String(agentPorts[0]), '43001'], { netns: hosts[0].ns }),
+      CrftbProcess.fixture('ftb-raw-client-process', [hosts[0].ip, String(agentPorts[0]), '43001'], {
+        netns: hosts[0].ns,
+      }),
     );
     await watcher.waitFor((l) => l.event === 'ready');
     const who = { eventSpace: 'CRFTB.TEST.WATCH', clientName: 'watch' };

@@ -13,6 +13,7 @@ import { FTB_PAYLOAD_SIZE } from '../lib/ftb/types';
 import { checkCheckpointName, JobCoordinator, LAUNCHER_EVENT_SPACE, LauncherNode } from '../lib/launcher';
 import { decodeNodeAnswer } from '../lib/launcher/protocol';
 import { fixtures, killStarted, readNumber, startDetached, tempDir, waitFor } from './helpers/detached';
+import { ftbFence } from './helpers/ftb-fence';
 
 t.teardown(killStarted);
 
@@ -104,7 +105,7 @@ t.test("hostile launcher requests touch no file and no rank; a proper one writes
   mallory.subscribe(`event_space=${LAUNCHER_EVENT_SPACE}, jobid=jobp`).on('event', (e: FtbReceivedEvent) => {
     if (e.name.startsWith('NODE_')) answers.push(e);
   });
-  await new Promise((r) => setTimeout(r, 200)); // the agent has both subscriptions
+  await ftbFence(ftb); // the agent has both subscriptions
 
   const hostile: Array<[string, number]> = [
     [JSON.stringify({ d: outside, n: ['n1'] }), EBADMSG], // the old request form: a directory
@@ -144,7 +145,7 @@ t.test("hostile launcher requests touch no file and no rank; a proper one writes
     { code: 'EINVAL', errno: -EINVAL },
     'the coordinator refuses a path as a name before publishing',
   );
-  await new Promise((r) => setTimeout(r, 200));
+  await ftbFence(ftb); // and the coordinator's
   const result = await coordinator.checkpoint({ nodes: ['n1'], name: 'good', timeoutMs: 60000 });
   t.equal(result.ok, true, `a proper request succeeds: ${JSON.stringify({ ...result, request: undefined })}`);
   const rankDir = path.join(root, 'jobp', 'good', 'n1', 'rank-0');

@@ -7,9 +7,7 @@
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startAgent } from '../lib/ftb/agent';
-import { FtbClient, type FtbReceivedEvent } from '../lib/ftb/client';
-import { JobCoordinator, LAUNCHER_EVENT_SPACE, LauncherNode, nodeDirectory } from '../lib/launcher';
+import { JobCoordinator, LauncherNode, nodeDirectory } from '../lib/launcher';
 import { pendingDirectory } from '../lib/launcher/node';
 import { encodeRequest } from '../lib/launcher/protocol';
 import {
@@ -23,30 +21,14 @@ import {
   waitFor,
   waitReaped,
 } from './helpers/detached';
+import { ftbFence } from './helpers/ftb-fence';
+import { loopbackJob } from './helpers/launcher-job';
 
 t.teardown(killStarted);
 
 async function setUp(t: Test, job: string) {
   const work = tempDir('launch-2pc');
-  const root = path.join(work, 'images');
-  const agent = await startAgent({ host: '127.0.0.1', port: 0, bootstrap: false });
-  t.teardown(() => agent.close());
-  const ftb = { agentHost: '127.0.0.1', agentPort: agent.address.port };
-  const watcher = await FtbClient.connect(
-    {
-      eventSpace: LAUNCHER_EVENT_SPACE,
-      clientName: 'watcher',
-      jobId: job,
-      subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY',
-    },
-    ftb,
-  );
-  t.teardown(() => watcher.close());
-  const events: string[] = [];
-  watcher
-    .subscribe(`event_space=${LAUNCHER_EVENT_SPACE}, jobid=${job}`)
-    .on('event', (e: FtbReceivedEvent) => events.push(e.name));
-  return { work, root, ftb, events, watcher };
+  return { work, root: path.join(work, 'images'), ...(await loopbackJob(t, job)) };
 }
 
 const state = (pid: number) => {
@@ -87,7 +69,7 @@ t.test(
     n2.addRank(1, bad.pid);
     const coordinator = await JobCoordinator.start({ job: 'job2f', ftb });
     t.teardown(() => coordinator.close());
-    await new Promise((r) => setTimeout(r, 200)); // the agent has every subscription
+    await ftbFence(ftb); // the agent has every subscription
 
     const result = await coordinator.checkpoint({ nodes: ['n1', 'n2'], name: 'gen1', timeoutMs: 60_000 });
     await n1.idle();
@@ -147,7 +129,7 @@ t.test('every node dumps: the coordinator commits, the nodes kill, and the job r
   nodes.forEach((n, i) => n.addRank(i, ranks[i].pid));
   const coordinator = await JobCoordinator.start({ job: 'job2c', ftb });
   t.teardown(() => coordinator.close());
-  await new Promise((r) => setTimeout(r, 200));
+  await ftbFence(ftb);
 
   const result = await coordinator.checkpoint({ nodes: ['n1', 'n2'], name: 'gen1', timeoutMs: 60_000 });
   t.match(
@@ -208,7 +190,7 @@ t.test('a node that hears no decision resumes its processes on its own and drops
   node.addRank(0, rank.pid);
   // A coordinator that asks and then never decides (it died): the watcher publishes the request.
   watcher.declare([{ name: 'JOB_CHKPT_REQUEST', severity: 'info' }]);
-  await new Promise((r) => setTimeout(r, 200));
+  await ftbFence(ftb);
   watcher.publish('JOB_CHKPT_REQUEST', {
     eventType: 1,
     payload: encodeRequest({ op: 'checkpoint', name: 'gen1', nodes: ['n1'] }),

@@ -19,9 +19,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { CrftbProcess } from './helpers/crftb-process';
-import { adopt, criuEnv, killStarted, tempDir, waitFor } from './fixtures/cr/detached';
-import { MpiHosts } from './fixtures/mpi/hosts';
-import { adoptTree, compileRing, missing, MPIS, ringResult, tokensSeen } from './fixtures/mpi/mpi';
+import { adopt, criuEnv, killStarted, tempDir, waitFor } from './helpers/detached';
+import { MpiHosts } from './helpers/mpi-hosts';
+import { adoptTree, compileRing, missing, MPIS, ringResult, tokensSeen } from './helpers/mpi';
 
 t.teardown(killStarted);
 
@@ -178,8 +178,8 @@ if (refused) {
           await nodes[i].waitFor((l) => l.event === 'tree');
         }
       };
+      // Each node says ready once the agent has its subscriptions (a fence, helpers/ftb-fence.ts).
       await register();
-      await new Promise((r) => setTimeout(r, 300)); // the agent has every subscription
 
       const result = async (op: 'checkpoint' | 'restart') => {
         const from = coordinator.lines.length;
@@ -202,7 +202,6 @@ if (refused) {
       network.replaceHosts();
       nodes = await startNodes();
       await register();
-      await new Promise((r) => setTimeout(r, 300));
       const restarted = await result('restart');
       const restored = await Promise.all(nodes.map((n) => served(n, 'restart')));
       t.match(restarted, { ok: true }, `restarted: ${JSON.stringify(restored)}`);

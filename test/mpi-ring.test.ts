@@ -7,38 +7,17 @@
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startAgent } from '../lib/ftb/agent';
-import { FtbClient, type FtbReceivedEvent } from '../lib/ftb/client';
-import { JobCoordinator, LAUNCHER_EVENT_SPACE, LauncherNode, treeDirectory } from '../lib/launcher';
+import { JobCoordinator, LauncherNode, type TreeOptions, treeDirectory } from '../lib/launcher';
 import { alive, killStarted, settled, tempDir, waitFor } from './helpers/detached';
-import { adoptTree, compileRing, missing, MPIS, ringResult, startRing, tokensSeen, type Mpi } from './fixtures/mpi/mpi';
+import { ftbFence } from './helpers/ftb-fence';
+import { loopbackJob } from './helpers/launcher-job';
+import { adoptTree, compileRing, missing, MPIS, ringResult, startRing, tokensSeen, type Mpi } from './helpers/mpi';
 
 t.teardown(killStarted);
 
 const RANKS = 3;
 const TOKENS = 60;
 const EXPECTED = `${TOKENS} ${(TOKENS * (TOKENS + 1)) / 2}`;
-
-async function loopbackJob(t: Test, job: string) {
-  const agent = await startAgent({ host: '127.0.0.1', port: 0, bootstrap: false });
-  t.teardown(() => agent.close());
-  const ftb = { agentHost: '127.0.0.1', agentPort: agent.address.port };
-  const watcher = await FtbClient.connect(
-    {
-      eventSpace: LAUNCHER_EVENT_SPACE,
-      clientName: 'watcher',
-      jobId: job,
-      subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY',
-    },
-    ftb,
-  );
-  t.teardown(() => watcher.close());
-  const events: string[] = [];
-  watcher
-    .subscribe(`event_space=${LAUNCHER_EVENT_SPACE}, jobid=${job}`)
-    .on('event', (e: FtbReceivedEvent) => events.push(e.name));
-  return { ftb, events };
-}
 
 function exactlyOnce(tokens: number[]): { missing: number[]; repeated: number[] } {
   const counts = new Map<number, number>();
@@ -47,11 +26,31 @@ function exactlyOnce(tokens: number[]): { missing: number[]; repeated: number[] 
   return { missing: all.filter((n) => !counts.has(n)), repeated: [...counts].filter(([, c]) => c > 1).map(([n]) => n) };
 }
 
-async function startJob(mpi: Mpi, work: string) {
+// A ring under `mpi` passing tokens, one LauncherNode (n1) holding the launcher's tree with
+// `tree`, and a coordinator, all on a loopback agent that has their subscriptions.
+async function startJob(t: Test, mpi: Mpi, job: string, tree: TreeOptions) {
+  const work = tempDir('mpi-ring');
+  const root = path.join(work, 'ckpt');
+  const { ftb, events } = await loopbackJob(t, job);
   const ring = startRing(mpi, compileRing(mpi, work), work, RANKS, TOKENS);
   await waitFor(`the ${mpi.name} ring to pass 8 tokens`, () => tokensSeen(work).length >= 8, 60000);
   adoptTree(ring.pid);
-  return ring;
+  // The killed launcher's orphans wait for init to reap them (1-3 s here): the restart waits for
+  // their pids, bounded widely so a loaded machine's slow init does not fail it.
+  const node = await LauncherNode.start({
+    job,
+    node: 'n1',
+    imageRoot: root,
+    ftb,
+    checkpoint: { kill: true, ftb: false },
+    restart: { ftb: false, reapWaitMs: 30_000 },
+  });
+  t.teardown(() => node.close());
+  node.addTree('launcher', ring.pid, tree);
+  const coordinator = await JobCoordinator.start({ job, ftb });
+  t.teardown(() => coordinator.close());
+  await ftbFence(ftb); // the agent has every subscription
+  return { work, root, events, ring, node, coordinator };
 }
 
 for (const mpi of MPIS) {
@@ -60,27 +59,8 @@ for (const mpi of MPIS) {
     `${mpi.name}: the launcher's tree is checkpointed with kill and restarted; the ring ends as if never stopped`,
     { skip: skip ?? false },
     async (t) => {
-      const work = tempDir('mpi-ring');
-      const root = path.join(work, 'ckpt');
       const job = mpi.name === 'MPICH' ? 'ringmpich' : 'ringompi';
-      const { ftb, events } = await loopbackJob(t, job);
-      const ring = await startJob(mpi, work);
-
-      // The killed launcher's orphans wait for init to reap them (1-3 s here): the restart waits for
-      // their pids, bounded widely so a loaded machine's slow init does not fail it.
-      const node = await LauncherNode.start({
-        job,
-        node: 'n1',
-        imageRoot: root,
-        ftb,
-        checkpoint: { kill: true, ftb: false },
-        restart: { ftb: false, reapWaitMs: 30_000 },
-      });
-      t.teardown(() => node.close());
-      node.addTree('launcher', ring.pid, mpi.tree);
-      const coordinator = await JobCoordinator.start({ job, ftb });
-      t.teardown(() => coordinator.close());
-      await new Promise((r) => setTimeout(r, 200)); // the agent has every subscription
+      const { work, root, events, ring, node, coordinator } = await startJob(t, mpi, job, mpi.tree);
 
       const checkpointed = await coordinator.checkpoint({ nodes: ['n1'], name: 'gen1', timeoutMs: 120_000 });
       t.match(
@@ -144,23 +124,11 @@ t.test(
   "a node whose dump fails leaves the job running and says why (MPICH's tree without ghostLimit)",
   { skip: missing(mpich) ?? false },
   async (t) => {
-    const work = tempDir('mpi-ring-fail');
-    const root = path.join(work, 'ckpt');
     const job = 'ringfail';
-    const { ftb, events } = await loopbackJob(t, job);
-    const ring = await startJob(mpich, work);
-    const node = await LauncherNode.start({
-      job,
-      node: 'n1',
-      imageRoot: root,
-      ftb,
-      checkpoint: { kill: true, ftb: false },
+    const { work, root, events, ring, node, coordinator } = await startJob(t, mpich, job, {
+      ...mpich.tree,
+      ghostLimit: undefined,
     });
-    t.teardown(() => node.close());
-    node.addTree('launcher', ring.pid, { ...mpich.tree, ghostLimit: undefined });
-    const coordinator = await JobCoordinator.start({ job, ftb });
-    t.teardown(() => coordinator.close());
-    await new Promise((r) => setTimeout(r, 200));
 
     const result = await coordinator.checkpoint({ nodes: ['n1'], name: 'gen1', timeoutMs: 120_000 });
     t.match(

@@ -1,9 +1,8 @@
 // Defaults a user of an unauthenticated protocol relies on, checked against the kernel's own socket
 // tables rather than the objects' self-description: the agent (API and CLI) and the bootstrap
-// server listen on loopback unless told otherwise, and the README says FTB has no authentication.
+// server listen on loopback unless told otherwise.
 import t from 'tap';
 import fs from 'node:fs';
-import path from 'node:path';
 import { startAgent, startBootstrap } from '../lib/index';
 import { CrftbProcess } from './helpers/crftb-process';
 
@@ -49,10 +48,4 @@ t.test('startBootstrap() without host binds 127.0.0.1 only', async (t) => {
     ['127.0.0.1'],
     `the kernel has the socket on loopback (port ${port})`,
   );
-});
-
-t.test('the README says FTB has no authentication', async (t) => {
-  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
-  t.match(readme, /FTB has no authentication/);
-  t.match(readme, /bind loopback unless told otherwise/);
 });

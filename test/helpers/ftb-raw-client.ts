@@ -34,14 +34,7 @@ export class RawClient {
   /** Connects and handshakes as a client process with a made-up pid (several per test process). */
   static async connect(port: number, pid: number, host = '127.0.0.1'): Promise<RawClient> {
     const client = new RawClient(await RawPeer.connect(port, host), pid);
-    const reply = await client.peer.handshake(
-      ftbRules.encode('handshake', {
-        system_id: 1,
-        ...client.location('location.'),
-        'registration.msg_type': CLIENT_REG,
-        ...client.manager('registration.src.'),
-      }),
-    );
+    const reply = await client.peer.handshake(handshakeFrame(pid, 'client', client.start, client.host));
     if (!reply) throw new Error('the agent did not answer the handshake');
     client.agentLocation = ftbRules.decode('location', reply);
     return client;
@@ -103,6 +96,41 @@ export class RawClient {
     this.send(SUBSCRIPTION_CANCEL, who, Object.fromEntries(Object.entries(mask).map(([k, v]) => [`event.${k}`, v])));
   }
 
+  /**
+   * A NOTIFY frame of `who` for event `name` (severity info, event type 1, seqnum 0, no agent
+   * address), to be copied and patched (seqnum, payload) for floods and benches.
+   */
+  notifyFrame(who: Identity, name: string): Buffer {
+    const space = ftbRules.parseEventSpace(who.eventSpace);
+    return ftbRules.encode('message', {
+      msg_type: NOTIFY,
+      ...this.id('src.', who),
+      'event.region': space.region,
+      'event.comp_cat': space.comp_cat,
+      'event.comp': space.comp,
+      'event.event_name': name,
+      'event.severity': 'info',
+      'event.client_name': who.clientName,
+      'event.hostname': this.host,
+      'event.event_type': 1,
+    });
+  }
+
+  /**
+   * `count` NOTIFYs of `name` from `who`, seqnums 1, 2, … (mod 2^16), encoded up front into one
+   * buffer so a test can write them at once and keep its thread free while the agent takes them.
+   */
+  flood(who: Identity, name: string, count: number): Buffer {
+    const frame = this.notifyFrame(who, name);
+    const [seqAt] = ftbRules.layout().Message.fields['event.seqnum'];
+    const flood = Buffer.alloc(count * MESSAGE_SIZE);
+    for (let i = 0; i < count; i++) {
+      frame.copy(flood, i * MESSAGE_SIZE);
+      flood.writeUInt16LE((i + 1) & 0xffff, i * MESSAGE_SIZE + seqAt);
+    }
+    return flood;
+  }
+
   /** Publishes as FTB_Publish would; returns the seqnum used. */
   publish(
     who: Identity,
@@ -141,17 +169,22 @@ export class RawClient {
 }
 
 /**
- * The handshake frame of a peer with a made-up pid on 127.0.0.1, claiming to be a client process
- * (`as: 'client'`, manager ext 1) or an agent (ext 0): for tests that drive a RawPeer by hand.
+ * The handshake frame of a peer with a made-up pid (on 127.0.0.1 unless told), claiming to be a
+ * client process (`as: 'client'`, manager ext 1) or an agent (ext 0).
  */
-export function handshakeFrame(pid: number, as: 'client' | 'agent' = 'client', startTime = 'x'): Buffer {
+export function handshakeFrame(
+  pid: number,
+  as: 'client' | 'agent' = 'client',
+  startTime = 'x',
+  hostname = '127.0.0.1',
+): Buffer {
   return ftbRules.encode('handshake', {
     system_id: 1,
-    'location.hostname': '127.0.0.1',
+    'location.hostname': hostname,
     'location.pid_starttime': startTime,
     'location.pid': pid,
     'registration.msg_type': CLIENT_REG,
-    'registration.src.location.hostname': '127.0.0.1',
+    'registration.src.location.hostname': hostname,
     'registration.src.location.pid_starttime': startTime,
     'registration.src.location.pid': pid,
     'registration.src.client.comp_cat': 'FTB_COMP_CAT_BACKPLANE',

@@ -1,10 +1,10 @@
-// A listening TCP peer that answers the FTB handshake (PROTOCOL.md §6.2) and records every
-// 1336-byte message it receives — the agent's side of the wire, for tests that check exactly
+// A recording stand-in for an FTB agent: a listening TCP peer that answers the FTB handshake
+// (PROTOCOL.md §6.2) and records every 1336-byte message it receives, for tests that check exactly
 // what a client sends. It routes nothing.
 import net from 'node:net';
 import { ftbRules, type WireObject } from '../../lib/ftb/native';
 
-export interface FtbPeer {
+export interface RecordingAgent {
   port: number;
   messages: WireObject[];
   connections: number;
@@ -12,8 +12,8 @@ export interface FtbPeer {
   close(): Promise<void>;
 }
 
-export async function startFtbPeer(): Promise<FtbPeer> {
-  const peer: FtbPeer = { port: 0, messages: [], connections: 0, sockets: [], close: async () => {} };
+export async function startRecordingAgent(): Promise<RecordingAgent> {
+  const peer: RecordingAgent = { port: 0, messages: [], connections: 0, sockets: [], close: async () => {} };
   const location = ftbRules.encode('location', {
     hostname: '127.0.0.1',
     pid_starttime: 'Thu_Jan_01_001_00:00:00',
