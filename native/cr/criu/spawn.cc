@@ -36,25 +36,21 @@ std::vector<int> InheritableDescriptors() {
   return fds;
 }
 
-class Actions {
+// A posix_spawn object, initialised and destroyed with its scope.
+template <typename T, int (*Init)(T*), int (*Destroy)(T*)>
+class Scoped {
  public:
-  Actions() { posix_spawn_file_actions_init(&actions_); }
-  ~Actions() { posix_spawn_file_actions_destroy(&actions_); }
-  posix_spawn_file_actions_t* get() { return &actions_; }
+  Scoped() { Init(&value_); }
+  ~Scoped() { Destroy(&value_); }
+  Scoped(const Scoped&) = delete;
+  Scoped& operator=(const Scoped&) = delete;
+  T* get() { return &value_; }
 
  private:
-  posix_spawn_file_actions_t actions_;
+  T value_;
 };
-
-class Attributes {
- public:
-  Attributes() { posix_spawnattr_init(&attr_); }
-  ~Attributes() { posix_spawnattr_destroy(&attr_); }
-  posix_spawnattr_t* get() { return &attr_; }
-
- private:
-  posix_spawnattr_t attr_;
-};
+using Actions = Scoped<posix_spawn_file_actions_t, posix_spawn_file_actions_init, posix_spawn_file_actions_destroy>;
+using Attributes = Scoped<posix_spawnattr_t, posix_spawnattr_init, posix_spawnattr_destroy>;
 
 }  // namespace
 
