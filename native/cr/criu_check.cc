@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -16,6 +15,7 @@
 #include <tuple>
 
 #include "cr/criu/service_env.h"
+#include "cr/criu/spawn.h"
 #include "cr/criu_check_cache.h"
 
 namespace crftb::cr {
@@ -42,25 +42,21 @@ std::string Tail(const std::string& text, int lines) {
   return text.substr(at == 0 ? 0 : at + 1, end + 1 - (at == 0 ? 0 : at + 1));
 }
 
-// `criu check` against a deadline; CRIU gets our environment without LD_PRELOAD (service_env.h).
+// `criu check` against a deadline; CRIU gets our environment without LD_PRELOAD (service_env.h)
+// and, as every CRIU crftb starts, an empty signal mask (spawn.h).
 CriuCheckResult Run(const std::string& path) {
   constexpr int kDeadlineMs = 60'000;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return {false, std::string("pipe: ") + strerror(errno), false};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+  criu::SpawnOptions options;
+  options.output_fd = fds[1];
   criu::ServiceEnvironment environment;
-  char* argv[] = {const_cast<char*>(path.c_str()), const_cast<char*>("check"), nullptr};
   pid_t pid = -1;
-  int err = posix_spawn(&pid, path.c_str(), &actions, nullptr, argv, environment.get());
-  posix_spawn_file_actions_destroy(&actions);
+  const Failure started = criu::Spawn({path, "check"}, environment.get(), options, &pid);
   close(fds[1]);
-  if (err != 0) {
+  if (!started.ok()) {
     close(fds[0]);
-    return {false, path + " could not be started: " + strerror(err), false};
+    return {false, started.message, false};
   }
   std::string output;
   struct timespec start;

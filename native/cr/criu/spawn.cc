@@ -61,10 +61,13 @@ Failure Spawn(const std::vector<std::string>& argv, char* const envp[], const Sp
   if (options.close_inherited)
     for (int fd : InheritableDescriptors())
       if (err == 0) err = posix_spawn_file_actions_addclose(actions.get(), fd);
-  if (options.null_stdio) {
-    for (int fd : {0, 1, 2})
-      if (err == 0)
-        err = posix_spawn_file_actions_addopen(actions.get(), fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
+  if (options.null_stdio || options.output_fd >= 0) {
+    if (err == 0) err = posix_spawn_file_actions_addopen(actions.get(), 0, "/dev/null", O_RDONLY, 0);
+    for (int fd : {1, 2}) {
+      if (err != 0) break;
+      err = options.output_fd >= 0 ? posix_spawn_file_actions_adddup2(actions.get(), options.output_fd, fd)
+                                   : posix_spawn_file_actions_addopen(actions.get(), fd, "/dev/null", O_WRONLY, 0);
+    }
   }
   // dup2 onto the same number does not clear close-on-exec before glibc 2.29: never ask for it.
   UniqueFd moved;

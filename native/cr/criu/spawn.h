@@ -1,5 +1,5 @@
-// Starting CRIU and its watchdog without fork(). A fork copies the page tables of the whole Node
-// process (a self-checkpointing service of 1 GiB: tens of ms per fork, four forks on a process's
+// Starting CRIU (its services, `criu check`) and the service's watchdog without fork(). A fork copies the page tables
+// of the whole Node process (a self-checkpointing service of 1 GiB: tens of ms per fork, four forks on a process's
 // first self-checkpoint), and the copy is thrown away by the exec that follows; posix_spawn
 // shares the address space until the exec instead. A process that must not be our child (a
 // self-dump's service: CRIU dumps the caller's whole subtree) is started through a /bin/sh that
@@ -27,6 +27,8 @@ struct SpawnOptions {
   bool detach = false;
   // stdout and stderr on /dev/null (stdin too).
   bool null_stdio = false;
+  // stdout and stderr onto this descriptor of ours (stdin on /dev/null), or -1.
+  int output_fd = -1;
   // Leaves behind descriptors this process inherited without close-on-exec (ours all have it).
   bool close_inherited = false;
 };
