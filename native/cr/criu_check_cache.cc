@@ -54,24 +54,6 @@ std::string FileName(const std::string& key) {
   return hash.HexFinal();
 }
 
-}  // namespace
-
-std::string CriuCheckKey(const std::string& binary) {
-  struct stat st;
-  if (stat(binary.c_str(), &st) != 0) return "";
-  std::string boot;
-  if (!ReadWholeFile("/proc/sys/kernel/random/boot_id", &boot, 256) || boot.empty()) return "";
-  char file[160];
-  snprintf(file, sizeof file, "%llu %llu %lld %lld.%09ld %lld.%09ld", static_cast<unsigned long long>(st.st_dev),
-           static_cast<unsigned long long>(st.st_ino), static_cast<long long>(st.st_size),
-           static_cast<long long>(st.st_mtim.tv_sec), st.st_mtim.tv_nsec, static_cast<long long>(st.st_ctim.tv_sec),
-           st.st_ctim.tv_nsec);
-  return binary + "\n" + file + "\nuid " + std::to_string(geteuid()) + " caps" + StatusLine("CapEff") + "\nboot " +
-         boot.substr(0, boot.find('\n')) + "\n";
-}
-
-namespace {
-
 // The text stored under `key` + `kind` (after the header and the key, which it must repeat: a hash
 // collision never answers for another binary), when a trusted file holds it.
 bool Load(const std::string& key, const char* kind, std::string* value) {
@@ -108,6 +90,20 @@ void Store(const std::string& key, const char* kind, const std::string& value) {
 }
 
 }  // namespace
+
+std::string CriuCheckKey(const std::string& binary) {
+  struct stat st;
+  if (stat(binary.c_str(), &st) != 0) return "";
+  std::string boot;
+  if (!ReadWholeFile("/proc/sys/kernel/random/boot_id", &boot, 256) || boot.empty()) return "";
+  char file[160];
+  snprintf(file, sizeof file, "%llu %llu %lld %lld.%09ld %lld.%09ld", static_cast<unsigned long long>(st.st_dev),
+           static_cast<unsigned long long>(st.st_ino), static_cast<long long>(st.st_size),
+           static_cast<long long>(st.st_mtim.tv_sec), st.st_mtim.tv_nsec, static_cast<long long>(st.st_ctim.tv_sec),
+           st.st_ctim.tv_nsec);
+  return binary + "\n" + file + "\nuid " + std::to_string(geteuid()) + " caps" + StatusLine("CapEff") + "\nboot " +
+         boot.substr(0, boot.find('\n')) + "\n";
+}
 
 bool LoadCriuCheck(const std::string& key, CriuCheckResult* out) {
   std::string value;

@@ -66,18 +66,34 @@ void RemoveTree(const std::string& path, bool (*keep)(const std::string& name) =
   rmdir(path.c_str());
 }
 
-// Removes the generation directories of D.gens (entries named by a number) that `drop` selects.
+// The names in `dir` but . and .., read at once (so the caller may then change the directory).
+std::vector<std::string> EntryNames(const std::string& dir) {
+  std::vector<std::string> names;
+  if (DIR* listing = opendir(dir.c_str())) {
+    while (dirent* entry = readdir(listing)) {
+      const std::string name = entry->d_name;
+      if (name != "." && name != "..") names.push_back(name);
+    }
+    closedir(listing);
+  }
+  return names;
+}
+
+// Whether `name` is a generation directory's of D.gens (a number), which goes in *number.
+bool GenerationNumber(const std::string& name, unsigned* number) {
+  char* end = nullptr;
+  unsigned long n = strtoul(name.c_str(), &end, 10);
+  if (name.empty() || *end != '\0') return false;
+  *number = static_cast<unsigned>(n);
+  return true;
+}
+
+// Removes the generation directories of D.gens that `drop` selects.
 template <typename Drop>
 void RemoveGenerations(const std::string& gens, Drop drop) {
-  DIR* listing = opendir(gens.c_str());
-  if (!listing) return;
-  while (dirent* entry = readdir(listing)) {
-    char* end = nullptr;
-    unsigned long n = strtoul(entry->d_name, &end, 10);
-    if (*end == '\0' && entry->d_name[0] != '\0' && drop(static_cast<unsigned>(n)))
-      RemoveTree(gens + "/" + entry->d_name);
-  }
-  closedir(listing);
+  unsigned n = 0;
+  for (const std::string& name : EntryNames(gens))
+    if (GenerationNumber(name, &n) && drop(n)) RemoveTree(gens + "/" + name);
 }
 
 // Superseded generations are set aside under the lock by a rename to ".superseded-<n>-<pid>",
@@ -100,16 +116,9 @@ pid_t SupersededBy(const std::string& name) {
 template <typename Drop>
 std::vector<std::string> SetAsideGenerations(const std::string& gens, Drop drop) {
   std::vector<std::string> aside;
-  DIR* listing = opendir(gens.c_str());
-  if (!listing) return aside;
-  std::vector<std::string> names;
-  while (dirent* entry = readdir(listing)) {
-    char* end = nullptr;
-    unsigned long n = strtoul(entry->d_name, &end, 10);
-    if (*end == '\0' && entry->d_name[0] != '\0' && drop(static_cast<unsigned>(n))) names.push_back(entry->d_name);
-  }
-  closedir(listing);
-  for (const std::string& name : names) {
+  unsigned n = 0;
+  for (const std::string& name : EntryNames(gens)) {
+    if (!GenerationNumber(name, &n) || !drop(n)) continue;
     const std::string from = gens + "/" + name;
     const std::string to = gens + "/" + kSupersededPrefix + name + "-" + std::to_string(getpid());
     if (rename(from.c_str(), to.c_str()) == 0)
@@ -122,15 +131,10 @@ std::vector<std::string> SetAsideGenerations(const std::string& gens, Drop drop)
 
 // Removes what a process that is gone set aside and did not live to remove.
 void RemoveOrphanedSuperseded(const std::string& gens) {
-  DIR* listing = opendir(gens.c_str());
-  if (!listing) return;
-  std::vector<std::string> orphans;
-  while (dirent* entry = readdir(listing)) {
-    const pid_t owner = SupersededBy(entry->d_name);
-    if (owner > 0 && !ProcessRunning(owner)) orphans.push_back(gens + "/" + entry->d_name);
+  for (const std::string& name : EntryNames(gens)) {
+    const pid_t owner = SupersededBy(name);
+    if (owner > 0 && !ProcessRunning(owner)) RemoveTree(gens + "/" + name);
   }
-  closedir(listing);
-  for (const std::string& orphan : orphans) RemoveTree(orphan);
 }
 
 // The generation number a crftb link's target names ("<base of D>.gens/<n>"), 0 when the

@@ -347,19 +347,18 @@ class CriuEngine : public Engine {
     int version;
     {
       std::lock_guard<std::mutex> lock(mutex);
-      auto it = versions.find(config_.service);
-      const std::string stored_key = it == versions.end() ? CriuCheckKey(config_.service) : "";
-      if (it != versions.end()) {
+      if (auto it = versions.find(config_.service); it != versions.end()) {
         version = it->second;
-      } else if (LoadCriuVersion(stored_key, &version)) {
-        versions[config_.service] = version;
       } else {
-        Opts* opts = nullptr;
-        if (Failure f = NewOpts(lib_, -1, "", &opts); !f.ok()) return f;
-        version = CallService(lib_, opts, config_.service, ServiceUse::kRequest, lib_->get_version);
-        lib_->free_opts(opts);
+        const std::string stored_key = CriuCheckKey(config_.service);
+        if (!LoadCriuVersion(stored_key, &version)) {
+          Opts* opts = nullptr;
+          if (Failure f = NewOpts(lib_, -1, "", &opts); !f.ok()) return f;
+          version = CallService(lib_, opts, config_.service, ServiceUse::kRequest, lib_->get_version);
+          lib_->free_opts(opts);
+          StoreCriuVersion(stored_key, version);
+        }
         if (version > 0) versions[config_.service] = version;
-        StoreCriuVersion(stored_key, version);
       }
     }
     if (version <= 0)
