@@ -17,7 +17,7 @@ import {
   waitFor,
   waitReaped,
 } from './helpers/detached';
-import { childrenOf } from './helpers/processes';
+import { childrenOf, statFields } from './helpers/processes';
 import { restartAdopted } from './helpers/restore';
 
 t.teardown(killStarted);
@@ -36,13 +36,6 @@ const statuses = (work: string) => readStatuses<Status>(work);
 const cmdline = (pid: number) => {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  } catch {
-    return [];
-  }
-};
-const stat = (pid: number) => {
-  try {
-    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   } catch {
     return [];
   }
@@ -70,7 +63,7 @@ function daemonsOf(owner: number): Daemon[] {
       continue;
     // A child the watchdog forked (for `sleep`, or for the service before its exec) has the
     // watchdog's cmdline until it execs: not a second watchdog.
-    const parent = Number(stat(pid)[1]);
+    const parent = Number(statFields(pid)[1]);
     const parentArgs = cmdline(parent);
     if (parentArgs[2] === args[2] && parentArgs[5] === args[5]) continue;
     const service = childrenOf(pid).find((c) => cmdline(c).includes('service')) ?? 0;
@@ -97,7 +90,7 @@ async function serviceOf(owner: number): Promise<Daemon[]> {
 
 function ancestors(pid: number): number[] {
   const out: number[] = [];
-  for (let p = Number(stat(pid)[1]); p > 1; p = Number(stat(p)[1])) out.push(p);
+  for (let p = Number(statFields(pid)[1]); p > 1; p = Number(statFields(p)[1])) out.push(p);
   return out;
 }
 
@@ -122,7 +115,7 @@ t.test(
       ancestors(first.service).includes(child.pid),
       'it is not in the process tree of the process (a self-dump covers that tree)',
     );
-    t.not(stat(first.service)[3], stat(child.pid)[3], 'nor in its session');
+    t.not(statFields(first.service)[3], statFields(child.pid)[3], 'nor in its session');
     t.equal(fs.statSync(first.dir).mode & 0o777, 0o700, 'its socket lives in a private 0700 directory');
     t.ok(
       fs

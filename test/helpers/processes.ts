@@ -18,13 +18,19 @@ export function childrenOf(pid: number = process.pid): number[] {
   }
 }
 
+/** The fields of /proc/PID/stat from the third (state) on, after the command name; [] once gone. */
+export function statFields(pid: number): string[] {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return [];
+  }
+}
+
 /** Field 22 of /proc/PID/stat (start time in clock ticks); '' once the process is gone. */
 export function startTime(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[19];
-  } catch {
-    return '';
-  }
+  return statFields(pid)[19] ?? '';
 }
 
 // `criu swrk <fd>` while it starts (possibly through a loader: the provisioned criu runs via
