@@ -99,7 +99,12 @@ t.test(
   async (t) => {
     const work = tempDir('cr-self-service');
     const images = path.join(work, 'images');
-    const child = startDetached(path.join(fixtures, 'self-repeat.js'), [work, images], work);
+    // A descriptor the process inherited, which its service must not hold. (Node makes inherited
+    // descriptors close-on-exec at start-up, so this does not exercise the daemon start's own
+    // closing of non-close-on-exec ones, which only a native library's descriptors can need.)
+    const inherited = fs.openSync(path.join(work, 'inherited'), 'a');
+    const child = startDetached(path.join(fixtures, 'self-repeat.js'), [work, images], work, {}, [inherited]);
+    fs.closeSync(inherited);
     await waitFor('the child to start', () => statuses(work).length > 0, 30000);
     const ask = async (owner: number, n: number): Promise<Status> => {
       process.kill(owner, 'SIGUSR2');
@@ -118,10 +123,10 @@ t.test(
     t.not(statFields(first.service)[3], statFields(child.pid)[3], 'nor in its session');
     t.equal(fs.statSync(first.dir).mode & 0o777, 0o700, 'its socket lives in a private 0700 directory');
     t.ok(
-      fs
-        .readdirSync(`/proc/${first.service}/fd`)
-        .every((fd) => !fs.readlinkSync(`/proc/${first.service}/fd/${fd}`).startsWith(work)),
-      'it holds nothing of the process (no file under its work directory)',
+      [first.service, first.watchdog].every((pid) =>
+        fs.readdirSync(`/proc/${pid}/fd`).every((fd) => !fs.readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(work)),
+      ),
+      'it and its watchdog hold nothing of the process (no file under its work directory, not even the inherited one)',
     );
 
     t.same(await ask(child.pid, 2), { pid: child.pid, n: 2, restarted: false }, 'the second self-checkpoint succeeds');
