@@ -1,9 +1,9 @@
 // A launcher plugin across three hosts (network namespaces made and removed here): host 0 runs
 // the bootstrap server, an agent and the job coordinator; hosts 1 and 2 each run an agent and a
-// launcher node with two ranks of its own. The job is checkpointed as one (a request event, one
-// answer per node, one job-level result), every rank is killed, and the job is restarted: the
-// ranks count on from their images. A BLCR-event watcher on host 0 sees each rank's
-// CHKPT_BEGIN/END and RSTRT_BEGIN/END cross the tree.
+// launcher node with two process trees of its own (each a single counter: a tree of one). The job
+// is checkpointed as one (a request event, one answer per node, one job-level result), every tree
+// is killed, and the job is restarted: the trees count on from their images. A BLCR-event watcher
+// on host 0 sees each tree's CHKPT_BEGIN/END and RSTRT_BEGIN/END cross the agent tree.
 import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -57,13 +57,13 @@ if (refused) {
           netns: hosts[i].ns,
         }),
       );
-      return { name: `n${i}`, node, ranks: [2 * (i - 1), 2 * (i - 1) + 1] };
+      return { name: `n${i}`, node, trees: [`w${2 * (i - 1)}`, `w${2 * (i - 1) + 1}`] };
     });
     for (const n of nodes) {
       // Start-up (Node, TypeScript loader, addon, FTB handshake) took over 15 s at load 12-14.
       await n.node.waitFor((l) => l.event === 'ready', 60000);
-      n.node.command({ op: 'start', ranks: n.ranks });
-      await n.node.waitFor((l) => l.event === 'ranks');
+      n.node.command({ op: 'start', trees: n.trees });
+      await n.node.waitFor((l) => l.event === 'trees');
     }
     const coordinator = started(
       CrftbProcess.fixture('launcher-coordinator', ['job7', hosts[0].ip, String(agentPorts[0])], {
@@ -73,19 +73,19 @@ if (refused) {
     await coordinator.waitFor((l) => l.event === 'ready', 60000);
     await sleep(500); // subscriptions travel the tree before the first request
 
-    const count = (node: string, rank: number) =>
-      Number(readFileSync(path.join(work, `${node}-rank-${rank}.count`), 'utf8') || 0);
+    const count = (node: string, tree: string) =>
+      Number(readFileSync(path.join(work, `${node}-${tree}.count`), 'utf8') || 0);
     const images = path.join(work, 'images');
     coordinator.command({ op: 'checkpoint', nodes: ['n1', 'n2'], name: 'gen1', timeoutMs: 90000 });
     const checkpointed = (await coordinator.waitFor((l) => l.event === 'result', 100000)).result;
     t.equal(checkpointed.ok, true, `job checkpoint succeeded: ${JSON.stringify(checkpointed)}`);
     t.same(
-      checkpointed.nodes.map((n: { node: string; ranks: number }) => [n.node, n.ranks]).sort(),
+      checkpointed.nodes.map((n: { node: string; trees: number }) => [n.node, n.trees]).sort(),
       [
         ['n1', 2],
         ['n2', 2],
       ],
-      'both nodes answered for two ranks each',
+      'both nodes answered for two trees each',
     );
     t.same(
       checkpointed.nodes.map((n: { host: string }) => n.host).sort(),
@@ -93,22 +93,22 @@ if (refused) {
       'answers came from the two hosts',
     );
     for (const n of nodes)
-      for (const r of n.ranks)
+      for (const tree of n.trees)
         t.ok(
-          statSync(path.join(images, 'job7', 'gen1', n.name, `rank-${r}`)).isDirectory(),
-          `images of ${n.name} rank ${r} below the node's own image root`,
+          statSync(path.join(images, 'job7', 'gen1', n.name, `tree-${tree}`)).isDirectory(),
+          `images of ${n.name} tree ${tree} below the node's own image root`,
         );
 
     const seen = (name: string) => watcher.lines.filter((l) => l.event === 'notify' && l.name === name).length;
     await waitFor('four CHKPT_ENDs at host 0', () => seen('CHKPT_END') >= 4, 10000).catch(() => {});
-    t.equal(seen('CHKPT_BEGIN'), 4, 'one CHKPT_BEGIN per rank reached host 0');
-    t.equal(seen('CHKPT_END'), 4, 'one CHKPT_END per rank reached host 0');
+    t.equal(seen('CHKPT_BEGIN'), 4, 'one CHKPT_BEGIN per tree reached host 0');
+    t.equal(seen('CHKPT_END'), 4, 'one CHKPT_END per tree reached host 0');
 
     for (const n of nodes) {
-      n.node.command({ op: 'kill-ranks' });
+      n.node.command({ op: 'kill-trees' });
       await n.node.waitFor((l) => l.event === 'killed');
     }
-    const atKill = nodes.flatMap((n) => n.ranks.map((r) => count(n.name, r)));
+    const atKill = nodes.flatMap((n) => n.trees.map((tree) => count(n.name, tree)));
 
     coordinator.command({ op: 'restart', nodes: ['n1', 'n2'], name: 'gen1', timeoutMs: 90000 });
     const restarted = (await coordinator.waitFor((l) => l.event === 'result' && l.result.op === 'restart', 100000))
@@ -118,18 +118,18 @@ if (refused) {
       t.comment(`what the nodes said: ${JSON.stringify(served.map((l) => l.record.error))}`);
     }
     t.equal(restarted.ok, true, `job restart succeeded: ${JSON.stringify(restarted)}`);
-    // Each rank counts on from its images (below where it was killed): its count changes, then
+    // Each tree counts on from its images (below where it was killed): its count changes, then
     // goes on growing.
-    const counts = () => nodes.flatMap((n) => n.ranks.map((r) => count(n.name, r)));
+    const counts = () => nodes.flatMap((n) => n.trees.map((tree) => count(n.name, tree)));
     let resumed: number[] = [];
     const restored = await waitFor(
-      'every rank to write a count of its own',
+      'every tree to write a count of its own',
       () => counts().every((c, i) => c !== atKill[i]),
       20000,
     )
       .then(() => {
         resumed = counts();
-        return waitFor('every rank to count on', () => counts().every((c, i) => c > resumed[i] + 2), 20000);
+        return waitFor('every tree to count on', () => counts().every((c, i) => c > resumed[i] + 2), 20000);
       })
       .then(
         () => true,
@@ -137,9 +137,9 @@ if (refused) {
       );
     t.ok(
       restored,
-      `every rank counts again after the restart (killed at ${atKill}; resumed at ${resumed}; now ${counts()})`,
+      `every tree counts again after the restart (killed at ${atKill}; resumed at ${resumed}; now ${counts()})`,
     );
     await waitFor('four RSTRT_ENDs at host 0', () => seen('RSTRT_END') >= 4, 10000).catch(() => {});
-    t.equal(seen('RSTRT_END'), 4, 'one RSTRT_END per rank');
+    t.equal(seen('RSTRT_END'), 4, 'one RSTRT_END per tree');
   });
 }

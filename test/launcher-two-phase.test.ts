@@ -2,8 +2,8 @@
 // processes stopped; only when every node succeeded does the coordinator tell them to commit
 // (then kill); if any node fails, every node resumes and nothing is committed, so the job is not
 // lost; a node that hears no decision resumes on its own. Two LauncherNodes on one loopback
-// agent; their ranks are detached counters started here (one holds a TCP connection to a server
-// in this process, which a dump with connections: 'fail' refuses).
+// agent; each node's tree is a detached counter started here, a tree of one (one holds a TCP
+// connection to a server in this process, which a dump with connections: 'fail' refuses).
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -44,7 +44,7 @@ t.test(
   'one node fails its dump: the other resumes, nothing is committed or killed, each answer says which phase',
   async (t) => {
     const { work, root, ftb, events } = await setUp(t, 'job2f');
-    const good = await startCounter(tempDir('launch-2pc-rank'));
+    const good = await startCounter(tempDir('launch-2pc-counter'));
     const badCounter = path.join(work, 'bad.count');
     const bad = await startConnectedClient(work, badCounter);
     t.teardown(() => bad.close());
@@ -57,7 +57,7 @@ t.test(
       checkpoint: { kill: true, ftb: false },
     });
     t.teardown(() => n1.close());
-    n1.addRank(0, good.pid);
+    n1.addTree('good', good.pid);
     const n2 = await LauncherNode.start({
       job: 'job2f',
       node: 'n2',
@@ -66,7 +66,7 @@ t.test(
       checkpoint: { kill: true, ftb: false, connections: 'fail' },
     });
     t.teardown(() => n2.close());
-    n2.addRank(1, bad.pid);
+    n2.addTree('bad', bad.pid);
     const coordinator = await JobCoordinator.start({ job: 'job2f', ftb });
     t.teardown(() => coordinator.close());
     await ftbFence(ftb); // the agent has every subscription
@@ -94,9 +94,9 @@ t.test(
       [good.pid, good.counter],
       [bad.pid, badCounter],
     ] as const) {
-      t.ok(alive(pid), `rank ${pid} was not killed`);
+      t.ok(alive(pid), `counter ${pid} was not killed`);
       const now = readNumber(file);
-      await waitFor(`rank ${pid} to count on`, () => readNumber(file) > now + 2);
+      await waitFor(`counter ${pid} to count on`, () => readNumber(file) > now + 2);
     }
     for (const node of ['n1', 'n2']) {
       t.notOk(fs.existsSync(nodeDirectory(root, 'job2f', 'gen1', node)), `${node}: no checkpoint was committed`);
@@ -112,7 +112,10 @@ t.test(
 
 t.test('every node dumps: the coordinator commits, the nodes kill, and the job restarts', async (t) => {
   const { root, ftb, events } = await setUp(t, 'job2c');
-  const ranks = [await startCounter(tempDir('launch-2pc-rank')), await startCounter(tempDir('launch-2pc-rank'))];
+  const counters = [
+    await startCounter(tempDir('launch-2pc-counter')),
+    await startCounter(tempDir('launch-2pc-counter')),
+  ];
   const nodes = await Promise.all(
     ['n1', 'n2'].map((node) =>
       LauncherNode.start({
@@ -126,7 +129,7 @@ t.test('every node dumps: the coordinator commits, the nodes kill, and the job r
     ),
   );
   for (const n of nodes) t.teardown(() => n.close());
-  nodes.forEach((n, i) => n.addRank(i, ranks[i].pid));
+  nodes.forEach((n, i) => n.addTree(`counter-${i}`, counters[i].pid));
   const coordinator = await JobCoordinator.start({ job: 'job2c', ftb });
   t.teardown(() => coordinator.close());
   await ftbFence(ftb);
@@ -145,27 +148,31 @@ t.test('every node dumps: the coordinator commits, the nodes kill, and the job r
     },
     'both nodes committed',
   );
-  for (const r of ranks) t.notOk(alive(r.pid), `rank ${r.pid} was killed after the commit`);
+  for (const c of counters) t.notOk(alive(c.pid), `counter ${c.pid} was killed after the commit`);
   for (const node of ['n1', 'n2']) {
     t.ok(
       fs.existsSync(
-        path.join(nodeDirectory(root, 'job2c', 'gen1', node), `rank-${node === 'n1' ? 0 : 1}`, 'crftb-manifest'),
+        path.join(
+          nodeDirectory(root, 'job2c', 'gen1', node),
+          `tree-counter-${node === 'n1' ? 0 : 1}`,
+          'crftb-manifest',
+        ),
       ),
       `${node}'s images are the checkpoint`,
     );
     t.notOk(fs.existsSync(pendingDirectory(root, 'job2c', 'gen1', node)), `${node}: nothing left set aside`);
   }
-  for (const r of ranks) await waitReaped(r.pid);
+  for (const c of counters) await waitReaped(c.pid);
   const restarted = await coordinator.restart({ nodes: ['n1', 'n2'], name: 'gen1', timeoutMs: 60_000 });
   t.match(
     restarted,
     { ok: true, nodes: [{ phase: 'restart' }, { phase: 'restart' }] },
     'the job restarts from the committed images',
   );
-  for (const r of ranks) {
-    adopt(r.pid);
-    const now = readNumber(r.counter);
-    await waitFor('the restored rank to count on', () => readNumber(r.counter) > now + 2);
+  for (const c of counters) {
+    adopt(c.pid);
+    const now = readNumber(c.counter);
+    await waitFor('the restored counter to count on', () => readNumber(c.counter) > now + 2);
   }
   t.ok(
     ['JOB_CHKPT_REQUEST', 'NODE_CHKPT_END', 'JOB_CHKPT_COMMIT', 'NODE_COMMIT_END', 'JOB_CHKPT_END'].every((e) =>
@@ -177,7 +184,7 @@ t.test('every node dumps: the coordinator commits, the nodes kill, and the job r
 
 t.test('a node that hears no decision resumes its processes on its own and drops the images', async (t) => {
   const { root, ftb, watcher, events } = await setUp(t, 'job2d');
-  const rank = await startCounter(tempDir('launch-2pc-rank'));
+  const counter = await startCounter(tempDir('launch-2pc-counter'));
   const node = await LauncherNode.start({
     job: 'job2d',
     node: 'n1',
@@ -187,7 +194,7 @@ t.test('a node that hears no decision resumes its processes on its own and drops
     decisionTimeoutMs: 3000,
   });
   t.teardown(() => node.close());
-  node.addRank(0, rank.pid);
+  node.addTree('counter', counter.pid);
   // A coordinator that asks and then never decides (it died): the watcher publishes the request.
   watcher.declare([{ name: 'JOB_CHKPT_REQUEST', severity: 'info' }]);
   await ftbFence(ftb);
@@ -196,16 +203,16 @@ t.test('a node that hears no decision resumes its processes on its own and drops
     payload: encodeRequest({ op: 'checkpoint', name: 'gen1', nodes: ['n1'] }),
   });
   await waitFor('the node to answer its dump', () => events.includes('NODE_CHKPT_END'), 30_000);
-  t.equal(state(rank.pid), 'T', 'the rank is stopped while the node waits for the decision');
+  t.equal(state(counter.pid), 'T', 'the counter is stopped while the node waits for the decision');
   await node.idle();
   t.match(
     node.history.at(-1),
     { phase: 'decision', ok: false, errno: 110, error: { message: /decisionTimeoutMs/ } },
     'no decision: ETIMEDOUT',
   );
-  t.ok(alive(rank.pid), 'the rank was not killed');
-  const now = readNumber(rank.counter);
-  await waitFor('the rank to count on', () => readNumber(rank.counter) > now + 2);
+  t.ok(alive(counter.pid), 'the counter was not killed');
+  const now = readNumber(counter.counter);
+  await waitFor('the counter to count on', () => readNumber(counter.counter) > now + 2);
   t.notOk(fs.existsSync(nodeDirectory(root, 'job2d', 'gen1', 'n1')), 'nothing was committed');
   t.same(imagesBelow(pendingDirectory(root, 'job2d', 'gen1', 'n1')), [], 'and the images set aside are gone');
 });

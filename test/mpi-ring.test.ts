@@ -65,7 +65,7 @@ for (const mpi of MPIS) {
       const checkpointed = await coordinator.checkpoint({ nodes: ['n1'], name: 'gen1', timeoutMs: 120_000 });
       t.match(
         checkpointed,
-        { ok: true, errno: 0, committed: true, nodes: [{ node: 'n1', ok: true, ranks: 1, phase: 'commit' }] },
+        { ok: true, errno: 0, committed: true, nodes: [{ node: 'n1', ok: true, trees: 1, phase: 'commit' }] },
         `checkpointed: ${node.history.at(-1)?.error?.message ?? 'ok'}`,
       );
       const atKill = tokensSeen(work).length;

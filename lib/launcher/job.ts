@@ -33,18 +33,18 @@ export interface JobOperationOptions {
   nodes: string[];
   /**
    * The checkpoint's name (default `latest`): one plain path component. Each node keeps it under
-   * its own image root, as `<imageRoot>/<job>/<name>/<node>/rank-<R>`; a new checkpoint of the
+   * its own image root, as `<imageRoot>/<job>/<name>/<node>/tree-<T>`; a new checkpoint of the
    * same name replaces the previous one only once it succeeded.
    */
   name?: string;
   /**
    * How long to wait for every node's answer (default 120 s). At the deadline the nodes still
-   * working are told to stop (JOB_CANCEL): they leave their ranks running. The result then has
+   * working are told to stop (JOB_CANCEL): they leave their processes running. The result then has
    * errno ETIMEDOUT and lists them as missing.
    */
   timeoutMs?: number;
   /**
-   * Aborting tells the nodes to stop (JOB_CANCEL: ranks left running), publishes the job's ERROR
+   * Aborting tells the nodes to stop (JOB_CANCEL: processes left running), publishes the job's ERROR
    * with ECANCELED, and rejects with an AbortError.
    */
   signal?: AbortSignal;
@@ -62,8 +62,8 @@ export interface NodeResult {
   host: string;
   ok: boolean;
   errno: number;
-  /** Ranks and trees the node handled. */
-  ranks: number;
+  /** Process trees the node handled. */
+  trees: number;
   /**
    * Which phase this answer is from: `dump` (NODE_CHKPT_END / NODE_CHKPT_ERROR: phase one),
    * `commit` (NODE_COMMIT_END / NODE_COMMIT_ERROR), or `restart`. A failed node's errno is that
@@ -129,12 +129,12 @@ export class JobCoordinator {
     return coordinator;
   }
 
-  /** Checkpoints every rank of every node as one job. */
+  /** Checkpoints every process tree of every node as one job. */
   checkpoint(options: JobOperationOptions): Promise<JobResult> {
     return this.serialize(() => this.run('checkpoint', options));
   }
 
-  /** Restarts every rank of every node from the job's images. */
+  /** Restarts every process tree of every node from the job's images. */
   restart(options: JobOperationOptions): Promise<JobResult> {
     return this.serialize(() => this.run('restart', options));
   }
@@ -171,7 +171,7 @@ export class JobCoordinator {
           host: event.hostname,
           ok,
           errno: ok ? 0 : answer.errno,
-          ranks: answer.ranks,
+          trees: answer.trees,
           phase,
         });
         if (answers.size === nodes.length) finish();

@@ -1,12 +1,12 @@
 // The per-node half of a launcher plugin: one per node of a job (beside the launcher's own node
-// daemon, e.g. an MPI proxy), holding the node's process trees (or single-process ranks). A real
-// MPI job is checkpointed as trees: one of its ranks alone cannot be (its sockets to the process
-// manager are half of a connection, its shared-memory segments are shared with the other ranks),
-// the launcher or node daemon with everything under it can (README "Checkpointing MPI jobs"). On
-// a job-wide request it checkpoints or restarts its trees and ranks through crftb's libcr API —
-// which publishes the BLCR CHKPT_*/RSTRT_* events of each itself — and answers the coordinator
-// with one NODE_* event. Where images go is this node's own configuration (imageRoot); a request
-// only names the checkpoint.
+// daemon, e.g. an MPI proxy), holding the node's process trees; a single independent process is a
+// tree of one. There is no per-rank unit: one rank of a real MPI job alone cannot be checkpointed
+// (its sockets to the process manager are half of a connection, its shared-memory segments are
+// shared with the other ranks), the launcher or node daemon with everything under it can (README
+// "Checkpointing MPI jobs"). On a job-wide request it checkpoints or restarts its trees through
+// crftb's libcr API — which publishes the BLCR CHKPT_*/RSTRT_* events of each itself — and answers
+// the coordinator with one NODE_* event. Where images go is this node's own configuration
+// (imageRoot); a request only names the checkpoint.
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -44,14 +44,14 @@ export interface LauncherNodeOptions {
   /** This node's name (FTB client name, ≤ 15 characters), as the coordinator lists it. */
   node: string;
   /**
-   * This node's image root. Checkpoint `name` of rank R goes to
-   * `<imageRoot>/<job>/<name>/<node>/rank-<R>` (see rankDirectory); requests never carry a path.
+   * This node's image root. Checkpoint `name` of tree T goes to
+   * `<imageRoot>/<job>/<name>/<node>/tree-<T>` (see treeDirectory); requests never carry a path.
    */
   imageRoot: string;
   /** Where the node's FTB agent is (default: FTB's own resolution). */
   ftb?: FtbConnectOptions;
   /**
-   * Extra checkpoint options for every rank and tree (engine, criu binary, timeoutMs, ...).
+   * Extra checkpoint options for every tree (engine, criu binary, timeoutMs, ...).
    * `kill` / `stop` / `leaveRunning` say what happens to the processes once the whole job's
    * checkpoint is committed; until then they are stopped (phase one of the protocol).
    */
@@ -69,11 +69,6 @@ export interface LauncherNodeOptions {
 interface Restored {
   /** Settles with the exit status once the restored process (a tree's root) ends. */
   exited?: Promise<RestoredExit>;
-}
-
-export interface RankRecord extends Restored {
-  rank: number;
-  pid: number;
 }
 
 /**
@@ -94,7 +89,7 @@ export interface TreeRecord extends Restored {
 }
 
 /**
- * Where a checkpoint ended on this node: `dump` (phase one: a rank or tree could not be dumped,
+ * Where a checkpoint ended on this node: `dump` (phase one: a tree could not be dumped,
  * or the request was cancelled meanwhile), `decision` (dumped, then the job was cancelled or no
  * decision came: processes resumed, images dropped), `commit` (the images made the checkpoint,
  * then the processes killed, resumed or left stopped; or that failed). Restarts: `restart`.
@@ -110,7 +105,6 @@ export interface NodeOperationRecord {
   dir: string;
   ok: boolean;
   errno: number;
-  ranks: RankRecord[];
   trees: TreeRecord[];
   error?: CrftbError;
 }
@@ -138,11 +132,6 @@ export function pendingDirectory(imageRoot: string, job: string, name: string, n
   return `${nodeDirectory(imageRoot, job, name, node)}+pending`;
 }
 
-/** Where a rank's images live: `<imageRoot>/<job>/<name>/<node>/rank-<R>`. */
-export function rankDirectory(imageRoot: string, job: string, name: string, node: string, rank: number): string {
-  return path.join(nodeDirectory(imageRoot, job, name, node), `rank-${rank}`);
-}
-
 // The errno a node's answer carries on the wire: positive, as BLCR's ERROR payload has it (the
 // JS error's negative errno, or BLCR's own number for a CR_E* code).
 function errnoOf(error: unknown): number {
@@ -157,7 +146,6 @@ function errnoOf(error: unknown): number {
 const REMEMBERED_CANCELS = 64;
 
 export class LauncherNode {
-  private readonly ranks = new Map<number, { pid: number } & Restored>();
   private readonly trees = new Map<string, { pid: number; options: TreeOptions } & Restored>();
   private busy: Promise<void> = Promise.resolve();
   private subscriptions: FtbSubscription[] = [];
@@ -217,28 +205,13 @@ export class LauncherNode {
   }
 
   /**
-   * Registers a rank that is a whole process on its own (a process this launcher started, leading
-   * its own session, with no connection or shared memory to the job's other processes): it is
-   * dumped and restored alone. Not for the ranks of a real MPI job — those are half of their
-   * process manager's sockets and share its memory segments, and a dump of one alone fails or
-   * cannot be restored (README "Checkpointing MPI jobs"): register the launcher's or node
-   * daemon's tree with addTree instead.
-   */
-  addRank(rank: number, pid: number): void {
-    if (!Number.isInteger(rank) || rank < 0)
-      throw codedError('EINVAL', `rank must be a non-negative integer, got ${rank}`);
-    if (!Number.isInteger(pid) || pid <= 0) throw codedError('EINVAL', `pid must be a positive integer, got ${pid}`);
-    this.ranks.set(rank, { pid });
-  }
-
-  removeRank(rank: number): void {
-    this.ranks.delete(rank);
-  }
-
-  /**
    * Registers a process tree this launcher started: `pid` and every process under it are dumped
    * together (CRIU scope 'tree') and restored together. The root must lead its own session
    * (started with setsid; stdio on files) — the launcher's `mpiexec`/`mpirun`, or a node's proxy.
+   * A single process with no connection or shared memory to the job's other processes is a tree
+   * of one. One rank of a real MPI job is not: it is half of its process manager's sockets and
+   * shares its memory segments, so its dump alone fails or cannot be restored — register the
+   * launcher's or node daemon's tree (README "Checkpointing MPI jobs").
    */
   addTree(name: string, pid: number, options: TreeOptions = {}): void {
     checkCheckpointName(name, 'tree name');
@@ -255,10 +228,6 @@ export class LauncherNode {
     return [...this.trees]
       .map(([name, { pid, exited }]) => ({ name, pid, exited }))
       .sort((a, b) => a.name.localeCompare(b.name));
-  }
-
-  localRanks(): RankRecord[] {
-    return [...this.ranks].map(([rank, { pid, exited }]) => ({ rank, pid, exited })).sort((a, b) => a.rank - b.rank);
   }
 
   /** Requests are served one at a time, in arrival order. */
@@ -302,8 +271,8 @@ export class LauncherNode {
       if (op === 'checkpoint') {
         record = await this.checkpointJob(request.name, handle, controller.signal, committed);
       } else {
-        record = await this.restartRanks(request.name, controller.signal);
-        this.answer(NODE_RESULT_EVENT.restart, handle, record.errno, record.ranks.length + record.trees.length);
+        record = await this.restartTrees(request.name, controller.signal);
+        this.answer(NODE_RESULT_EVENT.restart, handle, record.errno, record.trees.length);
       }
     } finally {
       this.current = null;
@@ -315,18 +284,13 @@ export class LauncherNode {
     event: { ok: string; error: string } | Operation,
     requestHandle: Buffer,
     errno: number,
-    ranks: number,
+    trees: number,
   ): void {
     const names = typeof event === 'string' ? NODE_RESULT_EVENT[event] : event;
     this.client.publish(errno === 0 ? names.ok : names.error, {
       eventType: 2,
-      payload: encodeNodeAnswer({ requestHandle, errno, ranks }),
+      payload: encodeNodeAnswer({ requestHandle, errno, trees }),
     });
-  }
-
-  // Ranks are dumped concurrently, so the job is frozen for about as long as its slowest rank.
-  private rankDirectory(name: string, rank: number): string {
-    return rankDirectory(this.options.imageRoot, this.options.job, name, this.options.node, rank);
   }
 
   private treeDirectory(name: string, tree: string): string {
@@ -343,7 +307,8 @@ export class LauncherNode {
 
   /**
    * Phase one, the decision, and phase two of a job checkpoint on this node (protocol.ts,
-   * COMMIT_EVENT). Ranks and trees are dumped concurrently, one CRIU dump each, and left stopped.
+   * COMMIT_EVENT). Trees are dumped concurrently, one CRIU dump each, and left stopped: the job is
+   * frozen for about as long as its slowest tree's dump.
    */
   private async checkpointJob(
     name: string,
@@ -351,16 +316,14 @@ export class LauncherNode {
     signal: AbortSignal,
     committed: Promise<void>,
   ): Promise<NodeOperationRecord> {
-    const ranks = this.localRanks();
     const trees = this.localTrees();
-    const units = ranks.length + trees.length;
     const fail = (
       phase: NodePhase,
       error: unknown,
       answer: { ok: string; error: string } | null,
     ): NodeOperationRecord => {
-      const record = this.record('checkpoint', phase, name, ranks, trees, [error]);
-      if (answer) this.answer(answer, handle, record.errno, units);
+      const record = this.record('checkpoint', phase, name, trees, [error]);
+      if (answer) this.answer(answer, handle, record.errno, trees.length);
       return record;
     };
     let disposition: 'kill' | 'stop' | 'resume';
@@ -369,32 +332,26 @@ export class LauncherNode {
     } catch (error) {
       return fail('dump', error, NODE_RESULT_EVENT.checkpoint);
     }
-    if (units === 0) return fail('dump', null, NODE_RESULT_EVENT.checkpoint);
+    if (trees.length === 0) return fail('dump', null, NODE_RESULT_EVENT.checkpoint);
     const pending = pendingDirectory(this.options.imageRoot, this.options.job, name, this.options.node);
-    // Image directories hold whole memories: the node's directory is private like each rank's.
+    // Image directories hold whole memories: the node's directory is private like each tree's.
     await mkdir(pending, { recursive: true, mode: 0o700 }).catch(() => undefined);
     const { kill: _kill, stop: _stop, leaveRunning: _leave, ...options } = this.options.checkpoint ?? {};
-    const dirs = [
-      ...ranks.map((r) => path.join(pending, `rank-${r.rank}`)),
-      ...trees.map((tr) => path.join(pending, `tree-${tr.name}`)),
-    ];
-    const results = await Promise.allSettled([
-      ...ranks.map((r, i) =>
-        checkpoint({ ftb: this.ftb(), ...options, target: r.pid, scope: 'tree', dir: dirs[i], stop: true, signal }),
-      ),
-      ...trees.map((tr, i) =>
+    const dirs = trees.map((tr) => path.join(pending, `tree-${tr.name}`));
+    const results = await Promise.allSettled(
+      trees.map((tr, i) =>
         checkpoint({
           ftb: this.ftb(),
           ...options,
           ...this.trees.get(tr.name)!.options,
           target: tr.pid,
           scope: 'tree',
-          dir: dirs[ranks.length + i],
+          dir: dirs[i],
           stop: true,
           signal,
         }),
       ),
-    ]);
+    );
     const dumped = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const rollBack = async () => {
       for (const result of dumped) signalAll(result.pids, 'SIGCONT');
@@ -416,7 +373,7 @@ export class LauncherNode {
     }
     // The decision can only follow the answer, so waiting for it starts first.
     const decision = this.decision(signal, committed);
-    this.answer(NODE_RESULT_EVENT.checkpoint, handle, 0, units);
+    this.answer(NODE_RESULT_EVENT.checkpoint, handle, 0, trees.length);
     const refused = await decision;
     if (refused) {
       await rollBack();
@@ -440,8 +397,8 @@ export class LauncherNode {
       );
     }
     if (disposition === 'resume') signalAll(pids, 'SIGCONT');
-    this.answer(NODE_COMMIT_EVENT, handle, 0, units);
-    return this.record('checkpoint', 'commit', name, ranks, trees, []);
+    this.answer(NODE_COMMIT_EVENT, handle, 0, trees.length);
+    return this.record('checkpoint', 'commit', name, trees, []);
   }
 
   // Resolves null on JOB_CHKPT_COMMIT; the reason on JOB_CANCEL (the request's signal) or when
@@ -508,34 +465,28 @@ export class LauncherNode {
     await rm(old, { recursive: true, force: true });
   }
 
-  private async restartRanks(name: string, signal: AbortSignal): Promise<NodeOperationRecord> {
-    const ranks = this.localRanks();
+  private async restartTrees(name: string, signal: AbortSignal): Promise<NodeOperationRecord> {
     const trees = this.localTrees();
-    const results = await Promise.allSettled([
-      ...ranks.map((r) =>
-        restartDetailed({ ftb: this.ftb(), ...this.options.restart, dir: this.rankDirectory(name, r.rank), signal }),
-      ),
-      ...trees.map((tr) =>
+    const results = await Promise.allSettled(
+      trees.map((tr) =>
         restartDetailed({ ftb: this.ftb(), ...this.options.restart, dir: this.treeDirectory(name, tr.name), signal }),
       ),
-    ]);
+    );
     results.forEach((r, i) => {
       if (r.status !== 'fulfilled') return;
       const { pid, exited } = r.value;
-      if (i < ranks.length) this.ranks.set(ranks[i].rank, { pid, exited });
-      else Object.assign(this.trees.get(trees[i - ranks.length].name)!, { pid, exited });
+      Object.assign(this.trees.get(trees[i].name)!, { pid, exited });
     });
     return this.record(
       'restart',
       'restart',
       name,
-      this.localRanks(),
       this.localTrees(),
       results.map((r) => (r.status === 'rejected' ? r.reason : null)),
     );
   }
 
-  // The ranks' BLCR events go to the node's own agent unless the caller says otherwise.
+  // The trees' BLCR events go to the node's own agent unless the caller says otherwise.
   private ftb(): { agentHost?: string; agentPort?: number } | undefined {
     const { agentHost, agentPort } = this.options.ftb ?? {};
     return agentHost === undefined && agentPort === undefined ? undefined : { agentHost, agentPort };
@@ -545,17 +496,16 @@ export class LauncherNode {
     op: Operation,
     phase: NodePhase,
     name: string,
-    ranks: RankRecord[],
     trees: TreeRecord[],
     errors: unknown[],
   ): NodeOperationRecord {
     const first = errors.find((e) => e !== null && e !== undefined) as CrftbError | undefined;
     const dir = nodeDirectory(this.options.imageRoot, this.options.job, name, this.options.node);
-    if (ranks.length === 0 && trees.length === 0) {
-      const error = codedError('ESRCH', `node ${this.options.node} has no ranks or trees to ${op}`, 3);
-      return { op, phase, name, dir, ok: false, errno: 3, ranks, trees, error };
+    if (trees.length === 0) {
+      const error = codedError('ESRCH', `node ${this.options.node} has no trees to ${op}`, 3);
+      return { op, phase, name, dir, ok: false, errno: 3, trees, error };
     }
-    return { op, phase, name, dir, ok: !first, errno: first ? errnoOf(first) : 0, ranks, trees, error: first };
+    return { op, phase, name, dir, ok: !first, errno: first ? errnoOf(first) : 0, trees, error: first };
   }
 
   async close(): Promise<void> {

@@ -32,14 +32,14 @@ export const JOB_RESULT_EVENT: Record<Operation, { ok: string; error: string }> 
 /**
  * The coordinator gave up on a request (its signal aborted, or its deadline passed): payload as a
  * job result (the request's handle, then ECANCELED or ETIMEDOUT). A node still working on that
- * request aborts it: its ranks are left running (crftb's cancellation guarantee) and it answers
+ * request aborts it: its processes are left running (crftb's cancellation guarantee) and it answers
  * with the error. Anyone who reaches the agent could send one (FTB has no authentication); the
  * worst it does is leave a job running un-checkpointed.
  */
 export const CANCEL_EVENT = 'JOB_CANCEL';
 
 /**
- * A checkpoint is two-phase. Phase one: every node dumps its ranks and trees and leaves them
+ * A checkpoint is two-phase. Phase one: every node dumps its process trees and leaves them
  * stopped, its images set aside (not yet the checkpoint of that name), and answers
  * NODE_CHKPT_END or NODE_CHKPT_ERROR. Only when every node answered END does the coordinator
  * publish JOB_CHKPT_COMMIT (payload as a job result: the request's handle, errno 0): each node
@@ -128,18 +128,18 @@ export function decodeRequest(op: Operation, payload: Buffer): JobRequest {
   return { op, name: checkCheckpointName(c, 'the requested checkpoint name'), nodes: n as string[] };
 }
 
-/** A node's answer: request handle, errno (0 on success), number of ranks handled. */
+/** A node's answer: request handle, errno (0 on success), number of process trees handled. */
 export interface NodeAnswer {
   requestHandle: Buffer;
   errno: number;
-  ranks: number;
+  trees: number;
 }
 
 export function encodeNodeAnswer(answer: NodeAnswer): Buffer {
   const payload = Buffer.alloc(FTB_PAYLOAD_SIZE);
   answer.requestHandle.copy(payload, 0, 0, FTB_EVENT_HANDLE_SIZE);
   payload.writeInt32LE(answer.errno, FTB_EVENT_HANDLE_SIZE);
-  payload.writeUInt32LE(answer.ranks, FTB_EVENT_HANDLE_SIZE + 4);
+  payload.writeUInt32LE(answer.trees, FTB_EVENT_HANDLE_SIZE + 4);
   return payload;
 }
 
@@ -147,7 +147,7 @@ export function decodeNodeAnswer(payload: Buffer): NodeAnswer {
   return {
     requestHandle: Buffer.from(payload.subarray(0, FTB_EVENT_HANDLE_SIZE)),
     errno: payload.readInt32LE(FTB_EVENT_HANDLE_SIZE),
-    ranks: payload.readUInt32LE(FTB_EVENT_HANDLE_SIZE + 4),
+    trees: payload.readUInt32LE(FTB_EVENT_HANDLE_SIZE + 4),
   };
 }
 
