@@ -5,15 +5,22 @@
  *   ftb-c-client sub <count> <timeout-s>   "ready", one latency (us) per line, then a JSON line
  *                                          { received, seconds from first to last event }
  *   ftb-c-client pub <rate/s, 0 = flood> <count>
+ *   ftb-c-client hopsub <count> <timeout-s>  the floor: no FTB, one loopback TCP hop; prints
+ *                                          "port N", then as sub
+ *   ftb-c-client hoppub <port> <rate/s> <count>  8-byte stamps to hopsub, paced like pub
  * Payload bytes 0-7: CLOCK_MONOTONIC ns taken just before FTB_Publish (as the Node publisher
  * writes them), bytes 8-11: the sequence number. The agent is found the libftb way
  * (FTB_AGENT_PORT, FTB_BSTRAP_SERVER in the environment). */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <libftb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,16 +35,36 @@ static volatile long received;
 static long wanted;
 static int64_t first_ns, last_ns;
 
-static int on_event(FTB_receive_event_t *event, void *arg) {
-  (void)arg;
-  int64_t stamp;
-  memcpy(&stamp, event->event_payload, sizeof(stamp));
+/* Waits until event i of a run at `rate`/s is due: sleeps, then a spin for the last 2 ms. */
+static void pace(int64_t started, double rate, long i) {
+  if (!(rate > 0)) return;
+  const int64_t due = started + (int64_t)(1e9 / rate * (double)i);
+  while (now_ns() < due) {
+    const int64_t left = due - now_ns();
+    if (left > 2000000) usleep((useconds_t)(left / 1000 - 1000));
+  }
+}
+
+static void take(int64_t stamp) {
   const int64_t now = now_ns();
   if (received == 0) first_ns = now;
   last_ns = now;
   if (received < wanted) latencies[received] = (double)(now - stamp) / 1000.0;
   __atomic_add_fetch(&received, 1, __ATOMIC_SEQ_CST);
+}
+
+static int on_event(FTB_receive_event_t *event, void *arg) {
+  (void)arg;
+  int64_t stamp;
+  memcpy(&stamp, event->event_payload, sizeof(stamp));
+  take(stamp);
   return 0;
+}
+
+static void report(long count) {
+  const long got = received < count ? received : count;
+  for (long i = 0; i < got; i++) printf("%.1f\n", latencies[i]);
+  printf("{\"received\":%ld,\"seconds\":%f}\n", got, (double)(last_ns - first_ns) / 1e9);
 }
 
 static void connect_as(const char *space, const char *name, const char *style, FTB_client_handle_t *h) {
@@ -67,9 +94,7 @@ static int subscribe(long count, int timeout_s) {
   fflush(stdout);
   const int64_t deadline = now_ns() + (int64_t)timeout_s * 1000000000;
   while (__atomic_load_n(&received, __ATOMIC_SEQ_CST) < count && now_ns() < deadline) usleep(2000);
-  const long got = received < count ? received : count;
-  for (long i = 0; i < got; i++) printf("%.1f\n", latencies[i]);
-  printf("{\"received\":%ld,\"seconds\":%f}\n", got, (double)(last_ns - first_ns) / 1e9);
+  report(count);
   FTB_Disconnect(h);
   return 0;
 }
@@ -89,13 +114,7 @@ static int publish(double rate, long count) {
   props.event_type = 1;
   const int64_t started = now_ns();
   for (long i = 0; i < count; i++) {
-    if (rate > 0) {
-      const int64_t due = started + (int64_t)(1e9 / rate * (double)i);
-      while (now_ns() < due) {
-        const int64_t left = due - now_ns();
-        if (left > 2000000) usleep((useconds_t)(left / 1000 - 1000));
-      }
-    }
+    pace(started, rate, i);
     const int64_t stamp = now_ns();
     const uint32_t seq = (uint32_t)i;
     memcpy(props.event_payload, &stamp, sizeof(stamp));
@@ -109,9 +128,77 @@ static int publish(double rate, long count) {
   return 0;
 }
 
+/* The floor hop's receiving end: one connection on a loopback port of its own, blocking reads on
+ * this thread (as libftb's own receive thread does), 8-byte stamps. */
+static int hop_subscribe(long count, int timeout_s) {
+  wanted = count;
+  latencies = calloc((size_t)count, sizeof(double));
+  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  if (listener < 0 || bind(listener, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(listener, 1) != 0 ||
+      getsockname(listener, (struct sockaddr *)&a, &len) != 0) {
+    perror("hopsub: listen");
+    return 2;
+  }
+  printf("port %d\nready\n", ntohs(a.sin_port));
+  fflush(stdout);
+  struct timeval tv = {.tv_sec = timeout_s, .tv_usec = 0};
+  setsockopt(listener, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  const int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  unsigned char buf[8 * 512];
+  size_t used = 0;
+  while (fd >= 0 && received < count) {
+    const ssize_t got = read(fd, buf + used, sizeof(buf) - used);
+    if (got <= 0) break;
+    used += (size_t)got;
+    size_t at = 0;
+    for (; used - at >= 8; at += 8) {
+      int64_t stamp;
+      memcpy(&stamp, buf + at, sizeof(stamp));
+      take(stamp);
+    }
+    memmove(buf, buf + at, used - at);
+    used -= at;
+  }
+  report(count);
+  if (fd >= 0) close(fd);
+  close(listener);
+  return 0;
+}
+
+static int hop_publish(int port, double rate, long count) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons((uint16_t)port);
+  const int one = 1;
+  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+    perror("hoppub: connect");
+    return 2;
+  }
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  const int64_t started = now_ns();
+  for (long i = 0; i < count; i++) {
+    pace(started, rate, i);
+    const int64_t stamp = now_ns();
+    if (write(fd, &stamp, sizeof(stamp)) != (ssize_t)sizeof(stamp)) return 3;
+  }
+  close(fd);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc == 4 && strcmp(argv[1], "sub") == 0) return subscribe(atol(argv[2]), atoi(argv[3]));
   if (argc == 4 && strcmp(argv[1], "pub") == 0) return publish(atof(argv[2]), atol(argv[3]));
-  fprintf(stderr, "usage: %s sub <count> <timeout-s> | pub <rate> <count>\n", argv[0]);
+  if (argc == 4 && strcmp(argv[1], "hopsub") == 0) return hop_subscribe(atol(argv[2]), atoi(argv[3]));
+  if (argc == 5 && strcmp(argv[1], "hoppub") == 0) return hop_publish(atoi(argv[2]), atof(argv[3]), atol(argv[4]));
+  fprintf(stderr, "usage: %s sub <count> <timeout-s> | pub <rate> <count> | hopsub <count> <timeout-s> | hoppub <port> <rate> <count>\n", argv[0]);
   return 64;
 }

@@ -3,11 +3,13 @@
 // of FTB is in this repository. The real agents run only inside a network namespace this bench
 // creates (loopback only) and every process in it is killed before the namespace is removed.
 // Matrix, interleaved per round: {C subscriber (bench/ftb-c-client.c, linked with FTB's libftb),
-// crftb JS listener} x {real ftb_agent, crftb agent}, always with the same C publisher; latency at
-// 20 and 1,000 events/s and a flood for throughput. Needs root (ip netns) and a C compiler.
+// crftb JS listener} x {real ftb_agent, crftb agent}, always with the same C publisher, and the
+// floor (one loopback TCP hop between two C processes, no FTB); latency at 20 and 1,000 events/s
+// and a flood for throughput, then the ratios of the same run. Needs root (ip netns) and a C
+// compiler.
 // Run: FTB_HOME=/opt/ftb-0.6.2 node bench/ftb-real.mjs [events-at-20/s] [events-at-1000/s] [flood]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -86,24 +88,50 @@ async function outside() {
   }
 }
 
-/** A subscriber child (C or JS) on the agent at `port`: resolves { done } once it is ready. */
+/**
+ * Resolves once a socket of this network namespace is bound to `port` (`proto`: 'tcp' listening,
+ * 'udp' bound): the daemon is up. /proc/net is the reading process's namespace's.
+ */
+async function untilBound(proto, port, what) {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    const lines = readFileSync(`/proc/net/${proto}`, 'utf8').split('\n').slice(1);
+    // Field 2 is the local address; state 0A is LISTEN (UDP sockets show 07).
+    if (
+      lines.some(
+        (l) => l.trim().split(/\s+/)[1]?.endsWith(hex.trim()) && (proto === 'udp' || l.trim().split(/\s+/)[3] === '0A'),
+      )
+    )
+      return;
+    if (Date.now() > deadline) throw new Error(`${what} did not bind ${proto} port ${port} within 10 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * A subscriber child on the agent at `port` (C or JS), or the floor's receiving end (`hop`):
+ * resolves { done, port } once it is ready (`port`: where the hop listens).
+ */
 async function startSubscriber(kind, client, port, count, timeoutS) {
   const env = { ...process.env, FTB_AGENT_PORT: String(port), FTB_BSTRAP_SERVER: '127.0.0.1' };
+  const stdio = ['ignore', 'pipe', 'inherit'];
   const child =
     kind === 'C'
-      ? spawn(client, ['sub', String(count), String(timeoutS)], { env, stdio: ['ignore', 'pipe', 'inherit'] })
-      : spawn(process.execPath, [self, 'jssub', String(port), String(count), String(timeoutS)], {
-          env,
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
+      ? spawn(client, ['sub', String(count), String(timeoutS)], { env, stdio })
+      : kind === 'hop'
+        ? spawn(client, ['hopsub', String(count), String(timeoutS)], { env, stdio })
+        : spawn(process.execPath, [self, 'jssub', String(port), String(count), String(timeoutS)], { env, stdio });
   const latencies = [];
   let summary = null;
+  let hopPort = 0;
   let ready;
   const isReady = new Promise((r) => {
     ready = r;
   });
   readline.createInterface({ input: child.stdout }).on('line', (l) => {
     if (l === 'ready') ready();
+    else if (l.startsWith('port ')) hopPort = Number(l.slice(5));
     else if (l.startsWith('{')) summary = JSON.parse(l);
     else latencies.push(Number(l));
   });
@@ -114,20 +142,25 @@ async function startSubscriber(kind, client, port, count, timeoutS) {
     }),
   );
   await isReady;
-  return { done };
+  return { done, port: hopPort };
 }
 
-function publishWith(client, port, rate, count) {
+function publishWith(client, args, port) {
   const env = { ...process.env, FTB_AGENT_PORT: String(port), FTB_BSTRAP_SERVER: '127.0.0.1' };
-  const r = spawnSync(client, ['pub', String(rate), String(count)], { env, encoding: 'utf8' });
+  const r = spawnSync(client, args, { env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`C publisher failed (${r.status}): ${r.stderr}`);
 }
 
 async function measure(kind, client, port, rate, count) {
   const sub = await startSubscriber(kind, client, port, count, rate > 0 ? Math.ceil(count / rate) + 10 : 60);
-  publishWith(client, port, rate, count);
+  if (kind === 'hop') publishWith(client, ['hoppub', String(sub.port), String(rate), String(count)], port);
+  else publishWith(client, ['pub', String(rate), String(count)], port);
   return sub.done;
 }
+
+const p50 = (l) => percentile(l, 50);
+const p99 = (l) => percentile(l, 99);
+const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
 
 /** Inside the namespace: the real bootstrap server and agent, crftb's agent, the rounds. */
 async function inside([client, agentBin, serverBin, ...args]) {
@@ -145,9 +178,9 @@ async function inside([client, agentBin, serverBin, ...args]) {
     FTB_AGENT_PORT: String(real.port),
   };
   spawn(serverBin, [], { env, stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 500));
+  await untilBound('udp', 14455, 'ftb_database_server');
   spawn(agentBin, [], { env, stdio: 'ignore' }); // daemonises; the namespace's teardown kills it
-  await new Promise((r) => setTimeout(r, 1000));
+  await untilBound('tcp', real.port, 'ftb_agent');
   const ours = await startAgentProcess();
   const agents = [
     ['real ftb_agent', real.port],
@@ -159,23 +192,31 @@ async function inside([client, agentBin, serverBin, ...args]) {
   console.log(`  ${load()} before`);
   for (const { rate, count } of rates) {
     const got = {};
+    const take = async (key, kind, port) => {
+      const { latencies } = await measure(kind, client, port, rate, Math.ceil(count / rounds));
+      got[key] ??= [];
+      got[key].push(...latencies);
+    };
     for (let r = 0; r < rounds; r++) {
       for (const [name, port] of agents) {
-        for (const kind of ['C', 'JS']) {
-          const key = `${kind} subscriber, ${name}`;
-          const { latencies } = await measure(kind, client, port, rate, Math.ceil(count / rounds));
-          got[key] ??= [];
-          got[key].push(...latencies);
-        }
+        for (const kind of ['C', 'JS']) await take(`${kind} subscriber, ${name}`, kind, port);
       }
+      await take('floor: one C TCP hop', 'hop', 0);
     }
     console.log(`  ${rate} events/s (${load()})`);
     for (const [key, l] of Object.entries(got)) {
       l.sort((a, b) => a - b);
-      console.log(
-        `    ${key.padEnd(34)} p50 ${percentile(l, 50).toFixed(1)} us, p99 ${percentile(l, 99).toFixed(1)} us (${l.length})`,
-      );
+      console.log(`    ${key.padEnd(34)} p50 ${p50(l).toFixed(1)} us, p99 ${p99(l).toFixed(1)} us (${l.length})`);
     }
+    const js = got['JS subscriber, crftb agent'];
+    const c = got['C subscriber, crftb agent'];
+    const floor = got['floor: one C TCP hop'];
+    const realC = got['C subscriber, real ftb_agent'];
+    console.log(
+      `    ratios, p50 / p99: crftb JS listener / C subscriber on crftb's agent ${ratio(p50(js), p50(c))} / ${ratio(p99(js), p99(c))}; ` +
+        `/ floor ${ratio(p50(js), p50(floor))} / ${ratio(p99(js), p99(floor))}; ` +
+        `C subscriber, crftb agent / real agent ${ratio(p50(c), p50(realC))} / ${ratio(p99(c), p99(realC))}`,
+    );
   }
   for (let r = 0; r < rounds; r++) {
     for (const [name, port] of agents) {
