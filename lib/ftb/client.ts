@@ -334,9 +334,8 @@ export class FtbClient {
   private onNative(ids: Uint32Array | null, records: Buffer | null, readable: boolean): void {
     if (ids && records) {
       for (let i = 0; i < ids.length; i++) {
-        const record = records.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE);
         try {
-          this.subscriptions.get(ids[i])?.deliver(new ReceivedEvent(record));
+          this.subscriptions.get(ids[i])?.deliver(new ReceivedEvent(records, i * RECORD_SIZE));
         } catch (error) {
           this.rethrow(error);
         }

@@ -79,18 +79,31 @@ const JSON_FIELDS = [
 ] as const;
 
 export class ReceivedEvent implements FtbReceivedEvent {
-  constructor(readonly record: Buffer) {}
+  /**
+   * The record at `base` of `batch` (a whole batch the addon handed over): no view is made until a
+   * field asks for one, so a listener that reads only the payload costs one Buffer, not two.
+   */
+  constructor(
+    private readonly batch: Buffer,
+    private readonly base = 0,
+  ) {}
+
+  get record(): Buffer {
+    return this.batch.subarray(this.base, this.base + RECORD_SIZE);
+  }
 
   private str(name: string): string {
-    const [offset, size] = at(name);
-    const end = this.record.indexOf(0, offset);
-    return this.record.toString('utf8', offset, end < 0 || end > offset + size ? offset + size : end);
+    const [field, size] = at(name);
+    const bytes = this.batch.subarray(this.base + field, this.base + field + size);
+    const end = bytes.indexOf(0); // a string that fills its field has no NUL: never read past it
+    return bytes.toString('utf8', 0, end < 0 ? size : end);
   }
   private int(name: string): number {
-    const [offset, size] = at(name);
-    if (size === 1) return this.record.readUInt8(offset);
-    if (size === 2) return this.record.readUInt16LE(offset);
-    return this.record.readInt32LE(offset);
+    const [field, size] = at(name);
+    const offset = this.base + field;
+    if (size === 1) return this.batch.readUInt8(offset);
+    if (size === 2) return this.batch.readUInt16LE(offset);
+    return this.batch.readInt32LE(offset);
   }
 
   get region(): string {
@@ -140,8 +153,8 @@ export class ReceivedEvent implements FtbReceivedEvent {
   }
   /** All 368 payload bytes (a view of the record). */
   get payload(): Buffer {
-    const [offset, size] = at('event.payload');
-    return this.record.subarray(offset, offset + size);
+    const [field, size] = at('event.payload');
+    return this.batch.subarray(this.base + field, this.base + field + size);
   }
   /** FTB_Get_event_handle; null when the event space does not parse. */
   get handle(): FtbEventHandle | null {
