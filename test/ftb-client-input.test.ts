@@ -2,6 +2,7 @@
 // wire: a real TCP peer records every byte the client sends.
 import t from 'tap';
 import { FtbClient } from '../lib/ftb/client';
+import { FtbEventHandle } from '../lib/ftb/event';
 import { startRecordingAgent } from './helpers/ftb-recording-agent';
 import { waitFor } from './helpers/wait';
 
@@ -150,4 +151,27 @@ t.test('schema files (§10.5) are read without a shell', async (t) => {
     'end of file inside a block',
   );
   t.throws(() => client.declare({ schemaFile: path.join(dir, 'missing') }), { code: 'FTB_ERR_INVALID_SCHEMA_FILE' });
+});
+
+t.test('an event handle is 360 bytes, or the 360 at an offset of a larger buffer that has them', async (t) => {
+  const pool = Buffer.alloc(720);
+  pool.fill(7, 360);
+  const second = new FtbEventHandle(pool, 360);
+  t.equal(second.bytes.length, 360);
+  t.equal(second.bytes.byteOffset - pool.byteOffset, 360, 'a view of the buffer, not a copy');
+  t.ok(second.equals(new FtbEventHandle(Buffer.alloc(360, 7))), 'the same handle as its bytes alone');
+  for (const [bytes, offset] of [
+    [Buffer.alloc(359), undefined],
+    [Buffer.alloc(361), undefined],
+    [pool, 361],
+    [pool, -1],
+    [pool, 1.5],
+    [pool, Number.NaN],
+  ] as [Buffer, number | undefined][]) {
+    t.throws(
+      () => new FtbEventHandle(bytes, offset),
+      { code: 'FTB_ERR_INVALID_HANDLE', codeNumber: -9 },
+      `${bytes.length} bytes at ${offset}`,
+    );
+  }
 });

@@ -250,7 +250,7 @@ export class FtbClient {
     const at = handlePoolUsed;
     this.live().publish(name, options.eventType ?? 1, payload, handlePool, at);
     handlePoolUsed += FTB_EVENT_HANDLE_SIZE;
-    return new FtbEventHandle(handlePool.subarray(at, at + FTB_EVENT_HANDLE_SIZE));
+    return new FtbEventHandle(handlePool, at);
   }
 
   /** FTB_Subscribe with FTB's subscription-string syntax ('' = everything). */

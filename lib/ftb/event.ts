@@ -15,11 +15,30 @@ function at(name: string): [number, number] {
 
 /** FTB_event_handle_t: 360 bytes, travels at the start of type-2 payloads. */
 export class FtbEventHandle {
-  constructor(readonly bytes: Buffer) {
-    if (bytes.length !== 360) {
+  #source: Buffer;
+  #offset: number;
+  #view: Buffer | null = null;
+
+  /**
+   * The handle in `bytes` (360 of them), or at `offset` of a larger buffer (publish() writes
+   * handles into a shared pool: the view is made only when someone asks for the bytes).
+   */
+  constructor(bytes: Buffer, offset?: number) {
+    const whole = offset === undefined;
+    if (whole ? bytes.length !== 360 : !(Number.isInteger(offset) && offset >= 0 && offset + 360 <= bytes.length)) {
       throw codedError('FTB_ERR_INVALID_HANDLE', 'an FTB event handle is 360 bytes', -9);
     }
+    this.#source = bytes;
+    this.#offset = offset ?? 0;
+    if (whole) this.#view = bytes;
   }
+
+  /** The 360 bytes (FTB_event_handle_t). */
+  get bytes(): Buffer {
+    this.#view ??= this.#source.subarray(this.#offset, this.#offset + 360);
+    return this.#view;
+  }
+
   private get decoded(): Record<string, string | number | Buffer> {
     return ftbRules.decode('eventHandle', this.bytes);
   }
