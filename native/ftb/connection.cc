@@ -231,9 +231,11 @@ Failure Connection::SendLocked(wire::Message* message) {
     }
     if (sent == sizeof(*message)) return Failure::None();
   }
-  const bool was_empty = pending_.empty();
   pending_.append(bytes + sent, sizeof(*message) - sent);
-  if (was_empty) Wake();  // the I/O thread picks it up
+  if (output_idle_) {  // the I/O thread picks it up
+    output_idle_ = false;
+    Wake();
+  }
   return Failure::None();
 }
 
@@ -439,6 +441,7 @@ void Connection::Run() {
       }
       fd = fd_.valid() ? fd_.get() : -1;
       want_out = !flushed;
+      output_idle_ = !want_out;
     }
     if (fd < 0) {
       bool hold;

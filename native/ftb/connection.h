@@ -122,6 +122,11 @@ class Connection {
   size_t QueuedLocked() const { return pending_.size() + flushing_left_; }
   void DropQueuedLocked();
   int64_t last_send_ns_ = 0;
+  // The I/O thread may block without looking at pending_ (it had no output when it last looked):
+  // the next sender wakes it, once. While it is writing it picks new output up by itself, so a
+  // flood costs one wake-up per drained backlog, not one eventfd write (and thread switch) per
+  // message.
+  bool output_idle_ = true;
   std::vector<std::shared_ptr<ConnectionClient>> clients_;
   bool stopping_ = false;
   bool suspended_ = false;           // no socket may be opened (a checkpoint of this process is running)
