@@ -93,6 +93,7 @@ void AgentRouter::Subscribe(ConnId from, const wire::Message& message) {
     entry = std::prev(catch_map_.end());
     by_identity_.emplace(std::move(identity), entry);
     by_bucket_[entry->bucket].push_back(&*entry);
+    ++buckets_changed_;
   }
   entry->holders.push_back(peer);
   peer->held.insert(&*entry);
@@ -120,6 +121,7 @@ void AgentRouter::Release(CatchList::iterator entry, Peer* peer, ConnId flood_ex
   auto& list = bucket->second;
   list.erase(std::find(list.begin(), list.end(), &*entry));
   if (list.empty()) by_bucket_.erase(bucket);
+  ++buckets_changed_;
   by_identity_.erase(entry->identity);
   const wire::Event mask = entry->mask;
   catch_map_.erase(entry);
@@ -129,13 +131,10 @@ void AgentRouter::Release(CatchList::iterator entry, Peer* peer, ConnId flood_ex
 void AgentRouter::Notify(ConnId from, const wire::Message& message) {
   const uint64_t stamp = ++stamp_;
   // Only the buckets this event can match; within them, masks in arrival order.
-  EventBuckets(message.event, &scratch_buckets_);
   scratch_matches_.clear();
-  for (const std::string& key : scratch_buckets_) {
-    auto bucket = by_bucket_.find(key);
-    if (bucket == by_bucket_.end()) continue;
-    examined_ += bucket->second.size();
-    for (CatchEntry* entry : bucket->second) {
+  for (const std::vector<CatchEntry*>* bucket : BucketsFor(message.event)) {
+    examined_ += bucket->size();
+    for (CatchEntry* entry : *bucket) {
       if (Matches(message.event, entry->mask)) scratch_matches_.push_back(entry);
     }
   }
@@ -152,6 +151,27 @@ void AgentRouter::Notify(ConnId from, const wire::Message& message) {
       ++routed_;
     }
   }
+}
+
+const std::vector<const std::vector<AgentRouter::CatchEntry*>*>& AgentRouter::BucketsFor(const wire::Event& event) {
+  auto& last = last_buckets_;
+  // Names compare ignoring case, so equal fields (SameField) give equal keys, hence equal buckets.
+  if (last.version == buckets_changed_ && SameField(last.event.region, event.region) &&
+      SameField(last.event.comp_cat, event.comp_cat) && SameField(last.event.comp, event.comp) &&
+      SameField(last.event.event_name, event.event_name))
+    return last.lists;
+  EventBuckets(event, &scratch_buckets_);
+  last.lists.clear();
+  for (const std::string& key : scratch_buckets_) {
+    auto bucket = by_bucket_.find(key);  // unordered_map nodes stay put until erased
+    if (bucket != by_bucket_.end()) last.lists.push_back(&bucket->second);
+  }
+  last.event.region = event.region;
+  last.event.comp_cat = event.comp_cat;
+  last.event.comp = event.comp;
+  last.event.event_name = event.event_name;
+  last.version = buckets_changed_;
+  return last.lists;
 }
 
 void AgentRouter::OnConnectionLost(ConnId conn) {

@@ -115,6 +115,16 @@ class AgentRouter {
   uint64_t examined_ = 0;
   std::vector<std::string> scratch_buckets_;
   std::vector<CatchEntry*> scratch_matches_;
+  // The bucket lists an event of the last event space and name routed can match: a publisher's
+  // events mostly repeat them, and the ten index keys each would build and hash are the bulk of
+  // routing one. Valid while buckets_changed_ has not moved (any mask added or dropped moves it).
+  const std::vector<const std::vector<CatchEntry*>*>& BucketsFor(const wire::Event& event);
+  struct {
+    wire::Event event;  // region, comp_cat, comp and event_name are what count
+    uint64_t version = ~0ULL;
+    std::vector<const std::vector<CatchEntry*>*> lists;
+  } last_buckets_;
+  uint64_t buckets_changed_ = 0;
   uint64_t stamp_ = 0;
   uint64_t routed_ = 0;
   ConnId parent_conn_ = 0;
