@@ -49,6 +49,8 @@ export interface BootstrapStats {
   rateLimited: number;
   /** REG_INVALID for a name that is not an IPv4 address, a level the tree does not support, or a cap. */
   registrationsRefused: number;
+  /** Registered agents and pending offers looked at by requests so far (each costs at most linear time in them). */
+  entriesExamined: number;
   agents: BootstrapAgentEntry[];
 }
 

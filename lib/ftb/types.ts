@@ -108,6 +108,10 @@ export interface FtbConnectionStats {
   backlogBytes: number;
   /** A JS thread with listeners reads the agent socket itself (one wake-up per event). */
   readOnJsThread: boolean;
+  /** Received messages dropped because they were not NOTIFYs (a client takes nothing else). */
+  ignored: number;
+  /** Received NOTIFYs dropped because their dst named no client of this process. */
+  unaddressed: number;
 }
 
 export const FTB_PAYLOAD_SIZE = 368;

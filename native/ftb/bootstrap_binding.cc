@@ -76,6 +76,7 @@ class BootstrapWrap : public ServiceWrap<BootstrapWrap> {
     out.Set("removedDead", double(s.removed_dead));
     out.Set("rateLimited", double(s.rate_limited));
     out.Set("registrationsRefused", double(s.registrations_refused));
+    out.Set("entriesExamined", double(s.entries_examined));
     Napi::Array agents = Napi::Array::New(env, s.entries.size());
     for (size_t i = 0; i < s.entries.size(); ++i) {
       const BootstrapEntry& e = s.entries[i];

@@ -70,6 +70,7 @@ wire::BootstrapPacket BootstrapRegistry::AddrRequest(const wire::BootstrapPacket
   std::tuple<bool, uint32_t, unsigned, size_t> best_key;
   size_t i = 0;
   for (const BootstrapEntry& entry : entries_) {
+    ++examined_;
     const size_t position = i++;
     if (entry.crossed_out || entry.level >= request.level || entry.addr == requester) continue;
     const unsigned children = ChildrenOf(entry.addr);
@@ -122,7 +123,11 @@ wire::BootstrapPacket BootstrapRegistry::RegRequest(const wire::BootstrapPacket&
   } else if (level != 1) {
     bool supported = false;
     for (const BootstrapEntry& entry : entries_) {
-      if (!entry.crossed_out && entry.level + 1 == level && !(entry.addr == requester)) supported = true;
+      ++examined_;
+      if (!entry.crossed_out && entry.level + 1 == level && !(entry.addr == requester)) {
+        supported = true;
+        break;
+      }
     }
     if (!supported) return Refuse();
   }
@@ -130,6 +135,7 @@ wire::BootstrapPacket BootstrapRegistry::RegRequest(const wire::BootstrapPacket&
   if (level == 1) {
     std::vector<BootstrapEndpoint> roots;
     for (const BootstrapEntry& entry : entries_) {
+      ++examined_;
       // The requester's own level-1 entry is a stale one (it would not ask otherwise): replace it.
       if (entry.level == 1 && !entry.crossed_out && !(entry.addr == requester)) roots.push_back(entry.addr);
     }
@@ -184,6 +190,7 @@ void BootstrapRegistry::Sweep() {
   if (!options_.probe || entries_.empty()) return;
   std::vector<BootstrapEndpoint> all;
   for (const BootstrapEntry& entry : entries_) all.push_back(entry.addr);
+  examined_ += all.size();
   Apply(all, options_.probe(all), /*timeout_is_fatal=*/false);
 }
 
@@ -224,6 +231,7 @@ void BootstrapRegistry::Remove(const BootstrapEndpoint& addr) {
     by_key_.erase(it);
   }
   for (auto it = offers_.begin(); it != offers_.end();) {
+    ++examined_;
     if (it->requester == addr || it->parent == addr) {
       offer_by_requester_.erase(KeyOf(it->requester));
       it = offers_.erase(it);

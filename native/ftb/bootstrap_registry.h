@@ -79,6 +79,9 @@ class BootstrapRegistry {
   unsigned ChildrenOf(const BootstrapEndpoint& parent) const;
   uint64_t removed_dead() const { return removed_dead_; }
   uint64_t refused() const { return refused_; }  // registrations refused by the rules above
+  // Entries and offers looked at by every scan so far: what a request cost, counted rather than
+  // timed, so tests can hold the server to its linear bound.
+  uint64_t examined() const { return examined_; }
 
  private:
   struct Offer {
@@ -110,6 +113,7 @@ class BootstrapRegistry {
   std::unordered_map<std::string, std::list<Offer>::iterator> offer_by_requester_;
   uint64_t removed_dead_ = 0;
   uint64_t refused_ = 0;
+  uint64_t examined_ = 0;
 };
 
 // The endpoint as the server keeps it: the name normalised when it is an IPv4 address (see

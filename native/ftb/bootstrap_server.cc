@@ -145,6 +145,7 @@ void BootstrapServer::Publish() {
   stats_.children = std::move(children);
   stats_.removed_dead = registry_.removed_dead();
   stats_.registrations_refused = registry_.refused();
+  stats_.entries_examined = registry_.examined();
 }
 
 BootstrapServerStats BootstrapServer::stats() const {

@@ -33,6 +33,7 @@ struct BootstrapServerStats {
   uint64_t requests = 0, replies = 0, ignored = 0, removed_dead = 0;
   uint64_t rate_limited = 0;           // requests dropped over max_requests_per_second
   uint64_t registrations_refused = 0;  // bad address, unsupported level, or a cap reached
+  uint64_t entries_examined = 0;       // BootstrapRegistry::examined()
   std::vector<BootstrapEntry> entries;
   std::vector<unsigned> children;  // per entry
 };

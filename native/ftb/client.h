@@ -98,6 +98,11 @@ struct ConnectionStats {
   uint64_t losses = 0;
   size_t backlog_bytes = 0;
   bool read_elsewhere = false;  // a BeginReading reader (a JS thread) reads instead of the I/O thread
+  // Received messages that were dropped: not a NOTIFY (a client takes nothing else, §5.1), or a
+  // NOTIFY whose dst names no client of this process. Counted so a hostile or confused agent
+  // shows up somewhere instead of vanishing.
+  uint64_t ignored = 0;
+  uint64_t unaddressed = 0;
 };
 
 // Runs on the reading thread (see Callbacks above); must not block. Returning false marks the

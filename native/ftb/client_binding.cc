@@ -138,6 +138,8 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
     o.Set("losses", static_cast<double>(s.losses));
     o.Set("backlogBytes", static_cast<double>(s.backlog_bytes));
     o.Set("readOnJsThread", s.read_elsewhere);
+    o.Set("ignored", static_cast<double>(s.ignored));
+    o.Set("unaddressed", static_cast<double>(s.unaddressed));
     return o;
   }
 

@@ -360,12 +360,19 @@ Client::ReadOutcome Connection::ReadAndDispatch(int fd, uint64_t generation, int
     while (inbox_used_ - at >= kMessageSize) {
       const auto* message = reinterpret_cast<const wire::Message*>(inbox_.data() + at);
       at += kMessageSize;
-      if (message->msg_type != wire::kNotify) continue;  // FTB's client ignores anything else
+      if (message->msg_type != wire::kNotify) {  // FTB's client ignores anything else
+        ignored_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
       if (!client || !SameClientInProcess(client_id, message->dst.client)) {
         client = Find(message->dst.client);
         client_id = message->dst.client;
       }
-      if (client) client->Deliver(*message);
+      if (client) {
+        client->Deliver(*message);
+      } else {
+        unaddressed_.fetch_add(1, std::memory_order_relaxed);
+      }
     }
     memmove(inbox_.data(), inbox_.data() + at, inbox_used_ - at);
     inbox_used_ -= at;
@@ -577,6 +584,8 @@ ConnectionStats Connection::Stats() const {
   s.losses = losses_;
   s.backlog_bytes = QueuedLocked();
   s.read_elsewhere = reader_ != nullptr;
+  s.ignored = ignored_.load(std::memory_order_relaxed);
+  s.unaddressed = unaddressed_.load(std::memory_order_relaxed);
   return s;
 }
 

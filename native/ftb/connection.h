@@ -3,6 +3,7 @@
 // client.h for the model and the guarantees.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -135,6 +136,9 @@ class Connection {
   std::condition_variable changed_;  // fd_, backlog_ or connecting_ changed
   uint64_t reconnects_ = 0;
   uint64_t losses_ = 0;
+  // Written by whichever thread reads (under read_mu_), read by Stats (under mu_).
+  std::atomic<uint64_t> ignored_{0};
+  std::atomic<uint64_t> unaddressed_{0};
 
   // Which socket fd_ is (bumped each time it changes); a reader's duplicate names its own.
   uint64_t generation_ = 1;
