@@ -4,7 +4,7 @@
 // honest peers keep being served throughout.
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
-import { startAgent } from '../lib/ftb/agent';
+import { startAgent, type AgentOptions } from '../lib/ftb/agent';
 import { CrftbProcess } from './helpers/crftb-process';
 import { agentArgs } from './helpers/ftb-tree';
 import { RawClient } from './helpers/ftb-raw-client';
@@ -15,6 +15,14 @@ const SUB = { eventSpace: 'FTB.TEST.SUB', clientName: 'sub' };
 const FLOOD = { eventSpace: 'FTB.TEST.FLOOD', clientName: 'f' };
 
 const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+
+/** A standalone agent in this process (so stats() can be read), closed at the end of `t`. */
+async function standalone(t: Test, options: AgentOptions = {}) {
+  const agent = await startAgent({ port: 0, bootstrap: false, advertiseAddress: '127.0.0.1', ...options });
+  agent.unref();
+  t.teardown(() => agent.close());
+  return agent;
+}
 
 /** A subscriber to event_name=GOOD and a publisher, each on its own connection. */
 async function honestPair(t: Test, port: number, pid: number) {
@@ -94,15 +102,10 @@ t.test('a connection registering 200,000 identities: capped, counted, and honest
 });
 
 t.test("maxClients: identities beyond each connection's first are capped agent-wide", async (t) => {
-  const agent = await startAgent({
-    port: 0,
-    bootstrap: false,
-    advertiseAddress: '127.0.0.1',
+  const agent = await standalone(t, {
     maxClientsPerConnection: 8,
     maxClients: 20,
   });
-  agent.unref();
-  t.teardown(() => agent.close());
   const flooders: RawClient[] = [];
   t.teardown(() => flooders.forEach((f) => f.close()));
   for (let i = 0; i < 4; i++) {
@@ -129,18 +132,13 @@ t.test("maxClients: identities beyond each connection's first are capped agent-w
 });
 
 t.test('peers claiming to be agents that never read: the agent-wide queue bound holds', async (t) => {
-  const agent = await startAgent({
-    port: 0,
-    bootstrap: false,
-    advertiseAddress: '127.0.0.1',
+  const agent = await standalone(t, {
     agentQueueKiB: 1024,
     // The honest subscriber's queue (at most 2 × 64 KiB + one read, 463 KiB) stays smaller than
     // the largest fake agent's whenever the total reaches the bound, so it is never the one closed.
     clientQueueKiB: 64,
     maxQueuedKiB: 8192,
   });
-  agent.unref();
-  t.teardown(() => agent.close());
   const bound = 8192 * 1024;
   const fakes: RawClient[] = [];
   t.teardown(() => fakes.forEach((f) => f.close()));
@@ -176,9 +174,7 @@ t.test('peers claiming to be agents that never read: the agent-wide queue bound 
 });
 
 t.test('control messages naming a client of another connection are ignored', async (t) => {
-  const agent = await startAgent({ port: 0, bootstrap: false, advertiseAddress: '127.0.0.1' });
-  agent.unref();
-  t.teardown(() => agent.close());
+  const agent = await standalone(t);
   const { sub, exchange } = await honestPair(t, agent.address.port, 74001);
   // The spoofer has the subscriber's very location (pid and start time), so every identity it
   // names is the subscriber's, byte for byte.
