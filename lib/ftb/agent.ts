@@ -43,6 +43,27 @@ export interface AgentOptions {
   maxSubscriptionsPerClient?: number;
   /** Subscription masks one connection may hold, neighbour agents included. Default 16384. */
   maxSubscriptionsPerPeer?: number;
+  /**
+   * Identities (CLIENT_REGs) one connection may register, the one of its handshake included. A
+   * client process registers its own and one per FTB_Connect; a neighbour agent one. A CLIENT_REG
+   * past it is ignored, as FTB ignores a duplicate (there is no reply to refuse it), and counted
+   * in clientsRefused: that client's subscriptions are then ignored too. Default 256.
+   */
+  maxClientsPerConnection?: number;
+  /**
+   * Identities registered agent-wide, beyond each connection's first (its handshake, never
+   * refused, so clients and neighbour agents can always connect). Past it a CLIENT_REG is
+   * ignored and counted in clientsRefused. Default 16384.
+   */
+  maxClients?: number;
+  /**
+   * Bytes queued for all connections together (KiB, at least 1024). When a message would take
+   * the total past it, the connection holding the most is closed (one that took nothing for 1 s
+   * first) and counted in peersEvicted, until the message fits. Should exceed 2 × agentQueueKiB +
+   * 335 KiB, or a neighbour agent may be closed before its own bound is reached. Default 262144
+   * (256 MiB).
+   */
+  maxQueuedKiB?: number;
 }
 
 export interface AgentAddress {
@@ -86,7 +107,11 @@ export interface AgentStats {
   connectionsRefused: number;
   /** REG_SUBSCRIPTIONs ignored past maxSubscriptionsPerClient or maxSubscriptionsPerPeer. */
   subscriptionsRefused: number;
-  /** Bytes queued for all connections now. */
+  /** CLIENT_REGs ignored past maxClientsPerConnection or maxClients. */
+  clientsRefused: number;
+  /** Connections closed to keep queuedBytes within maxQueuedKiB (the largest queue, a stalled one first). */
+  peersEvicted: number;
+  /** Bytes queued for all connections now (at most maxQueuedKiB). */
   queuedBytes: number;
   /** Subscription masks compared with events so far: grows with the masks that can match, not all. */
   masksExamined: number;
@@ -155,6 +180,9 @@ export class Agent extends NativeService<AgentEvents> {
         maxConnections: options.maxConnections,
         maxSubscriptionsPerClient: options.maxSubscriptionsPerClient,
         maxSubscriptionsPerPeer: options.maxSubscriptionsPerPeer,
+        maxClientsPerConnection: options.maxClientsPerConnection,
+        maxClients: options.maxClients,
+        maxQueuedKiB: options.maxQueuedKiB,
       },
       (event) => this.onTreeEvent(event),
     );

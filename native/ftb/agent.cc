@@ -51,6 +51,7 @@ struct Agent::Conn {
   std::vector<uint8_t> in;  // a partial frame left by the last read
   int64_t drained_ms = 0;   // last time its queue was empty or the socket took bytes
   bool overflowed = false;  // past its hard bound: closed once the current message is routed
+  bool evicted = false;     // overflowed to keep the agent's total within max_queued_bytes
   bool paused = false;      // not read: it feeds a full queue (back-pressure)
   ConnId paused_for = 0;    // that queue's connection
   int64_t paused_ms = 0;
@@ -166,7 +167,7 @@ std::unique_ptr<Agent> Agent::Start(const AgentOptions& options, Listener listen
   }
   agent->location_ = MakeLocation(agent->advertise_, FormatStartTime(time(nullptr)), getpid());
   agent->router_ = std::make_unique<AgentRouter>(MakeFtbId(agent->location_, ManagerClientId(kAgentManagerExt)),
-                                                 static_cast<RouterSink*>(agent.get()), options.subscriptions);
+                                                 static_cast<RouterSink*>(agent.get()), options.peer_limits);
 
   Agent* raw = agent.get();
   agent->thread_ = std::thread([raw] { raw->Run(); });
@@ -416,8 +417,8 @@ bool Agent::Handshake(Conn& conn, const uint8_t* data, size_t len) {
   wire::Handshake handshake;
   memcpy(&handshake, data, kHandshakeSize);
   conn.open = true;
-  conn.out.insert(conn.out.end(), reinterpret_cast<const uint8_t*>(&location_),
-                  reinterpret_cast<const uint8_t*>(&location_) + sizeof location_);
+  MakeRoom(sizeof location_, conn.id);  // never closes `conn`: nothing is queued for it yet
+  Enqueue(conn, &location_, sizeof location_);
   dirty_.push_back(conn.id);
   if (IsAgent(handshake.registration.src.client)) conn.limit = options_.agent_queue_bytes;
   return router_->OnMessage(conn.id, handshake.registration);
@@ -444,17 +445,51 @@ void Agent::Send(ConnId id, const wire::Message& message, bool droppable) {
     }
     pause_for_ = id;
   }
+  if (!MakeRoom(kMessageSize, id)) return;
   if (conn.pending() == 0) {
     dirty_.push_back(id);
     conn.drained_ms = NowMs();
   }
-  const auto* bytes = reinterpret_cast<const uint8_t*>(&message);
-  conn.out.insert(conn.out.end(), bytes, bytes + kMessageSize);
+  Enqueue(conn, &message, kMessageSize);
+}
+
+void Agent::Enqueue(Conn& conn, const void* bytes, size_t length) {
+  const auto* from = static_cast<const uint8_t*>(bytes);
+  conn.out.insert(conn.out.end(), from, from + length);
+  queued_ += length;
+}
+
+bool Agent::MakeRoom(size_t bytes, ConnId target) {
+  const int64_t now = NowMs();
+  while (queued_ + bytes > options_.max_queued_bytes) {
+    // A queue that took nothing for kStallMs belongs to a peer that stopped reading; among
+    // those, and failing any, among all, the largest goes: it is the peer furthest behind.
+    Conn* worst = nullptr;
+    bool worst_stalled = false;
+    for (const auto& [id, conn] : conns_) {
+      if (conn->overflowed || conn->pending() == 0) continue;
+      const bool stalled = now - conn->drained_ms >= kStallMs;
+      if (worst == nullptr || stalled > worst_stalled ||
+          (stalled == worst_stalled && conn->pending() > worst->pending())) {
+        worst = conn.get();
+        worst_stalled = stalled;
+      }
+    }
+    if (worst == nullptr) return true;  // nothing queued: `bytes` alone are over the bound
+    worst->evicted = true;
+    Overflow(*worst);
+    if (worst->id == target) return false;
+  }
+  return true;
 }
 
 void Agent::Overflow(Conn& conn) {
   conn.overflowed = true;
   overflowed_.push_back(conn.id);
+  // Nothing more is written to it: its bytes are let go now, not when it is closed.
+  queued_ -= conn.pending();
+  std::vector<uint8_t>().swap(conn.out);
+  conn.out_head = 0;
 }
 
 // Not from inside Send: the router may be iterating its peers while it sends.
@@ -463,10 +498,12 @@ void Agent::CloseOverflowed() {
   std::vector<ConnId> ids;
   ids.swap(overflowed_);
   for (ConnId id : ids) {
-    if (!conns_.count(id)) continue;
+    auto it = conns_.find(id);
+    if (it == conns_.end()) continue;
+    const bool evicted = it->second->evicted;
     CloseConn(id, false);
     std::lock_guard<std::mutex> lock(stats_mutex_);
-    ++stats_.peers_over_limit;
+    ++(evicted ? stats_.peers_evicted : stats_.peers_over_limit);
   }
 }
 
@@ -520,6 +557,7 @@ void Agent::Flush(Conn& conn) {
     const ssize_t sent = send(conn.fd, conn.out.data() + conn.out_head, conn.pending(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (sent > 0) {
       conn.out_head += static_cast<size_t>(sent);
+      queued_ -= static_cast<size_t>(sent);
       conn.drained_ms = NowMs();
       continue;
     }
@@ -553,6 +591,7 @@ void Agent::CloseConn(ConnId id, bool rejected) {
   if (it == conns_.end()) return;
   std::unique_ptr<Conn> conn = std::move(it->second);
   conns_.erase(it);
+  queued_ -= conn->pending();
   const bool was_parent = router_->IsParentConn(id);
   router_->OnConnectionLost(id);
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn->fd, nullptr);
@@ -653,6 +692,7 @@ void Agent::UpdateCounts() {
   stats_.subscriptions = router_->subscriptions();
   stats_.events_routed = router_->routed();
   stats_.subscriptions_refused = router_->refused();
+  stats_.clients_refused = router_->ids_refused();
   stats_.masks_examined = router_->examined();
   uint64_t queued = 0;
   for (const auto& [id, conn] : conns_) queued += conn->pending();

@@ -40,7 +40,11 @@ struct AgentOptions {
   // Accepted connections served at once; the newest past it is accepted and closed at once.
   // 0 = the default: 1024, or less when the descriptor limit would be reached first.
   size_t max_connections = 0;
-  RouterLimits subscriptions;  // masks per client and per connection
+  RouterLimits peer_limits;  // masks and identities per client, per connection, agent-wide
+  // Bytes queued for all connections together. Each queue is bounded on its own, but every peer
+  // that says it is an agent gets agent_queue_bytes: this keeps maxConnections such peers that
+  // never read from making the agent hold maxConnections × 16 MiB.
+  size_t max_queued_bytes = 256u << 20;
 };
 
 struct AgentStats {
@@ -56,8 +60,11 @@ struct AgentStats {
   uint64_t peers_over_limit = 0;
   uint64_t connections_refused = 0;    // accepted and closed at once: maxConnections, or no descriptors
   uint64_t subscriptions_refused = 0;  // REG_SUBSCRIPTIONs past a per-client or per-connection cap
-  uint64_t queued_bytes = 0;           // bytes queued for all connections now
-  uint64_t masks_examined = 0;         // masks compared with events (routing work)
+  uint64_t clients_refused = 0;        // CLIENT_REGs past the per-connection or agent-wide identity cap
+  // connections closed (largest stalled queue first) to keep queued_bytes within max_queued_bytes
+  uint64_t peers_evicted = 0;
+  uint64_t queued_bytes = 0;    // bytes queued for all connections now
+  uint64_t masks_examined = 0;  // masks compared with events (routing work)
   uint64_t reattachments = 0;
   bool attached = false;  // root registered, or connected to a parent
   int level = 0;          // 0 until attached
@@ -115,8 +122,13 @@ class Agent : private RouterSink {
   void Watch(Conn& conn);
   void Flush(Conn& conn);
   void CloseConn(ConnId id, bool rejected);
-  // Send found `conn` past its hard bound: it is closed after the message being routed.
+  // Send found `conn` past its hard bound: it is closed after the message being routed, and
+  // what was queued for it is let go at once.
   void Overflow(Conn& conn);
+  // Room for `bytes` more within max_queued_bytes: closes the connections holding the most,
+  // those that stopped reading first. False when `target` itself had to go.
+  bool MakeRoom(size_t bytes, ConnId target);
+  void Enqueue(Conn& conn, const void* bytes, size_t length);
   void CloseOverflowed();
   // No descriptor for an accepted connection: refuse the newest (spare descriptor trick) or,
   // failing that, stop watching the listener for a while instead of spinning on it.
@@ -148,6 +160,7 @@ class Agent : private RouterSink {
   std::vector<ConnId> dirty_;   // connections with bytes to flush at the end of this round
   std::vector<ConnId> paused_;  // connections not read for back-pressure
   std::vector<uint8_t> read_buf_;
+  size_t queued_ = 0;                                     // Σ pending() over conns_
   ConnId reading_ = 0;                                    // the connection whose messages are being routed
   ConnId pause_for_ = 0;                                  // set by Send: reading_ fed this full queue
   uint64_t messages_received_ = 0, events_received_ = 0;  // loop thread only; published by UpdateCounts

@@ -89,9 +89,14 @@ class AgentWrap : public ServiceWrap<AgentWrap> {
     if (auto ms = OptionalInt(js, "connectTimeoutMs", 10, 600000)) options.connect_timeout_ms = *ms;
     if (auto n = OptionalInt(js, "maxConnections", 1, 1 << 20)) options.max_connections = size_t(*n);
     if (auto n = OptionalInt(js, "maxSubscriptionsPerClient", 1, 1 << 24))
-      options.subscriptions.masks_per_client = size_t(*n);
+      options.peer_limits.masks_per_client = size_t(*n);
     if (auto n = OptionalInt(js, "maxSubscriptionsPerPeer", 1, 1 << 24))
-      options.subscriptions.masks_per_conn = size_t(*n);
+      options.peer_limits.masks_per_conn = size_t(*n);
+    if (auto n = OptionalInt(js, "maxClientsPerConnection", 1, 1 << 24)) options.peer_limits.ids_per_conn = size_t(*n);
+    if (auto n = OptionalInt(js, "maxClients", 1, 1 << 24)) options.peer_limits.ids = size_t(*n);
+    // Below a peer's own hard bound (2 × its queue), that peer may be closed for the agent's
+    // total before its own bound is reached; the README says so, the minimum only rules out nonsense.
+    if (auto kib = OptionalInt(js, "maxQueuedKiB", 1024, 1 << 30)) options.max_queued_bytes = size_t(*kib) << 10;
 
     bridge_ = std::make_shared<EventBridge>();
     bridge_->tsfn = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "crftb:agent-events", 0, 1);
@@ -150,6 +155,8 @@ class AgentWrap : public ServiceWrap<AgentWrap> {
     out.Set("peersOverLimit", double(s.peers_over_limit));
     out.Set("connectionsRefused", double(s.connections_refused));
     out.Set("subscriptionsRefused", double(s.subscriptions_refused));
+    out.Set("clientsRefused", double(s.clients_refused));
+    out.Set("peersEvicted", double(s.peers_evicted));
     out.Set("queuedBytes", double(s.queued_bytes));
     out.Set("masksExamined", double(s.masks_examined));
     out.Set("reattachments", double(s.reattachments));

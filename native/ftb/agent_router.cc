@@ -36,20 +36,35 @@ bool AgentRouter::OnMessage(ConnId from, const wire::Message& message) {
 }
 
 AgentRouter::Peer* AgentRouter::Find(ConnId conn, const wire::FtbId& id) {
-  auto it = peers_by_conn_.find(conn);
-  if (it == peers_by_conn_.end()) return nullptr;
-  for (Peer* peer : it->second) {
-    if (SameFtbId(peer->id, id)) return peer;
-  }
-  return nullptr;
+  auto on_conn = peers_by_conn_.find(conn);
+  if (on_conn == peers_by_conn_.end()) return nullptr;
+  auto it = on_conn->second.find(FtbIdKey(id));
+  return it == on_conn->second.end() ? nullptr : it->second.get();
 }
 
 AgentRouter::Peer* AgentRouter::Register(ConnId conn, const wire::FtbId& id) {
-  if (Find(conn, id)) return nullptr;  // already known: FTB ignores it with a warning
-  auto peer = std::make_unique<Peer>(Peer{id, conn, IsAgent(id.client), 0, {}});
+  auto& on_conn = peers_by_conn_[conn];
+  std::string key = FtbIdKey(id);
+  if (on_conn.count(key)) return nullptr;  // already known: FTB ignores it with a warning
+  // FTB answers no CLIENT_REG, so one past a cap is ignored like a duplicate: the identity's
+  // later REG_SUBSCRIPTIONs are ignored as an unregistered sender's are. Closing the connection
+  // instead would cut off the process's other clients, and libftb reconnects and registers them
+  // all again (PROTOCOL.md §12.4), only to be cut off again.
+  const bool first = on_conn.empty();
+  if (on_conn.size() >= limits_.ids_per_conn || (!first && capped_ >= limits_.ids)) {
+    ++ids_refused_;
+    if (first) peers_by_conn_.erase(conn);
+    return nullptr;
+  }
+  auto peer = std::make_unique<Peer>(Peer{id, key, conn, IsAgent(id.client), !first, next_peer_++, 0, {}});
   Peer* raw = peer.get();
-  peers_.push_back(std::move(peer));
-  peers_by_conn_[conn].push_back(raw);
+  on_conn.emplace(std::move(key), std::move(peer));
+  if (raw->capped) ++capped_;
+  if (raw->is_agent) {
+    agents_.push_back(raw);
+  } else if (!IsManager(id.client)) {
+    ++clients_;
+  }
   return raw;
 }
 
@@ -177,9 +192,10 @@ const std::vector<const std::vector<AgentRouter::CatchEntry*>*>& AgentRouter::Bu
 void AgentRouter::OnConnectionLost(ConnId conn) {
   auto it = peers_by_conn_.find(conn);
   if (it != peers_by_conn_.end()) {
-    const std::vector<Peer*> lost = it->second;
+    std::vector<Peer*> lost;
+    for (const auto& [key, peer] : it->second) lost.push_back(peer.get());
+    std::sort(lost.begin(), lost.end(), [](const Peer* a, const Peer* b) { return a->order < b->order; });
     for (Peer* peer : lost) RemovePeer(peer);
-    peers_by_conn_.erase(conn);
   }
   masks_by_conn_.erase(conn);  // its peers' masks are gone with them
   if (has_parent_ && parent_conn_ == conn) has_parent_ = false;
@@ -187,11 +203,16 @@ void AgentRouter::OnConnectionLost(ConnId conn) {
 
 void AgentRouter::RemovePeer(Peer* peer) {
   DropMasksOf(peer);
+  if (peer->capped) --capped_;
+  if (peer->is_agent) {
+    agents_.erase(std::find(agents_.begin(), agents_.end(), peer));
+  } else if (!IsManager(peer->id.client)) {
+    --clients_;
+  }
   const ConnId conn = peer->conn;
-  auto& on_conn = peers_by_conn_[conn];
-  on_conn.erase(std::remove(on_conn.begin(), on_conn.end(), peer), on_conn.end());
-  if (on_conn.empty()) peers_by_conn_.erase(conn);
-  peers_.remove_if([peer](const std::unique_ptr<Peer>& p) { return p.get() == peer; });
+  auto on_conn = peers_by_conn_.find(conn);
+  on_conn->second.erase(peer->key);  // destroys *peer
+  if (on_conn->second.empty()) peers_by_conn_.erase(on_conn);
 }
 
 void AgentRouter::DropMasksOf(Peer* peer) {
@@ -202,8 +223,8 @@ void AgentRouter::DropMasksOf(Peer* peer) {
 }
 
 void AgentRouter::FloodToAgents(int32_t type, const wire::Event& mask, ConnId except) {
-  for (const auto& peer : peers_) {
-    if (!peer->is_agent || peer->conn == except) continue;
+  for (const Peer* peer : agents_) {
+    if (peer->conn == except) continue;
     sink_->Send(peer->conn, ControlMessage(type, peer->id, &mask), /*droppable=*/false);
   }
 }
@@ -217,9 +238,8 @@ void AgentRouter::SendAllMasksTo(const Peer& agent) {
 }
 
 void AgentRouter::SayGoodbye() {
-  for (const auto& peer : peers_) {
-    if (peer->is_agent) sink_->Send(peer->conn, ControlMessage(wire::kClientDereg, peer->id, nullptr), false);
-  }
+  for (const Peer* peer : agents_)
+    sink_->Send(peer->conn, ControlMessage(wire::kClientDereg, peer->id, nullptr), false);
 }
 
 wire::Message AgentRouter::ControlMessage(int32_t type, const wire::FtbId& dst, const wire::Event* mask) const {
@@ -237,20 +257,6 @@ wire::Message AgentRouter::ControlMessage(int32_t type, const wire::FtbId& dst, 
     message.event.padding = 0;
   }
   return message;
-}
-
-size_t AgentRouter::clients() const {
-  size_t count = 0;
-  for (const auto& peer : peers_) {
-    if (!IsManager(peer->id.client) && !peer->is_agent) ++count;
-  }
-  return count;
-}
-
-size_t AgentRouter::agents() const {
-  size_t count = 0;
-  for (const auto& peer : peers_) count += peer->is_agent ? 1 : 0;
-  return count;
 }
 
 }  // namespace crftb::ftb

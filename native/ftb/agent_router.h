@@ -36,10 +36,17 @@ class RouterSink {
 };
 
 // Bounds on what one unauthenticated peer can make the agent hold (README, "FTB bounds").
-// A REG_SUBSCRIPTION past either is ignored (FTB has no reply to carry a refusal) and counted.
+// A REG_SUBSCRIPTION or CLIENT_REG past one of them is ignored (FTB has no reply to carry a
+// refusal) and counted.
 struct RouterLimits {
   size_t masks_per_client = kDefaultMaxSubscriptionsPerClient;  // per client identity (not agents)
   size_t masks_per_conn = 16384;                                // per connection, whatever identities it registers
+  // Identities one connection may register, the one of its handshake included. A real client
+  // process registers its manager identity and one per FTB_Connect, a neighbour agent one.
+  size_t ids_per_conn = 256;
+  // Identities registered agent-wide beyond each connection's first (which bounded connections
+  // bound): a new connection's handshake is never refused, so the tree can always grow.
+  size_t ids = 16384;
 };
 
 class AgentRouter {
@@ -60,19 +67,23 @@ class AgentRouter {
   bool IsParentConn(ConnId conn) const { return parent_conn_ == conn && has_parent_; }
   const wire::FtbId& self() const { return self_; }
 
-  size_t clients() const;  // registered client identities (not managers, not agents)
-  size_t agents() const;   // neighbouring agents
+  size_t clients() const { return clients_; }       // registered client identities (not managers, not agents)
+  size_t agents() const { return agents_.size(); }  // neighbouring agents
   size_t subscriptions() const { return catch_map_.size(); }
   uint64_t routed() const { return routed_; }
-  uint64_t refused() const { return refused_; }
-  uint64_t examined() const { return examined_; }  // masks compared with NOTIFYs so far
+  uint64_t refused() const { return refused_; }          // REG_SUBSCRIPTIONs past a mask cap
+  uint64_t ids_refused() const { return ids_refused_; }  // CLIENT_REGs past an identity cap
+  uint64_t examined() const { return examined_; }        // masks compared with NOTIFYs so far
 
  private:
   struct CatchEntry;
   struct Peer {
     wire::FtbId id;
+    std::string key;  // FtbIdKey(id)
     ConnId conn;
     bool is_agent;
+    bool capped;                           // counted against limits_.ids (not its connection's first identity)
+    uint64_t order;                        // registration: a lost connection's peers leave in this order
     uint64_t stamp = 0;                    // last NOTIFY this peer was picked for (de-duplication)
     std::unordered_set<CatchEntry*> held;  // masks this peer holds (its subscription count)
   };
@@ -103,8 +114,14 @@ class AgentRouter {
 
   const wire::FtbId self_;
   RouterSink* const sink_;
-  std::list<std::unique_ptr<Peer>> peers_;
-  std::unordered_map<ConnId, std::vector<Peer*>> peers_by_conn_;
+  // Each connection's peers by FtbIdKey: a message finds its sender in constant time however
+  // many identities share the connection.
+  std::unordered_map<ConnId, std::unordered_map<std::string, std::unique_ptr<Peer>>> peers_by_conn_;
+  std::vector<Peer*> agents_;  // registration order: subscriptions are flooded in it
+  size_t clients_ = 0;
+  size_t capped_ = 0;  // peers counted against limits_.ids
+  uint64_t next_peer_ = 0;
+  uint64_t ids_refused_ = 0;
   const RouterLimits limits_;
   CatchList catch_map_;  // arrival order (SendAllMasksTo replays it)
   std::unordered_map<std::string, CatchList::iterator> by_identity_;

@@ -104,6 +104,18 @@ bool SameLocation(const wire::LocationId& a, const wire::LocationId& b) {
   return a.pid == b.pid && SameField(a.hostname, b.hostname) && SameField(a.pid_starttime, b.pid_starttime);
 }
 
+std::string FtbIdKey(const wire::FtbId& id) {
+  std::string key;
+  AppendFoldedField(id.location.hostname, &key);
+  AppendFoldedField(id.location.pid_starttime, &key);
+  AppendFoldedField(id.client.comp_cat, &key);
+  AppendFoldedField(id.client.comp, &key);
+  AppendFoldedField(id.client.client_name, &key);
+  key.append(reinterpret_cast<const char*>(&id.location.pid), sizeof id.location.pid);
+  key.push_back(static_cast<char>(id.client.ext));
+  return key;
+}
+
 bool SameClientInProcess(const wire::ClientId& a, const wire::ClientId& b) {
   return a.ext == b.ext && SameField(a.comp_cat, b.comp_cat) && SameField(a.comp, b.comp) &&
          SameField(a.client_name, b.client_name);

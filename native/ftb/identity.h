@@ -37,6 +37,8 @@ wire::FtbId MakeFtbId(const wire::LocationId& location, const wire::ClientId& cl
 bool SameLocation(const wire::LocationId& a, const wire::LocationId& b);
 // §3.2: comp_cat, comp, client_name (ignoring case), ext and location; the region is not compared.
 bool SameFtbId(const wire::FtbId& a, const wire::FtbId& b);
+// A hash key equal for two ids exactly when SameFtbId finds them equal.
+std::string FtbIdKey(const wire::FtbId& id);
 // §10.2 / §12.1: a client within one process: comp_cat, comp, client_name ignoring case, and ext.
 bool SameClientInProcess(const wire::ClientId& a, const wire::ClientId& b);
 

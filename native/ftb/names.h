@@ -23,6 +23,17 @@ bool SameField(const wire::FixedString<N>& a, const wire::FixedString<N>& b) {
   const size_t length = strnlen(a.bytes, N);
   return length == strnlen(b.bytes, N) && strncasecmp(a.bytes, b.bytes, length) == 0;
 }
+// A field as hash keys spell it: lower case, so keys are equal where SameField is, then a NUL
+// (no field holds one, so keys of consecutive fields cannot run together).
+template <size_t N>
+void AppendFoldedField(const wire::FixedString<N>& field, std::string* key) {
+  const size_t length = strnlen(field.bytes, N);
+  for (size_t i = 0; i < length; ++i) {
+    const char c = field.bytes[i];
+    key->push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  key->push_back('\0');
+}
 template <size_t N>
 bool FieldIsAll(const wire::FixedString<N>& field) {
   return strnlen(field.bytes, N) == 3 && strncasecmp(field.bytes, "all", 3) == 0;

@@ -159,19 +159,15 @@ bool SameMaskForAgent(const wire::Event& a, const wire::Event& b) {
 
 namespace {
 
-// A field as index keys spell it: lower case (names compare ignoring case), '*' for `all`.
+// A field as index keys spell it: folded (names compare ignoring case), '*' for `all`.
 template <size_t N>
 void AppendKey(const wire::FixedString<N>& field, bool wildcard, std::string* key) {
-  if (wildcard) {
-    key->push_back('*');
-  } else {
-    const size_t length = strnlen(field.bytes, N);
-    for (size_t i = 0; i < length; ++i) {
-      const char c = field.bytes[i];
-      key->push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-    }
+  if (!wildcard) {
+    AppendFoldedField(field, key);
+    return;
   }
-  key->push_back('\0');  // no field holds a NUL, so keys of different fields cannot run together
+  key->push_back('*');
+  key->push_back('\0');
 }
 
 }  // namespace

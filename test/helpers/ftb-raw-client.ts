@@ -7,8 +7,16 @@ import { RawPeer, MESSAGE_SIZE } from './ftb-raw-peer';
 const NOTIFY = 0x01,
   CLIENT_REG = 0x11,
   CLIENT_DEREG = 0x12,
+  CLEANUP_CONN = 0x13,
   REG_SUBSCRIPTION = 0x22,
   SUBSCRIPTION_CANCEL = 0x24;
+
+export interface ConnectOptions {
+  /** Handshake as a client process (manager ext 1, the default) or as an agent (ext 0). */
+  as?: 'client' | 'agent';
+  /** pid_starttime of the location (default: now): equal pid and start time make equal locations. */
+  start?: string;
+}
 
 export interface Identity {
   eventSpace: string;
@@ -21,20 +29,27 @@ export class RawClient {
   readonly pid: number;
   readonly host: string;
   readonly start: string;
+  readonly as: 'client' | 'agent';
   agentLocation: WireObject | null = null;
   private seq = 0;
 
-  constructor(peer: RawPeer, pid: number, host = '127.0.0.1') {
+  constructor(peer: RawPeer, pid: number, host = '127.0.0.1', options: ConnectOptions = {}) {
     this.peer = peer;
     this.pid = pid;
     this.host = host;
-    this.start = ftbRules.formatStartTime(Math.floor(Date.now() / 1000));
+    this.as = options.as ?? 'client';
+    this.start = options.start ?? ftbRules.formatStartTime(Math.floor(Date.now() / 1000));
   }
 
-  /** Connects and handshakes as a client process with a made-up pid (several per test process). */
-  static async connect(port: number, pid: number, host = '127.0.0.1'): Promise<RawClient> {
-    const client = new RawClient(await RawPeer.connect(port, host), pid);
-    const reply = await client.peer.handshake(handshakeFrame(pid, 'client', client.start, client.host));
+  /** Connects and handshakes as a client process (or an agent) with a made-up pid (several per test process). */
+  static async connect(
+    port: number,
+    pid: number,
+    host = '127.0.0.1',
+    options: ConnectOptions = {},
+  ): Promise<RawClient> {
+    const client = new RawClient(await RawPeer.connect(port, host), pid, host, options);
+    const reply = await client.peer.handshake(handshakeFrame(pid, client.as, client.start, client.host));
     if (!reply) throw new Error('the agent did not answer the handshake');
     client.agentLocation = ftbRules.decode('location', reply);
     return client;
@@ -49,7 +64,7 @@ export class RawClient {
       ...this.location(`${prefix}location.`),
       [`${prefix}client.comp_cat`]: 'FTB_COMP_CAT_BACKPLANE',
       [`${prefix}client.comp`]: 'FTB_COMP_MANAGER',
-      [`${prefix}client.ext`]: 1,
+      [`${prefix}client.ext`]: this.as === 'agent' ? 0 : 1,
     };
   }
 
@@ -82,11 +97,35 @@ export class RawClient {
     this.send(CLIENT_REG, who);
   }
 
+  /**
+   * `count` CLIENT_REGs of identities named `${who.clientName}0`, `${who.clientName}1`, … (at
+   * most 15 characters), encoded up front into one buffer.
+   */
+  registrations(who: Identity, count: number): Buffer {
+    const frame = ftbRules.encode('message', { msg_type: CLIENT_REG, ...this.id('src.', who) });
+    const [nameAt, width] = ftbRules.layout().Message.fields['src.client.client_name'];
+    const all = Buffer.alloc(count * MESSAGE_SIZE);
+    for (let i = 0; i < count; i++) {
+      const at = i * MESSAGE_SIZE;
+      frame.copy(all, at);
+      all.fill(0, at + nameAt, at + nameAt + width);
+      all.write(`${who.clientName}${i}`, at + nameAt, width - 1, 'latin1');
+    }
+    return all;
+  }
+
+  /** `who` (null: this process' manager identity) leaves; a manager's CLIENT_DEREG closes the connection. */
   deregister(who: Identity | null): void {
     this.send(CLIENT_DEREG, who);
   }
 
-  subscribe(who: Identity, subscription: string): void {
+  /** CLEANUP_CONN naming `who`: agent-internal in FTB, and what a hostile peer may send anyway. */
+  cleanupConn(who: Identity | null): void {
+    this.send(CLEANUP_CONN, who);
+  }
+
+  /** REG_SUBSCRIPTION of `who`, or of this process' (agent's) manager identity for null. */
+  subscribe(who: Identity | null, subscription: string): void {
     const mask = ftbRules.parseSubscription(subscription);
     this.send(REG_SUBSCRIPTION, who, Object.fromEntries(Object.entries(mask).map(([k, v]) => [`event.${k}`, v])));
   }

@@ -25,6 +25,11 @@ Options:
                            (default 1024, less under a low descriptor limit)
   --max-subscriptions-per-client N  masks one client may hold (default 1024)
   --max-subscriptions-per-peer N    masks one connection may hold (default 16384)
+  --max-clients-per-connection N    identities one connection may register (default 256)
+  --max-clients N          identities registered agent-wide beyond each connection's
+                           first (default 16384)
+  --max-queued-kib N       bytes queued for all connections; past it the largest queue's
+                           connection is closed (default 262144)
   --stats-interval MS      print the agent's counters every MS milliseconds
   --json                   one JSON object per line: listening, attached, parent-lost, closed`;
 
@@ -45,6 +50,9 @@ export const agent: Command = {
       'max-connections': { type: 'string' },
       'max-subscriptions-per-client': { type: 'string' },
       'max-subscriptions-per-peer': { type: 'string' },
+      'max-clients-per-connection': { type: 'string' },
+      'max-clients': { type: 'string' },
+      'max-queued-kib': { type: 'string' },
     });
     const options: AgentOptions = {
       host: values.host,
@@ -57,6 +65,9 @@ export const agent: Command = {
       maxConnections: integerOption('max-connections', values['max-connections']),
       maxSubscriptionsPerClient: integerOption('max-subscriptions-per-client', values['max-subscriptions-per-client']),
       maxSubscriptionsPerPeer: integerOption('max-subscriptions-per-peer', values['max-subscriptions-per-peer']),
+      maxClientsPerConnection: integerOption('max-clients-per-connection', values['max-clients-per-connection']),
+      maxClients: integerOption('max-clients', values['max-clients']),
+      maxQueuedKiB: integerOption('max-queued-kib', values['max-queued-kib']),
     };
     const bootstrap = hostPortOption('bootstrap', values.bootstrap);
     if (bootstrap) {
