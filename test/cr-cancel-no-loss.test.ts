@@ -7,29 +7,31 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { checkpoint, locateCriu, probeEngine, restartDetailed } from '../lib/index';
 import { cr } from '../lib/cr/native';
+import { interruptMidDump, runCli } from './helpers/cli';
 import {
   adopt,
   alive,
-  dumping,
+  countsOn,
   fixtures,
   killStarted,
   processState,
   readNumber,
   readStatuses,
   startDetached,
+  startHeap,
   strandedImages,
   tempDir,
   waitFor,
   waitReaped,
 } from './helpers/detached';
-import { childrenOf, criuServiceStarted, stillThere } from './helpers/processes';
+import { holdMidDump } from './helpers/hold';
+import { commitBegun, SLOW_COMMIT_ENV } from './helpers/slow-commit';
+import { childrenOf } from './helpers/processes';
 
 t.teardown(killStarted);
 
-const root = path.join(__dirname, '..');
 const drained = () => cr.drainAbandoned(120000);
 
 // A wrapper that starts the real CRIU `ms` later.
@@ -37,34 +39,6 @@ function slowCriu(work: string, ms: number): string {
   const wrapper = path.join(work, 'slow-criu');
   fs.writeFileSync(wrapper, `#!/bin/sh\nsleep ${ms / 1000}\nexec '${locateCriu().path}' "$@"\n`, { mode: 0o755 });
   return wrapper;
-}
-
-async function startHeap(dir: string, mib: number) {
-  const counter = path.join(dir, 'n');
-  const child = startDetached(path.join(fixtures, 'heap.js'), [counter, String(mib)], dir);
-  await waitFor('the heap target to count', () => readNumber(counter) > 2, 30000);
-  return { ...child, counter };
-}
-
-// Holds the CRIU service that `parent` spawned for a dump (SIGSTOP) once it is writing pages, so
-// whatever the test does next happens mid-dump for certain, however loaded the machine: at 512 MiB
-// a dump on a busy CI machine once ended before the test's abort reached it. release() lets it go.
-async function holdMidDump(parent: number, before: Set<number>, images: string) {
-  // Looked for once pages are written: a service that probed the engine first has gone by then.
-  await dumping(images);
-  const held = await criuServiceStarted(parent, before);
-  process.kill(held.pid, 'SIGSTOP');
-  // A stop takes effect once the service leaves the system call it is in.
-  await waitFor('the CRIU service to stop', () => processState(held.pid) === 'T');
-  return {
-    held: () => stillThere(held) && processState(held.pid) === 'T',
-    release: () => stillThere(held) && process.kill(held.pid, 'SIGCONT'),
-  };
-}
-
-async function counts(counter: string): Promise<void> {
-  const now = readNumber(counter);
-  await waitFor('the target to count on', () => readNumber(counter) > now + 2);
 }
 
 t.test(
@@ -102,7 +76,7 @@ t.test(
     );
     t.ok(alive(target.pid), 'the target was not killed');
     t.not(processState(target.pid), 'T', 'nor left stopped');
-    await counts(target.counter);
+    await countsOn(target.counter);
     t.equal(fs.realpathSync(images), first.generation, 'dir still points at the last good checkpoint');
     t.same(strandedImages(images, first.generation), [], 'the abandoned generation left no images');
     // The lock is free again: the next checkpoint into the same dir works and kills as asked.
@@ -135,7 +109,7 @@ t.test(
     t.equal(error?.cause, reason, "carrying the signal's reason");
     t.ok(await drained(), 'the abandoned dump ends');
     t.ok(alive(target.pid), 'the target was not killed');
-    await counts(target.counter);
+    await countsOn(target.counter);
     t.notOk(fs.existsSync(images), 'no images link was made');
     t.same(strandedImages(images), [], 'no generation was stranded');
     await t.rejects(
@@ -147,26 +121,6 @@ t.test(
   },
 );
 
-function runCli(args: string[], work: string, env: NodeJS.ProcessEnv = {}) {
-  const out = path.join(work, 'cli.out');
-  const child = spawn(process.execPath, [path.join(root, 'bin', 'crftb.js'), ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const output = () => stderr;
-  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('exit', (code) => {
-      fs.writeFileSync(out, stdout + stderr);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-  return { child, exited, stderr: output };
-}
-
 t.test(
   'Ctrl-C on `crftb checkpoint PID --kill` mid-dump: exit 130, the target runs on, nothing stranded',
   async (t) => {
@@ -174,19 +128,11 @@ t.test(
     const target = await startHeap(work, 512);
     const images = path.join(work, 'images');
     const cli = runCli(['checkpoint', String(target.pid), '--dir', images, '--kill', '--no-ftb'], work);
-    // Every CRIU service among the CLI's children is the CLI's own.
-    const engine = await holdMidDump(cli.child.pid!, new Set(), images);
-    cli.child.kill('SIGINT');
-    await waitFor('the CLI to give the request up and wait for the engine', () =>
-      /waiting for the engine to finish/.test(cli.stderr()),
-    );
-    t.ok(engine.held(), 'the request was given up while the dump was still being written');
-    engine.release();
-    const { code, stderr } = await cli.exited;
+    const { code, stderr } = await interruptMidDump(t, cli, images);
     t.equal(code, 130, 'the CLI exits 130');
     t.match(stderr, /SIGINT/, 'and says it was interrupted');
     t.ok(alive(target.pid), 'the target was not killed');
-    await counts(target.counter);
+    await countsOn(target.counter);
     t.notOk(fs.existsSync(images), 'no images link was made');
     t.same(strandedImages(images), [], 'the CLI waited for the dump to end and removed its images');
   },
@@ -198,17 +144,11 @@ t.test('Ctrl-C once the dump is complete: the images are committed, the CLI says
   const images = path.join(work, 'images');
   // A version 1 manifest with the portable SHA-256 makes the commit (hashing 400 MiB of images)
   // last seconds: the window between the end of the dump (the target is stopped at once) and the kill.
-  const cli = runCli(['checkpoint', String(target.pid), '--dir', images, '--kill', '--no-ftb'], work, {
-    CRFTB_MANIFEST_SHA256: '1',
-    CRFTB_SHA256_PORTABLE: '1',
-  });
+  const cli = runCli(['checkpoint', String(target.pid), '--dir', images, '--kill', '--no-ftb'], work, SLOW_COMMIT_ENV);
   // The generation's record is the commit's first write (the manifest follows): from then on the
   // engine has answered and the images are complete. The target, stopped by the post-dump
   // notification, is stopped before that already, while CRIU itself may not have answered yet.
-  const committing = () =>
-    fs.existsSync(`${images}.gens`) &&
-    fs.readdirSync(`${images}.gens`).some((g) => fs.existsSync(path.join(`${images}.gens`, g, 'crftb-generation')));
-  await waitFor('the commit to begin', committing, 60000);
+  await waitFor('the commit to begin', () => commitBegun(images), 60000);
   t.equal(processState(target.pid), 'T', 'the dumped target is stopped while its images are committed');
   cli.child.kill('SIGINT');
   const { code, stderr } = await cli.exited;
@@ -216,7 +156,7 @@ t.test('Ctrl-C once the dump is complete: the images are committed, the CLI says
   t.match(stderr, /committed as .*images.*left running/, 'and says the images were committed');
   t.ok(alive(target.pid), 'the target was not killed');
   t.not(processState(target.pid), 'T', 'nor left stopped');
-  await counts(target.counter);
+  await countsOn(target.counter);
   const generation = fs.realpathSync(images);
   t.same(strandedImages(images, generation), [], 'nothing else is left');
   process.kill(target.pid, 'SIGKILL');
@@ -225,7 +165,7 @@ t.test('Ctrl-C once the dump is complete: the images are committed, the CLI says
   const restored = await restartDetailed({ dir: images, ftb: false });
   adopt(restored.pid);
   t.equal(restored.pid, target.pid, 'the committed images restore');
-  await counts(target.counter);
+  await countsOn(target.counter);
   process.kill(restored.pid, 'SIGKILL');
 });
 

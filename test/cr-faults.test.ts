@@ -7,7 +7,6 @@
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { checkpoint } from '../lib/index';
 import {
   type Detached,
@@ -23,6 +22,7 @@ import {
 } from './helpers/detached';
 import { childrenOf, criuServiceStarted, stillThere } from './helpers/processes';
 import { restartAdopted } from './helpers/restore';
+import { imageBytes, mountSmallFs, notRoot } from './helpers/small-fs';
 
 t.teardown(killStarted);
 
@@ -56,8 +56,6 @@ async function heapWithGoodCheckpoint(mib = 256) {
   return { counter, target, images, good };
 }
 
-const notRoot = process.getuid?.() !== 0 ? 'mounting a small tmpfs needs root' : false;
-
 t.test(
   'the images file system fills up: ENOSPC, previous checkpoint kept and restorable',
   { skip: notRoot },
@@ -66,27 +64,8 @@ t.test(
     const counter = path.join(work, 'n');
     const target = startDetached(path.join(fixtures, 'heap.js'), [counter, '48'], work);
     await waitFor('the heap to be filled', () => readNumber(counter) > 2);
-    const probe = await checkpoint({ target: target.pid, dir: path.join(work, 'probe') });
-    fs.rmSync(path.join(work, 'probe.gens'), { recursive: true });
-    fs.rmSync(path.join(work, 'probe'));
     // Room for one checkpoint and half of another: the second fails for want of space.
-    const mnt = path.join(work, 'small-fs');
-    fs.mkdirSync(mnt);
-    execFileSync('mount', [
-      '-t',
-      'tmpfs',
-      '-o',
-      `size=${Math.ceil((probe.bytes * 1.5) / 1024)}k,mode=0700`,
-      `crftb-test-${process.pid}`,
-      mnt,
-    ]);
-    t.teardown(() => {
-      try {
-        execFileSync('umount', ['-l', mnt]);
-      } catch {
-        /* already gone */
-      }
-    });
+    const mnt = mountSmallFs(t, work, (await imageBytes(target.pid, work)) * 1.5);
     const images = path.join(mnt, 'images');
     const good = await checkpoint({ target: target.pid, dir: images });
     const fds = fdCount();

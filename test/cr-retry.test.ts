@@ -7,7 +7,6 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { checkpoint, restartDetailed, type CrftbError } from '../lib/index';
 import { cr } from '../lib/cr/native';
@@ -20,10 +19,10 @@ import {
   readNumber,
   startConnectedClient,
   startCounter,
-  startDetached,
   tempDir,
   waitFor,
 } from './helpers/detached';
+import { listenerWithQueuedConnection, mkfifo, releaseBeforeRetry } from './helpers/in-flight';
 
 t.teardown(killStarted);
 
@@ -31,13 +30,6 @@ const state = (pid: number) => {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   return stat[stat.lastIndexOf(')') + 2];
 };
-
-// Tells a FIFO's blocked reader to go on (non-blocking: fails rather than hangs if nobody reads).
-function release(fifo: string): void {
-  const fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-  fs.writeSync(fd, 'go\n');
-  fs.closeSync(fd);
-}
 
 // What a checkpoint into `images` left: the generation directories and anything else beside them.
 function leftovers(images: string): { generations: string[]; other: string[] } {
@@ -49,29 +41,6 @@ function leftovers(images: string): { generations: string[]; other: string[] } {
     generations: withImages,
     other: fs.readdirSync(path.dirname(images)).filter((f) => f.startsWith(`${path.basename(images)}.link`)),
   };
-}
-
-async function mkfifo(fifo: string): Promise<void> {
-  await new Promise((resolve) => spawn('mkfifo', [fifo]).once('exit', resolve));
-  if (!fs.statSync(fifo).isFIFO()) throw new Error(`mkfifo ${fifo} made no FIFO`);
-}
-
-// A listener (detached) whose JS thread is blocked, and a connection of this test waiting in its
-// listen queue.
-async function listenerWithQueuedConnection(work: string) {
-  const go = path.join(work, 'go');
-  await mkfifo(go);
-  const listener = startDetached(path.join(fixtures, 'blocked-listener.js'), [work], work);
-  await waitFor(
-    'the listener',
-    () => fs.existsSync(path.join(work, 'port')) && fs.readFileSync(path.join(work, 'port'), 'utf8') !== '',
-    30000,
-  );
-  const port = Number(fs.readFileSync(path.join(work, 'port'), 'utf8'));
-  const client = net.connect(port, '127.0.0.1').on('error', () => undefined);
-  await new Promise((resolve) => client.once('connect', resolve));
-  t.teardown(() => client.destroy());
-  return { listener, go, counter: path.join(work, 'n') };
 }
 
 t.test(
@@ -114,14 +83,7 @@ t.test(
       dir: images,
       ftb: false,
       reapWaitMs: 0,
-      retry: {
-        retries: 50,
-        delayMs: 20,
-        onRetry: (error, retry) => {
-          refusals.push(error);
-          if (retry === 1) release(reap); // the parent reaps it now
-        },
-      },
+      retry: releaseBeforeRetry(reap, 1, refusals), // the parent reaps it now
     });
     adopt(restored.pid);
     t.ok(refusals.length >= 1, `refused ${refusals.length} time(s) first`);
@@ -140,7 +102,7 @@ t.test(
   'a checkpoint refused by a connection still waiting to be accepted (EAGAIN) is retried, and succeeds once it is accepted',
   async (t) => {
     const work = tempDir('cr-retry');
-    const { listener, go, counter } = await listenerWithQueuedConnection(work);
+    const { listener, go, counter } = await listenerWithQueuedConnection(t, work);
     const images = path.join(work, 'images');
     const refusals: CrftbError[] = [];
     const result = await checkpoint({
@@ -148,14 +110,7 @@ t.test(
       dir: images,
       ftb: false,
       skipInFlight: false,
-      retry: {
-        retries: 50,
-        delayMs: 20,
-        onRetry: (error, retry) => {
-          refusals.push(error);
-          if (retry === 1) release(go); // the listener accepts it now
-        },
-      },
+      retry: releaseBeforeRetry(go, 1, refusals), // the listener accepts it now
     });
     t.ok(refusals.length >= 1, `refused ${refusals.length} time(s) first`);
     t.match(refusals[0], { code: 'EAGAIN', message: /In-flight connection .*retry the checkpoint/ });
@@ -173,7 +128,7 @@ t.test(
   'retries stay within timeoutMs and signal, and a refused checkpoint never leaves its target stopped',
   async (t) => {
     const work = tempDir('cr-retry');
-    const { listener } = await listenerWithQueuedConnection(work);
+    const { listener } = await listenerWithQueuedConnection(t, work);
     const images = path.join(work, 'images');
     const attempt = (extra: object) =>
       checkpoint({ target: listener.pid, dir: images, ftb: false, skipInFlight: false, stop: true, ...extra });

@@ -11,6 +11,7 @@ import { FtbClient } from '../lib/ftb/client';
 import { checkpoint } from '../lib/index';
 import { cr } from '../lib/cr/native';
 import { CrftbProcess } from './helpers/crftb-process';
+import { fdTable } from './helpers/fds';
 import { fixtures, killStarted, readNumber, startDetached, tempDir, waitFor } from './helpers/detached';
 
 t.teardown(killStarted);
@@ -18,19 +19,6 @@ t.teardown(killStarted);
 const long = process.env.CRFTB_LONG === '1';
 const CYCLES = 10000;
 const CHECKPOINTS = long ? 100 : 10;
-
-/** fd number → what it refers to. */
-function fdTable(): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const fd of fs.readdirSync('/proc/self/fd')) {
-    try {
-      out.set(fd, fs.readlinkSync(`/proc/self/fd/${fd}`));
-    } catch {
-      /* the directory's own fd, gone already */
-    }
-  }
-  return out;
-}
 
 // What a freshly spawned child holds above stdio: descriptors it inherited from this process
 // (at exec time: ls is quick to start and lists its own table).

@@ -1,0 +1,45 @@
+// Runs `crftb <args>` from this checkout as a child of the test (stdout and stderr collected, and
+// written to <work>/cli.out when it exits), for tests that signal the CLI while it works.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Test } from 'tap';
+import { holdMidDump } from './hold';
+import { waitFor } from './wait';
+
+const bin = path.join(__dirname, '..', '..', 'bin', 'crftb.js');
+
+export function runCli(args: string[], work: string, env: NodeJS.ProcessEnv = {}) {
+  const out = path.join(work, 'cli.out');
+  const child = spawn(process.execPath, [bin, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('exit', (code) => {
+      fs.writeFileSync(out, stdout + stderr);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+  return { child, exited, stderr: () => stderr };
+}
+
+/**
+ * Ctrl-C for a `crftb checkpoint` CLI (`cli`) while its dump into `images` is held: the engine is
+ * let go once the CLI says it waits for it. Resolves with how the CLI exited.
+ */
+export async function interruptMidDump(t: Test, cli: ReturnType<typeof runCli>, images: string) {
+  // Every CRIU service among the CLI's children is the CLI's own.
+  const engine = await holdMidDump(cli.child.pid!, new Set(), images);
+  cli.child.kill('SIGINT');
+  await waitFor('the CLI to give the request up and wait for the engine', () =>
+    /waiting for the engine to finish/.test(cli.stderr()),
+  );
+  t.ok(engine.held(), 'the request was given up while the dump was still being written');
+  engine.release();
+  return cli.exited;
+}
