@@ -9,7 +9,9 @@
  *   gives `code` for every name libuv knows; `syscall` and `path` when crftb knows them;
  * - any other code (`FTB_ERR_*`, BLCR's `CR_E*`, `ABORT_ERR`) has no `errno`: the number its own
  *   library gives it (FTB's negative return code, BLCR's errno) is `codeNumber`;
- * - a failure that follows from another has it as `cause` (itself shaped by these rules).
+ * - a failure that follows from another has it as `cause` (itself shaped by these rules);
+ * - a callback the caller gave crftb that throws or rejects (`onCheckpoint`, `retry.onRetry`) is
+ *   `ERR_CALLBACK_FAILED` with the callback's own error, untouched, as `cause`.
  *
  * crftb's errors carry a brand, a registered symbol, so `isCrftbError()` and `instanceof
  * CrftbError` are true for errors crftb made — from any copy of crftb in the process — and false
@@ -82,4 +84,13 @@ export function isCrftbError(value: unknown): value is CrftbError {
  */
 export function codedError(code: string, message: string, number?: number): CrftbError {
   return new CrftbError(code, message, { number });
+}
+
+/** The code of a failure of a callback the caller gave crftb; the callback's error is `cause`. */
+export const CALLBACK_FAILED = 'ERR_CALLBACK_FAILED';
+
+/** A callback's error wrapped so that the caller sees a coded error and still gets the original. */
+export function callbackError(what: string, cause: unknown): CrftbError {
+  const said = cause instanceof Error ? cause.message : String(cause);
+  return new CrftbError(CALLBACK_FAILED, `${what}: ${said}`, { cause });
 }
