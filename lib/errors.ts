@@ -55,6 +55,9 @@ export class CrftbError extends Error {
 
   constructor(code: string, message: string, options: CrftbErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // A code is what callers switch on: an error without one would break the rule it exists for.
+    if (typeof code !== 'string' || code === '')
+      throw new CrftbError('EINVAL', `a CrftbError needs a code string, not ${String(code)}`);
     this.code = code;
     const { number } = options;
     if (isSystemErrorCode(code)) {

@@ -13,7 +13,8 @@
 // nested cr_checkpoint() calls.
 
 import type { Interrupt } from '../abort';
-import { callbackError, codedError } from '../errors';
+import { checkFunction } from '../check';
+import { callbackError } from '../errors';
 
 export interface CheckpointOutcome {
   restarted: boolean;
@@ -33,7 +34,7 @@ let pending: Promise<void> | null = null;
 
 /** Registers a callback; returns a function that unregisters it. */
 export function onCheckpoint(cb: CheckpointCallback): () => void {
-  if (typeof cb !== 'function') throw codedError('EINVAL', 'onCheckpoint(cb): cb must be a function');
+  checkFunction(cb, 'onCheckpoint(cb): cb');
   callbacks.push(cb);
   return () => {
     const i = callbacks.indexOf(cb);
@@ -43,7 +44,7 @@ export function onCheckpoint(cb: CheckpointCallback): () => void {
 
 /** Runs fn so that no checkpoint of this process happens while it runs. */
 export async function criticalSection<T>(fn: () => T | Promise<T>): Promise<T> {
-  if (typeof fn !== 'function') throw codedError('EINVAL', 'criticalSection(fn): fn must be a function');
+  checkFunction(fn, 'criticalSection(fn): fn');
   while (pending) await pending.catch(() => undefined);
   active += 1;
   try {
