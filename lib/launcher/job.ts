@@ -170,7 +170,12 @@ export class JobCoordinator {
       onAnswer: (event, ok, answerPhase) => {
         if (!request || answerPhase !== phase || event.eventType !== 2 || !nodes.includes(event.clientName)) return;
         const answer = decodeNodeAnswer(event.payload);
-        if (!request.equals(answer.requestHandle) || answers.has(event.clientName)) return;
+        if (!request.equals(answer.requestHandle)) return;
+        // FTB has no authentication, so two answers in one node's name for one request mean one
+        // was forged: an ERROR is kept over an END, and a forged END cannot hide a failure that
+        // arrives before the decision (once every node has answered, the decision is taken).
+        const known = answers.get(event.clientName);
+        if (known && (ok || !known.ok)) return;
         answers.set(event.clientName, {
           node: event.clientName,
           host: event.hostname,
@@ -179,7 +184,7 @@ export class JobCoordinator {
           trees: answer.trees,
           phase,
         });
-        if (answers.size === nodes.length) finish();
+        if (!known && answers.size === nodes.length) finish();
       },
     };
     const timer = setTimeout(finish, timeoutMs);
