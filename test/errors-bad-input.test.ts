@@ -6,7 +6,6 @@
 // anything that resolves anyway is closed and reported as a failure.
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import {
   Agent,
@@ -33,6 +32,7 @@ import {
   treeDirectory,
 } from '../lib/index';
 import { killStarted, startCounter, tempDir } from './helpers/detached';
+import { closedPort } from './helpers/ports';
 import { loopbackJob } from './helpers/launcher-job';
 
 t.teardown(killStarted);
@@ -64,16 +64,6 @@ async function expectCoded(t: Test, cases: Case[]): Promise<void> {
       `${label}: ${isCrftbError(error) ? 'CrftbError' : (error as Error)?.constructor?.name} ${String(e.code)} (${e.message})`,
     );
   }
-}
-
-function closedPort(): Promise<number> {
-  const server = net.createServer();
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    }),
-  );
 }
 
 const bad = (value: unknown) => value as never;

@@ -33,6 +33,29 @@ async function setUp(t: Test, job: string) {
   return { work, root: path.join(work, 'images'), ...(await loopbackJob(t, job)) };
 }
 
+// A node whose one tree (a client holding a TCP connection) fails its dump: connections: 'fail'.
+async function failingNode(
+  t: Test,
+  job: string,
+  work: string,
+  root: string,
+  ftb: { agentHost: string; agentPort: number },
+) {
+  const badCounter = path.join(work, 'bad.count');
+  const bad = await startConnectedClient(work, badCounter);
+  t.teardown(() => bad.close());
+  const node = await LauncherNode.start({
+    job,
+    node: 'n2',
+    imageRoot: root,
+    ftb,
+    checkpoint: { kill: true, ftb: false, connections: 'fail' },
+  });
+  t.teardown(() => node.close());
+  node.addTree('bad', bad.pid);
+  return { node, bad, badCounter };
+}
+
 const state = (pid: number) => {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   return stat[stat.lastIndexOf(')') + 2];
@@ -47,9 +70,6 @@ t.test(
   async (t) => {
     const { work, root, ftb, events } = await setUp(t, 'job2f');
     const good = await startCounter(tempDir('launch-2pc-counter'));
-    const badCounter = path.join(work, 'bad.count');
-    const bad = await startConnectedClient(work, badCounter);
-    t.teardown(() => bad.close());
 
     const n1 = await LauncherNode.start({
       job: 'job2f',
@@ -60,15 +80,7 @@ t.test(
     });
     t.teardown(() => n1.close());
     n1.addTree('good', good.pid);
-    const n2 = await LauncherNode.start({
-      job: 'job2f',
-      node: 'n2',
-      imageRoot: root,
-      ftb,
-      checkpoint: { kill: true, ftb: false, connections: 'fail' },
-    });
-    t.teardown(() => n2.close());
-    n2.addTree('bad', bad.pid);
+    const { node: n2, bad, badCounter } = await failingNode(t, 'job2f', work, root, ftb);
     const coordinator = await JobCoordinator.start({ job: 'job2f', ftb });
     t.teardown(() => coordinator.close());
     await ftbFence(ftb); // the agent has every subscription
@@ -228,18 +240,7 @@ t.test('a node that hears no decision resumes its processes on its own and drops
 // or a process: nodes write below their own imageRoot and touch only their registered trees.
 t.test("a forged NODE_CHKPT_END in a failing node's name does not hide its real NODE_CHKPT_ERROR", async (t) => {
   const { work, root, ftb, events } = await setUp(t, 'job2x');
-  const badCounter = path.join(work, 'bad.count');
-  const bad = await startConnectedClient(work, badCounter);
-  t.teardown(() => bad.close());
-  const n2 = await LauncherNode.start({
-    job: 'job2x',
-    node: 'n2',
-    imageRoot: root,
-    ftb,
-    checkpoint: { kill: true, ftb: false, connections: 'fail' },
-  });
-  t.teardown(() => n2.close());
-  n2.addTree('bad', bad.pid);
+  const { node: n2, bad } = await failingNode(t, 'job2x', work, root, ftb);
   // The forger: a client in a process of its own calling itself n2, answering every request at once.
   const forger = CrftbProcess.fixture('launcher-forger', [String(ftb.agentPort), 'job2x', 'n2']);
   t.teardown(() => forger.stop('SIGKILL'));
