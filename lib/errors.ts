@@ -9,7 +9,9 @@
  *   gives `code` for every name libuv knows; `syscall` and `path` when crftb knows them;
  * - any other code (`FTB_ERR_*`, BLCR's `CR_E*`, `ABORT_ERR`) has no `errno`: the number its own
  *   library gives it (FTB's negative return code, BLCR's errno) is `codeNumber`;
- * - a failure that follows from another has it as `cause` (itself shaped by these rules).
+ * - a failure that follows from another has it as `cause` (itself shaped by these rules);
+ * - a callback the caller gave crftb that throws or rejects (`onCheckpoint`, `retry.onRetry`) is
+ *   `ERR_CALLBACK_FAILED` with the callback's own error, untouched, as `cause`.
  *
  * crftb's errors carry a brand, a registered symbol, so `isCrftbError()` and `instanceof
  * CrftbError` are true for errors crftb made — from any copy of crftb in the process — and false
@@ -53,6 +55,9 @@ export class CrftbError extends Error {
 
   constructor(code: string, message: string, options: CrftbErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // A code is what callers switch on: an error without one would break the rule it exists for.
+    if (typeof code !== 'string' || code === '')
+      throw new CrftbError('EINVAL', `a CrftbError needs a code string, not ${String(code)}`);
     this.code = code;
     const { number } = options;
     if (isSystemErrorCode(code)) {
@@ -82,4 +87,13 @@ export function isCrftbError(value: unknown): value is CrftbError {
  */
 export function codedError(code: string, message: string, number?: number): CrftbError {
   return new CrftbError(code, message, { number });
+}
+
+/** The code of a failure of a callback the caller gave crftb; the callback's error is `cause`. */
+export const CALLBACK_FAILED = 'ERR_CALLBACK_FAILED';
+
+/** A callback's error wrapped so that the caller sees a coded error and still gets the original. */
+export function callbackError(what: string, cause: unknown): CrftbError {
+  const said = cause instanceof Error ? cause.message : String(cause);
+  return new CrftbError(CALLBACK_FAILED, `${what}: ${said}`, { cause });
 }

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { locateCriu } from '../lib/criu/locate';
-import { killStarted, tempDir } from './helpers/detached';
+import { killStarted, tempDir, waitFor } from './helpers/detached';
 
 t.teardown(killStarted); // removes the temporary directories made here
 
@@ -58,6 +58,28 @@ t.test('a second process reuses the answers; a changed binary is asked again', a
   fs.utimesSync(criu, later, later);
   probe();
   t.equal(checks(), 2, 'a binary changed since is checked again');
+});
+
+t.test('a binary whose ctime alone changed (setcap, chmod) is asked again', async (t) => {
+  const { criu, probe, checks } = setup(counting(real));
+  probe();
+  t.equal(checks(), 1);
+  const before = fs.statSync(criu, { bigint: true });
+  // A chmod to the same mode changes only the ctime, as setcap does (it writes an xattr). The
+  // kernel's timestamps are coarse: repeat it until the ctime has moved.
+  await waitFor('the ctime to change', () => {
+    fs.chmodSync(criu, Number(before.mode & 0o7777n));
+    return fs.statSync(criu, { bigint: true }).ctimeNs !== before.ctimeNs;
+  });
+  const after = fs.statSync(criu, { bigint: true });
+  t.equal(after.mtimeNs, before.mtimeNs, 'the mtime is the same');
+  t.equal(after.size, before.size, 'and the size');
+  t.equal(after.ino, before.ino, 'and the inode');
+  t.equal(after.mode, before.mode, 'and the mode');
+  probe();
+  t.equal(checks(), 2, 'checked again');
+  probe();
+  t.equal(checks(), 2, 'and the new answer is kept');
 });
 
 t.test('a failing check is remembered too, with what CRIU said', async (t) => {

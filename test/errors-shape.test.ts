@@ -12,6 +12,7 @@ import util from 'node:util';
 import { isCrftbError, restart, startAgent } from '../lib/index';
 import { FtbClient } from '../lib/ftb/client';
 import { FtbEventHandle } from '../lib/ftb/event';
+import { closedPort } from './helpers/ports';
 
 type Shaped = Error & {
   code: string;
@@ -37,16 +38,6 @@ function systemError(t: Test, error: Shaped, code: string, what: string): void {
   t.ok(typeof error.errno === 'number' && error.errno < 0, `${what}: errno is negative (${error.errno})`);
   t.equal(util.getSystemErrorName(error.errno!), error.code, `${what}: util.getSystemErrorName(errno) is the code`);
   t.notOk('codeNumber' in error, `${what}: no codeNumber on a system error`);
-}
-
-function closedPort(): Promise<number> {
-  const server = net.createServer();
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    }),
-  );
 }
 
 t.test('restart of a missing directory: ENOENT with errno -2, the syscall and the path', async (t) => {

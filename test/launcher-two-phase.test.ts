@@ -7,9 +7,11 @@
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { JobCoordinator, LauncherNode, nodeDirectory } from '../lib/launcher';
+import { JobCoordinator, LAUNCHER_EVENT_SPACE, LauncherNode, nodeDirectory } from '../lib/launcher';
 import { pendingDirectory } from '../lib/launcher/node';
-import { encodeRequest } from '../lib/launcher/protocol';
+import { encodeNodeAnswer, encodeRequest, NODE_EVENTS } from '../lib/launcher/protocol';
+import { FtbClient, type FtbReceivedEvent } from '../lib/ftb/client';
+import { CrftbProcess } from './helpers/crftb-process';
 import {
   adopt,
   alive,
@@ -31,6 +33,29 @@ async function setUp(t: Test, job: string) {
   return { work, root: path.join(work, 'images'), ...(await loopbackJob(t, job)) };
 }
 
+// A node whose one tree (a client holding a TCP connection) fails its dump: connections: 'fail'.
+async function failingNode(
+  t: Test,
+  job: string,
+  work: string,
+  root: string,
+  ftb: { agentHost: string; agentPort: number },
+) {
+  const badCounter = path.join(work, 'bad.count');
+  const bad = await startConnectedClient(work, badCounter);
+  t.teardown(() => bad.close());
+  const node = await LauncherNode.start({
+    job,
+    node: 'n2',
+    imageRoot: root,
+    ftb,
+    checkpoint: { kill: true, ftb: false, connections: 'fail' },
+  });
+  t.teardown(() => node.close());
+  node.addTree('bad', bad.pid);
+  return { node, bad, badCounter };
+}
+
 const state = (pid: number) => {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   return stat[stat.lastIndexOf(')') + 2];
@@ -45,9 +70,6 @@ t.test(
   async (t) => {
     const { work, root, ftb, events } = await setUp(t, 'job2f');
     const good = await startCounter(tempDir('launch-2pc-counter'));
-    const badCounter = path.join(work, 'bad.count');
-    const bad = await startConnectedClient(work, badCounter);
-    t.teardown(() => bad.close());
 
     const n1 = await LauncherNode.start({
       job: 'job2f',
@@ -58,15 +80,7 @@ t.test(
     });
     t.teardown(() => n1.close());
     n1.addTree('good', good.pid);
-    const n2 = await LauncherNode.start({
-      job: 'job2f',
-      node: 'n2',
-      imageRoot: root,
-      ftb,
-      checkpoint: { kill: true, ftb: false, connections: 'fail' },
-    });
-    t.teardown(() => n2.close());
-    n2.addTree('bad', bad.pid);
+    const { node: n2, bad, badCounter } = await failingNode(t, 'job2f', work, root, ftb);
     const coordinator = await JobCoordinator.start({ job: 'job2f', ftb });
     t.teardown(() => coordinator.close());
     await ftbFence(ftb); // the agent has every subscription
@@ -215,4 +229,69 @@ t.test('a node that hears no decision resumes its processes on its own and drops
   await waitFor('the counter to count on', () => readNumber(counter.counter) > now + 2);
   t.notOk(fs.existsSync(nodeDirectory(root, 'job2d', 'gen1', 'n1')), 'nothing was committed');
   t.same(imagesBelow(pendingDirectory(root, 'job2d', 'gen1', 'n1')), [], 'and the images set aside are gone');
+});
+
+// FTB has no authentication (README "Security"): any client on the job's FTB network may publish
+// as any node. A forged NODE_CHKPT_END in the failing node's name arrives first; the node's real
+// NODE_CHKPT_ERROR comes before the other node (a client of this test, answering only then) has
+// answered, so the decision is not taken yet: the coordinator keeps the ERROR over the END and
+// cancels. (Had every node answered before the real ERROR arrived, the forged END would have
+// decided: the deployment must keep the agents to the job's hosts.) A forger never names a path
+// or a process: nodes write below their own imageRoot and touch only their registered trees.
+t.test("a forged NODE_CHKPT_END in a failing node's name does not hide its real NODE_CHKPT_ERROR", async (t) => {
+  const { work, root, ftb, events } = await setUp(t, 'job2x');
+  const { node: n2, bad } = await failingNode(t, 'job2x', work, root, ftb);
+  // The forger: a client in a process of its own calling itself n2, answering every request at once.
+  const forger = CrftbProcess.fixture('launcher-forger', [String(ftb.agentPort), 'job2x', 'n2']);
+  t.teardown(() => forger.stop('SIGKILL'));
+  await forger.waitFor((l) => l.event === 'subscribed');
+  // n1: answers END once n2's real ERROR is out, so the coordinator is still collecting then.
+  const n1 = await FtbClient.connect(
+    {
+      eventSpace: LAUNCHER_EVENT_SPACE,
+      clientName: 'n1',
+      jobId: 'job2x',
+      subscriptionStyle: 'FTB_SUBSCRIPTION_NOTIFY',
+    },
+    ftb,
+  );
+  t.teardown(() => n1.close());
+  n1.declare(NODE_EVENTS);
+  let request: Buffer | null = null;
+  n1.subscribe(`event_space=${LAUNCHER_EVENT_SPACE}, jobid=job2x, event_name=JOB_CHKPT_REQUEST`).on(
+    'event',
+    (e: FtbReceivedEvent) => (request = e.handle!.bytes),
+  );
+  n1.subscribe(`event_space=${LAUNCHER_EVENT_SPACE}, jobid=job2x, event_name=NODE_CHKPT_ERROR`).on('event', () =>
+    n1.publish('NODE_CHKPT_END', {
+      eventType: 2,
+      payload: encodeNodeAnswer({ requestHandle: request!, errno: 0, trees: 1 }),
+    }),
+  );
+  const coordinator = await JobCoordinator.start({ job: 'job2x', ftb });
+  t.teardown(() => coordinator.close());
+  await ftbFence(ftb);
+
+  const result = await coordinator.checkpoint({ nodes: ['n1', 'n2'], name: 'gen1', timeoutMs: 60_000 });
+  await n2.idle();
+  await forger.waitFor((l) => l.event === 'forged');
+  const order = events.filter((e) => e.startsWith('NODE_CHKPT_'));
+  t.same(order.slice(0, 2), ['NODE_CHKPT_END', 'NODE_CHKPT_ERROR'], `the forged END came first: ${events.join(', ')}`);
+  t.match(n2.history.at(-1), { phase: 'dump', ok: false }, 'the real n2 failed its dump');
+  t.match(
+    result,
+    {
+      ok: false,
+      committed: false,
+      nodes: [
+        { node: 'n1', ok: true },
+        { node: 'n2', ok: false, phase: 'dump', errno: n2.history.at(-1)!.errno },
+      ],
+    },
+    "the coordinator kept n2's ERROR and did not commit",
+  );
+  await waitFor('the job error event', () => events.includes('JOB_CHKPT_ERROR'), 10_000);
+  t.ok(events.includes('JOB_CANCEL') && !events.includes('JOB_CHKPT_COMMIT'), 'cancelled, never committed');
+  t.ok(alive(bad.pid), "n2's process runs on");
+  t.notOk(fs.existsSync(nodeDirectory(root, 'job2x', 'gen1', 'n2')), 'nothing was committed');
 });

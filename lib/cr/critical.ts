@@ -13,6 +13,8 @@
 // nested cr_checkpoint() calls.
 
 import type { Interrupt } from '../abort';
+import { checkFunction } from '../check';
+import { callbackError } from '../errors';
 
 export interface CheckpointOutcome {
   restarted: boolean;
@@ -32,7 +34,7 @@ let pending: Promise<void> | null = null;
 
 /** Registers a callback; returns a function that unregisters it. */
 export function onCheckpoint(cb: CheckpointCallback): () => void {
-  if (typeof cb !== 'function') throw new TypeError('onCheckpoint needs a function');
+  checkFunction(cb, 'onCheckpoint(cb): cb');
   callbacks.push(cb);
   return () => {
     const i = callbacks.indexOf(cb);
@@ -42,6 +44,7 @@ export function onCheckpoint(cb: CheckpointCallback): () => void {
 
 /** Runs fn so that no checkpoint of this process happens while it runs. */
 export async function criticalSection<T>(fn: () => T | Promise<T>): Promise<T> {
+  checkFunction(fn, 'criticalSection(fn): fn');
   while (pending) await pending.catch(() => undefined);
   active += 1;
   try {
@@ -52,6 +55,40 @@ export async function criticalSection<T>(fn: () => T | Promise<T>): Promise<T> {
   }
 }
 
+// One callback's part in a checkpoint: how to hand it the outcome, and its settling.
+interface Participant {
+  resume(outcome: CheckpointOutcome | Error): void;
+  /** Resolves with the callback's error if it threw or rejected, else undefined. */
+  finished: Promise<{ error: unknown } | undefined>;
+  /** Resolves once it has called ctx.checkpoint() (true) or settled without calling it (false). */
+  ready: Promise<boolean>;
+}
+
+function start(cb: CheckpointCallback): Participant {
+  let reached = false;
+  let reach!: () => void;
+  const atCheckpoint = new Promise<void>((resolve) => (reach = resolve));
+  let resume!: (o: CheckpointOutcome | Error) => void;
+  const outcome = new Promise<CheckpointOutcome>((resolve, reject) => {
+    resume = (o) => (o instanceof Error ? reject(o) : resolve(o));
+  });
+  outcome.catch(() => undefined);
+  const ctx: CheckpointContext = {
+    checkpoint() {
+      reached = true;
+      reach();
+      return outcome;
+    },
+  };
+  const finished = Promise.resolve()
+    .then(() => cb(ctx))
+    .then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    );
+  return { resume, finished, ready: Promise.race([atCheckpoint, finished]).then(() => reached) };
+}
+
 /**
  * Runs `dump` as a checkpoint of this process: after critical sections drain and callbacks
  * reach their checkpoint point; then tells the callbacks the outcome. `interrupt` (the request's
@@ -60,8 +97,14 @@ export async function criticalSection<T>(fn: () => T | Promise<T>): Promise<T> {
  * callbacks that are waiting in ctx.checkpoint() get the same error. In the original, a
  * callback's "after" part that is still running at the deadline makes the call reject too (the
  * checkpoint itself is then committed, and the error says so).
+ *
+ * A callback that throws or rejects is never ignored: before it called ctx.checkpoint() it
+ * cancels the checkpoint (nothing is dumped; ERR_CALLBACK_FAILED with its error as cause, which
+ * the callbacks waiting in ctx.checkpoint() get too); after, once every "after" part has run,
+ * the call rejects ERR_CALLBACK_FAILED with committed: true, since the images are good and the
+ * caller has to learn that its own "after" work failed, in the original and in a restored copy.
  */
-export async function runSelfCheckpoint<R extends CheckpointOutcome>(
+export async function runSelfCheckpoint<R extends CheckpointOutcome & { path?: string; generation?: string }>(
   dump: () => Promise<R>,
   interrupt?: Interrupt,
 ): Promise<R> {
@@ -69,46 +112,35 @@ export async function runSelfCheckpoint<R extends CheckpointOutcome>(
   while (pending) await wait(pending.catch(() => undefined));
   let release!: () => void;
   pending = new Promise<void>((resolve) => (release = resolve));
-  const resumes: Array<(o: CheckpointOutcome | Error) => void> = [];
+  const participants: Participant[] = [];
+  // Tells the callbacks that reached their checkpoint point that it failed, innermost first, and
+  // lets their "after" parts run (what they throw then is not reported: `error` is).
+  const unwind = async (error: Error) => {
+    for (let i = participants.length - 1; i >= 0; i -= 1) {
+      participants[i].resume(error);
+      await wait(participants[i].finished).catch(() => undefined);
+    }
+  };
   try {
     if (active > 0) await wait(new Promise<void>((resolve) => idle.push(resolve)));
-    const order = callbacks.slice().reverse();
-    const finished: Promise<unknown>[] = [];
-    for (const cb of order) {
-      let reached!: () => void;
-      const atCheckpoint = new Promise<void>((resolve) => (reached = resolve));
-      let resume!: (o: CheckpointOutcome | Error) => void;
-      const outcome = new Promise<CheckpointOutcome>((resolve, reject) => {
-        resume = (o) => (o instanceof Error ? reject(o) : resolve(o));
-      });
-      outcome.catch(() => undefined);
-      resumes.push(resume);
-      const ctx: CheckpointContext = {
-        checkpoint() {
-          reached();
-          return outcome;
-        },
-      };
-      const done = Promise.resolve().then(() => cb(ctx));
-      finished.push(done.catch(() => undefined));
-      await wait(
-        Promise.race([
-          atCheckpoint,
-          done.then(
-            () => undefined,
-            () => undefined,
-          ),
-        ]),
+    for (const cb of callbacks.slice().reverse()) {
+      const participant = start(cb);
+      participants.push(participant);
+      if (await wait(participant.ready)) continue;
+      const failed = await participant.finished;
+      if (!failed) continue;
+      const error = callbackError(
+        'an onCheckpoint callback failed before the checkpoint, so it was cancelled and nothing was dumped',
+        failed.error,
       );
+      await unwind(error);
+      throw error;
     }
     let result: R;
     try {
       result = await dump();
     } catch (error) {
-      for (let i = resumes.length - 1; i >= 0; i -= 1) {
-        resumes[i](error as Error);
-        await wait(finished[i]).catch(() => undefined); // the dump's error is the one to report
-      }
+      await unwind(error as Error); // the dump's error is the one to report
       throw error;
     }
     // The request completed (the addon had seen no interrupt by its end), so only an interrupt
@@ -117,18 +149,33 @@ export async function runSelfCheckpoint<R extends CheckpointOutcome>(
     const timed = !result.restarted && interrupt !== undefined && !interrupt.happened();
     const after = <T>(work: Promise<T>): Promise<T> => (timed ? wait(work) : work);
     const outcome = { restarted: result.restarted };
-    for (let i = finished.length - 1; i >= 0; i -= 1) {
-      resumes[i](outcome);
-      await after(finished[i]).catch((error: Error) => {
-        Object.assign(error, { committed: true, path: (result as { path?: string }).path });
+    const committed = {
+      committed: true,
+      restarted: result.restarted,
+      path: result.path,
+      generation: result.generation,
+    };
+    const errors: unknown[] = [];
+    for (let i = participants.length - 1; i >= 0; i -= 1) {
+      participants[i].resume(outcome);
+      const failed = await after(participants[i].finished).catch((error: Error) => {
+        Object.assign(error, committed);
         error.message += ' (in the onCheckpoint callbacks after the checkpoint, which was committed)';
         throw error;
       });
+      if (failed) errors.push(failed.error);
+    }
+    if (errors.length > 0) {
+      const error = callbackError(
+        `${errors.length === 1 ? 'an onCheckpoint callback' : `${errors.length} onCheckpoint callbacks`} failed after the checkpoint, which was committed (${result.path}${result.restarted ? '; this is the restored copy' : ''})`,
+        errors.length === 1 ? errors[0] : new AggregateError(errors, 'onCheckpoint callbacks failed'),
+      );
+      throw Object.assign(error, committed, { result });
     }
     return result;
   } catch (error) {
     // Interrupted: whoever waits in ctx.checkpoint() learns it (a settled outcome stays as it is).
-    for (let i = resumes.length - 1; i >= 0; i -= 1) resumes[i](error as Error);
+    for (let i = participants.length - 1; i >= 0; i -= 1) participants[i].resume(error as Error);
     throw error;
   } finally {
     pending = null;

@@ -2,6 +2,7 @@
 // `crftb doctor` and for programs that want to know up front which engine they will get — and,
 // for CRIU, whether the binary a request would use passes `criu check` here (a CRIU that loads
 // but fails its check, like Debian 12's 3.17 on kernel 6.x, would fail every dump).
+import { checkOptionalObject } from '../check';
 import { packageRoot } from '../native';
 import type { EngineName } from './checkpoint';
 import { cr, type CriuCheck, type CriuLocation, type EngineCapabilities } from './native';
@@ -25,7 +26,8 @@ export interface ProbeResult extends EngineCapabilities {
 }
 
 /** Resolves to the capabilities of the engine that would be used; rejects with ENOSYS saying what to install. */
-export async function probeEngine(options: ProbeOptions = {}): Promise<ProbeResult> {
+export async function probeEngine(options?: ProbeOptions): Promise<ProbeResult> {
+  options = checkOptionalObject(options, 'probeEngine(options)');
   const caps = await cr.probeEngine({
     engine: options.engine,
     criu: options.criu,

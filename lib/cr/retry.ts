@@ -1,7 +1,7 @@
 // Retrying a checkpoint or restart refused for a reason that passes by itself. Which failures
 // those are is decided where they are recognised (native/cr: CRIU's log, the pids' states, the
 // images lock) and said by one code, EAGAIN; this side only decides whether to ask again.
-import { codedError, type CrftbError } from '../errors';
+import { callbackError, codedError, type CrftbError } from '../errors';
 import type { Interrupt } from '../abort';
 
 /** The code of every failure that passes by itself: the same request may succeed if repeated. */
@@ -12,7 +12,10 @@ export interface RetryOptions {
   retries?: number;
   /** The wait before the first retry, growing by as much before each next one (default 100 ms; 0 to 60000). */
   delayMs?: number;
-  /** Called before each retry with the failure and the number of the retry (1, 2, ...). */
+  /**
+   * Called before each retry with the failure and the number of the retry (1, 2, ...). If it
+   * throws, no retry is made: the call rejects ERR_CALLBACK_FAILED with its error as `cause`.
+   */
   onRetry?: (error: CrftbError, retry: number) => void;
 }
 
@@ -63,7 +66,12 @@ export async function withRetries<T>(plan: RetryPlan, interrupt: Interrupt, atte
             : ` (after ${retry} attempts; no time left for another within timeoutMs)`;
         throw e;
       }
-      plan.onRetry?.(e, retry);
+      try {
+        plan.onRetry?.(e, retry);
+      } catch (thrown) {
+        // The caller's own hook failed: stop retrying and say so; the refusal stays in the message.
+        throw callbackError(`options.retry.onRetry threw before retry ${retry} of a refusal (${e.message})`, thrown);
+      }
       await interrupt.pause(pauseMs);
     }
   }

@@ -3,6 +3,7 @@
  * the tree. The event loop runs on a native thread; this wrapper only starts it, reports tree
  * changes as events, and stops it. Compatible on the wire with FTB 0.6.2 agents and clients.
  */
+import { checkOptionalObject } from '../check';
 import { binding } from '../native';
 import { type NativeHandle, NativeService } from './lifetime';
 import type { ListenerEvents } from './listener-events';
@@ -162,8 +163,9 @@ export class Agent extends NativeService<AgentEvents> {
   }
   private lastAttach: AgentTreeEvent | null = null;
 
-  constructor(options: AgentOptions = {}) {
+  constructor(options?: AgentOptions) {
     super();
+    options = checkOptionalObject(options, 'agent options');
     this.native = new native.FtbAgent(
       {
         host: options.host,

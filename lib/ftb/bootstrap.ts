@@ -3,6 +3,7 @@
  * tree. Served by a native thread; compatible on the wire with FTB 0.6.2 agents and clients.
  * Unlike 0.6.2 it retires dead agents (see native/ftb/bootstrap_registry.h for the rule).
  */
+import { checkOptionalObject } from '../check';
 import { binding } from '../native';
 import { type NativeHandle, NativeService } from './lifetime';
 import type { ListenerEvents } from './listener-events';
@@ -71,8 +72,9 @@ export class BootstrapServer extends NativeService<ListenerEvents> {
     return this.native;
   }
 
-  constructor(options: BootstrapOptions = {}) {
+  constructor(options?: BootstrapOptions) {
     super();
+    options = checkOptionalObject(options, 'bootstrap server options');
     this.native = new native.FtbBootstrapServer({ ...options });
     this.address = this.native.address();
   }

@@ -4,6 +4,7 @@
 // async iterators, explicit resource management.
 import { EventEmitter } from 'node:events';
 import { checkSignal, Interrupt } from '../abort';
+import { checkInteger, checkObject, checkOptionalObject, checkOptionalString, checkString } from '../check';
 import { codedError, type CrftbError } from '../errors';
 import type { ListenerEvents } from './listener-events';
 import { FtbClientNativeClass, type FtbClientNative } from './native';
@@ -54,6 +55,8 @@ export class FtbSubscription extends EventEmitter<FtbSubscriptionEvents> impleme
     readonly subscription: string,
   ) {
     super();
+    if (!(client instanceof FtbClient))
+      throw codedError('EINVAL', 'an FtbSubscription is made by FtbClient.subscribe(), not by new');
   }
 
   get active(): boolean {
@@ -162,7 +165,15 @@ export class FtbClient {
   constructor(
     readonly info: FtbClientInfo,
     readonly options: FtbConnectOptions = {},
-  ) {}
+  ) {
+    // The addon would read these with ToString(): a client name 42 would become "42".
+    checkObject(info, 'FTB client info');
+    checkOptionalString(info.eventSpace ?? '', 'FTB client info eventSpace');
+    for (const key of ['clientName', 'jobId', 'subscriptionStyle'] as const)
+      checkOptionalString(info[key], `FTB client info ${key}`);
+    checkInteger(info.pollingQueueLength, 'FTB client info pollingQueueLength', -(2 ** 31), 2 ** 31 - 1, 0);
+    checkOptionalObject(options, 'FTB connect options');
+  }
 
   /**
    * Connects a new client. `signal` aborts the connect: the call rejects with an AbortError at
@@ -227,20 +238,38 @@ export class FtbClient {
   /** FTB_Declare_publishable_events: an inline list, or `{ schemaFile }`. Nothing is sent. */
   declare(events: FtbEventDeclaration[] | { schemaFile: string }): void {
     const native = this.live();
-    if (Array.isArray(events)) native.declare(events);
-    else native.declareSchemaFile(events.schemaFile);
+    if (Array.isArray(events)) {
+      events.forEach((e, i) => {
+        checkObject(e, `declare(events): events[${i}]`);
+        checkString(e.name, `declare(events): events[${i}].name`);
+        checkString(e.severity, `declare(events): events[${i}].severity`);
+      });
+      native.declare(events);
+    } else {
+      native.declareSchemaFile(
+        checkString(checkObject(events, 'declare(events)').schemaFile, 'declare({ schemaFile })'),
+      );
+    }
   }
 
   /** FTB_Publish: returns the event handle. Never waits for the network. */
-  publish(name: string, options: PublishOptions = {}): FtbEventHandle {
+  publish(name: string, options?: PublishOptions): FtbEventHandle {
+    checkString(name, 'publish(name)');
+    options = checkOptionalObject(options, 'publish(name, options)');
+    const given = options.payload;
+    if (given !== undefined && typeof given !== 'string' && !(given instanceof Uint8Array))
+      throw codedError(
+        'EINVAL',
+        `publish(name, { payload }) must be a string, a Buffer or a Uint8Array (got ${typeof given})`,
+      );
     const payload =
-      options.payload === undefined
+      given === undefined
         ? undefined
-        : typeof options.payload === 'string'
-          ? Buffer.from(options.payload)
-          : Buffer.isBuffer(options.payload)
-            ? options.payload
-            : Buffer.from(options.payload);
+        : typeof given === 'string'
+          ? Buffer.from(given)
+          : Buffer.isBuffer(given)
+            ? given
+            : Buffer.from(given.buffer, given.byteOffset, given.byteLength);
     // Handles are views of a shared pool (as Buffer.from's small buffers are): one allocation
     // per 64 publishes instead of one each.
     if (handlePoolUsed + FTB_EVENT_HANDLE_SIZE > handlePool.length) {
@@ -248,14 +277,27 @@ export class FtbClient {
       handlePoolUsed = 0;
     }
     const at = handlePoolUsed;
-    this.live().publish(name, options.eventType ?? 1, payload, handlePool, at);
+    this.live().publish(
+      name,
+      checkInteger(options.eventType, 'publish(name, { eventType })', -(2 ** 31), 2 ** 31 - 1, 1),
+      payload,
+      handlePool,
+      at,
+    );
     handlePoolUsed += FTB_EVENT_HANDLE_SIZE;
     return new FtbEventHandle(handlePool, at);
   }
 
   /** FTB_Subscribe with FTB's subscription-string syntax ('' = everything). */
-  subscribe(subscription: string, options: SubscribeOptions = {}): FtbSubscription {
+  subscribe(subscription: string, options?: SubscribeOptions): FtbSubscription {
     const native = this.live();
+    checkString(subscription, 'subscribe(subscription)');
+    options = checkOptionalObject(options, 'subscribe(subscription, options)');
+    if (options.kind !== undefined && options.kind !== 'callback' && options.kind !== 'polling')
+      throw codedError(
+        'EINVAL',
+        `subscribe(subscription, { kind }) must be 'callback' or 'polling' (got ${String(options.kind)})`,
+      );
     const style = String(this.info.subscriptionStyle ?? 'FTB_SUBSCRIPTION_NONE').toUpperCase();
     const kind =
       options.kind ??

@@ -3,10 +3,12 @@
 // the "global snapshot complete" that Open MPI's SnapC and MVAPICH2's FTB C/R provided.
 import { FtbClient, type FtbEventHandle, type FtbReceivedEvent } from '../ftb/client';
 import type { FtbConnectOptions } from '../ftb/types';
+import { checkInteger, checkObject, checkOptionalString, checkString } from '../check';
 import { codedError } from '../errors';
 import { abortError, checkSignal } from '../abort';
 import {
   CANCEL_EVENT,
+  checkCheckpointName,
   COMMIT_EVENT,
   COORDINATOR_EVENTS,
   decodeNodeAnswer,
@@ -101,6 +103,9 @@ export class JobCoordinator {
   ) {}
 
   static async start(options: JobCoordinatorOptions): Promise<JobCoordinator> {
+    checkObject(options, 'JobCoordinator.start(options)');
+    checkString(options.job, 'JobCoordinator options.job');
+    checkOptionalString(options.name, 'JobCoordinator options.name');
     const client = await FtbClient.connect(
       {
         eventSpace: LAUNCHER_EVENT_SPACE,
@@ -165,7 +170,12 @@ export class JobCoordinator {
       onAnswer: (event, ok, answerPhase) => {
         if (!request || answerPhase !== phase || event.eventType !== 2 || !nodes.includes(event.clientName)) return;
         const answer = decodeNodeAnswer(event.payload);
-        if (!request.equals(answer.requestHandle) || answers.has(event.clientName)) return;
+        if (!request.equals(answer.requestHandle)) return;
+        // FTB has no authentication, so two answers in one node's name for one request mean one
+        // was forged: an ERROR is kept over an END, and a forged END cannot hide a failure that
+        // arrives before the decision (once every node has answered, the decision is taken).
+        const known = answers.get(event.clientName);
+        if (known && (ok || !known.ok)) return;
         answers.set(event.clientName, {
           node: event.clientName,
           host: event.hostname,
@@ -174,7 +184,7 @@ export class JobCoordinator {
           trees: answer.trees,
           phase,
         });
-        if (answers.size === nodes.length) finish();
+        if (!known && answers.size === nodes.length) finish();
       },
     };
     const timer = setTimeout(finish, timeoutMs);
@@ -193,8 +203,20 @@ export class JobCoordinator {
   }
 
   private async run(op: Operation, options: JobOperationOptions): Promise<JobResult> {
-    const nodes = [...new Set(options.nodes)];
+    checkObject(options, `job ${op}(options)`);
+    if (!Array.isArray(options.nodes))
+      throw codedError('EINVAL', `job ${op}: options.nodes must be an array of node names`);
+    const nodes = [...new Set(options.nodes.map((node) => checkCheckpointName(node, 'node')))];
     if (nodes.length === 0) throw codedError('EINVAL', 'a job operation needs at least one node');
+    // Bounded by what a timer can wait (setTimeout fires at once past 2^31 - 1 ms).
+    const timeoutMs = checkInteger(options.timeoutMs, `job ${op}: options.timeoutMs`, 1, 2 ** 31 - 1, 120_000);
+    const commitTimeoutMs = checkInteger(
+      options.commitTimeoutMs,
+      `job ${op}: options.commitTimeoutMs`,
+      1,
+      2 ** 31 - 1,
+      30_000,
+    );
     const signal = checkSignal(options.signal);
     if (signal?.aborted) throw abortError(signal, `job ${op}`);
     const payload = encodeRequest({ op, name: options.name ?? 'latest', nodes });
@@ -205,7 +227,7 @@ export class JobCoordinator {
       phase,
       () => this.client.publish(REQUEST_EVENT[op], { eventType: 1, payload }),
       (published) => published,
-      options.timeoutMs ?? 120_000,
+      timeoutMs,
       signal,
     );
     const request = first.published;
@@ -225,7 +247,7 @@ export class JobCoordinator {
         'commit',
         () => this.client.publish(COMMIT_EVENT, { eventType: 1, payload: encodeJobResult(request.bytes, 0) }),
         () => request,
-        options.commitTimeoutMs ?? 30_000,
+        commitTimeoutMs,
         undefined, // the decision is taken: every node must hear it
       );
       answers = new Map([...answers, ...second.answers]);

@@ -20,6 +20,7 @@ import {
 } from '../cr';
 import { FtbClient, type FtbReceivedEvent, type FtbSubscription } from '../ftb/client';
 import type { FtbConnectOptions } from '../ftb/types';
+import { checkInteger, checkObject, checkOptionalObject, checkString } from '../check';
 import { codedError, CrftbError } from '../errors';
 import { killAndAwait, signalAll } from './processes';
 import {
@@ -112,7 +113,7 @@ export interface NodeOperationRecord {
 /** Where a node keeps one checkpoint of a job: `<imageRoot>/<job>/<name>/<node>`. */
 export function nodeDirectory(imageRoot: string, job: string, name: string, node: string): string {
   return path.join(
-    path.resolve(imageRoot),
+    path.resolve(checkString(imageRoot, 'imageRoot')),
     checkCheckpointName(job, 'job'),
     checkCheckpointName(name),
     checkCheckpointName(node, 'node'),
@@ -164,6 +165,10 @@ export class LauncherNode {
   ) {}
 
   static async start(options: LauncherNodeOptions): Promise<LauncherNode> {
+    checkObject(options, 'LauncherNode.start(options)');
+    checkInteger(options.decisionTimeoutMs, 'LauncherNode options.decisionTimeoutMs', 1, 2 ** 31 - 1, 60_000);
+    checkOptionalObject(options.checkpoint, 'LauncherNode options.checkpoint');
+    checkOptionalObject(options.restart, 'LauncherNode options.restart');
     if (typeof options.imageRoot !== 'string' || options.imageRoot === '') {
       throw codedError(
         'EINVAL',
@@ -213,13 +218,17 @@ export class LauncherNode {
    * shares its memory segments, so its dump alone fails or cannot be restored — register the
    * launcher's or node daemon's tree (README "Checkpointing MPI jobs").
    */
-  addTree(name: string, pid: number, options: TreeOptions = {}): void {
+  addTree(name: string, pid: number, options?: TreeOptions): void {
     checkCheckpointName(name, 'tree name');
     if (!Number.isInteger(pid) || pid <= 1) throw codedError('EINVAL', `pid must be an integer above 1, got ${pid}`);
+    options = checkOptionalObject(options, 'addTree(name, pid, options)');
+    // Checked now, as the dump would (native/cr/request_binding.cc), not at the job's checkpoint.
+    checkInteger(options.ghostLimit, 'addTree options.ghostLimit', 0, 0xffffffff, 0);
     this.trees.set(name, { pid, options: { ...options } });
   }
 
   removeTree(name: string): void {
+    checkCheckpointName(name, 'tree name');
     this.trees.delete(name);
   }
 
