@@ -314,7 +314,7 @@ Failure Launch(std::shared_ptr<Job> job, std::function<int()> call) {
 // Starts `call` (a dump or a restore) on its own thread (`use`: see CallService). `opts` and
 // `dir_fd` belong to the request from here on: freed when the call returns, or at once when it
 // cannot be started. `keep`: a descriptor for the service to hold (CheckpointSpec::hold_fd), a
-// copy of which the call owns until the service is started, whatever becomes of the request.
+// copy of which the call owns until it returns, whatever becomes of the request meanwhile.
 Failure LaunchCall(const LibCriu* lib, Opts* opts, int dir_fd, const std::string& service, ServiceUse use,
                    int (*call)(Opts*), std::shared_ptr<Job> job, NotifyHooks hooks = {}, int keep = -1) {
   if (hooks.wanted()) lib->set_notify_cb(opts, OnNotify);
