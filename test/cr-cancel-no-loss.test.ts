@@ -1,9 +1,9 @@
 // Cancellation never loses the process it was meant to save (issue 11 §1). A checkpoint that
-// misses its deadline, is aborted, or is Ctrl-C'd in the CLI leaves its target running - even
-// with kill: true - and leaves no half-written generation behind; one interrupted after its
-// images were complete commits them and says so. A self-checkpoint's deadline covers callbacks
-// and critical sections that never end. A restart that is interrupted leaves nothing restored.
-// Every target is a detached child started here (setsid, stdio appended to files).
+// misses its deadline, is aborted, or is Ctrl-C'd (or hung up) in the CLI leaves its target
+// running - even with kill: true - and leaves no half-written generation behind; one interrupted
+// after its images were complete commits them and says so. A self-checkpoint's deadline covers
+// callbacks and critical sections that never end. A restart that is interrupted leaves nothing
+// restored. Every target is a detached child started here (setsid, stdio appended to files).
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -121,22 +121,29 @@ t.test(
   },
 );
 
-t.test(
-  'Ctrl-C on `crftb checkpoint PID --kill` mid-dump: exit 130, the target runs on, nothing stranded',
-  async (t) => {
-    const work = tempDir('cr-cancel');
-    const target = await startHeap(work, 512);
-    const images = path.join(work, 'images');
-    const cli = runCli(['checkpoint', String(target.pid), '--dir', images, '--kill', '--no-ftb'], work);
-    const { code, stderr } = await interruptMidDump(t, cli, images);
-    t.equal(code, 130, 'the CLI exits 130');
-    t.match(stderr, /SIGINT/, 'and says it was interrupted');
-    t.ok(alive(target.pid), 'the target was not killed');
-    await countsOn(target.counter);
-    t.notOk(fs.existsSync(images), 'no images link was made');
-    t.same(strandedImages(images), [], 'the CLI waited for the dump to end and removed its images');
-  },
-);
+// SIGHUP (its terminal or SSH session went away) is taken as Ctrl-C: without a handler it would
+// kill the CLI mid-request.
+for (const [signal, what] of [
+  ['SIGINT', 'Ctrl-C'],
+  ['SIGHUP', 'SIGHUP'],
+] as const) {
+  t.test(
+    `${what} on \`crftb checkpoint PID --kill\` mid-dump: exit 130, the target runs on, nothing stranded`,
+    async (t) => {
+      const work = tempDir('cr-cancel');
+      const target = await startHeap(work, 512);
+      const images = path.join(work, 'images');
+      const cli = runCli(['checkpoint', String(target.pid), '--dir', images, '--kill', '--no-ftb'], work);
+      const { code, stderr } = await interruptMidDump(t, cli, images, signal);
+      t.equal(code, 130, 'the CLI exits 130');
+      t.match(stderr, new RegExp(signal), 'and says it was interrupted');
+      t.ok(alive(target.pid), 'the target was not killed');
+      await countsOn(target.counter);
+      t.notOk(fs.existsSync(images), 'no images link was made');
+      t.same(strandedImages(images), [], 'the CLI waited for the dump to end and removed its images');
+    },
+  );
+}
 
 t.test('Ctrl-C once the dump is complete: the images are committed, the CLI says so, the target runs on', async (t) => {
   const work = tempDir('cr-cancel');

@@ -1,11 +1,14 @@
-// Ctrl-C (SIGINT) and SIGTERM during a long CLI request abort it through its AbortSignal instead
-// of killing the CLI half-way: the request then leaves its processes running and removes its
-// unfinished images (native/cr/request.h), and the CLI exits 130 (128 + SIGINT) only once the
-// engine work the request started has ended, so nothing is left half-written. A request that
-// succeeded is waited for the same way: its superseded images are removed in the background.
+// Ctrl-C (SIGINT), SIGTERM and SIGHUP (its terminal or SSH session went away) during a long CLI
+// request abort it through its AbortSignal instead of killing the CLI half-way: the request then
+// leaves its processes running and removes its unfinished images (native/cr/request.h), and the
+// CLI exits 130 (128 + SIGINT) only once the engine work the request started has ended, so
+// nothing is left half-written. A request that succeeded is waited for the same way: its
+// superseded images are removed in the background.
 import { cr } from '../cr/native';
 
 export const EXIT_INTERRUPTED = 130;
+
+const INTERRUPTS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 export async function interruptible<T>(
   work: (signal: AbortSignal) => Promise<T>,
@@ -15,8 +18,7 @@ export async function interruptible<T>(
     if (!controller.signal.aborted) process.stderr.write(`crftb: ${name}: stopping; the processes are left running\n`);
     controller.abort(new Error(`interrupted by ${name}`));
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const name of INTERRUPTS) process.on(name, onSignal);
   try {
     const value = await work(controller.signal);
     // Superseded images are removed after a checkpoint resolves (native/cr/images.cc): the CLI
@@ -33,7 +35,6 @@ export async function interruptible<T>(
     }
     return { error, interrupted: controller.signal.aborted };
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const name of INTERRUPTS) process.off(name, onSignal);
   }
 }

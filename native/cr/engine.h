@@ -88,6 +88,10 @@ struct CheckpointSpec {
   // Sent SIGSTOP once the images are written and before the engine lets them run again (CRIU's
   // post-dump notification), so they stop without running past their images; "" = none.
   std::vector<pid_t> stop_after_dump;
+  // The request's end of its halt guardian's socket (halt_guardian.h), or -1: a helper process the
+  // engine starts for the dump holds a copy until it ends, so that the guardian, which lets the
+  // processes continue once the requester is gone, does not act while that helper still works.
+  int hold_fd = -1;
   std::string parent;         // incremental: path of the parent images, relative to destination
   bool track_memory = false;  // keep dirty-page tracking on so a later child can be incremental
   std::string log_file;       // engine log, relative to the destination directory ("" = none)

@@ -13,6 +13,7 @@
 #include "cr/abandoned.h"
 #include "cr/async_check.h"
 #include "cr/criu_locator.h"
+#include "cr/halt_guardian.h"
 #include "cr/images.h"
 #include "cr/preflight.h"
 #include "cr/scope.h"
@@ -131,16 +132,19 @@ void FinishAbandoned(const EventScope::Handoff& events, int err) {
 // thread waits for it and then removes what it wrote (the processes were dumped leave-running,
 // so they run on untouched). For a self-dump the FTB connection stays closed until the engine is
 // done (no socket may enter the image), then the original publishes the ERROR the request
-// thread could not send; the copy restored from those images publishes nothing.
+// thread could not send; the copy restored from those images publishes nothing. The halt
+// guardian stays until the SIGCONT is sent.
 void FinishCheckpointLater(std::unique_ptr<PendingCheckpoint> pending, Generation generation, bool self,
-                           std::vector<pid_t> stopped, EventScope::Handoff events, int err) {
+                           std::vector<pid_t> stopped, HaltGuardian guardian, EventScope::Handoff events, int err) {
   auto finish = [pending = std::shared_ptr<PendingCheckpoint>(std::move(pending)),
-                 generation = std::make_shared<Generation>(std::move(generation)), self, stopped, events, err] {
+                 generation = std::make_shared<Generation>(std::move(generation)), self, stopped,
+                 guardian = std::make_shared<HaltGuardian>(std::move(guardian)), events, err] {
     ReadyWithin(pending->ready_fd(), -1);
     CheckpointOutcome outcome;
     const bool restarted = pending->Reap(&outcome).ok() && outcome.restarted;
     if (restarted) return;                         // the copy: its original cleans up
     for (pid_t pid : stopped) kill(pid, SIGCONT);  // the engine may have stopped them at its end
+    guardian->Dismiss();
     Abandon(*generation);
     if (self) events.publisher->ReopenAfterCheckpoint();
     FinishAbandoned(events, err);
@@ -239,20 +243,12 @@ Failure RunRequest(Operation op, const Options& options, Result* result,
   return run(options, result, interrupt, *engine, caps, events);
 }
 
-Failure Checkpoint(const CheckpointOptions& options, CheckpointResult* result, const Interrupt& interrupt,
-                   Engine& engine, const Capabilities& caps, EventScope& events) {
-  std::string images_path;
-  if (Failure f = ImagesPath(caps, options.dir, options.file, "writes", &images_path); !f.ok()) return events.Fail(f);
-  ResolvedScope scope;
-  if (Failure f = ResolveScope(options.scope, options.target, options.allow_own_group, &scope); !f.ok())
-    return events.Fail(f);
-  if (scope.includes_self && !caps.self_checkpoint)
-    return events.Fail(Failure::System(EOPNOTSUPP, "the " + caps.engine +
-                                                       " engine cannot checkpoint the "
-                                                       "calling process; checkpoint another process instead"));
-  if (caps.engine == "criu")
-    if (Failure f = CheckNoIoUring(scope.pids); !f.ok()) return events.Fail(f);
-
+// The checkpoint from its images' preparation on, for a resolved scope. `guardian`: the halt
+// guardian of a request that stops or kills other processes (else none), which this hands to
+// the engine and, when the request is interrupted, to the work that finishes it.
+Failure DumpAndCommit(const CheckpointOptions& options, CheckpointResult* result, const Interrupt& interrupt,
+                      Engine& engine, const Capabilities& caps, EventScope& events, const std::string& images_path,
+                      const ResolvedScope& scope, HaltGuardian& guardian) {
   Generation generation;
   Failure prepared = caps.directory_images ? PrepareDirectory(images_path, options.incremental && caps.incremental,
                                                               scope.root, &generation)
@@ -276,6 +272,7 @@ Failure Checkpoint(const CheckpointOptions& options, CheckpointResult* result, c
   const bool halt = options.after != After::kLeaveRunning;
   if (halt && !scope.includes_self)
     for (pid_t pid : scope.pids) spec.stop_after_dump.push_back(pid);
+  spec.hold_fd = guardian.hold_fd();
   spec.parent = generation.parent;
   spec.track_memory = options.incremental && caps.incremental;
   spec.log_file = caps.directory_images ? "dump.log" : "";
@@ -306,7 +303,7 @@ Failure Checkpoint(const CheckpointOptions& options, CheckpointResult* result, c
         return failure;
       }
       FinishCheckpointLater(std::move(pending), std::move(generation), scope.includes_self, spec.stop_after_dump,
-                            events.Release(), ErrnoOf(failure));
+                            std::move(guardian), events.Release(), ErrnoOf(failure));
       return failure;
     }
   }
@@ -318,6 +315,7 @@ Failure Checkpoint(const CheckpointOptions& options, CheckpointResult* result, c
   result->path = generation.link;
   result->generation = generation.path;
   result->pids = outcome.pids.empty() ? scope.pids : outcome.pids;
+  if (!outcome.pids.empty()) guardian.Watch(outcome.pids);
   result->incremental = !generation.parent.empty();
   if (failure.ok() && outcome.restarted) {
     // The copy restored from this checkpoint: the original already reported it.
@@ -366,6 +364,33 @@ Failure Checkpoint(const CheckpointOptions& options, CheckpointResult* result, c
     kill(getpid(), SIGSTOP);
   }
   return Failure::None();
+}
+
+Failure Checkpoint(const CheckpointOptions& options, CheckpointResult* result, const Interrupt& interrupt,
+                   Engine& engine, const Capabilities& caps, EventScope& events) {
+  std::string images_path;
+  if (Failure f = ImagesPath(caps, options.dir, options.file, "writes", &images_path); !f.ok()) return events.Fail(f);
+  ResolvedScope scope;
+  if (Failure f = ResolveScope(options.scope, options.target, options.allow_own_group, &scope); !f.ok())
+    return events.Fail(f);
+  if (scope.includes_self && !caps.self_checkpoint)
+    return events.Fail(Failure::System(EOPNOTSUPP, "the " + caps.engine +
+                                                       " engine cannot checkpoint the "
+                                                       "calling process; checkpoint another process instead"));
+  if (caps.engine == "criu")
+    if (Failure f = CheckNoIoUring(scope.pids); !f.ok()) return events.Fail(f);
+  // Stopped processes that outlive their requester must not stay stopped: a request that will
+  // halt others has a guardian first, or is refused before anything is stopped. Not in a
+  // self-dump, whose images would hold the guardian's socket; there the others are stopped
+  // only after the dump.
+  HaltGuardian guardian;
+  if (options.after != After::kLeaveRunning && !scope.includes_self)
+    if (Failure f = HaltGuardian::Start(scope.pids, &guardian); !f.ok()) return events.Fail(f);
+  Failure failure = DumpAndCommit(options, result, interrupt, engine, caps, events, images_path, scope, guardian);
+  // Whatever it returned, the request sent every signal it owed (an interrupted one took the
+  // guardian along to the work that sends them).
+  guardian.Dismiss();
+  return failure;
 }
 
 Failure Restart(const RestartOptions& options, RestartResult* result, const Interrupt& interrupt, Engine& engine,

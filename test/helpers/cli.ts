@@ -19,23 +19,30 @@ export function runCli(args: string[], work: string, env: NodeJS.ProcessEnv = {}
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('exit', (code) => {
-      fs.writeFileSync(out, stdout + stderr);
-      resolve({ code, stdout, stderr });
-    }),
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) =>
+      child.on('exit', (code, signal) => {
+        fs.writeFileSync(out, stdout + stderr);
+        resolve({ code, signal, stdout, stderr });
+      }),
   );
   return { child, exited, stderr: () => stderr };
 }
 
 /**
- * Ctrl-C for a `crftb checkpoint` CLI (`cli`) while its dump into `images` is held: the engine is
- * let go once the CLI says it waits for it. Resolves with how the CLI exited.
+ * Ctrl-C (or another `signal` the CLI handles the same way) for a `crftb checkpoint` CLI (`cli`)
+ * while its dump into `images` is held: the engine is let go once the CLI says it waits for it.
+ * Resolves with how the CLI exited.
  */
-export async function interruptMidDump(t: Test, cli: ReturnType<typeof runCli>, images: string) {
+export async function interruptMidDump(
+  t: Test,
+  cli: ReturnType<typeof runCli>,
+  images: string,
+  signal: NodeJS.Signals = 'SIGINT',
+) {
   // Every CRIU service among the CLI's children is the CLI's own.
   const engine = await holdMidDump(cli.child.pid!, new Set(), images);
-  cli.child.kill('SIGINT');
+  cli.child.kill(signal);
   await waitFor('the CLI to give the request up and wait for the engine', () =>
     /waiting for the engine to finish/.test(cli.stderr()),
   );

@@ -10,6 +10,8 @@ export interface HeldService {
   held(): boolean;
   /** Lets it go on. */
   release(): void;
+  /** It has ended (its pid is gone or another process's now). */
+  gone(): boolean;
 }
 
 /** SIGSTOPs `service` and waits until it is stopped. */
@@ -22,6 +24,7 @@ export async function hold(service: OwnProcess): Promise<HeldService> {
     release: () => {
       if (stillThere(service)) process.kill(service.pid, 'SIGCONT');
     },
+    gone: () => !stillThere(service),
   };
 }
 

@@ -255,12 +255,14 @@ bool SoftDirtyWorks() {
 // children spawned meanwhile). A self-dump goes to this process's long-lived service (daemon.h);
 // the first one, or one after that service is gone, uses a service of its own and then starts
 // the long-lived one (not waiting for it to come up). -errno when no service can be started.
-int CallService(const LibCriu* lib, Opts* opts, const std::string& binary, ServiceUse use, int (*call)(Opts*)) {
+// `keep_fd`: a descriptor a service started here holds until it ends (CheckpointSpec::hold_fd), or -1.
+int CallService(const LibCriu* lib, Opts* opts, const std::string& binary, ServiceUse use, int (*call)(Opts*),
+                int keep_fd = -1) {
   const bool self = use == ServiceUse::kSelfDump;
   Service service;
   Failure f = self ? Service::Connect(binary, &service) : Failure::System(ENOENT, "not a self-dump");
   const bool start_daemon = self && !f.ok();
-  if (!f.ok()) f = Service::Start(binary, use, &service);
+  if (!f.ok()) f = Service::Start(binary, use, &service, keep_fd);
   if (!f.ok()) return -(f.errnum > 0 ? f.errnum : EIO);
   lib->set_service_fd(opts, service.TakeFd());  // libcriu closes it when the call returns
   int rc = call(opts);
@@ -311,13 +313,22 @@ Failure Launch(std::shared_ptr<Job> job, std::function<int()> call) {
 
 // Starts `call` (a dump or a restore) on its own thread (`use`: see CallService). `opts` and
 // `dir_fd` belong to the request from here on: freed when the call returns, or at once when it
-// cannot be started.
+// cannot be started. `keep`: a descriptor for the service to hold (CheckpointSpec::hold_fd), a
+// copy of which the call owns until it returns, whatever becomes of the request meanwhile.
 Failure LaunchCall(const LibCriu* lib, Opts* opts, int dir_fd, const std::string& service, ServiceUse use,
-                   int (*call)(Opts*), std::shared_ptr<Job> job, NotifyHooks hooks = {}) {
+                   int (*call)(Opts*), std::shared_ptr<Job> job, NotifyHooks hooks = {}, int keep = -1) {
   if (hooks.wanted()) lib->set_notify_cb(opts, OnNotify);
-  Failure f = Launch(std::move(job), [lib, opts, dir_fd, service, use, call, hooks = std::move(hooks)] {
+  auto kept = std::make_shared<UniqueFd>(keep >= 0 ? fcntl(keep, F_DUPFD_CLOEXEC, 0) : -1);
+  if (keep >= 0 && !kept->valid()) {
+    int err = errno;
+    lib->free_opts(opts);
+    close(dir_fd);
+    return Failure::FromErrno(err, "cannot hand the CRIU service its descriptor").At("fcntl");
+  }
+  Failure f = Launch(std::move(job), [lib, opts, dir_fd, service, use, call, hooks = std::move(hooks), kept] {
     notify_hooks = &hooks;
-    int rc = CallService(lib, opts, service, use, call);
+    int rc = CallService(lib, opts, service, use, call, kept->get());
+    kept->reset();
     notify_hooks = nullptr;
     lib->free_opts(opts);
     close(dir_fd);
@@ -398,7 +409,7 @@ class CriuEngine : public Engine {
     if (!spec.parent.empty()) lib_->set_parent_images(opts, spec.parent.c_str());
     auto job = std::make_shared<Job>();
     if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, self ? ServiceUse::kSelfDump : ServiceUse::kRequest,
-                               lib_->dump, job, {spec.stop_after_dump, nullptr});
+                               lib_->dump, job, {spec.stop_after_dump, nullptr}, spec.hold_fd);
         !f.ok())
       return f;
     std::string log = spec.log_file.empty() ? "" : spec.destination + "/" + spec.log_file;

@@ -21,7 +21,7 @@ void WaitChild(pid_t pid) {
 
 }  // namespace
 
-Failure Service::Start(const std::string& binary, ServiceUse use, Service* out) {
+Failure Service::Start(const std::string& binary, ServiceUse use, Service* out, int keep_fd) {
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
     return Failure::FromErrno(errno, "socketpair for the CRIU service").At("socketpair");
@@ -34,6 +34,7 @@ Failure Service::Start(const std::string& binary, ServiceUse use, Service* out) 
           : std::vector<std::string>{binary, "swrk", fd_text};
   SpawnOptions options;
   options.pass_fd = theirs.get();
+  options.keep_fd = keep_fd;
   options.detach = use == ServiceUse::kSelfDump;
   ServiceEnvironment env;
   pid_t child = 0;

@@ -29,7 +29,8 @@ enum class ServiceUse {
 
 class Service {
  public:
-  static Failure Start(const std::string& binary, ServiceUse use, Service* out);
+  // `keep_fd`: a descriptor of ours the service holds until it ends (spawn.h keep_fd), or -1.
+  static Failure Start(const std::string& binary, ServiceUse use, Service* out, int keep_fd = -1);
   // A connection to this process's long-lived service for self-dumps (daemon.h), when it has one;
   // nothing to reap afterwards.
   static Failure Connect(const std::string& binary, Service* out);

@@ -69,16 +69,21 @@ Failure Spawn(const std::vector<std::string>& argv, char* const envp[], const Sp
                                    : posix_spawn_file_actions_addopen(actions.get(), fd, "/dev/null", O_WRONLY, 0);
     }
   }
-  // dup2 onto the same number does not clear close-on-exec before glibc 2.29: never ask for it.
-  UniqueFd moved;
-  if (options.pass_fd >= 0) {
-    int source = options.pass_fd;
-    if (source == kPassedFd) {
-      moved.reset(fcntl(source, F_DUPFD_CLOEXEC, kPassedFd + 1));
-      if (!moved.valid()) return Failure::FromErrno(errno, "cannot pass a descriptor to " + argv[0]).At("fcntl");
-      source = moved.get();
+  // dup2 onto the same number does not clear close-on-exec before glibc 2.29: never ask for it;
+  // and a source that is the other target would be overwritten by the first dup2. Such a source
+  // is moved above both first.
+  UniqueFd moved[2];
+  const int sources[2] = {options.pass_fd, options.keep_fd};
+  const int targets[2] = {kPassedFd, kKeptFd};
+  for (int k = 0; k < 2; ++k) {
+    int source = sources[k];
+    if (source < 0) continue;
+    if (source == kPassedFd || source == kKeptFd) {
+      moved[k].reset(fcntl(source, F_DUPFD_CLOEXEC, kKeptFd + 1));
+      if (!moved[k].valid()) return Failure::FromErrno(errno, "cannot pass a descriptor to " + argv[0]).At("fcntl");
+      source = moved[k].get();
     }
-    if (err == 0) err = posix_spawn_file_actions_adddup2(actions.get(), source, kPassedFd);
+    if (err == 0) err = posix_spawn_file_actions_adddup2(actions.get(), source, targets[k]);
   }
   if (err != 0) return Failure::FromErrno(err, "cannot prepare the start of " + argv[0]).At("posix_spawn");
 

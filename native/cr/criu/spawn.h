@@ -17,12 +17,16 @@
 
 namespace crftb::cr::criu {
 
-// The descriptor number a program started with SpawnOptions::pass_fd finds it under.
+// The descriptor numbers a program started with SpawnOptions::pass_fd / keep_fd finds them under.
 constexpr int kPassedFd = 3;
+constexpr int kKeptFd = 4;
 
 struct SpawnOptions {
   // A close-on-exec descriptor of ours the program gets as kPassedFd (inheritable there), or -1.
   int pass_fd = -1;
+  // A close-on-exec descriptor of ours the program holds as kKeptFd without using it, or -1: its
+  // peer learns that the program has ended (with us) when it reads end of file.
+  int keep_fd = -1;
   // An orphan in a session of its own, working directory /, stdin /dev/null: not our child.
   bool detach = false;
   // stdout and stderr on /dev/null (stdin too).
