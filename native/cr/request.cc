@@ -417,6 +417,15 @@ Failure Restart(const RestartOptions& options, RestartResult* result, const Inte
   } else if (checksums) {
     if (Failure f = VerifyChecksums(*checksums); !f.ok()) return events.Fail(f);
   }
+  // A restore the request gave up on (abort, deadline) still ends in the background; refused at
+  // the gate, what it restored is killed by the engine before it ran, rather than after running
+  // until the abandoned restore's answer comes back (the interrupt is copied: the gate may be
+  // asked after this request returned).
+  if (caps.gated_resume)
+    spec.may_resume = [interrupt, verified = std::move(spec.may_resume)] {
+      const bool ok = !verified || verified();
+      return ok && interrupt.Check("restart").ok();
+    };
   if (recorded) {
     spec.tuning = record.tuning;
     spec.root = record.root;

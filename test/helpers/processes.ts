@@ -55,27 +55,63 @@ export function stillThere(p: OwnProcess): boolean {
   return startTime(p.pid) !== '' && startTime(p.pid) === p.started;
 }
 
+// A service started for a restore (native/cr/criu/service.cc starts it with --restore-sibling), not
+// the engine probe's version query that may come first in a fresh process.
+export function isRestoreService(pid: number): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('--restore-sibling');
+  } catch {
+    return false;
+  }
+}
+
 /**
- * A CRIU service that is a child of `parent` and was not among `before` (the parent's children
- * taken just before the request that spawns it), or null.
+ * A CRIU service that is a child of `parent`, was not among `before` (the parent's children
+ * taken just before the request that spawns it) and passes `match`, or null.
  */
-export function newCriuService(parent: number, before: Set<number>): OwnProcess | null {
-  const pid = childrenOf(parent).find((p) => !before.has(p) && isCriuService(p));
+export function newCriuService(
+  parent: number,
+  before: Set<number>,
+  match: (pid: number) => boolean = () => true,
+): OwnProcess | null {
+  const pid = childrenOf(parent).find((p) => !before.has(p) && isCriuService(p) && match(p));
   if (pid === undefined) return null;
   const started = startTime(pid);
   return started ? { pid, started } : null;
 }
 
-/** Waits for newCriuService(parent, before) to find one. */
-export async function criuServiceStarted(parent: number, before: Set<number>, timeoutMs = 15000): Promise<OwnProcess> {
+/** Waits for newCriuService(parent, before, match) to find one. */
+export async function criuServiceStarted(
+  parent: number,
+  before: Set<number>,
+  timeoutMs = 15000,
+  match?: (pid: number) => boolean,
+): Promise<OwnProcess> {
   let found: OwnProcess | null = null;
   await waitFor(
     `a CRIU service started by pid ${parent}`,
     () => {
-      found = newCriuService(parent, before);
+      found = newCriuService(parent, before, match);
       return found !== null;
     },
     timeoutMs,
   );
   return found!;
+}
+
+/**
+ * Stops a CRIU service found above (SIGSTOP) so that the request it serves is held where it is
+ * however loaded the machine; release() lets it go on. A stop takes effect once the service
+ * leaves the system call it is in: resolves once it has.
+ */
+export async function holdService(service: OwnProcess): Promise<{ held(): boolean; release(): void }> {
+  const stopped = () => stillThere(service) && statFields(service.pid)[0] === 'T';
+  process.kill(service.pid, 'SIGSTOP');
+  await waitFor('the CRIU service to stop', stopped);
+  return {
+    held: stopped,
+    release: () => {
+      if (stillThere(service)) process.kill(service.pid, 'SIGCONT');
+    },
+  };
 }
