@@ -10,6 +10,7 @@ import path from 'node:path';
 import { checkpoint, restartDetailed } from '../lib/index';
 import { cr } from '../lib/cr/native';
 import { CrftbProcess } from './helpers/crftb-process';
+import { hold } from './helpers/hold';
 import {
   adopt,
   alive,
@@ -27,10 +28,9 @@ import {
 import {
   childrenOf,
   criuServiceStarted,
-  holdService,
+  dumpingService,
+  dumpStarted,
   isRestoreService,
-  type OwnProcess,
-  statFields,
   stillThere,
 } from './helpers/processes';
 
@@ -89,7 +89,7 @@ async function heldRestart(c: Checkpointed, options: { signal?: AbortSignal; tim
     (e) => e,
   );
   // Held from the moment the restore's service exists: the whole restore happens after the interrupt.
-  const engine = await holdService(await criuServiceStarted(process.pid, before, 30000, isRestoreService));
+  const engine = await hold(await criuServiceStarted(process.pid, before, 30000, isRestoreService));
   return {
     engine,
     request,
@@ -131,7 +131,7 @@ t.test('SIGTERM on `crftb restart` while the engine restores: exit 130, nothing 
   const c = await checkpointedCounter('restart-cli');
   const cli = CrftbProcess.start(['restart', '--dir', c.images, '--no-ftb']);
   // Every process of the restore is the CLI's child (restore-sibling), so the CLI's children tell.
-  const engine = await holdService(await criuServiceStarted(cli.child.pid!, new Set(), 30000, isRestoreService));
+  const engine = await hold(await criuServiceStarted(cli.child.pid!, new Set(), 30000, isRestoreService));
   cli.signal('SIGTERM');
   await waitFor('the CLI to give the request up and wait for the engine', () =>
     /waiting for the engine to finish what it started/.test(cli.stderr),
@@ -146,20 +146,6 @@ t.test('SIGTERM on `crftb restart` while the engine restores: exit 130, nothing 
   await restartsLater(t, c);
 });
 
-// The CRIU service dumping `target`: its tracer while the dump has it seized (CRIU ptrace-seizes
-// every process it dumps for the whole dump), a child of `parent`.
-function dumpingService(target: number, parent: number): OwnProcess | null {
-  try {
-    const status = fs.readFileSync(`/proc/${target}/status`, 'utf8');
-    const tracer = Number(/^TracerPid:\s*(\d+)/m.exec(status)?.[1] ?? 0);
-    if (tracer === 0 || !childrenOf(parent).includes(tracer)) return null;
-    const started = statFields(tracer)[19] ?? '';
-    return started ? { pid: tracer, started } : null;
-  } catch {
-    return null;
-  }
-}
-
 t.test(
   'SIGTERM on `crftb checkpoint PID --kill` mid-dump: exit 130, the target runs on, nothing committed',
   async (t) => {
@@ -167,22 +153,14 @@ t.test(
     const target = await startCounter(work);
     const images = path.join(work, 'images');
     const cli = CrftbProcess.start(['checkpoint', String(target.pid), '--dir', images, '--kill', '--no-ftb']);
-    let service: OwnProcess | null = null;
-    await waitFor(
-      'the dump to seize the target',
-      () => {
-        service = dumpingService(target.pid, cli.child.pid!);
-        return service !== null;
-      },
-      30000,
-    );
-    const engine = await holdService(service!);
-    t.equal(dumpingService(target.pid, cli.child.pid!)?.pid, service!.pid, 'held with the target seized: mid-dump');
+    const service = await dumpStarted(target.pid, cli.child.pid!);
+    const engine = await hold(service);
+    t.equal(dumpingService(target.pid, cli.child.pid!)?.pid, service.pid, 'held with the target seized: mid-dump');
     cli.signal('SIGTERM');
     await waitFor('the CLI to give the request up and wait for the engine', () =>
       /waiting for the engine to finish what it started/.test(cli.stderr),
     );
-    t.ok(engine.held() && stillThere(service!), 'the request was given up while the dump was held');
+    t.ok(engine.held() && stillThere(service), 'the request was given up while the dump was held');
     engine.release();
     const { code } = await cli.exit();
     t.equal(code, 130, 'the CLI exits 130');

@@ -215,6 +215,13 @@ void Agent::Stop() {
   std::lock_guard<std::mutex> mailbox(mailbox_mutex_);
   for (const ParentLink& link : mailbox_) close(link.fd);
   mailbox_.clear();
+  // The event loop's descriptors go with it too, not when the JS wrapper is collected: an agent
+  // closed and started again held three more each time. Only the joined thread used the epoll and
+  // the spare; AdoptParent writes the wake fd under this lock and not once stop_requested_ is set.
+  for (int* fd : {&epoll_fd_, &wake_fd_, &spare_fd_}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
 }
 
 void Agent::Report(const AgentEvent& event) {

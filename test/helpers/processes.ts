@@ -100,18 +100,31 @@ export async function criuServiceStarted(
 }
 
 /**
- * Stops a CRIU service found above (SIGSTOP) so that the request it serves is held where it is
- * however loaded the machine; release() lets it go on. A stop takes effect once the service
- * leaves the system call it is in: resolves once it has.
+ * The CRIU service dumping `target`, a child of `parent`, or null: the target's tracer while the
+ * dump has it seized (CRIU ptrace-seizes every process it dumps for the whole dump).
  */
-export async function holdService(service: OwnProcess): Promise<{ held(): boolean; release(): void }> {
-  const stopped = () => stillThere(service) && statFields(service.pid)[0] === 'T';
-  process.kill(service.pid, 'SIGSTOP');
-  await waitFor('the CRIU service to stop', stopped);
-  return {
-    held: stopped,
-    release: () => {
-      if (stillThere(service)) process.kill(service.pid, 'SIGCONT');
+export function dumpingService(target: number, parent: number): OwnProcess | null {
+  let tracer = 0;
+  try {
+    tracer = Number(/^TracerPid:\s*(\d+)/m.exec(fs.readFileSync(`/proc/${target}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return null;
+  }
+  if (tracer === 0 || !childrenOf(parent).includes(tracer)) return null;
+  const started = startTime(tracer);
+  return started ? { pid: tracer, started } : null;
+}
+
+/** Waits until a dump by a CRIU service of `parent` has `target` seized; that service. */
+export async function dumpStarted(target: number, parent: number, timeoutMs = 30000): Promise<OwnProcess> {
+  let found: OwnProcess | null = null;
+  await waitFor(
+    `a dump of pid ${target} by a CRIU service of pid ${parent}`,
+    () => {
+      found = dumpingService(target, parent);
+      return found !== null;
     },
-  };
+    timeoutMs,
+  );
+  return found!;
 }
