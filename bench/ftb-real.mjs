@@ -177,7 +177,7 @@ async function inside([client, agentBin, serverBin, ...args]) {
     FTB_BSTRAP_PORT: '14455',
     FTB_AGENT_PORT: String(real.port),
   };
-  spawn(serverBin, [], { env, stdio: 'ignore' });
+  const server = spawn(serverBin, [], { env, stdio: 'ignore' });
   await untilBound('udp', 14455, 'ftb_database_server');
   spawn(agentBin, [], { env, stdio: 'ignore' }); // daemonises; the namespace's teardown kills it
   await untilBound('tcp', real.port, 'ftb_agent');
@@ -231,6 +231,10 @@ async function inside([client, agentBin, serverBin, ...args]) {
   }
   console.log(`  ${load()} after`);
   await ours.stop();
+  // The database server is this process's child (its handle would keep it alive); the agent
+  // daemonised, and the outside half kills whatever is left in the namespace once this exits.
+  server.kill('SIGKILL');
+  server.unref();
 }
 
 /** A crftb JS listener in a process of its own (one FTB connection per process). */
