@@ -90,7 +90,13 @@ t.test('a connection registering 200,000 identities: capped, counted, and honest
   // entries; measured with both caps raised to 2^24: 131 MiB for these 200,000). Capped it holds
   // 255 (under 200 KiB); the rest of the allowance is slack for the agent process's JavaScript
   // heap, which prints a stats line every 100 ms meanwhile.
-  t.ok(grownKiB < 24 * 1024, `the agent's RSS grew by ${grownKiB} KiB`);
+  // Under npm run test:asan freed memory sits in ASan's quarantine (each refused registration's
+  // temporaries included), so RSS says nothing there; the normal run makes this check.
+  t.ok(grownKiB < 24 * 1024, `the agent's RSS grew by ${grownKiB} KiB`, {
+    skip:
+      process.env.CRFTB_SANITIZED === '1' &&
+      'ASan quarantine keeps freed memory resident; checked by the unsanitized run',
+  });
 
   flooder.close();
   await waitFor('the flooder and its identities are gone', () => stats().clients === 2 && stats().connections === 2);
