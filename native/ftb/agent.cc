@@ -701,9 +701,7 @@ void Agent::UpdateCounts() {
   stats_.subscriptions_refused = router_->refused();
   stats_.clients_refused = router_->ids_refused();
   stats_.masks_examined = router_->examined();
-  uint64_t queued = 0;
-  for (const auto& [id, conn] : conns_) queued += conn->pending();
-  stats_.queued_bytes = queued;
+  stats_.queued_bytes = queued_;
   stats_.messages_received = messages_received_;
   stats_.events_received = events_received_;
 }
