@@ -199,6 +199,30 @@ t.test(
   },
 );
 
+// The generation number is read under the images lock: read before it, a request that was held
+// at the lock while another committed would take the number the other had just committed, remove
+// that generation and write its own over it (seen once in CI: two results named one generation).
+// Several requests at once, over rounds, give that interleaving many chances.
+t.test('many checkpoints into one dir at once: each commits its own generation, none removes another', async (t) => {
+  const work = tempDir('cr-retry');
+  const target = await startCounter(work);
+  const images = path.join(work, 'images');
+  const retry = { retries: 100, delayMs: 10 };
+  const seen = new Set<string>();
+  for (let round = 0; round < 4; round++) {
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => checkpoint({ target: target.pid, dir: images, ftb: false, retry })),
+    );
+    for (const r of results) seen.add(r.generation);
+    t.equal(seen.size, 4 * (round + 1), `round ${round + 1}: every request wrote a generation of its own`);
+    const last = results.reduce((a, b) =>
+      Number(path.basename(a.generation)) > Number(path.basename(b.generation)) ? a : b,
+    );
+    t.equal(fs.realpathSync(images), last.generation, 'the highest generation is the checkpoint');
+  }
+  t.ok(alive(target.pid), 'the target runs on');
+});
+
 t.test('a permanent failure is reported at once, without retries', async (t) => {
   const work = tempDir('cr-retry');
   fs.mkdirSync(path.join(work, 'client'));

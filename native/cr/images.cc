@@ -252,6 +252,9 @@ Failure PrepareDirectory(const std::string& dir_arg, bool incremental, pid_t roo
   UniqueFd gens_fd(raw_fd);
   ImagesLock lock;
   if (Failure f = ImagesLock::Acquire(gens_fd.get(), gens, link, &lock); !f.ok()) return f;
+  // Read again under the lock: another request may have committed since the look above, and a
+  // number read before the lock would name its generation, which is then removed and rewritten.
+  if (Failure f = InspectLink(link, &previous); !f.ok()) return f;
   // Under the lock nothing else writes here: whatever lies above the current generation was left
   // by an attempt that failed (its log) or was abandoned by a process that died.
   RemoveGenerations(gens, [previous](unsigned n) { return n > previous; });
