@@ -3,7 +3,7 @@
 // into the requesting process: the images' file system fills up (a small tmpfs mounted here),
 // the target exits mid-dump, the CRIU service is killed mid-dump. Every process touched is one
 // this test started: detached targets, and the CRIU service this test's own checkpoint spawned
-// (found as a child of this process that was not there before the request).
+// (found as the child of this process that has the target seized).
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,7 +11,6 @@ import { checkpoint } from '../lib/index';
 import {
   type Detached,
   alive,
-  dumping,
   fixtures,
   killAndReap,
   killStarted,
@@ -20,7 +19,7 @@ import {
   tempDir,
   waitFor,
 } from './helpers/detached';
-import { childrenOf, criuServiceStarted, stillThere } from './helpers/processes';
+import { holdMidDump } from './helpers/hold';
 import { restartAdopted } from './helpers/restore';
 import { imageBytes, mountSmallFs, notRoot } from './helpers/small-fs';
 
@@ -84,8 +83,10 @@ t.test('the target exits mid-dump: ESRCH, previous checkpoint kept and restorabl
   const { counter, target, images, good } = await heapWithGoodCheckpoint();
   const fds = fdCount();
   const attempt = checkpoint({ target: target.pid, dir: images });
-  await dumping(images, good.generation);
+  // Killed while its dump is held: the exit lands mid-dump however loaded the machine.
+  const engine = await holdMidDump(target.pid, process.pid);
   process.kill(target.pid, 'SIGKILL');
+  engine.release();
   await t.rejects(attempt, {
     code: 'ESRCH',
     errno: -3,
@@ -98,20 +99,14 @@ t.test('the target exits mid-dump: ESRCH, previous checkpoint kept and restorabl
 t.test(
   'the CRIU service is killed mid-dump: ECOMM, target unharmed, previous checkpoint kept and restorable',
   async (t) => {
-    // 1 GiB: CRIU writes pages for long enough that the test sees the service still at it (at
-    // 256 MiB an ASan-slowed test once found the dump already over).
     const { counter, target, images, good } = await heapWithGoodCheckpoint(1024);
     const fds = fdCount();
-    const before = new Set(childrenOf());
     const attempt = checkpoint({ target: target.pid, dir: images });
-    // Ours for certain: a child of this very process, new since the request, started as criu swrk.
-    const found = await criuServiceStarted(process.pid, before);
-    const service = found.pid;
-    await dumping(images, good.generation);
-    t.ok(
-      childrenOf().includes(service) && stillThere(found),
-      `the CRIU service (pid ${service}, a child of this process) is dumping`,
-    );
+    // Ours for certain: a child of this very process with the target seized, held there so that
+    // the kill lands mid-dump however loaded the machine.
+    const engine = await holdMidDump(target.pid, process.pid);
+    const service = engine.pid;
+    t.ok(engine.held(), `the CRIU service (pid ${service}, a child of this process) is dumping`);
     process.kill(service, 'SIGKILL');
     await t.rejects(attempt, { code: 'ECOMM', errno: -70, message: /CRIU service exited before it answered/ });
     t.equal(fdCount(), fds, 'no descriptor leaked by the failed checkpoint');

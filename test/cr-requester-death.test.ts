@@ -87,8 +87,7 @@ t.test('`crftb checkpoint PID --kill` SIGKILLed mid-dump: the target continues o
   const target = await startHeap(work, 400);
   const images = path.join(work, 'images');
   const run = cli(work, [String(target.pid), '--dir', images, '--kill']);
-  // Every CRIU service among the CLI's children is the CLI's own.
-  const engine = await holdMidDump(run.child.pid!, new Set(), images);
+  const engine = await holdMidDump(target.pid, run.child.pid!);
   run.child.kill('SIGKILL');
   t.equal((await run.exited).signal, 'SIGKILL', 'the requester died mid-dump');
   t.ok(engine.held(), 'while CRIU was still dumping');

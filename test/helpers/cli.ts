@@ -31,17 +31,16 @@ export function runCli(args: string[], work: string, env: NodeJS.ProcessEnv = {}
 
 /**
  * Ctrl-C (or another `signal` the CLI handles the same way) for a `crftb checkpoint` CLI (`cli`)
- * while its dump into `images` is held: the engine is let go once the CLI says it waits for it.
+ * while its dump of `target` is held: the engine is let go once the CLI says it waits for it.
  * Resolves with how the CLI exited.
  */
 export async function interruptMidDump(
   t: Test,
   cli: ReturnType<typeof runCli>,
-  images: string,
+  target: number,
   signal: NodeJS.Signals = 'SIGINT',
 ) {
-  // Every CRIU service among the CLI's children is the CLI's own.
-  const engine = await holdMidDump(cli.child.pid!, new Set(), images);
+  const engine = await holdMidDump(target, cli.child.pid!);
   cli.child.kill(signal);
   await waitFor('the CLI to give the request up and wait for the engine', () =>
     /waiting for the engine to finish/.test(cli.stderr()),
