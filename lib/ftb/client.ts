@@ -154,6 +154,24 @@ export interface SubscribeOptions {
 let handlePool = Buffer.allocUnsafeSlow(FTB_EVENT_HANDLE_SIZE * 64);
 let handlePoolUsed = 0;
 
+// Clients whose publishes wait in the backlog for the end of the current run of JavaScript
+// (native publish() returned true): one write for the whole run, on this thread, in a microtask;
+// and at process exit, so a publish just before process.exit() still goes out.
+const owingFlush = new Set<FtbClientNative>();
+function flushOwed(): void {
+  for (const native of owingFlush) native.flushPublished();
+  owingFlush.clear();
+}
+let exitHooked = false;
+function oweFlush(native: FtbClientNative): void {
+  if (owingFlush.size === 0) queueMicrotask(flushOwed);
+  owingFlush.add(native);
+  if (!exitHooked) {
+    exitHooked = true;
+    process.on('exit', flushOwed);
+  }
+}
+
 /** One FTB client (FTB_Connect … FTB_Disconnect). All clients of a process share one connection. */
 export class FtbClient {
   private native: FtbClientNative | null = null;
@@ -277,7 +295,8 @@ export class FtbClient {
       handlePoolUsed = 0;
     }
     const at = handlePoolUsed;
-    this.live().publish(
+    const native = this.live();
+    const owed = native.publish(
       name,
       checkInteger(options.eventType, 'publish(name, { eventType })', -(2 ** 31), 2 ** 31 - 1, 1),
       payload,
@@ -285,6 +304,7 @@ export class FtbClient {
       at,
     );
     handlePoolUsed += FTB_EVENT_HANDLE_SIZE;
+    if (owed) oweFlush(native);
     return new FtbEventHandle(handlePool, at);
   }
 

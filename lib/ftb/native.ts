@@ -73,8 +73,14 @@ export interface FtbClientNative {
   declare(events: { name: string; severity: string }[]): void;
   declareSchemaFile(path: string): void;
   publish(name: string, eventType: number, payload?: Buffer): Buffer;
-  /** Writes the 360-byte handle into `out` at `offset` instead of returning a new Buffer. */
-  publish(name: string, eventType: number, payload: Buffer | undefined, out: Buffer, offset: number): undefined;
+  /**
+   * Writes the 360-byte handle into `out` at `offset` instead of returning a new Buffer; true when
+   * the message waits in the backlog until flushPublished() (the caller owes that call once its
+   * run of JavaScript ends: a burst then costs one write and no I/O-thread wake-up).
+   */
+  publish(name: string, eventType: number, payload: Buffer | undefined, out: Buffer, offset: number): boolean;
+  /** Writes what publish() left in the backlog; a no-op once closed. */
+  flushPublished(): void;
   subscribe(text: string, withCallback: boolean): number;
   /** The oldest matching queued event as a 1336-byte received-event record, or null. */
   poll(subscriptionId: number): Buffer | null;

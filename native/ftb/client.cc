@@ -274,7 +274,7 @@ Failure Client::DeclareSchemaFile(const std::string& path) {
 }
 
 Failure Client::Publish(const std::string& event_name, int event_type, const void* payload, size_t payload_len,
-                        wire::EventHandle* handle) {
+                        wire::EventHandle* handle, bool* caller_flushes) {
   Failure bad = ValidatePublishName(event_name);
   if (!bad.ok()) return bad;
   wire::Message m;
@@ -314,8 +314,10 @@ Failure Client::Publish(const std::string& event_name, int event_type, const voi
     ++state_->stats.published;
   }
   if (handle != nullptr) *handle = MakeEventHandle(m.event, state_->id, state_->connection->me());
-  return state_->connection->Send(&m);
+  return state_->connection->Send(&m, caller_flushes);
 }
+
+void Client::FlushPublished() { state_->connection->FlushForCaller(); }
 
 Failure Client::Subscribe(const std::string& subscription, SubscribeCallback callback, uint64_t* id) {
   wire::Message m;

@@ -122,9 +122,13 @@ class Client {
   Failure DeclareSchemaFile(const std::string& path);
 
   // FTB_Publish. payload_len ≤ 368 (the rest is zero-filled); event_type 1 or 2. `handle` (may
-  // be null) receives the event handle even when sending failed, as FTB does.
+  // be null) receives the event handle even when sending failed, as FTB does. `caller_flushes`:
+  // see Connection::Send; the caller then owes a FlushPublished() once its run of publishes ends.
   Failure Publish(const std::string& event_name, int event_type, const void* payload, size_t payload_len,
-                  wire::EventHandle* handle);
+                  wire::EventHandle* handle, bool* caller_flushes = nullptr);
+
+  // Writes what publishes with `caller_flushes` left in the backlog (Connection::FlushForCaller).
+  void FlushPublished();
 
   // FTB_Subscribe. With a callback: NOTIFY-capable clients only; without: POLLING-capable only.
   Failure Subscribe(const std::string& subscription, SubscribeCallback callback, uint64_t* id);

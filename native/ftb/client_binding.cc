@@ -52,10 +52,12 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
          StaticMethod("eventHandleOf", &FtbClientNative::HandleOf),
          InstanceMethod("declare", &FtbClientNative::Declare),
          InstanceMethod("declareSchemaFile", &FtbClientNative::DeclareSchemaFile),
-         InstanceMethod("publish", &FtbClientNative::Publish), InstanceMethod("subscribe", &FtbClientNative::Subscribe),
-         InstanceMethod("poll", &FtbClientNative::Poll), InstanceMethod("unsubscribe", &FtbClientNative::Unsubscribe),
-         InstanceMethod("close", &FtbClientNative::Close), InstanceMethod("stats", &FtbClientNative::Stats),
-         InstanceMethod("ref", &FtbClientNative::Ref), InstanceMethod("unref", &FtbClientNative::Unref)});
+         InstanceMethod("publish", &FtbClientNative::Publish),
+         InstanceMethod("flushPublished", &FtbClientNative::FlushPublished),
+         InstanceMethod("subscribe", &FtbClientNative::Subscribe), InstanceMethod("poll", &FtbClientNative::Poll),
+         InstanceMethod("unsubscribe", &FtbClientNative::Unsubscribe), InstanceMethod("close", &FtbClientNative::Close),
+         InstanceMethod("stats", &FtbClientNative::Stats), InstanceMethod("ref", &FtbClientNative::Ref),
+         InstanceMethod("unref", &FtbClientNative::Unref)});
   }
 
   FtbClientNative(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FtbClientNative>(info) {
@@ -188,9 +190,10 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
     return info.Env().Undefined();
   }
 
-  // publish(name, eventType, payload?, out?, offset?) → 360-byte event handle, or undefined
-  // when written into `out` at `offset` (the TS layer hands out views of a shared pool, which
-  // saves a Buffer allocation per publish).
+  // publish(name, eventType, payload?, out?, offset?) → 360-byte event handle, or, when written
+  // into `out` at `offset` (the TS layer hands out views of a shared pool, which saves a Buffer
+  // allocation per publish), whether the caller owes a flushPublished() at the end of its run of
+  // JavaScript (the message waits in the backlog: Connection::Send's caller_flushes).
   Napi::Value Publish(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const uint8_t* data = nullptr;
@@ -201,7 +204,9 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
       length = payload.Length();
     }
     wire::EventHandle handle;
-    Failure f = Live(env).Publish(info[0].ToString(), info[1].ToNumber().Int32Value(), data, length, &handle);
+    bool flush_owed = false;
+    Failure f = Live(env).Publish(info[0].ToString(), info[1].ToNumber().Int32Value(), data, length, &handle,
+                                  info[3].IsBuffer() ? &flush_owed : nullptr);
     if (!f.ok()) Throw(env, f);
     if (info[3].IsBuffer()) {
       auto out = info[3].As<Napi::Buffer<uint8_t>>();
@@ -210,9 +215,15 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
         ThrowCoded(env, "ERR_OUT_OF_RANGE", "no room for a 360-byte event handle at that offset");
       }
       memcpy(out.Data() + static_cast<size_t>(offset), &handle, sizeof(handle));
-      return env.Undefined();
+      return Napi::Boolean::New(env, flush_owed);
     }
     return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(&handle), sizeof(handle));
+  }
+
+  // flushPublished(): a no-op once the client is closed (its backlog went with it).
+  Napi::Value FlushPublished(const Napi::CallbackInfo& info) {
+    if (client_) client_->FlushPublished();
+    return info.Env().Undefined();
   }
 
   // subscribe(text, withCallback) → subscription id

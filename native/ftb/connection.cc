@@ -24,6 +24,9 @@ constexpr size_t kMessageSize = sizeof(wire::Message);
 constexpr size_t kInboxMessages = 256;
 constexpr int kStopFlushMs = 2000;
 constexpr int64_t kBurstWindowNs = 20000;
+// A backlog a caller that flushes for itself writes at once rather than at the end of its run of
+// sends (bounds the memory and the first message's wait in a long synchronous loop).
+constexpr size_t kCallerWriteBytes = 64 * 1024;
 
 std::string Endpoint(const in_addr& address, int port) {
   char text[INET_ADDRSTRLEN] = {};
@@ -199,12 +202,36 @@ std::shared_ptr<ConnectionClient> Connection::Find(const wire::ClientId& id) con
   return nullptr;
 }
 
-Failure Connection::Send(wire::Message* message) {
+Failure Connection::Send(wire::Message* message, bool* caller_flushes) {
   std::lock_guard<std::mutex> lock(mu_);
-  return SendLocked(message);
+  return SendLocked(message, caller_flushes);
 }
 
-Failure Connection::SendLocked(wire::Message* message) {
+void Connection::FlushForCaller() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (fd_.valid() && output_idle_ && !pending_.empty()) WriteForCallerLocked();
+}
+
+// Only while the I/O thread is idle (so nothing of the backlog is being written: flushing_ is
+// empty): a non-blocking write under the lock. A full socket hands the rest to the I/O thread,
+// which waits for room.
+void Connection::WriteForCallerLocked() {
+  size_t sent = 0;
+  Failure failed = net::SendSome(fd_.get(), pending_.data(), pending_.size(), &sent);
+  if (!failed.ok()) {
+    LoseLocked(failed.message);
+    return;
+  }
+  pending_.erase(0, sent);
+  if (pending_.empty()) {
+    changed_.notify_all();
+  } else {
+    output_idle_ = false;
+    Wake();
+  }
+}
+
+Failure Connection::SendLocked(wire::Message* message, bool* caller_flushes) {
   if (!fd_.valid()) {
     return CodeFailure(kErrNetworkNoRoute, "not connected to an FTB agent (reconnecting to " + where_ + ")");
   }
@@ -232,6 +259,14 @@ Failure Connection::SendLocked(wire::Message* message) {
     if (sent == sizeof(*message)) return Failure::None();
   }
   pending_.append(bytes + sent, sizeof(*message) - sent);
+  if (output_idle_ && caller_flushes != nullptr) {
+    if (pending_.size() >= kCallerWriteBytes) {
+      WriteForCallerLocked();
+    } else {
+      *caller_flushes = true;
+    }
+    return Failure::None();
+  }
   if (output_idle_) {  // the I/O thread picks it up
     output_idle_ = false;
     Wake();

@@ -65,7 +65,17 @@ class Connection {
   // the socket does not take go to the backlog. FTB_ERR_NETWORK_NO_ROUTE when there is no
   // connection (reconnecting), FTB_ERR_NETWORK_GENERAL when the backlog is full or the write
   // failed (the connection is then dropped and re-established by the I/O thread).
-  Failure Send(wire::Message* message);
+  //
+  // `caller_flushes` (a thread with an event loop: the JS thread): a message of a burst that
+  // would wake the idle I/O thread is left in the backlog and *caller_flushes set; the caller
+  // then calls FlushForCaller once its run of sends ends. A burst then costs the caller one
+  // write and the I/O thread nothing, where each burst used to cost a thread wake-up (the
+  // dearest thing on a small VM). A large backlog is written at once.
+  Failure Send(wire::Message* message, bool* caller_flushes = nullptr);
+
+  // Writes the backlog left by Send(…, caller_flushes) on the calling thread unless the I/O
+  // thread is writing already; what the socket does not take is left to the I/O thread.
+  void FlushForCaller();
 
   // Sends the manager's CLIENT_DEREG, flushes (bounded), stops and joins the I/O thread, closes
   // the socket.
@@ -96,7 +106,8 @@ class Connection {
   // resuming: called by Resume (while suspended) rather than by the I/O thread.
   bool Reconnect(int* delay_ms, bool resuming, int timeout_ms);
   void ReRegisterLocked();
-  Failure SendLocked(wire::Message* message);
+  Failure SendLocked(wire::Message* message, bool* caller_flushes = nullptr);
+  void WriteForCallerLocked();
   void LoseLocked(const std::string& why);
   // Reads up to `rounds` times (stopping early when a consumer is behind) and dispatches whole
   // messages, on whichever thread reads: read_mu_ keeps one reader at a time and the inbox
@@ -126,7 +137,7 @@ class Connection {
   // The I/O thread may block without looking at pending_ (it had no output when it last looked):
   // the next sender wakes it, once. While it is writing it picks new output up by itself, so a
   // flood costs one wake-up per drained backlog, not one eventfd write (and thread switch) per
-  // message.
+  // message. While it is idle no thread but a caller of FlushForCaller writes.
   bool output_idle_ = true;
   std::vector<std::shared_ptr<ConnectionClient>> clients_;
   bool stopping_ = false;
