@@ -4,12 +4,10 @@
 
 #include <algorithm>
 
+#include "ftb/record_blocks.h"
+
 namespace crftb::ftb {
 namespace {
-
-// Events per Buffer handed to JS: 64 records (85 KB) stay below malloc's mmap threshold, so a
-// flood does not map and fault in fresh pages for every batch.
-constexpr size_t kEventsPerJsCall = 64;
 
 // JS is "behind" once this many events wait for it (or half of callbackQueueLimit, when
 // smaller: the I/O thread checks between reads of up to 256 events, and the other half absorbs
@@ -21,14 +19,19 @@ thread_local const JsEventBatch* direct_batch = nullptr;
 
 }  // namespace
 
-void AppendCompact(const ReceivedEvent& r, std::vector<uint8_t>* out) {
-  const size_t at = out->size();
-  out->resize(at + sizeof(wire::Message));  // zero-filled: dst and the rest of src stay zero
-  auto* m = reinterpret_cast<wire::Message*>(out->data() + at);
+void WriteCompact(const ReceivedEvent& r, uint8_t* at) {
+  memset(at, 0, sizeof(wire::Message));  // dst and the rest of src stay zero
+  auto* m = reinterpret_cast<wire::Message*>(at);
   m->msg_type = wire::kNotify;
   m->src.location = r.source;
   m->src.client.ext = r.client_extension;
   m->event = r.event;
+}
+
+void AppendCompact(const ReceivedEvent& r, std::vector<uint8_t>* out) {
+  const size_t at = out->size();
+  out->resize(at + sizeof(wire::Message));
+  WriteCompact(r, out->data() + at);
 }
 
 JsEventBatch::JsEventBatch(Napi::ThreadSafeFunction tsfn, size_t limit, std::weak_ptr<Client> client)
@@ -37,13 +40,26 @@ JsEventBatch::JsEventBatch(Napi::ThreadSafeFunction tsfn, size_t limit, std::wea
       behind_(std::max<size_t>(1, std::min(limit_ / 2, kBehindEvents))),
       client_(std::move(client)) {}
 
+JsEventBatch::~JsEventBatch() {
+  std::lock_guard<std::mutex> lock(mu_);
+  DiscardLocked();
+}
+
+void JsEventBatch::DiscardLocked() {
+  for (const Block& block : blocks_) ReturnRecordBlock(block.data);
+  blocks_.clear();
+  ids_.clear();
+}
+
 JsEventBatch::Direct::Direct(const JsEventBatch* batch) : previous_(direct_batch) { direct_batch = batch; }
 JsEventBatch::Direct::~Direct() { direct_batch = previous_; }
 
 bool JsEventBatch::Append(const ReceivedEvent& event) {
   std::lock_guard<std::mutex> lock(mu_);
   if (ids_.size() >= limit_) return false;  // JS is not keeping up: drop, count
-  AppendCompact(event, &bytes_);
+  if (blocks_.empty() || blocks_.back().count == kRecordsPerBlock) blocks_.push_back({TakeRecordBlock(), 0});
+  Block& block = blocks_.back();
+  WriteCompact(event, block.data + block.count++ * sizeof(wire::Message));
   ids_.push_back(static_cast<uint32_t>(event.subscription_id));
   if (direct_batch != this) ScheduleLocked();
   return true;
@@ -94,22 +110,21 @@ void JsEventBatch::ScheduleLocked() {
   });
   if (s != napi_ok) {  // the TSFN is closing: nobody will take these
     call_pending_ = false;
-    bytes_.clear();
-    ids_.clear();
+    DiscardLocked();
   }
 }
 
 void JsEventBatch::Drain(Napi::Env env, const Call& call) {
-  std::vector<uint8_t> bytes;
+  std::vector<Block> blocks;
   std::vector<uint32_t> ids;
   bool readable;
   bool was_behind;
   {
     std::lock_guard<std::mutex> lock(mu_);
     was_behind = ids_.size() >= behind_;
-    bytes.swap(spare_bytes_);
+    blocks.swap(spare_blocks_);
     ids.swap(spare_ids_);
-    bytes.swap(bytes_);
+    blocks.swap(blocks_);
     ids.swap(ids_);
     readable = readable_;
     readable_ = false;
@@ -118,25 +133,32 @@ void JsEventBatch::Drain(Napi::Env env, const Call& call) {
   if (was_behind) {
     if (auto client = client_.lock()) client->ConsumerCaughtUp();
   }
-  for (size_t first = 0; first < ids.size() || (first == 0 && readable); first += kEventsPerJsCall) {
+  // Every block is JS's before the first call: a listener that throws (the exception goes on
+  // after the call) or closes the client leaves no block behind.
+  std::vector<Napi::Value> records;
+  records.reserve(blocks.size());
+  for (const Block& block : blocks)
+    records.push_back(RecordBlockToJs(env, block.data, block.count * sizeof(wire::Message)));
+  size_t first = 0;
+  for (size_t i = 0; i < blocks.size() || (i == 0 && readable); ++i) {
     Napi::Value events = env.Null();
     Napi::Value subs = env.Null();
-    const size_t n = std::min(kEventsPerJsCall, ids.size() - std::min(first, ids.size()));
-    if (n > 0) {
-      events =
-          Napi::Buffer<uint8_t>::Copy(env, bytes.data() + first * sizeof(wire::Message), n * sizeof(wire::Message));
+    if (i < blocks.size()) {
+      const size_t n = blocks[i].count;
+      events = records[i];
       auto array = Napi::Uint32Array::New(env, n);
       memcpy(array.Data(), ids.data() + first, n * sizeof(uint32_t));
       subs = array;
+      first += n;
     }
-    const bool last = first + kEventsPerJsCall >= ids.size();
+    const bool last = i + 1 >= blocks.size();
     call(subs, events, Napi::Boolean::New(env, readable && last));
     if (last) break;
   }
-  bytes.clear();
+  blocks.clear();
   ids.clear();
   std::lock_guard<std::mutex> lock(mu_);
-  spare_bytes_.swap(bytes);
+  spare_blocks_.swap(blocks);
   spare_ids_.swap(ids);
 }
 

@@ -19,7 +19,8 @@ namespace crftb::ftb {
 // A received event as JS sees it: a 1336-byte wire::Message holding the event, the publisher's
 // location (src.location) and extension (src.client.ext); lib/ftb/client.ts decodes fields
 // lazily with the offsets the addon reports (ftbRules.layout()), so no layout is restated in TS.
-// Written in place at the end of `out` (no temporary message, no second copy).
+// Written in place at `at` (sizeof(wire::Message) bytes), or at the end of `out`.
+void WriteCompact(const ReceivedEvent& r, uint8_t* at);
 void AppendCompact(const ReceivedEvent& r, std::vector<uint8_t>* out);
 
 class JsEventBatch : public std::enable_shared_from_this<JsEventBatch> {
@@ -31,6 +32,7 @@ class JsEventBatch : public std::enable_shared_from_this<JsEventBatch> {
   using AfterDrain = std::function<void(bool nudged)>;
 
   JsEventBatch(Napi::ThreadSafeFunction tsfn, size_t limit, std::weak_ptr<Client> client);
+  ~JsEventBatch();
 
   // Any thread. Append is the callback subscriptions' body: false when the batch is full.
   bool Append(const ReceivedEvent& event);
@@ -40,7 +42,8 @@ class JsEventBatch : public std::enable_shared_from_this<JsEventBatch> {
   size_t Room();                         // events that fit before Append drops
   void SetAfterDrain(AfterDrain after);  // JS thread, before any delivery
 
-  // JS thread: hands everything waiting to `call`, 64 events per Buffer.
+  // JS thread: hands everything waiting to `call`, a block of up to 64 events per Buffer
+  // (record_blocks.h: JS gets the block itself, no copy).
   void Drain(Napi::Env env, const Call& call);
 
   // While one exists on a thread, Append/MarkReadable on that thread for `batch` only queue:
@@ -56,14 +59,20 @@ class JsEventBatch : public std::enable_shared_from_this<JsEventBatch> {
 
  private:
   void ScheduleLocked();
+  void DiscardLocked();  // the records nobody will take: blocks back to the pool
+
+  struct Block {
+    uint8_t* data;
+    size_t count;
+  };
 
   Napi::ThreadSafeFunction tsfn_;
   std::mutex mu_;
-  // The JS thread swaps `bytes_` with `spare_bytes_` and gives it back emptied, so both keep
-  // their capacity: a steady stream allocates nothing per batch.
-  std::vector<uint8_t> bytes_;
+  // The JS thread swaps these with the spares and gives them back emptied, so all keep their
+  // capacity: a steady stream allocates nothing per batch but record blocks JS has not let go of.
+  std::vector<Block> blocks_;
   std::vector<uint32_t> ids_;
-  std::vector<uint8_t> spare_bytes_;
+  std::vector<Block> spare_blocks_;
   std::vector<uint32_t> spare_ids_;
   bool readable_ = false;
   bool nudged_ = false;
