@@ -1,5 +1,5 @@
 // Received events are views of the record blocks the addon hands to JavaScript without a copy
-// (native/ftb/record_blocks.h); a block is reused only once JS has let go of it. An event a
+// (native/ftb/js_record_blocks.h); a block is reused only once JS has let go of it. An event a
 // listener keeps must therefore read the same forever, however many floods and garbage
 // collections pass after it. A child (--expose-gc) with a real agent and a publisher and a
 // subscriber client on loopback keeps 1,000 events, then runs floods of 5,000 and collects

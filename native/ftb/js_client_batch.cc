@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "ftb/record_blocks.h"
+#include "ftb/js_record_blocks.h"
 
 namespace crftb::ftb {
 namespace {

@@ -43,7 +43,7 @@ class JsEventBatch : public std::enable_shared_from_this<JsEventBatch> {
   void SetAfterDrain(AfterDrain after);  // JS thread, before any delivery
 
   // JS thread: hands everything waiting to `call`, a block of up to 64 events per Buffer
-  // (record_blocks.h: JS gets the block itself, no copy).
+  // (js_record_blocks.h: JS gets the block itself, no copy).
   void Drain(Napi::Env env, const Call& call);
 
   // While one exists on a thread, Append/MarkReadable on that thread for `batch` only queue:

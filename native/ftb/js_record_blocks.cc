@@ -1,4 +1,4 @@
-#include "ftb/record_blocks.h"
+#include "ftb/js_record_blocks.h"
 
 #include <stdlib.h>
 
