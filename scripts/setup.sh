@@ -13,7 +13,8 @@ cd "$repo"
 # test/mpi-ring.test.ts checkpoints real MPI jobs under both; they share the mpicc alternative,
 # so the tests name each MPI's own binaries.
 # clang-format-14: `npm run lint`, which `npm test` runs first (the version is pinned: each formats differently).
-apt_packages=(iproute2 criu libcap2-bin make g++ python3 procps mpich libmpich-dev openmpi-bin libopenmpi-dev clang-format-14)
+# xxhash: xxhsum, against which test/common-xxh128.test.ts checks the manifest checksum's kernels.
+apt_packages=(iproute2 criu libcap2-bin make g++ python3 procps mpich libmpich-dev openmpi-bin libopenmpi-dev clang-format-14 xxhash)
 # clang + compiler-rt: the libFuzzer harnesses (npm run fuzz), only for long runs (CRFTB_LONG=1).
 [ "${CRFTB_LONG:-}" = 1 ] && apt_packages+=(clang libclang-rt-14-dev)
 missing=()
