@@ -17,6 +17,7 @@ import {
   countsOn,
   fixtures,
   killStarted,
+  processState,
   readNumber,
   startDetached,
   tempDir,
@@ -54,11 +55,6 @@ function startRequester(t: Test) {
   };
 }
 
-const state = (pid: number) => {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat[stat.lastIndexOf(')') + 2];
-};
-
 t.test('a requester at its process limit: stop/kill refused before anything is stopped, nothing crashes', async (t) => {
   const work = tempDir('cr-process-limit');
   fs.chownSync(work, NOBODY, NOBODY);
@@ -85,12 +81,12 @@ t.test('a requester at its process limit: stop/kill refused before anything is s
       { ok: false, code: 'EAGAIN', message: /cannot start the guardian .* nothing was stopped/ },
       `${after}: refused with EAGAIN, naming the guardian`,
     );
-    t.ok(alive(target.pid) && state(target.pid) !== 'T', 'the target was neither killed nor left stopped');
+    t.ok(alive(target.pid) && processState(target.pid) !== 'T', 'the target was neither killed nor left stopped');
     t.notOk(fs.existsSync(path.join(work, `limited-${after}`)), 'and no images link was made');
   }
   const leave = await ask('leave', 'limited-leave');
   t.match(leave, { ok: false, code: String }, `one that halts nothing fails with a code too (${leave.code})`);
   await countsOn(counter);
   t.equal(requester.child.exitCode, null, 'the requester never crashed');
-  t.ok(alive(target.pid) && state(target.pid) !== 'T', 'and the target runs on');
+  t.ok(alive(target.pid) && processState(target.pid) !== 'T', 'and the target runs on');
 });
