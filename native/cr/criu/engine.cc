@@ -257,12 +257,12 @@ bool SoftDirtyWorks() {
 // the long-lived one (not waiting for it to come up). -errno when no service can be started.
 // `keep_fd`: a descriptor a service started here holds until it ends (CheckpointSpec::hold_fd), or -1.
 int CallService(const LibCriu* lib, Opts* opts, const std::string& binary, ServiceUse use, int (*call)(Opts*),
-                int keep_fd = -1) {
+                int keep_fd = -1, int output_fd = -1) {
   const bool self = use == ServiceUse::kSelfDump;
   Service service;
   Failure f = self ? Service::Connect(binary, &service) : Failure::System(ENOENT, "not a self-dump");
   const bool start_daemon = self && !f.ok();
-  if (!f.ok()) f = Service::Start(binary, use, &service, keep_fd);
+  if (!f.ok()) f = Service::Start(binary, use, &service, keep_fd, output_fd);
   if (!f.ok()) return -(f.errnum > 0 ? f.errnum : EIO);
   lib->set_service_fd(opts, service.TakeFd());  // libcriu closes it when the call returns
   int rc = call(opts);
@@ -316,8 +316,16 @@ Failure Launch(std::shared_ptr<Job> job, std::function<int()> call) {
 // cannot be started. `keep`: a descriptor for the service to hold (CheckpointSpec::hold_fd), a
 // copy of which the call owns until it returns, whatever becomes of the request meanwhile.
 Failure LaunchCall(const LibCriu* lib, Opts* opts, int dir_fd, const std::string& service, ServiceUse use,
-                   int (*call)(Opts*), std::shared_ptr<Job> job, NotifyHooks hooks = {}, int keep = -1) {
+                   int (*call)(Opts*), std::shared_ptr<Job> job, NotifyHooks hooks = {}, int keep = -1,
+                   const std::string& log_file = "") {
   if (hooks.wanted()) lib->set_notify_cb(opts, OnNotify);
+  // What CRIU prints rather than logs (that it lacks a capability, say) goes to the end of its
+  // log: appended, so CRIU's own truncation when it opens the log leaves it in order. Not in a
+  // self-dump: the descriptor would be in the images, open in the restored copy.
+  auto output = std::make_shared<UniqueFd>(
+      log_file.empty() || use == ServiceUse::kSelfDump
+          ? -1
+          : openat(dir_fd, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600));
   auto kept = std::make_shared<UniqueFd>(keep >= 0 ? fcntl(keep, F_DUPFD_CLOEXEC, 0) : -1);
   if (keep >= 0 && !kept->valid()) {
     int err = errno;
@@ -325,10 +333,11 @@ Failure LaunchCall(const LibCriu* lib, Opts* opts, int dir_fd, const std::string
     close(dir_fd);
     return Failure::FromErrno(err, "cannot hand the CRIU service its descriptor").At("fcntl");
   }
-  Failure f = Launch(std::move(job), [lib, opts, dir_fd, service, use, call, hooks = std::move(hooks), kept] {
+  Failure f = Launch(std::move(job), [lib, opts, dir_fd, service, use, call, hooks = std::move(hooks), kept, output] {
     notify_hooks = &hooks;
-    int rc = CallService(lib, opts, service, use, call, kept->get());
+    int rc = CallService(lib, opts, service, use, call, kept->get(), output->get());
     kept->reset();
+    output->reset();
     notify_hooks = nullptr;
     lib->free_opts(opts);
     close(dir_fd);
@@ -409,7 +418,7 @@ class CriuEngine : public Engine {
     if (!spec.parent.empty()) lib_->set_parent_images(opts, spec.parent.c_str());
     auto job = std::make_shared<Job>();
     if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, self ? ServiceUse::kSelfDump : ServiceUse::kRequest,
-                               lib_->dump, job, {spec.stop_after_dump, nullptr}, spec.hold_fd);
+                               lib_->dump, job, {spec.stop_after_dump, nullptr}, spec.hold_fd, spec.log_file);
         !f.ok())
       return f;
     std::string log = spec.log_file.empty() ? "" : spec.destination + "/" + spec.log_file;
@@ -438,7 +447,7 @@ class CriuEngine : public Engine {
     Tune(lib_, opts, spec.tuning, false);
     auto job = std::make_shared<Job>();
     if (Failure f = LaunchCall(lib_, opts, dir_fd, config_.service, ServiceUse::kRestoreAsOurChild, lib_->restore, job,
-                               {{}, spec.may_resume});
+                               {{}, spec.may_resume}, -1, spec.log_file);
         !f.ok())
       return f;
     std::string log = spec.log_file.empty() ? "" : spec.source + "/" + spec.log_file;

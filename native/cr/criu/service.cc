@@ -21,7 +21,7 @@ void WaitChild(pid_t pid) {
 
 }  // namespace
 
-Failure Service::Start(const std::string& binary, ServiceUse use, Service* out, int keep_fd) {
+Failure Service::Start(const std::string& binary, ServiceUse use, Service* out, int keep_fd, int output_fd) {
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
     return Failure::FromErrno(errno, "socketpair for the CRIU service").At("socketpair");
@@ -35,6 +35,7 @@ Failure Service::Start(const std::string& binary, ServiceUse use, Service* out, 
   SpawnOptions options;
   options.pass_fd = theirs.get();
   options.keep_fd = keep_fd;
+  options.output_fd = output_fd;
   options.detach = use == ServiceUse::kSelfDump;
   ServiceEnvironment env;
   pid_t child = 0;

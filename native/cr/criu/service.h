@@ -30,7 +30,9 @@ enum class ServiceUse {
 class Service {
  public:
   // `keep_fd`: a descriptor of ours the service holds until it ends (spawn.h keep_fd), or -1.
-  static Failure Start(const std::string& binary, ServiceUse use, Service* out, int keep_fd = -1);
+  // `output_fd`: the service's stdout and stderr (CRIU prints some refusals there, not in its
+  // log), or -1 for /dev/null.
+  static Failure Start(const std::string& binary, ServiceUse use, Service* out, int keep_fd = -1, int output_fd = -1);
   // A connection to this process's long-lived service for self-dumps (daemon.h), when it has one;
   // nothing to reap afterwards.
   static Failure Connect(const std::string& binary, Service* out);

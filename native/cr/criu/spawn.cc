@@ -68,6 +68,16 @@ Failure Spawn(const std::vector<std::string>& argv, char* const envp[], const Sp
       err = options.output_fd >= 0 ? posix_spawn_file_actions_adddup2(actions.get(), options.output_fd, fd)
                                    : posix_spawn_file_actions_addopen(actions.get(), fd, "/dev/null", O_WRONLY, 0);
     }
+  } else {
+    // Node makes its own stdio close-on-exec: a program started from it would begin with 0-2
+    // closed, and the first files it opens would take their numbers (CRIU's images directory
+    // became its fd 1, and its messages went there). A stdio descriptor the child cannot
+    // inherit is /dev/null in it.
+    for (int fd : {0, 1, 2}) {
+      const int flags = fcntl(fd, F_GETFD);
+      if (err == 0 && (flags < 0 || (flags & FD_CLOEXEC)))
+        err = posix_spawn_file_actions_addopen(actions.get(), fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
+    }
   }
   // dup2 onto the same number does not clear close-on-exec before glibc 2.29: never ask for it;
   // and a source that is the other target would be overwritten by the first dup2. Such a source
