@@ -251,9 +251,9 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
     Failure f = Live(env).Poll(static_cast<uint64_t>(info[0].ToNumber().Int64Value()), &event);
     if (f.errnum == kGotNoEvent) return env.Null();
     if (!f.ok()) Throw(env, f);
-    std::vector<uint8_t> bytes;
-    AppendCompact(event, &bytes);
-    return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+    auto record = Napi::Buffer<uint8_t>::New(env, sizeof(wire::Message));
+    WriteCompact(event, record.Data());
+    return record;
   }
 
   Napi::Value Unsubscribe(const Napi::CallbackInfo& info) {

@@ -28,12 +28,6 @@ void WriteCompact(const ReceivedEvent& r, uint8_t* at) {
   m->event = r.event;
 }
 
-void AppendCompact(const ReceivedEvent& r, std::vector<uint8_t>* out) {
-  const size_t at = out->size();
-  out->resize(at + sizeof(wire::Message));
-  WriteCompact(r, out->data() + at);
-}
-
 JsEventBatch::JsEventBatch(Napi::ThreadSafeFunction tsfn, size_t limit, std::weak_ptr<Client> client)
     : tsfn_(tsfn),
       limit_(std::max<size_t>(limit, 1)),

@@ -19,9 +19,8 @@ namespace crftb::ftb {
 // A received event as JS sees it: a 1336-byte wire::Message holding the event, the publisher's
 // location (src.location) and extension (src.client.ext); lib/ftb/client.ts decodes fields
 // lazily with the offsets the addon reports (ftbRules.layout()), so no layout is restated in TS.
-// Written in place at `at` (sizeof(wire::Message) bytes), or at the end of `out`.
+// Written in place at `at` (sizeof(wire::Message) bytes: no temporary message, no second copy).
 void WriteCompact(const ReceivedEvent& r, uint8_t* at);
-void AppendCompact(const ReceivedEvent& r, std::vector<uint8_t>* out);
 
 class JsEventBatch : public std::enable_shared_from_this<JsEventBatch> {
  public:
