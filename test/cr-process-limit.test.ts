@@ -19,8 +19,7 @@ import {
   fixtures,
   killStarted,
   processState,
-  readNumber,
-  startDetached,
+  startCounter,
   tempDir,
   waitFor,
 } from './helpers/detached';
@@ -59,9 +58,7 @@ function startRequester(t: Test) {
 t.test('a requester at its process limit: stop/kill refused before anything is stopped, nothing crashes', async (t) => {
   const work = tempDir('cr-process-limit');
   fs.chownSync(work, NOBODY, NOBODY);
-  const counter = path.join(work, 'n');
-  const target = startDetached(path.join(fixtures, 'counter.js'), [counter], work, {}, [], NOBODY);
-  await waitFor('the counter', () => readNumber(counter) > 2);
+  const target = await startCounter(work, NOBODY);
   const requester = startRequester(t);
   t.match(await requester.ready(), { ready: requester.child.pid }, 'the requester runs, as nobody');
   let asked = 1;
@@ -92,7 +89,7 @@ t.test('a requester at its process limit: stop/kill refused before anything is s
   }
   const leave = await ask('leave', 'limited-leave');
   t.match(leave, { ok: false, code: String }, `one that halts nothing fails with a code too (${leave.code})`);
-  await countsOn(counter);
+  await countsOn(target.counter);
   t.equal(requester.child.exitCode, null, 'the requester never crashed');
   t.ok(alive(target.pid) && processState(target.pid) !== 'T', 'and the target runs on');
 });
