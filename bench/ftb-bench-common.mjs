@@ -126,6 +126,12 @@ export function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** User + system CPU seconds this process has used since `process.cpuUsage()` returned `start`. */
+export function cpuSecondsSince(start) {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
 // ---- publisher child ------------------------------------------------------------------------
 /** Waits until event i of a run at `rate`/s is due: timers, then a spin for the last 2 ms. */
 export async function pace(started, rate, i) {
@@ -167,6 +173,7 @@ async function publish(port, rate, count, startDelayMs) {
   // kBurstWindowNs), so they wait for that thread too: one source of the latency tail.
   let bursts = 0;
   let previous = 0n;
+  const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
   for (let i = 0; i < count; i++) {
     if (rate > 0) await pace(started, rate, i); // a flood does not yield per event
@@ -189,7 +196,10 @@ async function publish(port, rate, count, startDelayMs) {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await new Promise((r) => setTimeout(r, 200));
   await client.close();
-  process.stdout.write(`${JSON.stringify({ published: count, seconds, rate: count / seconds, retries, bursts })}\n`);
+  const floodCpuSeconds = cpuSecondsSince(cpu);
+  process.stdout.write(
+    `${JSON.stringify({ published: count, seconds, rate: count / seconds, retries, bursts, floodCpuSeconds })}\n`,
+  );
 }
 
 if (process.argv[2] === 'hop') {

@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import readline from 'node:readline';
-import { pace, runSummaryChild } from './ftb-bench-common.mjs';
+import { cpuSecondsSince, pace, runSummaryChild } from './ftb-bench-common.mjs';
 
 export const MESSAGE_BYTES = 368; // an FTB event's payload
 const SUBJECT = 'bench.perf';
@@ -67,10 +67,13 @@ async function publish(port, rate, count, startDelayMs) {
   const { connect } = await import('nats');
   const nc = await connect({ servers: `127.0.0.1:${port}` });
   await new Promise((r) => setTimeout(r, startDelayMs));
-  const payload = Buffer.alloc(MESSAGE_BYTES);
+  const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
   for (let i = 0; i < count; i++) {
     if (rate > 0) await pace(started, rate, i); // a flood does not yield per event
+    // A new payload each time: the client keeps a reference to it until it writes (crftb's publish
+    // copies, so its publisher reuses one); reusing it here sent the last stamp n times over.
+    const payload = Buffer.alloc(MESSAGE_BYTES);
     payload.writeBigUInt64LE(process.hrtime.bigint(), 0);
     payload.writeUInt32LE(i, 8);
     nc.publish(SUBJECT, payload);
@@ -80,7 +83,8 @@ async function publish(port, rate, count, startDelayMs) {
   await nc.flush();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await nc.close();
-  process.stdout.write(`${JSON.stringify({ published: count, seconds, rate: count / seconds })}\n`);
+  const floodCpuSeconds = cpuSecondsSince(cpu);
+  process.stdout.write(`${JSON.stringify({ published: count, seconds, rate: count / seconds, floodCpuSeconds })}\n`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
