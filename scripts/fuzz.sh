@@ -18,6 +18,7 @@ common=(native/common/failure.cc native/ftb/codes.cc native/ftb/names.cc native/
 declare -A sources=(
   [ftb_agent_router]="native/ftb/agent_router.cc"
   [ftb_client_decode]=""
+  [ftb_compact_decode]="native/ftb/wire_compact.cc"
   [ftb_bootstrap_registry]="native/ftb/bootstrap_registry.cc native/ftb/bootstrap_limits.cc"
 )
 for harness in "${!sources[@]}"; do

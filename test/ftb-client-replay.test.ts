@@ -57,68 +57,85 @@ async function connectToReplay(t: Test, info: FtbClientInfo) {
   return { client: await connecting, socket, reader };
 }
 
-t.test('capture 02, subscriber side: handshake, CLIENT_REG, REG_SUBSCRIPTION, poll, cancel, deregister', async (t) => {
-  const peer = await serveOnce();
-  t.teardown(peer.close);
-  const client = new FtbClient(
-    {
-      eventSpace: 'FTB.TEST.SUB',
-      clientName: 'sub_poll',
-      jobId: 'job7',
-      subscriptionStyle: 'FTB_SUBSCRIPTION_POLLING',
+// The offer of compact frames (README, "Compact frames") sits in the handshake registration's
+// event payload, bytes FTB leaves undefined; everything else is FTB's byte for byte, and with
+// compactFrames: false so is the offer's place.
+const offerAt = ftbRules.layout().Handshake.fields['registration.event.payload'][0];
+
+for (const compactFrames of [true, false]) {
+  t.test(
+    `capture 02, subscriber side (compactFrames: ${compactFrames}): handshake, CLIENT_REG, REG_SUBSCRIPTION, poll, cancel, deregister`,
+    async (t) => {
+      const peer = await serveOnce();
+      t.teardown(peer.close);
+      const client = new FtbClient(
+        {
+          eventSpace: 'FTB.TEST.SUB',
+          clientName: 'sub_poll',
+          jobId: 'job7',
+          subscriptionStyle: 'FTB_SUBSCRIPTION_POLLING',
+        },
+        { agentHost: '127.0.0.1', agentPort: peer.port, hostAddress: '127.0.0.1', reconnect: false, compactFrames },
+      );
+      const connecting = client.connect();
+      const socket = await peer.socket;
+      const reader = new StreamReader(socket);
+      const hello = await reader.read(1440);
+      t.equal(hello.readUInt32LE(0), 1, 'system id 1');
+      t.equal(ftbRules.decode('handshake', hello)['location.pid'], process.pid, 'own pid in the location');
+      const offer = hello.subarray(offerAt, offerAt + ftbRules.compact.mark.length);
+      if (compactFrames) {
+        t.ok(offer.equals(ftbRules.compact.mark), 'the registration offers compact frames');
+        offer.fill(0);
+      } else {
+        t.ok(offer.equals(Buffer.alloc(offer.length)), 'no offer');
+      }
+      const hs = withLocations('handshake', hello, g.get(9)!.normalized);
+      t.ok(hs.equals(g.get(9)!.normalized), `handshake = golden 09 (${diff(hs, g.get(9)!.normalized)})`);
+      socket.write(g.get(10)!.raw); // the agent's 100-byte location id
+      await connecting;
+
+      const expectMessage = async (n: number, what: string) => {
+        const ours = withLocations('message', await reader.read(1336), g.get(n)!.normalized);
+        t.ok(ours.equals(g.get(n)!.normalized), `${what} = golden ${n} (${diff(ours, g.get(n)!.normalized)})`);
+      };
+      await expectMessage(11, 'CLIENT_REG');
+      const sub = client.subscribe('event_space=FTB.TEST.PUB, event_name=TEST_EVENT');
+      t.equal(sub.kind, 'polling');
+      await expectMessage(12, 'REG_SUBSCRIPTION');
+
+      t.equal(sub.poll(), null, 'nothing queued yet');
+      socket.write(g.get(15)!.raw); // the real agent's delivery, garbage bytes included
+      let event = null;
+      await waitFor('the delivered event to be polled', () => {
+        event = sub.poll();
+        return event !== null;
+      });
+      t.ok(event, 'the delivered event is polled');
+      t.match(event, {
+        space: 'FTB.TEST.PUB',
+        name: 'TEST_EVENT',
+        severity: 'warning',
+        clientName: 'pub1',
+        jobId: 'job42',
+        seqnum: 1,
+        eventType: 1,
+        sourcePid: 13801,
+        sourceHost: '127.0.0.1',
+      });
+      t.equal(event!.payload.subarray(0, 9).toString(), 'hello-ftb');
+      t.equal(event!.handle!.eventName, 'TEST_EVENT');
+      t.equal(event!.handle!.sourcePid, 13801);
+
+      sub.unsubscribe();
+      await expectMessage(16, 'SUBSCRIPTION_CANCEL');
+      await client.close();
+      await expectMessage(17, 'CLIENT_DEREG (client)');
+      await expectMessage(18, 'CLIENT_DEREG (process manager)');
+      t.ok(await reader.closed(), 'then the connection is closed');
     },
-    { agentHost: '127.0.0.1', agentPort: peer.port, hostAddress: '127.0.0.1', reconnect: false },
   );
-  const connecting = client.connect();
-  const socket = await peer.socket;
-  const reader = new StreamReader(socket);
-  const hello = await reader.read(1440);
-  t.equal(hello.readUInt32LE(0), 1, 'system id 1');
-  t.equal(ftbRules.decode('handshake', hello)['location.pid'], process.pid, 'own pid in the location');
-  const hs = withLocations('handshake', hello, g.get(9)!.normalized);
-  t.ok(hs.equals(g.get(9)!.normalized), `handshake = golden 09 (${diff(hs, g.get(9)!.normalized)})`);
-  socket.write(g.get(10)!.raw); // the agent's 100-byte location id
-  await connecting;
-
-  const expectMessage = async (n: number, what: string) => {
-    const ours = withLocations('message', await reader.read(1336), g.get(n)!.normalized);
-    t.ok(ours.equals(g.get(n)!.normalized), `${what} = golden ${n} (${diff(ours, g.get(n)!.normalized)})`);
-  };
-  await expectMessage(11, 'CLIENT_REG');
-  const sub = client.subscribe('event_space=FTB.TEST.PUB, event_name=TEST_EVENT');
-  t.equal(sub.kind, 'polling');
-  await expectMessage(12, 'REG_SUBSCRIPTION');
-
-  t.equal(sub.poll(), null, 'nothing queued yet');
-  socket.write(g.get(15)!.raw); // the real agent's delivery, garbage bytes included
-  let event = null;
-  await waitFor('the delivered event to be polled', () => {
-    event = sub.poll();
-    return event !== null;
-  });
-  t.ok(event, 'the delivered event is polled');
-  t.match(event, {
-    space: 'FTB.TEST.PUB',
-    name: 'TEST_EVENT',
-    severity: 'warning',
-    clientName: 'pub1',
-    jobId: 'job42',
-    seqnum: 1,
-    eventType: 1,
-    sourcePid: 13801,
-    sourceHost: '127.0.0.1',
-  });
-  t.equal(event!.payload.subarray(0, 9).toString(), 'hello-ftb');
-  t.equal(event!.handle!.eventName, 'TEST_EVENT');
-  t.equal(event!.handle!.sourcePid, 13801);
-
-  sub.unsubscribe();
-  await expectMessage(16, 'SUBSCRIPTION_CANCEL');
-  await client.close();
-  await expectMessage(17, 'CLIENT_DEREG (client)');
-  await expectMessage(18, 'CLIENT_DEREG (process manager)');
-  t.ok(await reader.closed(), 'then the connection is closed');
-});
+}
 
 t.test('capture 02, publisher side: declare sends nothing, NOTIFY equals golden 14', async (t) => {
   const { client, reader } = await connectToReplay(t, {

@@ -65,6 +65,11 @@ export interface AgentOptions {
    * (256 MiB).
    */
   maxQueuedKiB?: number;
+  /**
+   * Take a crftb client's offer of compact frames (default true; README, "Compact frames"). Real
+   * FTB peers never offer and keep FTB's 1336-byte frames either way.
+   */
+  compactFrames?: boolean;
 }
 
 export interface AgentAddress {
@@ -185,6 +190,7 @@ export class Agent extends NativeService<AgentEvents> {
         maxClientsPerConnection: options.maxClientsPerConnection,
         maxClients: options.maxClients,
         maxQueuedKiB: options.maxQueuedKiB,
+        compactFrames: options.compactFrames,
       },
       (event) => this.onTreeEvent(event),
     );

@@ -31,6 +31,18 @@ export interface ConfigOverrides {
 /** `binding.ftbRules`: FTB's rules as implemented once in C++ (codes, names, masks, codec). */
 export interface FtbRulesBinding {
   layout(): Record<string, LayoutEntry>;
+  /** crftb's compact frames between crftb peers (native/ftb/wire_compact.h). */
+  compact: {
+    /** What the offer and the acceptance carry (16 bytes, NUL included). */
+    mark: Buffer;
+    /** Where the acceptance puts `mark` in the location id's hostname field. */
+    markInHostname: number;
+    minFrame: number;
+    maxFrame: number;
+    /** One 1336-byte message → one frame. */
+    encode(message: Buffer): Buffer;
+    decode(bytes: Buffer): { outcome: 'message' | 'need-more' | 'malformed'; used: number; message?: Buffer };
+  };
   decode(kind: WireKind, bytes: Buffer): WireObject;
   encode(kind: WireKind, value: WireObject): Buffer;
   normalize(kind: WireKind, bytes: Buffer): Buffer;

@@ -47,6 +47,13 @@ export interface FtbConnectOptions {
   maxSubscriptions?: number;
   /** The process address written into events (§2.4); default: first non-`lo` IPv4. */
   hostAddress?: string;
+  /**
+   * Offer crftb's compact frames in the handshake (default true): used only when the agent is
+   * crftb's and takes the offer; a real FTB agent ignores it and gets FTB's 1336-byte frames.
+   * Decided by the client that opens the process's connection to an agent (clients of one
+   * process share it). `false` keeps FTB's framing, e.g. for reading a capture with FTB tools.
+   */
+  compactFrames?: boolean;
 }
 
 export interface FtbEventDeclaration {
@@ -108,6 +115,8 @@ export interface FtbConnectionStats {
   backlogBytes: number;
   /** A JS thread with listeners reads the agent socket itself (one wake-up per event). */
   readOnJsThread: boolean;
+  /** The agent is crftb's and took the offer of compact frames (README, "Compact frames"). */
+  compactFrames: boolean;
   /** Received messages dropped because they were not NOTIFYs (a client takes nothing else). */
   ignored: number;
   /** Received NOTIFYs dropped because their dst named no client of this process. */

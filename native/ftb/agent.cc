@@ -19,6 +19,7 @@
 #include "ftb/config.h"
 #include "ftb/identity.h"
 #include "ftb/net.h"
+#include "ftb/wire_compact.h"
 
 namespace crftb::ftb {
 
@@ -31,6 +32,10 @@ constexpr size_t kHandshakeSize = sizeof(wire::Handshake);
 // One read takes up to 256 messages into a buffer shared by all connections; a connection keeps
 // only its partial frame (at most a handshake) between reads.
 constexpr size_t kReadBuffer = kHandshakeSize + 256 * kMessageSize;
+// A read from a peer that sends compact frames (wire_compact.h) holds at most 255 messages, as a
+// classic read holds 256: what one read can add to a reader's queue (ceiling() below) stays one
+// read's worth even when each message grows back to 1336 bytes for a classic reader.
+constexpr size_t kCompactReadBytes = 256 * wire::kCompactMinFrame - wire::kCompactMaxFrame;
 // Back-pressure bound: a publisher whose events a subscriber's full queue cannot take stops being
 // read while that subscriber still drains, but never for longer than this, and not at all for a
 // subscriber that wrote nothing for this long (stuck: its copies are dropped instead).
@@ -44,6 +49,7 @@ struct Agent::Conn {
   ConnId id = 0;
   int fd = -1;
   bool open = false;     // handshake done
+  bool compact = false;  // it offered compact frames and we took the offer: both ways from now
   bool closing = false;  // close once `out` is written
   bool polling_out = false;
   int64_t accepted_ms = 0;
@@ -367,7 +373,9 @@ void Agent::ReadFrom(Conn& conn) {
   for (int reads = 0; reads < 4 && !conn.paused; ++reads) {
     size_t len = conn.in.size();
     if (len > 0) memcpy(buf, conn.in.data(), len);
-    const ssize_t got = recv(conn.fd, buf + len, read_buf_.size() - len, 0);
+    // The handshake is read on its own: what follows it is in the framing it settles.
+    const size_t room = !conn.open ? kHandshakeSize - len : conn.compact ? kCompactReadBytes : read_buf_.size() - len;
+    const ssize_t got = recv(conn.fd, buf + len, room, 0);
     if (got == 0) {
       CloseConn(id, false);  // EOF; a partial message in the buffer is discarded (§6.3)
       return;
@@ -378,7 +386,7 @@ void Agent::ReadFrom(Conn& conn) {
       CloseConn(id, false);
       return;
     }
-    const bool drained = static_cast<size_t>(got) < read_buf_.size() - len;  // nothing more now
+    const bool drained = static_cast<size_t>(got) < room;  // nothing more now
     len += static_cast<size_t>(got);
     size_t used = 0;
     if (!conn.open) {
@@ -395,9 +403,22 @@ void Agent::ReadFrom(Conn& conn) {
     reading_ = id;
     pause_for_ = 0;
     wire::Message message;
-    while (len - used >= kMessageSize) {
-      memcpy(&message, buf + used, kMessageSize);
-      used += kMessageSize;
+    for (;;) {
+      if (conn.compact) {
+        size_t frame = 0;
+        const auto decoded = wire::DecodeCompact(buf + used, len - used, &message, &frame);
+        if (decoded == wire::CompactDecode::kNeedMore) break;
+        if (decoded == wire::CompactDecode::kMalformed) {
+          reading_ = 0;
+          CloseConn(id, true);  // no crftb peer writes it: the stream has lost its framing
+          return;
+        }
+        used += frame;
+      } else {
+        if (len - used < kMessageSize) break;
+        memcpy(&message, buf + used, kMessageSize);
+        used += kMessageSize;
+      }
       if (conn.closing) continue;  // after a manager's CLIENT_DEREG, further input is discarded
       ++messages_received_;
       if (message.msg_type == wire::kNotify) ++events_received_;
@@ -424,8 +445,10 @@ bool Agent::Handshake(Conn& conn, const uint8_t* data, size_t len) {
   wire::Handshake handshake;
   memcpy(&handshake, data, kHandshakeSize);
   conn.open = true;
-  MakeRoom(sizeof location_, conn.id);  // never closes `conn`: nothing is queued for it yet
-  Enqueue(conn, &location_, sizeof location_);
+  wire::LocationId answer = location_;
+  conn.compact = options_.compact_frames && wire::OffersCompact(handshake.registration) && wire::AcceptCompact(&answer);
+  MakeRoom(sizeof answer, conn.id);  // never closes `conn`: nothing is queued for it yet
+  Enqueue(conn, &answer, sizeof answer);
   dirty_.push_back(conn.id);
   if (IsAgent(handshake.registration.src.client)) conn.limit = options_.agent_queue_bytes;
   return router_->OnMessage(conn.id, handshake.registration);
@@ -435,15 +458,22 @@ void Agent::Send(ConnId id, const wire::Message& message, bool droppable) {
   auto it = conns_.find(id);
   if (it == conns_.end() || it->second->closing || it->second->overflowed) return;
   Conn& conn = *it->second;
-  if (!droppable && conn.pending() + kMessageSize > conn.ceiling()) {
+  uint8_t frame[wire::kCompactMaxFrame];
+  const void* bytes = &message;
+  size_t length = kMessageSize;
+  if (conn.compact) {
+    length = wire::EncodeCompact(message, frame);
+    bytes = frame;
+  }
+  if (!droppable && conn.pending() + length > conn.ceiling()) {
     Overflow(conn);  // a control message cannot be dropped, and the peer is not reading
     return;
   }
-  if (droppable && conn.pending() + kMessageSize > conn.limit) {
+  if (droppable && conn.pending() + length > conn.limit) {
     // A reader that still drains gets the copy and its publisher waits (is not read) until the
     // queue has room; a stuck reader, or one far over its limit (each publisher adds at most
     // one read's worth before it is paused), loses it.
-    const bool draining = reading_ != 0 && reading_ != id && conn.pending() + kMessageSize <= conn.ceiling() &&
+    const bool draining = reading_ != 0 && reading_ != id && conn.pending() + length <= conn.ceiling() &&
                           NowMs() - conn.drained_ms < kStallMs;
     if (!draining) {
       std::lock_guard<std::mutex> lock(stats_mutex_);
@@ -452,12 +482,12 @@ void Agent::Send(ConnId id, const wire::Message& message, bool droppable) {
     }
     pause_for_ = id;
   }
-  if (!MakeRoom(kMessageSize, id)) return;
+  if (!MakeRoom(length, id)) return;
   if (conn.pending() == 0) {
     dirty_.push_back(id);
     conn.drained_ms = NowMs();
   }
-  Enqueue(conn, &message, kMessageSize);
+  Enqueue(conn, bytes, length);
 }
 
 void Agent::Enqueue(Conn& conn, const void* bytes, size_t length) {

@@ -45,11 +45,13 @@ struct AgentOptions {
   // that says it is an agent gets agent_queue_bytes: this keeps maxConnections such peers that
   // never read from making the agent hold maxConnections × 16 MiB.
   size_t max_queued_bytes = 256u << 20;
+  // Take a client's offer of compact frames (wire_compact.h); a real FTB peer never makes one.
+  bool compact_frames = true;
 };
 
 struct AgentStats {
   uint64_t connections = 0, clients = 0, agents = 0, subscriptions = 0;
-  uint64_t messages_received = 0;  // every 1336-byte message read, any type
+  uint64_t messages_received = 0;  // every message read, any type and framing
   uint64_t events_received = 0, events_routed = 0, events_dropped = 0;
   // times a connection was not read because a reader it feeds had a full queue (back-pressure
   // instead of dropping; bounded to kStallMs each, see agent.cc)

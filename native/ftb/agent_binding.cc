@@ -97,6 +97,7 @@ class AgentWrap : public ServiceWrap<AgentWrap> {
     // Below a peer's own hard bound (2 × its queue), that peer may be closed for the agent's
     // total before its own bound is reached; the README says so, the minimum only rules out nonsense.
     if (auto kib = OptionalInt(js, "maxQueuedKiB", 1024, 1 << 30)) options.max_queued_bytes = size_t(*kib) << 10;
+    options.compact_frames = OptionalBool(js, "compactFrames").value_or(options.compact_frames);
 
     bridge_ = std::make_shared<EventBridge>();
     bridge_->tsfn = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "crftb:agent-events", 0, 1);

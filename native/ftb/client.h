@@ -63,6 +63,9 @@ struct ConnectOptions {
   std::string host_address;             // overrides the process address (§2.4) if non-empty
   size_t max_subscriptions =
       kDefaultMaxSubscriptionsPerClient;  // per client; Subscribe past it fails (FTB_ERR_GENERAL)
+  // Offer crftb's compact frames in the handshake (wire_compact.h); used when the agent is crftb's
+  // and takes the offer. A real FTB agent ignores the offer.
+  bool compact_frames = true;
 };
 
 struct EventDeclaration {
@@ -98,6 +101,7 @@ struct ConnectionStats {
   uint64_t losses = 0;
   size_t backlog_bytes = 0;
   bool read_elsewhere = false;  // a BeginReading reader (a JS thread) reads instead of the I/O thread
+  bool compact_frames = false;  // the agent took the offer of compact frames (wire_compact.h)
   // Received messages that were dropped: not a NOTIFY (a client takes nothing else, §5.1), or a
   // NOTIFY whose dst names no client of this process. Counted so a hostile or confused agent
   // shows up somewhere instead of vanishing.

@@ -140,6 +140,7 @@ class FtbClientNative : public Napi::ObjectWrap<FtbClientNative> {
     o.Set("losses", static_cast<double>(s.losses));
     o.Set("backlogBytes", static_cast<double>(s.backlog_bytes));
     o.Set("readOnJsThread", s.read_elsewhere);
+    o.Set("compactFrames", s.compact_frames);
     o.Set("ignored", static_cast<double>(s.ignored));
     o.Set("unaddressed", static_cast<double>(s.unaddressed));
     return o;
@@ -371,6 +372,7 @@ Napi::Value FtbClientNative::Connect(const Napi::CallbackInfo& info) {
   options.host_address = OptionalString(op, "hostAddress").value_or("");
   if (auto backlog = OptionalInt(op, "sendBacklogBytes", 1, 0x7fffffff)) options.send_backlog_bytes = *backlog;
   if (auto most = OptionalInt(op, "maxSubscriptions", 1, 0x7fffffff)) options.max_subscriptions = size_t(*most);
+  options.compact_frames = OptionalBool(op, "compactFrames").value_or(options.compact_frames);
   const uint32_t queue_limit = OptionalInt(op, "callbackQueueLimit", 1, 0x7fffffff).value_or(kDefaultCallbackQueue);
   auto* worker = new ConnectWorker(env, client, options, Instance::Get<EnvClients>(env).ctor.Value(),
                                    info[2].As<Napi::Function>(), queue_limit);

@@ -16,12 +16,16 @@
 #include "ftb/config.h"
 #include "ftb/identity.h"
 #include "ftb/net.h"
+#include "ftb/wire_compact.h"
 
 namespace crftb::ftb {
 namespace {
 
 constexpr size_t kMessageSize = sizeof(wire::Message);
 constexpr size_t kInboxMessages = 256;
+// Compact frames (wire_compact.h) are read with a byte budget that cannot hold more whole frames
+// than the reader has room for; this many per read keeps that budget near a classic read's.
+constexpr size_t kInboxCompactMessages = 1024;
 constexpr int kStopFlushMs = 2000;
 constexpr int64_t kBurstWindowNs = 20000;
 // A backlog a caller that flushes for itself writes at once rather than at the end of its run of
@@ -35,14 +39,15 @@ std::string Endpoint(const in_addr& address, int port) {
 }
 
 // §6.2: system id, own location, CLIENT_REG of the process manager (ext 1); the agent answers
-// with its 100-byte location.
-Failure Handshake(int fd, const wire::LocationId& me, int64_t deadline, wire::LocationId* agent) {
+// with its 100-byte location. With `offer_compact` the registration offers compact frames.
+Failure Handshake(int fd, const wire::LocationId& me, int64_t deadline, bool offer_compact, wire::LocationId* agent) {
   wire::Handshake hello;
   memset(&hello, 0, sizeof(hello));
   hello.system_id = wire::kSystemId;
   hello.location = me;
   hello.registration.msg_type = wire::kClientReg;
   hello.registration.src = MakeFtbId(me, ManagerClientId(kClientProcessManagerExt));
+  if (offer_compact) wire::OfferCompact(&hello.registration);
   Failure failed = net::WriteFull(fd, &hello, sizeof(hello), deadline);
   if (failed.ok()) failed = net::ReadFull(fd, agent, sizeof(*agent), deadline);
   if (!failed.ok()) {
@@ -53,11 +58,11 @@ Failure Handshake(int fd, const wire::LocationId& me, int64_t deadline, wire::Lo
 }
 
 Failure ConnectAndHandshake(const in_addr& address, int port, const wire::LocationId& me, int64_t deadline,
-                            UniqueFd* fd, wire::LocationId* agent) {
+                            bool offer_compact, UniqueFd* fd, wire::LocationId* agent) {
   UniqueFd socket;
   Failure failed = net::ConnectTcp(address, port, RemainingMs(deadline), &socket);
   if (!failed.ok()) return failed;
-  failed = Handshake(socket.get(), me, deadline, agent);
+  failed = Handshake(socket.get(), me, deadline, offer_compact, agent);
   if (!failed.ok()) return failed;
   *fd = std::move(socket);
   return Failure::None();
@@ -96,13 +101,13 @@ Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationI
                          "agent host '" + *options.agent_host + "' is neither 'localhost' nor an IPv4 address");
     }
     *where = Endpoint(address, port);
-    Failure failed = ConnectAndHandshake(address, port, me, deadline, fd, agent);
+    Failure failed = ConnectAndHandshake(address, port, me, deadline, options.compact_frames, fd, agent);
     if (failed.ok() || failed.Is(kErrGeneral)) return failed;
     return CodeFailure(kErrNetworkNoRoute, "no FTB agent at " + *where + ": " + failed.message).CausedBy(failed);
   }
   address.s_addr = htonl(INADDR_LOOPBACK);
   *where = Endpoint(address, port);
-  Failure local = ConnectAndHandshake(address, port, me, deadline, fd, agent);
+  Failure local = ConnectAndHandshake(address, port, me, deadline, options.compact_frames, fd, agent);
   if (local.ok() || local.Is(kErrGeneral)) return local;
   std::string tried = "local agent " + *where + ": " + local.message;
   if (!config.has_bootstrap_server) {
@@ -142,7 +147,7 @@ Failure OpenAgentConnection(const ConnectOptions& options, const wire::LocationI
                                                reply.parent_addr.name.get() + "'");
   }
   *where = Endpoint(named, reply.parent_addr.port);
-  Failure failed = ConnectAndHandshake(named, reply.parent_addr.port, me, deadline, fd, agent);
+  Failure failed = ConnectAndHandshake(named, reply.parent_addr.port, me, deadline, options.compact_frames, fd, agent);
   if (failed.ok() || failed.Is(kErrGeneral)) return failed;
   // Tell the server, as FTB does (CONN_FAIL carries the failed address in addr).
   wire::BootstrapPacket conn_fail;
@@ -161,6 +166,7 @@ Connection::Connection(const ConnectOptions& options, const wire::LocationId& me
       me_(me),
       fd_(std::move(fd)),
       agent_(agent),
+      compact_(options.compact_frames && wire::AcceptsCompact(agent)),
       where_(where),
       wake_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       inbox_(kInboxMessages * kMessageSize) {
@@ -236,12 +242,18 @@ Failure Connection::SendLocked(wire::Message* message, bool* caller_flushes) {
     return CodeFailure(kErrNetworkNoRoute, "not connected to an FTB agent (reconnecting to " + where_ + ")");
   }
   message->dst.location = agent_;
-  if (QueuedLocked() + sizeof(*message) > options_.send_backlog_bytes) {
+  uint8_t frame[wire::kCompactMaxFrame];
+  const char* bytes = reinterpret_cast<const char*>(message);
+  size_t length = sizeof(*message);
+  if (compact_) {
+    length = wire::EncodeCompact(*message, frame);
+    bytes = reinterpret_cast<const char*>(frame);
+  }
+  if (QueuedLocked() + length > options_.send_backlog_bytes) {
     return CodeFailure(kErrNetworkGeneral, "the FTB agent at " + where_ +
                                                " is not reading: " + std::to_string(QueuedLocked()) +
                                                " bytes are waiting to be sent; message not sent");
   }
-  const char* bytes = reinterpret_cast<const char*>(message);
   size_t sent = 0;
   // A message right after another (a burst) joins the backlog, which the I/O thread writes in
   // large chunks: one syscall for many messages. An isolated message goes out at once.
@@ -251,14 +263,14 @@ Failure Connection::SendLocked(wire::Message* message, bool* caller_flushes) {
   const bool burst = now_ns - last_send_ns_ < kBurstWindowNs;
   last_send_ns_ = now_ns;
   if (QueuedLocked() == 0 && !burst) {
-    Failure failed = net::SendSome(fd_.get(), bytes, sizeof(*message), &sent);
+    Failure failed = net::SendSome(fd_.get(), bytes, length, &sent);
     if (!failed.ok()) {
       LoseLocked(failed.message);
       return CodeFailure(kErrNetworkGeneral, "sending to the FTB agent at " + where_ + " failed: " + failed.message);
     }
-    if (sent == sizeof(*message)) return Failure::None();
+    if (sent == length) return Failure::None();
   }
-  pending_.append(bytes + sent, sizeof(*message) - sent);
+  pending_.append(bytes + sent, length - sent);
   if (output_idle_ && caller_flushes != nullptr) {
     if (pending_.size() >= kCallerWriteBytes) {
       WriteForCallerLocked();
@@ -347,6 +359,7 @@ bool Connection::Reconnect(int* delay_ms, bool resuming, int timeout_ms) {
   if (!failed.ok() || stopping_ || (suspended_ && !resuming) || fd_.valid()) return false;
   fd_ = std::move(fd);
   agent_ = agent;
+  compact_ = options_.compact_frames && wire::AcceptsCompact(agent);
   where_ = where;
   DropQueuedLocked();
   flushing_.clear();
@@ -366,22 +379,44 @@ bool Connection::AnyConsumerBehind() const {
   return false;
 }
 
+// The bytes to read next so that the inbox cannot end up holding more than `max_messages` whole
+// frames: classic frames have one size; compact ones at least kCompactMinFrame, and the partial
+// frame at the head of the inbox says its own length once two bytes of it are here. 0: the
+// stream is malformed.
+size_t Connection::ReadBudget(bool compact, size_t max_messages) const {
+  if (!compact) {
+    const size_t want = std::min(inbox_.size(), max_messages * kMessageSize);
+    return want > inbox_used_ ? want - inbox_used_ : kMessageSize;
+  }
+  size_t head_left = 0;  // bytes still missing from the frame at the head
+  size_t head = 0;
+  wire::Message unused;
+  if (wire::DecodeCompact(reinterpret_cast<const uint8_t*>(inbox_.data()), inbox_used_, &unused, &head) ==
+      wire::CompactDecode::kMalformed)
+    return 0;
+  head_left = head > inbox_used_ ? head - inbox_used_ : wire::kCompactMinFrame - std::min(inbox_used_, size_t{1});
+  return std::min(inbox_.size() - inbox_used_, head_left + (max_messages - 1) * wire::kCompactMinFrame);
+}
+
 Client::ReadOutcome Connection::ReadAndDispatch(int fd, uint64_t generation, int rounds, size_t max_messages) {
   using Outcome = Client::ReadOutcome;
   std::lock_guard<std::mutex> reading(read_mu_);
+  bool compact;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (generation != generation_ || !fd_.valid()) return Outcome::kStale;
+    compact = compact_;
   }
   if (inbox_generation_ != generation) {  // a new socket starts a new stream
     inbox_generation_ = generation;
     inbox_used_ = 0;
   }
-  const size_t want = std::min(inbox_.size(), std::max<size_t>(max_messages, 1) * kMessageSize);
+  max_messages = std::clamp<size_t>(max_messages, 1, compact ? kInboxCompactMessages : kInboxMessages);
   for (int round = 0; round < rounds; ++round) {
     if (round > 0 && AnyConsumerBehind()) return Outcome::kBehind;
+    const size_t room = ReadBudget(compact, max_messages);
+    if (room == 0) return LoseFraming(generation);
     size_t got = 0;
-    const size_t room = want > inbox_used_ ? want - inbox_used_ : kMessageSize;
     Failure failed = net::ReadSome(fd, inbox_.data() + inbox_used_, room, &got);
     if (!failed.ok()) return Outcome::kLost;
     if (got == 0) return Outcome::kDrained;
@@ -392,9 +427,22 @@ Client::ReadOutcome Connection::ReadAndDispatch(int fd, uint64_t generation, int
     // removed meanwhile ignores deliveries: Deliver checks that it is still connected.)
     std::shared_ptr<ConnectionClient> client;
     wire::ClientId client_id;
-    while (inbox_used_ - at >= kMessageSize) {
-      const auto* message = reinterpret_cast<const wire::Message*>(inbox_.data() + at);
-      at += kMessageSize;
+    wire::Message decoded;
+    for (;;) {
+      const wire::Message* message;
+      if (compact) {
+        size_t used;
+        const auto outcome = wire::DecodeCompact(reinterpret_cast<const uint8_t*>(inbox_.data() + at), inbox_used_ - at,
+                                                 &decoded, &used);
+        if (outcome == wire::CompactDecode::kNeedMore) break;
+        if (outcome == wire::CompactDecode::kMalformed) return LoseFraming(generation);
+        message = &decoded;
+        at += used;
+      } else {
+        if (inbox_used_ - at < kMessageSize) break;
+        message = reinterpret_cast<const wire::Message*>(inbox_.data() + at);
+        at += kMessageSize;
+      }
       if (message->msg_type != wire::kNotify) {  // FTB's client ignores anything else
         ignored_.fetch_add(1, std::memory_order_relaxed);
         continue;
@@ -414,6 +462,15 @@ Client::ReadOutcome Connection::ReadAndDispatch(int fd, uint64_t generation, int
     if (drained) return Outcome::kDrained;  // no second recv just to learn that (level-triggered)
   }
   return Outcome::kMore;
+}
+
+// A compact frame no crftb agent writes: nothing after it can be trusted. The socket is shut
+// down, so whichever thread reads it next sees the loss and the I/O thread reconnects.
+Client::ReadOutcome Connection::LoseFraming(uint64_t generation) {
+  inbox_used_ = 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (generation == generation_) LoseLocked("malformed compact frame");
+  return Client::ReadOutcome::kLost;
 }
 
 void Connection::NewSocketLocked() {
@@ -446,7 +503,7 @@ Client::Reading Connection::BeginReading(const void* who, std::function<void()> 
 
 Client::ReadOutcome Connection::ReadOnce(const Client::Reading& reading, size_t max_messages) {
   if (AnyConsumerBehind()) return Client::ReadOutcome::kBehind;
-  return ReadAndDispatch(reading.fd, reading.generation, 1, std::min(max_messages, kInboxMessages));
+  return ReadAndDispatch(reading.fd, reading.generation, 1, max_messages);
 }
 
 void Connection::EndReading(const void* who, Client::Reading* reading, bool keep_listening) {
@@ -619,6 +676,7 @@ ConnectionStats Connection::Stats() const {
   s.losses = losses_;
   s.backlog_bytes = QueuedLocked();
   s.read_elsewhere = reader_ != nullptr;
+  s.compact_frames = fd_.valid() && compact_;
   s.ignored = ignored_.load(std::memory_order_relaxed);
   s.unaddressed = unaddressed_.load(std::memory_order_relaxed);
   return s;

@@ -113,6 +113,8 @@ class Connection {
   // messages, on whichever thread reads: read_mu_ keeps one reader at a time and the inbox
   // continuous across them. kStale when `generation` is no longer the current socket's.
   Client::ReadOutcome ReadAndDispatch(int fd, uint64_t generation, int rounds, size_t max_messages);
+  size_t ReadBudget(bool compact, size_t max_messages) const;
+  Client::ReadOutcome LoseFraming(uint64_t generation);
   void NewSocketLocked();  // fd_ changed: the reader's duplicate is stale
   void Flush();
 
@@ -123,6 +125,7 @@ class Connection {
   mutable std::mutex mu_;
   UniqueFd fd_;
   wire::LocationId agent_;
+  bool compact_ = false;  // this socket carries compact frames (wire_compact.h) both ways
   std::string where_;
   // Output not yet taken by the socket, in order: `flushing_` (owned by the I/O thread, written
   // without the lock; flushing_left_ bytes remain, updated under the lock) then `pending_`

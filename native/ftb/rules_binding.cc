@@ -7,6 +7,7 @@
 
 #include "common/js_error.h"
 #include "ftb/codes.h"
+#include "ftb/compact_binding.h"
 #include "ftb/config.h"
 #include "ftb/identity.h"
 #include "ftb/js_codec.h"
@@ -321,6 +322,7 @@ void RegisterRulesBinding(Napi::Env env, Napi::Object exports) {
   rules.Set("compareIds", Napi::Function::New(env, IdentityJs));
   rules.Set("managerClientId", Napi::Function::New(env, ManagerIdJs));
   rules.Set("bootstrapExchange", Napi::Function::New(env, BootstrapExchangeJs));
+  AddCompactRules(env, rules);
   exports.Set("ftbRules", rules);
 }
 
