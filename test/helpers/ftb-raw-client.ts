@@ -16,6 +16,8 @@ export interface ConnectOptions {
   as?: 'client' | 'agent';
   /** pid_starttime of the location (default: now): equal pid and start time make equal locations. */
   start?: string;
+  /** Offer compact frames in the handshake, as crftb's client does (used if the agent takes it). */
+  compact?: boolean;
 }
 
 export interface Identity {
@@ -31,6 +33,8 @@ export class RawClient {
   readonly start: string;
   readonly as: 'client' | 'agent';
   agentLocation: WireObject | null = null;
+  /** The agent took our offer: frames both ways are compact (ftbRules.compact). */
+  compact = false;
   private seq = 0;
 
   constructor(peer: RawPeer, pid: number, host = '127.0.0.1', options: ConnectOptions = {}) {
@@ -49,9 +53,13 @@ export class RawClient {
     options: ConnectOptions = {},
   ): Promise<RawClient> {
     const client = new RawClient(await RawPeer.connect(port, host), pid, host, options);
-    const reply = await client.peer.handshake(handshakeFrame(pid, client.as, client.start, client.host));
+    const reply = await client.peer.handshake(
+      handshakeFrame(pid, client.as, client.start, client.host, options.compact),
+    );
     if (!reply) throw new Error('the agent did not answer the handshake');
     client.agentLocation = ftbRules.decode('location', reply);
+    const { mark, markInHostname } = ftbRules.compact;
+    client.compact = !!options.compact && reply.subarray(markInHostname, markInHostname + mark.length).equals(mark);
     return client;
   }
 
@@ -80,8 +88,13 @@ export class RawClient {
     };
   }
 
+  /** Writes one message in this connection's framing. */
+  write(message: Buffer): void {
+    this.peer.write(this.compact ? ftbRules.compact.encode(message) : message);
+  }
+
   private send(type: number, who: Identity | null, event: WireObject = {}): void {
-    this.peer.write(
+    this.write(
       ftbRules.encode('message', {
         msg_type: type,
         ...(who ? this.id('src.', who) : this.manager('src.')),
@@ -198,8 +211,19 @@ export class RawClient {
 
   /** Next delivered message, decoded; null on timeout or EOF. */
   async next(timeoutMs = 5000): Promise<WireObject | null> {
-    const bytes = await this.peer.read(MESSAGE_SIZE, timeoutMs);
+    const bytes = await this.nextBytes(timeoutMs);
     return bytes ? ftbRules.decode('message', bytes) : null;
+  }
+
+  /** Next delivered message as its 1336 bytes (a compact frame decoded); null on timeout or EOF. */
+  async nextBytes(timeoutMs = 5000): Promise<Buffer | null> {
+    if (!this.compact) return this.peer.read(MESSAGE_SIZE, timeoutMs);
+    const head = await this.peer.read(2, timeoutMs);
+    const rest = head && (await this.peer.read(head.readUInt16LE(0) - 2, timeoutMs));
+    if (!rest) return null;
+    const d = ftbRules.compact.decode(Buffer.concat([head, rest]));
+    if (d.outcome !== 'message') throw new Error(`the agent sent a ${d.outcome} compact frame`);
+    return d.message!;
   }
 
   close(): void {
@@ -216,8 +240,9 @@ export function handshakeFrame(
   as: 'client' | 'agent' = 'client',
   startTime = 'x',
   hostname = '127.0.0.1',
+  offerCompact = false,
 ): Buffer {
-  return ftbRules.encode('handshake', {
+  const frame = ftbRules.encode('handshake', {
     system_id: 1,
     'location.hostname': hostname,
     'location.pid_starttime': startTime,
@@ -230,4 +255,7 @@ export function handshakeFrame(
     'registration.src.client.comp': 'FTB_COMP_MANAGER',
     'registration.src.client.ext': as === 'agent' ? 0 : 1,
   });
+  if (offerCompact)
+    ftbRules.compact.mark.copy(frame, ftbRules.layout().Handshake.fields['registration.event.payload'][0]);
+  return frame;
 }
