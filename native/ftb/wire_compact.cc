@@ -66,7 +66,13 @@ class Writer {
     at_ += sizeof value;
   }
   void Payload(const uint8_t (&payload)[kPayloadSize]) {
+    // Most payloads are short: skip the zero tail eight bytes at a time.
+    static_assert(kPayloadSize % sizeof(uint64_t) == 0);
     uint16_t n = kPayloadSize;
+    for (uint64_t word; n > 0; n -= sizeof word) {
+      memcpy(&word, payload + n - sizeof word, sizeof word);
+      if (word != 0) break;
+    }
     while (n > 0 && payload[n - 1] == 0) --n;
     Number(n);
     memcpy(at_, payload, n);
