@@ -37,11 +37,12 @@ JsEventBatch::JsEventBatch(Napi::ThreadSafeFunction tsfn, size_t limit, std::wea
 JsEventBatch::~JsEventBatch() {
   std::lock_guard<std::mutex> lock(mu_);
   DiscardLocked();
+  ReleaseRecordBlock(filling_);
 }
 
 void JsEventBatch::DiscardLocked() {
-  for (const Block& block : blocks_) ReturnRecordBlock(block.data);
-  blocks_.clear();
+  for (const Slice& slice : slices_) ReleaseRecordBlock(slice.block);
+  slices_.clear();
   ids_.clear();
 }
 
@@ -51,9 +52,17 @@ JsEventBatch::Direct::~Direct() { direct_batch = previous_; }
 bool JsEventBatch::Append(const ReceivedEvent& event) {
   std::lock_guard<std::mutex> lock(mu_);
   if (ids_.size() >= limit_) return false;  // JS is not keeping up: drop, count
-  if (blocks_.empty() || blocks_.back().count == kRecordsPerBlock) blocks_.push_back({TakeRecordBlock(), 0});
-  Block& block = blocks_.back();
-  WriteCompact(event, block.data + block.count++ * sizeof(wire::Message));
+  if (filling_ == nullptr || filled_ == kRecordsPerBlock) {
+    ReleaseRecordBlock(filling_);
+    filling_ = NewRecordBlock();
+    filled_ = 0;
+  }
+  if (slices_.empty() || slices_.back().block != filling_) {
+    RetainRecordBlock(filling_);
+    slices_.push_back({filling_, filled_, 0});
+  }
+  WriteCompact(event, RecordBlockData(filling_) + filled_++ * sizeof(wire::Message));
+  slices_.back().count++;
   ids_.push_back(static_cast<uint32_t>(event.subscription_id));
   if (direct_batch != this) ScheduleLocked();
   return true;
@@ -109,16 +118,16 @@ void JsEventBatch::ScheduleLocked() {
 }
 
 void JsEventBatch::Drain(Napi::Env env, const Call& call) {
-  std::vector<Block> blocks;
+  std::vector<Slice> blocks;
   std::vector<uint32_t> ids;
   bool readable;
   bool was_behind;
   {
     std::lock_guard<std::mutex> lock(mu_);
     was_behind = ids_.size() >= behind_;
-    blocks.swap(spare_blocks_);
+    blocks.swap(spare_slices_);
     ids.swap(spare_ids_);
-    blocks.swap(blocks_);
+    blocks.swap(slices_);
     ids.swap(ids_);
     readable = readable_;
     readable_ = false;
@@ -127,12 +136,13 @@ void JsEventBatch::Drain(Napi::Env env, const Call& call) {
   if (was_behind) {
     if (auto client = client_.lock()) client->ConsumerCaughtUp();
   }
-  // Every block is JS's before the first call: a listener that throws (the exception goes on
-  // after the call) or closes the client leaves no block behind.
+  // Every slice is JS's before the first call: a listener that throws (the exception goes on
+  // after the call) or closes the client leaves no reference behind.
   std::vector<Napi::Value> records;
   records.reserve(blocks.size());
-  for (const Block& block : blocks)
-    records.push_back(RecordBlockToJs(env, block.data, block.count * sizeof(wire::Message)));
+  for (const Slice& slice : blocks)
+    records.push_back(
+        RecordSliceToJs(env, slice.block, slice.first * sizeof(wire::Message), slice.count * sizeof(wire::Message)));
   size_t first = 0;
   for (size_t i = 0; i < blocks.size() || (i == 0 && readable); ++i) {
     Napi::Value events = env.Null();
@@ -152,7 +162,7 @@ void JsEventBatch::Drain(Napi::Env env, const Call& call) {
   blocks.clear();
   ids.clear();
   std::lock_guard<std::mutex> lock(mu_);
-  spare_blocks_.swap(blocks);
+  spare_slices_.swap(blocks);
   spare_ids_.swap(ids);
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ftb/client.h"
+#include "ftb/js_record_blocks.h"
 
 namespace crftb::ftb {
 
@@ -41,8 +42,8 @@ class JsEventBatch : public std::enable_shared_from_this<JsEventBatch> {
   size_t Room();                         // events that fit before Append drops
   void SetAfterDrain(AfterDrain after);  // JS thread, before any delivery
 
-  // JS thread: hands everything waiting to `call`, a block of up to 64 events per Buffer
-  // (js_record_blocks.h: JS gets the block itself, no copy).
+  // JS thread: hands everything waiting to `call`, up to 64 events per Buffer (js_record_blocks.h:
+  // JS gets a slice of the block they were written to, no copy).
   void Drain(Napi::Env env, const Call& call);
 
   // While one exists on a thread, Append/MarkReadable on that thread for `batch` only queue:
@@ -58,10 +59,13 @@ class JsEventBatch : public std::enable_shared_from_this<JsEventBatch> {
 
  private:
   void ScheduleLocked();
-  void DiscardLocked();  // the records nobody will take: blocks back to the pool
+  void DiscardLocked();  // the records nobody will take: their blocks let go of
 
-  struct Block {
-    uint8_t* data;
+  // Records waiting for JS: `count` of them from record `first` of `block`, which the slice
+  // holds one reference to (handed to the JS Buffer over it).
+  struct Slice {
+    RecordBlock* block;
+    size_t first;
     size_t count;
   };
 
@@ -69,10 +73,14 @@ class JsEventBatch : public std::enable_shared_from_this<JsEventBatch> {
   std::mutex mu_;
   // The JS thread swaps these with the spares and gives them back emptied, so all keep their
   // capacity: a steady stream allocates nothing per batch but record blocks JS has not let go of.
-  std::vector<Block> blocks_;
+  std::vector<Slice> slices_;
   std::vector<uint32_t> ids_;
-  std::vector<Block> spare_blocks_;
+  std::vector<Slice> spare_slices_;
   std::vector<uint32_t> spare_ids_;
+  // The block being written (one reference of its own) and how many records it holds: slices
+  // for later batches are cut from it until it is full.
+  RecordBlock* filling_ = nullptr;
+  size_t filled_ = 0;
   bool readable_ = false;
   bool nudged_ = false;
   bool call_pending_ = false;
