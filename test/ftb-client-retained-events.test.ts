@@ -3,7 +3,9 @@
 // listener keeps must therefore read the same forever, however many floods and garbage
 // collections pass after it. A child (--expose-gc) with a real agent and a publisher and a
 // subscriber client on loopback keeps 1,000 events, then runs floods of 5,000 and collects
-// garbage between them, and reads the kept events again.
+// garbage between them, and reads the kept events again. Isolated events share a block (each
+// batch is a slice of it): keeping every other one of them, so that the slices around each kept
+// one are collected, must not free or reuse the block under the kept ones either.
 import t from 'tap';
 import { dist, runNode } from './helpers/node-child';
 
@@ -33,7 +35,22 @@ const script = `
       }
       while (received < until) await new Promise((r) => setTimeout(r, 5));
     }
-    await flood(0, 1000);
+    const isolated = !!process.env.ISOLATED;
+    if (isolated) {
+      // One event per batch (each waited for before the next), every other one kept.
+      subscription.removeAllListeners('event');
+      subscription.on('event', (e) => {
+        received++;
+        if (kept.length < 600 && e.payload.readUInt32LE(0) % 2 === 0) kept.push(e);
+      });
+      for (let n = 0; n < 1200; n++) {
+        payload.writeUInt32LE(n, 0);
+        payload.writeUInt32LE((n / 2) ^ 0x5a5a5a5a, 4);
+        pub.publish('EV', { payload });
+        while (received < n + 1) await new Promise((r) => setImmediate(r));
+        if (n % 200 === 199) { globalThis.gc(); await new Promise((r) => setImmediate(r)); }
+      }
+    } else await flood(0, 1000);
     const before = kept.map((e) => e.payload.toString('hex'));
     for (let round = 1; round <= 6; round++) {
       globalThis.gc();
@@ -45,7 +62,8 @@ const script = `
     let same = 0, right = 0;
     kept.forEach((e, i) => {
       if (e.payload.toString('hex') === before[i]) same++;
-      if (e.payload.readUInt32LE(0) === i && e.payload.readUInt32LE(4) === (i ^ 0x5a5a5a5a)) right++;
+      const n = isolated ? 2 * i : i;
+      if (e.payload.readUInt32LE(0) === n && e.payload.readUInt32LE(4) === (i ^ 0x5a5a5a5a)) right++;
     });
     console.log(JSON.stringify({ kept: kept.length, same, right, received }));
     await sub.close();
@@ -61,4 +79,14 @@ t.test('events a listener keeps read the same after floods and garbage collectio
   t.equal(result.right, 1000, 'each kept event still carries the payload it was published with');
   t.equal(result.same, 1000, 'and reads exactly as it did when first received');
   t.equal(result.received, 31000, 'every event of the floods arrived');
+});
+
+t.test('isolated events, every other one kept: the kept ones read the same after floods and GCs', async (t) => {
+  const outcome = await runNode(`process.env.ISOLATED = '1';${script}`, 120000, ['--expose-gc']);
+  t.equal(outcome.code, 0, `the child ran to the end ${outcome.stderr}`);
+  const result = JSON.parse(outcome.stdout.split('\n').pop()!);
+  t.equal(result.kept, 600, 'it kept 600 of 1,200 events, each delivered alone');
+  t.equal(result.right, 600, 'each kept event still carries the payload it was published with');
+  t.equal(result.same, 600, 'and reads exactly as it did when first received');
+  t.equal(result.received, 31200, 'every event arrived');
 });
