@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { startAgent, type AgentOptions } from '../lib/ftb/agent';
 import { CrftbProcess } from './helpers/crftb-process';
 import { agentArgs } from './helpers/ftb-tree';
-import { RawClient } from './helpers/ftb-raw-client';
+import { RawClient, honestPair } from './helpers/ftb-raw-client';
 import { waitFor } from './helpers/wait';
 
 const PUB = { eventSpace: 'FTB.TEST.PUB', clientName: 'pub' };
@@ -22,33 +22,6 @@ async function standalone(t: Test, options: AgentOptions = {}) {
   agent.unref();
   t.teardown(() => agent.close());
   return agent;
-}
-
-/** A subscriber to event_name=GOOD and a publisher, each on its own connection. */
-async function honestPair(t: Test, port: number, pid: number) {
-  const sub = await RawClient.connect(port, pid);
-  const pub = await RawClient.connect(port, pid + 1);
-  t.teardown(() => {
-    sub.close();
-    pub.close();
-  });
-  sub.register(SUB);
-  sub.subscribe(SUB, 'event_name=GOOD');
-  pub.register(PUB);
-  // The subscription travels on another connection than the events: publish until one arrives.
-  let first = null;
-  for (let i = 0; i < 40 && !first; i++) {
-    pub.publish(PUB, 'GOOD', 'info', 1);
-    first = await sub.next(250);
-  }
-  if (!first) throw new Error('the honest subscriber never got an event');
-  while (await sub.next(50)); // the other copies of the tries above
-  /** One event published and received, in order. */
-  const exchange = async (): Promise<boolean> => {
-    const seq = pub.publish(PUB, 'GOOD', 'info', 1);
-    return (await sub.next(30000))?.['event.seqnum'] === seq;
-  };
-  return { sub, pub, exchange };
 }
 
 t.test('a connection registering 200,000 identities: capped, counted, and honest events keep flowing', async (t) => {

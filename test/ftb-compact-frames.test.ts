@@ -9,7 +9,7 @@ import { startAgent, type AgentOptions } from '../lib/ftb/agent';
 import { FtbClient, type FtbReceivedEvent } from '../lib/ftb/client';
 import { ftbRules, type WireObject } from '../lib/ftb/native';
 import { CrftbProcess } from './helpers/crftb-process';
-import { RawClient } from './helpers/ftb-raw-client';
+import { RawClient, honestPair } from './helpers/ftb-raw-client';
 import { startRecordingAgent } from './helpers/ftb-recording-agent';
 import { waitFor } from './helpers/wait';
 
@@ -157,22 +157,8 @@ function withLength(frame: Buffer, length: number): Buffer {
 t.test('a peer that breaks compact framing is closed; everyone else keeps exchanging', async (t) => {
   const agent = await standalone(t);
   const port = agent.address.port;
-  const sub = await raw(t, port, 7001, true);
-  const pub = await raw(t, port, 7002, true);
-  sub.register(SUB);
-  sub.subscribe(SUB, 'event_name=GOOD');
-  pub.register(PUB);
-  let first = null;
-  for (let i = 0; i < 40 && !first; i++) {
-    pub.publish(PUB, 'GOOD', 'info', 1);
-    first = await sub.next(250);
-  }
-  t.ok(first, 'the honest pair exchanges');
-  while (await sub.next(100));
-  const exchange = async () => {
-    const seq = pub.publish(PUB, 'GOOD', 'info', 1);
-    return (await sub.next(10000))?.['event.seqnum'] === seq;
-  };
+  const { sub, pub, exchange } = await honestPair(t, port, 7001, { compact: true });
+  t.ok(sub.compact && pub.compact, 'the honest pair uses compact frames');
 
   const good = compact.encode(pub.notifyFrame(PUB, 'GOOD'));
   const empty = compact.encode(Buffer.alloc(1336));

@@ -1,6 +1,7 @@
 // A minimal FTB client process made of raw frames (every byte built by the addon's one codec,
 // ftbRules.encode): handshake as a client process (manager ext 1), CLIENT_REG, REG_SUBSCRIPTION,
 // NOTIFY. Lets agent tests drive real TCP traffic without depending on crftb's client library.
+import type { Test } from 'tap';
 import { ftbRules, type WireObject } from '../../lib/ftb/native';
 import { RawPeer, MESSAGE_SIZE } from './ftb-raw-peer';
 
@@ -258,4 +259,36 @@ export function handshakeFrame(
   if (offerCompact)
     ftbRules.compact.mark.copy(frame, ftbRules.layout().Handshake.fields['registration.event.payload'][0]);
   return frame;
+}
+
+/**
+ * A subscriber to event_name=GOOD and a publisher, each on its own connection (compact frames
+ * when `compact`), for tests that check honest traffic goes on beside hostile peers.
+ */
+export async function honestPair(t: Test, port: number, pid: number, options: { compact?: boolean } = {}) {
+  const PUB = { eventSpace: 'FTB.TEST.PUB', clientName: 'pub' };
+  const SUB = { eventSpace: 'FTB.TEST.SUB', clientName: 'sub' };
+  const sub = await RawClient.connect(port, pid, '127.0.0.1', options);
+  const pub = await RawClient.connect(port, pid + 1, '127.0.0.1', options);
+  t.teardown(() => {
+    sub.close();
+    pub.close();
+  });
+  sub.register(SUB);
+  sub.subscribe(SUB, 'event_name=GOOD');
+  pub.register(PUB);
+  // The subscription travels on another connection than the events: publish until one arrives.
+  let first = null;
+  for (let i = 0; i < 40 && !first; i++) {
+    pub.publish(PUB, 'GOOD', 'info', 1);
+    first = await sub.next(250);
+  }
+  if (!first) throw new Error('the honest subscriber never got an event');
+  while (await sub.next(50)); // the other copies of the tries above
+  /** One event published and received, in order. */
+  const exchange = async (): Promise<boolean> => {
+    const seq = pub.publish(PUB, 'GOOD', 'info', 1);
+    return (await sub.next(30000))?.['event.seqnum'] === seq;
+  };
+  return { sub, pub, exchange };
 }
