@@ -22,6 +22,12 @@ const path = require('node:path');
 const { restart, locateCriu } = require(path.join(__dirname, '..', 'dist'));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Before each measurement: earlier images written back to disk (sync), so no dump or restore
+// pays for its predecessors' writeback (at 1 GiB that swung single CLI dumps from 0.35 to 2 s).
+const settle = async (ms = 100) => {
+  execFileSync('sync');
+  await sleep(ms);
+};
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const criu = locateCriu().path;
 const runs = Math.max(1, Number(process.env.CRFTB_BENCH_RUNS) || 7);
@@ -99,8 +105,10 @@ async function measure(mib) {
   };
   try {
     await until('the child to fill its heap', () => lines(statusFile).length >= 1);
+    await settle();
     const first = await self();
     log(`first checkpoint() ${first.wallMs.toFixed(0)} ms`);
+    await settle();
     fs.rmSync(cli().dir, { recursive: true });
     const selfMs = [];
     const frozenMs = [];
@@ -110,7 +118,7 @@ async function measure(mib) {
     for (let i = 0; i < runs; i += 1) {
       const pair = i % 2 ? ['cli', 'self'] : ['self', 'cli'];
       for (const which of pair) {
-        await sleep(100);
+        await settle();
         if (which === 'self') {
           const s = await self();
           selfMs.push(s.wallMs);
@@ -126,9 +134,9 @@ async function measure(mib) {
         }
       }
     }
-    await sleep(100);
+    await settle();
     const full = await self();
-    await sleep(200);
+    await settle(200);
     const second = await self(true);
 
     const copyDir = path.join(work, 'copy');
@@ -161,7 +169,7 @@ async function measure(mib) {
     };
     for (let i = 0; i < runs; i += 1) {
       for (const restoreOne of i % 2 ? [restoreCli, restoreSelf] : [restoreSelf, restoreCli]) {
-        await sleep(100);
+        await settle();
         await restoreOne();
       }
     }

@@ -11,16 +11,28 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { checkpoint, restartDetailed } from '../lib/index';
 import { cr } from '../lib/cr/native';
-import { adopt, alive, killStarted, readNumber, startCounter, tempDir, waitFor, waitGone } from './helpers/detached';
+import {
+  adopt,
+  alive,
+  killStarted,
+  readNumber,
+  startCounter,
+  startHeap,
+  tempDir,
+  waitFor,
+  waitGone,
+} from './helpers/detached';
 
 t.teardown(killStarted);
 
 const mode = (p: string) => fs.statSync(p).mode & 0o777;
+const HEADER = 'crftb-manifest 3 xxh3-128/64MiB';
+const SEGMENT = 64 << 20;
 
 function manifestOf(dir: string): Map<string, { hash: string; size: number }> {
   const lines = fs.readFileSync(path.join(dir, 'crftb-manifest'), 'utf8').split('\n');
   const out = new Map<string, { hash: string; size: number }>();
-  if (lines[0] !== 'crftb-manifest 2 xxh3-128') throw new Error(`bad manifest header ${lines[0]}`);
+  if (lines[0] !== HEADER) throw new Error(`bad manifest header ${lines[0]}`);
   for (const line of lines.slice(1).filter(Boolean)) {
     const [hash, size, name] = line.split(' ');
     out.set(name, { hash, size: Number(size) });
@@ -61,7 +73,9 @@ t.test('a checkpoint writes a manifest of every image (0600, in a 0700 directory
   let mismatches = 0;
   for (const [name, entry] of manifest) {
     const data = fs.readFileSync(path.join(gen, name));
-    if (data.length !== entry.size || cr.xxh128(data).hex !== entry.hash) mismatches++;
+    if (data.length !== entry.size || cr.manifestChecksum(data).hex !== entry.hash) mismatches++;
+    // Up to one segment, version 3 lists the XXH3-128 of the whole file, as version 2 did.
+    if (data.length <= SEGMENT && cr.xxh128(data).hex !== entry.hash) mismatches++;
   }
   t.equal(mismatches, 0, 'sizes and XXH3-128 checksums agree with the whole files hashed at once');
   t.notOk(result.images.includes('crftb-manifest'), 'the manifest is not reported as an image');
@@ -202,13 +216,33 @@ t.test(
       () => {
         const undo = keep('crftb-manifest');
         const text = fs.readFileSync(path.join(gen, 'crftb-manifest'), 'utf8');
-        fs.writeFileSync(
-          path.join(gen, 'crftb-manifest'),
-          text.replace('crftb-manifest 2 xxh3-128', 'crftb-manifest 3 none'),
-        );
+        fs.writeFileSync(path.join(gen, 'crftb-manifest'), text.replace(HEADER, 'crftb-manifest 3 none'));
         return undo;
       },
       { code: 'EBADMSG', message: /is not a crftb checkpoint manifest crftb can read/ },
+    );
+
+    // The manifest as crftb wrote it before segments: version 2, XXH3-128 of each whole file.
+    const version2 = (alter?: string) => {
+      let text = 'crftb-manifest 2 xxh3-128\n';
+      for (const [name, entry] of manifest) {
+        const data = fs.readFileSync(path.join(gen, name));
+        if (name === alter) data[0] ^= 1;
+        text += `${cr.xxh128(data).hex} ${entry.size} ${name}\n`;
+      }
+      fs.writeFileSync(path.join(gen, 'crftb-manifest'), text);
+    };
+    await refused(
+      t,
+      images,
+      child.pid,
+      'a version 2 manifest whose XXH3-128 of the pages differs',
+      () => {
+        const undo = keep('crftb-manifest');
+        version2(pages);
+        return undo;
+      },
+      { code: 'EBADMSG', message: new RegExp(`${pages} does not match its XXH3-128 checksum`) },
     );
 
     // The manifest as crftb wrote it before XXH3-128: version 1, SHA-256 sums (OpenSSL's here).
@@ -256,3 +290,56 @@ t.test('images crftb did not write are left to the engine (no manifest needed)',
   t.ok(error, 'the bogus image is refused');
   t.not(error.code, 'EBADMSG', `refused by the engine (${error.code}), not by the manifest check`);
 });
+
+t.test("version 3: a file over 64 MiB lists the XXH3-128 of its segments' digests", async (t) => {
+  const data = crypto.randomBytes(SEGMENT * 2 + 12345);
+  const segments = [0, 1, 2].map((i) =>
+    Buffer.from(cr.xxh128(data.subarray(i * SEGMENT, (i + 1) * SEGMENT)).hex, 'hex'),
+  );
+  t.equal(cr.manifestChecksum(data).hex, cr.xxh128(Buffer.concat(segments)).hex, 'three segments, the last one short');
+  t.equal(
+    cr.manifestChecksum(data.subarray(0, SEGMENT)).hex,
+    cr.xxh128(data.subarray(0, SEGMENT)).hex,
+    "one whole segment: the file's own",
+  );
+  t.throws(() => cr.manifestChecksum('text' as never), { code: 'EINVAL' });
+});
+
+t.test(
+  'a memory image of several segments: hashed in parallel, a byte changed in its last segment is refused, a version 2 manifest of it restores',
+  async (t) => {
+    const work = tempDir('cr-manifest');
+    const child = await startHeap(work, 160);
+    const images = path.join(work, 'images');
+    const result = await checkpoint({ target: child.pid, dir: images, kill: true });
+    const gen = result.generation;
+    const manifest = manifestOf(gen);
+    const [pages, entry] = [...manifest].find(([n, e]) => /^pages-\d+\.img$/.test(n) && e.size > 2 * SEGMENT)!;
+    t.ok(pages, `${pages} holds ${entry.size} bytes: ${Math.ceil(entry.size / SEGMENT)} segments`);
+    const file = path.join(gen, pages);
+    t.equal(cr.manifestChecksum(fs.readFileSync(file)).hex, entry.hash, "its listed checksum is version 3's rule");
+    await waitGone(child.pid);
+
+    const fd = fs.openSync(file, 'r+');
+    const at = entry.size - 100; // in the last segment
+    const byte = Buffer.alloc(1);
+    fs.readSync(fd, byte, 0, 1, at);
+    fs.writeSync(fd, Buffer.from([byte[0] ^ 0x10]), 0, 1, at);
+    await t.rejects(
+      restartDetailed({ dir: images }),
+      { code: 'EBADMSG', message: new RegExp(`${pages} does not match its XXH3-128 checksum`) },
+      'one byte changed in the last segment: refused',
+    );
+    fs.writeSync(fd, byte, 0, 1, at);
+    fs.closeSync(fd);
+
+    let text = 'crftb-manifest 2 xxh3-128\n';
+    for (const [name, e] of manifest)
+      text += `${cr.xxh128(fs.readFileSync(path.join(gen, name))).hex} ${e.size} ${name}\n`;
+    fs.writeFileSync(path.join(gen, 'crftb-manifest'), text);
+    const restored = await restartDetailed({ dir: images });
+    adopt(restored.pid);
+    t.equal(restored.pid, child.pid, 'the intact images restore under a version 2 manifest (XXH3-128 of whole files)');
+    process.kill(restored.pid, 'SIGKILL');
+  },
+);

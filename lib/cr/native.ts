@@ -144,6 +144,8 @@ export interface CrBinding {
   sha256(data: Buffer | string): { hex: string; implementation: 'sha-ni' | 'portable' };
   /** The checkpoint manifest's checksum (version 2): XXH3-128, hex as `xxhsum -H2` prints it. */
   xxh128(data: Buffer | string): { hex: string };
+  /** The checksum a version 3 checkpoint manifest lists for a file of these bytes. */
+  manifestChecksum(data: Buffer): { hex: string };
 }
 
 export const cr = binding.cr as CrBinding;

@@ -25,5 +25,6 @@ Napi::Value PublisherStatsBinding(const Napi::CallbackInfo& info);
 // sha256(data) -> { hex, implementation }; xxh128(data) -> { hex } (checksum_binding.cc)
 Napi::Value Sha256Binding(const Napi::CallbackInfo& info);
 Napi::Value Xxh128Binding(const Napi::CallbackInfo& info);
+Napi::Value ManifestChecksumBinding(const Napi::CallbackInfo& info);
 
 }  // namespace crftb::cr

@@ -18,6 +18,7 @@ void RegisterExports(Napi::Env env, Napi::Object exports) {
   cr.Set("probeEngine", Napi::Function::New(env, ProbeEngineBinding, "probeEngine"));
   cr.Set("sha256", Napi::Function::New(env, Sha256Binding, "sha256"));
   cr.Set("xxh128", Napi::Function::New(env, Xxh128Binding, "xxh128"));
+  cr.Set("manifestChecksum", Napi::Function::New(env, ManifestChecksumBinding, "manifestChecksum"));
   exports.Set("cr", cr);
 }
 

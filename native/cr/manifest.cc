@@ -10,8 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <set>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "common/sha256.h"
@@ -23,22 +28,45 @@ namespace crftb::cr {
 
 namespace {
 
-// Version 2 (XXH3-128) is what checkpoints write; version 1 (SHA-256, crftb before XXH3 and
-// CRFTB_MANIFEST_SHA256=1) is still verified, so earlier checkpoints stay restartable.
+// Version 3 (XXH3-128 by 64 MiB segments) is what checkpoints write; versions 2 (XXH3-128 of the
+// whole file) and 1 (SHA-256, crftb before XXH3 and CRFTB_MANIFEST_SHA256=1) are still verified,
+// so earlier checkpoints stay restartable (manifest.h).
 using Checksum = PendingChecksums::Kind;
 constexpr const char* kHeaderSha256 = "crftb-manifest 1";
 constexpr const char* kHeaderXxh128 = "crftb-manifest 2 xxh3-128";
+constexpr const char* kHeaderXxh128Segments = "crftb-manifest 3 xxh3-128/64MiB";
+constexpr unsigned long long kSegmentBytes = 64ull << 20;
+// Threads hashing one large image while a checkpoint commits (the caller waits for them); a
+// restart verifies on one thread, beside the engine's restore.
+constexpr unsigned kMaxHashThreads = 4;
 constexpr int kMaxChain = 64;  // incremental parents followed; CRIU's own chains are far shorter
 
-const char* HeaderOf(Checksum checksum) { return checksum == Checksum::kSha256 ? kHeaderSha256 : kHeaderXxh128; }
+const char* HeaderOf(Checksum checksum) {
+  return checksum == Checksum::kSha256   ? kHeaderSha256
+         : checksum == Checksum::kXxh128 ? kHeaderXxh128
+                                         : kHeaderXxh128Segments;
+}
 const char* NameOf(Checksum checksum) { return checksum == Checksum::kSha256 ? "SHA-256" : "XXH3-128 checksum"; }
 size_t HexDigits(Checksum checksum) { return checksum == Checksum::kSha256 ? 64 : 32; }
 
-// What a checkpoint writes: XXH3-128, or SHA-256 (version 1) when the writing process has
+// What a checkpoint writes: version 3, or SHA-256 (version 1) when the writing process has
 // CRFTB_MANIFEST_SHA256=1 - for checking images with sha256sum. The reader never asks.
 Checksum WrittenChecksum() {
   const char* sha256 = getenv("CRFTB_MANIFEST_SHA256");
-  return sha256 && strcmp(sha256, "1") == 0 ? Checksum::kSha256 : Checksum::kXxh128;
+  return sha256 && strcmp(sha256, "1") == 0 ? Checksum::kSha256 : Checksum::kXxh128Segments;
+}
+
+// Version 3's rule for a file of more than one segment: XXH3-128 over the segments' digests, each
+// as the 16 bytes xxhsum prints in hex.
+std::string CombineSegments(const std::vector<std::string>& segment_hex) {
+  std::vector<uint8_t> digests;
+  digests.reserve(segment_hex.size() * 16);
+  for (const std::string& hex : segment_hex)
+    for (size_t i = 0; i + 1 < hex.size(); i += 2)
+      digests.push_back(static_cast<uint8_t>(stoi(hex.substr(i, 2), nullptr, 16)));
+  Xxh128 hash;
+  hash.Update(digests.data(), digests.size());
+  return hash.HexFinal();
 }
 
 struct Entry {
@@ -112,11 +140,74 @@ Failure HashWith(int fd, const std::string& path, Entry* out) {
   return Failure::None();
 }
 
-Failure HashFile(int dir_fd, const std::string& dir, const std::string& name, Checksum checksum, Entry* out) {
+// XXH3-128 of `length` bytes of `fd` from `from` (pread: threads share the descriptor); *read
+// is how many there were.
+Failure HashRange(int fd, const std::string& path, off_t from, unsigned long long length, std::string* hex,
+                  unsigned long long* read_bytes) {
+  std::vector<uint8_t> buffer(256 << 10);
+  Xxh128 hash;
+  *read_bytes = 0;
+  while (*read_bytes < length) {
+    const size_t want = static_cast<size_t>(std::min<unsigned long long>(buffer.size(), length - *read_bytes));
+    ssize_t n = pread(fd, buffer.data(), want, from + static_cast<off_t>(*read_bytes));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Failure::FromErrno(errno, "cannot read the image " + path).At("pread", path);
+    if (n == 0) break;
+    hash.Update(buffer.data(), static_cast<size_t>(n));
+    *read_bytes += static_cast<unsigned long long>(n);
+  }
+  *hex = hash.HexFinal();
+  return Failure::None();
+}
+
+// Version 3 of a file larger than one segment: its segments hashed by up to `threads` threads.
+Failure HashSegments(int fd, const std::string& path, unsigned long long size, unsigned threads, Entry* out) {
+  const size_t segments = static_cast<size_t>((size + kSegmentBytes - 1) / kSegmentBytes);
+  std::vector<std::string> hex(segments);
+  std::vector<unsigned long long> got(segments, 0);
+  std::atomic<size_t> next{0};
+  std::mutex failed_mu;
+  Failure failed;
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < segments;) {
+      const unsigned long long from = i * kSegmentBytes;
+      Failure f = HashRange(fd, path, static_cast<off_t>(from), std::min(kSegmentBytes, size - from), &hex[i], &got[i]);
+      if (!f.ok()) {
+        std::lock_guard<std::mutex> lock(failed_mu);
+        if (failed.ok()) failed = f;
+      }
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (unsigned k = 1; k < std::min<size_t>(threads, segments); ++k) {
+    try {
+      helpers.emplace_back(work);
+    } catch (const std::system_error&) {
+      break;  // no thread to be had: this one does the rest
+    }
+  }
+  work();
+  for (std::thread& helper : helpers) helper.join();
+  if (!failed.ok()) return failed;
+  out->size = 0;
+  for (unsigned long long n : got) out->size += n;
+  // A file that changed length while it was read does not match its listed size anyway.
+  if (out->size != size) return Failure::System(EIO, "the image " + path + " changed while it was read");
+  out->hash = CombineSegments(hex);
+  return Failure::None();
+}
+
+Failure HashFile(int dir_fd, const std::string& dir, const std::string& name, Checksum checksum, unsigned threads,
+                 Entry* out) {
   const std::string path = dir + "/" + name;
   UniqueFd fd(openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) return Failure::FromErrno(errno, "cannot read the image " + path).At("open", path);
-  return checksum == Checksum::kSha256 ? HashWith<Sha256>(fd.get(), path, out) : HashWith<Xxh128>(fd.get(), path, out);
+  if (checksum == Checksum::kSha256) return HashWith<Sha256>(fd.get(), path, out);
+  struct stat st;
+  if (checksum == Checksum::kXxh128Segments && fstat(fd.get(), &st) == 0 &&
+      static_cast<unsigned long long>(st.st_size) > kSegmentBytes)
+    return HashSegments(fd.get(), path, static_cast<unsigned long long>(st.st_size), threads, out);
+  return HashWith<Xxh128>(fd.get(), path, out);
 }
 
 Failure WriteAll(int fd, const std::string& text, const std::string& path) {
@@ -156,7 +247,9 @@ Failure ReadManifest(int dir_fd, const std::string& dir, Manifest* out) {
     std::string line = text.substr(line_start, end - line_start);
     line_start = end + 1;
     if (header) {
-      if (line == kHeaderXxh128)
+      if (line == kHeaderXxh128Segments)
+        out->checksum = Checksum::kXxh128Segments;
+      else if (line == kHeaderXxh128)
         out->checksum = Checksum::kXxh128;
       else if (line == kHeaderSha256)
         out->checksum = Checksum::kSha256;
@@ -273,7 +366,8 @@ Failure WriteManifest(const std::string& dir) {
     if (name.find('\n') != std::string::npos)
       return BadMessage("the images directory " + dir + " holds a file whose name has a newline");
     Entry entry;
-    if (Failure f = HashFile(dir_fd.get(), dir, name, checksum, &entry); !f.ok()) return f;
+    const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, kMaxHashThreads);
+    if (Failure f = HashFile(dir_fd.get(), dir, name, checksum, threads, &entry); !f.ok()) return f;
     text += entry.hash + " " + std::to_string(entry.size) + " " + name + "\n";
   }
   const std::string temp = std::string(kManifestFile) + ".tmp";
@@ -307,12 +401,25 @@ Failure VerifyChecksums(const PendingChecksums& pending) {
       open_dir = image.dir;
     }
     Entry got;
-    if (Failure f = HashFile(dir_fd.get(), image.dir, image.name, image.kind, &got); !f.ok()) return f;
+    if (Failure f = HashFile(dir_fd.get(), image.dir, image.name, image.kind, 1, &got); !f.ok()) return f;
     if (got.size != image.size || got.hash != image.hash)
       return BadMessage("the image " + image.dir + "/" + image.name + " does not match its " + NameOf(image.kind) +
                         " in the checkpoint manifest: it was changed after the checkpoint");
   }
   return Failure::None();
+}
+
+std::string SegmentedXxh128(const uint8_t* data, size_t size) {
+  auto of = [](const uint8_t* bytes, size_t n) {
+    Xxh128 hash;
+    hash.Update(bytes, n);
+    return hash.HexFinal();
+  };
+  if (size <= kSegmentBytes) return of(data, size);
+  std::vector<std::string> segments;
+  for (size_t from = 0; from < size; from += kSegmentBytes)
+    segments.push_back(of(data + from, std::min<size_t>(kSegmentBytes, size - from)));
+  return CombineSegments(segments);
 }
 
 }  // namespace crftb::cr

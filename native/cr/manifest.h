@@ -4,15 +4,24 @@
 // or crash half-way through).
 //
 // The file is `crftb-manifest` (mode 0600) inside the generation directory, one line per regular
-// file: "<checksum hex> <size> <name>", after a first line naming the checksum: "crftb-manifest 2
-// xxh3-128" (32 hex digits, common/xxh128.h) as written now, or "crftb-manifest 1" (SHA-256, 64
-// hex digits) as earlier versions wrote and CRFTB_MANIFEST_SHA256=1 still writes; both are
-// verified, any other first line is refused (EBADMSG). Engine logs (*.log)
+// file: "<checksum hex> <size> <name>", after a first line naming the checksum:
+//   "crftb-manifest 3 xxh3-128/64MiB" as written now (32 hex digits): a file of at most 64 MiB
+//     has the XXH3-128 of its bytes (common/xxh128.h), a larger one the XXH3-128 of its 64 MiB
+//     segments' XXH3-128 digests, concatenated in order (16 bytes each, as xxhsum prints them);
+//     so the segments of a large image (a process' memory) are hashed in parallel on the
+//     caller's path: at 1 GiB, that was most of what a checkpoint spent after CRIU;
+//   "crftb-manifest 2 xxh3-128": the XXH3-128 of every file's bytes, as crftb wrote before;
+//   "crftb-manifest 1": SHA-256 (64 hex digits), as earlier versions wrote and
+//     CRFTB_MANIFEST_SHA256=1 still writes (for checking images with sha256sum).
+// All three are verified; any other first line is refused (EBADMSG). Engine logs (*.log)
 // are not images and are left out, as is what a restore writes there (stats-restore). An
 // incremental generation's parent (the "parent" link) is verified the same way, down the chain.
 // This detects accidents (a full disk, a half-copied directory, bit rot), not an attacker who can
 // rewrite the manifest too: images are protected by their 0700 directory, not by this file.
 #pragma once
+
+#include <stddef.h>
+#include <stdint.h>
 
 #include <string>
 #include <vector>
@@ -37,13 +46,13 @@ Failure WriteManifest(const std::string& dir);
 
 // The checksums still to compare once the layout of a generation (and of its parents) checked out.
 struct PendingChecksums {
-  enum class Kind { kSha256, kXxh128 };
+  enum class Kind { kSha256, kXxh128, kXxh128Segments };
   struct Image {
     std::string dir;
     std::string name;
     std::string hash;  // as the manifest lists it
     unsigned long long size = 0;
-    Kind kind = Kind::kXxh128;
+    Kind kind = Kind::kXxh128Segments;
   };
   std::vector<Image> images;
 };
@@ -54,5 +63,8 @@ struct PendingChecksums {
 Failure CheckManifestLayout(const std::string& dir, PendingChecksums* pending);
 // Reads every image of `pending` and compares its checksum: EBADMSG naming the first that differs.
 Failure VerifyChecksums(const PendingChecksums& pending);
+
+// The version 3 checksum of `size` bytes in memory (hex), for tools and tests.
+std::string SegmentedXxh128(const uint8_t* data, size_t size);
 
 }  // namespace crftb::cr
