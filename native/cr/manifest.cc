@@ -121,31 +121,14 @@ Failure ListFiles(int dir_fd, const std::string& dir, std::vector<std::string>* 
   return Failure::None();
 }
 
-// Reads `fd` to its end through a `Hash`: out->hash is its hex digest, out->size the byte count.
+// Reads `length` bytes of `fd` from `from` (or to its end, if sooner) through a `Hash`: *hex is
+// its digest, *read_bytes how many there were. pread: threads hashing segments share the fd.
 template <typename Hash>
-Failure HashWith(int fd, const std::string& path, Entry* out) {
+Failure HashRange(int fd, const std::string& path, off_t from, unsigned long long length, std::string* hex,
+                  unsigned long long* read_bytes) {
   // Small enough to stay in the L2 cache between the copy out of the page cache and the hash.
   std::vector<uint8_t> buffer(256 << 10);
   Hash hash;
-  out->size = 0;
-  for (;;) {
-    ssize_t n = read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Failure::FromErrno(errno, "cannot read the image " + path).At("read", path);
-    if (n == 0) break;
-    hash.Update(buffer.data(), static_cast<size_t>(n));
-    out->size += static_cast<unsigned long long>(n);
-  }
-  out->hash = hash.HexFinal();
-  return Failure::None();
-}
-
-// XXH3-128 of `length` bytes of `fd` from `from` (pread: threads share the descriptor); *read
-// is how many there were.
-Failure HashRange(int fd, const std::string& path, off_t from, unsigned long long length, std::string* hex,
-                  unsigned long long* read_bytes) {
-  std::vector<uint8_t> buffer(256 << 10);
-  Xxh128 hash;
   *read_bytes = 0;
   while (*read_bytes < length) {
     const size_t want = static_cast<size_t>(std::min<unsigned long long>(buffer.size(), length - *read_bytes));
@@ -160,6 +143,12 @@ Failure HashRange(int fd, const std::string& path, off_t from, unsigned long lon
   return Failure::None();
 }
 
+// The whole of `fd` through a `Hash`: out->hash is its hex digest, out->size the byte count.
+template <typename Hash>
+Failure HashWith(int fd, const std::string& path, Entry* out) {
+  return HashRange<Hash>(fd, path, 0, ~0ull, &out->hash, &out->size);
+}
+
 // Version 3 of a file larger than one segment: its segments hashed by up to `threads` threads.
 Failure HashSegments(int fd, const std::string& path, unsigned long long size, unsigned threads, Entry* out) {
   const size_t segments = static_cast<size_t>((size + kSegmentBytes - 1) / kSegmentBytes);
@@ -171,7 +160,8 @@ Failure HashSegments(int fd, const std::string& path, unsigned long long size, u
   auto work = [&] {
     for (size_t i; (i = next.fetch_add(1)) < segments;) {
       const unsigned long long from = i * kSegmentBytes;
-      Failure f = HashRange(fd, path, static_cast<off_t>(from), std::min(kSegmentBytes, size - from), &hex[i], &got[i]);
+      Failure f =
+          HashRange<Xxh128>(fd, path, static_cast<off_t>(from), std::min(kSegmentBytes, size - from), &hex[i], &got[i]);
       if (!f.ok()) {
         std::lock_guard<std::mutex> lock(failed_mu);
         if (failed.ok()) failed = f;
@@ -361,12 +351,12 @@ Failure WriteManifest(const std::string& dir) {
   const Checksum checksum = WrittenChecksum();
   std::string text = std::string(HeaderOf(checksum)) + "\n";
   std::set<std::string> sorted(names.begin(), names.end());
+  const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, kMaxHashThreads);
   for (const std::string& name : sorted) {
     if (NotAnImage(name)) continue;
     if (name.find('\n') != std::string::npos)
       return BadMessage("the images directory " + dir + " holds a file whose name has a newline");
     Entry entry;
-    const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, kMaxHashThreads);
     if (Failure f = HashFile(dir_fd.get(), dir, name, checksum, threads, &entry); !f.ok()) return f;
     text += entry.hash + " " + std::to_string(entry.size) + " " + name + "\n";
   }

@@ -402,27 +402,22 @@ void Agent::ReadFrom(Conn& conn) {
     }
     reading_ = id;
     pause_for_ = 0;
-    wire::Message message;
+    wire::Message decoded;
     for (;;) {
-      if (conn.compact) {
-        size_t frame = 0;
-        const auto decoded = wire::DecodeCompact(buf + used, len - used, &message, &frame);
-        if (decoded == wire::CompactDecode::kNeedMore) break;
-        if (decoded == wire::CompactDecode::kMalformed) {
-          reading_ = 0;
-          CloseConn(id, true);  // no crftb peer writes it: the stream has lost its framing
-          return;
-        }
-        used += frame;
-      } else {
-        if (len - used < kMessageSize) break;
-        memcpy(&message, buf + used, kMessageSize);
-        used += kMessageSize;
+      const wire::Message* message;
+      size_t frame = 0;
+      const auto next = wire::NextMessage(conn.compact, buf + used, len - used, &decoded, &message, &frame);
+      if (next == wire::CompactDecode::kNeedMore) break;
+      if (next == wire::CompactDecode::kMalformed) {
+        reading_ = 0;
+        CloseConn(id, true);  // no crftb peer writes it: the stream has lost its framing
+        return;
       }
+      used += frame;
       if (conn.closing) continue;  // after a manager's CLIENT_DEREG, further input is discarded
       ++messages_received_;
-      if (message.msg_type == wire::kNotify) ++events_received_;
-      if (!router_->OnMessage(id, message)) {
+      if (message->msg_type == wire::kNotify) ++events_received_;
+      if (!router_->OnMessage(id, *message)) {
         reading_ = 0;
         CloseConn(id, true);  // unknown type: the stream has lost its framing
         return;
@@ -458,13 +453,9 @@ void Agent::Send(ConnId id, const wire::Message& message, bool droppable) {
   auto it = conns_.find(id);
   if (it == conns_.end() || it->second->closing || it->second->overflowed) return;
   Conn& conn = *it->second;
-  uint8_t frame[wire::kCompactMaxFrame];
-  const void* bytes = &message;
-  size_t length = kMessageSize;
-  if (conn.compact) {
-    length = wire::EncodeCompact(message, frame);
-    bytes = frame;
-  }
+  uint8_t scratch[wire::kCompactMaxFrame];
+  size_t length = 0;
+  const void* bytes = wire::FrameFor(conn.compact, message, scratch, &length);
   if (!droppable && conn.pending() + length > conn.ceiling()) {
     Overflow(conn);  // a control message cannot be dropped, and the peer is not reading
     return;

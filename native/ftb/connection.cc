@@ -242,13 +242,9 @@ Failure Connection::SendLocked(wire::Message* message, bool* caller_flushes) {
     return CodeFailure(kErrNetworkNoRoute, "not connected to an FTB agent (reconnecting to " + where_ + ")");
   }
   message->dst.location = agent_;
-  uint8_t frame[wire::kCompactMaxFrame];
-  const char* bytes = reinterpret_cast<const char*>(message);
-  size_t length = sizeof(*message);
-  if (compact_) {
-    length = wire::EncodeCompact(*message, frame);
-    bytes = reinterpret_cast<const char*>(frame);
-  }
+  uint8_t scratch[wire::kCompactMaxFrame];
+  size_t length = 0;
+  const char* bytes = static_cast<const char*>(wire::FrameFor(compact_, *message, scratch, &length));
   if (QueuedLocked() + length > options_.send_backlog_bytes) {
     return CodeFailure(kErrNetworkGeneral, "the FTB agent at " + where_ +
                                                " is not reading: " + std::to_string(QueuedLocked()) +
@@ -430,19 +426,12 @@ Client::ReadOutcome Connection::ReadAndDispatch(int fd, uint64_t generation, int
     wire::Message decoded;
     for (;;) {
       const wire::Message* message;
-      if (compact) {
-        size_t used;
-        const auto outcome = wire::DecodeCompact(reinterpret_cast<const uint8_t*>(inbox_.data() + at), inbox_used_ - at,
-                                                 &decoded, &used);
-        if (outcome == wire::CompactDecode::kNeedMore) break;
-        if (outcome == wire::CompactDecode::kMalformed) return LoseFraming(generation);
-        message = &decoded;
-        at += used;
-      } else {
-        if (inbox_used_ - at < kMessageSize) break;
-        message = reinterpret_cast<const wire::Message*>(inbox_.data() + at);
-        at += kMessageSize;
-      }
+      size_t used;
+      const auto next = wire::NextMessage(compact, reinterpret_cast<const uint8_t*>(inbox_.data() + at),
+                                          inbox_used_ - at, &decoded, &message, &used);
+      if (next == wire::CompactDecode::kNeedMore) break;
+      if (next == wire::CompactDecode::kMalformed) return LoseFraming(generation);
+      at += used;
       if (message->msg_type != wire::kNotify) {  // FTB's client ignores anything else
         ignored_.fetch_add(1, std::memory_order_relaxed);
         continue;

@@ -197,4 +197,26 @@ CompactDecode DecodeCompact(const uint8_t* in, size_t available, Message* messag
   return reader.done() ? CompactDecode::kMessage : CompactDecode::kMalformed;
 }
 
+const void* FrameFor(bool compact, const Message& message, uint8_t (&scratch)[kCompactMaxFrame], size_t* length) {
+  if (!compact) {
+    *length = sizeof message;
+    return &message;
+  }
+  *length = EncodeCompact(message, scratch);
+  return scratch;
+}
+
+CompactDecode NextMessage(bool compact, const uint8_t* in, size_t available, Message* scratch, const Message** message,
+                          size_t* used) {
+  if (compact) {
+    const CompactDecode outcome = DecodeCompact(in, available, scratch, used);
+    *message = scratch;
+    return outcome;
+  }
+  *used = sizeof(Message);
+  if (available < sizeof(Message)) return CompactDecode::kNeedMore;
+  *message = reinterpret_cast<const Message*>(in);
+  return CompactDecode::kMessage;
+}
+
 }  // namespace crftb::ftb::wire

@@ -51,4 +51,14 @@ enum class CompactDecode { kMessage, kNeedMore, kMalformed };
 // kMalformed (a length or field that no encoder writes: the stream cannot be trusted further).
 CompactDecode DecodeCompact(const uint8_t* in, size_t available, Message* message, size_t* used);
 
+// What a connection in compact framing (`compact`) or FTB's sends for `message`: the message
+// itself, or its compact frame written into `scratch`. Sets *length.
+const void* FrameFor(bool compact, const Message& message, uint8_t (&scratch)[kCompactMaxFrame], size_t* length);
+
+// The next message of a stream in compact framing (`compact`) or FTB's, as DecodeCompact answers:
+// on kMessage *message points into `in` (an FTB frame) or at `scratch` (a decoded compact one) and
+// *used is the frame's length. FTB's framing is never malformed (a type is the router's concern).
+CompactDecode NextMessage(bool compact, const uint8_t* in, size_t available, Message* scratch, const Message** message,
+                          size_t* used);
+
 }  // namespace crftb::ftb::wire
