@@ -40,6 +40,30 @@ function manifestOf(dir: string): Map<string, { hash: string; size: number }> {
   return out;
 }
 
+// Manifest versions crftb wrote before: version 2, XXH3-128 of each whole file; version 1, SHA-256
+// (OpenSSL's here).
+const VERSION_2 = { header: 'crftb-manifest 2 xxh3-128', digest: (data: Buffer) => cr.xxh128(data).hex };
+const VERSION_1 = {
+  header: 'crftb-manifest 1',
+  digest: (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex'),
+};
+
+/** Rewrites the manifest of `gen` in an earlier `version`; `alter` names a file hashed with its first bit flipped. */
+function rewriteManifest(
+  gen: string,
+  manifest: Map<string, { size: number }>,
+  version: typeof VERSION_1,
+  alter?: string,
+): void {
+  let text = `${version.header}\n`;
+  for (const [name, entry] of manifest) {
+    const data = fs.readFileSync(path.join(gen, name));
+    if (name === alter) data[0] ^= 1;
+    text += `${version.digest(data)} ${entry.size} ${name}\n`;
+  }
+  fs.writeFileSync(path.join(gen, 'crftb-manifest'), text);
+}
+
 // Runs `change` on the images, expects restart to be refused with `expected`, puts the images back.
 async function refused(
   t: Test,
@@ -222,16 +246,6 @@ t.test(
       { code: 'EBADMSG', message: /is not a crftb checkpoint manifest crftb can read/ },
     );
 
-    // The manifest as crftb wrote it before segments: version 2, XXH3-128 of each whole file.
-    const version2 = (alter?: string) => {
-      let text = 'crftb-manifest 2 xxh3-128\n';
-      for (const [name, entry] of manifest) {
-        const data = fs.readFileSync(path.join(gen, name));
-        if (name === alter) data[0] ^= 1;
-        text += `${cr.xxh128(data).hex} ${entry.size} ${name}\n`;
-      }
-      fs.writeFileSync(path.join(gen, 'crftb-manifest'), text);
-    };
     await refused(
       t,
       images,
@@ -239,22 +253,12 @@ t.test(
       'a version 2 manifest whose XXH3-128 of the pages differs',
       () => {
         const undo = keep('crftb-manifest');
-        version2(pages);
+        rewriteManifest(gen, manifest, VERSION_2, pages);
         return undo;
       },
       { code: 'EBADMSG', message: new RegExp(`${pages} does not match its XXH3-128 checksum`) },
     );
 
-    // The manifest as crftb wrote it before XXH3-128: version 1, SHA-256 sums (OpenSSL's here).
-    const version1 = (alter?: string) => {
-      let text = 'crftb-manifest 1\n';
-      for (const [name, entry] of manifest) {
-        const data = fs.readFileSync(path.join(gen, name));
-        if (name === alter) data[0] ^= 1;
-        text += `${crypto.createHash('sha256').update(data).digest('hex')} ${entry.size} ${name}\n`;
-      }
-      fs.writeFileSync(path.join(gen, 'crftb-manifest'), text);
-    };
     await refused(
       t,
       images,
@@ -262,12 +266,12 @@ t.test(
       'a version 1 manifest whose SHA-256 of the pages differs',
       () => {
         const undo = keep('crftb-manifest');
-        version1(pages);
+        rewriteManifest(gen, manifest, VERSION_1, pages);
         return undo;
       },
       { code: 'EBADMSG', message: new RegExp(`${pages} does not match its SHA-256`) },
     );
-    version1();
+    rewriteManifest(gen, manifest, VERSION_1);
 
     const atKill = readNumber(counter);
     const restored = await restartDetailed({ dir: images });
@@ -333,10 +337,7 @@ t.test(
     fs.writeSync(fd, byte, 0, 1, at);
     fs.closeSync(fd);
 
-    let text = 'crftb-manifest 2 xxh3-128\n';
-    for (const [name, e] of manifest)
-      text += `${cr.xxh128(fs.readFileSync(path.join(gen, name))).hex} ${e.size} ${name}\n`;
-    fs.writeFileSync(path.join(gen, 'crftb-manifest'), text);
+    rewriteManifest(gen, manifest, VERSION_2);
     const restored = await restartDetailed({ dir: images });
     adopt(restored.pid);
     t.equal(restored.pid, child.pid, 'the intact images restore under a version 2 manifest (XXH3-128 of whole files)');
