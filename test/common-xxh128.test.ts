@@ -1,7 +1,8 @@
 // The XXH3-128 checksum behind the checkpoint manifest (native/common/xxh128.cc, xxHash 0.8.1
 // vendored in native/third_party/xxhash) against known answers of `xxhsum -H2` (Debian's xxhash
 // 0.8.1), and - where xxhsum is installed - every length around XXH3's 16/128/240-byte and
-// stripe edges against it.
+// stripe edges against it. The AVX2 code (used where the CPU has it) and the portable code
+// (forced by CRFTB_XXH128_PORTABLE=1) give the same digests.
 import t from 'tap';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -22,6 +23,38 @@ const known: Array<[string, string | Buffer, string]> = [
 t.test('known answers of xxhsum -H2', async (t) => {
   for (const [name, input, hex] of known) t.equal(cr.xxh128(input).hex, hex, name);
   t.equal(cr.xxh128(Buffer.alloc(0)).hex, known[0][2], 'an empty Buffer (its data pointer may be null)');
+  t.comment(`implementation: ${cr.xxh128('').implementation}`);
+});
+
+// Digests of `inputs` (hex strings of bytes) computed in a child process with `env`.
+function digestsIn(env: NodeJS.ProcessEnv, inputs: string[]): Array<{ hex: string; implementation: string }> {
+  const script = `
+    const { binding } = require(${JSON.stringify(require.resolve('../lib/native'))});
+    const inputs = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+    console.log(JSON.stringify(inputs.map((s) => binding.cr.xxh128(Buffer.from(s, 'hex')))));`;
+  const loader = process.execArgv.filter((a) => a.includes('@tapjs/typescript') || a === '--enable-source-maps');
+  const out = execFileSync(process.execPath, [...loader, '-e', script], {
+    input: JSON.stringify(inputs),
+    env: { ...process.env, ...env },
+    maxBuffer: 64 << 20,
+  });
+  return JSON.parse(out.toString());
+}
+
+t.test('the portable code forced gives the same digests, at every length around the stripe edges', async (t) => {
+  const lengths = [...Array.from({ length: 1100 }, (_, n) => n), 4095, 4096, 65537, (1 << 20) + 13];
+  const inputs = [...known.map(([, input]) => Buffer.from(input)), ...lengths.map((n) => crypto.randomBytes(n))];
+  const portable = digestsIn(
+    { CRFTB_XXH128_PORTABLE: '1' },
+    inputs.map((b) => b.toString('hex')),
+  );
+  t.ok(
+    portable.every((r) => r.implementation === 'portable'),
+    'the child used the portable code',
+  );
+  known.forEach(([name, , hex], i) => t.equal(portable[i].hex, hex, `portable: ${name}`));
+  const differ = inputs.filter((input, i) => cr.xxh128(input).hex !== portable[i].hex).map((b) => b.length);
+  t.same(differ, [], `lengths where ${cr.xxh128('').implementation} and portable differ`);
 });
 
 function hasXxhsum(): boolean {

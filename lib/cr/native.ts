@@ -143,7 +143,7 @@ export interface CrBinding {
   /** Version 1 manifests' hash; `implementation` is 'sha-ni' or 'portable' (CRFTB_SHA256_PORTABLE=1). */
   sha256(data: Buffer | string): { hex: string; implementation: 'sha-ni' | 'portable' };
   /** The checkpoint manifest's checksum (version 2): XXH3-128, hex as `xxhsum -H2` prints it. */
-  xxh128(data: Buffer | string): { hex: string };
+  xxh128(data: Buffer | string): { hex: string; implementation: 'avx2' | 'portable' };
   /** The checksum a version 3 checkpoint manifest lists for a file of these bytes. */
   manifestChecksum(data: Buffer): { hex: string };
 }

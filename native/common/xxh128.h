@@ -12,6 +12,9 @@
 
 namespace crftb {
 
+// "avx2" (xxh128_avx2.h) or "portable" (SSE2 on x86-64): which code this process hashes with.
+const char* Xxh128Implementation();
+
 class Xxh128 {
  public:
   Xxh128();

@@ -56,6 +56,7 @@ Napi::Value Xxh128Binding(const Napi::CallbackInfo& info) {
   HashArgument(info, "xxh128(data: Buffer | string)", &hash);
   Napi::Object out = Napi::Object::New(info.Env());
   out.Set("hex", hash.HexFinal());
+  out.Set("implementation", Xxh128Implementation());
   return out;
 }
 

@@ -1,0 +1,51 @@
+#include "common/xxh128_avx2.h"
+
+// Only C headers below, and nothing that instantiates a C++ inline function: the code of this
+// file is AVX2 code, and an inline function compiled here could be the copy the linker keeps for
+// the whole addon, reached on a CPU without AVX2. xxHash's functions are static (XXH_INLINE_ALL).
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2")
+#endif
+#include <immintrin.h>  // xxhash.h includes it only when the whole build targets AVX2
+
+#define XXH_INLINE_ALL
+#define XXH_VECTOR 2  // XXH_AVX2
+#include "third_party/xxhash/xxhash.h"
+
+namespace crftb::xxh_avx2 {
+
+void Reset(void* state) { XXH3_128bits_reset(static_cast<XXH3_state_t*>(state)); }
+void Update(void* state, const void* data, size_t size) {
+  XXH3_128bits_update(static_cast<XXH3_state_t*>(state), data, size);
+}
+void Digest(const void* state, unsigned char out[16]) {
+  XXH128_canonical_t canonical;
+  XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(static_cast<const XXH3_state_t*>(state)));
+  for (int i = 0; i < 16; ++i) out[i] = canonical.digest[i];
+}
+
+}  // namespace crftb::xxh_avx2
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+namespace crftb::xxh_avx2 {
+bool Built() { return true; }
+}  // namespace crftb::xxh_avx2
+#else
+namespace crftb::xxh_avx2 {
+bool Built() { return false; }
+void Reset(void*) {}
+void Update(void*, const void*, size_t) {}
+void Digest(const void*, unsigned char out[16]) {
+  for (int i = 0; i < 16; ++i) out[i] = 0;
+}
+}  // namespace crftb::xxh_avx2
+#endif
