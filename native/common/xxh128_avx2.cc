@@ -3,13 +3,10 @@
 // Only C headers below, and nothing that instantiates a C++ inline function: the code of this
 // file is AVX2 code, and an inline function compiled here could be the copy the linker keeps for
 // the whole addon, reached on a CPU without AVX2. xxHash's functions are static (XXH_INLINE_ALL).
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
-#else
+// GCC only (what node-gyp and the prebuilds use): another compiler builds the SSE2 code alone.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
 #pragma GCC target("avx2")
-#endif
 #include <immintrin.h>  // xxhash.h includes it only when the whole build targets AVX2
 
 #define XXH_INLINE_ALL
@@ -30,11 +27,7 @@ void Digest(const void* state, unsigned char out[16]) {
 
 }  // namespace crftb::xxh_avx2
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
 #pragma GCC pop_options
-#endif
 
 namespace crftb::xxh_avx2 {
 bool Built() { return true; }

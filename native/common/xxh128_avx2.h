@@ -7,7 +7,7 @@
 
 namespace crftb::xxh_avx2 {
 
-// Whether this build has the AVX2 variant at all (x86-64 with GCC or Clang).
+// Whether this build has the AVX2 variant at all (x86-64, built with GCC).
 bool Built();
 
 // On an XXH3_state_t of xxh128.cc's (same layout: the same header, the same options).
