@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { cr } from '../lib/cr/native';
+import { checksumsInChild } from './helpers/checksum-child';
 
 const bytes = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => i % 251));
 const known: Array<[string, string | Buffer, string]> = [
@@ -26,27 +27,14 @@ t.test('known answers of xxhsum -H2', async (t) => {
   t.comment(`implementation: ${cr.xxh128('').implementation}`);
 });
 
-// Digests of `inputs` (hex strings of bytes) computed in a child process with `env`.
-function digestsIn(env: NodeJS.ProcessEnv, inputs: string[]): Array<{ hex: string; implementation: string }> {
-  const script = `
-    const { binding } = require(${JSON.stringify(require.resolve('../lib/native'))});
-    const inputs = JSON.parse(require('fs').readFileSync(0, 'utf8'));
-    console.log(JSON.stringify(inputs.map((s) => binding.cr.xxh128(Buffer.from(s, 'hex')))));`;
-  const loader = process.execArgv.filter((a) => a.includes('@tapjs/typescript') || a === '--enable-source-maps');
-  const out = execFileSync(process.execPath, [...loader, '-e', script], {
-    input: JSON.stringify(inputs),
-    env: { ...process.env, ...env },
-    maxBuffer: 64 << 20,
-  });
-  return JSON.parse(out.toString());
-}
-
 t.test('the portable code forced gives the same digests, at every length around the stripe edges', async (t) => {
   const lengths = [...Array.from({ length: 1100 }, (_, n) => n), 4095, 4096, 65537, (1 << 20) + 13];
   const inputs = [...known.map(([, input]) => Buffer.from(input)), ...lengths.map((n) => crypto.randomBytes(n))];
-  const portable = digestsIn(
+  const portable = checksumsInChild(
+    'xxh128',
     { CRFTB_XXH128_PORTABLE: '1' },
     inputs.map((b) => b.toString('hex')),
+    true,
   );
   t.ok(
     portable.every((r) => r.implementation === 'portable'),

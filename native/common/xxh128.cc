@@ -22,9 +22,29 @@ bool UseAvx2() {
 #endif
 }
 
-bool Avx2() {
-  static const bool chosen = UseAvx2();
-  return chosen;
+// The portable code, with the same signatures as the AVX2 copy's.
+void PortableReset(void* state) { XXH3_128bits_reset(static_cast<XXH3_state_t*>(state)); }
+void PortableUpdate(void* state, const void* data, size_t size) {
+  XXH3_128bits_update(static_cast<XXH3_state_t*>(state), data, size);
+}
+void PortableDigest(const void* state, unsigned char out[16]) {
+  XXH128_canonical_t canonical;
+  XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(static_cast<const XXH3_state_t*>(state)));
+  for (int i = 0; i < 16; ++i) out[i] = canonical.digest[i];
+}
+
+struct Code {
+  const char* name;
+  void (*reset)(void*);
+  void (*update)(void*, const void*, size_t);
+  void (*digest)(const void*, unsigned char*);
+};
+
+// Chosen once per process.
+const Code& Chosen() {
+  static const Code code = UseAvx2() ? Code{"avx2", xxh_avx2::Reset, xxh_avx2::Update, xxh_avx2::Digest}
+                                     : Code{"portable", PortableReset, PortableUpdate, PortableDigest};
+  return code;
 }
 
 }  // namespace
@@ -33,34 +53,19 @@ struct Xxh128::State {
   XXH3_state_t xxh;
 };
 
-const char* Xxh128Implementation() { return Avx2() ? "avx2" : "portable"; }
+const char* Xxh128Implementation() { return Chosen().name; }
 
-Xxh128::Xxh128() : state_(new State) {
-  if (Avx2())
-    xxh_avx2::Reset(&state_->xxh);
-  else
-    XXH3_128bits_reset(&state_->xxh);
-}
+Xxh128::Xxh128() : state_(new State) { Chosen().reset(&state_->xxh); }
 
 Xxh128::~Xxh128() { delete state_; }
 
 void Xxh128::Update(const void* data, size_t size) {
-  if (size == 0) return;
-  if (Avx2())
-    xxh_avx2::Update(&state_->xxh, data, size);
-  else
-    XXH3_128bits_update(&state_->xxh, data, size);
+  if (size > 0) Chosen().update(&state_->xxh, data, size);
 }
 
 std::string Xxh128::HexFinal() {
   unsigned char digest[16];
-  if (Avx2()) {
-    xxh_avx2::Digest(&state_->xxh, digest);
-  } else {
-    XXH128_canonical_t canonical;
-    XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(&state_->xxh));
-    for (int i = 0; i < 16; ++i) digest[i] = canonical.digest[i];
-  }
+  Chosen().digest(&state_->xxh, digest);
   static const char kHex[] = "0123456789abcdef";
   std::string hex;
   for (unsigned char byte : digest) {
