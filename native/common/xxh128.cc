@@ -23,15 +23,9 @@ bool UseAvx2() {
 }
 
 // The portable code, with the same signatures as the AVX2 copy's.
-void PortableReset(void* state) { XXH3_128bits_reset(static_cast<XXH3_state_t*>(state)); }
-void PortableUpdate(void* state, const void* data, size_t size) {
-  XXH3_128bits_update(static_cast<XXH3_state_t*>(state), data, size);
-}
-void PortableDigest(const void* state, unsigned char out[16]) {
-  XXH128_canonical_t canonical;
-  XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(static_cast<const XXH3_state_t*>(state)));
-  for (int i = 0; i < 16; ++i) out[i] = canonical.digest[i];
-}
+namespace portable {
+#include "common/xxh128_ops.inc"
+}  // namespace portable
 
 struct Code {
   const char* name;
@@ -43,7 +37,7 @@ struct Code {
 // Chosen once per process.
 const Code& Chosen() {
   static const Code code = UseAvx2() ? Code{"avx2", xxh_avx2::Reset, xxh_avx2::Update, xxh_avx2::Digest}
-                                     : Code{"portable", PortableReset, PortableUpdate, PortableDigest};
+                                     : Code{"portable", portable::Reset, portable::Update, portable::Digest};
   return code;
 }
 

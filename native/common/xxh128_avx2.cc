@@ -15,15 +15,7 @@
 
 namespace crftb::xxh_avx2 {
 
-void Reset(void* state) { XXH3_128bits_reset(static_cast<XXH3_state_t*>(state)); }
-void Update(void* state, const void* data, size_t size) {
-  XXH3_128bits_update(static_cast<XXH3_state_t*>(state), data, size);
-}
-void Digest(const void* state, unsigned char out[16]) {
-  XXH128_canonical_t canonical;
-  XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(static_cast<const XXH3_state_t*>(state)));
-  for (int i = 0; i < 16; ++i) out[i] = canonical.digest[i];
-}
+#include "common/xxh128_ops.inc"
 
 }  // namespace crftb::xxh_avx2
 
