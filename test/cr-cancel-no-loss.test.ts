@@ -93,7 +93,7 @@ t.test(
     const images = path.join(work, 'images');
     const controller = new AbortController();
     const request = checkpoint({ target: target.pid, dir: images, kill: true, signal: controller.signal, ftb: false });
-    const engine = await holdMidDump(target.pid, process.pid);
+    const engine = await holdMidDump(target.pid, process.pid, request);
     const reason = new Error('user pressed stop');
     controller.abort(reason);
     const error = await request.then(

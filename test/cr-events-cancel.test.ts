@@ -71,7 +71,7 @@ for (const [how, errno, code] of [
         ftb: watch().ftb,
       }),
     );
-    const engine = await holdMidDump(target.pid, process.pid);
+    const engine = await holdMidDump(target.pid, process.pid, request.outcome);
     t.notOk(request.state.settled, 'the dump was held before the request was stopped');
     controller.abort(new Error('stop'));
     const error = await request.outcome;

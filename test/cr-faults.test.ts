@@ -84,7 +84,7 @@ t.test('the target exits mid-dump: ESRCH, previous checkpoint kept and restorabl
   const fds = fdCount();
   const attempt = checkpoint({ target: target.pid, dir: images });
   // Killed while its dump is held: the exit lands mid-dump however loaded the machine.
-  const engine = await holdMidDump(target.pid, process.pid);
+  const engine = await holdMidDump(target.pid, process.pid, attempt);
   process.kill(target.pid, 'SIGKILL');
   engine.release();
   await t.rejects(attempt, {
@@ -104,7 +104,7 @@ t.test(
     const attempt = checkpoint({ target: target.pid, dir: images });
     // Ours for certain: a child of this very process with the target seized, held there so that
     // the kill lands mid-dump however loaded the machine.
-    const engine = await holdMidDump(target.pid, process.pid);
+    const engine = await holdMidDump(target.pid, process.pid, attempt);
     const service = engine.pid;
     t.ok(engine.held(), `the CRIU service (pid ${service}, a child of this process) is dumping`);
     process.kill(service, 'SIGKILL');

@@ -44,7 +44,7 @@ t.test('failed, refused and interrupted requests leave /proc/self/fd as it was',
   // A deadline passing mid-dump, with a second checkpoint refused by the lock meanwhile.
   {
     const request = failure(checkpoint({ target: target.pid, dir: images, kill: true, timeoutMs: 5000, ftb: false }));
-    const engine = await hold(await dumpStarted(target.pid, process.pid));
+    const engine = await hold(await dumpStarted(target.pid, process.pid, request));
     t.match(
       await failure(checkpoint({ target: target.pid, dir: images, ftb: false })),
       { code: 'EAGAIN' },
@@ -61,7 +61,7 @@ t.test('failed, refused and interrupted requests leave /proc/self/fd as it was',
     const request = failure(
       checkpoint({ target: target.pid, dir: images, kill: true, signal: controller.signal, ftb: false }),
     );
-    const engine = await hold(await dumpStarted(target.pid, process.pid));
+    const engine = await hold(await dumpStarted(target.pid, process.pid, request));
     controller.abort();
     t.match(await request, { code: 'ABORT_ERR' }, 'the held dump aborted: ABORT_ERR');
     engine.release();

@@ -87,7 +87,7 @@ t.test('`crftb checkpoint PID --kill` SIGKILLed mid-dump: the target continues o
   const target = await startHeap(work, 400);
   const images = path.join(work, 'images');
   const run = cli(work, [String(target.pid), '--dir', images, '--kill']);
-  const engine = await holdMidDump(target.pid, run.child.pid!);
+  const engine = await holdMidDump(target.pid, run.child.pid!, run.exited);
   run.child.kill('SIGKILL');
   t.equal((await run.exited).signal, 'SIGKILL', 'the requester died mid-dump');
   t.ok(engine.held(), 'while CRIU was still dumping');

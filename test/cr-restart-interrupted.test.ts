@@ -153,7 +153,7 @@ t.test(
     const target = await startCounter(work);
     const images = path.join(work, 'images');
     const cli = CrftbProcess.start(['checkpoint', String(target.pid), '--dir', images, '--kill', '--no-ftb']);
-    const service = await dumpStarted(target.pid, cli.child.pid!);
+    const service = await dumpStarted(target.pid, cli.child.pid!, cli.exit());
     const engine = await hold(service);
     t.equal(dumpingService(target.pid, cli.child.pid!)?.pid, service.pid, 'held with the target seized: mid-dump');
     cli.signal('SIGTERM');

@@ -40,7 +40,7 @@ export async function interruptMidDump(
   target: number,
   signal: NodeJS.Signals = 'SIGINT',
 ) {
-  const engine = await holdMidDump(target, cli.child.pid!);
+  const engine = await holdMidDump(target, cli.child.pid!, cli.exited);
   cli.child.kill(signal);
   await waitFor('the CLI to give the request up and wait for the engine', () =>
     /waiting for the engine to finish/.test(cli.stderr()),

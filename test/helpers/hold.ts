@@ -36,10 +36,15 @@ export async function hold(service: OwnProcess): Promise<HeldService> {
  * keeps every process it dumps seized from the start of the dump to its end, so the service is
  * found that way for the whole dump and never confused with one that only probed the engine. (It
  * used to be looked for once pages were being written, and a 512 MiB dump on a loaded CI machine
- * once ended between those two looks.) Throws if the dump ended before the stop took effect.
+ * once ended between those two looks.) Throws if the dump ended before the stop took effect, or if
+ * `request` (what should cause the dump) ended before it was seen.
  */
-export async function holdMidDump(target: number, parent: number): Promise<HeldService> {
-  const service = await dumpStarted(target, parent);
+export async function holdMidDump(
+  target: number,
+  parent: number,
+  request?: PromiseLike<unknown>,
+): Promise<HeldService> {
+  const service = await dumpStarted(target, parent, request);
   const engine = await hold(service);
   if (dumpingService(target, parent)?.pid !== service.pid) {
     engine.release();

@@ -115,16 +115,43 @@ export function dumpingService(target: number, parent: number): OwnProcess | nul
   return started ? { pid: tracer, started } : null;
 }
 
-/** Waits until a dump by a CRIU service of `parent` has `target` seized; that service. */
-export async function dumpStarted(target: number, parent: number, timeoutMs = 30000): Promise<OwnProcess> {
+/**
+ * Waits until a dump by a CRIU service of `parent` has `target` seized; that service. Given the
+ * `request` that should cause the dump (a checkpoint() promise, a CLI's exit), fails as soon as it
+ * settles first, with what it settled with, instead of waiting out the bound on a dump that will
+ * never come.
+ */
+export async function dumpStarted(
+  target: number,
+  parent: number,
+  request?: PromiseLike<unknown>,
+  timeoutMs = 30000,
+): Promise<OwnProcess> {
+  let settled: string | null = null;
+  request?.then(
+    (value) => (settled = `it resolved with ${describe(value)}`),
+    (error) => (settled = `it rejected with ${describe(error)}`),
+  );
   let found: OwnProcess | null = null;
   await waitFor(
     `a dump of pid ${target} by a CRIU service of pid ${parent}`,
     () => {
       found = dumpingService(target, parent);
+      if (found === null && settled !== null) {
+        throw new Error(`the request ended before a dump of pid ${target} was seen: ${settled}`);
+      }
       return found !== null;
     },
     timeoutMs,
   );
   return found!;
+}
+
+function describe(value: unknown): string {
+  if (value instanceof Error) return `${value.name} [${(value as NodeJS.ErrnoException).code}]: ${value.message}`;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }
