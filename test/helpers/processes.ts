@@ -80,18 +80,25 @@ export function newCriuService(
   return started ? { pid, started } : null;
 }
 
-/** Waits for newCriuService(parent, before, match) to find one. */
+/**
+ * Waits for newCriuService(parent, before, match) to find one; fails at once, saying how, if
+ * `request` (what should start it) ends first.
+ */
 export async function criuServiceStarted(
   parent: number,
   before: Set<number>,
   timeoutMs = 15000,
   match?: (pid: number) => boolean,
+  request?: PromiseLike<unknown>,
 ): Promise<OwnProcess> {
+  const ended = watchEnd(request);
   let found: OwnProcess | null = null;
   await waitFor(
     `a CRIU service started by pid ${parent}`,
     () => {
       found = newCriuService(parent, before, match);
+      if (found === null && ended.how !== null)
+        throw new Error(`the request ended before a CRIU service of pid ${parent} was seen: ${ended.how}`);
       return found !== null;
     },
     timeoutMs,
@@ -127,24 +134,29 @@ export async function dumpStarted(
   request?: PromiseLike<unknown>,
   timeoutMs = 30000,
 ): Promise<OwnProcess> {
-  let settled: string | null = null;
-  request?.then(
-    (value) => (settled = `it resolved with ${describe(value)}`),
-    (error) => (settled = `it rejected with ${describe(error)}`),
-  );
+  const ended = watchEnd(request);
   let found: OwnProcess | null = null;
   await waitFor(
     `a dump of pid ${target} by a CRIU service of pid ${parent}`,
     () => {
       found = dumpingService(target, parent);
-      if (found === null && settled !== null) {
-        throw new Error(`the request ended before a dump of pid ${target} was seen: ${settled}`);
-      }
+      if (found === null && ended.how !== null)
+        throw new Error(`the request ended before a dump of pid ${target} was seen: ${ended.how}`);
       return found !== null;
     },
     timeoutMs,
   );
   return found!;
+}
+
+/** How `request` ended (`how`), null while it has not (or when there is none). */
+function watchEnd(request?: PromiseLike<unknown>): { how: string | null } {
+  const ended: { how: string | null } = { how: null };
+  request?.then(
+    (value) => (ended.how = `it resolved with ${describe(value)}`),
+    (error) => (ended.how = `it rejected with ${describe(error)}`),
+  );
+  return ended;
 }
 
 function describe(value: unknown): string {
