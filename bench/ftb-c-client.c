@@ -8,6 +8,9 @@
  *   ftb-c-client hopsub <count> <timeout-s>  the floor: no FTB, one loopback TCP hop; prints
  *                                          "port N", then as sub
  *   ftb-c-client hoppub <port> <rate/s> <count>  8-byte stamps to hopsub, paced like pub
+ *   ftb-c-client hoprelay <port>           the two-hop floor: prints "port N" and "ready", takes
+ *                                          one connection (hoppub's) and copies what it reads to
+ *                                          hopsub at <port>: what any agent's hop adds, at least
  * Payload bytes 0-7: CLOCK_MONOTONIC ns taken just before FTB_Publish (as the Node publisher
  * writes them), bytes 8-11: the sequence number. The agent is found the libftb way
  * (FTB_AGENT_PORT, FTB_BSTRAP_SERVER in the environment). */
@@ -194,11 +197,54 @@ static int hop_publish(int port, double rate, long count) {
   return 0;
 }
 
+/* The two-hop floor's middle: a loopback listener of its own, one connection in, one out to the
+ * hopsub at `port`; blocking reads, each written on at once (as an agent relays an event). */
+static int hop_relay(int port) {
+  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int out = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons((uint16_t)port);
+  const int one = 1;
+  if (listener < 0 || out < 0 || connect(out, (struct sockaddr *)&a, sizeof(a)) != 0) {
+    perror("hoprelay: connect");
+    return 2;
+  }
+  setsockopt(out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  a.sin_port = 0;
+  socklen_t len = sizeof(a);
+  if (bind(listener, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(listener, 1) != 0 ||
+      getsockname(listener, (struct sockaddr *)&a, &len) != 0) {
+    perror("hoprelay: listen");
+    return 2;
+  }
+  printf("port %d\nready\n", ntohs(a.sin_port));
+  fflush(stdout);
+  const int in = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+  unsigned char buf[8 * 512];
+  for (ssize_t got; in >= 0 && (got = read(in, buf, sizeof(buf))) > 0;) {
+    for (ssize_t sent = 0; sent < got;) {
+      const ssize_t n = write(out, buf + sent, (size_t)(got - sent));
+      if (n <= 0) return 3;
+      sent += n;
+    }
+  }
+  close(out);
+  close(listener);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc == 4 && strcmp(argv[1], "sub") == 0) return subscribe(atol(argv[2]), atoi(argv[3]));
   if (argc == 4 && strcmp(argv[1], "pub") == 0) return publish(atof(argv[2]), atol(argv[3]));
   if (argc == 4 && strcmp(argv[1], "hopsub") == 0) return hop_subscribe(atol(argv[2]), atoi(argv[3]));
   if (argc == 5 && strcmp(argv[1], "hoppub") == 0) return hop_publish(atoi(argv[2]), atof(argv[3]), atol(argv[4]));
-  fprintf(stderr, "usage: %s sub <count> <timeout-s> | pub <rate> <count> | hopsub <count> <timeout-s> | hoppub <port> <rate> <count>\n", argv[0]);
+  if (argc == 3 && strcmp(argv[1], "hoprelay") == 0) return hop_relay(atoi(argv[2]));
+  fprintf(stderr,
+          "usage: %s sub <count> <timeout-s> | pub <rate> <count> | hopsub <count> <timeout-s> | hoppub <port> <rate> "
+          "<count> | hoprelay <port>\n",
+          argv[0]);
   return 64;
 }

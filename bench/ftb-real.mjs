@@ -4,7 +4,8 @@
 // creates (loopback only) and every process in it is killed before the namespace is removed.
 // Matrix, interleaved per round: {C subscriber (bench/ftb-c-client.c, linked with FTB's libftb),
 // crftb JS listener} x {real ftb_agent, crftb agent}, always with the same C publisher, and the
-// floor (one loopback TCP hop between two C processes, no FTB); latency at 20 and 1,000 events/s
+// floors (one loopback TCP hop between two C processes, and two through a C relay, no FTB);
+// latency at 20 and 1,000 events/s
 // and a flood for throughput, then the ratios of the same run. Needs root (ip netns) and a C
 // compiler.
 // Run: FTB_HOME=/opt/ftb-0.6.2 node bench/ftb-real.mjs [events-at-20/s] [events-at-1000/s] [flood]
@@ -151,9 +152,30 @@ function publishWith(client, args, port) {
   if (r.status !== 0) throw new Error(`C publisher failed (${r.status}): ${r.stderr}`);
 }
 
+/** The two-hop floor's relay in front of the hop subscriber at `port`: resolves its own port. */
+async function startRelay(client, port) {
+  const child = spawn(client, ['hoprelay', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let relayPort = 0;
+    readline.createInterface({ input: child.stdout }).on('line', (l) => {
+      if (l.startsWith('port ')) relayPort = Number(l.slice(5));
+      else if (l === 'ready') resolve(relayPort);
+    });
+    child.on('exit', (code) => reject(new Error(`the relay exited (${code}) before it was ready`)));
+  });
+}
+
 async function measure(kind, client, port, rate, count) {
-  const sub = await startSubscriber(kind, client, port, count, rate > 0 ? Math.ceil(count / rate) + 10 : 60);
-  if (kind === 'hop') publishWith(client, ['hoppub', String(sub.port), String(rate), String(count)], port);
+  const hop = kind === 'hop' || kind === 'relay';
+  const sub = await startSubscriber(
+    hop ? 'hop' : kind,
+    client,
+    port,
+    count,
+    rate > 0 ? Math.ceil(count / rate) + 10 : 60,
+  );
+  const to = kind === 'relay' ? await startRelay(client, sub.port) : sub.port;
+  if (hop) publishWith(client, ['hoppub', String(to), String(rate), String(count)], port);
   else publishWith(client, ['pub', String(rate), String(count)], port);
   return sub.done;
 }
@@ -202,6 +224,7 @@ async function inside([client, agentBin, serverBin, ...args]) {
         for (const kind of ['C', 'JS']) await take(`${kind} subscriber, ${name}`, kind, port);
       }
       await take('floor: one C TCP hop', 'hop', 0);
+      await take('floor: two C TCP hops (relay)', 'relay', 0);
     }
     console.log(`  ${rate} events/s (${load()})`);
     for (const [key, l] of Object.entries(got)) {
@@ -211,10 +234,12 @@ async function inside([client, agentBin, serverBin, ...args]) {
     const js = got['JS subscriber, crftb agent'];
     const c = got['C subscriber, crftb agent'];
     const floor = got['floor: one C TCP hop'];
+    const twoHops = got['floor: two C TCP hops (relay)'];
     const realC = got['C subscriber, real ftb_agent'];
     console.log(
       `    ratios, p50 / p99: crftb JS listener / C subscriber on crftb's agent ${ratio(p50(js), p50(c))} / ${ratio(p99(js), p99(c))}; ` +
         `/ floor ${ratio(p50(js), p50(floor))} / ${ratio(p99(js), p99(floor))}; ` +
+        `/ two-hop floor ${ratio(p50(js), p50(twoHops))} / ${ratio(p99(js), p99(twoHops))}; ` +
         `C subscriber, crftb agent / real agent ${ratio(p50(c), p50(realC))} / ${ratio(p99(c), p99(realC))}`,
     );
   }
