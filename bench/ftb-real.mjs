@@ -188,7 +188,7 @@ const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
 async function inside([client, agentBin, serverBin, ...args]) {
   const rounds = Number(process.env.CRFTB_BENCH_ROUNDS ?? 2);
   const rates = [
-    { rate: 20, count: Number(args[0] ?? 100) },
+    { rate: 20, count: Number(args[0] ?? 200) },
     { rate: 1000, count: Number(args[1] ?? 2000) },
   ];
   const flood = Number(args[2] ?? 100000);
