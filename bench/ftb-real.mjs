@@ -271,14 +271,21 @@ async function jsSubscriber([port, count, timeoutS]) {
   const latencies = [];
   let first = 0n;
   let last = 0n;
+  // Waits on the last event (or the deadline), not polling: as the C subscriber does.
+  let allReceived;
+  const done = new Promise((r) => {
+    allReceived = r;
+  });
   sub.subscribe('event_space=BENCH.PERF.PUB,event_name=BENCH_EV').on('event', (e) => {
     last = process.hrtime.bigint();
     if (latencies.length === 0) first = last;
     latencies.push(Number(last - e.payload.readBigUInt64LE(0)) / 1000);
+    if (latencies.length === Number(count)) allReceived();
   });
   process.stdout.write('ready\n');
-  const deadline = Date.now() + Number(timeoutS) * 1000;
-  while (latencies.length < Number(count) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const deadline = setTimeout(allReceived, Number(timeoutS) * 1000);
+  await done;
+  clearTimeout(deadline);
   process.stdout.write(
     `${latencies.map((l) => l.toFixed(1)).join('\n')}\n${JSON.stringify({ received: latencies.length, seconds: Number(last - first) / 1e9 })}\n`,
   );
