@@ -151,11 +151,8 @@ static int publish(double rate, long count) {
   return 0;
 }
 
-/* The floor hop's receiving end: one connection on a loopback port of its own, blocking reads on
- * this thread (as libftb's own receive thread does), 8-byte stamps. */
-static int hop_subscribe(long count, int timeout_s) {
-  wanted = count;
-  latencies = calloc((size_t)count, sizeof(double));
+/* A listener on an ephemeral loopback port, announced as "port N" and "ready"; -1 on failure. */
+static int listen_loopback(const char *who) {
   const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_in a;
   memset(&a, 0, sizeof(a));
@@ -164,11 +161,38 @@ static int hop_subscribe(long count, int timeout_s) {
   socklen_t len = sizeof(a);
   if (listener < 0 || bind(listener, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(listener, 1) != 0 ||
       getsockname(listener, (struct sockaddr *)&a, &len) != 0) {
-    perror("hopsub: listen");
-    return 2;
+    perror(who);
+    return -1;
   }
   printf("port %d\nready\n", ntohs(a.sin_port));
   fflush(stdout);
+  return listener;
+}
+
+/* A connection to loopback `port`, no Nagle delay; -1 on failure. */
+static int connect_loopback(int port, const char *who) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons((uint16_t)port);
+  const int one = 1;
+  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+    perror(who);
+    return -1;
+  }
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  return fd;
+}
+
+/* The floor hop's receiving end: one connection on a loopback port of its own, blocking reads on
+ * this thread (as libftb's own receive thread does), 8-byte stamps. */
+static int hop_subscribe(long count, int timeout_s) {
+  wanted = count;
+  latencies = calloc((size_t)count, sizeof(double));
+  const int listener = listen_loopback("hopsub: listen");
+  if (listener < 0) return 2;
   struct timeval tv = {.tv_sec = timeout_s, .tv_usec = 0};
   setsockopt(listener, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   const int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
@@ -195,18 +219,8 @@ static int hop_subscribe(long count, int timeout_s) {
 }
 
 static int hop_publish(int port, double rate, long count) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons((uint16_t)port);
-  const int one = 1;
-  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-    perror("hoppub: connect");
-    return 2;
-  }
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  const int fd = connect_loopback(port, "hoppub: connect");
+  if (fd < 0) return 2;
   const int64_t started = now_ns();
   for (long i = 0; i < count; i++) {
     pace(started, rate, i);
@@ -220,28 +234,9 @@ static int hop_publish(int port, double rate, long count) {
 /* The two-hop floor's middle: a loopback listener of its own, one connection in, one out to the
  * hopsub at `port`; blocking reads, each written on at once (as an agent relays an event). */
 static int hop_relay(int port) {
-  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const int out = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons((uint16_t)port);
-  const int one = 1;
-  if (listener < 0 || out < 0 || connect(out, (struct sockaddr *)&a, sizeof(a)) != 0) {
-    perror("hoprelay: connect");
-    return 2;
-  }
-  setsockopt(out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  a.sin_port = 0;
-  socklen_t len = sizeof(a);
-  if (bind(listener, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(listener, 1) != 0 ||
-      getsockname(listener, (struct sockaddr *)&a, &len) != 0) {
-    perror("hoprelay: listen");
-    return 2;
-  }
-  printf("port %d\nready\n", ntohs(a.sin_port));
-  fflush(stdout);
+  const int out = connect_loopback(port, "hoprelay: connect");
+  const int listener = out < 0 ? -1 : listen_loopback("hoprelay: listen");
+  if (listener < 0) return 2;
   const int in = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
   unsigned char buf[8 * 512];
   for (ssize_t got; in >= 0 && (got = read(in, buf, sizeof(buf))) > 0;) {
