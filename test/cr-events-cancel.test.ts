@@ -145,7 +145,7 @@ t.test('a restart aborted while the restore is held: RSTRT_ERROR(ECANCELED) once
     restartDetailed({ dir: images, signal: controller.signal, ftb: watch().ftb }).then((r) => adopt(r.pid)),
   );
   // Held as soon as it is found: restoring 512 MiB takes far longer than finding it.
-  const engine = await hold(await criuServiceStarted(process.pid, before, undefined, undefined, request.outcome));
+  const engine = await hold(await criuServiceStarted(process.pid, before, { request: request.outcome }));
   t.notOk(request.state.settled, 'the restore was held before it ended');
   controller.abort(new Error('stop'));
   const error = await request.outcome;

@@ -112,7 +112,9 @@ t.test('failed, refused and interrupted requests leave /proc/self/fd as it was',
     const request = failure(
       restartDetailed({ dir: killed, ftb: false, signal: controller.signal }).then((r) => adopt(r.pid)),
     );
-    const engine = await hold(await criuServiceStarted(process.pid, children, 30000, isRestoreService, request));
+    const engine = await hold(
+      await criuServiceStarted(process.pid, children, { timeoutMs: 30000, match: isRestoreService, request }),
+    );
     controller.abort();
     t.match(await request, { code: 'ABORT_ERR' }, 'the held restore aborted: ABORT_ERR');
     engine.release();

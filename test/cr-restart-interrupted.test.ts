@@ -89,7 +89,9 @@ async function heldRestart(c: Checkpointed, options: { signal?: AbortSignal; tim
     (e) => e,
   );
   // Held from the moment the restore's service exists: the whole restore happens after the interrupt.
-  const engine = await hold(await criuServiceStarted(process.pid, before, 30000, isRestoreService, request));
+  const engine = await hold(
+    await criuServiceStarted(process.pid, before, { timeoutMs: 30000, match: isRestoreService, request }),
+  );
   return {
     engine,
     request,
@@ -131,7 +133,13 @@ t.test('SIGTERM on `crftb restart` while the engine restores: exit 130, nothing 
   const c = await checkpointedCounter('restart-cli');
   const cli = CrftbProcess.start(['restart', '--dir', c.images, '--no-ftb']);
   // Every process of the restore is the CLI's child (restore-sibling), so the CLI's children tell.
-  const engine = await hold(await criuServiceStarted(cli.child.pid!, new Set(), 30000, isRestoreService, cli.exit()));
+  const engine = await hold(
+    await criuServiceStarted(cli.child.pid!, new Set(), {
+      timeoutMs: 30000,
+      match: isRestoreService,
+      request: cli.exit(),
+    }),
+  );
   cli.signal('SIGTERM');
   await waitFor('the CLI to give the request up and wait for the engine', () =>
     /waiting for the engine to finish what it started/.test(cli.stderr),

@@ -87,23 +87,14 @@ export function newCriuService(
 export async function criuServiceStarted(
   parent: number,
   before: Set<number>,
-  timeoutMs = 15000,
-  match?: (pid: number) => boolean,
-  request?: PromiseLike<unknown>,
+  options: { timeoutMs?: number; match?: (pid: number) => boolean; request?: PromiseLike<unknown> } = {},
 ): Promise<OwnProcess> {
-  const ended = watchEnd(request);
-  let found: OwnProcess | null = null;
-  await waitFor(
+  return foundBeforeEnd(
     `a CRIU service started by pid ${parent}`,
-    () => {
-      found = newCriuService(parent, before, match);
-      if (found === null && ended.how !== null)
-        throw new Error(`the request ended before a CRIU service of pid ${parent} was seen: ${ended.how}`);
-      return found !== null;
-    },
-    timeoutMs,
+    () => newCriuService(parent, before, options.match),
+    options.request,
+    options.timeoutMs ?? 15000,
   );
-  return found!;
 }
 
 /**
@@ -134,14 +125,32 @@ export async function dumpStarted(
   request?: PromiseLike<unknown>,
   timeoutMs = 30000,
 ): Promise<OwnProcess> {
+  return foundBeforeEnd(
+    `a dump of pid ${target} by a CRIU service of pid ${parent}`,
+    () => dumpingService(target, parent),
+    request,
+    timeoutMs,
+  );
+}
+
+/**
+ * Polls `find` until it finds a process, and returns it; fails after `timeoutMs`, or at once when
+ * `request` (what should bring the process about) ends first, saying how it ended.
+ */
+async function foundBeforeEnd(
+  what: string,
+  find: () => OwnProcess | null,
+  request: PromiseLike<unknown> | undefined,
+  timeoutMs: number,
+): Promise<OwnProcess> {
   const ended = watchEnd(request);
   let found: OwnProcess | null = null;
   await waitFor(
-    `a dump of pid ${target} by a CRIU service of pid ${parent}`,
+    what,
     () => {
-      found = dumpingService(target, parent);
+      found = find();
       if (found === null && ended.how !== null)
-        throw new Error(`the request ended before a dump of pid ${target} was seen: ${ended.how}`);
+        throw new Error(`the request ended before ${what} was seen: ${ended.how}`);
       return found !== null;
     },
     timeoutMs,
