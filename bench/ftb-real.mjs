@@ -4,13 +4,15 @@
 // creates (loopback only) and every process in it is killed before the namespace is removed.
 // Matrix, interleaved per round: {C subscriber (bench/ftb-c-client.c, linked with FTB's libftb),
 // crftb JS listener} x {real ftb_agent, crftb agent}, always with the same C publisher, and the
-// floors (one loopback TCP hop between two C processes, and two through a C relay, no FTB);
+// floors (one loopback TCP hop between two C processes, and two through a C relay, no FTB; and the
+// same two hops ending in a plain Node socket, what any Node listener behind an agent costs);
 // latency at 20 and 1,000 events/s
 // and a flood for throughput, then the ratios of the same run. Needs root (ip netns) and a C
 // compiler.
 // Run: FTB_HOME=/opt/ftb-0.6.2 node bench/ftb-real.mjs [events-at-20/s] [events-at-1000/s] [flood]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -111,8 +113,39 @@ async function untilBound(proto, port, what) {
 }
 
 /**
- * A subscriber child on the agent at `port` (C or JS), or the floor's receiving end (`hop`):
- * resolves { done, port } once it is ready (`port`: where the hop listens).
+ * What a bench child prints: "port N" (where it listens), "ready", one latency per line, a JSON
+ * summary. `ready` resolves with the port, or rejects if the child exits first; `done` resolves
+ * with the latencies and the summary once it has exited.
+ */
+function reportOf(child, what) {
+  const latencies = [];
+  let summary = null;
+  let port = 0;
+  let ready;
+  let failed;
+  const isReady = new Promise((resolve, reject) => {
+    ready = resolve;
+    failed = reject;
+  });
+  readline.createInterface({ input: child.stdout }).on('line', (l) => {
+    if (l === 'ready') ready(port);
+    else if (l.startsWith('port ')) port = Number(l.slice(5));
+    else if (l.startsWith('{')) summary = JSON.parse(l);
+    else latencies.push(Number(l));
+  });
+  const done = new Promise((resolve) =>
+    child.on('exit', (code) => {
+      failed(new Error(`${what} exited (${code}) before it was ready`));
+      resolve({ latencies, summary });
+    }),
+  );
+  return { ready: isReady, done };
+}
+
+/**
+ * A subscriber child on the agent at `port` (C or JS), or a floor's receiving end (`hop` in C,
+ * `nodehop` a plain Node socket): resolves { done, port } once it is ready (`port`: where the
+ * hop listens).
  */
 async function startSubscriber(kind, client, port, count, timeoutS) {
   const env = { ...process.env, FTB_AGENT_PORT: String(port), FTB_BSTRAP_SERVER: '127.0.0.1' };
@@ -122,28 +155,11 @@ async function startSubscriber(kind, client, port, count, timeoutS) {
       ? spawn(client, ['sub', String(count), String(timeoutS)], { env, stdio })
       : kind === 'hop'
         ? spawn(client, ['hopsub', String(count), String(timeoutS)], { env, stdio })
-        : spawn(process.execPath, [self, 'jssub', String(port), String(count), String(timeoutS)], { env, stdio });
-  const latencies = [];
-  let summary = null;
-  let hopPort = 0;
-  let ready;
-  const isReady = new Promise((r) => {
-    ready = r;
-  });
-  readline.createInterface({ input: child.stdout }).on('line', (l) => {
-    if (l === 'ready') ready();
-    else if (l.startsWith('port ')) hopPort = Number(l.slice(5));
-    else if (l.startsWith('{')) summary = JSON.parse(l);
-    else latencies.push(Number(l));
-  });
-  const done = new Promise((resolve) =>
-    child.on('exit', () => {
-      ready();
-      resolve({ latencies, summary });
-    }),
-  );
-  await isReady;
-  return { done, port: hopPort };
+        : kind === 'nodehop'
+          ? spawn(process.execPath, [self, 'nodehop', String(count), String(timeoutS)], { env, stdio })
+          : spawn(process.execPath, [self, 'jssub', String(port), String(count), String(timeoutS)], { env, stdio });
+  const { ready, done } = reportOf(child, `the ${kind} subscriber`);
+  return { done, port: await ready };
 }
 
 function publishWith(client, args, port) {
@@ -152,29 +168,22 @@ function publishWith(client, args, port) {
   if (r.status !== 0) throw new Error(`C publisher failed (${r.status}): ${r.stderr}`);
 }
 
-/** The two-hop floor's relay in front of the hop subscriber at `port`: resolves its own port. */
-async function startRelay(client, port) {
+/** The two-hop floors' relay in front of the hop subscriber at `port`: resolves its own port. */
+function startRelay(client, port) {
   const child = spawn(client, ['hoprelay', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let relayPort = 0;
-    readline.createInterface({ input: child.stdout }).on('line', (l) => {
-      if (l.startsWith('port ')) relayPort = Number(l.slice(5));
-      else if (l === 'ready') resolve(relayPort);
-    });
-    child.on('exit', (code) => reject(new Error(`the relay exited (${code}) before it was ready`)));
-  });
+  return reportOf(child, 'the relay').ready;
 }
 
 async function measure(kind, client, port, rate, count) {
-  const hop = kind === 'hop' || kind === 'relay';
+  const hop = kind === 'hop' || kind === 'relay' || kind === 'noderelay';
   const sub = await startSubscriber(
-    hop ? 'hop' : kind,
+    hop ? (kind === 'noderelay' ? 'nodehop' : 'hop') : kind,
     client,
     port,
     count,
     rate > 0 ? Math.ceil(count / rate) + 10 : 60,
   );
-  const to = kind === 'relay' ? await startRelay(client, sub.port) : sub.port;
+  const to = kind === 'relay' || kind === 'noderelay' ? await startRelay(client, sub.port) : sub.port;
   if (hop) publishWith(client, ['hoppub', String(to), String(rate), String(count)], port);
   else publishWith(client, ['pub', String(rate), String(count)], port);
   return sub.done;
@@ -225,6 +234,7 @@ async function inside([client, agentBin, serverBin, ...args]) {
       }
       await take('floor: one C TCP hop', 'hop', 0);
       await take('floor: two C TCP hops (relay)', 'relay', 0);
+      await take('floor: two hops to a Node socket', 'noderelay', 0);
     }
     console.log(`  ${rate} events/s (${load()})`);
     for (const [key, l] of Object.entries(got)) {
@@ -235,11 +245,14 @@ async function inside([client, agentBin, serverBin, ...args]) {
     const c = got['C subscriber, crftb agent'];
     const floor = got['floor: one C TCP hop'];
     const twoHops = got['floor: two C TCP hops (relay)'];
+    const nodeHops = got['floor: two hops to a Node socket'];
     const realC = got['C subscriber, real ftb_agent'];
     console.log(
       `    ratios, p50 / p99: crftb JS listener / C subscriber on crftb's agent ${ratio(p50(js), p50(c))} / ${ratio(p99(js), p99(c))}; ` +
         `/ floor ${ratio(p50(js), p50(floor))} / ${ratio(p99(js), p99(floor))}; ` +
         `/ two-hop floor ${ratio(p50(js), p50(twoHops))} / ${ratio(p99(js), p99(twoHops))}; ` +
+        `/ two hops to Node ${ratio(p50(js), p50(nodeHops))} / ${ratio(p99(js), p99(nodeHops))}; ` +
+        `two hops to Node / to C ${ratio(p50(nodeHops), p50(twoHops))} / ${ratio(p99(nodeHops), p99(twoHops))}; ` +
         `C subscriber, crftb agent / real agent ${ratio(p50(c), p50(realC))} / ${ratio(p99(c), p99(realC))}`,
     );
   }
@@ -292,12 +305,50 @@ async function jsSubscriber([port, count, timeoutS]) {
   await sub.close();
 }
 
+/**
+ * The Node floor's receiving end: a plain `net` socket on a loopback port of its own (no crftb),
+ * 8-byte stamps read in its 'data' listener, output as the C hopsub's.
+ */
+async function nodeHopSubscriber([count, timeoutS]) {
+  const latencies = [];
+  let first = 0n;
+  let last = 0n;
+  let pending = Buffer.alloc(0);
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk) => {
+      last = process.hrtime.bigint();
+      if (latencies.length === 0) first = last;
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      let at = 0;
+      for (; pending.length - at >= 8; at += 8) latencies.push(Number(last - pending.readBigInt64LE(at)) / 1000);
+      pending = pending.subarray(at);
+      if (latencies.length >= Number(count)) finish();
+    });
+    socket.on('end', finish);
+  });
+  const deadline = setTimeout(finish, Number(timeoutS) * 1000);
+  let finished = false;
+  function finish() {
+    if (finished) return;
+    finished = true;
+    clearTimeout(deadline);
+    process.stdout.write(
+      `${latencies.map((l) => l.toFixed(1)).join('\n')}\n${JSON.stringify({ received: latencies.length, seconds: Number(last - first) / 1e9 })}\n`,
+      () => process.exit(0),
+    );
+  }
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`port ${server.address().port}\nready\n`));
+}
+
 const main =
   mode === 'inside'
     ? () => inside(process.argv.slice(3))
     : mode === 'jssub'
       ? () => jsSubscriber(process.argv.slice(3))
-      : outside;
+      : mode === 'nodehop'
+        ? () => nodeHopSubscriber(process.argv.slice(3))
+        : outside;
 main().catch((e) => {
   process.stderr.write(`${e.stack}\n`);
   process.exit(1);
