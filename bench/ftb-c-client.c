@@ -246,6 +246,7 @@ static int hop_relay(int port) {
       sent += n;
     }
   }
+  if (in >= 0) close(in);
   close(out);
   close(listener);
   return 0;
