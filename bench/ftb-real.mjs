@@ -174,17 +174,24 @@ function startRelay(client, port) {
   return reportOf(child, 'the relay').ready;
 }
 
+// The floors: which receiving end, and whether a relay stands between it and the publisher.
+const floors = {
+  hop: { receiver: 'hop', relay: false },
+  relay: { receiver: 'hop', relay: true },
+  noderelay: { receiver: 'nodehop', relay: true },
+};
+
 async function measure(kind, client, port, rate, count) {
-  const hop = kind === 'hop' || kind === 'relay' || kind === 'noderelay';
+  const floor = floors[kind];
   const sub = await startSubscriber(
-    hop ? (kind === 'noderelay' ? 'nodehop' : 'hop') : kind,
+    floor ? floor.receiver : kind,
     client,
     port,
     count,
     rate > 0 ? Math.ceil(count / rate) + 10 : 60,
   );
-  const to = kind === 'relay' || kind === 'noderelay' ? await startRelay(client, sub.port) : sub.port;
-  if (hop) publishWith(client, ['hoppub', String(to), String(rate), String(count)], port);
+  const to = floor?.relay ? await startRelay(client, sub.port) : sub.port;
+  if (floor) publishWith(client, ['hoppub', String(to), String(rate), String(count)], port);
   else publishWith(client, ['pub', String(rate), String(count)], port);
   return sub.done;
 }
