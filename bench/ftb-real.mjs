@@ -150,14 +150,13 @@ function reportOf(child, what) {
 async function startSubscriber(kind, client, port, count, timeoutS) {
   const env = { ...process.env, FTB_AGENT_PORT: String(port), FTB_BSTRAP_SERVER: '127.0.0.1' };
   const stdio = ['ignore', 'pipe', 'inherit'];
-  const child =
-    kind === 'C'
-      ? spawn(client, ['sub', String(count), String(timeoutS)], { env, stdio })
-      : kind === 'hop'
-        ? spawn(client, ['hopsub', String(count), String(timeoutS)], { env, stdio })
-        : kind === 'nodehop'
-          ? spawn(process.execPath, [self, 'nodehop', String(count), String(timeoutS)], { env, stdio })
-          : spawn(process.execPath, [self, 'jssub', String(port), String(count), String(timeoutS)], { env, stdio });
+  const [command, ...args] = {
+    C: [client, 'sub'],
+    hop: [client, 'hopsub'],
+    nodehop: [process.execPath, self, 'nodehop'],
+    JS: [process.execPath, self, 'jssub', String(port)],
+  }[kind];
+  const child = spawn(command, [...args, String(count), String(timeoutS)], { env, stdio });
   const { ready, done } = reportOf(child, `the ${kind} subscriber`);
   return { done, port: await ready };
 }
@@ -282,6 +281,12 @@ async function inside([client, agentBin, serverBin, ...args]) {
   server.unref();
 }
 
+/** What a Node subscriber child prints once done, in the lines reportOf reads (as the C client's). */
+function report(latencies, first, last) {
+  const summary = { received: latencies.length, seconds: Number(last - first) / 1e9 };
+  return `${latencies.map((l) => l.toFixed(1)).join('\n')}\n${JSON.stringify(summary)}\n`;
+}
+
 /** A crftb JS listener in a process of its own (one FTB connection per process). */
 async function jsSubscriber([port, count, timeoutS]) {
   const sub = await crftb.FtbClient.connect(
@@ -306,9 +311,7 @@ async function jsSubscriber([port, count, timeoutS]) {
   const deadline = setTimeout(allReceived, Number(timeoutS) * 1000);
   await done;
   clearTimeout(deadline);
-  process.stdout.write(
-    `${latencies.map((l) => l.toFixed(1)).join('\n')}\n${JSON.stringify({ received: latencies.length, seconds: Number(last - first) / 1e9 })}\n`,
-  );
+  process.stdout.write(report(latencies, first, last));
   await sub.close();
 }
 
@@ -340,10 +343,7 @@ async function nodeHopSubscriber([count, timeoutS]) {
     if (finished) return;
     finished = true;
     clearTimeout(deadline);
-    process.stdout.write(
-      `${latencies.map((l) => l.toFixed(1)).join('\n')}\n${JSON.stringify({ received: latencies.length, seconds: Number(last - first) / 1e9 })}\n`,
-      () => process.exit(0),
-    );
+    process.stdout.write(report(latencies, first, last), () => process.exit(0));
   }
   server.listen(0, '127.0.0.1', () => process.stdout.write(`port ${server.address().port}\nready\n`));
 }
